@@ -1,0 +1,304 @@
+//! Diagnostics: what is wrong in a plan file, where, and how to render it like a compiler does.
+
+use std::fmt;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Element, Level, Origin, Renderer, Snippet};
+use serde::Serialize;
+
+/// A byte range into the plan file's text.
+pub type Span = Range<usize>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Stable diagnostic codes. The numbers never change meaning; new problems get new numbers.
+/// `docs/plan-format.md` lists them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// The file is not valid TOML.
+    Syntax,
+    /// A key the format does not define.
+    UnknownKey,
+    /// A value of the wrong TOML type.
+    WrongType,
+    /// A required key is absent.
+    MissingKey,
+    /// A value of the right type that is not allowed (bad duration, time, colour, id…).
+    InvalidValue,
+    /// Two things of the same kind share an id.
+    DuplicateId,
+    /// A reference to a post that the plan does not define.
+    UndefinedPost,
+    /// A reference to a group (or the command/office) that the plan does not define.
+    UndefinedGroup,
+    /// A reference to a level that the plan does not define.
+    UndefinedLevel,
+    /// A reference to a venue, behaviour, member unit or special period that is not defined.
+    UndefinedName,
+    /// Two levels claim the same headcount under the same conditions.
+    OverlappingRanges,
+    /// A headcount at or above the plan's scope that no level covers.
+    CoverageGap,
+    /// A level that no report can ever reach.
+    UnreachableLevel,
+    /// A level whose response names no commander.
+    NoCommander,
+    /// A time limit of zero or less (write `immediately` for "at once").
+    NonPositiveTimeLimit,
+    /// A headcount range that contains no number.
+    EmptyRange,
+    /// The parent plan is not among the files checked together.
+    ParentNotFound,
+    /// `extends` goes round in a circle.
+    ExtendsCycle,
+    /// A day/night time limit in a plan that does not say when day starts.
+    DayNightUndefined,
+    /// A headcount range that lies (partly) below the plan's scope and so is never used there.
+    BelowScope,
+    /// A group that no level calls.
+    GroupNeverCalled,
+    /// A post that nothing refers to.
+    UnusedPost,
+    /// Two files declare the same plan id.
+    DuplicatePlan,
+}
+
+impl Code {
+    /// The stable identifier shown to users and matched by tests.
+    pub fn id(self) -> &'static str {
+        match self {
+            Code::Syntax => "P0001",
+            Code::UnknownKey => "P0002",
+            Code::WrongType => "P0003",
+            Code::MissingKey => "P0004",
+            Code::InvalidValue => "P0005",
+            Code::DuplicateId => "P0101",
+            Code::UndefinedPost => "P0102",
+            Code::UndefinedGroup => "P0103",
+            Code::UndefinedLevel => "P0104",
+            Code::UndefinedName => "P0105",
+            Code::OverlappingRanges => "P0201",
+            Code::CoverageGap => "P0202",
+            Code::UnreachableLevel => "P0203",
+            Code::NoCommander => "P0204",
+            Code::NonPositiveTimeLimit => "P0205",
+            Code::EmptyRange => "P0206",
+            Code::ExtendsCycle => "P0207",
+            Code::DayNightUndefined => "P0208",
+            Code::ParentNotFound => "P0301",
+            Code::DuplicatePlan => "P0302",
+            Code::BelowScope => "P0401",
+            Code::GroupNeverCalled => "P0402",
+            Code::UnusedPost => "P0403",
+        }
+    }
+
+    /// Errors stop a plan from being used; warnings do not.
+    pub fn severity(self) -> Severity {
+        match self {
+            Code::BelowScope | Code::GroupNeverCalled | Code::UnusedPost => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// A secondary location that explains the primary one ("first defined here").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub span: Span,
+    pub label: String,
+}
+
+/// One problem in one plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub message: String,
+    /// Where the problem is; `None` when it concerns the file as a whole.
+    pub span: Option<Span>,
+    /// A short label under the caret.
+    pub label: Option<String>,
+    pub notes: Vec<Note>,
+    /// A hint on how to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            message: message.into(),
+            span: span.into(),
+            label: None,
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn note(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.notes.push(Note {
+            span,
+            label: label.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity() == Severity::Error
+    }
+}
+
+/// A 1-based line and column (in characters) for a byte offset.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..floor_char_boundary(src, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A diagnostic with its file, ready for rendering or for JSON output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Located {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Located {
+    pub fn new(file: &str, src: &str, d: &Diagnostic) -> Self {
+        let (line, column) = match &d.span {
+            Some(s) => {
+                let (l, c) = line_col(src, s.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        Located {
+            severity: d.severity(),
+            code: d.code,
+            message: d.message.clone(),
+            file: file.to_string(),
+            line,
+            column,
+            help: d.help.clone(),
+        }
+    }
+}
+
+/// Renders diagnostics like a compiler: `error[P0102]: …`, ` --> file:line:col`, the source line
+/// and a caret under the offending text.
+pub fn render(file: &str, src: &str, diags: &[Diagnostic], colour: bool) -> String {
+    let renderer = if colour {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in diags {
+        let level = match d.severity() {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let mut elements: Vec<Element<'_>> = Vec::new();
+        match &d.span {
+            Some(span) => {
+                let span = clamp(src, span.clone());
+                let mut ann = AnnotationKind::Primary.span(span);
+                if let Some(l) = &d.label {
+                    ann = ann.label(l.as_str());
+                }
+                let mut snippet = Snippet::source(src).path(file).fold(true).annotation(ann);
+                for n in &d.notes {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(clamp(src, n.span.clone()))
+                            .label(n.label.as_str()),
+                    );
+                }
+                elements.push(snippet.into());
+            }
+            None => elements.push(Origin::path(file).into()),
+        }
+        if let Some(h) = &d.help {
+            elements.push(Level::HELP.message(h.as_str()).into());
+        }
+        let group = level
+            .primary_title(d.message.as_str())
+            .id(d.code.id())
+            .elements(elements);
+        out.push_str(&renderer.render(&[group]));
+        out.push_str("\n\n");
+    }
+    out
+}
+
+fn clamp(src: &str, span: Span) -> Span {
+    let start = floor_char_boundary(src, span.start.min(src.len()));
+    let end = floor_char_boundary(src, span.end.min(src.len())).max(start);
+    start..end
+}
+
+/// Counts of errors and warnings, for the summary line.
+pub fn summary(diags: &[Diagnostic]) -> (usize, usize) {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    (errors, diags.len() - errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters_not_bytes() {
+        let src = "a = 1\n名称 = \"x\"\n";
+        let off = src.find('=').unwrap();
+        assert_eq!(line_col(src, off), (1, 3));
+        let off = src.rfind('=').unwrap();
+        assert_eq!(line_col(src, off), (2, 4));
+    }
+}

@@ -1,0 +1,119 @@
+//! yingji-plan: plan files (TOML) read into checked plans, with compiler-style diagnostics;
+//! level classification, dry-run simulation and revision diffs. Pure: no I/O beyond what the
+//! caller hands in, no async, no database.
+
+pub mod check;
+pub mod classify;
+pub mod diag;
+pub mod diff;
+pub mod model;
+mod parse;
+pub mod reader;
+pub mod response;
+pub mod time;
+
+pub use classify::{Input, NoLevel, classify};
+pub use diag::{Code, Diagnostic, Severity};
+pub use model::Plan;
+pub use response::{Simulation, simulate, simulate_with};
+
+/// One plan file, read and checked on its own.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The plan, when the file could be read into one (it may still have errors).
+    pub plan: Option<Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error())
+    }
+
+    /// The plan, only when it has no errors: what the rest of yingji may run.
+    pub fn usable(&self) -> Option<&Plan> {
+        if self.has_errors() {
+            None
+        } else {
+            self.plan.as_ref()
+        }
+    }
+}
+
+/// Reads and checks one plan file's text.
+pub fn load(src: &str) -> Checked {
+    let (plan, mut diagnostics) = parse::read(src);
+    // After a syntax error the file is cut short: references to what follows the cut would all
+    // look undefined, so only the local (structural) diagnostics are kept.
+    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
+    if let Some(p) = plan.as_ref().filter(|_| !syntax_failed) {
+        let structural = diagnostics.iter().any(|d| d.is_error());
+        let mut semantic = Vec::new();
+        check::check(p, &mut semantic);
+        if structural {
+            // Coverage and reachability on a half-read plan would mostly repeat the structural
+            // errors in other words; keep the reference and value checks.
+            semantic.retain(|d| {
+                !matches!(
+                    d.code,
+                    Code::OverlappingRanges
+                        | Code::CoverageGap
+                        | Code::UnreachableLevel
+                        | Code::UnusedPost
+                        | Code::GroupNeverCalled
+                        | Code::NoCommander
+                )
+            });
+        }
+        diagnostics.extend(semantic);
+    }
+    diagnostics.sort_by_key(|d| (d.span.as_ref().map_or(0, |s| s.start), d.code));
+    diagnostics.dedup();
+    Checked { plan, diagnostics }
+}
+
+/// A named source, for checking several files together.
+pub struct Source {
+    pub file: String,
+    pub text: String,
+}
+
+/// Checks several files together: each on its own, then the links between them (parent plans,
+/// duplicate plan ids). Diagnostics are returned per file, in input order.
+pub fn load_set(sources: &[Source]) -> Vec<Checked> {
+    let mut out: Vec<Checked> = sources.iter().map(|s| load(&s.text)).collect();
+    let loaded: Vec<(usize, check::Loaded<'_>)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            c.plan.as_ref().map(|p| {
+                (
+                    i,
+                    check::Loaded {
+                        file: &sources[i].file,
+                        plan: p,
+                    },
+                )
+            })
+        })
+        .collect();
+    let just: Vec<check::Loaded<'_>> = loaded
+        .iter()
+        .map(|(_, l)| check::Loaded {
+            file: l.file,
+            plan: l.plan,
+        })
+        .collect();
+    let extra: Vec<(usize, Diagnostic)> = check::check_set(&just)
+        .into_iter()
+        .map(|(k, d)| (loaded[k].0, d))
+        .collect();
+    for (i, d) in extra {
+        out[i].diagnostics.push(d);
+    }
+    for c in &mut out {
+        c.diagnostics
+            .sort_by_key(|d| (d.span.as_ref().map_or(0, |s| s.start), d.code));
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! The `yingji` binary: a thin command line over the library crates.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use yingji_plan::diag::{Located, render, summary};
+use yingji_plan::{Input, Source};
+
+#[derive(Parser)]
+#[command(name = "yingji", version, about = "yingji (应急): run emergency plans", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check, dry-run and compare plan files.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Check plan files like a compiler: every problem, with file:line:col. Exit status 1 on any
+    /// error. A directory means every *.toml file directly inside it.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Dry-run a plan: the level a report would get, who is called, and every deadline.
+    Simulate {
+        file: PathBuf,
+        /// How many people (required unless --level is given).
+        #[arg(long, required_unless_present = "level")]
+        headcount: Option<u32>,
+        /// Choose the level as a person would (for judgement-only levels, or to see another
+        /// level's response); the plan's rules are not consulted.
+        #[arg(long)]
+        level: Option<String>,
+        /// The venue tier (an id from the plan's [[venues]]).
+        #[arg(long)]
+        venue: Option<String>,
+        /// A behaviour (an id from the plan's [[behaviours]]); repeat for several.
+        #[arg(long = "behaviour")]
+        behaviours: Vec<String>,
+        /// When the report comes in (RFC 3339, e.g. 2026-03-02T22:00:00+08:00). Default: now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show what a revision changes, per level: thresholds, commander, groups, time limits,
+    /// reports.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(p) => run_plan(p),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                bail!("{} holds no .toml plan files", p.display());
+            }
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading plan {}", path.display()))
+}
+
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Reads and checks one file; on errors prints them and returns None.
+fn load_usable(path: &Path) -> Result<Option<(String, yingji_plan::Plan)>> {
+    let text = read(path)?;
+    let checked = yingji_plan::load(&text);
+    if checked.has_errors() {
+        let file = path.display().to_string();
+        print!("{}", render(&file, &text, &checked.diagnostics, colour()));
+        let (e, w) = summary(&checked.diagnostics);
+        println!("{file}: {e} error(s), {w} warning(s); fix the errors first");
+        return Ok(None);
+    }
+    Ok(checked.plan.map(|p| (text, p)))
+}
+
+fn run_plan(cmd: PlanCommand) -> Result<ExitCode> {
+    match cmd {
+        PlanCommand::Check { paths, format } => {
+            let files = plan_files(&paths)?;
+            let mut sources = Vec::new();
+            for f in &files {
+                sources.push(Source {
+                    file: f.display().to_string(),
+                    text: read(f)?,
+                });
+            }
+            let results = yingji_plan::load_set(&sources);
+            let (mut errors, mut warnings) = (0, 0);
+            let mut located = Vec::new();
+            for (src, res) in sources.iter().zip(&results) {
+                let (e, w) = summary(&res.diagnostics);
+                errors += e;
+                warnings += w;
+                match format {
+                    Format::Text => {
+                        print!(
+                            "{}",
+                            render(&src.file, &src.text, &res.diagnostics, colour())
+                        )
+                    }
+                    Format::Json => located.extend(
+                        res.diagnostics
+                            .iter()
+                            .map(|d| Located::new(&src.file, &src.text, d)),
+                    ),
+                }
+            }
+            match format {
+                Format::Text => println!(
+                    "checked {} plan file(s): {errors} error(s), {warnings} warning(s)",
+                    files.len()
+                ),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "files": files.len(),
+                        "errors": errors,
+                        "warnings": warnings,
+                        "diagnostics": located,
+                    }))?
+                ),
+            }
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        PlanCommand::Simulate {
+            file,
+            headcount,
+            venue,
+            behaviours,
+            at,
+            format,
+            level,
+        } => {
+            let Some((_, plan)) = load_usable(&file)? else {
+                return Ok(ExitCode::from(1));
+            };
+            let at: jiff::Timestamp = match at {
+                None => jiff::Timestamp::now(),
+                Some(s) => s.parse().with_context(|| {
+                    format!("--at `{s}` is not an RFC 3339 time such as 2026-03-02T22:00:00+08:00")
+                })?,
+            };
+            if let Some(l) = &level
+                && plan.level(l).is_none()
+            {
+                let ids: Vec<&str> = plan.levels.iter().map(|l| l.id.value.as_str()).collect();
+                bail!(
+                    "`{l}` is not a level of this plan; its levels are: {}",
+                    ids.join(", ")
+                );
+            }
+            let input = Input {
+                headcount: headcount.unwrap_or(0),
+                venue: venue.as_deref(),
+                behaviours: &behaviours,
+            };
+            // Unknown venues and behaviours are usage errors, not "no level".
+            if let Err(
+                e @ (yingji_plan::NoLevel::UnknownVenue { .. }
+                | yingji_plan::NoLevel::UnknownBehaviour { .. }),
+            ) = yingji_plan::classify(&plan, &input)
+            {
+                bail!("{e}");
+            }
+            let sim = yingji_plan::simulate_with(&plan, &input, &at, level.as_deref());
+            match format {
+                Format::Text => print!("{}", yingji_plan::response::render_text(&sim)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&sim)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanCommand::Diff { old, new, format } => {
+            let (Some((_, a)), Some((_, b))) = (load_usable(&old)?, load_usable(&new)?) else {
+                return Ok(ExitCode::from(1));
+            };
+            let changes = yingji_plan::diff::diff(&a, &b);
+            match format {
+                Format::Text => print!("{}", yingji_plan::diff::render_text(&changes)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "changes": changes }))?
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
