@@ -79,7 +79,11 @@ fn level_facts(plan: &Plan, i: usize) -> Vec<(String, BTreeMap<String, String>)>
         if l.judgement_only {
             "judgement only".into()
         } else {
-            l.when.iter().map(normal_rule).collect::<Vec<_>>().join(" | ")
+            l.when
+                .iter()
+                .map(normal_rule)
+                .collect::<Vec<_>>()
+                .join(" | ")
         },
     );
     one("judgement", l.judgement.clone().unwrap_or_default());
@@ -373,7 +377,12 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<Change> {
     let first = |pl: &Plan| -> BTreeMap<String, String> {
         pl.first_response
             .iter()
-            .map(|t| (format!("{} “{}”", t.group.value, t.title), t.within.value.to_string()))
+            .map(|t| {
+                (
+                    format!("{} “{}”", t.group.value, t.title),
+                    t.within.value.to_string(),
+                )
+            })
             .collect()
     };
     keyed(&mut out, p, "first response", first(old), first(new));
@@ -389,7 +398,9 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<Change> {
                         d.owner.as_ref().map_or("", |o| o.as_str()),
                         d.title
                     ),
-                    d.within.as_ref().map_or("—".into(), |w| w.value.to_string()),
+                    d.within
+                        .as_ref()
+                        .map_or("—".into(), |w| w.value.to_string()),
                 )
             })
             .collect();
@@ -403,10 +414,24 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<Change> {
     };
     keyed(&mut out, p, "aftermath", after(old), after(new));
     let choices = |v: &[crate::model::Choice]| -> BTreeMap<String, String> {
-        v.iter().map(|c| (c.id.value.clone(), c.name.clone())).collect()
+        v.iter()
+            .map(|c| (c.id.value.clone(), c.name.clone()))
+            .collect()
     };
-    keyed(&mut out, p, "venue", choices(&old.venues), choices(&new.venues));
-    keyed(&mut out, p, "behaviour", choices(&old.behaviours), choices(&new.behaviours));
+    keyed(
+        &mut out,
+        p,
+        "venue",
+        choices(&old.venues),
+        choices(&new.venues),
+    );
+    keyed(
+        &mut out,
+        p,
+        "behaviour",
+        choices(&old.behaviours),
+        choices(&new.behaviours),
+    );
     let cad = |c: &Option<crate::model::Cadence>| c.as_ref().map(|c| c.every.as_str().to_string());
     cmp(&mut out, p, "drills", cad(&old.drills), cad(&new.drills));
     cmp(&mut out, p, "review", cad(&old.review), cad(&new.review));

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use yingji_plan::diag::{Located, render, summary};
 use yingji_plan::{Input, Source};
 
+mod serve;
+
 #[derive(Parser)]
 #[command(name = "yingji", version, about = "yingji (应急): run emergency plans", long_about = None)]
 struct Cli {
@@ -18,9 +20,51 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: JSON API under /api/v1. With no configuration it creates ./yingji-data/
+    /// (SQLite) and, on first start, loads the demo.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DbArgs),
     /// Check, dry-run and compare plan files.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// The tamper-evident record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    /// The data directory for the embedded SQLite database.
+    #[arg(long, env = "YINGJI_DATA", default_value = "./yingji-data")]
+    data: PathBuf,
+    /// Use PostgreSQL (postgres://…) instead of the embedded database.
+    #[arg(long, env = "YINGJI_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "YINGJI_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// On first start, create only a root jurisdiction and an administrator instead of the demo.
+    #[arg(long, env = "YINGJI_NO_DEMO")]
+    no_demo: bool,
+    /// Load (and version) every plan file in this directory at start.
+    #[arg(long, env = "YINGJI_PLANS")]
+    plans: Option<PathBuf>,
+    /// How often to mark what has fallen due, in seconds.
+    #[arg(long, default_value = "5")]
+    tick_seconds: u64,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every hash chain in the event log; exit status 1 at the first broken link.
+    Verify(DbArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -75,6 +119,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(p) => run_plan(p),
+        Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::serve(a))),
+        Command::Migrate(a) => runtime().and_then(|rt| rt.block_on(serve::migrate(a))),
+        Command::Audit(AuditCommand::Verify(a)) => {
+            runtime().and_then(|rt| rt.block_on(serve::audit_verify(a)))
+        }
     };
     match result {
         Ok(code) => code,
@@ -83,6 +132,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {

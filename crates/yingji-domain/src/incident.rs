@@ -1,0 +1,1507 @@
+//! The incident lifecycle (WF-01 … WF-06): report → verify → assess → warn / activate → updates,
+//! re-grading, escalation, coercive steps with a named approver → end → aftermath (commitments,
+//! written replies) → after-action review → close. `decide` checks a command against the state and
+//! the plan and returns events; `apply` folds an event into the state. Both are pure.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use yingji_plan::classify::{Input, classify};
+use yingji_plan::model::{COMMAND_ID, OFFICE_ID, Plan};
+use yingji_plan::response::{effective, tasks_of};
+
+use crate::{ActorRef, PersonRef};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// 苗头: a report of something that may happen.
+    EarlySign,
+    /// An actual gathering or event.
+    Event,
+    /// The linked record a lower jurisdiction's escalation creates for this office.
+    Escalation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Reported,
+    Verified,
+    /// Verification found nothing (or a false report): terminal.
+    Unfounded,
+    Active,
+    Ended,
+    Reviewed,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Reported => "reported",
+            Status::Verified => "verified",
+            Status::Unfounded => "unfounded",
+            Status::Active => "active",
+            Status::Ended => "ended",
+            Status::Reviewed => "reviewed",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "reported" => Status::Reported,
+            "verified" => Status::Verified,
+            "unfounded" => Status::Unfounded,
+            "active" => Status::Active,
+            "ended" => Status::Ended,
+            "reviewed" => Status::Reviewed,
+            "closed" => Status::Closed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelRef {
+    pub id: String,
+    pub name: String,
+    pub colour: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The level the plan proposes, or None with the reason.
+    pub level: Option<LevelRef>,
+    pub rule: Option<String>,
+    pub judgement: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Open,
+    Acknowledged,
+    Started,
+    Done,
+    Cancelled,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Acknowledged => "acknowledged",
+            TaskState::Started => "started",
+            TaskState::Done => "done",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+    pub fn is_finished(self) -> bool {
+        matches!(self, TaskState::Done | TaskState::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: Uuid,
+    pub group: String,
+    pub group_name: String,
+    pub title: String,
+    /// The plan's time limit, as written.
+    pub within: String,
+    pub due_at: Timestamp,
+    /// The post whose holders are assigned.
+    pub post: Option<String>,
+    pub assignees: Vec<PersonRef>,
+    pub state: TaskState,
+    pub overdue: bool,
+    pub first_response: bool,
+    /// The level whose activation created the task.
+    pub level: Option<String>,
+    pub created_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<ActorRef>,
+    pub started_at: Option<Timestamp>,
+    pub done_at: Option<Timestamp>,
+    pub drill: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationKind {
+    /// 承诺事项: a promise made to petitioners.
+    Commitment,
+    /// 书面答复: a written reply owed.
+    Reply,
+}
+
+impl ObligationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObligationKind::Commitment => "commitment",
+            ObligationKind::Reply => "reply",
+        }
+    }
+}
+
+/// A commitment or a written reply owed, tracked to its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Obligation {
+    pub id: Uuid,
+    pub kind: ObligationKind,
+    /// What was promised, or to whom the reply is owed and on what.
+    pub text: String,
+    pub owner: String,
+    pub due_at: Timestamp,
+    pub done: bool,
+    pub done_at: Option<Timestamp>,
+    /// For replies: how it was sent (letter, in person…), and a summary.
+    pub channel: Option<String>,
+    pub outcome: Option<String>,
+    pub overdue: bool,
+    pub drill: bool,
+    pub created_at: Timestamp,
+}
+
+/// One entry of the things heard and done on site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub at: Timestamp,
+    pub by: ActorRef,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoerciveStepRecord {
+    pub step: String,
+    pub name: String,
+    pub approver_post: String,
+    pub approver: PersonRef,
+    pub reason: String,
+    pub at: Timestamp,
+    pub recorded_by: ActorRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegradeProposal {
+    pub from: Option<String>,
+    pub to: LevelRef,
+    pub rule: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectiveAction {
+    pub title: String,
+    pub owner: String,
+    pub due_at: Option<Timestamp>,
+}
+
+/// Durations measured from the record, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub report_to_verify_s: Option<i64>,
+    pub verify_to_activate_s: Option<i64>,
+    pub report_to_activate_s: Option<i64>,
+    pub activate_to_end_s: Option<i64>,
+    pub report_to_end_s: Option<i64>,
+    pub tasks: Vec<TaskTiming>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTiming {
+    pub task_id: Uuid,
+    pub title: String,
+    pub group: String,
+    pub to_ack_s: Option<i64>,
+    pub to_done_s: Option<i64>,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub measured: Measured,
+    pub summary: String,
+    pub lessons: Vec<String>,
+    pub corrective_actions: Vec<CorrectiveAction>,
+    pub at: Timestamp,
+}
+
+/// The incident as its events have made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub plan_id: String,
+    pub plan_version: i64,
+    pub kind: IncidentKind,
+    pub drill: bool,
+    pub status: Status,
+    pub title: String,
+    pub fields: BTreeMap<String, serde_json::Value>,
+    pub headcount: u32,
+    pub venue: Option<String>,
+    pub behaviours: Vec<String>,
+    pub location: Option<String>,
+    pub reported_at: Timestamp,
+    pub reported_by: ActorRef,
+    pub verified_at: Option<Timestamp>,
+    pub proposal: Option<Proposal>,
+    pub level: Option<LevelRef>,
+    pub warning: Option<LevelRef>,
+    pub warning_issued_at: Option<Timestamp>,
+    pub activated_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub tasks: Vec<Task>,
+    pub obligations: Vec<Obligation>,
+    pub grievances: Vec<Note>,
+    pub care: Vec<Note>,
+    pub conversations: Vec<Note>,
+    pub attachments: Vec<Attachment>,
+    pub headcount_history: Vec<(Timestamp, u32)>,
+    pub coercive_steps: Vec<CoerciveStepRecord>,
+    pub regrade: Option<RegradeProposal>,
+    pub parent_incident: Option<Uuid>,
+    /// For an escalation record: the lower jurisdiction's incident.
+    pub source_incident: Option<Uuid>,
+    pub review: Option<Review>,
+}
+
+/// A new report, as the intake form gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReport {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub plan_id: String,
+    pub plan_version: i64,
+    pub kind: IncidentKind,
+    pub drill: bool,
+    pub title: String,
+    pub headcount: u32,
+    pub venue: Option<String>,
+    pub behaviours: Vec<String>,
+    pub location: Option<String>,
+    /// The plan's intake fields by id.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    pub source_incident: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub headcount: Option<u32>,
+    pub behaviours: Option<Vec<String>>,
+    pub location: Option<String>,
+    pub grievances: Vec<String>,
+    pub care: Vec<String>,
+    pub conversations: Vec<String>,
+    pub attachments: Vec<Attachment>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskAction {
+    Acknowledge,
+    Start,
+    Done,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    Report(NewReport),
+    Verify {
+        note: Option<String>,
+    },
+    MarkUnfounded {
+        reason: String,
+    },
+    /// A person decides the level; None accepts the plan's proposal.
+    Assess {
+        level: Option<String>,
+        reason: Option<String>,
+    },
+    IssueWarning {
+        level: Option<String>,
+    },
+    LiftWarning {
+        reason: String,
+    },
+    /// Activates the response for a level (default: the assessed level).
+    Activate {
+        level: Option<String>,
+    },
+    Update(Update),
+    AcceptRegrade,
+    DeclineRegrade {
+        reason: String,
+    },
+    /// Records the escalation; the store creates the parent's linked record in the same
+    /// transaction.
+    Escalate {
+        parent_incident: Uuid,
+        parent_jurisdiction: Uuid,
+        note: Option<String>,
+    },
+    RecordCoerciveStep {
+        step: String,
+        approver: PersonRef,
+        reason: String,
+    },
+    EndResponse {
+        reason: String,
+    },
+    AddObligation {
+        id: Uuid,
+        kind: ObligationKind,
+        text: String,
+        owner: String,
+        due_at: Timestamp,
+    },
+    FulfilObligation {
+        id: Uuid,
+        channel: Option<String>,
+        outcome: Option<String>,
+    },
+    Review {
+        summary: String,
+        lessons: Vec<String>,
+        corrective_actions: Vec<CorrectiveAction>,
+    },
+    Close,
+    Task {
+        id: Uuid,
+        action: TaskAction,
+        reason: Option<String>,
+    },
+    /// Marks what has fallen due.
+    Tick,
+}
+
+impl Command {
+    /// The name used in errors: "cannot <action> an incident that is <status>".
+    pub fn action(&self) -> &'static str {
+        match self {
+            Command::Report(_) => "report",
+            Command::Verify { .. } => "verify",
+            Command::MarkUnfounded { .. } => "mark unfounded",
+            Command::Assess { .. } => "assess",
+            Command::IssueWarning { .. } => "issue a warning for",
+            Command::LiftWarning { .. } => "lift the warning of",
+            Command::Activate { .. } => "activate",
+            Command::Update(_) => "update",
+            Command::AcceptRegrade => "accept a re-grade of",
+            Command::DeclineRegrade { .. } => "decline a re-grade of",
+            Command::Escalate { .. } => "escalate",
+            Command::RecordCoerciveStep { .. } => "record a coercive step for",
+            Command::EndResponse { .. } => "end the response to",
+            Command::AddObligation { .. } => "add a commitment or reply to",
+            Command::FulfilObligation { .. } => "fulfil a commitment or reply of",
+            Command::Review { .. } => "review",
+            Command::Close => "close",
+            Command::Task { .. } => "change a task of",
+            Command::Tick => "tick",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Reported {
+        report: NewReport,
+        first_response: Vec<Task>,
+    },
+    Verified {
+        note: Option<String>,
+    },
+    MarkedUnfounded {
+        reason: String,
+    },
+    LevelProposed {
+        proposal: Proposal,
+    },
+    Assessed {
+        level: LevelRef,
+        proposed: Option<String>,
+        reason: Option<String>,
+    },
+    WarningIssued {
+        level: LevelRef,
+    },
+    WarningLifted {
+        reason: String,
+    },
+    Activated {
+        level: LevelRef,
+        tasks: Vec<Task>,
+        parent_called: bool,
+    },
+    Updated {
+        update: Update,
+    },
+    RegradeProposed {
+        proposal: RegradeProposal,
+    },
+    RegradeAccepted {
+        level: LevelRef,
+        tasks: Vec<Task>,
+    },
+    RegradeDeclined {
+        reason: String,
+    },
+    EscalatedToParent {
+        parent_incident: Uuid,
+        parent_jurisdiction: Uuid,
+        note: Option<String>,
+    },
+    CoerciveStepRecorded {
+        record: CoerciveStepRecord,
+    },
+    ResponseEnded {
+        reason: String,
+    },
+    ObligationAdded {
+        obligation: Obligation,
+    },
+    ObligationFulfilled {
+        id: Uuid,
+        channel: Option<String>,
+        outcome: Option<String>,
+    },
+    Reviewed {
+        review: Review,
+    },
+    Closed,
+    TaskAcknowledged {
+        id: Uuid,
+    },
+    TaskStarted {
+        id: Uuid,
+    },
+    TaskDone {
+        id: Uuid,
+    },
+    TaskCancelled {
+        id: Uuid,
+        reason: Option<String>,
+    },
+    TaskOverdue {
+        id: Uuid,
+        due_at: Timestamp,
+    },
+    ObligationOverdue {
+        id: Uuid,
+        due_at: Timestamp,
+    },
+}
+
+impl Event {
+    /// The stable event type name stored in the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Reported { .. } => "reported",
+            Event::Verified { .. } => "verified",
+            Event::MarkedUnfounded { .. } => "marked_unfounded",
+            Event::LevelProposed { .. } => "level_proposed",
+            Event::Assessed { .. } => "assessed",
+            Event::WarningIssued { .. } => "warning_issued",
+            Event::WarningLifted { .. } => "warning_lifted",
+            Event::Activated { .. } => "activated",
+            Event::Updated { .. } => "updated",
+            Event::RegradeProposed { .. } => "regrade_proposed",
+            Event::RegradeAccepted { .. } => "regrade_accepted",
+            Event::RegradeDeclined { .. } => "regrade_declined",
+            Event::EscalatedToParent { .. } => "escalated_to_parent",
+            Event::CoerciveStepRecorded { .. } => "coercive_step_recorded",
+            Event::ResponseEnded { .. } => "response_ended",
+            Event::ObligationAdded { .. } => "obligation_added",
+            Event::ObligationFulfilled { .. } => "obligation_fulfilled",
+            Event::Reviewed { .. } => "reviewed",
+            Event::Closed => "closed",
+            Event::TaskAcknowledged { .. } => "task_acknowledged",
+            Event::TaskStarted { .. } => "task_started",
+            Event::TaskDone { .. } => "task_done",
+            Event::TaskCancelled { .. } => "task_cancelled",
+            Event::TaskOverdue { .. } => "task_overdue",
+            Event::ObligationOverdue { .. } => "obligation_overdue",
+        }
+    }
+}
+
+/// Why a command was refused. Each variant has a stable code for the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentError {
+    #[error("cannot {action} an incident that is {status}")]
+    IllegalTransition {
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("the plan requires the intake field `{field}` ({label})")]
+    MissingIntakeField { field: String, label: String },
+    #[error("`{field}` is not an intake field of this plan")]
+    UnknownIntakeField { field: String },
+    #[error("intake field `{field}` must be {expected}")]
+    InvalidIntakeField {
+        field: String,
+        expected: &'static str,
+    },
+    #[error("level `{level}` is not a level of this plan")]
+    UnknownLevel { level: String },
+    #[error("no level to activate: {reason}")]
+    NoLevel { reason: String },
+    #[error("{what} `{value}` is not defined by this plan")]
+    NotInPlan { what: &'static str, value: String },
+    #[error("coercive step `{step}` is not provided at level {level}")]
+    UnknownCoerciveStep { step: String, level: String },
+    #[error("{person} does not hold the post {post} that must approve `{step}`")]
+    WrongApprover {
+        step: String,
+        post: String,
+        person: String,
+    },
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("there is no re-grade proposal to decide")]
+    NoRegradePending,
+    #[error("task {id} is not part of this incident")]
+    UnknownTask { id: Uuid },
+    #[error("cannot {action} a task that is {state}")]
+    IllegalTaskTransition {
+        action: &'static str,
+        state: &'static str,
+    },
+    #[error("commitment or reply {id} is not part of this incident")]
+    UnknownObligation { id: Uuid },
+    #[error("commitment or reply {id} is already fulfilled")]
+    AlreadyFulfilled { id: Uuid },
+    #[error("the deadline {due_at} is not after now ({now})")]
+    DeadlineInPast { due_at: Timestamp, now: Timestamp },
+    #[error("the incident has already been escalated")]
+    AlreadyEscalated,
+    #[error("tasks still open: {count}; finish or cancel them before the review")]
+    OpenTasks { count: usize },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl IncidentError {
+    /// Stable snake_case code for the API error envelope.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IncidentError::IllegalTransition { .. } => "illegal_transition",
+            IncidentError::MissingIntakeField { .. } => "missing_intake_field",
+            IncidentError::UnknownIntakeField { .. } => "unknown_intake_field",
+            IncidentError::InvalidIntakeField { .. } => "invalid_intake_field",
+            IncidentError::UnknownLevel { .. } => "unknown_level",
+            IncidentError::NoLevel { .. } => "no_level",
+            IncidentError::NotInPlan { .. } => "not_in_plan",
+            IncidentError::UnknownCoerciveStep { .. } => "unknown_coercive_step",
+            IncidentError::WrongApprover { .. } => "wrong_approver",
+            IncidentError::ReasonRequired => "reason_required",
+            IncidentError::NoRegradePending => "no_regrade_pending",
+            IncidentError::UnknownTask { .. } => "unknown_task",
+            IncidentError::IllegalTaskTransition { .. } => "illegal_task_transition",
+            IncidentError::UnknownObligation { .. } => "unknown_obligation",
+            IncidentError::AlreadyFulfilled { .. } => "already_fulfilled",
+            IncidentError::DeadlineInPast { .. } => "deadline_in_past",
+            IncidentError::AlreadyEscalated => "already_escalated",
+            IncidentError::OpenTasks { .. } => "open_tasks",
+            IncidentError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// What `decide` needs besides the state: the plan the incident is pinned to, the time, who
+/// acts, who holds each post right now, and an id source.
+pub struct Ctx<'a> {
+    pub now: Timestamp,
+    pub actor: &'a ActorRef,
+    pub plan: &'a Plan,
+    pub holders: &'a (dyn Fn(&str) -> Vec<PersonRef> + Sync),
+    pub new_id: &'a (dyn Fn() -> Uuid + Sync),
+}
+
+type R = Result<Vec<Event>, IncidentError>;
+
+fn illegal(cmd: &Command, s: Status) -> IncidentError {
+    IncidentError::IllegalTransition {
+        action: cmd.action(),
+        status: s.as_str(),
+    }
+}
+
+fn level_ref(plan: &Plan, id: &str) -> Option<LevelRef> {
+    plan.level(id).map(|l| LevelRef {
+        id: l.id.value.clone(),
+        name: l.name.clone(),
+        colour: l.colour.map(|c| c.as_str().to_string()),
+    })
+}
+
+/// The plan's proposal for the current facts.
+pub fn propose(
+    plan: &Plan,
+    headcount: u32,
+    venue: Option<&str>,
+    behaviours: &[String],
+) -> Proposal {
+    let input = Input {
+        headcount,
+        venue,
+        behaviours,
+    };
+    match classify(plan, &input) {
+        Ok(g) => {
+            let l = &plan.levels[g.level];
+            Proposal {
+                level: level_ref(plan, &l.id.value),
+                rule: Some(l.when[g.rule].to_string()),
+                judgement: l.judgement.clone(),
+                reason: None,
+            }
+        }
+        Err(e) => Proposal {
+            level: None,
+            rule: None,
+            judgement: None,
+            reason: Some(e.to_string()),
+        },
+    }
+}
+
+/// The post whose holders do a group's task: the group's lead, else the office head, else the
+/// command's lead.
+fn task_post(plan: &Plan, group: &str) -> Option<String> {
+    if group == COMMAND_ID {
+        return plan.command.leads.first().map(|p| p.value.clone());
+    }
+    if group == OFFICE_ID {
+        return plan
+            .office
+            .as_ref()
+            .and_then(|o| o.head.as_ref())
+            .map(|h| h.value.clone());
+    }
+    plan.group(group)
+        .and_then(|g| g.lead.as_ref().or(g.members.first()))
+        .map(|p| p.value.clone())
+}
+
+fn make_task(
+    ctx: &Ctx<'_>,
+    t: &yingji_plan::model::TaskTemplate,
+    level: Option<&str>,
+    first_response: bool,
+    drill: bool,
+) -> Task {
+    let start = ctx.now.to_zoned(ctx.plan.time.tz.clone());
+    let (due, _) = t.within.value.deadline(&start, ctx.plan.time.day);
+    let post = task_post(ctx.plan, &t.group.value);
+    let assignees = post
+        .as_deref()
+        .map(|p| (ctx.holders)(p))
+        .unwrap_or_default();
+    Task {
+        id: (ctx.new_id)(),
+        group: t.group.value.clone(),
+        group_name: ctx
+            .plan
+            .name_of(&t.group.value)
+            .unwrap_or(&t.group.value)
+            .to_string(),
+        title: t.title.clone(),
+        within: t.within.value.to_string(),
+        due_at: due.timestamp(),
+        post,
+        assignees,
+        state: TaskState::Open,
+        overdue: false,
+        first_response,
+        level: level.map(str::to_string),
+        created_at: ctx.now,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        started_at: None,
+        done_at: None,
+        drill,
+    }
+}
+
+/// Tasks a level's response generates, leaving out those the incident already has.
+fn response_tasks(ctx: &Ctx<'_>, inc: Option<&Incident>, level: &str, drill: bool) -> Vec<Task> {
+    let Some(i) = ctx.plan.level_index(level) else {
+        return vec![];
+    };
+    let resp = effective(ctx.plan, i);
+    tasks_of(ctx.plan, &resp)
+        .into_iter()
+        .filter(|t| {
+            !inc.is_some_and(|inc| {
+                inc.tasks
+                    .iter()
+                    .any(|x| !x.first_response && x.group == t.group.value && x.title == t.title)
+            })
+        })
+        .map(|t| make_task(ctx, t, Some(level), false, drill))
+        .collect()
+}
+
+fn validate_fields(plan: &Plan, r: &NewReport) -> Result<(), IncidentError> {
+    use yingji_plan::model::FieldKind;
+    for (k, v) in &r.fields {
+        let Some(f) = plan.intake.iter().find(|f| f.id.value == *k) else {
+            return Err(IncidentError::UnknownIntakeField { field: k.clone() });
+        };
+        let ok = match f.kind {
+            FieldKind::Integer | FieldKind::Headcount => v.as_u64().is_some(),
+            FieldKind::Behaviours => v
+                .as_array()
+                .is_some_and(|a| a.iter().all(|x| x.is_string())),
+            FieldKind::Choice => v.as_str().is_some_and(|s| f.options.iter().any(|o| o == s)),
+            _ => v.is_string(),
+        };
+        if !ok {
+            let expected = match f.kind {
+                FieldKind::Integer | FieldKind::Headcount => "a whole number",
+                FieldKind::Behaviours => "a list of behaviour ids",
+                FieldKind::Choice => "one of the field's options",
+                _ => "text",
+            };
+            return Err(IncidentError::InvalidIntakeField {
+                field: k.clone(),
+                expected,
+            });
+        }
+    }
+    for f in plan.intake.iter().filter(|f| f.required) {
+        use yingji_plan::model::FieldKind::*;
+        // Headcount, venue and behaviours are first-class report fields.
+        let given = match f.kind {
+            Headcount => true,
+            Venue => r.venue.is_some() || r.fields.contains_key(&f.id.value),
+            Behaviours => true,
+            _ => r
+                .fields
+                .get(&f.id.value)
+                .is_some_and(|v| !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))),
+        };
+        if !given {
+            return Err(IncidentError::MissingIntakeField {
+                field: f.id.value.clone(),
+                label: f.label.clone(),
+            });
+        }
+    }
+    if let Some(v) = &r.venue
+        && !plan.venues.iter().any(|x| x.id.value == *v)
+    {
+        return Err(IncidentError::NotInPlan {
+            what: "venue",
+            value: v.clone(),
+        });
+    }
+    for b in &r.behaviours {
+        if !plan.behaviours.iter().any(|x| x.id.value == *b) {
+            return Err(IncidentError::NotInPlan {
+                what: "behaviour",
+                value: b.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Decides what a command does to an incident (None before its report).
+pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
+    let Some(inc) = state else {
+        let Command::Report(r) = cmd else {
+            return Err(IncidentError::Invalid(
+                "the incident does not exist yet".into(),
+            ));
+        };
+        if r.kind != IncidentKind::Escalation {
+            validate_fields(ctx.plan, r)?;
+        }
+        if r.title.trim().is_empty() {
+            return Err(IncidentError::Invalid("a report needs a title".into()));
+        }
+        let first_response = if r.kind == IncidentKind::Event {
+            ctx.plan
+                .first_response
+                .iter()
+                .map(|t| make_task(ctx, t, None, true, r.drill))
+                .collect()
+        } else {
+            vec![]
+        };
+        let proposal = propose(ctx.plan, r.headcount, r.venue.as_deref(), &r.behaviours);
+        return Ok(vec![
+            Event::Reported {
+                report: r.clone(),
+                first_response,
+            },
+            Event::LevelProposed { proposal },
+        ]);
+    };
+    let s = inc.status;
+    let terminal = matches!(s, Status::Unfounded | Status::Closed);
+    match cmd {
+        Command::Report(_) => Err(illegal(cmd, s)),
+        Command::Verify { note } => {
+            if s != Status::Reported {
+                return Err(illegal(cmd, s));
+            }
+            Ok(vec![Event::Verified { note: note.clone() }])
+        }
+        Command::MarkUnfounded { reason } => {
+            if !matches!(s, Status::Reported | Status::Verified) {
+                return Err(illegal(cmd, s));
+            }
+            if reason.trim().is_empty() {
+                return Err(IncidentError::ReasonRequired);
+            }
+            Ok(vec![Event::MarkedUnfounded {
+                reason: reason.clone(),
+            }])
+        }
+        Command::Assess { level, reason } => {
+            if !matches!(s, Status::Verified) {
+                return Err(illegal(cmd, s));
+            }
+            let proposal = propose(
+                ctx.plan,
+                inc.headcount,
+                inc.venue.as_deref(),
+                &inc.behaviours,
+            );
+            let chosen = match level {
+                Some(l) => level_ref(ctx.plan, l)
+                    .ok_or_else(|| IncidentError::UnknownLevel { level: l.clone() })?,
+                None => proposal
+                    .level
+                    .clone()
+                    .ok_or_else(|| IncidentError::NoLevel {
+                        reason: proposal
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| "the plan proposes none; choose one".into()),
+                    })?,
+            };
+            let overrides = proposal.level.as_ref().is_some_and(|p| p.id != chosen.id);
+            if overrides && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                return Err(IncidentError::ReasonRequired);
+            }
+            Ok(vec![
+                Event::LevelProposed {
+                    proposal: proposal.clone(),
+                },
+                Event::Assessed {
+                    level: chosen,
+                    proposed: proposal.level.map(|l| l.id),
+                    reason: reason.clone(),
+                },
+            ])
+        }
+        Command::IssueWarning { level } => {
+            if !matches!(s, Status::Verified | Status::Active) {
+                return Err(illegal(cmd, s));
+            }
+            let id = level
+                .clone()
+                .or_else(|| inc.level.as_ref().map(|l| l.id.clone()))
+                .or_else(|| {
+                    inc.proposal
+                        .as_ref()
+                        .and_then(|p| p.level.as_ref().map(|l| l.id.clone()))
+                })
+                .ok_or(IncidentError::NoLevel {
+                    reason: "assess the incident or name a level".into(),
+                })?;
+            let level =
+                level_ref(ctx.plan, &id).ok_or(IncidentError::UnknownLevel { level: id })?;
+            Ok(vec![Event::WarningIssued { level }])
+        }
+        Command::LiftWarning { reason } => {
+            if inc.warning.is_none() || terminal {
+                return Err(IncidentError::Invalid("there is no warning to lift".into()));
+            }
+            if reason.trim().is_empty() {
+                return Err(IncidentError::ReasonRequired);
+            }
+            Ok(vec![Event::WarningLifted {
+                reason: reason.clone(),
+            }])
+        }
+        Command::Activate { level } => {
+            if s != Status::Verified {
+                return Err(illegal(cmd, s));
+            }
+            let id = level
+                .clone()
+                .or_else(|| inc.level.as_ref().map(|l| l.id.clone()))
+                .ok_or(IncidentError::NoLevel {
+                    reason: "assess the incident first, or name the level".into(),
+                })?;
+            let lr = level_ref(ctx.plan, &id)
+                .ok_or(IncidentError::UnknownLevel { level: id.clone() })?;
+            let i = ctx.plan.level_index(&id).expect("level exists");
+            let parent_called = effective(ctx.plan, i).parent_called;
+            let tasks = response_tasks(ctx, Some(inc), &id, inc.drill);
+            Ok(vec![Event::Activated {
+                level: lr,
+                tasks,
+                parent_called,
+            }])
+        }
+        Command::Update(u) => {
+            if terminal {
+                return Err(illegal(cmd, s));
+            }
+            if let Some(b) = &u.behaviours {
+                for x in b {
+                    if !ctx.plan.behaviours.iter().any(|y| y.id.value == *x) {
+                        return Err(IncidentError::NotInPlan {
+                            what: "behaviour",
+                            value: x.clone(),
+                        });
+                    }
+                }
+            }
+            let mut events = vec![Event::Updated { update: u.clone() }];
+            // A change of the facts that moves the plan's proposal proposes re-grading.
+            let headcount = u.headcount.unwrap_or(inc.headcount);
+            let behaviours = u
+                .behaviours
+                .clone()
+                .unwrap_or_else(|| inc.behaviours.clone());
+            if (u.headcount.is_some() || u.behaviours.is_some())
+                && matches!(s, Status::Verified | Status::Active)
+            {
+                let p = propose(ctx.plan, headcount, inc.venue.as_deref(), &behaviours);
+                if let Some(pl) = p.level {
+                    let current = inc.level.as_ref().map(|l| l.id.as_str());
+                    let pending = inc.regrade.as_ref().map(|r| r.to.id.as_str());
+                    if current != Some(pl.id.as_str())
+                        && pending != Some(pl.id.as_str())
+                        && current.is_some()
+                    {
+                        events.push(Event::RegradeProposed {
+                            proposal: RegradeProposal {
+                                from: current.map(str::to_string),
+                                to: pl,
+                                rule: p.rule.unwrap_or_default(),
+                                at: ctx.now,
+                            },
+                        });
+                    }
+                }
+            }
+            Ok(events)
+        }
+        Command::AcceptRegrade => {
+            let Some(r) = &inc.regrade else {
+                return Err(IncidentError::NoRegradePending);
+            };
+            if terminal {
+                return Err(illegal(cmd, s));
+            }
+            let tasks = if s == Status::Active {
+                response_tasks(ctx, Some(inc), &r.to.id, inc.drill)
+            } else {
+                vec![]
+            };
+            Ok(vec![Event::RegradeAccepted {
+                level: r.to.clone(),
+                tasks,
+            }])
+        }
+        Command::DeclineRegrade { reason } => {
+            if inc.regrade.is_none() {
+                return Err(IncidentError::NoRegradePending);
+            }
+            if reason.trim().is_empty() {
+                return Err(IncidentError::ReasonRequired);
+            }
+            Ok(vec![Event::RegradeDeclined {
+                reason: reason.clone(),
+            }])
+        }
+        Command::Escalate {
+            parent_incident,
+            parent_jurisdiction,
+            note,
+        } => {
+            if !matches!(s, Status::Verified | Status::Active) {
+                return Err(illegal(cmd, s));
+            }
+            if inc.parent_incident.is_some() {
+                return Err(IncidentError::AlreadyEscalated);
+            }
+            Ok(vec![Event::EscalatedToParent {
+                parent_incident: *parent_incident,
+                parent_jurisdiction: *parent_jurisdiction,
+                note: note.clone(),
+            }])
+        }
+        Command::RecordCoerciveStep {
+            step,
+            approver,
+            reason,
+        } => {
+            if s != Status::Active {
+                return Err(illegal(cmd, s));
+            }
+            let level = inc.level.as_ref().map(|l| l.id.clone()).unwrap_or_default();
+            let i = ctx
+                .plan
+                .level_index(&level)
+                .ok_or(IncidentError::UnknownLevel {
+                    level: level.clone(),
+                })?;
+            let resp = effective(ctx.plan, i);
+            let Some(cs) = resp.coercive_steps.iter().find(|c| c.step.value == *step) else {
+                return Err(IncidentError::UnknownCoerciveStep {
+                    step: step.clone(),
+                    level,
+                });
+            };
+            if reason.trim().is_empty() {
+                return Err(IncidentError::ReasonRequired);
+            }
+            let post = &cs.approver.value;
+            if !(ctx.holders)(post)
+                .iter()
+                .any(|p| p.person_id == approver.person_id)
+            {
+                return Err(IncidentError::WrongApprover {
+                    step: step.clone(),
+                    post: ctx.plan.name_of(post).unwrap_or(post).to_string(),
+                    person: approver.name.clone(),
+                });
+            }
+            Ok(vec![Event::CoerciveStepRecorded {
+                record: CoerciveStepRecord {
+                    step: step.clone(),
+                    name: cs.name.clone(),
+                    approver_post: post.clone(),
+                    approver: approver.clone(),
+                    reason: reason.clone(),
+                    at: ctx.now,
+                    recorded_by: ctx.actor.clone(),
+                },
+            }])
+        }
+        Command::EndResponse { reason } => {
+            if s != Status::Active {
+                return Err(illegal(cmd, s));
+            }
+            if reason.trim().is_empty() {
+                return Err(IncidentError::ReasonRequired);
+            }
+            Ok(vec![Event::ResponseEnded {
+                reason: reason.clone(),
+            }])
+        }
+        Command::AddObligation {
+            id,
+            kind,
+            text,
+            owner,
+            due_at,
+        } => {
+            if terminal || s == Status::Reported {
+                return Err(illegal(cmd, s));
+            }
+            if text.trim().is_empty() || owner.trim().is_empty() {
+                return Err(IncidentError::Invalid(
+                    "a commitment or reply needs its text and an owner".into(),
+                ));
+            }
+            if *due_at <= ctx.now {
+                return Err(IncidentError::DeadlineInPast {
+                    due_at: *due_at,
+                    now: ctx.now,
+                });
+            }
+            Ok(vec![Event::ObligationAdded {
+                obligation: Obligation {
+                    id: *id,
+                    kind: *kind,
+                    text: text.clone(),
+                    owner: owner.clone(),
+                    due_at: *due_at,
+                    done: false,
+                    done_at: None,
+                    channel: None,
+                    outcome: None,
+                    overdue: false,
+                    drill: inc.drill,
+                    created_at: ctx.now,
+                },
+            }])
+        }
+        Command::FulfilObligation {
+            id,
+            channel,
+            outcome,
+        } => {
+            let Some(o) = inc.obligations.iter().find(|o| o.id == *id) else {
+                return Err(IncidentError::UnknownObligation { id: *id });
+            };
+            if o.done {
+                return Err(IncidentError::AlreadyFulfilled { id: *id });
+            }
+            if o.kind == ObligationKind::Reply
+                && channel.as_deref().is_none_or(|c| c.trim().is_empty())
+            {
+                return Err(IncidentError::Invalid(
+                    "a written reply is recorded with the channel it was sent by".into(),
+                ));
+            }
+            Ok(vec![Event::ObligationFulfilled {
+                id: *id,
+                channel: channel.clone(),
+                outcome: outcome.clone(),
+            }])
+        }
+        Command::Review {
+            summary,
+            lessons,
+            corrective_actions,
+        } => {
+            if s != Status::Ended {
+                return Err(illegal(cmd, s));
+            }
+            let open = inc.tasks.iter().filter(|t| !t.state.is_finished()).count();
+            if open > 0 {
+                return Err(IncidentError::OpenTasks { count: open });
+            }
+            Ok(vec![Event::Reviewed {
+                review: Review {
+                    measured: measure(inc),
+                    summary: summary.clone(),
+                    lessons: lessons.clone(),
+                    corrective_actions: corrective_actions.clone(),
+                    at: ctx.now,
+                },
+            }])
+        }
+        Command::Close => match s {
+            Status::Reviewed => Ok(vec![Event::Closed]),
+            // An early sign that never needed a response can be closed after verification.
+            Status::Verified if inc.activated_at.is_none() => Ok(vec![Event::Closed]),
+            _ => Err(illegal(cmd, s)),
+        },
+        Command::Task { id, action, reason } => {
+            let Some(t) = inc.tasks.iter().find(|t| t.id == *id) else {
+                return Err(IncidentError::UnknownTask { id: *id });
+            };
+            if terminal {
+                return Err(illegal(cmd, s));
+            }
+            let ts = t.state;
+            let bad = |a: &'static str| IncidentError::IllegalTaskTransition {
+                action: a,
+                state: ts.as_str(),
+            };
+            match action {
+                TaskAction::Acknowledge => {
+                    if ts != TaskState::Open {
+                        return Err(bad("acknowledge"));
+                    }
+                    Ok(vec![Event::TaskAcknowledged { id: *id }])
+                }
+                TaskAction::Start => {
+                    if !matches!(ts, TaskState::Open | TaskState::Acknowledged) {
+                        return Err(bad("start"));
+                    }
+                    Ok(vec![Event::TaskStarted { id: *id }])
+                }
+                TaskAction::Done => {
+                    if ts.is_finished() {
+                        return Err(bad("finish"));
+                    }
+                    Ok(vec![Event::TaskDone { id: *id }])
+                }
+                TaskAction::Cancel => {
+                    if ts.is_finished() {
+                        return Err(bad("cancel"));
+                    }
+                    if reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                        return Err(IncidentError::ReasonRequired);
+                    }
+                    Ok(vec![Event::TaskCancelled {
+                        id: *id,
+                        reason: reason.clone(),
+                    }])
+                }
+            }
+        }
+        Command::Tick => Ok(tick(inc, ctx.now)),
+    }
+}
+
+/// What has fallen due at `now`: overdue tasks, commitments and replies, each once.
+pub fn tick(inc: &Incident, now: Timestamp) -> Vec<Event> {
+    if matches!(inc.status, Status::Unfounded | Status::Closed) {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for t in &inc.tasks {
+        if !t.overdue && !t.state.is_finished() && t.due_at < now {
+            out.push(Event::TaskOverdue {
+                id: t.id,
+                due_at: t.due_at,
+            });
+        }
+    }
+    for o in &inc.obligations {
+        if !o.overdue && !o.done && o.due_at < now {
+            out.push(Event::ObligationOverdue {
+                id: o.id,
+                due_at: o.due_at,
+            });
+        }
+    }
+    out
+}
+
+/// The earliest moment something of this incident falls due (for the scheduler's index).
+pub fn next_due(inc: &Incident) -> Option<Timestamp> {
+    if matches!(inc.status, Status::Unfounded | Status::Closed) {
+        return None;
+    }
+    let tasks = inc
+        .tasks
+        .iter()
+        .filter(|t| !t.overdue && !t.state.is_finished())
+        .map(|t| t.due_at);
+    let obl = inc
+        .obligations
+        .iter()
+        .filter(|o| !o.overdue && !o.done)
+        .map(|o| o.due_at);
+    tasks.chain(obl).min()
+}
+
+fn secs(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
+    Some(b?.duration_since(a?).as_secs())
+}
+
+/// The measured times for the after-action review.
+pub fn measure(inc: &Incident) -> Measured {
+    Measured {
+        report_to_verify_s: secs(Some(inc.reported_at), inc.verified_at),
+        verify_to_activate_s: secs(inc.verified_at, inc.activated_at),
+        report_to_activate_s: secs(Some(inc.reported_at), inc.activated_at),
+        activate_to_end_s: secs(inc.activated_at, inc.ended_at),
+        report_to_end_s: secs(Some(inc.reported_at), inc.ended_at),
+        tasks: inc
+            .tasks
+            .iter()
+            .map(|t| TaskTiming {
+                task_id: t.id,
+                title: t.title.clone(),
+                group: t.group.clone(),
+                to_ack_s: secs(Some(t.created_at), t.acknowledged_at),
+                to_done_s: secs(Some(t.created_at), t.done_at),
+                overdue: t.overdue,
+            })
+            .collect(),
+    }
+}
+
+/// Folds one event into the state. `at` and `actor` come from the event's envelope.
+pub fn apply(
+    state: Option<Incident>,
+    e: &Event,
+    at: Timestamp,
+    actor: &ActorRef,
+) -> Option<Incident> {
+    if let Event::Reported {
+        report,
+        first_response,
+    } = e
+    {
+        return Some(Incident {
+            id: report.id,
+            jurisdiction_id: report.jurisdiction_id,
+            plan_id: report.plan_id.clone(),
+            plan_version: report.plan_version,
+            kind: report.kind,
+            drill: report.drill,
+            status: Status::Reported,
+            title: report.title.clone(),
+            fields: report.fields.clone(),
+            headcount: report.headcount,
+            venue: report.venue.clone(),
+            behaviours: report.behaviours.clone(),
+            location: report.location.clone(),
+            reported_at: at,
+            reported_by: actor.clone(),
+            verified_at: None,
+            proposal: None,
+            level: None,
+            warning: None,
+            warning_issued_at: None,
+            activated_at: None,
+            ended_at: None,
+            closed_at: None,
+            tasks: first_response.clone(),
+            obligations: vec![],
+            grievances: vec![],
+            care: vec![],
+            conversations: vec![],
+            attachments: vec![],
+            headcount_history: vec![(at, report.headcount)],
+            coercive_steps: vec![],
+            regrade: None,
+            parent_incident: None,
+            source_incident: report.source_incident,
+            review: None,
+        });
+    }
+    let mut inc = state?;
+    let task = |inc: &mut Incident, id: &Uuid| inc.tasks.iter_mut().position(|t| t.id == *id);
+    match e {
+        Event::Reported { .. } => {}
+        Event::Verified { .. } => {
+            inc.status = Status::Verified;
+            inc.verified_at = Some(at);
+        }
+        Event::MarkedUnfounded { .. } => inc.status = Status::Unfounded,
+        Event::LevelProposed { proposal } => inc.proposal = Some(proposal.clone()),
+        Event::Assessed { level, .. } => inc.level = Some(level.clone()),
+        Event::WarningIssued { level } => {
+            inc.warning = Some(level.clone());
+            inc.warning_issued_at = Some(at);
+        }
+        Event::WarningLifted { .. } => inc.warning = None,
+        Event::Activated { level, tasks, .. } => {
+            inc.status = Status::Active;
+            inc.level = Some(level.clone());
+            inc.activated_at = Some(at);
+            inc.tasks.extend(tasks.iter().cloned());
+        }
+        Event::Updated { update } => {
+            if let Some(h) = update.headcount {
+                inc.headcount = h;
+                inc.headcount_history.push((at, h));
+            }
+            if let Some(b) = &update.behaviours {
+                inc.behaviours = b.clone();
+            }
+            if let Some(l) = &update.location {
+                inc.location = Some(l.clone());
+            }
+            let note = |text: &String| Note {
+                at,
+                by: actor.clone(),
+                text: text.clone(),
+            };
+            inc.grievances.extend(update.grievances.iter().map(note));
+            inc.care.extend(update.care.iter().map(note));
+            inc.conversations
+                .extend(update.conversations.iter().map(note));
+            inc.attachments.extend(update.attachments.iter().cloned());
+        }
+        Event::RegradeProposed { proposal } => inc.regrade = Some(proposal.clone()),
+        Event::RegradeAccepted { level, tasks } => {
+            inc.level = Some(level.clone());
+            inc.regrade = None;
+            inc.tasks.extend(tasks.iter().cloned());
+        }
+        Event::RegradeDeclined { .. } => inc.regrade = None,
+        Event::EscalatedToParent {
+            parent_incident, ..
+        } => inc.parent_incident = Some(*parent_incident),
+        Event::CoerciveStepRecorded { record } => inc.coercive_steps.push(record.clone()),
+        Event::ResponseEnded { .. } => {
+            inc.status = Status::Ended;
+            inc.ended_at = Some(at);
+            inc.warning = None;
+            inc.regrade = None;
+        }
+        Event::ObligationAdded { obligation } => inc.obligations.push(obligation.clone()),
+        Event::ObligationFulfilled {
+            id,
+            channel,
+            outcome,
+        } => {
+            if let Some(o) = inc.obligations.iter_mut().find(|o| o.id == *id) {
+                o.done = true;
+                o.done_at = Some(at);
+                o.channel = channel.clone();
+                o.outcome = outcome.clone();
+            }
+        }
+        Event::Reviewed { review } => {
+            inc.status = Status::Reviewed;
+            inc.review = Some(review.clone());
+        }
+        Event::Closed => {
+            inc.status = Status::Closed;
+            inc.closed_at = Some(at);
+        }
+        Event::TaskAcknowledged { id } => {
+            if let Some(i) = task(&mut inc, id) {
+                inc.tasks[i].state = TaskState::Acknowledged;
+                inc.tasks[i].acknowledged_at = Some(at);
+                inc.tasks[i].acknowledged_by = Some(actor.clone());
+            }
+        }
+        Event::TaskStarted { id } => {
+            if let Some(i) = task(&mut inc, id) {
+                let t = &mut inc.tasks[i];
+                if t.acknowledged_at.is_none() {
+                    t.acknowledged_at = Some(at);
+                    t.acknowledged_by = Some(actor.clone());
+                }
+                t.state = TaskState::Started;
+                t.started_at = Some(at);
+            }
+        }
+        Event::TaskDone { id } => {
+            if let Some(i) = task(&mut inc, id) {
+                let t = &mut inc.tasks[i];
+                if t.acknowledged_at.is_none() {
+                    t.acknowledged_at = Some(at);
+                    t.acknowledged_by = Some(actor.clone());
+                }
+                t.state = TaskState::Done;
+                t.done_at = Some(at);
+            }
+        }
+        Event::TaskCancelled { id, .. } => {
+            if let Some(i) = task(&mut inc, id) {
+                inc.tasks[i].state = TaskState::Cancelled;
+            }
+        }
+        Event::TaskOverdue { id, .. } => {
+            if let Some(i) = task(&mut inc, id) {
+                inc.tasks[i].overdue = true;
+            }
+        }
+        Event::ObligationOverdue { id, .. } => {
+            if let Some(o) = inc.obligations.iter_mut().find(|o| o.id == *id) {
+                o.overdue = true;
+            }
+        }
+    }
+    Some(inc)
+}

@@ -1,0 +1,28 @@
+//! yingji-domain: the incident loop as pure state machines (`decide` → events → `apply`), the
+//! injected clock, and the audit hash chain. No I/O: the store persists what this crate decides.
+
+pub mod audit;
+pub mod clock;
+pub mod incident;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who did something. Every command carries one; every event records one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRef {
+    pub person_id: Uuid,
+    pub name: String,
+}
+
+/// A person as a task assignee or an approver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub person_id: Uuid,
+    pub name: String,
+}
+
+/// A new time-ordered id (UUIDv7).
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}

@@ -1,0 +1,449 @@
+//! The incident lifecycle against the Linxiang example plan, with time driven by hand.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+use yingji_domain::incident::*;
+use yingji_domain::{ActorRef, PersonRef};
+use yingji_plan::Plan;
+
+fn plan() -> Plan {
+    let text = include_str!("../../../examples/plans/linxiang-city.toml");
+    yingji_plan::load(text).plan.unwrap()
+}
+
+struct World {
+    plan: Plan,
+    now: Timestamp,
+    state: Option<Incident>,
+    log: Vec<Event>,
+    ids: Mutex<u128>,
+}
+
+fn person(n: u128, name: &str) -> PersonRef {
+    PersonRef {
+        person_id: Uuid::from_u128(n),
+        name: name.into(),
+    }
+}
+
+fn holders(post: &str) -> Vec<PersonRef> {
+    match post {
+        "deputy-secretary" => vec![person(1, "林副书记")],
+        "petition-bureau-director" => vec![person(2, "周局长")],
+        "police-commissar" => vec![person(3, "吴政委")],
+        "plac-deputy-secretary" => vec![person(4, "郑副书记")],
+        _ => vec![],
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            plan: plan(),
+            now: "2026-03-02T02:00:00Z".parse().unwrap(), // 10:00 in Shanghai
+            state: None,
+            log: vec![],
+            ids: Mutex::new(1000),
+        }
+    }
+
+    fn run(&mut self, cmd: Command) -> Result<Vec<Event>, IncidentError> {
+        let actor = ActorRef {
+            person_id: Uuid::from_u128(9),
+            name: "值班员王某".into(),
+        };
+        let next = || {
+            let mut n = self.ids.lock().unwrap();
+            *n += 1;
+            Uuid::from_u128(*n)
+        };
+        let ctx = Ctx {
+            now: self.now,
+            actor: &actor,
+            plan: &self.plan,
+            holders: &holders,
+            new_id: &next,
+        };
+        let events = decide(self.state.as_ref(), &cmd, &ctx)?;
+        for e in &events {
+            self.state = apply(self.state.take(), e, self.now, &actor);
+        }
+        self.log.extend(events.clone());
+        Ok(events)
+    }
+
+    fn inc(&self) -> &Incident {
+        self.state.as_ref().unwrap()
+    }
+
+    fn later(&mut self, mins: i64) {
+        self.now = self
+            .now
+            .checked_add(SignedDuration::from_mins(mins))
+            .unwrap();
+    }
+}
+
+fn report(headcount: u32) -> NewReport {
+    let fields: BTreeMap<String, serde_json::Value> = [
+        ("unit", "某某村"),
+        ("address", "市政府东门"),
+        ("time", "2026-03-02 09:40"),
+        ("demands", "征地补偿款未按期发放"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+    .collect();
+    NewReport {
+        id: Uuid::from_u128(77),
+        jurisdiction_id: Uuid::from_u128(5),
+        plan_id: "linxiang-city-mass-petition".into(),
+        plan_version: 1,
+        kind: IncidentKind::Event,
+        drill: false,
+        title: "某某村群众反映征地补偿问题".into(),
+        headcount,
+        venue: None,
+        behaviours: vec![],
+        location: Some("市政府东门".into()),
+        fields,
+        source_incident: None,
+    }
+}
+
+#[test]
+fn a_report_of_120_runs_through_the_whole_loop() {
+    let mut w = World::new();
+    w.run(Command::Report(report(120))).unwrap();
+    assert_eq!(w.inc().status, Status::Reported);
+    assert_eq!(
+        w.inc()
+            .proposal
+            .as_ref()
+            .unwrap()
+            .level
+            .as_ref()
+            .unwrap()
+            .id,
+        "II"
+    );
+    assert_eq!(
+        w.inc().tasks.len(),
+        3,
+        "first-response items for an actual event"
+    );
+
+    w.later(5);
+    w.run(Command::Verify {
+        note: Some("电话核实属实".into()),
+    })
+    .unwrap();
+    w.run(Command::Assess {
+        level: None,
+        reason: None,
+    })
+    .unwrap();
+    assert_eq!(w.inc().level.as_ref().unwrap().id, "II");
+    w.run(Command::Activate { level: None }).unwrap();
+    let inc = w.inc();
+    assert_eq!(inc.status, Status::Active);
+    let order = inc.tasks.iter().find(|t| t.group == "order").unwrap();
+    assert_eq!(order.assignees, vec![person(3, "吴政委")]);
+    assert_eq!(
+        order.due_at,
+        "2026-03-02T02:35:00Z".parse::<Timestamp>().unwrap()
+    );
+    assert!(!order.overdue);
+    let order_id = order.id;
+
+    // Nobody acknowledges the order group's task for 31 minutes: tick marks it overdue, once.
+    w.later(31);
+    let ev = w.run(Command::Tick).unwrap();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::TaskOverdue { id, .. } if *id == order_id))
+    );
+    assert!(
+        w.inc()
+            .tasks
+            .iter()
+            .find(|t| t.id == order_id)
+            .unwrap()
+            .overdue
+    );
+    let again = w.run(Command::Tick).unwrap();
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Event::TaskOverdue { id, .. } if *id == order_id))
+    );
+
+    w.run(Command::Task {
+        id: order_id,
+        action: TaskAction::Acknowledge,
+        reason: None,
+    })
+    .unwrap();
+    let err = w
+        .run(Command::Task {
+            id: order_id,
+            action: TaskAction::Acknowledge,
+            reason: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "illegal_task_transition");
+
+    // The crowd grows past 500: the plan proposes Ⅰ; the commander accepts; Ⅰ adds no tasks
+    // beyond Ⅱ's but calls the parent.
+    let ev = w
+        .run(Command::Update(Update {
+            headcount: Some(520),
+            grievances: vec!["要求公开补偿标准".into()],
+            care: vec!["已提供饮用水".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::RegradeProposed { proposal } if proposal.to.id == "I"))
+    );
+    w.run(Command::AcceptRegrade).unwrap();
+    assert_eq!(w.inc().level.as_ref().unwrap().id, "I");
+    assert_eq!(w.inc().grievances.len(), 1);
+    assert_eq!(w.inc().care.len(), 1);
+
+    // Police need the approval of the post the plan names.
+    let wrong = w
+        .run(Command::RecordCoerciveStep {
+            step: "police".into(),
+            approver: person(2, "周局长"),
+            reason: "有人冲击大门".into(),
+        })
+        .unwrap_err();
+    assert_eq!(wrong.code(), "wrong_approver");
+    let no_reason = w
+        .run(Command::RecordCoerciveStep {
+            step: "police".into(),
+            approver: person(1, "林副书记"),
+            reason: " ".into(),
+        })
+        .unwrap_err();
+    assert_eq!(no_reason.code(), "reason_required");
+    w.run(Command::RecordCoerciveStep {
+        step: "police".into(),
+        approver: person(1, "林副书记"),
+        reason: "有人冲击大门".into(),
+    })
+    .unwrap();
+    assert_eq!(w.inc().coercive_steps[0].approver_post, "deputy-secretary");
+
+    w.later(60);
+    w.run(Command::EndResponse {
+        reason: "群众已散去".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        w.run(Command::Activate { level: None }).unwrap_err().code(),
+        "illegal_transition"
+    );
+
+    // Aftermath: a commitment and a written reply, each tracked to its deadline.
+    let past = w.now.checked_sub(SignedDuration::from_mins(1)).unwrap();
+    let err = w
+        .run(Command::AddObligation {
+            id: Uuid::from_u128(500),
+            kind: ObligationKind::Commitment,
+            text: "十日内公布补偿标准".into(),
+            owner: "市自然资源局".into(),
+            due_at: past,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "deadline_in_past");
+    let due = w
+        .now
+        .checked_add(SignedDuration::from_hours(24 * 10))
+        .unwrap();
+    w.run(Command::AddObligation {
+        id: Uuid::from_u128(500),
+        kind: ObligationKind::Commitment,
+        text: "十日内公布补偿标准".into(),
+        owner: "市自然资源局".into(),
+        due_at: due,
+    })
+    .unwrap();
+    w.run(Command::AddObligation {
+        id: Uuid::from_u128(501),
+        kind: ObligationKind::Reply,
+        text: "向上访代表书面答复".into(),
+        owner: "市信访局".into(),
+        due_at: due,
+    })
+    .unwrap();
+    w.later(11 * 24 * 60);
+    let ev = w.run(Command::Tick).unwrap();
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e, Event::ObligationOverdue { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(
+        w.run(Command::FulfilObligation {
+            id: Uuid::from_u128(501),
+            channel: None,
+            outcome: None
+        })
+        .unwrap_err()
+        .code(),
+        "invalid"
+    );
+    w.run(Command::FulfilObligation {
+        id: Uuid::from_u128(501),
+        channel: Some("挂号信".into()),
+        outcome: Some("已答复".into()),
+    })
+    .unwrap();
+
+    // The review needs every task finished; then it measures the times.
+    assert_eq!(
+        w.run(Command::Review {
+            summary: "s".into(),
+            lessons: vec![],
+            corrective_actions: vec![]
+        })
+        .unwrap_err()
+        .code(),
+        "open_tasks"
+    );
+    let open: Vec<Uuid> = w
+        .inc()
+        .tasks
+        .iter()
+        .filter(|t| !t.state.is_finished())
+        .map(|t| t.id)
+        .collect();
+    for id in open {
+        w.run(Command::Task {
+            id,
+            action: TaskAction::Done,
+            reason: None,
+        })
+        .unwrap();
+    }
+    w.run(Command::Review {
+        summary: "处置及时".into(),
+        lessons: vec!["夜间到岗偏慢".into()],
+        corrective_actions: vec![CorrectiveAction {
+            title: "完善夜间值班".into(),
+            owner: "指挥部办公室".into(),
+            due_at: None,
+        }],
+    })
+    .unwrap();
+    let m = &w.inc().review.as_ref().unwrap().measured;
+    assert_eq!(m.report_to_verify_s, Some(300));
+    assert_eq!(m.report_to_activate_s, Some(300));
+    assert_eq!(m.activate_to_end_s, Some(91 * 60));
+    let t = m.tasks.iter().find(|t| t.task_id == order_id).unwrap();
+    assert_eq!(t.to_ack_s, Some(31 * 60));
+    assert!(t.overdue);
+    w.run(Command::Close).unwrap();
+    assert_eq!(w.inc().status, Status::Closed);
+    assert_eq!(w.run(Command::Tick).unwrap(), vec![]);
+}
+
+#[test]
+fn a_missing_required_intake_field_is_refused() {
+    let mut w = World::new();
+    let mut r = report(30);
+    r.fields.remove("demands");
+    let err = w.run(Command::Report(r)).unwrap_err();
+    assert_eq!(
+        err,
+        IncidentError::MissingIntakeField {
+            field: "demands".into(),
+            label: "反映的主要问题和要求".into()
+        }
+    );
+    assert!(w.state.is_none());
+}
+
+#[test]
+fn illegal_transitions_are_refused() {
+    let mut w = World::new();
+    w.run(Command::Report(report(30))).unwrap();
+    for cmd in [
+        Command::Activate { level: None },
+        Command::EndResponse { reason: "x".into() },
+        Command::Close,
+        Command::Review {
+            summary: "x".into(),
+            lessons: vec![],
+            corrective_actions: vec![],
+        },
+    ] {
+        let err = w.run(cmd).unwrap_err();
+        assert_eq!(err.code(), "illegal_transition", "{err}");
+    }
+    assert_eq!(w.inc().status, Status::Reported);
+}
+
+#[test]
+fn overriding_the_proposed_level_needs_a_reason() {
+    let mut w = World::new();
+    w.run(Command::Report(report(30))).unwrap();
+    w.run(Command::Verify { note: None }).unwrap();
+    assert_eq!(
+        w.run(Command::Assess {
+            level: Some("III".into()),
+            reason: None
+        })
+        .unwrap_err()
+        .code(),
+        "reason_required"
+    );
+    w.run(Command::Assess {
+        level: Some("III".into()),
+        reason: Some("现场情绪激动，很难控制".into()),
+    })
+    .unwrap();
+    assert_eq!(w.inc().level.as_ref().unwrap().id, "III");
+    assert_eq!(
+        w.run(Command::Assess {
+            level: Some("V".into()),
+            reason: None
+        })
+        .unwrap_err()
+        .code(),
+        "unknown_level"
+    );
+}
+
+#[test]
+fn drills_mark_every_task_and_obligation() {
+    let mut w = World::new();
+    let mut r = report(60);
+    r.drill = true;
+    w.run(Command::Report(r)).unwrap();
+    w.run(Command::Verify { note: None }).unwrap();
+    w.run(Command::Assess {
+        level: None,
+        reason: None,
+    })
+    .unwrap();
+    w.run(Command::Activate { level: None }).unwrap();
+    let due = w.now.checked_add(SignedDuration::from_hours(24)).unwrap();
+    w.run(Command::AddObligation {
+        id: Uuid::from_u128(600),
+        kind: ObligationKind::Reply,
+        text: "答复".into(),
+        owner: "信访局".into(),
+        due_at: due,
+    })
+    .unwrap();
+    assert!(w.inc().tasks.iter().all(|t| t.drill));
+    assert!(w.inc().obligations.iter().all(|o| o.drill));
+}

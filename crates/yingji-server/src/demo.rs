@@ -1,0 +1,535 @@
+//! First start: the demo (a fictional jurisdiction tree, invented people, the example plans and a
+//! few incidents in different states), or, without the demo, a root jurisdiction and an
+//! administrator. Every name and number here is invented.
+
+use std::collections::BTreeMap;
+
+use jiff::SignedDuration;
+use serde_json::json;
+use uuid::Uuid;
+use yingji_domain::ActorRef;
+use yingji_domain::incident::{Command, ObligationKind, TaskAction};
+use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, WriteSet, fmt_ts};
+
+use crate::AppState;
+use crate::auth::token_hash;
+use crate::error::ApiError;
+use crate::incidents::{NewIncidentRequest, report_core, run_as};
+use crate::plans::load_plan;
+use crate::write::{Item, append};
+
+/// The example plans, embedded so that the binary runs from anywhere.
+pub const EXAMPLE_PLANS: &[(&str, &str)] = &[
+    (
+        "linxiang-city.toml",
+        include_str!("../../../examples/plans/linxiang-city.toml"),
+    ),
+    (
+        "ceshan-street.toml",
+        include_str!("../../../examples/plans/ceshan-street.toml"),
+    ),
+    (
+        "industrial-park.toml",
+        include_str!("../../../examples/plans/industrial-park.toml"),
+    ),
+    (
+        "lincang-npc-office.toml",
+        include_str!("../../../examples/plans/lincang-npc-office.toml"),
+    ),
+    (
+        "township-inspection-period.toml",
+        include_str!("../../../examples/plans/township-inspection-period.toml"),
+    ),
+    (
+        "township-special-period.toml",
+        include_str!("../../../examples/plans/township-special-period.toml"),
+    ),
+    (
+        "town-holiday-period.toml",
+        include_str!("../../../examples/plans/town-holiday-period.toml"),
+    ),
+];
+
+/// Demo sign-in tokens (documented in the README; demo data only).
+pub const DEMO_TOKENS: &[(&str, &str)] = &[
+    ("demo-province-admin", "江川省信访局 管理员"),
+    ("demo-city-duty", "云岭市 值班员"),
+    ("demo-duty-officer", "临溪市 值班员"),
+    ("demo-commander", "临溪市 市委分管副书记（指挥部组长）"),
+    (
+        "demo-group-member",
+        "临溪市 公安局政委（现场秩序维护组组长）",
+    ),
+    ("demo-town-duty", "青石镇 值班员"),
+    ("demo-street-duty", "东湖街道 值班员"),
+];
+
+struct Seed {
+    ws: WriteSet,
+    actor: ActorRef,
+    now: jiff::Timestamp,
+}
+
+impl Seed {
+    fn jurisdiction(
+        &mut self,
+        parent: Option<&JurisdictionRow>,
+        name: &str,
+        kind: &str,
+        code: Option<&str>,
+    ) -> JurisdictionRow {
+        let id = Uuid::now_v7();
+        let row = JurisdictionRow {
+            id,
+            parent_id: parent.map(|p| p.id),
+            name: name.into(),
+            kind: kind.into(),
+            code: code.map(str::to_string),
+            path: format!("{}{}/", parent.map_or("/", |p| p.path.as_str()), id),
+            created_at: fmt_ts(self.now),
+        };
+        append(
+            &mut self.ws,
+            id,
+            "jurisdiction",
+            id,
+            0,
+            None,
+            &self.actor,
+            self.now,
+            vec![Item::new(
+                "jurisdiction_created",
+                &json!({ "name": name, "kind": kind, "parent_id": row.parent_id }),
+                None,
+            )],
+        );
+        self.ws.rows.push(Row::Jurisdiction(row.clone()));
+        row
+    }
+
+    /// A person with optional token and the posts they hold in their jurisdiction.
+    fn person(
+        &mut self,
+        j: &JurisdictionRow,
+        name: &str,
+        token: Option<&str>,
+        posts: &[(&str, bool)],
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let phone = format!("1990000{:04}", (id.as_u128() % 10_000) as u32);
+        let mut items = vec![Item::new(
+            "person_created",
+            &json!({ "name": name, "jurisdiction_id": j.id }),
+            None,
+        )];
+        for (post, deputy) in posts {
+            items.push(Item::new(
+                "post_assigned",
+                &json!({ "post_id": post, "jurisdiction_id": j.id, "deputy": deputy }),
+                None,
+            ));
+            self.ws.rows.push(Row::PostHolder(PostHolderRow {
+                jurisdiction_id: j.id,
+                post_id: post.to_string(),
+                person_id: id,
+                deputy: *deputy,
+            }));
+        }
+        append(
+            &mut self.ws,
+            id,
+            "person",
+            j.id,
+            0,
+            None,
+            &self.actor,
+            self.now,
+            items,
+        );
+        // People before their post assignments (foreign keys).
+        self.ws.rows.insert(
+            0,
+            Row::Person(PersonRow {
+                id,
+                jurisdiction_id: j.id,
+                name: name.into(),
+                phone: Some(phone),
+                email: None,
+                token_hash: token.map(token_hash),
+                created_at: fmt_ts(self.now),
+            }),
+        );
+        id
+    }
+}
+
+fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect()
+}
+
+/// Whether the database has never been set up.
+pub async fn is_empty(state: &AppState) -> Result<bool, ApiError> {
+    Ok(state.store.jurisdiction_count().await? == 0)
+}
+
+/// Creates a root jurisdiction and its administrator; returns the administrator's token.
+pub async fn bootstrap(
+    state: &AppState,
+    root_name: &str,
+    admin_token: &str,
+) -> Result<Uuid, ApiError> {
+    let mut s = Seed {
+        ws: WriteSet::default(),
+        actor: crate::system_actor(),
+        now: state.clock.now(),
+    };
+    // Jurisdictions must be inserted before people refer to them.
+    let root = s.jurisdiction(None, root_name, "province", None);
+    let rows = std::mem::take(&mut s.ws.rows);
+    let admin = s.person(&root, "系统管理员", Some(admin_token), &[]);
+    let people = std::mem::take(&mut s.ws.rows);
+    s.ws.rows = rows.into_iter().chain(people).collect();
+    state.store.commit(s.ws).await?;
+    Ok(admin)
+}
+
+/// Loads the demo: jurisdictions, people with posts, the example plans and four incidents.
+pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
+    let mut s = Seed {
+        ws: WriteSet::default(),
+        actor: crate::system_actor(),
+        now: state.clock.now(),
+    };
+    let province = s.jurisdiction(None, "江川省", "province", Some("990000"));
+    let city = s.jurisdiction(Some(&province), "云岭市", "city", Some("990100"));
+    let county = s.jurisdiction(Some(&city), "临溪市", "county", Some("990181"));
+    let town = s.jurisdiction(Some(&county), "青石镇", "township", Some("990181101"));
+    let _village = s.jurisdiction(Some(&town), "枫林村", "village", None);
+    let street = s.jurisdiction(Some(&county), "东湖街道", "street", Some("990181001"));
+    let park = s.jurisdiction(Some(&county), "临溪工业园", "body", None);
+    let npc = s.jurisdiction(Some(&city), "云岭市人大常委会办公室", "body", None);
+    let jurisdiction_rows = std::mem::take(&mut s.ws.rows);
+
+    s.person(&province, "陈思远", Some("demo-province-admin"), &[]);
+    s.person(&city, "何静怡", Some("demo-city-duty"), &[]);
+    let duty = s.person(&county, "王晓明", Some("demo-duty-officer"), &[]);
+    let commander = s.person(
+        &county,
+        "林建国",
+        Some("demo-commander"),
+        &[("deputy-secretary", false)],
+    );
+    s.person(
+        &county,
+        "赵文华",
+        None,
+        &[("party-deputy-secretary", false)],
+    );
+    s.person(&county, "钱立新", None, &[("plac-secretary", false)]);
+    s.person(
+        &county,
+        "孙海燕",
+        None,
+        &[("vice-mayor", false), ("executive-vice-mayor", false)],
+    );
+    s.person(
+        &county,
+        "周敏",
+        None,
+        &[("petition-bureau-director", false)],
+    );
+    s.person(&county, "吴志强", None, &[("plac-deputy-secretary", false)]);
+    let member = s.person(
+        &county,
+        "郑国平",
+        Some("demo-group-member"),
+        &[("police-commissar", false)],
+    );
+    s.person(
+        &county,
+        "冯磊",
+        None,
+        &[("police-commissar", true), ("police-deputy", false)],
+    );
+    s.person(&county, "褚晓丽", None, &[("health-bureau-deputy", false)]);
+    s.person(&town, "刘洋", Some("demo-town-duty"), &[]);
+    s.person(&town, "卫东升", None, &[("party-secretary", false)]);
+    s.person(&street, "蒋雨桐", Some("demo-street-duty"), &[]);
+    s.person(
+        &street,
+        "沈建华",
+        None,
+        &[("party-secretary", false), ("director", false)],
+    );
+    s.person(&park, "韩立", None, &[]);
+    s.person(&npc, "杨帆", None, &[("secretary-general", false)]);
+    let people_rows = std::mem::take(&mut s.ws.rows);
+    s.ws.rows = jurisdiction_rows.into_iter().chain(people_rows).collect();
+    state.store.commit(s.ws).await?;
+
+    let owner = |file: &str| match file {
+        "linxiang-city.toml" => county.id,
+        "ceshan-street.toml" => street.id,
+        "industrial-park.toml" => park.id,
+        "lincang-npc-office.toml" => npc.id,
+        _ => town.id,
+    };
+    let system = crate::system_actor();
+    for (file, text) in EXAMPLE_PLANS {
+        load_plan(state, &system, owner(file), text, file, None).await?;
+    }
+
+    let as_duty = ActorRef {
+        person_id: duty,
+        name: "王晓明".into(),
+    };
+    let as_commander = ActorRef {
+        person_id: commander,
+        name: "林建国".into(),
+    };
+    let as_member = ActorRef {
+        person_id: member,
+        name: "郑国平".into(),
+    };
+
+    // 1. An active level Ⅱ response in 临溪市, one task acknowledged.
+    let big = report_core(
+        state,
+        &as_duty,
+        &county,
+        NewIncidentRequest {
+            jurisdiction_id: county.id,
+            plan_id: "linxiang-city-mass-petition".into(),
+            kind: "event".into(),
+            title: "示例：枫林村村民反映土地补偿问题".into(),
+            headcount: 120,
+            venue: None,
+            behaviours: vec![],
+            location: Some("临溪市人民政府东门".into()),
+            fields: fields(&[
+                ("unit", "青石镇枫林村"),
+                ("address", "临溪市人民政府东门"),
+                ("time", "今日上午"),
+                ("demands", "要求公开土地补偿标准，按时发放补偿款"),
+            ]),
+            drill: false,
+        },
+        None,
+    )
+    .await?;
+    run_as(
+        state,
+        &as_duty,
+        big.id,
+        Command::Verify {
+            note: Some("电话核实，情况属实".into()),
+        },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_commander,
+        big.id,
+        Command::Assess {
+            level: None,
+            reason: None,
+        },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_commander,
+        big.id,
+        Command::IssueWarning { level: None },
+    )
+    .await?;
+    let active = run_as(
+        state,
+        &as_commander,
+        big.id,
+        Command::Activate { level: None },
+    )
+    .await?;
+    if let Some(t) = active.tasks.iter().find(|t| t.group == "order") {
+        run_as(
+            state,
+            &as_member,
+            big.id,
+            Command::Task {
+                id: t.id,
+                action: TaskAction::Acknowledge,
+                reason: None,
+            },
+        )
+        .await?;
+    }
+    run_as(
+        state,
+        &as_duty,
+        big.id,
+        Command::Update(yingji_domain::incident::Update {
+            grievances: vec!["补偿标准不公开".into(), "部分补偿款逾期未发".into()],
+            care: vec!["已提供饮用水和临时遮阳棚".into()],
+            ..Default::default()
+        }),
+    )
+    .await?;
+
+    // 2. An early sign awaiting verification.
+    report_core(
+        state,
+        &as_duty,
+        &county,
+        NewIncidentRequest {
+            jurisdiction_id: county.id,
+            plan_id: "linxiang-city-mass-petition".into(),
+            kind: "early_sign".into(),
+            title: "示例：临溪工业园部分职工拟集体反映欠薪".into(),
+            headcount: 30,
+            venue: None,
+            behaviours: vec![],
+            location: None,
+            fields: fields(&[
+                ("unit", "临溪工业园某企业"),
+                ("address", "临溪工业园"),
+                ("time", "明日上午"),
+                ("demands", "要求支付拖欠工资"),
+            ]),
+            drill: false,
+        },
+        None,
+    )
+    .await?;
+
+    // 3. A drill at level Ⅲ in 临溪市, active.
+    let drill = report_core(
+        state,
+        &as_duty,
+        &county,
+        NewIncidentRequest {
+            jurisdiction_id: county.id,
+            plan_id: "linxiang-city-mass-petition".into(),
+            kind: "event".into(),
+            title: "演练：群众集体上访应急处置综合演练".into(),
+            headcount: 60,
+            venue: None,
+            behaviours: vec![],
+            location: Some("临溪市信访局接待大厅".into()),
+            fields: fields(&[
+                ("unit", "演练人员"),
+                ("address", "临溪市信访局"),
+                ("time", "演练当日"),
+                ("demands", "演练脚本设定诉求"),
+            ]),
+            drill: true,
+        },
+        None,
+    )
+    .await?;
+    run_as(state, &as_duty, drill.id, Command::Verify { note: None }).await?;
+    run_as(
+        state,
+        &as_commander,
+        drill.id,
+        Command::Assess {
+            level: None,
+            reason: None,
+        },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_commander,
+        drill.id,
+        Command::Activate { level: None },
+    )
+    .await?;
+
+    // 4. An ended response with a commitment and a written reply owed.
+    let ended = report_core(
+        state,
+        &as_duty,
+        &county,
+        NewIncidentRequest {
+            jurisdiction_id: county.id,
+            plan_id: "linxiang-city-mass-petition".into(),
+            kind: "event".into(),
+            title: "示例：东湖小区业主反映物业问题".into(),
+            headcount: 25,
+            venue: None,
+            behaviours: vec![],
+            location: Some("临溪市住建局门前".into()),
+            fields: fields(&[
+                ("unit", "东湖小区业主"),
+                ("address", "临溪市住建局"),
+                ("time", "昨日下午"),
+                ("demands", "要求更换物业公司"),
+            ]),
+            drill: false,
+        },
+        None,
+    )
+    .await?;
+    run_as(state, &as_duty, ended.id, Command::Verify { note: None }).await?;
+    run_as(
+        state,
+        &as_commander,
+        ended.id,
+        Command::Assess {
+            level: None,
+            reason: None,
+        },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_commander,
+        ended.id,
+        Command::Activate { level: None },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_commander,
+        ended.id,
+        Command::EndResponse {
+            reason: "业主代表已与住建局达成约谈安排，群众已散去".into(),
+        },
+    )
+    .await?;
+    let now = state.clock.now();
+    run_as(
+        state,
+        &as_duty,
+        ended.id,
+        Command::AddObligation {
+            id: Uuid::now_v7(),
+            kind: ObligationKind::Commitment,
+            text: "十个工作日内组织业主代表与物业公司协调会".into(),
+            owner: "临溪市住建局".into(),
+            due_at: now
+                .checked_add(SignedDuration::from_hours(24 * 14))
+                .expect("in range"),
+        },
+    )
+    .await?;
+    run_as(
+        state,
+        &as_duty,
+        ended.id,
+        Command::AddObligation {
+            id: Uuid::now_v7(),
+            kind: ObligationKind::Reply,
+            text: "向业主代表书面答复更换物业公司的程序".into(),
+            owner: "临溪市信访局".into(),
+            due_at: now
+                .checked_add(SignedDuration::from_hours(24 * 30))
+                .expect("in range"),
+        },
+    )
+    .await?;
+    Ok(())
+}

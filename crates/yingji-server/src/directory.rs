@@ -1,0 +1,343 @@
+//! Jurisdictions, people and who holds which post: the directory. Every change is an event in
+//! the entity's own stream, written with its projection row in one transaction.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, WriteSet, fmt_ts};
+
+use crate::auth::{Actor, token_hash};
+use crate::error::{ApiError, JsonBody};
+use crate::write::{Item, append, idempotency};
+use crate::{AppState, idempotent};
+
+pub const JURISDICTION_KINDS: &[&str] = &[
+    "province",
+    "city",
+    "county",
+    "township",
+    "street",
+    "village",
+    "community",
+    "body",
+];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewJurisdictionRequest {
+    pub parent_id: Uuid,
+    pub name: String,
+    /// province, city, county, township, street, village, community or body (a school, a
+    /// legislature office, an enterprise…).
+    pub kind: String,
+    /// 行政区划代码, when there is one.
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPersonRequest {
+    pub jurisdiction_id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// An API token for this person (stored hashed); omit for people who do not sign in.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignHolderRequest {
+    /// The post id as the jurisdiction's plans name it.
+    pub post_id: String,
+    pub person_id: Uuid,
+    #[serde(default)]
+    pub deputy: bool,
+}
+
+fn jurisdiction_json(j: &JurisdictionRow) -> Value {
+    json!({ "id": j.id, "parent_id": j.parent_id, "name": j.name, "kind": j.kind, "code": j.code, "created_at": j.created_at })
+}
+
+fn person_json(p: &PersonRow) -> Value {
+    json!({ "id": p.id, "jurisdiction_id": p.jurisdiction_id, "name": p.name, "phone": p.phone, "email": p.email })
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "directory",
+    responses((status = 200, description = "the signed-in actor and their jurisdiction", body = Object), (status = 401, body = Object)))]
+pub async fn me(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Value>, ApiError> {
+    let j = state
+        .store
+        .jurisdiction(actor.jurisdiction_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+    Ok(axum::Json(json!({
+        "person_id": actor.person_id, "name": actor.name, "jurisdiction": jurisdiction_json(&j),
+    })))
+}
+
+#[utoipa::path(get, path = "/api/v1/jurisdictions", tag = "directory",
+    responses((status = 200, description = "{items}: the actor's jurisdiction and everything below it", body = Object)))]
+pub async fn list_jurisdictions(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Value>, ApiError> {
+    let rows = state.store.list_jurisdictions(&actor.scope_path).await?;
+    Ok(axum::Json(
+        json!({ "items": rows.iter().map(jurisdiction_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "directory",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+pub async fn get_jurisdiction(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let j = state
+        .store
+        .jurisdiction(id)
+        .await?
+        .filter(|j| actor.sees(&j.path))
+        .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+    Ok(axum::Json(jurisdiction_json(&j)))
+}
+
+#[utoipa::path(post, path = "/api/v1/jurisdictions", tag = "directory",
+    request_body = NewJurisdictionRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Object), (status = 404, description = "parent not found", body = Object)))]
+pub async fn create_jurisdiction(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: JsonBody<NewJurisdictionRequest>,
+) -> Result<Response, ApiError> {
+    let req = body.value;
+    let st = state.clone();
+    let a = actor.clone();
+    idempotent(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        move |idem| async move {
+            let parent = st
+                .store
+                .jurisdiction(req.parent_id)
+                .await?
+                .filter(|j| a.sees(&j.path))
+                .ok_or_else(|| ApiError::not_found("parent jurisdiction"))?;
+            if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+                return Err(ApiError::unprocessable(
+                    "invalid_name",
+                    "a name of 1–100 characters is required",
+                ));
+            }
+            if !JURISDICTION_KINDS.contains(&req.kind.as_str()) {
+                return Err(ApiError::unprocessable(
+                    "invalid_kind",
+                    format!(
+                        "`{}` is not a jurisdiction kind; use one of {}",
+                        req.kind,
+                        JURISDICTION_KINDS.join(", ")
+                    ),
+                ));
+            }
+            let now = st.clock.now();
+            let id = Uuid::now_v7();
+            let row = JurisdictionRow {
+                id,
+                parent_id: Some(parent.id),
+                name: req.name.trim().to_string(),
+                kind: req.kind,
+                code: req.code,
+                path: format!("{}{}/", parent.path, id),
+                created_at: fmt_ts(now),
+            };
+            let body = jurisdiction_json(&row);
+            let mut ws = WriteSet::default();
+            append(
+                &mut ws,
+                id,
+                "jurisdiction",
+                id,
+                0,
+                None,
+                &a.as_ref(),
+                now,
+                vec![Item::new("jurisdiction_created", &body, None)],
+            );
+            ws.rows.push(Row::Jurisdiction(row));
+            idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
+            st.store.commit(ws).await?;
+            Ok((StatusCode::CREATED, body))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/people", tag = "directory",
+    responses((status = 200, description = "{items}: people in the actor's subtree", body = Object)))]
+pub async fn list_people(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Value>, ApiError> {
+    let rows = state.store.list_people(&actor.scope_path).await?;
+    Ok(axum::Json(
+        json!({ "items": rows.iter().map(person_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/people", tag = "directory",
+    request_body = NewPersonRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Object), (status = 404, body = Object)))]
+pub async fn create_person(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: JsonBody<NewPersonRequest>,
+) -> Result<Response, ApiError> {
+    let req = body.value;
+    let st = state.clone();
+    let a = actor.clone();
+    idempotent(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        move |idem| async move {
+            let j = st
+                .store
+                .jurisdiction(req.jurisdiction_id)
+                .await?
+                .filter(|j| a.sees(&j.path))
+                .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+            if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+                return Err(ApiError::unprocessable(
+                    "invalid_name",
+                    "a name of 1–100 characters is required",
+                ));
+            }
+            if let Some(t) = &req.token
+                && t.len() < 16
+            {
+                return Err(ApiError::unprocessable(
+                    "weak_token",
+                    "a token needs at least 16 characters",
+                ));
+            }
+            let now = st.clock.now();
+            let id = Uuid::now_v7();
+            let row = PersonRow {
+                id,
+                jurisdiction_id: j.id,
+                name: req.name.trim().to_string(),
+                phone: req.phone,
+                email: req.email,
+                token_hash: req.token.as_deref().map(token_hash),
+                created_at: fmt_ts(now),
+            };
+            let body = person_json(&row);
+            let mut ws = WriteSet::default();
+            append(
+                &mut ws,
+                id,
+                "person",
+                j.id,
+                0,
+                None,
+                &a.as_ref(),
+                now,
+                vec![Item::new("person_created", &body, None)],
+            );
+            ws.rows.push(Row::Person(row));
+            idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
+            st.store.commit(ws).await?;
+            Ok((StatusCode::CREATED, body))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/jurisdictions/{id}/holders", tag = "directory",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "{items}: who holds which post now", body = Object)))]
+pub async fn list_holders(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    state
+        .store
+        .jurisdiction(id)
+        .await?
+        .filter(|j| actor.sees(&j.path))
+        .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+    let items: Vec<Value> = state
+        .store
+        .holders_in(id)
+        .await?
+        .into_iter()
+        .map(|(post, pid, name, deputy)| json!({ "post_id": post, "person_id": pid, "name": name, "deputy": deputy }))
+        .collect();
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+#[utoipa::path(post, path = "/api/v1/jurisdictions/{id}/holders", tag = "directory",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = AssignHolderRequest,
+    responses((status = 201, body = Object), (status = 404, body = Object)))]
+pub async fn assign_holder(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    body: JsonBody<AssignHolderRequest>,
+) -> Result<Response, ApiError> {
+    let req = body.value;
+    let st = state.clone();
+    let a = actor.clone();
+    idempotent(&state, &actor, &headers, &body.sha256, move |idem| async move {
+        let j = st
+            .store
+            .jurisdiction(id)
+            .await?
+            .filter(|j| a.sees(&j.path))
+            .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+        let person = st
+            .store
+            .person(req.person_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("person"))?;
+        if req.post_id.trim().is_empty() || req.post_id.len() > 64 {
+            return Err(ApiError::unprocessable("invalid_post", "a post id of 1–64 characters is required"));
+        }
+        let now = st.clock.now();
+        let body = json!({ "jurisdiction_id": j.id, "post_id": req.post_id, "person_id": person.id, "name": person.name, "deputy": req.deputy });
+        let mut ws = WriteSet::default();
+        let head = st.store.stream_head(person.id).await?;
+        let (version, hash) = head.map_or((0, None), |(v, h)| (v, Some(h)));
+        append(&mut ws, person.id, "person", person.jurisdiction_id, version, hash.as_deref(), &a.as_ref(), now, vec![Item::new("post_assigned", &body, None)]);
+        ws.rows.push(Row::PostHolder(PostHolderRow {
+            jurisdiction_id: j.id,
+            post_id: req.post_id.clone(),
+            person_id: person.id,
+            deputy: req.deputy,
+        }));
+        idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
+        st.store.commit(ws).await?;
+        Ok((StatusCode::CREATED, body))
+    })
+    .await
+}

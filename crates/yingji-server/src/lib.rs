@@ -1,0 +1,281 @@
+//! yingji-server: the JSON API under `/api/v1` (axum), its OpenAPI document, actors, the plan
+//! registry, the ticker that marks what falls due, and the demo data. `app(state)` builds the
+//! router, so tests call it without binding a socket.
+
+pub mod auth;
+pub mod demo;
+mod directory;
+pub mod error;
+mod incidents;
+pub mod openapi;
+mod plans;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use uuid::Uuid;
+use yingji_domain::clock::Clock;
+use yingji_domain::{ActorRef, PersonRef};
+use yingji_plan::Plan;
+use yingji_store::Store;
+
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::write::Idem;
+
+/// The largest request body accepted (plan uploads included).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Parsed plans by (plan id, version).
+type PlanCache = HashMap<(String, i64), Arc<Plan>>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    plans: Arc<RwLock<PlanCache>>,
+}
+
+/// The actor under which the server itself records what falls due.
+pub fn system_actor() -> ActorRef {
+    ActorRef {
+        person_id: Uuid::from_u128(1),
+        name: "yingji".into(),
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        AppState {
+            store,
+            clock,
+            plans: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// A plan version, parsed once and cached.
+    pub async fn plan(&self, plan_id: &str, version: i64) -> Result<Arc<Plan>, ApiError> {
+        let key = (plan_id.to_string(), version);
+        if let Some(p) = self.plans.read().expect("plan cache").get(&key) {
+            return Ok(p.clone());
+        }
+        let row = self
+            .store
+            .plan_version(plan_id, version)
+            .await?
+            .ok_or_else(|| ApiError::not_found("plan version"))?;
+        let checked = yingji_plan::load(&row.source);
+        let plan = checked.usable().cloned().ok_or_else(|| {
+            ApiError::internal(format!("stored plan {plan_id} v{version} no longer checks"))
+        })?;
+        let plan = Arc::new(plan);
+        self.plans
+            .write()
+            .expect("plan cache")
+            .insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    /// Who holds each post in a jurisdiction now: principals, or the deputies when no principal
+    /// holds the post.
+    pub async fn holders(
+        &self,
+        jurisdiction_id: Uuid,
+    ) -> Result<HashMap<String, Vec<PersonRef>>, ApiError> {
+        let mut principals: HashMap<String, Vec<PersonRef>> = HashMap::new();
+        let mut deputies: HashMap<String, Vec<PersonRef>> = HashMap::new();
+        for (post, person_id, name, deputy) in self.store.holders_in(jurisdiction_id).await? {
+            let target = if deputy {
+                &mut deputies
+            } else {
+                &mut principals
+            };
+            target
+                .entry(post)
+                .or_default()
+                .push(PersonRef { person_id, name });
+        }
+        for (post, d) in deputies {
+            principals.entry(post).or_insert(d);
+        }
+        Ok(principals)
+    }
+}
+
+/// Runs a create or command with the Idempotency-Key semantics: a repeated key with the same
+/// request replays the stored response; with a different request it is refused.
+pub async fn idempotent<F, Fut>(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    request_hash: &str,
+    f: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Option<Idem>) -> Fut,
+    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+{
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1–255 visible characters",
+                    )
+                })?;
+            Some(k.to_string())
+        }
+    };
+    let replay = |rec: yingji_store::IdempotencyRecord| -> Result<Response, ApiError> {
+        if rec.request_hash != request_hash {
+            return Err(ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+            ));
+        }
+        let status = StatusCode::from_u16(rec.status as u16).unwrap_or(StatusCode::OK);
+        let body: Value = serde_json::from_str(&rec.response).map_err(ApiError::internal)?;
+        let mut resp = (status, axum::Json(body)).into_response();
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        Ok(resp)
+    };
+    if let Some(k) = &key
+        && let Some(rec) = state.store.idempotency(actor.person_id, k).await?
+    {
+        return replay(rec);
+    }
+    let idem = key.clone().map(|k| Idem {
+        key: k,
+        request_hash: request_hash.to_string(),
+    });
+    match f(idem).await {
+        Ok((status, body)) => Ok((status, axum::Json(body)).into_response()),
+        Err(e) if e.code == "idempotency_race" => {
+            // A concurrent request with the same key committed first: answer as it did.
+            let k = key.unwrap_or_default();
+            match state.store.idempotency(actor.person_id, &k).await? {
+                Some(rec) => replay(rec),
+                None => Err(ApiError::internal("idempotency record vanished")),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/me", get(directory::me))
+        .route(
+            "/jurisdictions",
+            get(directory::list_jurisdictions).post(directory::create_jurisdiction),
+        )
+        .route("/jurisdictions/{id}", get(directory::get_jurisdiction))
+        .route(
+            "/jurisdictions/{id}/holders",
+            get(directory::list_holders).post(directory::assign_holder),
+        )
+        .route(
+            "/people",
+            get(directory::list_people).post(directory::create_person),
+        )
+        .route("/plans", get(plans::list_plans).post(plans::upload_plan))
+        .route("/plans/{plan_id}", get(plans::get_plan))
+        .route(
+            "/plans/{plan_id}/versions/{version}",
+            get(plans::get_plan_version),
+        )
+        .route(
+            "/incidents",
+            get(incidents::list_incidents).post(incidents::create_incident),
+        )
+        .route("/incidents/{id}", get(incidents::get_incident))
+        .route("/incidents/{id}/timeline", get(incidents::get_timeline))
+        .route("/incidents/{id}/proposal", get(incidents::get_proposal))
+        .route("/incidents/{id}/{action}", post(incidents::incident_action))
+        .route(
+            "/incidents/{id}/regrade/{decision}",
+            post(incidents::regrade),
+        )
+        .route(
+            "/incidents/{id}/obligations/{oid}/fulfil",
+            post(incidents::fulfil_obligation),
+        )
+        .route("/tasks", get(incidents::list_tasks))
+        .route("/tasks/{id}/{action}", post(incidents::task_action))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(|| async { ApiError::not_found("route") });
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+/// Marks what has fallen due in every incident, once. Returns how many incidents changed.
+pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let due = state
+        .store
+        .due_incidents(now.as_millisecond(), 1000)
+        .await?;
+    let mut changed = 0;
+    for id in due {
+        if incidents::tick_incident(state, id).await? {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Runs `tick` every `every` until the process ends.
+pub fn spawn_ticker(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(e) = tick(&state).await {
+                tracing::warn!(error = %e.message, "tick failed");
+            }
+        }
+    });
+}
+
+/// Loads one plan file at start (used by `serve --plans DIR`); says what happened.
+pub async fn plans_load(
+    state: &AppState,
+    jurisdiction_id: Uuid,
+    source: &str,
+    file: &str,
+) -> Result<String, ApiError> {
+    let (loaded, _) =
+        plans::load_plan(state, &system_actor(), jurisdiction_id, source, file, None).await?;
+    Ok(match loaded {
+        plans::Loaded::New(r) => format!("loaded {} version {}", r.plan_id, r.version),
+        plans::Loaded::Unchanged(r) => format!("{} version {} unchanged", r.plan_id, r.version),
+    })
+}

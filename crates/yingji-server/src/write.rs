@@ -1,0 +1,240 @@
+//! Turning decided events into a durable write: hash-chained event rows, the stream head, the
+//! projection rows and outbox rows, and the idempotency record — one transaction.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+use yingji_domain::ActorRef;
+use yingji_domain::audit::{EventEnvelope, GENESIS, StoredEvent};
+use yingji_domain::incident::{Event, Incident, next_due};
+use yingji_store::{
+    IdempotencyRecord, IncidentRow, OutboxRow, Row, StreamHead, TaskRow, WriteSet, fmt_ts,
+};
+
+/// One event to append: its type, payload and the reason given, if any.
+pub struct Item {
+    pub kind: String,
+    pub payload: String,
+    pub reason: Option<String>,
+}
+
+impl Item {
+    pub fn new<T: Serialize>(kind: &str, payload: &T, reason: Option<String>) -> Item {
+        Item {
+            kind: kind.to_string(),
+            payload: serde_json::to_string(payload).expect("events serialise"),
+            reason,
+        }
+    }
+}
+
+/// Appends events to a stream: chains them from the stream's current head and advances it.
+#[expect(clippy::too_many_arguments, reason = "the fields of one event append")]
+pub fn append(
+    ws: &mut WriteSet,
+    stream_id: Uuid,
+    stream_kind: &str,
+    jurisdiction_id: Uuid,
+    version: i64,
+    head_hash: Option<&str>,
+    actor: &ActorRef,
+    at: Timestamp,
+    items: Vec<Item>,
+) -> Vec<Uuid> {
+    let mut prev = head_hash.unwrap_or(GENESIS).to_string();
+    let mut seq = version;
+    let mut ids = Vec::new();
+    for it in items {
+        seq += 1;
+        let env = EventEnvelope {
+            id: Uuid::now_v7(),
+            stream_id,
+            stream_seq: seq,
+            stream_kind: stream_kind.to_string(),
+            jurisdiction_id,
+            at: fmt_ts(at),
+            actor_id: actor.person_id,
+            actor_name: actor.name.clone(),
+            kind: it.kind,
+            reason: it.reason,
+            payload: it.payload,
+            prev_hash: prev.clone(),
+        };
+        let hash = env.hash();
+        prev = hash.clone();
+        ids.push(env.id);
+        ws.events.push(StoredEvent {
+            envelope: env,
+            hash,
+        });
+    }
+    ws.heads.push(StreamHead {
+        id: stream_id,
+        kind: stream_kind.to_string(),
+        expected_version: version,
+        new_version: seq,
+        head_hash: prev,
+    });
+    ids
+}
+
+fn reason_of(e: &Event) -> Option<String> {
+    match e {
+        Event::MarkedUnfounded { reason }
+        | Event::WarningLifted { reason }
+        | Event::RegradeDeclined { reason }
+        | Event::ResponseEnded { reason } => Some(reason.clone()),
+        Event::CoerciveStepRecorded { record } => Some(record.reason.clone()),
+        Event::Assessed { reason, .. } => reason.clone(),
+        Event::TaskCancelled { reason, .. } => reason.clone(),
+        _ => None,
+    }
+}
+
+/// The projection rows of an incident.
+pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timestamp) {
+    ws.rows.push(Row::Incident(IncidentRow {
+        id: inc.id,
+        jurisdiction_id: inc.jurisdiction_id,
+        jurisdiction_path: path.to_string(),
+        plan_id: inc.plan_id.clone(),
+        plan_version: inc.plan_version,
+        kind: serde_json::to_value(inc.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        status: inc.status.as_str().to_string(),
+        level: inc.level.as_ref().map(|l| l.id.clone()),
+        drill: inc.drill,
+        headcount: i64::from(inc.headcount),
+        title: inc.title.clone(),
+        reported_at: fmt_ts(inc.reported_at),
+        updated_at: fmt_ts(now),
+        next_due_ms: next_due(inc).map(|t| t.as_millisecond()),
+        body: serde_json::to_string(inc).expect("incident serialises"),
+    }));
+    ws.rows.push(Row::Tasks {
+        incident_id: inc.id,
+        tasks: inc
+            .tasks
+            .iter()
+            .map(|t| TaskRow {
+                id: t.id,
+                incident_id: inc.id,
+                jurisdiction_path: path.to_string(),
+                group: t.group.clone(),
+                title: t.title.clone(),
+                state: t.state.as_str().to_string(),
+                due_at: fmt_ts(t.due_at),
+                overdue: t.overdue,
+                drill: t.drill,
+                assignees: t.assignees.iter().map(|a| a.person_id).collect(),
+            })
+            .collect(),
+    });
+}
+
+/// Outbox rows for events that must reach people (delivered by the notification worker).
+fn outbox_for(ws: &mut WriteSet, inc: &Incident, event_id: Uuid, e: &Event, now: Timestamp) {
+    let mut push = |kind: &str, payload: serde_json::Value| {
+        ws.rows.push(Row::Outbox(OutboxRow {
+            id: Uuid::now_v7(),
+            event_id,
+            kind: kind.to_string(),
+            payload: payload.to_string(),
+            next_at: fmt_ts(now),
+            created_at: fmt_ts(now),
+        }));
+    };
+    let drill = inc.drill;
+    match e {
+        Event::Activated { tasks, level, .. } | Event::RegradeAccepted { tasks, level } => {
+            for t in tasks {
+                for a in &t.assignees {
+                    push(
+                        "task_assigned",
+                        serde_json::json!({
+                            "incident_id": inc.id, "task_id": t.id, "person_id": a.person_id,
+                            "title": t.title, "due_at": t.due_at, "level": level.id, "drill": drill,
+                        }),
+                    );
+                }
+            }
+        }
+        Event::EscalatedToParent {
+            parent_incident,
+            parent_jurisdiction,
+            ..
+        } => push(
+            "escalated",
+            serde_json::json!({ "incident_id": inc.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction, "drill": drill }),
+        ),
+        Event::TaskOverdue { id, .. } => push(
+            "task_overdue",
+            serde_json::json!({ "incident_id": inc.id, "task_id": id, "drill": drill }),
+        ),
+        Event::ObligationOverdue { id, .. } => push(
+            "obligation_overdue",
+            serde_json::json!({ "incident_id": inc.id, "obligation_id": id, "drill": drill }),
+        ),
+        _ => {}
+    }
+}
+
+/// Appends incident events, the projection and outbox rows to a write set.
+#[expect(clippy::too_many_arguments, reason = "the fields of one event append")]
+pub fn incident_events(
+    ws: &mut WriteSet,
+    inc_after: &Incident,
+    path: &str,
+    version: i64,
+    head_hash: Option<&str>,
+    actor: &ActorRef,
+    now: Timestamp,
+    events: &[Event],
+) {
+    let items = events
+        .iter()
+        .map(|e| Item::new(e.kind(), e, reason_of(e)))
+        .collect();
+    let ids = append(
+        ws,
+        inc_after.id,
+        "incident",
+        inc_after.jurisdiction_id,
+        version,
+        head_hash,
+        actor,
+        now,
+        items,
+    );
+    for (id, e) in ids.iter().zip(events) {
+        outbox_for(ws, inc_after, *id, e, now);
+    }
+    incident_rows(ws, inc_after, path, now);
+}
+
+pub struct Idem {
+    pub key: String,
+    pub request_hash: String,
+}
+
+pub fn idempotency(
+    ws: &mut WriteSet,
+    idem: Option<&Idem>,
+    actor: &ActorRef,
+    status: u16,
+    body: &serde_json::Value,
+    now: Timestamp,
+) {
+    if let Some(i) = idem {
+        ws.idempotency = Some(IdempotencyRecord {
+            actor_id: actor.person_id,
+            key: i.key.clone(),
+            request_hash: i.request_hash.clone(),
+            status: i64::from(status),
+            response: body.to_string(),
+            created_at: fmt_ts(now),
+        });
+    }
+}

@@ -1,0 +1,314 @@
+//! The incident loop through the JSON API.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, report_body};
+use crate::on_both;
+
+async fn create(app: &TestApp, headcount: u32) -> Value {
+    let (s, v) = app
+        .post(
+            "/api/v1/incidents",
+            "demo-duty-officer",
+            report_body(app, headcount).await,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+on_both! {
+    full_lifecycle => |app: TestApp| async move {
+        let inc = create(&app, 120).await;
+        let iid = id(&inc);
+        assert_eq!(inc["proposal"]["level"]["id"], "II");
+        assert!(inc["proposal"]["rule"].as_str().unwrap().contains("at_least = 100"));
+        assert_eq!(inc["status"], "reported");
+        let path = |a: &str| format!("/api/v1/incidents/{iid}/{a}");
+
+        let (s, v) = app.post(&path("verify"), "demo-duty-officer", json!({"note": "电话核实"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = app.post(&path("assess"), "demo-commander", json!({})).await;
+        assert_eq!((s, v["level"]["id"].clone()), (StatusCode::OK, json!("II")));
+        let (s, v) = app.post(&path("activate"), "demo-commander", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], "active");
+
+        // The group member sees the task assigned to them, due 30 minutes after activation
+        // (10:00 is daytime).
+        let (_, mine) = app.get("/api/v1/tasks?assignee=me&state=open", "demo-group-member").await;
+        let task = mine["items"].as_array().unwrap().iter().find(|t| t["incident_id"] == iid.as_str()).expect("task for the group member").clone();
+        assert_eq!(task["group"], "order");
+        assert!(task["due_at"].as_str().unwrap().starts_with("2026-03-02T02:30:00"), "{task}");
+
+        // Nobody acknowledges for 31 minutes: the ticker marks it overdue, in the timeline.
+        app.advance_mins(31);
+        assert!(yingji_server::tick(&app.state).await.unwrap() >= 1);
+        let (_, tl) = app.get(&path("timeline"), "demo-duty-officer").await;
+        assert!(tl["items"].as_array().unwrap().iter().any(|e| e["kind"] == "task_overdue" && e["payload"]["id"] == task["id"]));
+        // A second tick at the same time changes nothing.
+        let before = app.event_count().await;
+        yingji_server::tick(&app.state).await.unwrap();
+        assert_eq!(app.event_count().await, before);
+
+        let tid = task["id"].as_str().unwrap();
+        let (s, v) = app.post(&format!("/api/v1/tasks/{tid}/acknowledge"), "demo-group-member", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let t = v["tasks"].as_array().unwrap().iter().find(|t| t["id"] == tid).unwrap();
+        assert_eq!(t["state"], "acknowledged");
+        assert_eq!(t["acknowledged_by"]["name"], "郑国平");
+        let (s, v) = app.post(&format!("/api/v1/tasks/{tid}/acknowledge"), "demo-group-member", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("illegal_task_transition")));
+
+        // Grievances and care are recorded; the crowd passes 500 and the plan proposes Ⅰ.
+        let (s, v) = app.post(&path("updates"), "demo-duty-officer", json!({"headcount": 520, "grievances": ["要求公开工程款结算"], "care": ["已送饮用水"]})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["regrade"]["to"]["id"], "I");
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/regrade/accept"), "demo-commander", json!({})).await;
+        assert_eq!((s, v["level"]["id"].clone()), (StatusCode::OK, json!("I")));
+
+        // Police only with the post the plan names as approver, and a reason.
+        let wrong = app.person("周敏").await;
+        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": wrong, "reason": "有人冲击大门"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("wrong_approver")));
+        let right = app.person("林建国").await;
+        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["coercive_steps"][0]["approver"]["name"], "林建国");
+
+        app.advance_mins(60);
+        let (s, _) = app.post(&path("end"), "demo-commander", json!({"reason": "群众已散去"})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.post(&path("obligations"), "demo-duty-officer", json!({"kind": "reply", "text": "书面答复上访代表", "owner": "市信访局", "due_at": "2026-01-01T00:00:00+08:00"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("deadline_in_past")));
+        let (s, v) = app.post(&path("obligations"), "demo-duty-officer", json!({"kind": "reply", "text": "书面答复上访代表", "owner": "市信访局", "due_at": "2026-03-20T17:00:00+08:00"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let oid = v["obligations"][0]["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&path("review"), "demo-commander", json!({"summary": "处置及时"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("open_tasks")));
+        let (_, inc) = app.get(&format!("/api/v1/incidents/{iid}"), "demo-duty-officer").await;
+        for t in inc["tasks"].as_array().unwrap() {
+            if t["state"] != "done" {
+                let (s, v) = app.post(&format!("/api/v1/tasks/{}/done", t["id"].as_str().unwrap()), "demo-duty-officer", json!({})).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+            }
+        }
+        let (s, _) = app.post(&format!("/api/v1/incidents/{iid}/obligations/{oid}/fulfil"), "demo-duty-officer", json!({"channel": "挂号信", "outcome": "已答复"})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.post(&path("review"), "demo-commander", json!({"summary": "处置及时", "lessons": ["到岗偏慢"], "corrective_actions": [{"title": "完善值班", "owner": "指挥部办公室"}]})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["review"]["measured"]["activate_to_end_s"], 91 * 60);
+        let (s, v) = app.post(&path("close"), "demo-commander", json!({})).await;
+        assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("closed")));
+
+        let report = app.state.store.verify().await.unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+    };
+
+    bad_input_changes_nothing => |app: TestApp| async move {
+        let before = app.event_count().await;
+        let (s, v, _) = app.send(Method::POST, "/api/v1/incidents", Some("demo-duty-officer"), Some(Body::from("{\"plan_id\": ")), &[("content-type", "application/json")]).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("malformed_json")));
+        assert!(v["error"]["details"]["line"].is_number());
+        let mut body = report_body(&app, 30).await;
+        body["fields"].as_object_mut().unwrap().remove("demands");
+        let (s, v) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        assert_eq!((s, v["error"]["code"].clone(), v["error"]["details"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("missing_intake_field"), json!("demands")));
+        let (s, v) = app.post("/api/v1/incidents/0190e1e4-0000-7000-8000-000000000000/verify", "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+        let (s, v) = app.get("/api/v1/incidents/not-a-uuid", "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        let big = format!("{{\"title\": \"{}\"}}", "x".repeat(yingji_server::MAX_BODY + 10));
+        let (s, v, _) = app.send(Method::POST, "/api/v1/incidents", Some("demo-duty-officer"), Some(Body::from(big)), &[("content-type", "application/json")]).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::PAYLOAD_TOO_LARGE, json!("payload_too_large")));
+        let (s, v) = app.post("/api/v1/incidents", "wrong-token", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNAUTHORIZED, json!("unauthenticated")));
+        let (s, v) = app.post("/api/v1/incidents", "demo-duty-officer", json!({"unexpected": 1})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request")));
+        assert_eq!(app.event_count().await, before, "a refused request wrote something");
+
+        // An illegal transition is refused and leaves the incident as it was.
+        let inc = create(&app, 30).await;
+        let (s, v) = app.post(&format!("/api/v1/incidents/{}/end", id(&inc)), "demo-commander", json!({"reason": "x"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("illegal_transition")));
+        let (_, now) = app.get(&format!("/api/v1/incidents/{}", id(&inc)), "demo-duty-officer").await;
+        assert_eq!(now, inc);
+        let (s, v) = app.get("/api/v1/nowhere", "demo-duty-officer").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    };
+
+    idempotency_key_prevents_duplicates => |app: TestApp| async move {
+        let body = report_body(&app, 40).await;
+        let (s1, a, _) = app.post_with_key("/api/v1/incidents", "demo-duty-officer", body.clone(), "field-retry-1").await;
+        let (s2, b, h) = app.post_with_key("/api/v1/incidents", "demo-duty-officer", body.clone(), "field-retry-1").await;
+        assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(h.get("idempotent-replayed").unwrap(), "true");
+        let (_, list) = app.get("/api/v1/incidents?limit=200", "demo-duty-officer").await;
+        assert_eq!(list["items"].as_array().unwrap().iter().filter(|i| i["id"] == a["id"]).count(), 1);
+        let mut other = body.clone();
+        other["headcount"] = json!(41);
+        let (s, v, _) = app.post_with_key("/api/v1/incidents", "demo-duty-officer", other, "field-retry-1").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("idempotency_key_reused")));
+        // Concurrent retries with one key still give one incident.
+        let mut handles = vec![];
+        for _ in 0..8 {
+            let router = app.router.clone();
+            let body = body.to_string();
+            handles.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::post("/api/v1/incidents").header("authorization", "Bearer demo-duty-officer").header("content-type", "application/json").header("idempotency-key", "burst-7").body(Body::from(body)).unwrap();
+                let resp = router.oneshot(req).await.unwrap();
+                let s = resp.status();
+                let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+                (s, serde_json::from_slice::<Value>(&bytes).unwrap())
+            }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for h in handles {
+            let (s, v) = h.await.unwrap();
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            ids.insert(v["id"].as_str().unwrap().to_string());
+        }
+        assert_eq!(ids.len(), 1);
+    };
+
+    jurisdiction_scope => |app: TestApp| async move {
+        let inc = create(&app, 30).await;
+        let (s, _) = app.get(&format!("/api/v1/incidents/{}", id(&inc)), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "a township sees nothing of its county's incidents");
+        let (s, _) = app.get(&format!("/api/v1/incidents/{}", id(&inc)), "demo-street-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.get(&format!("/api/v1/incidents/{}", id(&inc)), "demo-city-duty").await;
+        assert_eq!(s, StatusCode::OK, "the city sees its counties");
+        let (_, list) = app.get("/api/v1/incidents", "demo-town-duty").await;
+        assert!(list["items"].as_array().unwrap().is_empty());
+        let town = app.jurisdiction("青石镇").await;
+        let mut body = report_body(&app, 30).await;
+        body["jurisdiction_id"] = json!(town);
+        let (s, v) = app.post("/api/v1/incidents", "demo-street-duty", body).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")), "a street cannot report for a sibling town");
+    };
+
+    escalation_creates_a_linked_record_for_the_parent => |app: TestApp| async move {
+        let inc = create(&app, 600).await;
+        let iid = id(&inc);
+        app.post(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({})).await;
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/escalate"), "demo-duty-officer", json!({"note": "人数超过五百，报云岭市"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let parent = v["parent_incident"].as_str().unwrap().to_string();
+        let (s, p) = app.get(&format!("/api/v1/incidents/{parent}"), "demo-city-duty").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(p["kind"], "escalation");
+        assert_eq!(p["source_incident"], iid.as_str());
+        assert_eq!(p["jurisdiction_id"], app.jurisdiction("云岭市").await.as_str());
+        let (s, _) = app.get(&format!("/api/v1/incidents/{parent}"), "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "the county does not see the city's record");
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/escalate"), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("already_escalated")));
+    };
+
+    lists_filter_and_paginate => |app: TestApp| async move {
+        for n in [25, 35, 45] {
+            create(&app, n).await;
+        }
+        let (_, drills) = app.get("/api/v1/incidents?drill=true", "demo-duty-officer").await;
+        assert!(drills["items"].as_array().unwrap().iter().all(|i| i["drill"] == true));
+        assert_eq!(drills["items"].as_array().unwrap().len(), 1);
+        let (_, active) = app.get("/api/v1/incidents?status=active", "demo-duty-officer").await;
+        assert!(active["items"].as_array().unwrap().iter().all(|i| i["status"] == "active"));
+        let (_, p1) = app.get("/api/v1/incidents?limit=2", "demo-duty-officer").await;
+        assert_eq!(p1["items"].as_array().unwrap().len(), 2);
+        let next = p1["next"].as_str().unwrap();
+        let (_, p2) = app.get(&format!("/api/v1/incidents?limit=2&before={next}"), "demo-duty-officer").await;
+        let ids1: Vec<&Value> = p1["items"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+        assert!(p2["items"].as_array().unwrap().iter().all(|i| !ids1.contains(&&i["id"])));
+        let (s, v) = app.get("/api/v1/incidents?status=burning", "demo-duty-officer").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_query")));
+        let (_, lvl) = app.get("/api/v1/incidents?level=IV", "demo-duty-officer").await;
+        assert!(lvl["items"].as_array().unwrap().iter().all(|i| i["level"] == "IV"));
+    };
+
+    plan_upload_is_checked_and_versioned => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        assert_eq!(plan["version"], 1);
+        let src = plan["source"].as_str().unwrap().to_string();
+        let broken = src.replace("groups = [\"order\", \"dialogue\", \"persuasion\", \"logistics\"]", "groups = [\"ghost\"]");
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": broken, "file_name": "linxiang.toml"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_check_failed")));
+        let d = v["error"]["details"]["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap();
+        assert_eq!(d["code"], "P0103");
+        assert!(d["line"].as_u64().unwrap() > 1 && d["column"].as_u64().unwrap() > 1);
+        let (s, _) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": src.clone()})).await;
+        assert_eq!(s, StatusCode::OK, "an unchanged text is not a new version");
+        let inc = create(&app, 30).await;
+        assert_eq!(inc["plan_version"], 1);
+        let revised = src.replace("within = \"15m\" # example limit\n\n[[levels.reports]]", "within = \"10m\" # example limit\n\n[[levels.reports]]");
+        let revised = if revised == src { src.replace("title = \"落实接访场地\"\nwithin = \"1h\"", "title = \"落实接访场地\"\nwithin = \"45m\"") } else { revised };
+        assert_ne!(revised, src);
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": revised})).await;
+        assert_eq!((s, v["version"].clone()), (StatusCode::CREATED, json!(2)));
+        let newer = create(&app, 30).await;
+        assert_eq!(newer["plan_version"], 2);
+        // The older incident still runs under version 1.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{}/verify", id(&inc)), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["plan_version"].clone()), (StatusCode::OK, json!(1)));
+    };
+
+    concurrent_reports_are_all_kept => |app: TestApp| async move {
+        let body = report_body(&app, 30).await.to_string();
+        let mut handles = vec![];
+        for _ in 0..40 {
+            let router = app.router.clone();
+            let body = body.clone();
+            handles.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::post("/api/v1/incidents").header("authorization", "Bearer demo-duty-officer").header("content-type", "application/json").body(Body::from(body)).unwrap();
+                let resp = router.oneshot(req).await.unwrap();
+                let s = resp.status();
+                let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+                (s, serde_json::from_slice::<Value>(&bytes).unwrap())
+            }));
+        }
+        let mut ids = vec![];
+        for h in handles {
+            let (s, v) = h.await.unwrap();
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+        for i in ids {
+            let (s, _) = app.get(&format!("/api/v1/incidents/{i}"), "demo-duty-officer").await;
+            assert_eq!(s, StatusCode::OK);
+        }
+        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+    };
+
+    openapi_document_lists_the_routes => |app: TestApp| async move {
+        let (s, v, _) = app.send(Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+        for p in ["/api/v1/incidents", "/api/v1/incidents/{id}/{action}", "/api/v1/tasks/{id}/{action}", "/api/v1/plans"] {
+            assert!(v["paths"][p].is_object(), "missing {p}");
+        }
+    };
+
+    drill_flag_follows_every_task => |app: TestApp| async move {
+        let mut body = report_body(&app, 60).await;
+        body["drill"] = json!(true);
+        let (_, inc) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        let iid = id(&inc);
+        app.post(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({})).await;
+        app.post(&format!("/api/v1/incidents/{iid}/assess"), "demo-commander", json!({})).await;
+        let (_, v) = app.post(&format!("/api/v1/incidents/{iid}/activate"), "demo-commander", json!({})).await;
+        assert!(v["tasks"].as_array().unwrap().iter().all(|t| t["drill"] == true));
+        let (_, tasks) = app.get("/api/v1/tasks?drill=true", "demo-duty-officer").await;
+        assert!(tasks["items"].as_array().unwrap().iter().any(|t| t["incident_id"] == iid.as_str()));
+    };
+}

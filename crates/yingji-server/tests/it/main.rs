@@ -1,0 +1,29 @@
+//! API tests through the router (no socket), against SQLite and — when
+//! YINGJI_TEST_POSTGRES_URL is set, as `.ci/run` does — PostgreSQL. Time is driven by a manual
+//! clock, never by sleeping.
+
+mod api;
+mod harness;
+
+/// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident => $body:expr;)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::harness::TestApp::sqlite().await;
+                    ($body)(app).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(app) = $crate::harness::TestApp::postgres().await else { return };
+                    ($body)(app).await;
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,213 @@
+//! One contract suite for both backends: SQLite always; PostgreSQL when
+//! YINGJI_TEST_POSTGRES_URL is set (as `.ci/run` does).
+
+use uuid::Uuid;
+use yingji_domain::audit::{EventEnvelope, GENESIS, StoredEvent};
+use yingji_store::{IdempotencyRecord, Store, StoreError, StreamHead, WriteSet, fmt_ts};
+
+struct Db {
+    store: Store,
+    drop_db: Option<(String, String)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        if let Some((url, name)) = self.drop_db.clone() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&pool)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn sqlite() -> Db {
+    let dir = std::env::temp_dir().join(format!("yingji-contract-{}", Uuid::now_v7().simple()));
+    Db {
+        store: Store::open_sqlite(&dir).await.unwrap(),
+        drop_db: None,
+        dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Db> {
+    let Ok(url) = std::env::var("YINGJI_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: set YINGJI_TEST_POSTGRES_URL to run the PostgreSQL variant");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("yingji_c_{}", Uuid::now_v7().simple());
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(Db {
+        store: Store::open_url(&format!("{base}/{name}")).await.unwrap(),
+        drop_db: Some((url, name)),
+        dir: None,
+    })
+}
+
+/// A write of `n` events appended to a stream at `version` with head `prev`.
+fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String) {
+    let mut ws = WriteSet::default();
+    let mut prev = prev.to_string();
+    for i in 0..n {
+        let env = EventEnvelope {
+            id: Uuid::now_v7(),
+            stream_id: stream,
+            stream_seq: version + i as i64 + 1,
+            stream_kind: "test".into(),
+            jurisdiction_id: Uuid::nil(),
+            at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
+            actor_id: Uuid::nil(),
+            actor_name: "测试员".into(),
+            kind: "noted".into(),
+            reason: None,
+            payload: format!("{{\"n\":{i}}}"),
+            prev_hash: prev.clone(),
+        };
+        let hash = env.hash();
+        prev = hash.clone();
+        ws.events.push(StoredEvent {
+            envelope: env,
+            hash,
+        });
+    }
+    ws.heads.push(StreamHead {
+        id: stream,
+        kind: "test".into(),
+        expected_version: version,
+        new_version: version + n as i64,
+        head_hash: prev.clone(),
+    });
+    (ws, prev)
+}
+
+async fn contract(db: Db) {
+    let s = &db.store;
+    let a = Uuid::now_v7();
+    let (ws, head) = events(a, 0, GENESIS, 3);
+    s.commit(ws).await.unwrap();
+    assert_eq!(s.stream_head(a).await.unwrap(), Some((3, head.clone())));
+    assert_eq!(s.stream_events(a).await.unwrap().len(), 3);
+
+    // Two writers from the same version: exactly one wins, the other changes nothing.
+    let (w1, _) = events(a, 3, &head, 1);
+    let (w2, _) = events(a, 3, &head, 2);
+    let (r1, r2) = tokio::join!(s.commit(w1), s.commit(w2));
+    let wins = [r1.is_ok(), r2.is_ok()].iter().filter(|x| **x).count();
+    assert_eq!(wins, 1);
+    for r in [r1, r2] {
+        if let Err(e) = r {
+            assert!(
+                matches!(e, StoreError::Conflict { ref constraint } if constraint == "stream_version"),
+                "{e}"
+            );
+        }
+    }
+    let n = s.stream_events(a).await.unwrap().len();
+    assert!(n == 4 || n == 5);
+
+    // A new stream may not be created twice.
+    let (again, _) = events(a, 0, GENESIS, 1);
+    assert!(matches!(
+        s.commit(again).await,
+        Err(StoreError::Conflict { .. })
+    ));
+
+    // Many concurrent writes, half of them doomed: the good ones all land (savepoints keep a
+    // failing write from taking its batch with it).
+    let mut handles = vec![];
+    for i in 0..40 {
+        let st = s.clone();
+        handles.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let (ws, _) = events(Uuid::now_v7(), 0, GENESIS, 2);
+                st.commit(ws).await.map(|_| true)
+            } else {
+                let (ws, _) = events(a, 0, GENESIS, 1);
+                st.commit(ws).await.map(|_| false)
+            }
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        if h.await.unwrap().is_ok() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 20);
+
+    // Idempotency keys are unique per actor.
+    let rec = |k: &str| IdempotencyRecord {
+        actor_id: Uuid::nil(),
+        key: k.into(),
+        request_hash: "h".into(),
+        status: 201,
+        response: "{}".into(),
+        created_at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
+    };
+    let (mut w, _) = events(Uuid::now_v7(), 0, GENESIS, 1);
+    w.idempotency = Some(rec("k1"));
+    s.commit(w).await.unwrap();
+    let (mut w, _) = events(Uuid::now_v7(), 0, GENESIS, 1);
+    w.idempotency = Some(rec("k1"));
+    assert!(
+        matches!(s.commit(w).await, Err(StoreError::Conflict { ref constraint }) if constraint == "idempotency")
+    );
+    assert_eq!(
+        s.idempotency(Uuid::nil(), "k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        201
+    );
+
+    // The log verifies; editing one stored event is found and named.
+    assert!(s.verify().await.unwrap().broken.is_empty());
+    let victim = s.stream_events(a).await.unwrap()[1].envelope.id;
+    let sql = match s.backend() {
+        yingji_store::Backend::Sqlite => "UPDATE events SET payload = '{\"n\":99}' WHERE id = ?",
+        yingji_store::Backend::Postgres => "UPDATE events SET payload = '{\"n\":99}' WHERE id = $1",
+    };
+    sqlx::query(sql)
+        .bind(victim.to_string())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let report = s.verify().await.unwrap();
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.broken[0].0, a);
+    assert!(report.broken[0].2.to_string().contains(&victim.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_sqlite() {
+    contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_postgres() {
+    if let Some(db) = postgres().await {
+        contract(db).await;
+    }
+}

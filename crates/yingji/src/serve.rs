@@ -1,0 +1,169 @@
+//! `yingji serve`, `migrate` and `audit verify`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use yingji_domain::clock::SystemClock;
+use yingji_server::AppState;
+use yingji_store::Store;
+
+use crate::{DbArgs, ServeArgs};
+
+async fn open(db: &DbArgs) -> Result<Store> {
+    let store = match &db.database_url {
+        Some(url) => Store::open_url(url).await,
+        None => Store::open_sqlite(&db.data).await,
+    };
+    store.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub async fn migrate(db: DbArgs) -> Result<ExitCode> {
+    init_logs();
+    let store = open(&db).await?;
+    println!("database at {} is migrated", store.location());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let report = store.verify().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if report.broken.is_empty() {
+        println!(
+            "audit verify: {} streams, {} events, every hash chain intact",
+            report.streams, report.events
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (id, kind, broken) in &report.broken {
+        println!("BROKEN {kind} stream {id}: {broken}");
+    }
+    println!(
+        "audit verify: {} of {} streams broken ({} events checked)",
+        report.broken.len(),
+        report.streams,
+        report.events
+    );
+    Ok(ExitCode::from(1))
+}
+
+pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    init_logs();
+    let addr: SocketAddr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen `{}` is not an address such as 127.0.0.1:8080",
+            args.listen
+        )
+    })?;
+    let store = open(&args.db).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock));
+    if yingji_server::demo::is_empty(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?
+    {
+        if args.no_demo {
+            let token = std::env::var("YINGJI_ADMIN_TOKEN").unwrap_or_else(|_| {
+                format!(
+                    "{}{}",
+                    uuid::Uuid::now_v7().simple(),
+                    uuid::Uuid::now_v7().simple()
+                )
+            });
+            yingji_server::demo::bootstrap(&state, "根辖区", &token)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            eprintln!("first start: created the root jurisdiction and an administrator");
+            eprintln!("administrator token (shown once): {token}");
+        } else {
+            yingji_server::demo::load_demo(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            eprintln!(
+                "first start: loaded the demo (fictional jurisdictions, people, plans and incidents)"
+            );
+        }
+    }
+    if let Some(dir) = &args.plans {
+        load_plan_dir(&state, dir).await?;
+    }
+    yingji_server::spawn_ticker(state.clone(), Duration::from_secs(args.tick_seconds.max(1)));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    eprintln!(
+        "yingji serving on http://{addr}  (data: {})",
+        store.location()
+    );
+    eprintln!(
+        "demo tokens: {}",
+        yingji_server::demo::DEMO_TOKENS
+            .iter()
+            .map(|t| t.0)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    axum::serve(listener, yingji_server::app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads every plan file of a directory: checked, versioned when changed, owned by the
+/// jurisdiction whose 行政区划代码 or name the plan's [meta] gives (else the root).
+async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
+    let jurisdictions = state
+        .store
+        .list_jurisdictions("/")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let root = jurisdictions
+        .iter()
+        .find(|j| j.parent_id.is_none())
+        .context("no root jurisdiction")?;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading plan directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let file = f.display().to_string();
+        let checked = yingji_plan::load(&text);
+        let owner = checked
+            .plan
+            .as_ref()
+            .and_then(|p| {
+                jurisdictions.iter().find(|j| {
+                    (p.meta.jurisdiction_code.is_some() && j.code == p.meta.jurisdiction_code)
+                        || p.meta.jurisdiction.as_deref() == Some(j.name.as_str())
+                })
+            })
+            .unwrap_or(root);
+        match yingji_server::plans_load(state, owner.id, &text, &file).await {
+            Ok(msg) => eprintln!("{file}: {msg}"),
+            Err(e) => {
+                eprintln!("{file}: not loaded: {}", e.message);
+                if !e.details.is_null() {
+                    print!(
+                        "{}",
+                        yingji_plan::diag::render(&file, &text, &checked.diagnostics, false)
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
