@@ -31,17 +31,19 @@ body_for() {
   printf '{"jurisdiction_id":"%s","plan_id":"linxiang-city-mass-petition","kind":"event","title":"压测","headcount":120,"fields":{"unit":"测试单位","address":"测试地址","time":"现在","demands":"测试诉求"}}' "$j"
 }
 
-# wrk output → "req/s p50 p99"
-summ() { python3 -c '
-import re,sys
-t=sys.stdin.read()
-rps=re.search(r"Requests/sec:\s+([\d.]+)",t).group(1)
+# wrk output → "req/s p50_ms p99_ms non2xx"
+cat > "$work/summ.py" <<'PY'
+import re, sys
+t = sys.stdin.read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 def lat(p):
-    m=re.search(r"\s"+p+r"%\s+([\d.]+)(us|ms|s)",t)
-    v=float(m.group(1)); u=m.group(2)
-    return v/1000 if u=="us" else (v*1000 if u=="s" else v)
-non2=re.search(r"Non-2xx or 3xx responses:\s+(\d+)",t)
-print(f"{float(rps):.0f} {lat(\"50\"):.2f} {lat(\"99\"):.2f} {non2.group(1) if non2 else 0}")'; }
+    m = re.search(r"\s" + p + r"%\s+([\d.]+)(us|ms|s)\b", t)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else (v * 1000 if u == "s" else v)
+non2 = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+print("%.0f %.2f %.2f %s" % (rps, lat("50"), lat("99"), non2.group(1) if non2 else "0"))
+PY
+summ() { python3 "$work/summ.py"; }
 
 run_wrk() { wrk -t2 -c$conns -d${secs}s --latency "$@" 2>&1; }
 

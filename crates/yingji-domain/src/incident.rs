@@ -595,6 +595,12 @@ pub enum IncidentError {
     AlreadyEscalated,
     #[error("tasks still open: {count}; finish or cancel them before the review")]
     OpenTasks { count: usize },
+    #[error("commitments or replies still owed: {count}; fulfil them before closing")]
+    OpenObligations { count: usize },
+    #[error("there is no warning to lift")]
+    NoWarning,
+    #[error("a written reply is recorded with the channel it was sent by")]
+    ChannelRequired,
     #[error("{0}")]
     Invalid(String),
 }
@@ -621,6 +627,9 @@ impl IncidentError {
             IncidentError::DeadlineInPast { .. } => "deadline_in_past",
             IncidentError::AlreadyEscalated => "already_escalated",
             IncidentError::OpenTasks { .. } => "open_tasks",
+            IncidentError::OpenObligations { .. } => "open_obligations",
+            IncidentError::NoWarning => "no_warning",
+            IncidentError::ChannelRequired => "channel_required",
             IncidentError::Invalid(_) => "invalid",
         }
     }
@@ -937,8 +946,11 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             Ok(vec![Event::WarningIssued { level }])
         }
         Command::LiftWarning { reason } => {
-            if inc.warning.is_none() || terminal {
-                return Err(IncidentError::Invalid("there is no warning to lift".into()));
+            if terminal {
+                return Err(illegal(cmd, s));
+            }
+            if inc.warning.is_none() {
+                return Err(IncidentError::NoWarning);
             }
             if reason.trim().is_empty() {
                 return Err(IncidentError::ReasonRequired);
@@ -1169,9 +1181,7 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             if o.kind == ObligationKind::Reply
                 && channel.as_deref().is_none_or(|c| c.trim().is_empty())
             {
-                return Err(IncidentError::Invalid(
-                    "a written reply is recorded with the channel it was sent by".into(),
-                ));
+                return Err(IncidentError::ChannelRequired);
             }
             Ok(vec![Event::ObligationFulfilled {
                 id: *id,
@@ -1201,12 +1211,25 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 },
             }])
         }
-        Command::Close => match s {
-            Status::Reviewed => Ok(vec![Event::Closed]),
-            // An early sign that never needed a response can be closed after verification.
-            Status::Verified if inc.activated_at.is_none() => Ok(vec![Event::Closed]),
-            _ => Err(illegal(cmd, s)),
-        },
+        Command::Close => {
+            match s {
+                Status::Reviewed => {}
+                // A report that never needed a response can be closed after verification.
+                Status::Verified if inc.activated_at.is_none() => {}
+                _ => return Err(illegal(cmd, s)),
+            }
+            let open = inc.tasks.iter().filter(|t| !t.state.is_finished()).count();
+            if open > 0 {
+                return Err(IncidentError::OpenTasks { count: open });
+            }
+            // Commitments and replies owed outlive the response: they are tracked to their
+            // deadlines, so the record stays open until each is fulfilled.
+            let owed = inc.obligations.iter().filter(|o| !o.done).count();
+            if owed > 0 {
+                return Err(IncidentError::OpenObligations { count: owed });
+            }
+            Ok(vec![Event::Closed])
+        }
         Command::Task { id, action, reason } => {
             let Some(t) = inc.tasks.iter().find(|t| t.id == *id) else {
                 return Err(IncidentError::UnknownTask { id: *id });

@@ -298,7 +298,7 @@ fn a_report_of_120_runs_through_the_whole_loop() {
         })
         .unwrap_err()
         .code(),
-        "invalid"
+        "channel_required"
     );
     w.run(Command::FulfilObligation {
         id: Uuid::from_u128(501),
@@ -350,6 +350,17 @@ fn a_report_of_120_runs_through_the_whole_loop() {
     let t = m.tasks.iter().find(|t| t.task_id == order_id).unwrap();
     assert_eq!(t.to_ack_s, Some(31 * 60));
     assert!(t.overdue);
+    // The commitment is still owed: the record stays open until it is fulfilled.
+    assert_eq!(
+        w.run(Command::Close).unwrap_err().code(),
+        "open_obligations"
+    );
+    w.run(Command::FulfilObligation {
+        id: Uuid::from_u128(500),
+        channel: None,
+        outcome: Some("已公布".into()),
+    })
+    .unwrap();
     w.run(Command::Close).unwrap();
     assert_eq!(w.inc().status, Status::Closed);
     assert_eq!(w.run(Command::Tick).unwrap(), vec![]);

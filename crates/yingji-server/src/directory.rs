@@ -320,6 +320,13 @@ pub async fn assign_holder(
             .person(req.person_id)
             .await?
             .ok_or_else(|| ApiError::not_found("person"))?;
+        // Only people in the actor's own subtree can be given posts.
+        st
+            .store
+            .jurisdiction(person.jurisdiction_id)
+            .await?
+            .filter(|h| a.sees(&h.path))
+            .ok_or_else(|| ApiError::not_found("person"))?;
         if req.post_id.trim().is_empty() || req.post_id.len() > 64 {
             return Err(ApiError::unprocessable("invalid_post", "a post id of 1–64 characters is required"));
         }

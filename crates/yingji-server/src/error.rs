@@ -83,6 +83,9 @@ impl From<StoreError> for ApiError {
                 "idempotency_race",
                 "a request with the same Idempotency-Key is being handled",
             ),
+            StoreError::Conflict { constraint } if constraint.contains("token") => {
+                ApiError::new(StatusCode::CONFLICT, "token_taken", "choose another token")
+            }
             StoreError::Conflict { constraint } => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -101,7 +104,9 @@ impl From<IncidentError> for ApiError {
             | IncidentError::AlreadyFulfilled { .. }
             | IncidentError::AlreadyEscalated
             | IncidentError::NoRegradePending
-            | IncidentError::OpenTasks { .. } => StatusCode::CONFLICT,
+            | IncidentError::OpenTasks { .. }
+            | IncidentError::OpenObligations { .. }
+            | IncidentError::NoWarning => StatusCode::CONFLICT,
             IncidentError::UnknownTask { .. } | IncidentError::UnknownObligation { .. } => {
                 StatusCode::NOT_FOUND
             }
@@ -131,6 +136,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The idempotency hash covers the method and path too: one key reused on another
+        // endpoint is a different request, not a replay.
+        let target = format!("{} {}", req.method(), req.uri().path());
         let content_type = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -167,6 +175,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 .details(json!({ "line": e.line(), "column": e.column() }))
         })?;
         let mut h = Sha256::new();
+        h.update(target.as_bytes());
+        h.update([0u8]);
         h.update(&bytes);
         Ok(JsonBody {
             value,

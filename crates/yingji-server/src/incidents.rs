@@ -150,7 +150,7 @@ async fn execute(
     id: Uuid,
     scope: Option<&Actor>,
     make: &(dyn Fn(&Incident) -> Result<Command, ApiError> + Send + Sync),
-    extra: &(dyn Fn(&Incident, &mut WriteSet) + Send + Sync),
+    extra: &(dyn Fn(&Incident, &mut WriteSet) -> Result<(), ApiError> + Send + Sync),
     idem: Option<&Idem>,
 ) -> Result<(Incident, Vec<Event>), ApiError> {
     let mut first = rec;
@@ -200,7 +200,7 @@ async fn execute(
             now,
             &events,
         );
-        extra(&after, &mut ws);
+        extra(&after, &mut ws)?;
         idempotency(&mut ws, idem, actor_ref, 200, &incident_json(&after), now);
         match state.store.commit(ws).await {
             Ok(()) => return Ok((after, events)),
@@ -461,6 +461,8 @@ pub async fn get_timeline(
         .map(|e| {
             let v = e.envelope;
             json!({
+                "id": v.id, "stream_id": v.stream_id, "stream_kind": v.stream_kind,
+                "jurisdiction_id": v.jurisdiction_id,
                 "seq": v.stream_seq, "at": v.at, "kind": v.kind, "reason": v.reason,
                 "actor": { "person_id": v.actor_id, "name": v.actor_name },
                 "payload": serde_json::from_str::<Value>(&v.payload).unwrap_or(Value::Null),
@@ -631,7 +633,7 @@ pub async fn incident_action(
                         id,
                         Some(&a),
                         &make,
-                        &|_, _| {},
+                        &|_, _| Ok(()),
                         idem.as_ref(),
                     )
                     .await?
@@ -646,7 +648,7 @@ pub async fn incident_action(
                         id,
                         Some(&a),
                         &make,
-                        &|_, _| {},
+                        &|_, _| Ok(()),
                         idem.as_ref(),
                     )
                     .await?
@@ -724,24 +726,23 @@ async fn escalate(
             holders: &none,
             new_id: &Uuid::now_v7,
         };
-        if let Ok(events) = decide(None, &Command::Report(report), &ctx) {
-            let mut inc = None;
-            for e in &events {
-                inc = apply(inc, e, now, &actor_for_parent);
-            }
-            if let Some(inc) = inc {
-                incident_events(
-                    ws,
-                    &inc,
-                    &parent_path,
-                    0,
-                    None,
-                    &actor_for_parent,
-                    now,
-                    &events,
-                );
-            }
+        let events = decide(None, &Command::Report(report), &ctx)?;
+        let mut inc = None;
+        for e in &events {
+            inc = apply(inc, e, now, &actor_for_parent);
         }
+        let inc = inc.ok_or_else(|| ApiError::internal("the parent's record was not created"))?;
+        incident_events(
+            ws,
+            &inc,
+            &parent_path,
+            0,
+            None,
+            &actor_for_parent,
+            now,
+            &events,
+        );
+        Ok(())
     };
     execute(
         st,
@@ -816,7 +817,7 @@ async fn run_simple(
             id,
             Some(&a),
             &make,
-            &|_, _| {},
+            &|_, _| Ok(()),
             idem.as_ref(),
         )
         .await?;
@@ -852,6 +853,14 @@ pub async fn list_tasks(
             ApiError::bad_request("invalid_query", "`assignee` must be `me` or a person id")
         })?),
     };
+    if let Some(s) = &q.state
+        && !["open", "acknowledged", "started", "done", "cancelled"].contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("`{s}` is not a task state"),
+        ));
+    }
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -924,7 +933,7 @@ pub async fn tick_incident(state: &AppState, id: Uuid) -> Result<bool, ApiError>
         id,
         None,
         &make,
-        &|_, _| {},
+        &|_, _| Ok(()),
         None,
     )
     .await?;
@@ -939,7 +948,7 @@ pub async fn run_as(
     cmd: Command,
 ) -> Result<Incident, ApiError> {
     let make = move |_: &Incident| Ok(cmd.clone());
-    execute(state, actor, None, id, None, &make, &|_, _| {}, None)
+    execute(state, actor, None, id, None, &make, &|_, _| Ok(()), None)
         .await
         .map(|(i, _)| i)
 }

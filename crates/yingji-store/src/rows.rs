@@ -29,7 +29,7 @@ pub struct StreamHead {
 #[derive(Debug, Clone)]
 pub enum Row {
     Incident(IncidentRow),
-    /// Replaces the task rows of one incident.
+    /// Inserts or updates the task rows of one incident.
     Tasks {
         incident_id: Uuid,
         tasks: Vec<TaskRow>,
@@ -338,14 +338,8 @@ async fn apply_row(backend: Backend, conn: &mut AnyConnection, r: &Row) -> Resul
             .await?;
         }
         Row::Tasks { incident_id, tasks } => {
-            run(backend, conn, "DELETE FROM task_assignees WHERE task_id IN (SELECT id FROM tasks WHERE incident_id = ?)", |q| q.bind(incident_id.to_string())).await?;
-            run(
-                backend,
-                conn,
-                "DELETE FROM tasks WHERE incident_id = ?",
-                |q| q.bind(incident_id.to_string()),
-            )
-            .await?;
+            // Tasks are never removed from an incident: upsert each one (a delete-and-insert of
+            // all of them would make every write cost as much as the incident's history).
             for t in tasks {
                 let assignees = serde_json::to_string(
                     &t.assignees
@@ -357,10 +351,11 @@ async fn apply_row(backend: Backend, conn: &mut AnyConnection, r: &Row) -> Resul
                 run(
                     backend,
                     conn,
-                    "INSERT INTO tasks (id, incident_id, jurisdiction_path, grp, title, state, due_at, overdue, drill, assignees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO tasks (id, incident_id, jurisdiction_path, grp, title, state, due_at, overdue, drill, assignees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at, overdue = excluded.overdue, assignees = excluded.assignees",
                     |q| {
                         q.bind(t.id.to_string())
-                            .bind(t.incident_id.to_string())
+                            .bind(incident_id.to_string())
                             .bind(t.jurisdiction_path.clone())
                             .bind(t.group.clone())
                             .bind(t.title.clone())
@@ -373,9 +368,12 @@ async fn apply_row(backend: Backend, conn: &mut AnyConnection, r: &Row) -> Resul
                 )
                 .await?;
                 for a in &t.assignees {
-                    run(backend, conn, "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING", |q| {
-                        q.bind(t.id.to_string()).bind(a.to_string())
-                    })
+                    run(
+                        backend,
+                        conn,
+                        "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        |q| q.bind(t.id.to_string()).bind(a.to_string()),
+                    )
                     .await?;
                 }
             }

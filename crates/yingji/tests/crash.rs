@@ -11,11 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(data: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_yingji"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yingji"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env("RUST_LOG", "warn")
@@ -30,6 +34,8 @@ fn start(data: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not come up");
 }
 
@@ -50,13 +56,20 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Res
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let body = out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 fn field(json: &str, key: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    v.pointer(key).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+    v.pointer(key).map(|x| {
+        x.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| x.to_string())
+    })
 }
 
 #[test]
@@ -100,13 +113,23 @@ fn every_acknowledged_report_survives_kill_9() {
         w.join().unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() > 20, "too few writes before the kill: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() > 20,
+        "too few writes before the kill: {}",
+        acknowledged.len()
+    );
 
     let mut server = start(&data, port);
     for (id, headcount) in &acknowledged {
         let (status, body) = http(port, "GET", &format!("/api/v1/incidents/{id}"), None).unwrap();
-        assert_eq!(status, 200, "acknowledged incident {id} is missing after the crash");
-        assert_eq!(field(&body, "/headcount").as_deref(), Some(headcount.to_string().as_str()));
+        assert_eq!(
+            status, 200,
+            "acknowledged incident {id} is missing after the crash"
+        );
+        assert_eq!(
+            field(&body, "/headcount").as_deref(),
+            Some(headcount.to_string().as_str())
+        );
     }
     server.kill().unwrap();
     server.wait().unwrap();
@@ -116,8 +139,16 @@ fn every_acknowledged_report_survives_kill_9() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
-    eprintln!("{} acknowledged reports survived; {}", acknowledged.len(), String::from_utf8_lossy(&verify.stdout).trim());
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    eprintln!(
+        "{} acknowledged reports survived; {}",
+        acknowledged.len(),
+        String::from_utf8_lossy(&verify.stdout).trim()
+    );
     let _ = std::fs::remove_dir_all(&data);
 }
 
@@ -129,19 +160,41 @@ fn audit_verify_names_an_edited_event() {
     let mut server = start(&data, port);
     server.kill().unwrap();
     server.wait().unwrap();
-    let ok = Command::new(env!("CARGO_BIN_EXE_yingji")).args(["audit", "verify", "--data"]).arg(&data).output().unwrap();
+    let ok = Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
     assert!(ok.status.success());
     // Edit one stored event behind yingji's back, as someone with the database file could.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let victim: String = rt.block_on(async {
         let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
-        let row: (String,) = sqlx::query_as("SELECT id FROM events WHERE kind = 'verified' LIMIT 1").fetch_one(store.pool()).await.unwrap();
-        sqlx::query("UPDATE events SET reason = 'edited' WHERE id = ?").bind(&row.0).execute(store.pool()).await.unwrap();
+        let row: (String,) =
+            sqlx::query_as("SELECT id FROM events WHERE kind = 'verified' LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        sqlx::query("UPDATE events SET reason = 'edited' WHERE id = ?")
+            .bind(&row.0)
+            .execute(store.pool())
+            .await
+            .unwrap();
         row.0
     });
-    let bad = Command::new(env!("CARGO_BIN_EXE_yingji")).args(["audit", "verify", "--data"]).arg(&data).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&bad.stdout);
     assert_eq!(bad.status.code(), Some(1), "{out}");
-    assert!(out.contains(&victim), "the report must name the edited event: {out}");
+    assert!(
+        out.contains(&victim),
+        "the report must name the edited event: {out}"
+    );
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -123,7 +123,9 @@ on_both! {
         let (s, v) = app.post("/api/v1/incidents/0190e1e4-0000-7000-8000-000000000000/verify", "demo-duty-officer", json!({})).await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
         let (s, v) = app.get("/api/v1/incidents/not-a-uuid", "demo-duty-officer").await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_path")));
+        let (s, v, _) = app.send(Method::DELETE, "/api/v1/incidents", Some("demo-duty-officer"), None, &[]).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::METHOD_NOT_ALLOWED, json!("method_not_allowed")));
         let big = format!("{{\"title\": \"{}\"}}", "x".repeat(yingji_server::MAX_BODY + 10));
         let (s, v, _) = app.send(Method::POST, "/api/v1/incidents", Some("demo-duty-officer"), Some(Body::from(big)), &[("content-type", "application/json")]).await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::PAYLOAD_TOO_LARGE, json!("payload_too_large")));
@@ -156,6 +158,16 @@ on_both! {
         other["headcount"] = json!(41);
         let (s, v, _) = app.post_with_key("/api/v1/incidents", "demo-duty-officer", other, "field-retry-1").await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("idempotency_key_reused")));
+        // The same key and body on another endpoint is another request: refused, never
+        // answered with the first endpoint's response.
+        let iid = a["id"].as_str().unwrap();
+        let (s, _, _) = app.post_with_key(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({}), "step-1").await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v, h) = app.post_with_key(&format!("/api/v1/incidents/{iid}/assess"), "demo-duty-officer", json!({}), "step-1").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("idempotency_key_reused")));
+        assert!(h.get("idempotent-replayed").is_none());
+        let (s, v, _) = app.post_with_key(&format!("/api/v1/incidents/{iid}/assess"), "demo-duty-officer", json!({}), "step-2").await;
+        assert_eq!((s, v["level"]["id"].clone()), (StatusCode::OK, json!("IV")));
         // Concurrent retries with one key still give one incident.
         let mut handles = vec![];
         for _ in 0..8 {

@@ -105,6 +105,7 @@ CREATE TABLE task_assignees (
     person_id TEXT NOT NULL,
     PRIMARY KEY (person_id, task_id)
 );
+CREATE INDEX task_assignees_task ON task_assignees (task_id);
 
 -- Responses to creates, keyed by the client's Idempotency-Key, written in the same transaction.
 CREATE TABLE idempotency (
