@@ -420,7 +420,17 @@ pub fn render_text(sim: &Simulation) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "plan      {} ({})", sim.plan.title, sim.plan.id);
-    let mut input = format!("{} people", sim.input.headcount);
+    // With a level chosen by a person and no headcount, there is no headcount to show.
+    let mut input = if sim.input.headcount == 0
+        && sim
+            .level
+            .as_ref()
+            .is_some_and(|l| l.rule == "chosen by a person")
+    {
+        "level chosen by a person".to_string()
+    } else {
+        format!("{} people", sim.input.headcount)
+    };
     if let Some(v) = &sim.input.venue {
         input.push_str(&format!(", venue {v}"));
     }
