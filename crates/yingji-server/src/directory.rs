@@ -104,11 +104,8 @@ pub async fn get_jurisdiction(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let j = state
-        .store
-        .jurisdiction(id)
-        .await?
-        .filter(|j| actor.sees(&j.path))
-        .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+        .scoped_jurisdiction(&actor, id, "jurisdiction")
+        .await?;
     Ok(axum::Json(jurisdiction_json(&j)))
 }
 
@@ -132,11 +129,8 @@ pub async fn create_jurisdiction(
         &body.sha256,
         move |idem| async move {
             let parent = st
-                .store
-                .jurisdiction(req.parent_id)
-                .await?
-                .filter(|j| a.sees(&j.path))
-                .ok_or_else(|| ApiError::not_found("parent jurisdiction"))?;
+                .scoped_jurisdiction(&a, req.parent_id, "parent jurisdiction")
+                .await?;
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
                 return Err(ApiError::unprocessable(
                     "invalid_name",
@@ -218,11 +212,8 @@ pub async fn create_person(
         &body.sha256,
         move |idem| async move {
             let j = st
-                .store
-                .jurisdiction(req.jurisdiction_id)
-                .await?
-                .filter(|j| a.sees(&j.path))
-                .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+                .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
+                .await?;
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
                 return Err(ApiError::unprocessable(
                     "invalid_name",
@@ -279,11 +270,8 @@ pub async fn list_holders(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
     state
-        .store
-        .jurisdiction(id)
-        .await?
-        .filter(|j| actor.sees(&j.path))
-        .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+        .scoped_jurisdiction(&actor, id, "jurisdiction")
+        .await?;
     let items: Vec<Value> = state
         .store
         .holders_in(id)
@@ -309,24 +297,14 @@ pub async fn assign_holder(
     let st = state.clone();
     let a = actor.clone();
     idempotent(&state, &actor, &headers, &body.sha256, move |idem| async move {
-        let j = st
-            .store
-            .jurisdiction(id)
-            .await?
-            .filter(|j| a.sees(&j.path))
-            .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+        let j = st.scoped_jurisdiction(&a, id, "jurisdiction").await?;
         let person = st
             .store
             .person(req.person_id)
             .await?
             .ok_or_else(|| ApiError::not_found("person"))?;
         // Only people in the actor's own subtree can be given posts.
-        st
-            .store
-            .jurisdiction(person.jurisdiction_id)
-            .await?
-            .filter(|h| a.sees(&h.path))
-            .ok_or_else(|| ApiError::not_found("person"))?;
+        st.scoped_jurisdiction(&a, person.jurisdiction_id, "person").await?;
         if req.post_id.trim().is_empty() || req.post_id.len() > 64 {
             return Err(ApiError::unprocessable("invalid_post", "a post id of 1–64 characters is required"));
         }

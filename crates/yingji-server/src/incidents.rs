@@ -267,11 +267,8 @@ pub async fn create_incident(
         &body.sha256,
         move |idem| async move {
             let j = st
-                .store
-                .jurisdiction(req.jurisdiction_id)
-                .await?
-                .filter(|j| a.sees(&j.path))
-                .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+                .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
+                .await?;
             let inc = report_core(&st, &a.as_ref(), &j, req, idem.as_ref()).await?;
             Ok((StatusCode::CREATED, incident_json(&inc)))
         },
@@ -368,11 +365,8 @@ pub async fn list_incidents(
         None => actor.scope_path.clone(),
         Some(j) => {
             state
-                .store
-                .jurisdiction(j)
+                .scoped_jurisdiction(&actor, j, "jurisdiction")
                 .await?
-                .filter(|j| actor.sees(&j.path))
-                .ok_or_else(|| ApiError::not_found("jurisdiction"))?
                 .path
         }
     };

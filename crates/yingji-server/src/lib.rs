@@ -84,6 +84,21 @@ impl AppState {
         Ok(plan)
     }
 
+    /// A jurisdiction the actor may see (their own or one below it); anything else is "not
+    /// found", so that its existence does not leak.
+    pub async fn scoped_jurisdiction(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        what: &str,
+    ) -> Result<yingji_store::JurisdictionRow, ApiError> {
+        self.store
+            .jurisdiction(id)
+            .await?
+            .filter(|j| actor.sees(&j.path))
+            .ok_or_else(|| ApiError::not_found(what))
+    }
+
     /// Who holds each post in a jurisdiction now: principals, or the deputies when no principal
     /// holds the post.
     pub async fn holders(

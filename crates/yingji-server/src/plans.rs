@@ -168,11 +168,8 @@ pub async fn upload_plan(
         &headers,
         &body.sha256,
         move |idem| async move {
-            st.store
-                .jurisdiction(req.jurisdiction_id)
-                .await?
-                .filter(|j| a.sees(&j.path))
-                .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
+            st.scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
+                .await?;
             let file = req.file_name.as_deref().unwrap_or("plan.toml");
             let (loaded, body) = load_plan(
                 &st,
