@@ -44,6 +44,140 @@ pub enum Row {
     },
     Plan(PlanRow),
     Outbox(OutboxRow),
+    /// Any other statement, written once with `?` placeholders for both backends. New query
+    /// tables use this rather than a variant of their own.
+    Sql(Stmt),
+}
+
+/// One SQL statement with its arguments, for both backends (`?` placeholders; no `?` inside
+/// string literals). `expect_rows`, when set, turns a different affected-row count into a
+/// `Conflict { constraint: conflict }` error (optimistic checks such as "still pending").
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: std::borrow::Cow<'static, str>,
+    pub args: Vec<Val>,
+    pub expect_rows: Option<u64>,
+    pub conflict: &'static str,
+    /// The constraint name reported when the statement hits a unique constraint.
+    pub unique: Option<&'static str>,
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Val>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            args,
+            expect_rows: None,
+            conflict: "unexpected_row_count",
+            unique: None,
+        }
+    }
+
+    /// Reports a unique-constraint violation as `Conflict { constraint: name }`.
+    pub fn on_unique(mut self, name: &'static str) -> Stmt {
+        self.unique = Some(name);
+        self
+    }
+
+    pub(crate) fn check_rows(&self, n: u64) -> Result<()> {
+        match self.expect_rows {
+            Some(want) if want != n => Err(StoreError::Conflict {
+                constraint: self.conflict.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails the write with `Conflict { constraint }` unless exactly `n` rows are affected.
+    pub fn expect(mut self, n: u64, constraint: &'static str) -> Stmt {
+        self.expect_rows = Some(n);
+        self.conflict = constraint;
+        self
+    }
+}
+
+impl From<Stmt> for Row {
+    fn from(s: Stmt) -> Row {
+        Row::Sql(s)
+    }
+}
+
+/// A bound value. Booleans are stored as integers 0/1, ids and timestamps as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// A NULL in a text column.
+    Null,
+    /// A NULL in an integer column (PostgreSQL types its parameters).
+    NullInt,
+    /// A NULL in a floating-point column.
+    NullReal,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(v)
+    }
+}
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::Int(v.into())
+    }
+}
+impl From<u32> for Val {
+    fn from(v: u32) -> Val {
+        Val::Int(v.into())
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::Int(i64::from(v))
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::Real(v)
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::Text(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(v.to_string())
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Val {
+        Val::Text(v.clone())
+    }
+}
+impl From<Uuid> for Val {
+    fn from(v: Uuid) -> Val {
+        Val::Text(v.to_string())
+    }
+}
+macro_rules! opt_val {
+    ($null:ident: $($t:ty),*) => {$(
+        impl From<Option<$t>> for Val {
+            fn from(v: Option<$t>) -> Val {
+                v.map_or(Val::$null, Into::into)
+            }
+        }
+    )*};
+}
+opt_val!(Null: String, &str, &String, Uuid);
+opt_val!(NullInt: i64, i32, u32, bool);
+opt_val!(NullReal: f64);
+
+/// `args![a, b, c]` builds a `Vec<Val>`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::Val::from($v)),*] };
 }
 
 #[derive(Debug, Clone)]
@@ -203,140 +337,88 @@ fn b(v: bool) -> i64 {
     i64::from(v)
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-async fn run(
-    backend: Backend,
-    conn: &mut AnyConnection,
-    sql: &str,
-    q: impl for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q>,
-) -> Result<u64> {
-    let text = placeholders(backend, sql);
-    let query = q(sqlx::query(&text));
-    Ok(query.execute(&mut *conn).await?.rows_affected())
-}
-
-/// Applies a write set inside the caller's transaction.
-pub(crate) async fn apply(backend: Backend, conn: &mut AnyConnection, ws: &WriteSet) -> Result<()> {
+/// The statements that apply a write set, in order, for either backend.
+pub(crate) fn statements(ws: &WriteSet) -> Result<Vec<Stmt>> {
+    let mut out = Vec::with_capacity(ws.heads.len() + ws.events.len() + ws.rows.len() + 1);
     for h in &ws.heads {
         if h.expected_version == 0 {
-            run(
-                backend,
-                conn,
-                "INSERT INTO streams (id, kind, version, head_hash) VALUES (?, ?, ?, ?)",
-                |q| {
-                    q.bind(h.id.to_string())
-                        .bind(h.kind.clone())
-                        .bind(h.new_version)
-                        .bind(h.head_hash.clone())
-                },
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => StoreError::Conflict {
-                    constraint: "stream_exists".into(),
-                },
-                e => e,
-            })?;
+            out.push(
+                Stmt::new(
+                    "INSERT INTO streams (id, kind, version, head_hash) VALUES (?, ?, ?, ?)",
+                    args![h.id, &h.kind, h.new_version, &h.head_hash],
+                )
+                .on_unique("stream_exists"),
+            );
         } else {
-            let n = run(
-                backend,
-                conn,
-                "UPDATE streams SET version = ?, head_hash = ? WHERE id = ? AND version = ?",
-                |q| {
-                    q.bind(h.new_version)
-                        .bind(h.head_hash.clone())
-                        .bind(h.id.to_string())
-                        .bind(h.expected_version)
-                },
-            )
-            .await?;
-            if n != 1 {
-                return Err(StoreError::Conflict {
-                    constraint: "stream_version".into(),
-                });
-            }
+            out.push(
+                Stmt::new(
+                    "UPDATE streams SET version = ?, head_hash = ? WHERE id = ? AND version = ?",
+                    args![h.new_version, &h.head_hash, h.id, h.expected_version],
+                )
+                .expect(1, "stream_version"),
+            );
         }
     }
     for e in &ws.events {
         let v = &e.envelope;
-        run(
-            backend,
-            conn,
+        out.push(Stmt::new(
             "INSERT INTO events (id, stream_id, stream_seq, stream_kind, jurisdiction_id, at, actor_id, actor_name, kind, reason, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            |q| {
-                q.bind(v.id.to_string())
-                    .bind(v.stream_id.to_string())
-                    .bind(v.stream_seq)
-                    .bind(v.stream_kind.clone())
-                    .bind(v.jurisdiction_id.to_string())
-                    .bind(v.at.clone())
-                    .bind(v.actor_id.to_string())
-                    .bind(v.actor_name.clone())
-                    .bind(v.kind.clone())
-                    .bind(v.reason.clone())
-                    .bind(v.payload.clone())
-                    .bind(v.prev_hash.clone())
-                    .bind(e.hash.clone())
-            },
-        )
-        .await?;
+            args![
+                v.id,
+                v.stream_id,
+                v.stream_seq,
+                &v.stream_kind,
+                v.jurisdiction_id,
+                &v.at,
+                v.actor_id,
+                &v.actor_name,
+                &v.kind,
+                v.reason.clone(),
+                &v.payload,
+                &v.prev_hash,
+                &e.hash
+            ],
+        ));
     }
     for r in &ws.rows {
-        apply_row(backend, conn, r).await?;
+        row_statements(r, &mut out)?;
     }
     if let Some(i) = &ws.idempotency {
-        run(
-            backend,
-            conn,
-            "INSERT INTO idempotency (actor_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            |q| {
-                q.bind(i.actor_id.to_string())
-                    .bind(i.key.clone())
-                    .bind(i.request_hash.clone())
-                    .bind(i.status)
-                    .bind(i.response.clone())
-                    .bind(i.created_at.clone())
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => StoreError::Conflict { constraint: "idempotency".into() },
-            e => e,
-        })?;
+        out.push(
+            Stmt::new(
+                "INSERT INTO idempotency (actor_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                args![i.actor_id, &i.key, &i.request_hash, i.status, &i.response, &i.created_at],
+            )
+            .on_unique("idempotency"),
+        );
     }
-    Ok(())
+    Ok(out)
 }
 
-async fn apply_row(backend: Backend, conn: &mut AnyConnection, r: &Row) -> Result<()> {
+fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
     match r {
-        Row::Incident(i) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, level = excluded.level, headcount = excluded.headcount, title = excluded.title, updated_at = excluded.updated_at, next_due_ms = excluded.next_due_ms, body = excluded.body",
-                |q| {
-                    q.bind(i.id.to_string())
-                        .bind(i.jurisdiction_id.to_string())
-                        .bind(i.jurisdiction_path.clone())
-                        .bind(i.plan_id.clone())
-                        .bind(i.plan_version)
-                        .bind(i.kind.clone())
-                        .bind(i.status.clone())
-                        .bind(i.level.clone())
-                        .bind(b(i.drill))
-                        .bind(i.headcount)
-                        .bind(i.title.clone())
-                        .bind(i.reported_at.clone())
-                        .bind(i.updated_at.clone())
-                        .bind(i.next_due_ms)
-                        .bind(i.body.clone())
-                },
-            )
-            .await?;
-        }
+        Row::Incident(i) => out.push(Stmt::new(
+            "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, level = excluded.level, headcount = excluded.headcount, title = excluded.title, updated_at = excluded.updated_at, next_due_ms = excluded.next_due_ms, body = excluded.body",
+            args![
+                i.id,
+                i.jurisdiction_id,
+                &i.jurisdiction_path,
+                &i.plan_id,
+                i.plan_version,
+                &i.kind,
+                &i.status,
+                i.level.clone(),
+                i.drill,
+                i.headcount,
+                &i.title,
+                &i.reported_at,
+                &i.updated_at,
+                i.next_due_ms,
+                &i.body
+            ],
+        )),
         Row::Tasks { incident_id, tasks } => {
             // Tasks are never removed from an incident: upsert each one (a delete-and-insert of
             // all of them would make every write cost as much as the incident's history).
@@ -348,127 +430,107 @@ async fn apply_row(backend: Backend, conn: &mut AnyConnection, r: &Row) -> Resul
                         .collect::<Vec<_>>(),
                 )
                 .map_err(|e| StoreError::Other(e.into()))?;
-                run(
-                    backend,
-                    conn,
+                out.push(Stmt::new(
                     "INSERT INTO tasks (id, incident_id, jurisdiction_path, grp, title, state, due_at, overdue, drill, assignees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                      ON CONFLICT (id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at, overdue = excluded.overdue, assignees = excluded.assignees",
-                    |q| {
-                        q.bind(t.id.to_string())
-                            .bind(incident_id.to_string())
-                            .bind(t.jurisdiction_path.clone())
-                            .bind(t.group.clone())
-                            .bind(t.title.clone())
-                            .bind(t.state.clone())
-                            .bind(t.due_at.clone())
-                            .bind(b(t.overdue))
-                            .bind(b(t.drill))
-                            .bind(assignees)
-                    },
-                )
-                .await?;
+                    args![
+                        t.id,
+                        *incident_id,
+                        &t.jurisdiction_path,
+                        &t.group,
+                        &t.title,
+                        &t.state,
+                        &t.due_at,
+                        t.overdue,
+                        t.drill,
+                        assignees
+                    ],
+                ));
                 for a in &t.assignees {
-                    run(
-                        backend,
-                        conn,
+                    out.push(Stmt::new(
                         "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        |q| q.bind(t.id.to_string()).bind(a.to_string()),
-                    )
-                    .await?;
+                        args![t.id, *a],
+                    ));
                 }
             }
         }
-        Row::Jurisdiction(j) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, code = excluded.code",
-                |q| {
-                    q.bind(j.id.to_string())
-                        .bind(j.parent_id.map(|p| p.to_string()))
-                        .bind(j.name.clone())
-                        .bind(j.kind.clone())
-                        .bind(j.code.clone())
-                        .bind(j.path.clone())
-                        .bind(j.created_at.clone())
-                },
-            )
-            .await?;
-        }
-        Row::Person(p) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, email = excluded.email, token_hash = excluded.token_hash",
-                |q| {
-                    q.bind(p.id.to_string())
-                        .bind(p.jurisdiction_id.to_string())
-                        .bind(p.name.clone())
-                        .bind(p.phone.clone())
-                        .bind(p.email.clone())
-                        .bind(p.token_hash.clone())
-                        .bind(p.created_at.clone())
-                },
-            )
-            .await?;
-        }
-        Row::PostHolder(h) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO post_holders (jurisdiction_id, post_id, person_id, deputy) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (jurisdiction_id, post_id, person_id) DO UPDATE SET deputy = excluded.deputy",
-                |q| q.bind(h.jurisdiction_id.to_string()).bind(h.post_id.clone()).bind(h.person_id.to_string()).bind(b(h.deputy)),
-            )
-            .await?;
-        }
+        Row::Jurisdiction(j) => out.push(Stmt::new(
+            "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, code = excluded.code",
+            args![j.id, j.parent_id, &j.name, &j.kind, j.code.clone(), &j.path, &j.created_at],
+        )),
+        Row::Person(p) => out.push(Stmt::new(
+            "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, email = excluded.email, token_hash = excluded.token_hash",
+            args![
+                p.id,
+                p.jurisdiction_id,
+                &p.name,
+                p.phone.clone(),
+                p.email.clone(),
+                p.token_hash.clone(),
+                &p.created_at
+            ],
+        )),
+        Row::PostHolder(h) => out.push(Stmt::new(
+            "INSERT INTO post_holders (jurisdiction_id, post_id, person_id, deputy) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (jurisdiction_id, post_id, person_id) DO UPDATE SET deputy = excluded.deputy",
+            args![h.jurisdiction_id, &h.post_id, h.person_id, h.deputy],
+        )),
         Row::RemovePostHolder {
             jurisdiction_id,
             post_id,
             person_id,
-        } => {
-            run(backend, conn, "DELETE FROM post_holders WHERE jurisdiction_id = ? AND post_id = ? AND person_id = ?", |q| {
-                q.bind(jurisdiction_id.to_string()).bind(post_id.clone()).bind(person_id.to_string())
-            })
-            .await?;
-        }
-        Row::Plan(p) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO plans (plan_id, version, jurisdiction_id, title, source, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                |q| {
-                    q.bind(p.plan_id.clone())
-                        .bind(p.version)
-                        .bind(p.jurisdiction_id.to_string())
-                        .bind(p.title.clone())
-                        .bind(p.source.clone())
-                        .bind(p.sha256.clone())
-                        .bind(p.loaded_at.clone())
-                },
-            )
-            .await?;
-        }
-        Row::Outbox(o) => {
-            run(
-                backend,
-                conn,
-                "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-                |q| {
-                    q.bind(o.id.to_string())
-                        .bind(o.event_id.to_string())
-                        .bind(o.kind.clone())
-                        .bind(o.payload.clone())
-                        .bind(o.next_at.clone())
-                        .bind(o.created_at.clone())
-                },
-            )
-            .await?;
-        }
+        } => out.push(Stmt::new(
+            "DELETE FROM post_holders WHERE jurisdiction_id = ? AND post_id = ? AND person_id = ?",
+            args![*jurisdiction_id, post_id, *person_id],
+        )),
+        Row::Plan(p) => out.push(Stmt::new(
+            "INSERT INTO plans (plan_id, version, jurisdiction_id, title, source, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            args![&p.plan_id, p.version, p.jurisdiction_id, &p.title, &p.source, &p.sha256, &p.loaded_at],
+        )),
+        Row::Outbox(o) => out.push(Stmt::new(
+            "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+            args![o.id, o.event_id, &o.kind, &o.payload, &o.next_at, &o.created_at],
+        )),
+        Row::Sql(st) => out.push(st.clone()),
     }
     Ok(())
+}
+
+/// Applies a write set inside the caller's transaction (sqlx: PostgreSQL, and SQLite tooling).
+pub(crate) async fn apply(backend: Backend, conn: &mut AnyConnection, ws: &WriteSet) -> Result<()> {
+    for st in statements(ws)? {
+        exec_stmt(backend, conn, &st).await?;
+    }
+    Ok(())
+}
+
+async fn exec_stmt(backend: Backend, conn: &mut AnyConnection, st: &Stmt) -> Result<()> {
+    let text = placeholders(backend, &st.sql);
+    let mut q = sqlx::query(&text);
+    for a in &st.args {
+        q = match a {
+            Val::Null => q.bind(None::<String>),
+            Val::NullInt => q.bind(None::<i64>),
+            Val::NullReal => q.bind(None::<f64>),
+            Val::Int(i) => q.bind(*i),
+            Val::Real(f) => q.bind(*f),
+            Val::Text(t) => q.bind(t.as_str()),
+        };
+    }
+    let n = match q.execute(&mut *conn).await {
+        Ok(r) => r.rows_affected(),
+        Err(e) => {
+            return Err(match (StoreError::from(e), st.unique) {
+                (StoreError::Conflict { .. }, Some(name)) => StoreError::Conflict {
+                    constraint: name.to_string(),
+                },
+                (e, _) => e,
+            });
+        }
+    };
+    st.check_rows(n)
 }
 
 fn uuid_col(r: &sqlx::any::AnyRow, i: usize) -> Result<Uuid> {
