@@ -11,7 +11,7 @@ secs=${1:-10}
 conns=64
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
 cargo build --release -q -p yingji
-bin=$PWD/target/release/yingji
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/yingji
 work=$(mktemp -d)
 port=18480
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

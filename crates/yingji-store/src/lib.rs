@@ -5,20 +5,25 @@
 //! concurrency), the projection rows they change, outbox rows and the idempotency record — all
 //! committed in one transaction, and acknowledged only once that transaction is durable.
 //!
-//! On SQLite every write goes through one writer task that commits whatever writes are waiting in
-//! one transaction (group commit), each inside its own savepoint so that one failing write does
-//! not take the others with it. On PostgreSQL each write is its own transaction; the server
-//! group-commits the WAL itself.
+//! On SQLite every write goes through one writer thread (rusqlite, cached prepared statements)
+//! that commits whatever writes are waiting in one transaction (group commit), each inside its own
+//! savepoint so that one failing write does not take the others with it (`sqlite_writer.rs`).
+//! On PostgreSQL a writer task also groups waiting writes into one transaction, merging their
+//! inserts into multi-row statements, and retries each write alone if the group fails
+//! (`pg_writer.rs`). Reads go through the sqlx pool; directory rows are cached (`cache.rs`).
 
+mod cache;
+mod pg_writer;
 mod rows;
 mod sql;
+mod sqlite_writer;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Row as _};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Row as _};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
@@ -74,15 +79,14 @@ struct Inner {
     pool: AnyPool,
     writer: Option<mpsc::Sender<Job>>,
     location: String,
+    generation: std::sync::atomic::AtomicU64,
+    people: cache::Ttl<String, PersonRow>,
+    jurisdictions: cache::Ttl<Uuid, JurisdictionRow>,
+    plans: cache::Ttl<String, PlanRow>,
+    holders: cache::Ttl<Uuid, Vec<(String, Uuid, String, bool)>>,
 }
 
-struct Job {
-    ws: WriteSet,
-    reply: oneshot::Sender<Result<()>>,
-}
-
-/// Most writes one SQLite transaction takes at once.
-const MAX_BATCH: usize = 256;
+use sqlite_writer::Job;
 
 impl Store {
     /// Opens (creating if needed) the SQLite database in `dir` and migrates it.
@@ -139,15 +143,9 @@ impl Store {
         }
         .map_err(|e| StoreError::Other(anyhow::anyhow!("migrating {location}: {e}")))?;
         let writer = if backend == Backend::Sqlite {
-            let mut conn = AnyConnection::connect_with(&opts)
-                .await
-                .map_err(|e| StoreError::Other(anyhow::anyhow!("writer connection: {e}")))?;
-            sqlite_pragmas(&mut conn).await?;
-            let (tx, rx) = mpsc::channel(4096);
-            tokio::spawn(writer_loop(conn, rx));
-            Some(tx)
+            Some(sqlite_writer::spawn(Path::new(&location))?)
         } else {
-            None
+            Some(pg_writer::spawn(pool.clone()))
         };
         Ok(Store {
             inner: Arc::new(Inner {
@@ -155,6 +153,11 @@ impl Store {
                 pool,
                 writer,
                 location,
+                generation: std::sync::atomic::AtomicU64::new(0),
+                people: cache::Ttl::new(),
+                jurisdictions: cache::Ttl::new(),
+                plans: cache::Ttl::new(),
+                holders: cache::Ttl::new(),
             }),
         })
     }
@@ -179,6 +182,32 @@ impl Store {
 
     /// Commits a write set durably. Returns only after the transaction is committed.
     pub async fn commit(&self, ws: WriteSet) -> Result<()> {
+        let directory = cache::touches_directory(&ws);
+        let r = self.commit_inner(ws).await;
+        if directory {
+            self.invalidate();
+        }
+        r
+    }
+
+    /// Drops every cached directory row (after a write that may have changed one).
+    pub fn invalidate(&self) {
+        let i = &self.inner;
+        i.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        i.people.clear();
+        i.jurisdictions.clear();
+        i.plans.clear();
+        i.holders.clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    async fn commit_inner(&self, ws: WriteSet) -> Result<()> {
         match &self.inner.writer {
             Some(tx) => {
                 let (reply, rx) = oneshot::channel();
@@ -288,63 +317,6 @@ async fn sqlite_pragmas(conn: &mut AnyConnection) -> std::result::Result<(), sql
         sqlx::query(p).execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-async fn exec(conn: &mut AnyConnection, sql: &str) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
-}
-
-async fn writer_loop(mut conn: AnyConnection, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
-        }
-        let results = run_batch(&mut conn, &batch).await;
-        match results {
-            Ok(results) => {
-                for (job, r) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(r);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "group commit failed");
-                let _ = exec(&mut conn, "ROLLBACK").await;
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Other(anyhow::anyhow!(
-                        "the transaction could not be committed: {e}"
-                    ))));
-                }
-            }
-        }
-    }
-}
-
-async fn run_batch(
-    conn: &mut AnyConnection,
-    batch: &[Job],
-) -> std::result::Result<Vec<Result<()>>, sqlx::Error> {
-    exec(conn, "BEGIN IMMEDIATE").await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        exec(conn, "SAVEPOINT w").await?;
-        match rows::apply(Backend::Sqlite, conn, &job.ws).await {
-            Ok(()) => {
-                exec(conn, "RELEASE w").await?;
-                results.push(Ok(()));
-            }
-            Err(e) => {
-                exec(conn, "ROLLBACK TO w").await?;
-                exec(conn, "RELEASE w").await?;
-                results.push(Err(e));
-            }
-        }
-    }
-    exec(conn, "COMMIT").await?;
-    Ok(results)
 }
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {

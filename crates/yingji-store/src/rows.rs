@@ -500,8 +500,16 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
 
 /// Applies a write set inside the caller's transaction (sqlx: PostgreSQL, and SQLite tooling).
 pub(crate) async fn apply(backend: Backend, conn: &mut AnyConnection, ws: &WriteSet) -> Result<()> {
-    for st in statements(ws)? {
-        exec_stmt(backend, conn, &st).await?;
+    apply_statements(backend, conn, &statements(ws)?).await
+}
+
+pub(crate) async fn apply_statements(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    stmts: &[Stmt],
+) -> Result<()> {
+    for st in stmts {
+        exec_stmt(backend, conn, st).await?;
     }
     Ok(())
 }
@@ -752,7 +760,23 @@ impl Store {
         row.map(|r| uuid_col(&r, 0)).transpose()
     }
 
+    /// Cached (see `cache.rs`).
     pub async fn jurisdiction(&self, id: Uuid) -> Result<Option<JurisdictionRow>> {
+        let k = id;
+        if let Some(v) = self.inner.jurisdictions.get(&k) {
+            return Ok(Some(v));
+        }
+        let generation = self.generation();
+        let v = self.jurisdiction_uncached(id).await?;
+        if let Some(v) = &v {
+            self.inner
+                .jurisdictions
+                .put(k, v.clone(), generation, &self.inner.generation);
+        }
+        Ok(v)
+    }
+
+    async fn jurisdiction_uncached(&self, id: Uuid) -> Result<Option<JurisdictionRow>> {
         let row = sqlx::query(&self.q(&format!(
             "SELECT {JUR_COLS} FROM jurisdictions WHERE id = ?"
         )))
@@ -789,7 +813,23 @@ impl Store {
         row.map(|r| person_from(&r)).transpose()
     }
 
+    /// Cached (see `cache.rs`).
     pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<PersonRow>> {
+        let k = token_hash.to_string();
+        if let Some(v) = self.inner.people.get(&k) {
+            return Ok(Some(v));
+        }
+        let generation = self.generation();
+        let v = self.person_by_token_uncached(token_hash).await?;
+        if let Some(v) = &v {
+            self.inner
+                .people
+                .put(k, v.clone(), generation, &self.inner.generation);
+        }
+        Ok(v)
+    }
+
+    async fn person_by_token_uncached(&self, token_hash: &str) -> Result<Option<PersonRow>> {
         let row = sqlx::query(&self.q(&format!(
             "SELECT {PERSON_COLS} FROM people WHERE token_hash = ?"
         )))
@@ -830,7 +870,26 @@ impl Store {
     }
 
     /// Every post holder in a jurisdiction: (post, person, name, deputy).
+    /// Every post holder of a jurisdiction: (post, person, name, deputy). Cached (see `cache.rs`).
     pub async fn holders_in(
+        &self,
+        jurisdiction_id: Uuid,
+    ) -> Result<Vec<(String, Uuid, String, bool)>> {
+        if let Some(v) = self.inner.holders.get(&jurisdiction_id) {
+            return Ok(v);
+        }
+        let generation = self.generation();
+        let v = self.holders_in_uncached(jurisdiction_id).await?;
+        self.inner.holders.put(
+            jurisdiction_id,
+            v.clone(),
+            generation,
+            &self.inner.generation,
+        );
+        Ok(v)
+    }
+
+    async fn holders_in_uncached(
         &self,
         jurisdiction_id: Uuid,
     ) -> Result<Vec<(String, Uuid, String, bool)>> {
@@ -852,7 +911,23 @@ impl Store {
             .collect()
     }
 
+    /// Cached (see `cache.rs`).
     pub async fn plan_latest(&self, plan_id: &str) -> Result<Option<PlanRow>> {
+        let k = plan_id.to_string();
+        if let Some(v) = self.inner.plans.get(&k) {
+            return Ok(Some(v));
+        }
+        let generation = self.generation();
+        let v = self.plan_latest_uncached(plan_id).await?;
+        if let Some(v) = &v {
+            self.inner
+                .plans
+                .put(k, v.clone(), generation, &self.inner.generation);
+        }
+        Ok(v)
+    }
+
+    async fn plan_latest_uncached(&self, plan_id: &str) -> Result<Option<PlanRow>> {
         let row = sqlx::query(&self.q(&format!(
             "SELECT {PLAN_COLS} FROM plans WHERE plan_id = ? ORDER BY version DESC LIMIT 1"
         )))

@@ -3,7 +3,10 @@
 
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, GENESIS, StoredEvent};
-use yingji_store::{IdempotencyRecord, Store, StoreError, StreamHead, WriteSet, fmt_ts};
+use yingji_store::{
+    IdempotencyRecord, JurisdictionRow, PersonRow, Row, Stmt, Store, StoreError, StreamHead, Val,
+    WriteSet, args, fmt_ts,
+};
 
 struct Db {
     store: Store,
@@ -181,6 +184,90 @@ async fn contract(db: Db) {
             .status,
         201
     );
+
+    // Generic statements: typed NULLs bind on both backends, a row-count check turns into a
+    // named conflict that rolls back the whole write, and a unique violation is named.
+    let j = Uuid::now_v7();
+    let now = fmt_ts(jiff::Timestamp::UNIX_EPOCH);
+    let mut w = WriteSet::default();
+    w.rows.push(Row::Jurisdiction(JurisdictionRow {
+        id: j,
+        parent_id: None,
+        name: "测试县".into(),
+        kind: "county".into(),
+        code: None,
+        path: format!("/{}/", j.simple()),
+        created_at: now.clone(),
+    }));
+    w.rows.push(Row::Person(PersonRow {
+        id: Uuid::now_v7(),
+        jurisdiction_id: j,
+        name: "甲".into(),
+        phone: None,
+        email: None,
+        token_hash: Some("t1".into()),
+        created_at: now.clone(),
+    }));
+    w.rows.push(
+        Stmt::new(
+            "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            args![Uuid::now_v7(), Uuid::now_v7(), "test", "{}", "pending", 0i64, &now, &now],
+        )
+        .into(),
+    );
+    s.commit(w).await.unwrap();
+    assert_eq!(s.outbox_count("pending").await.unwrap(), 1);
+    // The cached person is dropped when a write changes people.
+    let first = s.person_by_token("t1").await.unwrap().unwrap();
+    assert_eq!(first.name, "甲");
+    let mut w = WriteSet::default();
+    w.rows.push(
+        Stmt::new(
+            "UPDATE people SET name = ? WHERE token_hash = ?",
+            vec![Val::from("乙"), Val::from("t1")],
+        )
+        .expect(1, "person_gone")
+        .into(),
+    );
+    s.commit(w).await.unwrap();
+    assert_eq!(s.person_by_token("t1").await.unwrap().unwrap().name, "乙");
+    // A failed check rolls back everything else in the same write.
+    let mut w = WriteSet::default();
+    w.rows.push(
+        Stmt::new(
+            "UPDATE people SET name = ? WHERE token_hash = ?",
+            args!["丙", "t1"],
+        )
+        .into(),
+    );
+    w.rows.push(
+        Stmt::new(
+            "UPDATE people SET name = ? WHERE token_hash = ?",
+            args!["丁", "no-such-token"],
+        )
+        .expect(1, "person_gone")
+        .into(),
+    );
+    assert!(
+        matches!(s.commit(w).await, Err(StoreError::Conflict { ref constraint }) if constraint == "person_gone")
+    );
+    assert_eq!(s.person_by_token("t1").await.unwrap().unwrap().name, "乙");
+    let mut w = WriteSet::default();
+    w.rows.push(Row::Person(PersonRow {
+        id: Uuid::now_v7(),
+        jurisdiction_id: j,
+        name: "戊".into(),
+        phone: None,
+        email: None,
+        token_hash: Some("t1".into()),
+        created_at: now.clone(),
+    }));
+    match s.commit(w).await {
+        Err(StoreError::Conflict { constraint }) => {
+            assert!(constraint.contains("token"), "{constraint}")
+        }
+        other => panic!("expected a conflict on the token, got {other:?}"),
+    }
 
     // The log verifies; editing one stored event is found and named.
     assert!(s.verify().await.unwrap().broken.is_empty());
