@@ -10,8 +10,10 @@
 //! not take the others with it. On PostgreSQL each write is its own transaction; the server
 //! group-commits the WAL itself.
 
+mod backup;
 mod rows;
 mod sql;
+mod trust;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,7 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
 
+pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use rows::*;
+pub use trust::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
