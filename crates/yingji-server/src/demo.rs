@@ -9,13 +9,15 @@ use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::ActorRef;
 use yingji_domain::incident::{Command, ObligationKind, TaskAction};
-use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, WriteSet, fmt_ts};
+use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, Stmt, WriteSet, args, fmt_ts};
 
 use crate::AppState;
 use crate::auth::token_hash;
+use crate::directory::phone_aad;
 use crate::error::ApiError;
 use crate::incidents::{NewIncidentRequest, report_core, run_as};
 use crate::plans::load_plan;
+use crate::trust::demo_password_hash;
 use crate::write::{Item, append};
 
 /// The example plans, embedded so that the binary runs from anywhere.
@@ -62,15 +64,36 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
     ),
     ("demo-town-duty", "青石镇 值班员"),
     ("demo-street-duty", "东湖街道 值班员"),
+    ("demo-auditor", "临溪市 审计员"),
+    ("demo-plac-secretary", "临溪市 政法委书记（Ⅱ、Ⅲ级指挥长）"),
 ];
 
 struct Seed {
     ws: WriteSet,
     actor: ActorRef,
     now: jiff::Timestamp,
+    sealer: std::sync::Arc<crate::sealer::Sealer>,
+    /// Accounts and role grants, written after the people they refer to.
+    trust: Vec<Row>,
 }
 
 impl Seed {
+    /// A role for a person in a jurisdiction's subtree.
+    fn grant(&mut self, person: Uuid, role: &str, j: &JurisdictionRow) {
+        self.trust.push(Row::Sql(Stmt::new(
+            "INSERT INTO role_grants (person_id, role, jurisdiction_id, jurisdiction_path, granted_at) VALUES (?, ?, ?, ?, ?)",
+            args![person, role, j.id, &j.path, fmt_ts(self.now)],
+        )));
+    }
+
+    /// A password sign-in with the documented demo password.
+    fn account(&mut self, person: Uuid, login: &str) {
+        self.trust.push(Row::Sql(Stmt::new(
+            "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, 0, ?, ?)",
+            args![person, login, demo_password_hash(), fmt_ts(self.now), fmt_ts(self.now)],
+        )));
+    }
+
     fn jurisdiction(
         &mut self,
         parent: Option<&JurisdictionRow>,
@@ -153,7 +176,7 @@ impl Seed {
                 id,
                 jurisdiction_id: j.id,
                 name: name.into(),
-                phone: Some(phone),
+                phone: Some(self.sealer.seal(&phone, &phone_aad(id))),
                 email: None,
                 token_hash: token.map(token_hash),
                 created_at: fmt_ts(self.now),
@@ -185,13 +208,17 @@ pub async fn bootstrap(
         ws: WriteSet::default(),
         actor: crate::system_actor(),
         now: state.clock.now(),
+        sealer: state.sealer.clone(),
+        trust: Vec::new(),
     };
     // Jurisdictions must be inserted before people refer to them.
     let root = s.jurisdiction(None, root_name, "province", None);
     let rows = std::mem::take(&mut s.ws.rows);
     let admin = s.person(&root, "系统管理员", Some(admin_token), &[]);
+    s.grant(admin, "administrator", &root);
     let people = std::mem::take(&mut s.ws.rows);
-    s.ws.rows = rows.into_iter().chain(people).collect();
+    let trust = std::mem::take(&mut s.trust);
+    s.ws.rows = rows.into_iter().chain(people).chain(trust).collect();
     state.store.commit(s.ws).await?;
     Ok(admin)
 }
@@ -202,6 +229,8 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         ws: WriteSet::default(),
         actor: crate::system_actor(),
         now: state.clock.now(),
+        sealer: state.sealer.clone(),
+        trust: Vec::new(),
     };
     let province = s.jurisdiction(None, "江川省", "province", Some("990000"));
     let city = s.jurisdiction(Some(&province), "云岭市", "city", Some("990100"));
@@ -213,34 +242,62 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     let npc = s.jurisdiction(Some(&city), "云岭市人大常委会办公室", "body", None);
     let jurisdiction_rows = std::mem::take(&mut s.ws.rows);
 
-    s.person(&province, "陈思远", Some("demo-province-admin"), &[]);
-    s.person(&city, "何静怡", Some("demo-city-duty"), &[]);
+    let admin = s.person(&province, "陈思远", Some("demo-province-admin"), &[]);
+    s.grant(admin, "administrator", &province);
+    s.account(admin, "province-admin");
+    let city_duty = s.person(&city, "何静怡", Some("demo-city-duty"), &[]);
+    s.grant(city_duty, "duty_officer", &city);
+    s.account(city_duty, "city-duty");
     let duty = s.person(&county, "王晓明", Some("demo-duty-officer"), &[]);
+    s.grant(duty, "duty_officer", &county);
+    s.grant(duty, "plan_author", &county);
+    s.account(duty, "duty-officer");
+    // The headquarters' leader also deputises for the post that commands level Ⅰ, so that he
+    // may end a response the plan puts under that post.
     let commander = s.person(
         &county,
         "林建国",
         Some("demo-commander"),
-        &[("deputy-secretary", false)],
+        &[
+            ("deputy-secretary", false),
+            ("party-deputy-secretary", true),
+        ],
     );
+    s.grant(commander, "commander", &county);
+    s.grant(commander, "approver", &county);
+    s.account(commander, "commander");
+    let auditor = s.person(&county, "许清", Some("demo-auditor"), &[]);
+    s.grant(auditor, "auditor", &county);
+    s.account(auditor, "auditor");
     s.person(
         &county,
         "赵文华",
         None,
         &[("party-deputy-secretary", false)],
     );
-    s.person(&county, "钱立新", None, &[("plac-secretary", false)]);
+    // Commands levels Ⅱ–Ⅲ of the Linxiang plan, so he may end those responses.
+    let plac = s.person(
+        &county,
+        "钱立新",
+        Some("demo-plac-secretary"),
+        &[("plac-secretary", false)],
+    );
+    s.grant(plac, "commander", &county);
+    s.account(plac, "plac-secretary");
     s.person(
         &county,
         "孙海燕",
         None,
         &[("vice-mayor", false), ("executive-vice-mayor", false)],
     );
-    s.person(
+    let clerk = s.person(
         &county,
         "周敏",
         None,
         &[("petition-bureau-director", false)],
     );
+    s.grant(clerk, "petition_clerk", &county);
+    s.account(clerk, "petition-clerk");
     s.person(&county, "吴志强", None, &[("plac-deputy-secretary", false)]);
     let member = s.person(
         &county,
@@ -248,6 +305,8 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         Some("demo-group-member"),
         &[("police-commissar", false)],
     );
+    s.grant(member, "group_member", &county);
+    s.account(member, "group-member");
     s.person(
         &county,
         "冯磊",
@@ -255,9 +314,13 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         &[("police-commissar", true), ("police-deputy", false)],
     );
     s.person(&county, "褚晓丽", None, &[("health-bureau-deputy", false)]);
-    s.person(&town, "刘洋", Some("demo-town-duty"), &[]);
+    let town_duty = s.person(&town, "刘洋", Some("demo-town-duty"), &[]);
+    s.grant(town_duty, "duty_officer", &town);
+    s.account(town_duty, "town-duty");
     s.person(&town, "卫东升", None, &[("party-secretary", false)]);
-    s.person(&street, "蒋雨桐", Some("demo-street-duty"), &[]);
+    let street_duty = s.person(&street, "蒋雨桐", Some("demo-street-duty"), &[]);
+    s.grant(street_duty, "duty_officer", &street);
+    s.account(street_duty, "street-duty");
     s.person(
         &street,
         "沈建华",
@@ -267,7 +330,12 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     s.person(&park, "韩立", None, &[]);
     s.person(&npc, "杨帆", None, &[("secretary-general", false)]);
     let people_rows = std::mem::take(&mut s.ws.rows);
-    s.ws.rows = jurisdiction_rows.into_iter().chain(people_rows).collect();
+    let trust = std::mem::take(&mut s.trust);
+    s.ws.rows = jurisdiction_rows
+        .into_iter()
+        .chain(people_rows)
+        .chain(trust)
+        .collect();
     state.store.commit(s.ws).await?;
 
     let owner = |file: &str| match file {

@@ -12,6 +12,8 @@ use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, WriteSet, fmt
 
 use crate::auth::{Actor, token_hash};
 use crate::error::{ApiError, JsonBody};
+use crate::sealer::{PREFIX, mask_phone};
+use crate::trust::Permission;
 use crate::write::{Item, append, idempotency};
 use crate::{AppState, idempotent};
 
@@ -63,8 +65,36 @@ fn jurisdiction_json(j: &JurisdictionRow) -> Value {
     json!({ "id": j.id, "parent_id": j.parent_id, "name": j.name, "kind": j.kind, "code": j.code, "created_at": j.created_at })
 }
 
-fn person_json(p: &PersonRow) -> Value {
-    json!({ "id": p.id, "jurisdiction_id": p.jurisdiction_id, "name": p.name, "phone": p.phone, "email": p.email })
+/// The place a person's phone is sealed for (associated data).
+pub fn phone_aad(person_id: Uuid) -> String {
+    format!("people.phone:{person_id}")
+}
+
+/// A person's stored phone, opened (values stored before sealing are returned as they are).
+pub fn open_phone(st: &AppState, p: &PersonRow, stored: &str) -> Result<String, ApiError> {
+    if !stored.starts_with(PREFIX) {
+        return Ok(stored.to_string());
+    }
+    st.sealer
+        .open(stored, &phone_aad(p.id))
+        .map_err(|e| ApiError::internal(format!("person {}: phone: {e}", p.id)))
+}
+
+/// A person as the API shows them: the phone masked (use `POST /people/{id}/reveal`, which is
+/// logged, for the full number).
+fn person_json(st: &AppState, p: &PersonRow) -> Value {
+    let phone = p.phone.as_deref().map(|s| match open_phone(st, p, s) {
+        Ok(v) => mask_phone(&v),
+        Err(_) => "（无法解密）".to_string(),
+    });
+    json!({ "id": p.id, "jurisdiction_id": p.jurisdiction_id, "name": p.name, "phone": phone, "email": p.email })
+}
+
+fn valid_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&digits)
+        && p.chars().count() <= 24
+        && p.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c))
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "directory",
@@ -80,6 +110,8 @@ pub async fn me(
         .ok_or_else(|| ApiError::not_found("jurisdiction"))?;
     Ok(axum::Json(json!({
         "person_id": actor.person_id, "name": actor.name, "jurisdiction": jurisdiction_json(&j),
+        "roles": actor.grants.iter().map(|g| json!({ "role": g.role, "jurisdiction_id": g.jurisdiction_id })).collect::<Vec<_>>(),
+        "permissions": state.permissions_at(&actor, &actor.scope_path),
     })))
 }
 
@@ -89,6 +121,12 @@ pub async fn list_jurisdictions(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<axum::Json<Value>, ApiError> {
+    state.require(
+        &actor,
+        Permission::ViewDirectory,
+        &actor.scope_path,
+        "jurisdiction",
+    )?;
     let rows = state.store.list_jurisdictions(&actor.scope_path).await?;
     Ok(axum::Json(
         json!({ "items": rows.iter().map(jurisdiction_json).collect::<Vec<_>>() }),
@@ -106,6 +144,7 @@ pub async fn get_jurisdiction(
     let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(&actor, Permission::ViewDirectory, &j.path, "jurisdiction")?;
     Ok(axum::Json(jurisdiction_json(&j)))
 }
 
@@ -131,6 +170,12 @@ pub async fn create_jurisdiction(
             let parent = st
                 .scoped_jurisdiction(&a, req.parent_id, "parent jurisdiction")
                 .await?;
+            st.require(
+                &a,
+                Permission::ManageDirectory,
+                &parent.path,
+                "parent jurisdiction",
+            )?;
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
                 return Err(ApiError::unprocessable(
                     "invalid_name",
@@ -186,9 +231,15 @@ pub async fn list_people(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<axum::Json<Value>, ApiError> {
+    state.require(
+        &actor,
+        Permission::ViewDirectory,
+        &actor.scope_path,
+        "person",
+    )?;
     let rows = state.store.list_people(&actor.scope_path).await?;
     Ok(axum::Json(
-        json!({ "items": rows.iter().map(person_json).collect::<Vec<_>>() }),
+        json!({ "items": rows.iter().map(|p| person_json(&state, p)).collect::<Vec<_>>() }),
     ))
 }
 
@@ -214,6 +265,16 @@ pub async fn create_person(
             let j = st
                 .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
+            st.require(&a, Permission::ManageDirectory, &j.path, "jurisdiction")?;
+            if let Some(p) = &req.phone
+                && !valid_phone(p)
+            {
+                return Err(ApiError::unprocessable(
+                    "invalid_phone",
+                    "电话号码须为 5–20 位数字（可含 + - 空格）",
+                )
+                .details(json!({ "field": "phone" })));
+            }
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
                 return Err(ApiError::unprocessable(
                     "invalid_name",
@@ -234,12 +295,16 @@ pub async fn create_person(
                 id,
                 jurisdiction_id: j.id,
                 name: req.name.trim().to_string(),
-                phone: req.phone,
+                phone: req
+                    .phone
+                    .as_deref()
+                    .map(|p| st.sealer.seal(p.trim(), &phone_aad(id))),
                 email: req.email,
                 token_hash: req.token.as_deref().map(token_hash),
                 created_at: fmt_ts(now),
             };
-            let body = person_json(&row);
+            // The event and the stored response hold the masked phone only.
+            let body = person_json(&st, &row);
             let mut ws = WriteSet::default();
             append(
                 &mut ws,
@@ -269,9 +334,10 @@ pub async fn list_holders(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    state
+    let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(&actor, Permission::ViewDirectory, &j.path, "jurisdiction")?;
     let items: Vec<Value> = state
         .store
         .holders_in(id)
@@ -298,6 +364,7 @@ pub async fn assign_holder(
     let a = actor.clone();
     idempotent(&state, &actor, &headers, &body.sha256, move |idem| async move {
         let j = st.scoped_jurisdiction(&a, id, "jurisdiction").await?;
+        st.require(&a, Permission::ManageDirectory, &j.path, "jurisdiction")?;
         let person = st
             .store
             .person(req.person_id)
@@ -325,4 +392,25 @@ pub async fn assign_holder(
         Ok((StatusCode::CREATED, body))
     })
     .await
+}
+
+/// Re-seals every person's phone sealed with an older key (or stored before sealing) with the
+/// current key. Returns how many values changed. Idempotent; safe while serving.
+pub async fn rekey(st: &AppState) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for p in st.store.list_people("/").await? {
+        let Some(stored) = &p.phone else { continue };
+        if stored.starts_with(PREFIX) && !st.sealer.needs_rekey(stored) {
+            continue;
+        }
+        let plain = open_phone(st, &p, stored)?;
+        let mut ws = WriteSet::default();
+        ws.rows.push(Row::Sql(yingji_store::Stmt::new(
+            "UPDATE people SET phone = ? WHERE id = ? AND phone = ?",
+            yingji_store::args![st.sealer.seal(&plain, &phone_aad(p.id)), p.id, stored],
+        )));
+        st.store.commit(ws).await?;
+        n += 1;
+    }
+    Ok(n)
 }

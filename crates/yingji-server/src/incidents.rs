@@ -19,6 +19,7 @@ use yingji_store::{IncidentFilter, StoreError, TaskFilter, WriteSet, fmt_ts};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
+use crate::trust::Permission;
 use crate::write::{Idem, idempotency, incident_events};
 use crate::{AppState, idempotent, system_actor};
 
@@ -121,17 +122,19 @@ fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError>
         })
 }
 
+/// An incident the actor may see (else 404) and act on with `perm` (else 403).
 async fn load(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
+    perm: Permission,
 ) -> Result<(Incident, yingji_store::IncidentRecord), ApiError> {
     let rec = state
         .store
         .get_incident(id)
         .await?
-        .filter(|r| actor.sees(&r.jurisdiction_path))
         .ok_or_else(|| ApiError::not_found("incident"))?;
+    state.require(actor, perm, &rec.jurisdiction_path, "incident")?;
     let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
     Ok((inc, rec))
 }
@@ -269,6 +272,7 @@ pub async fn create_incident(
             let j = st
                 .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
+            st.require(&a, Permission::ReportIncident, &j.path, "jurisdiction")?;
             let inc = report_core(&st, &a.as_ref(), &j, req, idem.as_ref()).await?;
             Ok((StatusCode::CREATED, incident_json(&inc)))
         },
@@ -361,6 +365,12 @@ pub async fn list_incidents(
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    state.require(
+        &actor,
+        Permission::ViewIncidents,
+        &actor.scope_path,
+        "incident",
+    )?;
     let scope_path = match q.jurisdiction_id {
         None => actor.scope_path.clone(),
         Some(j) => {
@@ -436,7 +446,7 @@ pub async fn get_incident(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (inc, _) = load(&state, &actor, id).await?;
+    let (inc, _) = load(&state, &actor, id, Permission::ViewIncidents).await?;
     Ok(axum::Json(incident_json(&inc)))
 }
 
@@ -448,7 +458,7 @@ pub async fn get_timeline(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    load(&state, &actor, id).await?;
+    load(&state, &actor, id, Permission::ViewIncidents).await?;
     let events = state.store.stream_events(id).await?;
     let items: Vec<Value> = events
         .into_iter()
@@ -475,7 +485,7 @@ pub async fn get_proposal(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (inc, _) = load(&state, &actor, id).await?;
+    let (inc, _) = load(&state, &actor, id, Permission::ViewIncidents).await?;
     let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
     let p = propose(&plan, inc.headcount, inc.venue.as_deref(), &inc.behaviours);
     Ok(axum::Json(
@@ -593,7 +603,11 @@ pub async fn incident_action(
         &headers,
         &body.sha256,
         move |idem| async move {
-            let loaded = load(&st, &a, id).await?;
+            let perm = action_permission(&action)?;
+            let loaded = load(&st, &a, id, perm).await?;
+            if action == "end" {
+                may_end(&st, &a, &loaded.0).await?;
+            }
             let actor_ref = a.as_ref();
             let (inc, _) = match action.as_str() {
                 "escalate" => escalate(&st, &a, loaded, &req, idem.as_ref()).await?,
@@ -652,6 +666,60 @@ pub async fn incident_action(
         },
     )
     .await
+}
+
+/// The permission an incident command needs (unknown actions are "not found").
+fn action_permission(action: &str) -> Result<Permission, ApiError> {
+    Ok(match action {
+        "updates" => Permission::UpdateIncident,
+        "end" => Permission::EndResponse,
+        "coercive-steps" => Permission::RecordCoerciveStep,
+        "review" | "close" => Permission::ReviewIncident,
+        "verify" | "unfounded" | "assess" | "warning" | "lift-warning" | "activate"
+        | "escalate" | "obligations" => Permission::HandleIncident,
+        _ => return Err(ApiError::not_found("action")),
+    })
+}
+
+/// Ending a response is an approval: where the plan names the commander's posts for the
+/// incident's level, only a holder of one of them (principal or deputy, in the incident's
+/// jurisdiction) may end it.
+async fn may_end(st: &AppState, actor: &Actor, inc: &Incident) -> Result<(), ApiError> {
+    let Some(level) = &inc.level else {
+        return Ok(());
+    };
+    let plan = st.plan(&inc.plan_id, inc.plan_version).await?;
+    let Some(i) = plan.level_index(&level.id) else {
+        return Ok(());
+    };
+    let posts: Vec<String> = yingji_plan::response::effective(&plan, i)
+        .commander
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let holds = st
+        .store
+        .holders_in(inc.jurisdiction_id)
+        .await?
+        .iter()
+        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post));
+    if holds {
+        return Ok(());
+    }
+    let names: Vec<&str> = posts.iter().map(|p| plan.name_of(p).unwrap_or(p)).collect();
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "wrong_approver",
+        format!(
+            "{}级响应只能由预案规定的指挥长岗位（{}）结束",
+            level.name,
+            names.join("、")
+        ),
+    )
+    .details(json!({ "posts": posts })))
 }
 
 /// Escalation: the incident records it, and a linked record appears for the parent
@@ -769,7 +837,16 @@ pub async fn regrade(
         },
         _ => return Err(ApiError::not_found("decision")),
     };
-    run_simple(state, actor, headers, id, cmd, body.sha256).await
+    run_simple(
+        state,
+        actor,
+        headers,
+        id,
+        cmd,
+        body.sha256,
+        Permission::HandleIncident,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/obligations/{oid}/fulfil", tag = "incidents",
@@ -788,7 +865,16 @@ pub async fn fulfil_obligation(
         channel: body.value.channel.clone(),
         outcome: body.value.outcome.clone(),
     };
-    run_simple(state, actor, headers, id, cmd, body.sha256).await
+    run_simple(
+        state,
+        actor,
+        headers,
+        id,
+        cmd,
+        body.sha256,
+        Permission::HandleIncident,
+    )
+    .await
 }
 
 async fn run_simple(
@@ -798,11 +884,12 @@ async fn run_simple(
     id: Uuid,
     cmd: Command,
     hash: String,
+    perm: Permission,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
     let a = actor.clone();
     idempotent(&state, &actor, &headers, &hash, move |idem| async move {
-        let loaded = load(&st, &a, id).await?;
+        let loaded = load(&st, &a, id, perm).await?;
         let make = move |_: &Incident| Ok(cmd.clone());
         let (inc, _) = execute(
             &st,
@@ -840,6 +927,7 @@ pub async fn list_tasks(
     q: Result<Query<TaskQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    state.require(&actor, Permission::ViewIncidents, &actor.scope_path, "task")?;
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("me") => Some(actor.person_id),
@@ -914,7 +1002,16 @@ pub async fn task_action(
         action,
         reason: body.value.reason.clone(),
     };
-    run_simple(state, actor, headers, incident, cmd, body.sha256).await
+    run_simple(
+        state,
+        actor,
+        headers,
+        incident,
+        cmd,
+        body.sha256,
+        Permission::WorkTasks,
+    )
+    .await
 }
 
 /// Marks what has fallen due in one incident. Returns whether anything changed.

@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod demo;
-mod directory;
+pub mod directory;
 pub mod error;
 mod incidents;
 pub mod openapi;
 mod plans;
+pub mod sealer;
+pub mod trust;
 pub mod write;
 
 use std::collections::HashMap;
@@ -42,6 +44,10 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     plans: Arc<RwLock<PlanCache>>,
+    /// Sign-in settings and the roles (configurable).
+    pub trust: Arc<trust::TrustConfig>,
+    /// Seals personal data at rest.
+    pub sealer: Arc<sealer::Sealer>,
 }
 
 /// The actor under which the server itself records what falls due.
@@ -53,12 +59,26 @@ pub fn system_actor() -> ActorRef {
 }
 
 impl AppState {
+    /// A state with the default roles and an in-memory data key (tests); `serve` sets the
+    /// configured ones with `with_trust` and `with_sealer`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         AppState {
             store,
             clock,
             plans: Arc::new(RwLock::new(HashMap::new())),
+            trust: Arc::new(trust::TrustConfig::default()),
+            sealer: Arc::new(sealer::Sealer::ephemeral()),
         }
+    }
+
+    pub fn with_trust(mut self, t: trust::TrustConfig) -> Self {
+        self.trust = Arc::new(t);
+        self
+    }
+
+    pub fn with_sealer(mut self, s: sealer::Sealer) -> Self {
+        self.sealer = Arc::new(s);
+        self
     }
 
     /// A plan version, parsed once and cached.
@@ -230,6 +250,28 @@ async fn envelope_errors(resp: Response) -> Response {
     ApiError::new(s, code, message).into_response()
 }
 
+/// Headers on every response: no sniffing, no framing, no referrer, a restrictive CSP (pages
+/// may widen it for their own assets), and no caching of API answers.
+async fn security_headers(mut resp: Response) -> Response {
+    use axum::http::header;
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
+        if !h.contains_key(&k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+    );
+    set(h, header::CACHE_CONTROL, "no-store");
+    resp
+}
+
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
@@ -276,6 +318,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .route("/openapi.json", get(openapi::openapi_json))
+        .merge(trust::routes())
         .fallback(|| async { ApiError::not_found("route") });
     Router::new()
         .nest("/api/v1", api)
@@ -286,6 +329,7 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 

@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{directory, incidents, plans};
+use crate::{directory, incidents, plans, trust};
 
 struct Security;
 
@@ -22,7 +22,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "yingji API",
-        description = "Emergency plans run as data: incidents, tasks, plans and the directory. Every request carries `Authorization: Bearer <token>`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
+        description = "Emergency plans run as data: incidents, tasks, plans and the directory. Every request carries `Authorization: Bearer <token>` (an API token) or the session cookie from `POST /api/v1/session` plus, on changes, the session's `X-CSRF-Token`. Roles granted per jurisdiction subtree decide what an actor may do: outside their subtree everything is 404, inside it a missing role is 403 `forbidden`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
         version = "1"
     ),
     modifiers(&Security),
@@ -50,6 +50,18 @@ impl Modify for Security {
         plans::list_plans,
         plans::get_plan,
         plans::get_plan_version,
+        trust::sign_in,
+        trust::sign_out,
+        trust::change_password,
+        trust::create_token,
+        trust::list_tokens,
+        trust::revoke_token,
+        trust::set_account,
+        trust::set_disabled,
+        trust::list_grants,
+        trust::change_grant,
+        trust::reveal,
+        trust::audit_verify,
     ),
     components(schemas(
         incidents::NewIncidentRequest,
@@ -60,6 +72,13 @@ impl Modify for Security {
         directory::NewPersonRequest,
         directory::AssignHolderRequest,
         plans::UploadPlanRequest,
+        trust::SignInRequest,
+        trust::ChangePasswordRequest,
+        trust::NewTokenRequest,
+        trust::SetAccountRequest,
+        trust::ReasonRequest,
+        trust::GrantRequest,
+        trust::RevealRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -15,6 +15,7 @@ use yingji_store::{PlanRow, Row, WriteSet, fmt_ts};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
+use crate::trust::Permission;
 use crate::write::{Item, append, idempotency};
 use crate::{AppState, idempotent};
 
@@ -168,8 +169,10 @@ pub async fn upload_plan(
         &headers,
         &body.sha256,
         move |idem| async move {
-            st.scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
+            let j = st
+                .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
+            st.require(&a, Permission::UploadPlans, &j.path, "jurisdiction")?;
             let file = req.file_name.as_deref().unwrap_or("plan.toml");
             let (loaded, body) = load_plan(
                 &st,
@@ -195,6 +198,7 @@ pub async fn list_plans(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<axum::Json<Value>, ApiError> {
+    state.require(&actor, Permission::ViewPlans, &actor.scope_path, "plan")?;
     let rows = state.store.list_plans(&actor.scope_path).await?;
     Ok(axum::Json(
         json!({ "items": rows.iter().map(|p| plan_json(p, false)).collect::<Vec<_>>() }),
@@ -207,6 +211,7 @@ async fn visible(
     row: Option<PlanRow>,
 ) -> Result<PlanRow, ApiError> {
     let row = row.ok_or_else(|| ApiError::not_found("plan"))?;
+    state.require(actor, Permission::ViewPlans, &actor.scope_path, "plan")?;
     // Plans of the actor's own subtree and of the jurisdictions above it (which apply to it).
     let owner = state
         .store

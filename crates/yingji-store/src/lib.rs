@@ -12,11 +12,13 @@
 //! inserts into multi-row statements, and retries each write alone if the group fails
 //! (`pg_writer.rs`). Reads go through the sqlx pool; directory rows are cached (`cache.rs`).
 
+mod backup;
 mod cache;
 mod pg_writer;
 mod rows;
 mod sql;
 mod sqlite_writer;
+mod trust;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,7 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
 
+pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use rows::*;
+pub use trust::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

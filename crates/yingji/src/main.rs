@@ -31,6 +31,21 @@ enum Command {
     /// The tamper-evident record.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write a consistent backup of the whole database to FILE while the server keeps serving.
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup FILE into an empty database (either backend), then verify it.
+    Restore {
+        #[command(flatten)]
+        db: DbArgs,
+        file: PathBuf,
+    },
+    /// Re-seal every sealed personal value with the current data key (after adding a new key).
+    Rekey(DbArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -41,6 +56,10 @@ struct DbArgs {
     /// Use PostgreSQL (postgres://…) instead of the embedded database.
     #[arg(long, env = "YINGJI_DATABASE_URL")]
     database_url: Option<String>,
+    /// The key file for personal data (hex keys, one a line, the last seals). Default:
+    /// YINGJI_DATA_KEY, else <data>/data.key (created on first start with mode 0600).
+    #[arg(long, env = "YINGJI_DATA_KEY_FILE")]
+    data_key_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -59,6 +78,9 @@ struct ServeArgs {
     /// How often to mark what has fallen due, in seconds.
     #[arg(long, default_value = "5")]
     tick_seconds: u64,
+    /// Sign-in and role settings (JSON; see docs/security.md). Default: the built-in roles.
+    #[arg(long, env = "YINGJI_TRUST")]
+    trust: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +146,11 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Verify(a)) => {
             runtime().and_then(|rt| rt.block_on(serve::audit_verify(a)))
         }
+        Command::Backup { db, out } => runtime().and_then(|rt| rt.block_on(serve::backup(db, out))),
+        Command::Restore { db, file } => {
+            runtime().and_then(|rt| rt.block_on(serve::restore(db, file)))
+        }
+        Command::Rekey(db) => runtime().and_then(|rt| rt.block_on(serve::rekey(db))),
     };
     match result {
         Ok(code) => code,

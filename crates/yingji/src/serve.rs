@@ -44,7 +44,14 @@ pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for (id, kind, broken) in &report.broken {
-        println!("BROKEN {kind} stream {id}: {broken}");
+        let link = yingji_server::trust::broken_json(*id, kind, broken);
+        println!(
+            "BROKEN {kind} stream {id}, seq {}, event {}: {broken}",
+            link["seq"]
+                .as_i64()
+                .map_or("-".to_string(), |s| s.to_string()),
+            link["event_id"].as_str().unwrap_or("-"),
+        );
     }
     println!(
         "audit verify: {} of {} streams broken ({} events checked)",
@@ -53,6 +60,56 @@ pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
         report.events
     );
     Ok(ExitCode::from(1))
+}
+
+fn sealer(db: &DbArgs) -> Result<yingji_server::sealer::Sealer> {
+    let dir = db.database_url.is_none().then_some(db.data.as_path());
+    yingji_server::sealer::Sealer::load(db.data_key_file.as_deref(), dir)
+}
+
+pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let s = store
+        .backup(&out)
+        .await
+        .map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
+    println!(
+        "backup of {} written to {}: {} rows in {} tables (the data key is NOT in it; keep it separately)",
+        store.location(),
+        out.display(),
+        s.rows(),
+        s.tables.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn restore(db: DbArgs, file: std::path::PathBuf) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let s = store
+        .restore(&file)
+        .await
+        .map_err(|e| anyhow::anyhow!("restore failed: {e}"))?;
+    println!(
+        "restored {} rows in {} tables into {}",
+        s.rows(),
+        s.tables.len(),
+        store.location()
+    );
+    audit_verify(db).await
+}
+
+pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let sealer = sealer(&db)?;
+    let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
+    let n = yingji_server::directory::rekey(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    println!(
+        "re-sealed {n} value(s) with key {}",
+        state.sealer.current_key_id()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -64,7 +121,16 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
     })?;
     let store = open(&args.db).await?;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock));
+    let trust = match &args.trust {
+        None => yingji_server::trust::TrustConfig::default(),
+        Some(f) => yingji_server::trust::TrustConfig::from_json(
+            &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        )
+        .with_context(|| format!("{}", f.display()))?,
+    };
+    let state = AppState::new(store.clone(), Arc::new(SystemClock))
+        .with_trust(trust)
+        .with_sealer(sealer(&args.db)?);
     if yingji_server::demo::is_empty(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?

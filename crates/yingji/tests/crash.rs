@@ -193,8 +193,8 @@ fn audit_verify_names_an_edited_event() {
     let out = String::from_utf8_lossy(&bad.stdout);
     assert_eq!(bad.status.code(), Some(1), "{out}");
     assert!(
-        out.contains(&victim),
-        "the report must name the edited event: {out}"
+        out.contains(&format!("event {victim}")) && out.contains(", seq "),
+        "the report must name the stream, seq and event of the first broken link: {out}"
     );
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -27,7 +27,13 @@ enum Cleanup {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        match &self.cleanup {
+        drop_cleanup(&self.cleanup);
+    }
+}
+
+fn drop_cleanup(c: &Cleanup) {
+    {
+        match c {
             Cleanup::Dir(d) => {
                 let _ = std::fs::remove_dir_all(d);
             }
@@ -225,4 +231,43 @@ pub async fn report_body(app: &TestApp, headcount: u32) -> Value {
         "location": "市政府东门",
         "fields": { "unit": "某建筑公司", "address": "市政府东门", "time": "上午九时", "demands": "要求支付拖欠的工程款" }
     })
+}
+
+/// Drops a database created for a test.
+pub struct Guard(#[allow(dead_code)] Cleanup);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        drop_cleanup(&self.0);
+    }
+}
+
+/// A new, empty (migrated) store on the same backend as `app`.
+pub async fn empty_store_like(app: &TestApp) -> (Store, Guard) {
+    match &app.cleanup {
+        Cleanup::Dir(_) => {
+            let dir = std::env::temp_dir()
+                .join(format!("yingji-restore-{}", uuid::Uuid::now_v7().simple()));
+            let store = Store::open_sqlite(&dir).await.expect("sqlite opens");
+            (store, Guard(Cleanup::Dir(dir)))
+        }
+        Cleanup::Database { admin_url, .. } => {
+            let name = format!("yingji_r_{}", uuid::Uuid::now_v7().simple());
+            let admin = sqlx::AnyPool::connect(admin_url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
+            let store = Store::open_url(&format!("{base}/{name}")).await.unwrap();
+            (
+                store,
+                Guard(Cleanup::Database {
+                    admin_url: admin_url.clone(),
+                    name,
+                }),
+            )
+        }
+    }
 }

@@ -1,0 +1,388 @@
+//! Trust: sign-in, sessions and CSRF, lockout, API tokens, disabling, roles per jurisdiction
+//! subtree, approvals by the plan's post, sealed personal data with logged reveals, security
+//! headers, and online backup/restore under write load.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, report_body};
+use crate::on_both;
+
+const PW: &str = yingji_server::trust::DEMO_PASSWORD;
+
+async fn sign_in(app: &TestApp, login: &str, password: &str) -> (StatusCode, Value, HeaderMap) {
+    app.send(
+        Method::POST,
+        "/api/v1/session",
+        None,
+        Some(Body::from(
+            json!({"login": login, "password": password}).to_string(),
+        )),
+        &[("content-type", "application/json")],
+    )
+    .await
+}
+
+/// `yingji_session=…` from a sign-in response.
+fn session_cookie(h: &HeaderMap) -> String {
+    let c = h.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
+    c.split(';').next().unwrap().to_string()
+}
+
+async fn active_incident(app: &TestApp, headcount: u32) -> String {
+    let (s, inc) = app
+        .post(
+            "/api/v1/incidents",
+            "demo-duty-officer",
+            report_body(app, headcount).await,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{inc}");
+    let id = inc["id"].as_str().unwrap().to_string();
+    for (a, who) in [
+        ("verify", "demo-duty-officer"),
+        ("assess", "demo-commander"),
+        ("activate", "demo-commander"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/incidents/{id}/{a}"), who, json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}: {v}");
+    }
+    id
+}
+
+on_both! {
+    sibling_township_sees_nothing => |app: TestApp| async move {
+        // A report in 青石镇 (by the province administrator), under the county's plan.
+        let mut body = report_body(&app, 30).await;
+        body["jurisdiction_id"] = json!(app.jurisdiction("青石镇").await);
+        let (s, inc) = app.post("/api/v1/incidents", "demo-province-admin", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{inc}");
+        let id = inc["id"].as_str().unwrap();
+        let (s, _) = app.get(&format!("/api/v1/incidents/{id}"), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::OK, "the township sees its own incident");
+        // 东湖街道 is 青石镇's sibling: 404 for reads and commands alike, never 403.
+        let (s, v) = app.get(&format!("/api/v1/incidents/{id}"), "demo-street-duty").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+        let (s, _) = app.get(&format!("/api/v1/incidents/{id}/timeline"), "demo-street-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.post(&format!("/api/v1/incidents/{id}/verify"), "demo-street-duty", json!({})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (_, list) = app.get("/api/v1/incidents", "demo-street-duty").await;
+        assert!(list["items"].as_array().unwrap().iter().all(|i| i["id"] != id));
+        let town = app.jurisdiction("青石镇").await;
+        let (s, _) = app.get(&format!("/api/v1/jurisdictions/{town}"), "demo-street-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    };
+
+    roles_decide_what_may_be_done => |app: TestApp| async move {
+        let id = active_incident(&app, 60).await;
+        let before = app.event_count().await;
+        // A group member works tasks and reports updates but cannot end a response.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/end"), "demo-group-member", json!({"reason": "已散去"})).await;
+        assert_eq!((s, v["error"]["code"].clone(), v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!("forbidden"), json!("end_response")));
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/updates"), "demo-group-member", json!({"care": ["已送饮用水"]})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // Nor create people, upload plans, or record coercive steps.
+        let county = app.jurisdiction("临溪市").await;
+        let (s, _) = app.post("/api/v1/people", "demo-group-member", json!({"jurisdiction_id": county, "name": "某人"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.post("/api/v1/plans", "demo-group-member", json!({"jurisdiction_id": county, "source": "x"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // An auditor reads but does not act.
+        let (s, _) = app.get(&format!("/api/v1/incidents/{id}"), "demo-auditor").await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = app.post(&format!("/api/v1/incidents/{id}/updates"), "demo-auditor", json!({"note": "x"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = app.get("/api/v1/audit/verify", "demo-auditor").await;
+        assert_eq!((s, v["broken"].clone()), (StatusCode::OK, json!([])));
+        let (s, _) = app.get("/api/v1/audit/verify", "demo-group-member").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(app.event_count().await, before + 1, "only the permitted update was written");
+        let (_, me) = app.get("/api/v1/me", "demo-group-member").await;
+        assert_eq!(me["roles"][0]["role"], "group_member");
+        assert!(!me["permissions"].as_array().unwrap().contains(&json!("end_response")));
+    };
+
+    ending_is_approved_only_by_the_post_the_plan_names => |app: TestApp| async move {
+        // Level Ⅲ (60 people): the plan names 政法委书记 / 副市长 as commander.
+        let id = active_incident(&app, 60).await;
+        // 林建国 holds the commander role but not those posts.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/end"), "demo-commander", json!({"reason": "已散去"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("wrong_approver")), "{v}");
+        assert!(v["error"]["details"]["posts"].as_array().unwrap().contains(&json!("plac-secretary")));
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/end"), "demo-plac-secretary", json!({"reason": "已散去"})).await;
+        assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("ended")), "{v}");
+    };
+
+    sign_in_sessions_and_csrf => |app: TestApp| async move {
+        let (s, v, h) = sign_in(&app, "duty-officer", PW).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["actor"]["name"], "王晓明");
+        let cookie = session_cookie(&h);
+        let csrf = v["csrf_token"].as_str().unwrap().to_string();
+        let (s, _, _) = app.send(Method::GET, "/api/v1/me", None, None, &[("cookie", &cookie)]).await;
+        assert_eq!(s, StatusCode::OK);
+        let body = report_body(&app, 30).await.to_string();
+        let before = app.event_count().await;
+        // A form post from elsewhere carries the cookie but not the token: refused.
+        let (s, v, _) = app.send(Method::POST, "/api/v1/incidents", None, Some(Body::from(body.clone())), &[("cookie", &cookie), ("content-type", "application/json")]).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("csrf_failed")));
+        let (s, _, _) = app.send(Method::POST, "/api/v1/incidents", None, Some(Body::from(body.clone())), &[("cookie", &cookie), ("content-type", "application/json"), ("x-csrf-token", "forged")]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(app.event_count().await, before);
+        let (s, _, _) = app.send(Method::POST, "/api/v1/incidents", None, Some(Body::from(body)), &[("cookie", &cookie), ("content-type", "application/json"), ("x-csrf-token", &csrf)]).await;
+        assert_eq!(s, StatusCode::CREATED);
+        // Sessions are stored hashed: the cookie's token is not in the database.
+        let token = cookie.split_once('=').unwrap().1;
+        assert!(app.state.store.session(token).await.unwrap().is_none());
+        // Sign out ends the session.
+        let (s, _, _) = app.send(Method::DELETE, "/api/v1/session", None, None, &[("cookie", &cookie), ("x-csrf-token", &csrf)]).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _, _) = app.send(Method::GET, "/api/v1/me", None, None, &[("cookie", &cookie)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // Sessions expire.
+        let (_, _, h) = sign_in(&app, "duty-officer", PW).await;
+        let cookie = session_cookie(&h);
+        app.advance_mins(13 * 60);
+        let (s, _, _) = app.send(Method::GET, "/api/v1/me", None, None, &[("cookie", &cookie)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    };
+
+    sixth_wrong_password_locks_even_the_right_one => |app: TestApp| async move {
+        for i in 0..5 {
+            let (s, v, _) = sign_in(&app, "commander", "wrong-password").await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNAUTHORIZED, json!("invalid_credentials")), "attempt {i}");
+        }
+        let (s, v, _) = sign_in(&app, "commander", "wrong-password").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::TOO_MANY_REQUESTS, json!("sign_in_locked")));
+        let (s, v, _) = sign_in(&app, "commander", PW).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::TOO_MANY_REQUESTS, json!("sign_in_locked")), "locked even with the right password");
+        // Other logins are not affected.
+        let (s, _, _) = sign_in(&app, "duty-officer", PW).await;
+        assert_eq!(s, StatusCode::OK);
+        // After the lockout the right password works again.
+        app.advance_mins(16);
+        let (s, v, _) = sign_in(&app, "commander", PW).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // Unknown logins look the same as wrong passwords.
+        let (s, v, _) = sign_in(&app, "nobody", PW).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNAUTHORIZED, json!("invalid_credentials")));
+    };
+
+    api_tokens_password_change_and_disabling => |app: TestApp| async move {
+        let (s, t) = app.post("/api/v1/me/tokens", "demo-group-member", json!({"name": "现场终端"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let token = t["token"].as_str().unwrap().to_string();
+        let (s, me) = app.get("/api/v1/me", &token).await;
+        assert_eq!((s, me["name"].clone()), (StatusCode::OK, json!("郑国平")));
+        let (_, list) = app.get("/api/v1/me/tokens", "demo-group-member").await;
+        assert!(list["items"][0].get("token").is_none(), "the secret is shown once only");
+        // Password change: the old password stops working.
+        let (_, v, h) = sign_in(&app, "group-member", PW).await;
+        let cookie = session_cookie(&h);
+        let csrf = v["csrf_token"].as_str().unwrap().to_string();
+        let (s, v) = app.post("/api/v1/me/password", "demo-group-member", json!({"current_password": "not-it-at-all", "new_password": "another-long-one"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("wrong_password")));
+        let (s, v) = app.post("/api/v1/me/password", "demo-group-member", json!({"current_password": PW, "new_password": "short"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("weak_password")));
+        let (s, _) = app.post("/api/v1/me/password", "demo-group-member", json!({"current_password": PW, "new_password": "a-new-long-password"})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _, _) = sign_in(&app, "group-member", PW).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _, _) = sign_in(&app, "group-member", "a-new-long-password").await;
+        assert_eq!(s, StatusCode::OK);
+        // The earlier session was signed out by the change.
+        let (s, _, _) = app.send(Method::GET, "/api/v1/me", None, None, &[("cookie", &cookie)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let _ = csrf;
+        // An administrator disables him: token, demo token and sessions stop at once.
+        let (_, _, h) = sign_in(&app, "group-member", "a-new-long-password").await;
+        let cookie = session_cookie(&h);
+        let member = app.person("郑国平").await;
+        let (s, v) = app.post(&format!("/api/v1/people/{member}/disable"), "demo-group-member", json!({"reason": "x"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = app.post(&format!("/api/v1/people/{member}/disable"), "demo-province-admin", json!({"reason": "调离岗位"})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        for t in [token.as_str(), "demo-group-member"] {
+            let (s, v) = app.get("/api/v1/me", t).await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNAUTHORIZED, json!("account_disabled")));
+        }
+        let (s, _, _) = app.send(Method::GET, "/api/v1/me", None, None, &[("cookie", &cookie)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _, _) = sign_in(&app, "group-member", "a-new-long-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (_, tl) = app.get(&format!("/api/v1/people/{member}/grants"), "demo-province-admin").await;
+        assert_eq!(tl["items"][0]["role"], "group_member");
+        // Revoked tokens stop too (after re-enabling).
+        let (s, _) = app.post(&format!("/api/v1/people/{member}/enable"), "demo-province-admin", json!({"reason": "复岗"})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let tid = t["id"].as_str().unwrap();
+        let (s, _) = app.post(&format!("/api/v1/me/tokens/{tid}/revoke"), "demo-group-member", json!({})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = app.get("/api/v1/me", &token).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+    };
+
+    grants_are_bounded_by_the_granting_subtree => |app: TestApp| async move {
+        let member = app.person("郑国平").await;
+        let city = app.jurisdiction("云岭市").await;
+        let county = app.jurisdiction("临溪市").await;
+        // The county's people cannot grant at the city.
+        let (s, _) = app.post(&format!("/api/v1/people/{member}/grants/add"), "demo-commander", json!({"role": "commander", "jurisdiction_id": county})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "a commander does not manage users");
+        let (s, v) = app.post(&format!("/api/v1/people/{member}/grants/add"), "demo-province-admin", json!({"role": "emperor", "jurisdiction_id": county})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("unknown_role")));
+        let (s, _) = app.post(&format!("/api/v1/people/{member}/grants/add"), "demo-province-admin", json!({"role": "commander", "jurisdiction_id": city})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, me) = app.get("/api/v1/me", "demo-group-member").await;
+        assert!(me["permissions"].as_array().unwrap().contains(&json!("end_response")));
+        let (s, _) = app.post(&format!("/api/v1/people/{member}/grants/remove"), "demo-province-admin", json!({"role": "commander", "jurisdiction_id": city})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, me) = app.get("/api/v1/me", "demo-group-member").await;
+        assert!(!me["permissions"].as_array().unwrap().contains(&json!("end_response")));
+    };
+
+    phones_are_masked_and_reveals_are_logged => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let (s, p) = app.post("/api/v1/people", "demo-province-admin", json!({"jurisdiction_id": county, "name": "测试联系人", "phone": "13987654321"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        assert_eq!(p["phone"], "139****4321");
+        let pid = p["id"].as_str().unwrap();
+        let (_, list) = app.get("/api/v1/people", "demo-commander").await;
+        let row = list["items"].as_array().unwrap().iter().find(|x| x["id"] == pid).unwrap().clone();
+        assert_eq!(row["phone"], "139****4321");
+        let (s, v) = app.post(&format!("/api/v1/people/{pid}/reveal"), "demo-group-member", json!({"field": "phone", "reason": "联系"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = app.post(&format!("/api/v1/people/{pid}/reveal"), "demo-commander", json!({"field": "phone", "reason": " "})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("reason_required")));
+        let before = app.event_count().await;
+        let (s, v) = app.post(&format!("/api/v1/people/{pid}/reveal"), "demo-commander", json!({"field": "phone", "reason": "通知其到场协助"})).await;
+        assert_eq!((s, v["value"].clone()), (StatusCode::OK, json!("13987654321")));
+        assert_eq!(app.event_count().await, before + 1, "the reveal is an event");
+        let row: (String, String, Option<String>, String) = sqlx::query_as("SELECT actor_name, kind, reason, payload FROM events WHERE kind = 'personal_data_revealed'")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!((row.0.as_str(), row.2.as_deref()), ("林建国", Some("通知其到场协助")));
+        assert!(row.3.contains(pid) && row.3.contains("phone") && !row.3.contains("13987654321"));
+        // Nowhere in the database in clear: not the row, not the event, not the stored response.
+        let hits: (i64,) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM people WHERE phone LIKE '%13987654321%') + (SELECT COUNT(*) FROM events WHERE payload LIKE '%13987654321%') + (SELECT COUNT(*) FROM idempotency WHERE response LIKE '%13987654321%')")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!(hits.0, 0);
+    };
+
+    security_headers_on_every_response => |app: TestApp| async move {
+        for (path, token) in [("/healthz", None), ("/api/v1/me", Some("demo-duty-officer")), ("/api/v1/nowhere", None)] {
+            let (_, _, h) = app.send(Method::GET, path, token, None, &[]).await;
+            assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+            assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+            assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
+            assert!(h.get("content-security-policy").unwrap().to_str().unwrap().contains("frame-ancestors 'none'"));
+        }
+    };
+
+    backup_under_write_load_restores_every_acknowledged_write => |app: TestApp| async move {
+        let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let body = report_body(&app, 30).await.to_string();
+        let mut writers = vec![];
+        for _ in 0..3 {
+            let (router, acked, stop, body) = (app.router.clone(), acked.clone(), stop.clone(), body.clone());
+            writers.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let req = axum::http::Request::post("/api/v1/incidents").header("authorization", "Bearer demo-duty-officer").header("content-type", "application/json").body(Body::from(body.clone())).unwrap();
+                    let resp = router.clone().oneshot(req).await.unwrap();
+                    assert_eq!(resp.status(), StatusCode::CREATED);
+                    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+                    let v: Value = serde_json::from_slice(&bytes).unwrap();
+                    acked.lock().unwrap().push(v["id"].as_str().unwrap().to_string());
+                }
+            }));
+        }
+        while acked.lock().unwrap().len() < 20 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let before_backup: Vec<String> = acked.lock().unwrap().clone();
+        let file = std::env::temp_dir().join(format!("yingji-backup-{}.jsonl", uuid::Uuid::now_v7().simple()));
+        let summary = app.state.store.backup(&file).await.expect("backup");
+        let during = acked.lock().unwrap().len();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for w in writers {
+            w.await.unwrap();
+        }
+        assert!(acked.lock().unwrap().len() > before_backup.len(), "writes went on around the backup");
+        assert!(summary.tables["events"] > 0);
+
+        let (target, _guard) = crate::harness::empty_store_like(&app).await;
+        let restored = target.restore(&file).await.expect("restore");
+        assert_eq!(restored.tables, summary.tables);
+        let report = target.verify().await.unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        for id in &before_backup {
+            let id = uuid::Uuid::parse_str(id).unwrap();
+            assert!(target.get_incident(id).await.unwrap().is_some(), "acknowledged write {id} is missing");
+        }
+        // Nothing beyond what was acknowledged by the end of the backup.
+        let n = summary.tables["incidents"];
+        assert!(n >= before_backup.len() && n <= during + 16, "{n} incidents; {} acknowledged before, {during} by the end", before_backup.len());
+        // The restored database serves: a new write continues the log.
+        let again = target.restore(&file).await;
+        assert!(again.is_err(), "restore refuses a database that is not empty");
+        let _ = std::fs::remove_file(&file);
+    };
+}
+
+/// The phone number is not in the SQLite files in clear (database, WAL and shared memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_plaintext_phone_in_the_sqlite_files() {
+    let app = TestApp::sqlite().await;
+    let county = app.jurisdiction("临溪市").await;
+    let phone = "13812349876";
+    let (s, _) = app
+        .post(
+            "/api/v1/people",
+            "demo-province-admin",
+            json!({"jurisdiction_id": county, "name": "测试联系人", "phone": phone}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/people/{}/reveal", app.person("测试联系人").await),
+            "demo-commander",
+            json!({"field": "phone", "reason": "核对号码"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let db = std::path::PathBuf::from(app.state.store.location());
+    let mut checked = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(bytes) = std::fs::read(&f) {
+            checked += bytes.len();
+            assert!(
+                !bytes.windows(phone.len()).any(|w| w == phone.as_bytes()),
+                "{} holds the phone in clear",
+                f.display()
+            );
+        }
+    }
+    assert!(checked > 0);
+    // The demo's own phone numbers are sealed too.
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM people WHERE phone IS NOT NULL AND phone NOT LIKE 'sealed1:%'",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+}

@@ -1,0 +1,385 @@
+//! Online backup and restore for both backends (issue 7).
+//!
+//! `backup` reads every table inside ONE read transaction — a snapshot: on SQLite (WAL) the
+//! snapshot is fixed at the first read and the writer keeps writing meanwhile; on PostgreSQL the
+//! transaction is `REPEATABLE READ READ ONLY`. So the file holds exactly the writes committed
+//! before the snapshot began, while the server keeps serving. The file is JSON lines: a header
+//! naming the format, the source backend and the applied migrations, then per table a line with
+//! its columns followed by one line per row. It restores into either backend.
+//!
+//! `restore` writes a backup into an EMPTY database (migrated to the same schema) in one
+//! transaction, parents before children.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
+
+use crate::{Backend, Result, Store, StoreError};
+
+pub const FORMAT: &str = "yingji-backup/1";
+
+#[derive(Debug, Default, Clone)]
+pub struct BackupSummary {
+    /// Rows per table.
+    pub tables: BTreeMap<String, usize>,
+}
+
+impl BackupSummary {
+    pub fn rows(&self) -> usize {
+        self.tables.values().sum()
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("{e}"))
+}
+
+fn cell(r: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
+    let raw = r.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let ty = raw.type_info().name().to_ascii_uppercase();
+    if ty.contains("INT")
+        && let Ok(v) = r.try_get::<i64, _>(i)
+    {
+        return Ok(json!(v));
+    }
+    if (ty.contains("REAL") || ty.contains("DOUBLE") || ty.contains("FLOAT"))
+        && let Ok(v) = r.try_get::<f64, _>(i)
+    {
+        return Ok(json!(v));
+    }
+    if ty.contains("BOOL")
+        && let Ok(v) = r.try_get::<bool, _>(i)
+    {
+        return Ok(json!(v));
+    }
+    if let Ok(v) = r.try_get::<String, _>(i) {
+        return Ok(json!(v));
+    }
+    if let Ok(v) = r.try_get::<i64, _>(i) {
+        return Ok(json!(v));
+    }
+    if let Ok(v) = r.try_get::<f64, _>(i) {
+        return Ok(json!(v));
+    }
+    Err(other(format!("column type {ty} cannot be backed up")))
+}
+
+impl Store {
+    /// The application's tables (not the migration bookkeeping), parents before children.
+    pub async fn tables_in_order(&self) -> Result<Vec<String>> {
+        let names: Vec<String> = match self.backend() {
+            Backend::Sqlite => sqlx::query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+            )
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?,
+            Backend::Postgres => sqlx::query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+            )
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?,
+        };
+        let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in &names {
+            let parents: Vec<String> = match self.backend() {
+                Backend::Sqlite => sqlx::query("SELECT \"table\" FROM pragma_foreign_key_list(?)")
+                    .bind(t.clone())
+                    .fetch_all(self.pool())
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0))
+                    .collect::<std::result::Result<_, _>>()?,
+                Backend::Postgres => sqlx::query(
+                    "SELECT p.relname::text FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class p ON p.oid = c.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE c.contype = 'f' AND t.relname = $1 AND n.nspname = current_schema()",
+                )
+                .bind(t.clone())
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<std::result::Result<_, _>>()?,
+            };
+            deps.insert(t.clone(), parents.into_iter().filter(|p| p != t).collect());
+        }
+        // Topological order, alphabetical among equals.
+        let mut out = Vec::new();
+        let mut done = BTreeSet::new();
+        while out.len() < names.len() {
+            let next = names
+                .iter()
+                .find(|t| !done.contains(*t) && deps[*t].iter().all(|p| done.contains(p)))
+                .or_else(|| names.iter().find(|t| !done.contains(*t)))
+                .expect("a table is left")
+                .clone();
+            done.insert(next.clone());
+            out.push(next);
+        }
+        Ok(out)
+    }
+
+    async fn migrations_applied(&self) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+    }
+
+    /// Writes a consistent snapshot of the whole database to `out` while the store keeps
+    /// serving. The file is written next to `out` and renamed into place when complete.
+    pub async fn backup(&self, out: &Path) -> Result<BackupSummary> {
+        let tables = self.tables_in_order().await?;
+        let migrations = self.migrations_applied().await?;
+        let tmp = out.with_extension("partial");
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| other(format!("creating {}: {e}", tmp.display())))?;
+        let mut w = BufWriter::new(file);
+        let mut summary = BackupSummary::default();
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let header = json!({
+            "format": FORMAT,
+            "backend": match self.backend() { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+            "migrations": migrations,
+            "tables": tables,
+        });
+        let line = |w: &mut BufWriter<std::fs::File>, v: &Value| -> Result<()> {
+            serde_json::to_writer(&mut *w, v).map_err(other)?;
+            w.write_all(b"\n").map_err(other)
+        };
+        line(&mut w, &header)?;
+        for t in &tables {
+            // Table names come from the catalog, not from input.
+            let rows = sqlx::query(&format!("SELECT * FROM \"{t}\""))
+                .fetch_all(&mut *tx)
+                .await?;
+            let columns: Vec<String> = match rows.first() {
+                Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+                None => Vec::new(),
+            };
+            line(
+                &mut w,
+                &json!({ "table": t, "columns": columns, "rows": rows.len() }),
+            )?;
+            for r in &rows {
+                let vals = (0..columns.len())
+                    .map(|i| cell(r, i))
+                    .collect::<Result<Vec<_>>>()?;
+                line(&mut w, &Value::Array(vals))?;
+            }
+            summary.tables.insert(t.clone(), rows.len());
+        }
+        tx.rollback().await?;
+        line(&mut w, &json!({ "end": true, "rows": summary.rows() }))?;
+        let file = w.into_inner().map_err(|e| other(e.error()))?;
+        file.sync_all().map_err(other)?;
+        drop(file);
+        std::fs::rename(&tmp, out)
+            .map_err(|e| other(format!("renaming into {}: {e}", out.display())))?;
+        Ok(summary)
+    }
+
+    /// The declared type of each column of a table (for typing NULLs on PostgreSQL).
+    async fn column_types(&self, table: &str) -> Result<BTreeMap<String, String>> {
+        let rows = match self.backend() {
+            Backend::Sqlite => {
+                sqlx::query("SELECT name, type FROM pragma_table_info(?)")
+                    .bind(table.to_string())
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+                )
+                .bind(table.to_string())
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<String, _>(1)?.to_ascii_uppercase(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Restores a backup file into this store, which must be empty (migrated, no rows).
+    pub async fn restore(&self, file: &Path) -> Result<BackupSummary> {
+        let f = std::fs::File::open(file)
+            .map_err(|e| other(format!("opening {}: {e}", file.display())))?;
+        let mut lines = std::io::BufReader::new(f).lines();
+        let mut next = || -> Result<Option<Value>> {
+            match lines.next() {
+                None => Ok(None),
+                Some(l) => {
+                    let l = l.map_err(other)?;
+                    serde_json::from_str(&l)
+                        .map(Some)
+                        .map_err(|e| other(format!("the backup is damaged: {e}")))
+                }
+            }
+        };
+        let header = next()?.ok_or_else(|| other("the backup file is empty"))?;
+        if header["format"] != FORMAT {
+            return Err(other(format!(
+                "not a yingji backup (format {}, expected {FORMAT})",
+                header["format"]
+            )));
+        }
+        let ours = self.migrations_applied().await?;
+        let theirs: Vec<i64> =
+            serde_json::from_value(header["migrations"].clone()).map_err(other)?;
+        if ours != theirs {
+            return Err(other(format!(
+                "the backup was taken at schema migrations {theirs:?}; this database is at {ours:?}; restore with the matching yingji version"
+            )));
+        }
+        let tables = self.tables_in_order().await?;
+        for t in &tables {
+            let r = sqlx::query(&format!("SELECT COUNT(*) FROM \"{t}\""))
+                .fetch_one(self.pool())
+                .await?;
+            if r.try_get::<i64, _>(0)? != 0 {
+                return Err(other(format!(
+                    "the target database is not empty (table {t} has rows); restore only into an empty database"
+                )));
+            }
+        }
+        let mut summary = BackupSummary::default();
+        let mut conn = self.pool().acquire().await?;
+        if self.backend() == Backend::Sqlite {
+            // Self-references (jurisdictions) are checked once everything is in.
+            sqlx::query("PRAGMA foreign_keys = OFF")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let result: Result<()> = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let mut ended = false;
+            while let Some(v) = next()? {
+                if v.get("end").is_some() {
+                    let want = v["rows"].as_u64().unwrap_or(0) as usize;
+                    if want != summary.rows() {
+                        return Err(other(format!(
+                            "the backup is truncated: {} rows read, {want} expected",
+                            summary.rows()
+                        )));
+                    }
+                    ended = true;
+                    break;
+                }
+                let table = v["table"]
+                    .as_str()
+                    .ok_or_else(|| other("the backup is damaged: table line expected"))?
+                    .to_string();
+                if !tables.contains(&table) {
+                    return Err(other(format!("the backup has a table `{table}` this schema lacks")));
+                }
+                let count = v["rows"].as_u64().unwrap_or(0) as usize;
+                let columns: Vec<String> =
+                    serde_json::from_value(v["columns"].clone()).map_err(other)?;
+                let types = self.column_types(&table).await?;
+                for c in &columns {
+                    if !types.contains_key(c) {
+                        return Err(other(format!("table {table} has no column `{c}` here")));
+                    }
+                }
+                let cols = columns
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let marks = vec!["?"; columns.len()].join(", ");
+                let overriding = if self.backend() == Backend::Postgres {
+                    " OVERRIDING SYSTEM VALUE"
+                } else {
+                    ""
+                };
+                let sql = self.q(&format!(
+                    "INSERT INTO \"{table}\" ({cols}){overriding} VALUES ({marks})"
+                ));
+                for _ in 0..count {
+                    let row = next()?.ok_or_else(|| other("the backup is truncated"))?;
+                    let vals = row
+                        .as_array()
+                        .filter(|a| a.len() == columns.len())
+                        .ok_or_else(|| other(format!("the backup is damaged in table {table}")))?;
+                    let mut q = sqlx::query(&sql);
+                    for (c, val) in columns.iter().zip(vals) {
+                        let ty = &types[c];
+                        q = match val {
+                            Value::Null if ty.contains("INT") => q.bind(None::<i64>),
+                            Value::Null if ty.contains("REAL") || ty.contains("DOUBLE") => {
+                                q.bind(None::<f64>)
+                            }
+                            Value::Null if ty.contains("BOOL") => q.bind(None::<bool>),
+                            Value::Null => q.bind(None::<String>),
+                            Value::Bool(b) => q.bind(*b),
+                            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
+                            Value::Number(n) => q.bind(n.as_f64()),
+                            Value::String(s) => q.bind(s.clone()),
+                            _ => return Err(other("the backup holds a nested value")),
+                        };
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                summary.tables.insert(table, count);
+            }
+            if !ended {
+                return Err(other("the backup is truncated: no end marker"));
+            }
+            if self.backend() == Backend::Postgres {
+                // Identity columns continue after the restored rows.
+                let ids = sqlx::query(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND (is_identity = 'YES' OR column_default LIKE 'nextval%')",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                for r in ids {
+                    let (t, c): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                    sqlx::query(&format!(
+                        "SELECT setval(pg_get_serial_sequence('\"{t}\"', '{c}'), COALESCE((SELECT MAX(\"{c}\") FROM \"{t}\"), 0) + 1, false)"
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            } else {
+                let bad = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await?;
+                if !bad.is_empty() {
+                    return Err(other(format!(
+                        "the backup breaks {} foreign key(s); nothing was restored",
+                        bad.len()
+                    )));
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if self.backend() == Backend::Sqlite {
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&mut *conn)
+                .await?;
+        }
+        result.map(|()| summary)
+    }
+}
