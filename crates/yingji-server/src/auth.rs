@@ -60,21 +60,29 @@ impl FromRequestParts<AppState> for Actor {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauth("send `Authorization: Bearer <token>`"))?;
-        let person = state
-            .store
-            .person_by_token(&token_hash(token))
+        Actor::from_token(state, token)
             .await?
-            .ok_or_else(|| unauth("the token is not known"))?;
+            .ok_or_else(|| unauth("the token is not known"))
+    }
+}
+
+impl Actor {
+    /// The one place a credential becomes an actor: the API's bearer token and the console's
+    /// session cookie both come here (password sign-in will issue such tokens).
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
+        let Some(person) = state.store.person_by_token(&token_hash(token)).await? else {
+            return Ok(None);
+        };
         let j = state
             .store
             .jurisdiction(person.jurisdiction_id)
             .await?
             .ok_or_else(|| ApiError::internal("a person's jurisdiction is missing"))?;
-        Ok(Actor {
+        Ok(Some(Actor {
             person_id: person.id,
             name: person.name,
             jurisdiction_id: j.id,
             scope_path: j.path,
-        })
+        }))
     }
 }

@@ -121,7 +121,7 @@ fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError>
         })
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
@@ -202,7 +202,7 @@ async fn execute(
         );
         extra(&after, &mut ws)?;
         idempotency(&mut ws, idem, actor_ref, 200, &incident_json(&after), now);
-        match state.store.commit(ws).await {
+        match state.commit(ws).await {
             Ok(()) => return Ok((after, events)),
             Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
             Err(e) => return Err(e.into()),
@@ -331,7 +331,7 @@ pub async fn report_core(
     incident_events(&mut ws, &inc, &j.path, 0, None, actor_ref, now, &events);
     let body = incident_json(&inc);
     idempotency(&mut ws, idem, actor_ref, 201, &body, now);
-    st.store.commit(ws).await?;
+    st.commit(ws).await?;
     Ok(inc)
 }
 
@@ -483,7 +483,7 @@ pub async fn get_proposal(
     ))
 }
 
-fn command_for(action: &str, req: &ActionRequest) -> Result<Command, ApiError> {
+pub(crate) fn command_for(action: &str, req: &ActionRequest) -> Result<Command, ApiError> {
     Ok(match action {
         "verify" => Command::Verify {
             note: req.note.clone(),
@@ -945,4 +945,28 @@ pub async fn run_as(
     execute(state, actor, None, id, None, &make, &|_, _| Ok(()), None)
         .await
         .map(|(i, _)| i)
+}
+
+/// Runs one command on an incident the actor may see, as the API would (used by the console,
+/// which calls the same code as the JSON API rather than itself over HTTP).
+pub(crate) async fn run_scoped(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    cmd: Command,
+) -> Result<Incident, ApiError> {
+    let loaded = load(state, actor, id).await?;
+    let make = move |_: &Incident| Ok(cmd.clone());
+    execute(
+        state,
+        &actor.as_ref(),
+        Some(loaded),
+        id,
+        Some(actor),
+        &make,
+        &|_, _| Ok(()),
+        None,
+    )
+    .await
+    .map(|(i, _)| i)
 }
