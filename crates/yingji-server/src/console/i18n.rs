@@ -127,7 +127,9 @@ impl Lang {
     /// A duration in minutes, as people say it ("3 小时 5 分钟" / "3 h 5 min").
     pub fn minutes(&self, mins: i64) -> String {
         let m = mins.abs();
-        if m >= 60 * 24 {
+        if m == 0 {
+            self.t("time.under_minute").to_string()
+        } else if m >= 60 * 24 {
             self.f2("time.days_hours", m / (60 * 24), (m % (60 * 24)) / 60)
         } else if m >= 60 {
             self.f2("time.hours_minutes", m / 60, m % 60)
