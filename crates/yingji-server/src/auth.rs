@@ -142,6 +142,31 @@ impl FromRequestParts<AppState> for Actor {
                 (s.person_id, Some(h))
             }
         };
+        Actor::load(state, person_id, session).await
+    }
+}
+
+impl Actor {
+    /// The one place a bearer credential (an API token or a person's development token) becomes
+    /// an actor; the console's token sign-in comes here too.
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
+        let h = token_hash(token);
+        let id = match state.store.api_token_person(&h).await? {
+            Some(id) => id,
+            None => match state.store.person_by_token(&h).await? {
+                Some(p) => p.id,
+                None => return Ok(None),
+            },
+        };
+        Actor::load(state, id, None).await.map(Some)
+    }
+
+    /// The actor for a person: refused if the account is disabled; with their grants.
+    pub async fn load(
+        state: &AppState,
+        person_id: Uuid,
+        session: Option<String>,
+    ) -> Result<Actor, ApiError> {
         if state
             .store
             .account(person_id)

@@ -218,7 +218,7 @@ pub async fn create_jurisdiction(
             );
             ws.rows.push(Row::Jurisdiction(row));
             idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
-            st.store.commit(ws).await?;
+            st.commit(ws).await?;
             Ok((StatusCode::CREATED, body))
         },
     )
@@ -319,7 +319,7 @@ pub async fn create_person(
             );
             ws.rows.push(Row::Person(row));
             idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
-            st.store.commit(ws).await?;
+            st.commit(ws).await?;
             Ok((StatusCode::CREATED, body))
         },
     )
@@ -388,7 +388,7 @@ pub async fn assign_holder(
             deputy: req.deputy,
         }));
         idempotency(&mut ws, idem.as_ref(), &a.as_ref(), 201, &body, now);
-        st.store.commit(ws).await?;
+        st.commit(ws).await?;
         Ok((StatusCode::CREATED, body))
     })
     .await

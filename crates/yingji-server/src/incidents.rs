@@ -123,7 +123,7 @@ fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError>
 }
 
 /// An incident the actor may see (else 404) and act on with `perm` (else 403).
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
@@ -205,7 +205,7 @@ async fn execute(
         );
         extra(&after, &mut ws)?;
         idempotency(&mut ws, idem, actor_ref, 200, &incident_json(&after), now);
-        match state.store.commit(ws).await {
+        match state.commit(ws).await {
             Ok(()) => return Ok((after, events)),
             Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
             Err(e) => return Err(e.into()),
@@ -335,7 +335,7 @@ pub async fn report_core(
     incident_events(&mut ws, &inc, &j.path, 0, None, actor_ref, now, &events);
     let body = incident_json(&inc);
     idempotency(&mut ws, idem, actor_ref, 201, &body, now);
-    st.store.commit(ws).await?;
+    st.commit(ws).await?;
     Ok(inc)
 }
 
@@ -493,7 +493,7 @@ pub async fn get_proposal(
     ))
 }
 
-fn command_for(action: &str, req: &ActionRequest) -> Result<Command, ApiError> {
+pub(crate) fn command_for(action: &str, req: &ActionRequest) -> Result<Command, ApiError> {
     Ok(match action {
         "verify" => Command::Verify {
             note: req.note.clone(),
@@ -666,6 +666,19 @@ pub async fn incident_action(
         },
     )
     .await
+}
+
+/// The permission a command needs, the same as its API route's (see `action_permission`).
+fn command_permission(cmd: &Command) -> Permission {
+    match cmd {
+        Command::Report(_) => Permission::ReportIncident,
+        Command::Update(_) => Permission::UpdateIncident,
+        Command::EndResponse { .. } => Permission::EndResponse,
+        Command::RecordCoerciveStep { .. } => Permission::RecordCoerciveStep,
+        Command::Review { .. } | Command::Close => Permission::ReviewIncident,
+        Command::Task { .. } => Permission::WorkTasks,
+        _ => Permission::HandleIncident,
+    }
 }
 
 /// The permission an incident command needs (unknown actions are "not found").
@@ -1042,4 +1055,31 @@ pub async fn run_as(
     execute(state, actor, None, id, None, &make, &|_, _| Ok(()), None)
         .await
         .map(|(i, _)| i)
+}
+
+/// Runs one command on an incident the actor may see, as the API would (used by the console,
+/// which calls the same code as the JSON API rather than itself over HTTP).
+pub(crate) async fn run_scoped(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    cmd: Command,
+) -> Result<Incident, ApiError> {
+    let loaded = load(state, actor, id, command_permission(&cmd)).await?;
+    if matches!(cmd, Command::EndResponse { .. }) {
+        may_end(state, actor, &loaded.0).await?;
+    }
+    let make = move |_: &Incident| Ok(cmd.clone());
+    execute(
+        state,
+        &actor.as_ref(),
+        Some(loaded),
+        id,
+        Some(actor),
+        &make,
+        &|_, _| Ok(()),
+        None,
+    )
+    .await
+    .map(|(i, _)| i)
 }

@@ -3,6 +3,7 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
+pub mod console;
 pub mod demo;
 pub mod directory;
 pub mod error;
@@ -48,6 +49,27 @@ pub struct AppState {
     pub trust: Arc<trust::TrustConfig>,
     /// Seals personal data at rest.
     pub sealer: Arc<sealer::Sealer>,
+    /// What was committed, for live pages (server-sent events). Fed by `AppState::commit`.
+    changes: tokio::sync::broadcast::Sender<Change>,
+    /// A per-process secret that binds the console's CSRF tokens to a session.
+    console_key: Arc<[u8; 32]>,
+}
+
+/// One stream that a commit advanced: enough for a live page to decide whether to refresh.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub stream_id: Uuid,
+    pub stream_kind: String,
+    pub jurisdiction_id: Uuid,
+}
+
+/// 32 random bytes from the operating system's generator (through UUIDv4, so that no crate
+/// is added for it).
+fn random_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+    k[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+    k
 }
 
 /// The actor under which the server itself records what falls due.
@@ -68,6 +90,8 @@ impl AppState {
             plans: Arc::new(RwLock::new(HashMap::new())),
             trust: Arc::new(trust::TrustConfig::default()),
             sealer: Arc::new(sealer::Sealer::ephemeral()),
+            changes: tokio::sync::broadcast::channel(1024).0,
+            console_key: Arc::new(random_key()),
         }
     }
 
@@ -79,6 +103,32 @@ impl AppState {
     pub fn with_sealer(mut self, s: sealer::Sealer) -> Self {
         self.sealer = Arc::new(s);
         self
+    }
+
+    /// Commits a write set and, once it is durable, tells the live pages which streams moved.
+    pub async fn commit(&self, ws: yingji_store::WriteSet) -> Result<(), yingji_store::StoreError> {
+        let mut moved: Vec<Change> = Vec::new();
+        for e in &ws.events {
+            let v = &e.envelope;
+            if !moved.iter().any(|c| c.stream_id == v.stream_id) {
+                moved.push(Change {
+                    stream_id: v.stream_id,
+                    stream_kind: v.stream_kind.clone(),
+                    jurisdiction_id: v.jurisdiction_id,
+                });
+            }
+        }
+        self.store.commit(ws).await?;
+        for c in moved {
+            // No receiver (no open live page) is not an error.
+            let _ = self.changes.send(c);
+        }
+        Ok(())
+    }
+
+    /// Listens to what is committed from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
     }
 
     /// A plan version, parsed once and cached.
@@ -224,7 +274,12 @@ async fn envelope_errors(resp: Response) -> Response {
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+    let is_html = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_json || is_html {
         return resp;
     }
     let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
@@ -323,6 +378,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
+        .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(envelope_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

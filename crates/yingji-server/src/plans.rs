@@ -133,7 +133,7 @@ pub async fn load_plan(
     );
     ws.rows.push(Row::Plan(row.clone()));
     idempotency(&mut ws, idem, actor, 201, &body, now);
-    state.store.commit(ws).await?;
+    state.commit(ws).await?;
     Ok((Loaded::New(row), body))
 }
 

@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: JSON API under /api/v1. With no configuration it creates ./yingji-data/
+    /// Run the server: JSON API under /api/v1 and the web console at /. With no configuration it creates ./yingji-data/
     /// (SQLite) and, on first start, loads the demo.
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.

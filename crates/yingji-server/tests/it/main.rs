@@ -3,6 +3,7 @@
 //! clock, never by sleeping.
 
 mod api;
+mod console;
 mod harness;
 mod trust;
 

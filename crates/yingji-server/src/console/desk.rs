@@ -1,0 +1,217 @@
+//! The duty desk: open incidents with level colour and state, tasks overdue and due soon,
+//! commitments and replies owed; drills marked as drills. Live: it refreshes on any committed
+//! change in the viewer's scope. (Unacknowledged calls, cases near their due date and the
+//! late-report board slot in here as their features land.)
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use yingji_domain::incident::Incident;
+use yingji_store::IncidentFilter;
+
+use super::{Chrome, OrPage, PageOut, Viewer, hm, render};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A task counts as "due soon" this long before its deadline.
+const DUE_SOON_MINUTES: i64 = 60;
+/// Statuses the desk shows as open work.
+const OPEN: &[&str] = &["reported", "verified", "active"];
+
+pub struct IncidentLine {
+    pub id: String,
+    pub title: String,
+    pub level: Option<(String, String, String)>,
+    pub status: String,
+    pub kind: String,
+    pub drill: bool,
+    pub headcount: u32,
+    pub reported: String,
+    pub open_tasks: usize,
+    pub overdue_tasks: usize,
+}
+
+pub struct TaskLine {
+    pub incident_id: String,
+    pub incident_title: String,
+    pub group: String,
+    pub title: String,
+    pub due: String,
+    pub rel: String,
+    pub overdue: bool,
+    pub state: String,
+    pub drill: bool,
+    pub assignees: String,
+}
+
+pub struct OwedLine {
+    pub incident_id: String,
+    pub incident_title: String,
+    pub kind: String,
+    pub text: String,
+    pub owner: String,
+    pub due: String,
+    pub rel: String,
+    pub overdue: bool,
+    pub drill: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk.html")]
+pub struct DeskPage {
+    pub p: Chrome,
+    pub incidents: Vec<IncidentLine>,
+    pub overdue: Vec<TaskLine>,
+    pub soon: Vec<TaskLine>,
+    pub owed: Vec<OwedLine>,
+    pub drills: usize,
+}
+
+pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
+    PageOut(build(&state, &v).await.or_page(v.lang).map(|p| render(&p)))
+}
+
+/// Loads the open incidents in the viewer's scope (each from its stored record).
+async fn open_incidents(state: &AppState, v: &Viewer) -> Result<Vec<Incident>, ApiError> {
+    let mut out = Vec::new();
+    for status in OPEN.iter().chain(["ended"].iter()) {
+        let rows = state
+            .store
+            .list_incidents(&IncidentFilter {
+                scope_path: v.actor.scope_path.clone(),
+                status: Some((*status).into()),
+                limit: 200,
+                ..Default::default()
+            })
+            .await?;
+        for r in rows {
+            if let Some(rec) = state.store.get_incident(r.id).await? {
+                let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
+                out.push(inc);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
+    let l = v.lang;
+    let now = state.clock.now();
+    let incidents = open_incidents(state, v).await?;
+    let soon_limit = now
+        .checked_add(jiff::SignedDuration::from_mins(DUE_SOON_MINUTES))
+        .unwrap_or(now);
+    let rel = |due: Timestamp| {
+        let mins = (due.as_second() - now.as_second()) / 60;
+        if due < now {
+            l.f1("time.overdue_by", l.minutes(mins))
+        } else {
+            l.f1("time.due_in", l.minutes(mins))
+        }
+    };
+    let mut lines = Vec::new();
+    let mut overdue = Vec::new();
+    let mut soon = Vec::new();
+    let mut owed = Vec::new();
+    let mut drills = 0;
+    for inc in &incidents {
+        let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
+        let tz = &plan.time.tz;
+        let id = inc.id.to_string();
+        let open: Vec<_> = inc
+            .tasks
+            .iter()
+            .filter(|t| !t.state.is_finished())
+            .collect();
+        if OPEN.contains(&inc.status.as_str()) {
+            if inc.drill {
+                drills += 1;
+            }
+            lines.push(IncidentLine {
+                id: id.clone(),
+                title: inc.title.clone(),
+                level: inc.level.as_ref().or(inc.warning.as_ref()).map(|lv| {
+                    (
+                        lv.id.clone(),
+                        lv.name.clone(),
+                        lv.colour.clone().unwrap_or_else(|| "none".into()),
+                    )
+                }),
+                status: l.tk("status", inc.status.as_str()),
+                kind: l.tk("kind", kind_str(inc)),
+                drill: inc.drill,
+                headcount: inc.headcount,
+                reported: hm(inc.reported_at, tz),
+                open_tasks: open.len(),
+                overdue_tasks: open.iter().filter(|t| t.overdue || t.due_at < now).count(),
+            });
+        }
+        for t in open {
+            let late = t.overdue || t.due_at < now;
+            if !late && t.due_at > soon_limit {
+                continue;
+            }
+            let line = TaskLine {
+                incident_id: id.clone(),
+                incident_title: inc.title.clone(),
+                group: t.group_name.clone(),
+                title: t.title.clone(),
+                due: hm(t.due_at, tz),
+                rel: rel(t.due_at),
+                overdue: late,
+                state: l.tk("task", t.state.as_str()),
+                drill: t.drill,
+                assignees: t
+                    .assignees
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            };
+            if late {
+                overdue.push((t.due_at, line));
+            } else {
+                soon.push((t.due_at, line));
+            }
+        }
+        for o in inc.obligations.iter().filter(|o| !o.done) {
+            owed.push((
+                o.due_at,
+                OwedLine {
+                    incident_id: id.clone(),
+                    incident_title: inc.title.clone(),
+                    kind: l.tk("obligation", o.kind.as_str()),
+                    text: o.text.clone(),
+                    owner: o.owner.clone(),
+                    due: hm(o.due_at, tz),
+                    rel: rel(o.due_at),
+                    overdue: o.overdue || o.due_at < now,
+                    drill: o.drill,
+                },
+            ));
+        }
+    }
+    overdue.sort_by_key(|(d, _)| *d);
+    soon.sort_by_key(|(d, _)| *d);
+    owed.sort_by_key(|(d, _)| *d);
+    let mut p = Chrome::new(v, "desk", l.t("desk.title").to_string());
+    p.live = "*".into();
+    Ok(DeskPage {
+        p,
+        incidents: lines,
+        overdue: overdue.into_iter().map(|x| x.1).collect(),
+        soon: soon.into_iter().map(|x| x.1).collect(),
+        owed: owed.into_iter().map(|x| x.1).collect(),
+        drills,
+    })
+}
+
+pub fn kind_str(inc: &Incident) -> &'static str {
+    use yingji_domain::incident::IncidentKind;
+    match inc.kind {
+        IncidentKind::EarlySign => "early_sign",
+        IncidentKind::Event => "event",
+        IncidentKind::Escalation => "escalation",
+    }
+}

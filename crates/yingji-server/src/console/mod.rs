@@ -1,0 +1,603 @@
+//! The web console: server-rendered pages (askama) over the same domain and store code as the
+//! JSON API, plain CSS, a little hand-written JavaScript, zh-CN by default with English (every
+//! string from the message catalogue in `i18n`).
+//!
+//! One page module per area (`desk`, `intake`, `room`, `plans`); later areas (cases, disputes,
+//! the report board, rosters) add a module, a template extending `base.html`, a nav entry in
+//! `NAV` and their routes in `routes()`.
+//!
+//! Sign-in: a development token (the demo tokens) kept in an HttpOnly SameSite=Strict cookie.
+//! `Viewer` is the one place a console request becomes an `Actor` (through
+//! `Actor::from_token`, as the API's bearer tokens do), so password sign-in replaces only how
+//! the cookie is issued. Every POST goes through `Posted`, which checks the per-session CSRF
+//! token in the form's hidden `csrf` field.
+
+mod chart;
+mod desk;
+pub mod i18n;
+mod intake;
+mod plans;
+mod room;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub use i18n::Lang;
+
+use crate::AppState;
+use crate::auth::Actor;
+use crate::error::ApiError;
+
+const SESSION_COOKIE: &str = "yj_session";
+const PRE_COOKIE: &str = "yj_pre";
+const LANG_COOKIE: &str = "yj_lang";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(desk::page))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signout", post(signout))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/report", get(intake::form).post(intake::submit))
+        .route("/report/proposal", get(intake::proposal))
+        .route("/incidents/{id}", get(room::page))
+        .route("/incidents/{id}/do/{action}", post(room::action))
+        .route("/incidents/{id}/tasks/{task}/{action}", post(room::task))
+        .route("/plans", get(plans::list))
+        .route("/plans/{plan_id}", get(plans::document))
+        .route("/plans/{plan_id}/simulate", get(plans::simulate))
+        .route("/plans/{plan_id}/diff", get(plans::diff))
+        .route("/live", get(live))
+        .route("/static/console.css", get(css))
+        .route("/static/console.js", get(js))
+}
+
+/// The top navigation: (key of the page, href, catalogue key).
+pub const NAV: &[(&str, &str, &str)] = &[
+    ("desk", "/", "nav.desk"),
+    ("report", "/report", "nav.report"),
+    ("plans", "/plans", "nav.plans"),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Cookies, language, the viewer
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+/// The language of a request: `?lang=`, then the cookie, then Accept-Language, then zh-CN.
+pub fn lang_of(parts: &Parts) -> &'static Lang {
+    let q = parts.uri.query().unwrap_or("");
+    let from_query = serde_urlencoded_lang(q);
+    from_query
+        .and_then(|c| Lang::by_code(&c))
+        .or_else(|| cookie(&parts.headers, LANG_COOKIE).and_then(Lang::by_code))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept)
+        })
+        .unwrap_or_else(Lang::default_lang)
+}
+
+fn serde_urlencoded_lang(q: &str) -> Option<String> {
+    form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The language alone (pages that need no sign-in).
+pub struct UiLang(pub &'static Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for UiLang {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(UiLang(lang_of(parts)))
+    }
+}
+
+/// The signed-in person of a console request, with the page language and the CSRF token that
+/// the page's forms carry.
+pub struct Viewer {
+    pub actor: Actor,
+    pub lang: &'static Lang,
+    pub csrf: String,
+    /// The request's path and query, for the language switch and redirects.
+    pub here: String,
+}
+
+fn csrf_for(state: &AppState, purpose: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(state.console_key.as_slice());
+    h.update((purpose.len() as u64).to_be_bytes());
+    h.update(purpose.as_bytes());
+    h.update(secret.as_bytes());
+    let d = h.finalize();
+    d.iter().take(20).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares in constant time, so that the CSRF check does not leak by timing.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = lang_of(parts);
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_string(), |p| p.as_str().to_string());
+        let to_signin = || {
+            let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            Redirect::to(&format!("/signin?next={next}")).into_response()
+        };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+            return Err(to_signin());
+        };
+        let actor = match Actor::from_token(state, token).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Err(to_signin()),
+            Err(e) => return Err(PageError::Api(e).render(lang)),
+        };
+        Ok(Viewer {
+            actor,
+            lang,
+            csrf: csrf_for(state, "session", token),
+            here,
+        })
+    }
+}
+
+/// A form POST from a signed-in viewer whose CSRF token checked out. Every console POST
+/// handler takes this, so none can forget the check.
+pub struct Posted {
+    pub viewer: Viewer,
+    pub form: Form,
+}
+
+/// A decoded `application/x-www-form-urlencoded` body (repeated keys kept).
+#[derive(Debug, Default)]
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    fn parse(bytes: &[u8]) -> Form {
+        Form(form_urlencoded::parse(bytes).into_owned().collect())
+    }
+
+    /// The first value of a field, trimmed; None when absent or empty.
+    pub fn get(&self, k: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&bytes);
+        let sent = form.get("csrf").unwrap_or_default();
+        if !same(&sent, &viewer.csrf) {
+            return Err(PageError::Csrf.render(viewer.lang));
+        }
+        Ok(Posted { viewer, form })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page chrome and errors
+
+/// What every page's layout needs: language, who is signed in, the CSRF token, the nav.
+pub struct Chrome {
+    pub l: &'static Lang,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub active: &'static str,
+    pub title: String,
+    /// The current path and query without `lang=`, for the language switch.
+    pub here: String,
+    /// Which streams this page refreshes for (`*` any in scope, an id, or empty: not live).
+    pub live: String,
+}
+
+impl Chrome {
+    pub fn new(v: &Viewer, active: &'static str, title: String) -> Chrome {
+        Chrome {
+            l: v.lang,
+            user: Some(v.actor.name.clone()),
+            csrf: v.csrf.clone(),
+            active,
+            title,
+            here: v.here.clone(),
+            live: String::new(),
+        }
+    }
+
+    pub fn nav(&self) -> Vec<(bool, &'static str, &str)> {
+        NAV.iter()
+            .map(|(k, href, key)| (*k == self.active, *href, self.l.t(key)))
+            .collect()
+    }
+
+    /// The languages to switch to, with their links.
+    pub fn langs(&self) -> Vec<(bool, &'static str, String, String)> {
+        Lang::all()
+            .iter()
+            .map(|l| {
+                let next: String = form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
+                (
+                    l.code == self.l.code,
+                    l.code,
+                    l.t("lang.name").to_string(),
+                    format!("/lang/{}?next={next}", l.code),
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(s) => Html(s).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    p: Chrome,
+    message: String,
+    code: String,
+}
+
+pub enum PageError {
+    Api(ApiError),
+    Csrf,
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+/// The catalogue's text for an API error code, else the API's own message.
+pub fn error_text(l: &Lang, e: &ApiError) -> String {
+    let key = format!("error.{}", e.code);
+    if l.has(&key) {
+        l.t(&key).to_string()
+    } else {
+        format!("{}（{}）", l.t("error.generic"), e.message)
+    }
+}
+
+impl PageError {
+    pub fn render(self, l: &'static Lang) -> Response {
+        let (status, message, code) = match self {
+            PageError::Api(e) => (e.status, error_text(l, &e), e.code.to_string()),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                l.t("error.csrf").to_string(),
+                "csrf".to_string(),
+            ),
+        };
+        let page = ErrorPage {
+            p: Chrome {
+                l,
+                user: None,
+                csrf: String::new(),
+                active: "",
+                title: l.t("error.title").to_string(),
+                here: "/".into(),
+                live: String::new(),
+            },
+            message,
+            code,
+        };
+        let mut r = render(&page);
+        *r.status_mut() = status;
+        r
+    }
+}
+
+/// A handler result: a page, or an error page in the viewer's language.
+pub type PageResult = Result<Response, (PageError, &'static Lang)>;
+
+pub trait OrPage<T> {
+    fn or_page(self, l: &'static Lang) -> Result<T, (PageError, &'static Lang)>;
+}
+
+impl<T, E: Into<PageError>> OrPage<T> for Result<T, E> {
+    fn or_page(self, l: &'static Lang) -> Result<T, (PageError, &'static Lang)> {
+        self.map_err(|e| (e.into(), l))
+    }
+}
+
+/// Lets handlers return `PageResult` directly.
+pub struct PageOut(pub PageResult);
+
+impl IntoResponse for PageOut {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Ok(r) => r,
+            Err((e, l)) => e.render(l),
+        }
+    }
+}
+
+/// 303 See Other: where a successful form POST sends the browser.
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Formats a time for people, in the given zone: "03-02 10:15".
+pub fn hm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(tz.clone()).strftime("%m-%d %H:%M").to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in, sign-out, language
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SigninPage {
+    p: Chrome,
+    next: String,
+    demo: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths may be redirected to after sign-in or a language switch.
+fn safe_next(n: Option<&str>) -> String {
+    match n {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/".into(),
+    }
+}
+
+fn pre_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, PRE_COOKIE)
+        .filter(|v| v.len() == 32)
+        .map(str::to_string)
+}
+
+async fn signin_page(
+    State(state): State<AppState>,
+    UiLang(l): UiLang,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    signin_render(&state, l, &headers, safe_next(q.next.as_deref()), None).await
+}
+
+async fn signin_render(
+    state: &AppState,
+    l: &'static Lang,
+    headers: &HeaderMap,
+    next: String,
+    error: Option<String>,
+) -> Response {
+    // A pre-session secret so that the sign-in form, too, carries a CSRF token.
+    let pre = pre_token(headers).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let mut demo = Vec::new();
+    for (token, who) in crate::demo::DEMO_TOKENS {
+        if let Ok(Some(_)) = Actor::from_token(state, token).await {
+            demo.push((token.to_string(), who.to_string()));
+        }
+    }
+    let page = SigninPage {
+        p: Chrome {
+            l,
+            user: None,
+            csrf: csrf_for(state, "signin", &pre),
+            active: "",
+            title: l.t("signin.title").to_string(),
+            here: format!("/signin?next={}", {
+                let n: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                n
+            }),
+            live: String::new(),
+        },
+        next,
+        demo,
+        error: error.clone(),
+    };
+    let mut r = render(&page);
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{PRE_COOKIE}={pre}; Path=/signin; HttpOnly; SameSite=Strict"
+        ))
+        .expect("ascii"),
+    );
+    r
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    UiLang(l): UiLang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let next = safe_next(form.get("next").as_deref());
+    let expected = pre_token(&headers).map(|p| csrf_for(&state, "signin", &p));
+    let sent = form.get("csrf").unwrap_or_default();
+    if expected.is_none_or(|e| !same(&e, &sent)) {
+        return PageError::Csrf.render(l);
+    }
+    let Some(token) = form.get("token") else {
+        let msg = l.t("signin.missing").to_string();
+        return signin_render(&state, l, &headers, next, Some(msg)).await;
+    };
+    match Actor::from_token(&state, &token).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let msg = l.t("signin.unknown").to_string();
+            return signin_render(&state, l, &headers, next, Some(msg)).await;
+        }
+        Err(e) => return PageError::Api(e).render(l),
+    }
+    // The cookie value must be a cookie-safe token (the demo tokens are).
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    {
+        let msg = l.t("signin.unknown").to_string();
+        return signin_render(&state, l, &headers, next, Some(msg)).await;
+    }
+    let mut r = see_other(&next);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+        ))
+        .expect("checked above"),
+    );
+    r
+}
+
+async fn signout(_posted: Posted) -> Response {
+    let mut r = see_other("/signin");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    r
+}
+
+async fn switch_lang(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let Some(l) = Lang::by_code(&code) else {
+        return see_other(&next);
+    };
+    let mut r = see_other(&next);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+            l.code
+        ))
+        .expect("ascii"),
+    );
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live updates and static files
+
+/// Server-sent events: one `change` event per committed stream the viewer may see (its id as
+/// data). Pages refetch themselves and swap their live regions.
+async fn live(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = state.subscribe();
+    let scope = viewer.actor.clone();
+    let stream =
+        futures_util::stream::unfold((rx, state, scope), |(mut rx, state, scope)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(c) => {
+                        let visible = match state.store.jurisdiction(c.jurisdiction_id).await {
+                            Ok(Some(j)) => scope.sees(&j.path),
+                            _ => false,
+                        };
+                        if visible {
+                            let ev = SseEvent::default()
+                                .event("change")
+                                .data(format!("{} {}", c.stream_kind, c.stream_id));
+                            return Some((Ok(ev), (rx, state, scope)));
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Missed some: tell the page to refresh anyway.
+                        let ev = SseEvent::default().event("change").data("lagged *");
+                        return Some((Ok(ev), (rx, state, scope)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../static/console.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../static/console.js"),
+    )
+}

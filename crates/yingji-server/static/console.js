@@ -1,0 +1,84 @@
+// yingji console: live updates (server-sent events) and the intake form's level proposal.
+// Pages work without this script; it only saves reloads.
+(function () {
+  'use strict';
+  var body = document.body;
+  var live = body.getAttribute('data-live');
+  var status = document.getElementById('livestatus');
+  function say(key) { if (status) status.textContent = status.getAttribute('data-' + key) || ''; }
+
+  // Refetch this page and swap every [data-live] region that has an id. Forms outside the
+  // regions keep what the user typed.
+  var pending = null;
+  function refresh() {
+    if (pending) return;
+    pending = setTimeout(function () {
+      pending = null;
+      fetch(location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var doc = new DOMParser().parseFromString(html, 'text/html');
+          document.querySelectorAll('[data-live][id]').forEach(function (el) {
+            var fresh = doc.getElementById(el.id);
+            if (!fresh) return;
+            // Keep open <details> open.
+            var open = Array.prototype.map.call(el.querySelectorAll('details[open]'), function (d) { return d.id || d.querySelector('summary').textContent; });
+            el.replaceWith(fresh);
+            fresh.querySelectorAll('details').forEach(function (d) {
+              var key = d.id || (d.querySelector('summary') || {}).textContent;
+              if (open.indexOf(key) >= 0) d.open = true;
+            });
+          });
+          say('updated');
+          body.setAttribute('data-refreshed', String(Date.now()));
+        })
+        .catch(function () {});
+    }, 150);
+  }
+
+  if (live && window.EventSource) {
+    var es = new EventSource('/live');
+    es.addEventListener('open', function () { say('connected'); body.setAttribute('data-live-ready', '1'); });
+    es.addEventListener('error', function () { say('offline'); });
+    es.addEventListener('change', function (e) {
+      var stream = (e.data || '').split(' ')[1];
+      if (live === '*' || stream === '*' || stream === live) refresh();
+    });
+  }
+
+  // The intake form: show the plan's proposed level as the headcount, venue or behaviours change.
+  var form = document.getElementById('intake');
+  if (form) {
+    var timer = null;
+    var update = function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = new URLSearchParams();
+        q.set('plan', form.getAttribute('data-plan'));
+        ['headcount', 'venue'].forEach(function (n) {
+          var el = form.elements[n];
+          if (el && el.value) q.set(n, el.value);
+        });
+        form.querySelectorAll('input[name="behaviours"]:checked').forEach(function (c) { q.append('behaviours', c.value); });
+        fetch('/report/proposal?' + q.toString(), { credentials: 'same-origin' })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            var box = document.getElementById('proposal');
+            if (!html || !box) return;
+            var doc = new DOMParser().parseFromString(html, 'text/html');
+            var fresh = doc.getElementById('proposal');
+            if (fresh) box.replaceWith(fresh);
+          });
+      }, 200);
+    };
+    form.addEventListener('input', function (e) {
+      var n = e.target && e.target.name;
+      if (n === 'headcount' || n === 'venue' || n === 'behaviours') update();
+    });
+    form.addEventListener('change', function (e) {
+      var n = e.target && e.target.name;
+      if (n === 'venue' || n === 'behaviours') update();
+    });
+  }
+})();

@@ -1,0 +1,303 @@
+//! The web console through the router: sign-in and its cookie, CSRF on every POST, scope,
+//! actions offered only when allowed, language choice, live change notices, and the message
+//! catalogue's completeness. (The browser scenario is crates/yingji/tests/console_e2e.rs.)
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+use yingji_server::console::i18n;
+
+use crate::harness::TestApp;
+use crate::on_both;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn req(app: &TestApp, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Page {
+    let mut b = Request::builder().method(method).uri(path);
+    if !cookie.is_empty() {
+        b = b.header(header::COOKIE, cookie);
+    }
+    let body = match form {
+        Some(f) => {
+            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app
+        .router
+        .clone()
+        .oneshot(b.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string());
+    let cookies = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 40].to_string()
+}
+
+/// Signs in through the form, as a browser does; returns the session cookie.
+async fn sign_in(app: &TestApp, token: &str) -> String {
+    let page = req(app, "GET", "/signin", "", None).await;
+    let pre = page.cookies[0].split(';').next().unwrap().to_string();
+    let csrf = csrf_of(&page.body);
+    let r = req(
+        app,
+        "POST",
+        "/signin",
+        &pre,
+        Some(&format!("csrf={csrf}&token={token}&next=/")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let set = r
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("yj_session="))
+        .expect("a session cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn incident_status(app: &TestApp, id: &str) -> String {
+    let (_, v) = app
+        .get(&format!("/api/v1/incidents/{id}"), "demo-duty-officer")
+        .await;
+    v["status"].as_str().unwrap().to_string()
+}
+
+async fn new_report(app: &TestApp, headcount: u32) -> String {
+    let j = app.jurisdiction("临溪市").await;
+    let (s, v) = app
+        .post(
+            "/api/v1/incidents",
+            "demo-duty-officer",
+            json!({"jurisdiction_id": j, "plan_id": "linxiang-city-mass-petition", "kind": "event",
+                   "title": "控制台测试", "headcount": headcount,
+                   "fields": {"unit": "某村", "address": "某地", "time": "上午", "demands": "诉求"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+on_both! {
+    anonymous_pages_go_to_sign_in_and_unknown_tokens_are_refused => |app: TestApp| async move {
+        let r = req(&app, "GET", "/incidents/00000000-0000-0000-0000-000000000000", "", None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(r.location.unwrap().starts_with("/signin?next=%2Fincidents%2F"));
+        let r = req(&app, "GET", "/", "yj_session=not-a-token", None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        // The sign-in form itself needs its CSRF token.
+        let r = req(&app, "POST", "/signin", "", Some("token=demo-duty-officer")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.cookies.iter().all(|c| !c.starts_with("yj_session=")));
+        let page = req(&app, "GET", "/signin", "", None).await;
+        let pre = page.cookies[0].split(';').next().unwrap().to_string();
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", "/signin", &pre, Some(&format!("csrf={csrf}&token=wrong&next=/"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("令牌无效"));
+        // An outside `next` is not followed.
+        let r = req(&app, "POST", "/signin", &pre, Some(&format!("csrf={csrf}&token=demo-duty-officer&next=//evil.example/"))).await;
+        assert_eq!(r.location.as_deref(), Some("/"));
+    };
+
+    a_post_without_the_session_csrf_token_changes_nothing => |app: TestApp| async move {
+        let id = new_report(&app, 120).await;
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        for form in ["", "csrf=0000000000000000000000000000000000000000"] {
+            let r = req(&app, "POST", &format!("/incidents/{id}/do/verify"), &cookie, Some(form)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+        }
+        assert_eq!(incident_status(&app, &id).await, "reported");
+        // Another session's token does not fit this session either.
+        let other = sign_in(&app, "demo-commander").await;
+        let room = req(&app, "GET", &format!("/incidents/{id}"), &other, None).await;
+        let theirs = csrf_of(&room.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/verify"), &cookie, Some(&format!("csrf={theirs}"))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // With its own token it goes through and redirects back to the room.
+        let room = req(&app, "GET", &format!("/incidents/{id}"), &cookie, None).await;
+        let mine = csrf_of(&room.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/verify"), &cookie, Some(&format!("csrf={mine}"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(incident_status(&app, &id).await, "verified");
+    };
+
+    the_room_offers_only_what_the_domain_allows => |app: TestApp| async move {
+        let id = new_report(&app, 120).await;
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let room = req(&app, "GET", &format!("/incidents/{id}"), &cookie, None).await;
+        assert_eq!(room.status, StatusCode::OK);
+        assert!(room.body.contains("data-action=\"verify\""));
+        assert!(!room.body.contains("data-action=\"activate\""));
+        assert!(!room.body.contains("data-action=\"end\""));
+        assert!(room.body.contains("data-proposed=\"II\""), "the plan's proposal is shown");
+        // A refused command shows the reason in the page's language, and changes nothing.
+        let csrf = csrf_of(&room.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/end"), &cookie, Some(&format!("csrf={csrf}&reason=x"))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("当前状态下不能执行此操作"), "{}", r.body);
+        assert_eq!(incident_status(&app, &id).await, "reported");
+    };
+
+    incidents_outside_the_viewers_jurisdiction_are_not_found => |app: TestApp| async move {
+        let id = new_report(&app, 120).await;
+        let town = sign_in(&app, "demo-town-duty").await;
+        let r = req(&app, "GET", &format!("/incidents/{id}"), &town, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let desk = req(&app, "GET", "/", &town, None).await;
+        assert!(!desk.body.contains(&id));
+        let county = sign_in(&app, "demo-duty-officer").await;
+        let desk = req(&app, "GET", "/", &county, None).await;
+        assert!(desk.body.contains(&id));
+    };
+
+    the_intake_form_proposes_the_level_and_records_one_report_per_form => |app: TestApp| async move {
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let form = req(&app, "GET", "/report?plan=linxiang-city-mass-petition", &cookie, None).await;
+        for field in ["in-unit", "in-address", "in-time", "in-headcount", "in-demands"] {
+            assert!(form.body.contains(&format!("for=\"{field}\"")), "labelled field {field}");
+        }
+        let csrf = csrf_of(&form.body);
+        let j = app.jurisdiction("临溪市").await;
+        let base = format!("csrf={csrf}&plan=linxiang-city-mass-petition&idem=k-1&jurisdiction={j}&kind=event&title=T&f.unit=U&f.address=A&f.time=2026-03-02T10%3A00&f.demands=D&headcount=60");
+        let preview = req(&app, "POST", "/report", &cookie, Some(&format!("{base}&step=preview"))).await;
+        assert_eq!(preview.status, StatusCode::OK);
+        assert!(preview.body.contains("data-level=\"III\""), "60 people: level III proposed");
+        let before = app.state.store.event_count().await.unwrap();
+        assert_eq!(before, app.state.store.event_count().await.unwrap(), "a preview records nothing");
+        let a = req(&app, "POST", "/report", &cookie, Some(&format!("{base}&step=confirm"))).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        let b = req(&app, "POST", "/report", &cookie, Some(&format!("{base}&step=confirm"))).await;
+        assert_eq!(a.location, b.location, "a double submission records one report");
+        let after = app.state.store.event_count().await.unwrap();
+        assert!(after > before);
+        // A missing required field re-shows the form with the reason.
+        let bad = base.replace("&f.demands=D", "");
+        let r = req(&app, "POST", "/report", &cookie, Some(&format!("{}&idem=k-2&step=confirm", bad.replace("idem=k-1&", "")))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("报告要素"), "{}", r.body);
+    };
+
+    the_language_comes_from_the_query_the_cookie_or_the_browser => |app: TestApp| async move {
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let zh = req(&app, "GET", "/", &cookie, None).await;
+        assert!(zh.body.contains("<html lang=\"zh-CN\">") && zh.body.contains("值班台"));
+        let en = req(&app, "GET", "/?lang=en", &cookie, None).await;
+        assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Duty desk"));
+        let sw = req(&app, "GET", "/lang/en?next=/plans", &cookie, None).await;
+        assert_eq!(sw.location.as_deref(), Some("/plans"));
+        let lang_cookie = sw.cookies[0].split(';').next().unwrap().to_string();
+        let en = req(&app, "GET", "/plans", &format!("{cookie}; {lang_cookie}"), None).await;
+        assert!(en.body.contains("<html lang=\"en\">"));
+        let resp = app.router.clone().oneshot(
+            Request::builder().uri("/signin").header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,zh;q=0.5").body(Body::empty()).unwrap()
+        ).await.unwrap();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("Sign in"));
+    };
+
+    a_commit_is_announced_to_live_pages => |app: TestApp| async move {
+        let mut rx = app.state.subscribe();
+        let id = new_report(&app, 30).await;
+        let c = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+        assert_eq!(c.stream_id.to_string(), id);
+        assert_eq!(c.stream_kind, "incident");
+    };
+
+    plan_pages_render_the_document_check_simulation_and_diff => |app: TestApp| async move {
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let doc = req(&app, "GET", "/plans/linxiang-city-mass-petition", &cookie, None).await;
+        assert_eq!(doc.status, StatusCode::OK);
+        assert!(doc.body.contains("lv-orange") && doc.body.contains("现场秩序维护组"));
+        let sim = req(&app, "GET", "/plans/linxiang-city-mass-petition/simulate?headcount=120", &cookie, None).await;
+        assert!(sim.body.contains("II 重大"), "{}", sim.body);
+        let diff = req(&app, "GET", "/plans/linxiang-city-mass-petition/diff", &cookie, None).await;
+        assert_eq!(diff.status, StatusCode::OK);
+        let none = req(&app, "GET", "/plans/no-such-plan", &cookie, None).await;
+        assert_eq!(none.status, StatusCode::NOT_FOUND);
+    };
+}
+
+/// Every key the templates and the console code use is in both catalogues, and the two
+/// catalogues have the same keys.
+#[test]
+fn the_catalogues_are_complete() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut used = BTreeSet::new();
+    let mut scan = |text: &str| {
+        for pat in [".t(\"", ".f1(\"", ".f2(\""] {
+            for (i, _) in text.match_indices(pat) {
+                let rest = &text[i + pat.len()..];
+                if let Some(end) = rest.find('"') {
+                    used.insert(rest[..end].to_string());
+                }
+            }
+        }
+    };
+    for sub in ["templates", "src/console"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            scan(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+    }
+    // Keys built from values (`tk`): the domain's statuses, task states and event kinds.
+    for s in [
+        "reported",
+        "verified",
+        "unfounded",
+        "active",
+        "ended",
+        "reviewed",
+        "closed",
+    ] {
+        used.insert(format!("status.{s}"));
+    }
+    for s in ["open", "acknowledged", "started", "done", "cancelled"] {
+        used.insert(format!("task.{s}"));
+    }
+    let srcs = i18n::sources();
+    let maps: Vec<_> = srcs.iter().map(|(c, t)| (*c, i18n::flatten(t))).collect();
+    for (code, m) in &maps {
+        let missing: Vec<_> = used.iter().filter(|k| !m.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "{code} lacks {missing:?}");
+    }
+    let a: BTreeSet<_> = maps[0].1.keys().collect();
+    let b: BTreeSet<_> = maps[1].1.keys().collect();
+    assert_eq!(
+        a.symmetric_difference(&b).collect::<Vec<_>>(),
+        Vec::<&&String>::new()
+    );
+}

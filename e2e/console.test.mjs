@@ -1,0 +1,188 @@
+// End-to-end test of the web console in headless Chromium (Debian's chromium, driven by
+// playwright-core). Run by crates/yingji/tests/console_e2e.rs, which starts `yingji serve` with
+// the demo on a free port and passes BASE_URL. Screenshots go to e2e/screenshots/.
+//
+// Scenario: a duty officer signs in, files a report of 120 people against the Linxiang plan,
+// sees level II proposed, verifies, grades and activates; a group member, watching the incident
+// room in a second browser context, sees the response tasks appear without reloading and
+// acknowledges one; the officer sees that live too, ends the response, records a commitment and
+// switches to English. Every page is also checked at 375 px for horizontal overflow and
+// unlabelled inputs.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const BASE = process.env.BASE_URL;
+assert.ok(BASE, 'BASE_URL is required');
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+const T = 15000;
+
+function step(name) { console.log(`· ${name}`); }
+
+async function signIn(ctx, token) {
+  const page = await ctx.newPage();
+  await page.goto(BASE + '/');
+  assert.match(page.url(), /\/signin\?next=/, 'an anonymous visit goes to sign-in');
+  await page.fill('#token', token);
+  await Promise.all([page.waitForURL(BASE + '/'), page.click('form.stack button[type=submit]')]);
+  return page;
+}
+
+/// Checks a page at phone width: no horizontal scrolling, every visible control labelled.
+async function phoneChecks(page, name) {
+  const r = await page.evaluate(() => {
+    const unlabelled = [];
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+      const ok = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label') || el.getAttribute('aria-label');
+      if (!ok) unlabelled.push(el.name || el.id || el.outerHTML.slice(0, 60));
+    }
+    return { overflow: document.documentElement.scrollWidth - window.innerWidth, unlabelled };
+  });
+  assert.ok(r.overflow <= 1, `${name}: wider than the phone screen by ${r.overflow}px`);
+  assert.deepEqual(r.unlabelled, [], `${name}: inputs without a label`);
+}
+
+/// Screenshots the page at desktop and phone width (full page), then restores desktop width.
+async function shoot(page, name) {
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: join(shots, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await phoneChecks(page, name);
+  await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+}
+
+try {
+  // --- The duty officer signs in.
+  step('sign in as the duty officer');
+  const officerCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
+  {
+    const p = await officerCtx.newPage();
+    await p.goto(BASE + '/signin');
+    await shoot(p, 'signin');
+    await p.close();
+  }
+  const officer = await signIn(officerCtx, 'demo-duty-officer');
+  await officer.waitForSelector('h1:has-text("值班台")');
+  assert.ok(await officer.locator('.badge.drill').count() > 0, 'the demo drill is marked as a drill');
+  await shoot(officer, 'desk');
+
+  // --- The intake form: 120 people against the Linxiang plan; level II proposed.
+  step('file a report of 120 people; see level II proposed');
+  await officer.goto(BASE + '/report?plan=linxiang-city-mass-petition');
+  await officer.fill('#in-title', '端到端测试：青石镇村民集体反映征地补偿');
+  await officer.fill('#in-unit', '青石镇枫林村');
+  await officer.fill('#in-address', '临溪市人民政府南门');
+  await officer.fill('#in-demands', '要求公开征地补偿标准');
+  await officer.fill('#in-headcount', '120');
+  // Live proposal as the officer types (the script), then the same without script (preview).
+  await officer.waitForSelector('#proposal [data-level="II"]', { timeout: T });
+  await Promise.all([officer.waitForLoadState('load'), officer.click('button[value=preview]')]);
+  await officer.waitForSelector('#proposal [data-level="II"]');
+  assert.match(await officer.textContent('#proposal'), /重大/);
+  assert.match(await officer.textContent('#proposal'), /100/, 'the matching rule is shown');
+  await shoot(officer, 'intake');
+  await Promise.all([officer.waitForURL(/\/incidents\//), officer.click('button[value=confirm]')]);
+  const roomUrl = officer.url();
+  await officer.waitForSelector('[data-status="reported"]');
+
+  // --- The group member watches the room in a second browser context.
+  step('a group member opens the room in a second browser context');
+  const memberCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
+  const member = await signIn(memberCtx, 'demo-group-member');
+  await member.goto(roomUrl);
+  await member.waitForFunction(() => document.body.getAttribute('data-live-ready') === '1', null, { timeout: T });
+  await member.evaluate(() => { window.__sameDocument = true; });
+  const orderTasksBefore = await member.locator('#room-tasks h3:has-text("现场秩序维护组")').count();
+  assert.equal(orderTasksBefore, 0, 'no order-group tasks before activation');
+
+  // --- Verify, grade as proposed, activate.
+  step('verify, grade as II, activate');
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('[data-action=verify]')]);
+  await officer.waitForSelector('[data-status="verified"]');
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('[data-action=assess]')]);
+  await officer.waitForSelector('.level[data-level="II"]');
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('[data-action=activate]')]);
+  await officer.waitForSelector('[data-status="active"]');
+
+  step('the tasks appear live on the second page');
+  await member.waitForSelector('#room-tasks h3:has-text("现场秩序维护组")', { timeout: T });
+  assert.equal(await member.evaluate(() => window.__sameDocument), true, 'updated without a reload');
+  await shoot(member, 'room-member');
+
+  // --- The member acknowledges an order-group task.
+  step('the group member acknowledges a task');
+  await member.evaluate(() => { window.__sameDocument = true; });
+  await officer.evaluate(() => { window.__sameDocument = true; });
+  const order = member.locator('#room-tasks h3:has-text("现场秩序维护组") + ul li.task').first();
+  const taskId = await order.getAttribute('data-task');
+  assert.ok(taskId, 'an order-group task');
+  await Promise.all([member.waitForURL(roomUrl), order.locator('[data-task-action=acknowledge]').click()]);
+  await member.waitForSelector(`li[data-task="${taskId}"][data-state="acknowledged"]`);
+  assert.match(await member.textContent(`li[data-task="${taskId}"]`), /郑国平/);
+  // The officer's room follows without a reload.
+  await officer.waitForSelector(`li[data-task="${taskId}"][data-state="acknowledged"]`, { timeout: T });
+  assert.equal(await officer.evaluate(() => window.__sameDocument), true, 'officer updated without a reload');
+
+  // --- End the response, record a commitment.
+  step('end the response');
+  await officer.click('summary:has-text("结束响应")');
+  await officer.fill('#end-reason', '群众代表已与有关部门对话，现场人员已散去');
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('[data-action=end]')]);
+  await officer.waitForSelector('[data-status="ended"]');
+
+  step('record a commitment');
+  await officer.click('#add-obligation summary');
+  await officer.fill('#ob-text', '十五日内书面答复征地补偿标准');
+  await officer.fill('#ob-owner', '临溪市自然资源局');
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('#add-obligation button[type=submit]')]);
+  await officer.waitForSelector('#room-owed li:has-text("十五日内书面答复征地补偿标准")');
+  assert.match(await officer.textContent('#room-timeline'), /记录承诺或答复/);
+  await shoot(officer, 'room');
+
+  // The desk lists the commitment as owed.
+  await officer.goto(BASE + '/');
+  await officer.waitForSelector('#desk-owed li:has-text("十五日内书面答复征地补偿标准")');
+
+  // --- Plans.
+  step('plans: list, document, simulate, check');
+  await officer.goto(BASE + '/plans');
+  await shoot(officer, 'plans');
+  await officer.click('a[href="/plans/linxiang-city-mass-petition"]');
+  await officer.waitForSelector('table.levels .level.lv-orange:has-text("II")');
+  await shoot(officer, 'plan');
+  await officer.goto(BASE + '/plans/linxiang-city-mass-petition/simulate?headcount=120');
+  assert.match(await officer.textContent('main'), /II 重大/);
+  await shoot(officer, 'simulate');
+
+  // --- Switch to English.
+  step('switch to English');
+  await officer.goto(roomUrl);
+  await Promise.all([officer.waitForURL(roomUrl), officer.click('a[lang=en]')]);
+  await officer.waitForSelector('h2:has-text("Commitments and replies")');
+  assert.match(await officer.textContent('[data-status]'), /Response ended/);
+  assert.equal(await officer.getAttribute('html', 'lang'), 'en');
+  await shoot(officer, 'room-en');
+  await officer.goto(BASE + '/');
+  await officer.waitForSelector('h1:has-text("Duty desk")');
+  await shoot(officer, 'desk-en');
+
+  console.log('console e2e: ok');
+} finally {
+  await browser.close();
+}
