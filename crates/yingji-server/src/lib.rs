@@ -3,12 +3,15 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
+mod cases;
 pub mod demo;
 mod directory;
+mod disputes;
 pub mod error;
 mod incidents;
 pub mod openapi;
 mod plans;
+mod reports;
 pub mod write;
 
 use std::collections::HashMap;
@@ -42,6 +45,23 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     plans: Arc<RwLock<PlanCache>>,
+    /// Case rules per jurisdiction and the working-day calendar (loaded at start).
+    pub case_rules: Arc<CaseRules>,
+}
+
+/// The case configuration and the working-day calendar.
+pub struct CaseRules {
+    pub config: yingji_domain::case::CaseConfig,
+    pub calendar: yingji_domain::calendar::Calendar,
+}
+
+impl Default for CaseRules {
+    fn default() -> Self {
+        CaseRules {
+            config: Default::default(),
+            calendar: yingji_domain::calendar::Calendar::builtin(),
+        }
+    }
 }
 
 /// The actor under which the server itself records what falls due.
@@ -58,7 +78,14 @@ impl AppState {
             store,
             clock,
             plans: Arc::new(RwLock::new(HashMap::new())),
+            case_rules: Arc::new(CaseRules::default()),
         }
+    }
+
+    /// Uses this case configuration and calendar instead of the defaults.
+    pub fn with_case_rules(mut self, rules: CaseRules) -> Self {
+        self.case_rules = Arc::new(rules);
+        self
     }
 
     /// A plan version, parsed once and cached.
@@ -275,6 +302,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
+        .merge(cases::routes())
+        .merge(disputes::routes())
+        .merge(reports::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::not_found("route") });
     Router::new()
@@ -302,6 +332,8 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
             changed += 1;
         }
     }
+    changed += cases::tick_cases(state).await?;
+    changed += reports::tick_reports(state).await?;
     Ok(changed)
 }
 

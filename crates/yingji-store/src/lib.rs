@@ -10,6 +10,7 @@
 //! not take the others with it. On PostgreSQL each write is its own transaction; the server
 //! group-commits the WAL itself.
 
+mod cases;
 mod rows;
 mod sql;
 
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
 
+pub use cases::*;
 pub use rows::*;
 
 #[derive(Debug, thiserror::Error)]

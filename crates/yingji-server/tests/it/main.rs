@@ -3,6 +3,7 @@
 //! clock, never by sleeping.
 
 mod api;
+mod cases;
 mod harness;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
