@@ -375,3 +375,29 @@ fn working_day_clock_per_case_type() {
     // Friday 6 March + 5 working days = Friday 13 March.
     assert_eq!(c.due.last_day, date(2026, 3, 13));
 }
+
+#[test]
+fn the_example_configuration() {
+    use yingji_domain::case::{CaseConfig, Channel};
+    let cfg = CaseConfig::parse(include_str!("../../../config/cases.toml")).unwrap();
+    assert_eq!(cfg.defaults.clock.days, 60);
+    let town = cfg.for_keys(["990181101", "青石镇", "990181", "临溪市"]);
+    assert_eq!(town.clock.unit, DayUnit::Working);
+    assert_eq!(town.approval_chain, vec!["party-secretary".to_string()]);
+    // Inherited from the defaults.
+    assert_eq!(town.extension.max_days, 30);
+    assert_eq!(
+        town.number("990181101", 2026, 7, Channel::Visit),
+        "QS2026V0007"
+    );
+    let county = cfg.for_keys(["990181", "临溪市"]);
+    assert_eq!(
+        county.number("990181", 2026, 42, Channel::Letter),
+        "990181-2026-000042"
+    );
+    // Mistakes are reported, not ignored.
+    assert!(CaseConfig::parse("[defaults]\nclock = { days = 0 }").is_err());
+    assert!(CaseConfig::parse("[defaults]\ncase_number = \"X-{year}\"").is_err());
+    assert!(CaseConfig::parse("[defaults]\nclok = { days = 60 }").is_err());
+    assert!(CaseConfig::parse("[jurisdictions.\"x\"]\ntime_zone = \"Mars/Base\"").is_err());
+}

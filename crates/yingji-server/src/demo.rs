@@ -60,6 +60,8 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
         "demo-group-member",
         "临溪市 公安局政委（现场秩序维护组组长）",
     ),
+    ("demo-petition-clerk", "临溪市信访局 登记员"),
+    ("demo-secretary-general", "临溪市 秘书长（拟办意见审批）"),
     ("demo-town-duty", "青石镇 值班员"),
     ("demo-street-duty", "东湖街道 值班员"),
 ];

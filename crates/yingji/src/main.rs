@@ -59,6 +59,14 @@ struct ServeArgs {
     /// How often to mark what has fallen due, in seconds.
     #[arg(long, default_value = "5")]
     tick_seconds: u64,
+    /// Petition-case rules per jurisdiction (case numbers, clocks, topics, approval chain,
+    /// supervision); see docs/cases.md. Without it the built-in defaults apply.
+    #[arg(long, env = "YINGJI_CASE_CONFIG")]
+    case_config: Option<PathBuf>,
+    /// A directory of working-day calendar files (one per year, `*.toml`); see
+    /// docs/calendars.md. Without it the built-in mainland China calendar is used.
+    #[arg(long, env = "YINGJI_CALENDARS")]
+    calendars: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
