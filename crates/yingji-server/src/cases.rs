@@ -1130,9 +1130,9 @@ pub async fn case_stats(
             "`by` must be department, category, channel or total",
         ));
     }
-    let (from, to) = match q.quarter {
-        None => (format!("{}Q1", q.year), format!("{}Q4", q.year)),
-        Some(n @ 1..=4) => (format!("{}Q{n}", q.year), format!("{}Q{n}", q.year)),
+    let quarters: Vec<String> = match q.quarter {
+        None => (1..=4).map(|n| format!("{}Q{n}", q.year)).collect(),
+        Some(n @ 1..=4) => vec![format!("{}Q{n}", q.year)],
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_query",
@@ -1140,7 +1140,8 @@ pub async fn case_stats(
             ));
         }
     };
-    let rows = state.store.case_stats(&scope_path, &from, &to, &by).await?;
+    let (from, to) = (quarters[0].clone(), quarters[quarters.len() - 1].clone());
+    let rows = state.store.case_stats(&scope_path, &quarters, &by).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {

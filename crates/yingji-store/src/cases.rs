@@ -264,15 +264,16 @@ impl Store {
         })
     }
 
-    /// Statistics for a subtree over quarters `from..=to` (`2026Q1`), grouped by `by`
-    /// (`department`, `category`, `channel`, or `total`).
+    /// Statistics for a subtree over some quarters (`2026Q1`), grouped by `by` (`department`,
+    /// `category`, `channel`, or `total`). The quarters are listed (not a range) so that both
+    /// backends seek the primary key once per quarter with the path range inside it.
     pub async fn case_stats(
         &self,
         scope_path: &str,
-        from_quarter: &str,
-        to_quarter: &str,
+        quarters: &[String],
         by: &str,
     ) -> Result<Vec<StatRow>> {
+        let marks = vec!["?"; quarters.len().max(1)].join(", ");
         let (lo, hi) = subtree_range(scope_path);
         let key = match by {
             "department" => Some("department"),
@@ -295,17 +296,20 @@ impl Store {
         // PostgreSQL refuses a constant in GROUP BY: the total is an aggregate without one.
         let sql = match key {
             Some(k) => format!(
-                "SELECT {k}, {sums} FROM case_stats WHERE quarter >= ? AND quarter <= ? AND jurisdiction_path >= ? AND jurisdiction_path < ? GROUP BY {k} ORDER BY {k}"
+                "SELECT {k}, {sums} FROM case_stats WHERE quarter IN ({marks}) AND jurisdiction_path >= ? AND jurisdiction_path < ? GROUP BY {k} ORDER BY {k}"
             ),
             None => format!(
-                "SELECT CAST('total' AS TEXT), {sums} FROM case_stats WHERE quarter >= ? AND quarter <= ? AND jurisdiction_path >= ? AND jurisdiction_path < ?"
+                "SELECT CAST('total' AS TEXT), {sums} FROM case_stats WHERE quarter IN ({marks}) AND jurisdiction_path >= ? AND jurisdiction_path < ?"
             ),
         };
-        let rows = sqlx::query(&self.q(&sql))
-            .bind(from_quarter.to_string())
-            .bind(to_quarter.to_string())
-            .bind(lo)
-            .bind(hi)
+        let mut args: Vec<Val> = quarters.iter().map(Val::from).collect();
+        if args.is_empty() {
+            args.push(Val::Null);
+        }
+        args.push(lo.into());
+        args.push(hi.into());
+        let text = self.q(&sql);
+        let rows = bind(sqlx::query(&text), &args)
             .fetch_all(self.pool())
             .await?;
         rows.iter()
