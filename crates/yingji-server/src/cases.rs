@@ -1106,7 +1106,7 @@ pub struct StatsQuery {
 #[utoipa::path(get, path = "/api/v1/cases/stats", tag = "cases",
     params(("jurisdiction_id" = Option<Uuid>, Query, description = "this jurisdiction and below"),
            ("year" = i32, Query), ("quarter" = Option<u8>, Query, description = "1–4; omit for the year"),
-           ("by" = Option<String>, Query, description = "department, category, channel or total")),
+           ("by" = Option<String>, Query, description = "department, category, channel, jurisdiction or total")),
     responses((status = 200, description = "received, replied, on time, overdue, extended and satisfaction per group, by quarter of acceptance", body = Object)))]
 pub async fn case_stats(
     State(state): State<AppState>,
@@ -1124,10 +1124,10 @@ pub async fn case_stats(
         }
     };
     let by = q.by.unwrap_or_else(|| "total".into());
-    if !["department", "category", "channel", "total"].contains(&by.as_str()) {
+    if !["department", "category", "channel", "jurisdiction", "total"].contains(&by.as_str()) {
         return Err(ApiError::bad_request(
             "invalid_query",
-            "`by` must be department, category, channel or total",
+            "`by` must be department, category, channel, jurisdiction or total",
         ));
     }
     let quarters: Vec<String> = match q.quarter {
@@ -1142,21 +1142,35 @@ pub async fn case_stats(
     };
     let (from, to) = (quarters[0].clone(), quarters[quarters.len() - 1].clone());
     let rows = state.store.case_stats(&scope_path, &quarters, &by).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let answered = r.satisfied + r.basically_satisfied + r.dissatisfied;
-            json!({
-                "key": r.key, "received": r.received, "replied": r.replied, "on_time": r.on_time,
+    let mut items: Vec<Value> = vec![];
+    for r in &rows {
+        let answered = r.satisfied + r.basically_satisfied + r.dissatisfied;
+        // By jurisdiction the key is the stored path; answer with the jurisdiction's id and name.
+        let (key, name) = if by == "jurisdiction" {
+            let id = r
+                .key
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .and_then(|s| Uuid::parse_str(s).ok());
+            let name = match id {
+                Some(id) => state.store.jurisdiction(id).await?.map(|j| j.name),
+                None => None,
+            };
+            (json!(id), name)
+        } else {
+            (json!(r.key), None)
+        };
+        items.push(json!({
+                "key": key, "name": name, "received": r.received, "replied": r.replied, "on_time": r.on_time,
                 "overdue": r.overdue, "extended": r.extended,
                 "satisfaction": {
                     "satisfied": r.satisfied, "basically_satisfied": r.basically_satisfied,
                     "dissatisfied": r.dissatisfied,
                     "rate": if answered > 0 { Some((r.satisfied + r.basically_satisfied) as f64 / answered as f64) } else { None },
                 },
-            })
-        })
-        .collect();
+        }));
+    }
     Ok(axum::Json(
         json!({ "from": from, "to": to, "by": by, "items": items }),
     ))

@@ -265,7 +265,7 @@ impl Store {
     }
 
     /// Statistics for a subtree over some quarters (`2026Q1`), grouped by `by` (`department`,
-    /// `category`, `channel`, or `total`). The quarters are listed (not a range) so that both
+    /// `category`, `channel`, `jurisdiction` (the key is the jurisdiction path) or `total`). The quarters are listed (not a range) so that both
     /// backends seek the primary key once per quarter with the path range inside it.
     pub async fn case_stats(
         &self,
@@ -279,6 +279,7 @@ impl Store {
             "department" => Some("department"),
             "category" => Some("category"),
             "channel" => Some("channel"),
+            "jurisdiction" => Some("jurisdiction_path"),
             _ => None,
         };
         let sums = [

@@ -179,6 +179,11 @@ on_both! {
         let (_, yr) = app.get("/api/v1/cases/stats?year=2026", "demo-city-duty").await;
         // The demo's two cases plus this one.
         assert_eq!(yr["items"][0]["received"], 3);
+        let (_, bj) = app.get("/api/v1/cases/stats?year=2026&by=jurisdiction", "demo-city-duty").await;
+        assert_eq!(bj["items"].as_array().unwrap().len(), 1, "{bj}");
+        assert_eq!((bj["items"][0]["name"].clone(), bj["items"][0]["received"].clone()), (json!("临溪市"), json!(3)));
+        let (s, _) = app.get("/api/v1/cases/stats?year=2026&by=weather", CLERK).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
         // The hash chain holds.
         let report = app.state.store.verify().await.unwrap();
         assert!(report.broken.is_empty());
