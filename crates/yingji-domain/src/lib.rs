@@ -2,8 +2,12 @@
 //! injected clock, and the audit hash chain. No I/O: the store persists what this crate decides.
 
 pub mod audit;
+pub mod calendar;
+pub mod case;
 pub mod clock;
+pub mod dispute;
 pub mod incident;
+pub mod reports;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -62,6 +62,8 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
         "demo-group-member",
         "临溪市 公安局政委（现场秩序维护组组长）",
     ),
+    ("demo-petition-clerk", "临溪市信访局 登记员"),
+    ("demo-secretary-general", "临溪市 秘书长（拟办意见审批）"),
     ("demo-town-duty", "青石镇 值班员"),
     ("demo-street-duty", "东湖街道 值班员"),
     ("demo-auditor", "临溪市 审计员"),
@@ -261,8 +263,22 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         &[
             ("deputy-secretary", false),
             ("party-deputy-secretary", true),
+            ("petition-deputy", false),
         ],
     );
+    // The petition office: a registrar, and the 秘书长 who approves the 拟办意见 after the
+    // 分管领导 (林建国, post `petition-deputy`).
+    let clerk = s.person(&county, "高文静", Some("demo-petition-clerk"), &[]);
+    s.grant(clerk, "petition_clerk", &county);
+    s.account(clerk, "petition-clerk");
+    let secretary_general = s.person(
+        &county,
+        "罗志远",
+        Some("demo-secretary-general"),
+        &[("secretary-general", false)],
+    );
+    s.grant(secretary_general, "approver", &county);
+    s.account(secretary_general, "secretary-general");
     s.grant(commander, "commander", &county);
     s.grant(commander, "approver", &county);
     s.account(commander, "commander");
@@ -597,6 +613,74 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
                 .checked_add(SignedDuration::from_hours(24 * 30))
                 .expect("in range"),
         },
+    )
+    .await?;
+
+    // 5. Petition cases in 临溪市: a letter just registered, and a collective visit linked to the
+    //    active incident.
+    let as_clerk = ActorRef {
+        person_id: clerk,
+        name: "高文静".into(),
+    };
+    let petition = |channel, form, headcount, names: &[&str], title: &str, grievance: &str| {
+        yingji_domain::case::NewCase {
+            jurisdiction_id: county.id,
+            case_number: String::new(),
+            channel,
+            form,
+            headcount,
+            petitioners: names
+                .iter()
+                .map(|n| yingji_domain::case::Petitioner {
+                    name: n.to_string(),
+                    contact: None,
+                    address: None,
+                })
+                .collect(),
+            title: title.into(),
+            grievance: grievance.into(),
+            case_type: "general".into(),
+            received_at: now,
+            origin: None,
+            related_cases: vec![],
+            incident_id: None,
+        }
+    };
+    use yingji_domain::case::{Channel, Form};
+    crate::cases::register(
+        state,
+        &as_clerk,
+        county.id,
+        &county,
+        petition(
+            Channel::Letter,
+            Form::Single,
+            1,
+            &["李某"],
+            "来信反映小区供暖不达标",
+            "要求供热公司整改并退还部分供暖费",
+        ),
+        None,
+        &|_, _| {},
+    )
+    .await?;
+    let mut visit = petition(
+        Channel::Visit,
+        Form::Collective,
+        35,
+        &["张某", "王某"],
+        "集体来访反映拖欠工程款",
+        "要求建筑公司支付拖欠的工程款",
+    );
+    visit.incident_id = Some(big.id);
+    crate::cases::register(
+        state,
+        &as_clerk,
+        county.id,
+        &county,
+        visit,
+        None,
+        &|_, _| {},
     )
     .await?;
     Ok(())

@@ -3,15 +3,18 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
+mod cases;
 pub mod console;
 pub mod demo;
 pub mod directory;
+mod disputes;
 pub mod error;
 mod incidents;
 pub mod openapi;
 mod plans;
 pub mod sealer;
 pub mod trust;
+mod reports;
 pub mod write;
 
 use std::collections::HashMap;
@@ -53,6 +56,9 @@ pub struct AppState {
     changes: tokio::sync::broadcast::Sender<Change>,
     /// A per-process secret that binds the console's CSRF tokens to a session.
     console_key: Arc<[u8; 32]>,
+    /// Case rules per jurisdiction and the working-day calendar (loaded at start).
+    pub case_rules: Arc<CaseRules>,
+}
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether to refresh.
@@ -70,6 +76,21 @@ fn random_key() -> [u8; 32] {
     k[..16].copy_from_slice(Uuid::new_v4().as_bytes());
     k[16..].copy_from_slice(Uuid::new_v4().as_bytes());
     k
+}
+
+/// The case configuration and the working-day calendar.
+pub struct CaseRules {
+    pub config: yingji_domain::case::CaseConfig,
+    pub calendar: yingji_domain::calendar::Calendar,
+}
+
+impl Default for CaseRules {
+    fn default() -> Self {
+        CaseRules {
+            config: Default::default(),
+            calendar: yingji_domain::calendar::Calendar::builtin(),
+        }
+    }
 }
 
 /// The actor under which the server itself records what falls due.
@@ -92,6 +113,7 @@ impl AppState {
             sealer: Arc::new(sealer::Sealer::ephemeral()),
             changes: tokio::sync::broadcast::channel(1024).0,
             console_key: Arc::new(random_key()),
+            case_rules: Arc::new(CaseRules::default()),
         }
     }
 
@@ -129,6 +151,13 @@ impl AppState {
     /// Listens to what is committed from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+
+    /// Uses this case configuration and calendar instead of the defaults.
+    pub fn with_case_rules(mut self, rules: CaseRules) -> Self {
+        self.case_rules = Arc::new(rules);
+        self
     }
 
     /// A plan version, parsed once and cached.
@@ -372,6 +401,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
+        .merge(cases::routes())
+        .merge(disputes::routes())
+        .merge(reports::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .merge(trust::routes())
         .fallback(|| async { ApiError::not_found("route") });
@@ -402,6 +434,8 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
             changed += 1;
         }
     }
+    changed += cases::tick_cases(state).await?;
+    changed += reports::tick_reports(state).await?;
     Ok(changed)
 }
 

@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{directory, incidents, plans, trust};
+use crate::{cases, directory, disputes, incidents, plans, reports, trust};
 
 struct Security;
 
@@ -22,7 +22,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "yingji API",
-        description = "Emergency plans run as data: incidents, tasks, plans and the directory. Every request carries `Authorization: Bearer <token>` (an API token) or the session cookie from `POST /api/v1/session` plus, on changes, the session's `X-CSRF-Token`. Roles granted per jurisdiction subtree decide what an actor may do: outside their subtree everything is 404, inside it a missing role is 403 `forbidden`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
+        description = "Emergency plans run as data: incidents, tasks, plans and the directory; petition cases with statutory clocks, dispute screening and scheduled reports. Every request carries `Authorization: Bearer <token>` (an API token) or the session cookie from `POST /api/v1/session` plus, on changes, the session's `X-CSRF-Token`. Roles granted per jurisdiction subtree decide what an actor may do: outside their subtree everything is 404, inside it a missing role is 403 `forbidden`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
         version = "1"
     ),
     modifiers(&Security),
@@ -62,6 +62,21 @@ impl Modify for Security {
         trust::change_grant,
         trust::reveal,
         trust::audit_verify,
+        cases::create_case,
+        cases::list_cases,
+        cases::get_case,
+        cases::case_timeline,
+        cases::case_action,
+        cases::case_stats,
+        disputes::open_round,
+        disputes::get_round,
+        disputes::submit_round,
+        disputes::create_dispute,
+        disputes::list_disputes,
+        disputes::get_dispute,
+        disputes::dispute_action,
+        reports::report_board,
+        reports::submit_report,
     ),
     components(schemas(
         incidents::NewIncidentRequest,
@@ -79,6 +94,13 @@ impl Modify for Security {
         trust::ReasonRequest,
         trust::GrantRequest,
         trust::RevealRequest,
+        cases::NewCaseRequest,
+        cases::CaseActionRequest,
+        disputes::OpenRoundRequest,
+        disputes::RoundSubmissionRequest,
+        disputes::NewDisputeRequest,
+        disputes::DisputeActionRequest,
+        reports::ReportSubmissionRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -15,6 +15,7 @@
 mod backup;
 mod cache;
 mod pg_writer;
+mod cases;
 mod rows;
 mod sql;
 mod sqlite_writer;
@@ -31,6 +32,7 @@ use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
 
 pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
+pub use cases::*;
 pub use rows::*;
 pub use trust::*;
 

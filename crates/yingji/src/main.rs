@@ -81,6 +81,14 @@ struct ServeArgs {
     /// Sign-in and role settings (JSON; see docs/security.md). Default: the built-in roles.
     #[arg(long, env = "YINGJI_TRUST")]
     trust: Option<PathBuf>,
+    /// Petition-case rules per jurisdiction (case numbers, clocks, topics, approval chain,
+    /// supervision); see docs/cases.md. Without it the built-in defaults apply.
+    #[arg(long, env = "YINGJI_CASE_CONFIG")]
+    case_config: Option<PathBuf>,
+    /// A directory of working-day calendar files (one per year, `*.toml`); see
+    /// docs/calendars.md. Without it the built-in mainland China calendar is used.
+    #[arg(long, env = "YINGJI_CALENDARS")]
+    calendars: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

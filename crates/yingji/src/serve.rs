@@ -110,6 +110,41 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
         state.sealer.current_key_id()
     );
     Ok(ExitCode::SUCCESS)
+/// The case configuration and calendar named on the command line, or the built-in ones.
+fn case_rules(args: &ServeArgs) -> Result<yingji_server::CaseRules> {
+    let mut rules = yingji_server::CaseRules::default();
+    if let Some(f) = &args.case_config {
+        let src = std::fs::read_to_string(f)
+            .with_context(|| format!("reading the case configuration {}", f.display()))?;
+        rules.config = yingji_domain::case::CaseConfig::parse(&src)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        eprintln!(
+            "case rules from {} ({} jurisdiction entries)",
+            f.display(),
+            rules.config.by_jurisdiction.len()
+        );
+    }
+    if let Some(dir) = &args.calendars {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading the calendar directory {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let texts = files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .collect::<Result<Vec<_>>>()?;
+        rules.calendar =
+            yingji_domain::calendar::Calendar::from_files(texts.iter().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        eprintln!(
+            "working-day calendar from {} (years {:?})",
+            dir.display(),
+            rules.calendar.years()
+        );
+    }
+    Ok(rules)
 }
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -130,7 +165,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock))
         .with_trust(trust)
-        .with_sealer(sealer(&args.db)?);
+        .with_sealer(sealer(&args.db)?)
+        .with_case_rules(case_rules(&args)?);
     if yingji_server::demo::is_empty(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?

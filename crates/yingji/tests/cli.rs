@@ -196,3 +196,42 @@ fn diff_shows_a_changed_limit_and_commander() {
     assert_eq!(stdout(&same), "no changes\n");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn serve_refuses_a_bad_case_configuration_or_calendar() {
+    let dir = std::env::temp_dir().join(format!("yingji-cli-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("cal")).unwrap();
+    let cfg = dir.join("cases.toml");
+    std::fs::write(&cfg, "[defaults]\nclock = { days = 0 }\n").unwrap();
+    let data = dir.join("data");
+    let o = yingji(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--case-config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("a clock must be at least one day"), "{err}");
+    std::fs::write(
+        dir.join("cal/cn-2027.toml"),
+        "name = 'x'\nyears = [2027]\nholidays = [{ name = '春节', from = 2027-02-10, to = 2027-02-05 }]\n",
+    )
+    .unwrap();
+    let o = yingji(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--calendars",
+        dir.join("cal").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ends before it starts"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

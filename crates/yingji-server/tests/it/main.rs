@@ -4,6 +4,7 @@
 
 mod api;
 mod console;
+mod cases;
 mod harness;
 mod trust;
 

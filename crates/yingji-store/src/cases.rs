@@ -1,0 +1,546 @@
+//! Reads for petition cases, dispute screening and scheduled reports (migration 0003). Writes go
+//! through `Row::Sql` statements built by the server.
+
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::{Result, Store, Val, parse_uuid, subtree_range};
+
+/// A stored case with its stream head.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_path: String,
+    pub version: i64,
+    pub head_hash: String,
+    pub body: String,
+    pub petitioners: Vec<PetitionerRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PetitionerRow {
+    pub name: String,
+    pub contact: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub case_number: String,
+    pub status: String,
+    pub channel: String,
+    pub category: Option<String>,
+    pub topic: Option<String>,
+    pub department: Option<String>,
+    pub title: String,
+    pub accepted_on: String,
+    pub due_on: String,
+    pub due_ms: i64,
+    pub overdue: bool,
+    pub extended: bool,
+    pub supervision_step: Option<String>,
+}
+
+/// Which cases to list. `due_from_ms..due_to_ms` selects open cases by due time, in due order;
+/// without it cases come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub scope_path: String,
+    pub status: Option<String>,
+    pub open_due_from_ms: Option<i64>,
+    pub open_due_to_ms: Option<i64>,
+    pub supervised: bool,
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatRow {
+    pub key: String,
+    pub received: i64,
+    pub replied: i64,
+    pub on_time: i64,
+    pub overdue: i64,
+    pub extended: i64,
+    pub satisfied: i64,
+    pub basically_satisfied: i64,
+    pub dissatisfied: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_path: String,
+    pub version: i64,
+    pub head_hash: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoundRow {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_path: String,
+    pub cadence: String,
+    pub round_key: String,
+    pub opened_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScreeningSubmissionRow {
+    pub unit_id: Uuid,
+    pub nil: bool,
+    pub disputes_found: i64,
+    pub note: Option<String>,
+    pub submitted_by: String,
+    pub submitted_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportSubmissionRow {
+    pub schedule_id: String,
+    pub due_at: String,
+    pub party: String,
+    pub nil: bool,
+    pub content: String,
+    pub submitted_at: String,
+}
+
+type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind<'q>(mut q: Q<'q>, args: &[Val]) -> Q<'q> {
+    for a in args {
+        q = match a {
+            Val::Null => q.bind(None::<String>),
+            Val::NullInt => q.bind(None::<i64>),
+            Val::NullReal => q.bind(None::<f64>),
+            Val::Int(i) => q.bind(*i),
+            Val::Real(f) => q.bind(*f),
+            Val::Text(s) => q.bind(s.clone()),
+        };
+    }
+    q
+}
+
+fn uuid_at(r: &sqlx::any::AnyRow, i: usize) -> Result<Uuid> {
+    parse_uuid(&r.try_get::<String, _>(i)?)
+}
+
+const CASE_SUMMARY: &str = "id, jurisdiction_id, case_number, status, channel, category, topic, department, title, accepted_on, due_on, due_ms, overdue, extended, supervision_step";
+
+fn case_summary(r: &sqlx::any::AnyRow) -> Result<CaseSummary> {
+    Ok(CaseSummary {
+        id: uuid_at(r, 0)?,
+        jurisdiction_id: uuid_at(r, 1)?,
+        case_number: r.try_get(2)?,
+        status: r.try_get(3)?,
+        channel: r.try_get(4)?,
+        category: r.try_get(5)?,
+        topic: r.try_get(6)?,
+        department: r.try_get(7)?,
+        title: r.try_get(8)?,
+        accepted_on: r.try_get(9)?,
+        due_on: r.try_get(10)?,
+        due_ms: r.try_get(11)?,
+        overdue: r.try_get::<i64, _>(12)? != 0,
+        extended: r.try_get::<i64, _>(13)? != 0,
+        supervision_step: r.try_get(14)?,
+    })
+}
+
+impl Store {
+    pub async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
+        let row = sqlx::query(&self.q(
+            "SELECT c.id, c.jurisdiction_id, c.jurisdiction_path, s.version, s.head_hash, c.body FROM cases c JOIN streams s ON s.id = c.id WHERE c.id = ?",
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let pet = sqlx::query(&self.q(
+            "SELECT petitioner_name, petitioner_contact, petitioner_address FROM case_petitioners WHERE case_id = ? ORDER BY ordinal",
+        ))
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(Some(CaseRecord {
+            id: uuid_at(&r, 0)?,
+            jurisdiction_id: uuid_at(&r, 1)?,
+            jurisdiction_path: r.try_get(2)?,
+            version: r.try_get(3)?,
+            head_hash: r.try_get(4)?,
+            body: r.try_get(5)?,
+            petitioners: pet
+                .iter()
+                .map(|p| {
+                    Ok(PetitionerRow {
+                        name: p.try_get(0)?,
+                        contact: p.try_get(1)?,
+                        address: p.try_get(2)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        }))
+    }
+
+    pub async fn case_by_number(&self, number: &str) -> Result<Option<Uuid>> {
+        let row = sqlx::query(&self.q("SELECT id FROM cases WHERE case_number = ?"))
+            .bind(number.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| uuid_at(&r, 0)).transpose()
+    }
+
+    pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let (lo, hi) = subtree_range(&f.scope_path);
+        let mut sql = format!(
+            "SELECT {CASE_SUMMARY} FROM cases WHERE jurisdiction_path >= ? AND jurisdiction_path < ?"
+        );
+        let mut args: Vec<Val> = vec![lo.into(), hi.into()];
+        let by_due = f.open_due_from_ms.is_some() || f.open_due_to_ms.is_some();
+        if by_due {
+            sql.push_str(" AND is_open = 1");
+            if let Some(a) = f.open_due_from_ms {
+                sql.push_str(" AND due_ms >= ?");
+                args.push(a.into());
+            }
+            if let Some(b) = f.open_due_to_ms {
+                sql.push_str(" AND due_ms < ?");
+                args.push(b.into());
+            }
+        }
+        if let Some(s) = &f.status {
+            sql.push_str(" AND status = ?");
+            args.push(s.into());
+        }
+        if f.supervised {
+            sql.push_str(" AND supervision_step IS NOT NULL");
+        }
+        if let Some(b) = f.before {
+            sql.push_str(" AND id < ?");
+            args.push(b.into());
+        }
+        if by_due {
+            sql.push_str(" ORDER BY is_open, due_ms, jurisdiction_path LIMIT ?");
+        } else {
+            sql.push_str(" ORDER BY id DESC LIMIT ?");
+        }
+        args.push(f.limit.into());
+        let text = self.q(&sql);
+        let rows = bind(sqlx::query(&text), &args)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(case_summary).collect()
+    }
+
+    /// Open cases with something falling due at or before `now_ms`.
+    pub async fn due_cases(&self, now_ms: i64, limit: i64) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT id FROM cases WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
+        ))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| uuid_at(r, 0)).collect()
+    }
+
+    /// The last case number used in a jurisdiction and year.
+    pub async fn case_counter(&self, jurisdiction_id: Uuid, year: i64) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            &self.q("SELECT last_seq FROM case_counters WHERE jurisdiction_id = ? AND year = ?"),
+        )
+        .bind(jurisdiction_id.to_string())
+        .bind(year)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// Statistics for a subtree over some quarters (`2026Q1`), grouped by `by` (`department`,
+    /// `category`, `channel`, `jurisdiction` (the key is the jurisdiction path) or `total`). The quarters are listed (not a range) so that both
+    /// backends seek the primary key once per quarter with the path range inside it.
+    pub async fn case_stats(
+        &self,
+        scope_path: &str,
+        quarters: &[String],
+        by: &str,
+    ) -> Result<Vec<StatRow>> {
+        let marks = vec!["?"; quarters.len().max(1)].join(", ");
+        let (lo, hi) = subtree_range(scope_path);
+        let key = match by {
+            "department" => Some("department"),
+            "category" => Some("category"),
+            "channel" => Some("channel"),
+            "jurisdiction" => Some("jurisdiction_path"),
+            _ => None,
+        };
+        let sums = [
+            "received",
+            "replied",
+            "on_time",
+            "overdue",
+            "extended",
+            "satisfied",
+            "basically_satisfied",
+            "dissatisfied",
+        ]
+        .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT)"))
+        .join(", ");
+        // PostgreSQL refuses a constant in GROUP BY: the total is an aggregate without one.
+        let sql = match key {
+            Some(k) => format!(
+                "SELECT {k}, {sums} FROM case_stats WHERE quarter IN ({marks}) AND jurisdiction_path >= ? AND jurisdiction_path < ? GROUP BY {k} ORDER BY {k}"
+            ),
+            None => format!(
+                "SELECT CAST('total' AS TEXT), {sums} FROM case_stats WHERE quarter IN ({marks}) AND jurisdiction_path >= ? AND jurisdiction_path < ?"
+            ),
+        };
+        let mut args: Vec<Val> = quarters.iter().map(Val::from).collect();
+        if args.is_empty() {
+            args.push(Val::Null);
+        }
+        args.push(lo.into());
+        args.push(hi.into());
+        let text = self.q(&sql);
+        let rows = bind(sqlx::query(&text), &args)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StatRow {
+                    key: r.try_get(0)?,
+                    received: r.try_get(1)?,
+                    replied: r.try_get(2)?,
+                    on_time: r.try_get(3)?,
+                    overdue: r.try_get(4)?,
+                    extended: r.try_get(5)?,
+                    satisfied: r.try_get(6)?,
+                    basically_satisfied: r.try_get(7)?,
+                    dissatisfied: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// A record of a stream-backed query table (`disputes`) with its stream head.
+    pub async fn get_dispute(&self, id: Uuid) -> Result<Option<StreamRecord>> {
+        let row = sqlx::query(&self.q(
+            "SELECT d.id, d.jurisdiction_id, d.jurisdiction_path, s.version, s.head_hash, d.body FROM disputes d JOIN streams s ON s.id = d.id WHERE d.id = ?",
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(StreamRecord {
+                id: uuid_at(&r, 0)?,
+                jurisdiction_id: uuid_at(&r, 1)?,
+                jurisdiction_path: r.try_get(2)?,
+                version: r.try_get(3)?,
+                head_hash: r.try_get(4)?,
+                body: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Disputes in a subtree, newest first; `major_reported` keeps those reported upward.
+    pub async fn list_disputes(
+        &self,
+        scope_path: &str,
+        status: Option<&str>,
+        reported_upward: Option<bool>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let mut sql = String::from(
+            "SELECT body FROM disputes WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
+        );
+        let mut args: Vec<Val> = vec![lo.into(), hi.into()];
+        if let Some(s) = status {
+            sql.push_str(" AND status = ?");
+            args.push(s.into());
+        }
+        if let Some(r) = reported_upward {
+            sql.push_str(" AND reported_upward = ?");
+            args.push(r.into());
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        args.push(limit.into());
+        let text = self.q(&sql);
+        let rows = bind(sqlx::query(&text), &args)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    pub async fn screening_round(&self, id: Uuid) -> Result<Option<RoundRow>> {
+        self.round_where("id = ?", vec![id.into()]).await
+    }
+
+    pub async fn screening_round_by_key(
+        &self,
+        jurisdiction_id: Uuid,
+        key: &str,
+    ) -> Result<Option<RoundRow>> {
+        self.round_where(
+            "jurisdiction_id = ? AND round_key = ?",
+            vec![jurisdiction_id.into(), key.into()],
+        )
+        .await
+    }
+
+    async fn round_where(&self, cond: &str, args: Vec<Val>) -> Result<Option<RoundRow>> {
+        let text = self.q(&format!(
+            "SELECT id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at FROM screening_rounds WHERE {cond}"
+        ));
+        let row = bind(sqlx::query(&text), &args)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(RoundRow {
+                id: uuid_at(&r, 0)?,
+                jurisdiction_id: uuid_at(&r, 1)?,
+                jurisdiction_path: r.try_get(2)?,
+                cadence: r.try_get(3)?,
+                round_key: r.try_get(4)?,
+                opened_at: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn screening_submissions(&self, round: Uuid) -> Result<Vec<ScreeningSubmissionRow>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT unit_id, nil, disputes_found, note, submitted_by, submitted_at FROM screening_submissions WHERE round_id = ?",
+        ))
+        .bind(round.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScreeningSubmissionRow {
+                    unit_id: uuid_at(r, 0)?,
+                    nil: r.try_get::<i64, _>(1)? != 0,
+                    disputes_found: r.try_get(2)?,
+                    note: r.try_get(3)?,
+                    submitted_by: r.try_get(4)?,
+                    submitted_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The direct children of a jurisdiction: (id, name).
+    pub async fn child_jurisdictions(&self, parent: Uuid) -> Result<Vec<(Uuid, String)>> {
+        let rows = sqlx::query(
+            &self.q("SELECT id, name FROM jurisdictions WHERE parent_id = ? ORDER BY name"),
+        )
+        .bind(parent.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_at(r, 0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Who holds a post anywhere in a subtree: (jurisdiction id, jurisdiction name, person id,
+    /// deputy).
+    pub async fn post_holders_below(
+        &self,
+        post: &str,
+        scope_path: &str,
+    ) -> Result<Vec<(Uuid, String, Uuid, bool)>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let rows = sqlx::query(&self.q(
+            "SELECT h.jurisdiction_id, j.name, h.person_id, h.deputy FROM post_holders h JOIN jurisdictions j ON j.id = h.jurisdiction_id WHERE h.post_id = ? AND j.path >= ? AND j.path < ? ORDER BY j.path, h.deputy",
+        ))
+        .bind(post.to_string())
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid_at(r, 0)?,
+                    r.try_get(1)?,
+                    uuid_at(r, 2)?,
+                    r.try_get::<i64, _>(3)? != 0,
+                ))
+            })
+            .collect()
+    }
+
+    /// Submissions for a plan's report slots due in `[from, to)` (fixed-width UTC text).
+    pub async fn report_submissions(
+        &self,
+        plan_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<ReportSubmissionRow>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT schedule_id, due_at, party, nil, content, submitted_at FROM report_submissions WHERE plan_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, party",
+        ))
+        .bind(plan_id.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReportSubmissionRow {
+                    schedule_id: r.try_get(0)?,
+                    due_at: r.try_get(1)?,
+                    party: r.try_get(2)?,
+                    nil: r.try_get::<i64, _>(3)? != 0,
+                    content: r.try_get(4)?,
+                    submitted_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn report_reminder_sent(
+        &self,
+        plan_id: &str,
+        schedule_id: &str,
+        due_at: &str,
+        party: &str,
+        kind: &str,
+    ) -> Result<bool> {
+        let row = sqlx::query(&self.q(
+            "SELECT 1 FROM report_reminders WHERE plan_id = ? AND schedule_id = ? AND due_at = ? AND party = ? AND kind = ?",
+        ))
+        .bind(plan_id.to_string())
+        .bind(schedule_id.to_string())
+        .bind(due_at.to_string())
+        .bind(party.to_string())
+        .bind(kind.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Outbox rows of a kind (for the views and tests): payloads, oldest first.
+    pub async fn outbox_payloads(&self, kind: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            &self.q("SELECT payload FROM outbox WHERE kind = ? ORDER BY created_at, id"),
+        )
+        .bind(kind.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+}
