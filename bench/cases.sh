@@ -126,7 +126,7 @@ SQL
   echo "CREATE INDEX cases_next_due ON cases (next_due_ms) WHERE next_due_ms IS NOT NULL;"
   echo "$stats_fill;"
   echo "COMMIT; ANALYZE;"
-} | sqlite3 "$db"
+} | sqlite3 "$db" >/dev/null
 echo "loaded in $(( $(date +%s) - t0 )) s; $(du -sh "$db" | cut -f1)"
 
 sqlite_time() {
