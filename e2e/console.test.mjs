@@ -140,10 +140,25 @@ try {
   assert.equal(await officer.evaluate(() => window.__sameDocument), true, 'officer updated without a reload');
 
   // --- End the response, record a commitment.
-  step('end the response');
+  // Ending is an approval: only the commander the plan names for level II (the 政法委书记,
+  // 钱立新) may end it; the duty officer's attempt is refused with the reason shown.
+  step('the duty officer may not end the response');
   await officer.click('summary:has-text("结束响应")');
   await officer.fill('#end-reason', '群众代表已与有关部门对话，现场人员已散去');
-  await Promise.all([officer.waitForURL(roomUrl), officer.click('[data-action=end]')]);
+  await officer.click('[data-action=end]');
+  await officer.waitForSelector('[role=alert], .error, .refused', { timeout: T });
+  assert.equal(await officer.locator('[data-status="ended"]').count(), 0, 'still active');
+
+  step('the commander ends the response');
+  const commanderCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
+  const commander = await signIn(commanderCtx, 'demo-plac-secretary');
+  await commander.goto(roomUrl);
+  await commander.click('summary:has-text("结束响应")');
+  await commander.fill('#end-reason', '群众代表已与有关部门对话，现场人员已散去');
+  await Promise.all([commander.waitForURL(roomUrl), commander.click('[data-action=end]')]);
+  await commander.waitForSelector('[data-status="ended"]');
+  await commanderCtx.close();
+  await officer.goto(roomUrl);
   await officer.waitForSelector('[data-status="ended"]');
 
   step('record a commitment');
