@@ -59,7 +59,6 @@ pub struct AppState {
     /// Case rules per jurisdiction and the working-day calendar (loaded at start).
     pub case_rules: Arc<CaseRules>,
 }
-}
 
 /// One stream that a commit advanced: enough for a live page to decide whether to refresh.
 #[derive(Debug, Clone)]

@@ -110,6 +110,8 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
         state.sealer.current_key_id()
     );
     Ok(ExitCode::SUCCESS)
+}
+
 /// The case configuration and calendar named on the command line, or the built-in ones.
 fn case_rules(args: &ServeArgs) -> Result<yingji_server::CaseRules> {
     let mut rules = yingji_server::CaseRules::default();

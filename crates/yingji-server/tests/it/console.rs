@@ -165,9 +165,18 @@ on_both! {
         assert!(!room.body.contains("data-action=\"activate\""));
         assert!(!room.body.contains("data-action=\"end\""));
         assert!(room.body.contains("data-proposed=\"II\""), "the plan's proposal is shown");
-        // A refused command shows the reason in the page's language, and changes nothing.
+        // A refused command shows the reason in the page's language, and changes nothing:
+        // ending is not the duty officer's to do (the role check comes before the state).
         let csrf = csrf_of(&room.body);
         let r = req(&app, "POST", &format!("/incidents/{id}/do/end"), &cookie, Some(&format!("csrf={csrf}&reason=x"))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("权限"), "{}", r.body);
+        assert_eq!(incident_status(&app, &id).await, "reported");
+        // The commander may end, but not a response that was never activated.
+        let boss = sign_in(&app, "demo-plac-secretary").await;
+        let room = req(&app, "GET", &format!("/incidents/{id}"), &boss, None).await;
+        let csrf = csrf_of(&room.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/end"), &boss, Some(&format!("csrf={csrf}&reason=x"))).await;
         assert_eq!(r.status, StatusCode::CONFLICT);
         assert!(r.body.contains("当前状态下不能执行此操作"), "{}", r.body);
         assert_eq!(incident_status(&app, &id).await, "reported");
