@@ -12,9 +12,9 @@ pub mod error;
 mod incidents;
 pub mod openapi;
 mod plans;
+mod reports;
 pub mod sealer;
 pub mod trust;
-mod reports;
 pub mod write;
 
 use std::collections::HashMap;
@@ -151,7 +151,6 @@ impl AppState {
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
     }
-
 
     /// Uses this case configuration and calendar instead of the defaults.
     pub fn with_case_rules(mut self, rules: CaseRules) -> Self {

@@ -14,8 +14,8 @@
 
 mod backup;
 mod cache;
-mod pg_writer;
 mod cases;
+mod pg_writer;
 mod rows;
 mod sql;
 mod sqlite_writer;

@@ -3,8 +3,8 @@
 //! clock, never by sleeping.
 
 mod api;
-mod console;
 mod cases;
+mod console;
 mod harness;
 mod trust;
 
