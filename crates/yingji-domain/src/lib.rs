@@ -2,8 +2,10 @@
 //! injected clock, and the audit hash chain. No I/O: the store persists what this crate decides.
 
 pub mod audit;
+pub mod callout;
 pub mod clock;
 pub mod incident;
+pub mod roster;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
