@@ -10,6 +10,7 @@
 //! not take the others with it. On PostgreSQL each write is its own transaction; the server
 //! group-commits the WAL itself.
 
+pub mod notify;
 mod rows;
 mod sql;
 
