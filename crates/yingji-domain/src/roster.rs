@@ -66,6 +66,8 @@ pub struct Slot {
 /// holiday duty, when it is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roster {
+    /// The post (taken from the URL when stored through the API).
+    #[serde(default)]
     pub post: String,
     #[serde(default = "default_zone")]
     pub time_zone: String,

@@ -3,10 +3,12 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
+pub mod calls;
 pub mod demo;
 mod directory;
 pub mod error;
 mod incidents;
+pub mod notify_api;
 pub mod openapi;
 mod plans;
 pub mod write;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     plans: Arc<RwLock<PlanCache>>,
+    /// The notification worker (channels, configuration, ack link keys, live inbox).
+    pub notify: Arc<yingji_notify::Worker>,
 }
 
 /// The actor under which the server itself records what falls due.
@@ -53,12 +57,29 @@ pub fn system_actor() -> ActorRef {
 }
 
 impl AppState {
+    /// A state with the zero-configuration notifier (in-app inbox, webhook and robot
+    /// channels; a random link-signing key).
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        AppState {
+        let cfg = yingji_notify::NotifyConfig {
+            secret: format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()),
+            ..Default::default()
+        };
+        Self::with_notify(store, clock, cfg).expect("the default notifier starts")
+    }
+
+    /// A state with a notifier configured from `cfg`.
+    pub fn with_notify(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        cfg: yingji_notify::NotifyConfig,
+    ) -> anyhow::Result<Self> {
+        let notify = Arc::new(yingji_notify::Worker::new(store.clone(), clock.clone(), cfg)?);
+        Ok(AppState {
             store,
             clock,
             plans: Arc::new(RwLock::new(HashMap::new())),
-        }
+            notify,
+        })
     }
 
     /// A plan version, parsed once and cached.
@@ -120,6 +141,18 @@ impl AppState {
         }
         for (post, d) in deputies {
             principals.entry(post).or_insert(d);
+        }
+        // A duty roster decides who holds its post at this moment.
+        let now = self.clock.now();
+        let cal = calls::holidays(self);
+        for (post, body) in self.store.rosters_in(jurisdiction_id).await? {
+            let Ok(r) = serde_json::from_str::<yingji_domain::roster::Roster>(&body) else {
+                continue;
+            };
+            let on = r.on_duty(now, &cal);
+            if !on.people.is_empty() {
+                principals.insert(post, on.people);
+            }
         }
         Ok(principals)
     }
@@ -275,11 +308,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
+        .merge(notify_api::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::not_found("route") });
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
+        .merge(notify_api::page_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(envelope_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -299,6 +334,15 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
     let mut changed = 0;
     for id in due {
         if incidents::tick_incident(state, id).await? {
+            changed += 1;
+        }
+    }
+    for id in state
+        .store
+        .due_callouts(now.as_millisecond(), 1000)
+        .await?
+    {
+        if calls::tick_callout(state, id).await? {
             changed += 1;
         }
     }

@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{directory, incidents, plans};
+use crate::{directory, incidents, notify_api, plans};
 
 struct Security;
 
@@ -50,6 +50,19 @@ impl Modify for Security {
         plans::list_plans,
         plans::get_plan,
         plans::get_plan_version,
+        notify_api::incident_calls,
+        notify_api::ack_call,
+        notify_api::inbox,
+        notify_api::ack_inbox,
+        notify_api::list_deliveries,
+        notify_api::retry_delivery,
+        notify_api::sms_inbound,
+        notify_api::put_channels,
+        notify_api::get_channels,
+        notify_api::put_roster,
+        notify_api::list_rosters,
+        notify_api::resolve_post,
+        notify_api::gaps,
     ),
     components(schemas(
         incidents::NewIncidentRequest,
@@ -60,6 +73,9 @@ impl Modify for Security {
         directory::NewPersonRequest,
         directory::AssignHolderRequest,
         plans::UploadPlanRequest,
+        notify_api::SmsReply,
+        notify_api::ChannelEntry,
+        notify_api::ChannelsRequest,
     ))
 )]
 pub struct ApiDoc;

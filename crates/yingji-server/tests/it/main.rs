@@ -4,6 +4,7 @@
 
 mod api;
 mod harness;
+mod notify;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
 #[macro_export]
