@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod callout;
 pub mod clock;
 pub mod dispute;
 pub mod incident;
 pub mod reports;
+pub mod roster;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -17,6 +17,139 @@ pub fn check(plan: &Plan, out: &mut Vec<Diagnostic>) {
     c.time_limits();
     c.coverage();
     c.usage();
+    c.escalation();
+}
+
+impl Checker<'_, '_> {
+    /// Escalation policies: known levels and posts, increasing delays, one policy per level,
+    /// and `above` links without a circle.
+    fn escalation(&mut self) {
+        let p = self.plan;
+        for post in &p.posts {
+            if let Some(a) = &post.above {
+                self.post_ref(a, "post above");
+            }
+        }
+        // `above` chains must end.
+        for post in &p.posts {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut cur = post;
+            seen.insert(&cur.id.value);
+            while let Some(a) = &cur.above {
+                let Some(next) = p.post(&a.value) else { break };
+                if !seen.insert(&next.id.value) {
+                    if next.id.value == post.id.value {
+                        self.push(
+                            Diagnostic::new(
+                                Code::AboveCycle,
+                                a.span.clone(),
+                                format!(
+                                    "the posts above `{}` lead back to it",
+                                    post.id.value
+                                ),
+                            )
+                            .label("circular `above`")
+                            .help("the post at the top of a chain has no `above`"),
+                        );
+                    }
+                    break;
+                }
+                cur = next;
+            }
+        }
+        let mut claimed: HashMap<&str, &Span> = HashMap::new();
+        let mut default: Option<&Span> = None;
+        for e in &p.escalation {
+            if e.levels.is_empty() {
+                if let Some(first) = default {
+                    self.push(
+                        Diagnostic::new(
+                            Code::EscalationOverlap,
+                            e.span.start..e.span.start + 1,
+                            "a second escalation policy without `levels`".to_string(),
+                        )
+                        .label("another default policy")
+                        .note(first.start..first.start + 1, "the first default is here")
+                        .help("give one of them `levels`"),
+                    );
+                } else {
+                    default = Some(&e.span);
+                }
+            }
+            for l in &e.levels {
+                if p.level(&l.value).is_none() {
+                    self.push(
+                        Diagnostic::new(
+                            Code::UndefinedLevel,
+                            l.span.clone(),
+                            format!("escalation for level `{}`, which is not a level", l.value),
+                        )
+                        .label("undefined level"),
+                    );
+                } else if let Some(first) = claimed.get(l.value.as_str()) {
+                    self.push(
+                        Diagnostic::new(
+                            Code::EscalationOverlap,
+                            l.span.clone(),
+                            format!("level `{}` already has an escalation policy", l.value),
+                        )
+                        .label("second policy for this level")
+                        .note((*first).clone(), "first listed here"),
+                    );
+                } else {
+                    claimed.insert(&l.value, &l.span);
+                }
+            }
+            if let Some(r) = &e.repeat_every
+                && r.value <= 0
+            {
+                self.push(
+                    Diagnostic::new(
+                        Code::NonPositiveTimeLimit,
+                        r.span.clone(),
+                        "`repeat_every` must be positive".to_string(),
+                    )
+                    .label("zero or less"),
+                );
+            }
+            let mut prev: Option<&Sp<i64>> = None;
+            for s in &e.steps {
+                if s.after.value <= 0 {
+                    self.push(
+                        Diagnostic::new(
+                            Code::NonPositiveTimeLimit,
+                            s.after.span.clone(),
+                            "an escalation step's `after` must be positive".to_string(),
+                        )
+                        .label("zero or less"),
+                    );
+                }
+                if let Some(pr) = prev
+                    && s.after.value <= pr.value
+                {
+                    self.push(
+                        Diagnostic::new(
+                            Code::EscalationOrder,
+                            s.after.span.clone(),
+                            format!(
+                                "this step comes {} min after the call, not later than the step before ({} min)",
+                                s.after.value, pr.value
+                            ),
+                        )
+                        .label("not later than the previous step")
+                        .note(pr.span.clone(), "previous step")
+                        .help("`after` counts from the call, not from the previous step; list steps in increasing order"),
+                    );
+                }
+                prev = Some(&s.after);
+                if s.to == EscalationTarget::Post
+                    && let Some(x) = &s.post
+                {
+                    self.post_ref(x, "escalation post");
+                }
+            }
+        }
+    }
 }
 
 struct Checker<'p, 'o> {
@@ -868,6 +1001,21 @@ impl Checker<'_, '_> {
         for d in &p.aftermath.duties {
             used.extend(d.owner.iter().map(|x| x.value.as_str()));
         }
+        for e in &p.escalation {
+            used.extend(
+                e.steps
+                    .iter()
+                    .filter(|s| s.to == EscalationTarget::Post)
+                    .filter_map(|s| s.post.as_ref())
+                    .map(|x| x.value.as_str()),
+            );
+        }
+        used.extend(
+            p.posts
+                .iter()
+                .filter_map(|x| x.above.as_ref())
+                .map(|x| x.value.as_str()),
+        );
         for post in &p.posts {
             if !used.contains(post.id.value.as_str()) {
                 self.out.push(

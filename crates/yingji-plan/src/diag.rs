@@ -66,6 +66,12 @@ pub enum Code {
     UnusedPost,
     /// Two files declare the same plan id.
     DuplicatePlan,
+    /// Escalation steps whose delays do not increase.
+    EscalationOrder,
+    /// Two escalation policies for the same level (or two defaults).
+    EscalationOverlap,
+    /// The `above` links of posts go round in a circle.
+    AboveCycle,
 }
 
 impl Code {
@@ -90,6 +96,9 @@ impl Code {
             Code::EmptyRange => "P0206",
             Code::ExtendsCycle => "P0207",
             Code::DayNightUndefined => "P0208",
+            Code::EscalationOrder => "P0209",
+            Code::EscalationOverlap => "P0210",
+            Code::AboveCycle => "P0211",
             Code::ParentNotFound => "P0301",
             Code::DuplicatePlan => "P0302",
             Code::BelowScope => "P0401",

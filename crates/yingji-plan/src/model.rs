@@ -32,6 +32,55 @@ pub struct Plan {
     pub aftermath: Aftermath,
     pub drills: Option<Cadence>,
     pub review: Option<Cadence>,
+    /// What happens when a call is not acknowledged in time, per level.
+    pub escalation: Vec<Escalation>,
+}
+
+/// An escalation policy: the steps an unanswered call takes, for the listed levels (or for
+/// every level not listed by another policy, when `levels` is empty).
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    pub levels: Vec<Sp<String>>,
+    /// Every recipient must acknowledge personally.
+    pub every_recipient: bool,
+    /// Call the recipients who have not acknowledged again this often (minutes)…
+    pub repeat_every: Option<Sp<i64>>,
+    /// …at most this many times.
+    pub repeat_times: u32,
+    pub steps: Vec<EscalationStep>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct EscalationStep {
+    /// Minutes after the call.
+    pub after: Sp<i64>,
+    pub to: EscalationTarget,
+    /// For `post` (a post of this plan) and `parent_office` (the post in the parent
+    /// jurisdiction; default: this plan's office head).
+    pub post: Option<Sp<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationTarget {
+    Deputy,
+    Above,
+    Post,
+    ParentOffice,
+}
+
+impl EscalationTarget {
+    pub fn parse(s: &str) -> Option<EscalationTarget> {
+        Some(match s {
+            "deputy" => EscalationTarget::Deputy,
+            "above" => EscalationTarget::Above,
+            "post" => EscalationTarget::Post,
+            "parent_office" => EscalationTarget::ParentOffice,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +253,8 @@ pub struct Post {
     pub name: String,
     /// The member unit the post belongs to, if any.
     pub unit: Option<Sp<String>>,
+    /// The post above this one, where an unanswered call escalates to.
+    pub above: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -597,6 +648,14 @@ impl Plan {
                     .find(|u| u.id.value == id)
                     .map(|u| u.name.as_str())
             })
+    }
+
+    /// The escalation policy for a level: the one listing it, else the one listing no level.
+    pub fn escalation_for(&self, level: &str) -> Option<&Escalation> {
+        self.escalation
+            .iter()
+            .find(|e| e.levels.iter().any(|l| l.value == level))
+            .or_else(|| self.escalation.iter().find(|e| e.levels.is_empty()))
     }
 
     /// Whether the plan grades by venue: then every report must name a venue tier.

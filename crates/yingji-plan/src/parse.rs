@@ -105,11 +105,13 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .into_iter()
         .filter_map(|t| {
             let (id, name, unit) = (id_of(&t, "id"), t.req_str("name"), t.str("unit"));
+            let above = t.str("above");
             t.finish();
             Some(Post {
                 id: id?,
                 name: name.map(|n| n.value).unwrap_or_default(),
                 unit,
+                above,
             })
         })
         .collect();
@@ -251,6 +253,11 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .unwrap_or_default();
     let drills = root.table("drills").and_then(|t| read_cadence(&t));
     let review = root.table("review").and_then(|t| read_cadence(&t));
+    let escalation = root
+        .tables("escalation")
+        .into_iter()
+        .filter_map(|t| read_escalation(&t))
+        .collect();
 
     Some(Plan {
         meta: meta??,
@@ -271,6 +278,97 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         aftermath,
         drills,
         review,
+        escalation,
+    })
+}
+
+/// A duration in whole minutes (`5m`, `1h`), with P0005 for anything else.
+fn minutes(t: &Table<'_, '_>, key: &'static str) -> Option<Sp<i64>> {
+    let s = t.str(key)?;
+    match parse_minutes(&s.value) {
+        Ok(m) => Some(Sp::new(m, s.span)),
+        Err(e) => {
+            t.diags().push(
+                Diagnostic::new(Code::InvalidValue, s.span, e)
+                    .label("not a duration")
+                    .help("write a duration such as `5m`, `10m` or `1h`"),
+            );
+            None
+        }
+    }
+}
+
+fn read_escalation(t: &Table<'_, '_>) -> Option<Escalation> {
+    let d = t.diags();
+    let levels = t.str_list("levels");
+    let every_recipient = t.bool("every_recipient").is_some_and(|b| b.value);
+    let repeat_every = minutes(t, "repeat_every");
+    let repeat_times = t.u32("repeat_times").map(|n| n.value);
+    if repeat_times.is_some() && !t.has("repeat_every") {
+        d.push(
+            Diagnostic::new(
+                Code::MissingKey,
+                t.key_span("repeat_times").unwrap_or(t.span()),
+                format!("`{}.repeat_times` needs `repeat_every`", t.path()),
+            )
+            .label("how often to repeat is not said"),
+        );
+    }
+    let steps = t
+        .tables("steps")
+        .into_iter()
+        .filter_map(|s| {
+            let after = if s.has("after") {
+                minutes(&s, "after")
+            } else {
+                s.req_str("after");
+                None
+            };
+            let to = s.req_str("to");
+            let post = s.str("post");
+            s.finish();
+            let to_sp = to?;
+            let target = match EscalationTarget::parse(&to_sp.value) {
+                Some(x) => x,
+                None => {
+                    d.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            to_sp.span,
+                            format!("`{}` is not an escalation target", to_sp.value),
+                        )
+                        .label("unknown target")
+                        .help("use deputy, above, post or parent_office"),
+                    );
+                    return None;
+                }
+            };
+            if target == EscalationTarget::Post && post.is_none() {
+                d.push(
+                    Diagnostic::new(
+                        Code::MissingKey,
+                        to_sp.span.clone(),
+                        "`to = \"post\"` needs `post`, the post to call".to_string(),
+                    )
+                    .label("which post?"),
+                );
+            }
+            Some(EscalationStep {
+                after: after?,
+                to: target,
+                post,
+                span: s.span(),
+            })
+        })
+        .collect();
+    t.finish();
+    Some(Escalation {
+        levels,
+        every_recipient,
+        repeat_times: repeat_times.unwrap_or(if repeat_every.is_some() { 1 } else { 0 }),
+        repeat_every,
+        steps,
+        span: t.span(),
     })
 }
 

@@ -270,7 +270,7 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     // 分管领导 (林建国, post `petition-deputy`).
     let clerk = s.person(&county, "高文静", Some("demo-petition-clerk"), &[]);
     s.grant(clerk, "petition_clerk", &county);
-    s.account(clerk, "petition-clerk");
+    s.account(clerk, "petition-registrar");
     let secretary_general = s.person(
         &county,
         "罗志远",

@@ -204,9 +204,23 @@ async fn execute(
             &events,
         );
         extra(&after, &mut ws)?;
+        crate::calls::calls_for_incident(
+            state,
+            &mut ws,
+            &after,
+            &plan,
+            &rec.jurisdiction_path,
+            actor_ref,
+            now,
+            &events,
+        )
+        .await?;
         idempotency(&mut ws, idem, actor_ref, 200, &incident_json(&after), now);
         match state.commit(ws).await {
-            Ok(()) => return Ok((after, events)),
+            Ok(()) => {
+                state.notify.wake.notify_one();
+                return Ok((after, events));
+            }
             Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
             Err(e) => return Err(e.into()),
         }
@@ -459,7 +473,16 @@ pub async fn get_timeline(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
     load(&state, &actor, id, Permission::ViewIncidents).await?;
-    let events = state.store.stream_events(id).await?;
+    // The incident's own events and its callout's (calls, acknowledgements, escalations), in
+    // time order.
+    let mut events = state.store.stream_events(id).await?;
+    events.extend(
+        state
+            .store
+            .stream_events(yingji_domain::callout::stream_id(id))
+            .await?,
+    );
+    events.sort_by(|a, b| a.envelope.at.cmp(&b.envelope.at));
     let items: Vec<Value> = events
         .into_iter()
         .map(|e| {

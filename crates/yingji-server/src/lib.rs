@@ -5,11 +5,13 @@
 pub mod auth;
 mod cases;
 pub mod console;
+pub mod calls;
 pub mod demo;
 pub mod directory;
 mod disputes;
 pub mod error;
 mod incidents;
+pub mod notify_api;
 pub mod openapi;
 mod plans;
 mod reports;
@@ -58,6 +60,8 @@ pub struct AppState {
     console_key: Arc<[u8; 32]>,
     /// Case rules per jurisdiction and the working-day calendar (loaded at start).
     pub case_rules: Arc<CaseRules>,
+    /// The notification worker (channels, configuration, ack link keys, live inbox).
+    pub notify: Arc<yingji_notify::Worker>,
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether to refresh.
@@ -101,10 +105,25 @@ pub fn system_actor() -> ActorRef {
 }
 
 impl AppState {
-    /// A state with the default roles and an in-memory data key (tests); `serve` sets the
-    /// configured ones with `with_trust` and `with_sealer`.
+    /// A state with the default roles, an in-memory data key and the zero-configuration
+    /// notifier (in-app inbox, webhook and robot channels; a random link-signing key); `serve`
+    /// sets the configured ones with `with_trust`, `with_sealer` and `with_notify`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        AppState {
+        let cfg = yingji_notify::NotifyConfig {
+            secret: format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()),
+            ..Default::default()
+        };
+        Self::with_notify(store, clock, cfg).expect("the default notifier starts")
+    }
+
+    /// A state with a notifier configured from `cfg`.
+    pub fn with_notify(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        cfg: yingji_notify::NotifyConfig,
+    ) -> anyhow::Result<Self> {
+        let notify = Arc::new(yingji_notify::Worker::new(store.clone(), clock.clone(), cfg)?);
+        Ok(AppState {
             store,
             clock,
             plans: Arc::new(RwLock::new(HashMap::new())),
@@ -113,7 +132,8 @@ impl AppState {
             changes: tokio::sync::broadcast::channel(1024).0,
             console_key: Arc::new(random_key()),
             case_rules: Arc::new(CaseRules::default()),
-        }
+            notify,
+        })
     }
 
     pub fn with_trust(mut self, t: trust::TrustConfig) -> Self {
@@ -217,6 +237,18 @@ impl AppState {
         }
         for (post, d) in deputies {
             principals.entry(post).or_insert(d);
+        }
+        // A duty roster decides who holds its post at this moment.
+        let now = self.clock.now();
+        let cal = calls::holidays(self);
+        for (post, body) in self.store.rosters_in(jurisdiction_id).await? {
+            let Ok(r) = serde_json::from_str::<yingji_domain::roster::Roster>(&body) else {
+                continue;
+            };
+            let on = r.on_duty(now, &cal);
+            if !on.people.is_empty() {
+                principals.insert(post, on.people);
+            }
         }
         Ok(principals)
     }
@@ -402,6 +434,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(disputes::routes())
         .merge(reports::routes())
+        .merge(notify_api::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .merge(trust::routes())
         .fallback(|| async { ApiError::not_found("route") });
@@ -409,6 +442,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .merge(console::routes())
+        .merge(notify_api::page_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(envelope_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -434,6 +468,15 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
     }
     changed += cases::tick_cases(state).await?;
     changed += reports::tick_reports(state).await?;
+    for id in state
+        .store
+        .due_callouts(now.as_millisecond(), 1000)
+        .await?
+    {
+        if calls::tick_callout(state, id).await? {
+            changed += 1;
+        }
+    }
     Ok(changed)
 }
 

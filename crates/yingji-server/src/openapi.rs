@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{cases, directory, disputes, incidents, plans, reports, trust};
+use crate::{cases, directory, disputes, incidents, notify_api, plans, reports, trust};
 
 struct Security;
 
@@ -77,6 +77,19 @@ impl Modify for Security {
         disputes::dispute_action,
         reports::report_board,
         reports::submit_report,
+        notify_api::incident_calls,
+        notify_api::ack_call,
+        notify_api::inbox,
+        notify_api::ack_inbox,
+        notify_api::list_deliveries,
+        notify_api::retry_delivery,
+        notify_api::sms_inbound,
+        notify_api::put_channels,
+        notify_api::get_channels,
+        notify_api::put_roster,
+        notify_api::list_rosters,
+        notify_api::resolve_post,
+        notify_api::gaps,
     ),
     components(schemas(
         incidents::NewIncidentRequest,
@@ -101,6 +114,9 @@ impl Modify for Security {
         disputes::NewDisputeRequest,
         disputes::DisputeActionRequest,
         reports::ReportSubmissionRequest,
+        notify_api::SmsReply,
+        notify_api::ChannelEntry,
+        notify_api::ChannelsRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -135,7 +135,14 @@ pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timesta
 }
 
 /// Outbox rows for events that must reach people (delivered by the notification worker).
-fn outbox_for(ws: &mut WriteSet, inc: &Incident, event_id: Uuid, e: &Event, now: Timestamp) {
+fn outbox_for(
+    ws: &mut WriteSet,
+    inc: &Incident,
+    path: &str,
+    event_id: Uuid,
+    e: &Event,
+    now: Timestamp,
+) {
     let mut push = |kind: &str, payload: serde_json::Value| {
         ws.rows.push(Row::Outbox(OutboxRow {
             id: Uuid::now_v7(),
@@ -148,19 +155,8 @@ fn outbox_for(ws: &mut WriteSet, inc: &Incident, event_id: Uuid, e: &Event, now:
     };
     let drill = inc.drill;
     match e {
-        Event::Activated { tasks, level, .. } | Event::RegradeAccepted { tasks, level } => {
-            for t in tasks {
-                for a in &t.assignees {
-                    push(
-                        "task_assigned",
-                        serde_json::json!({
-                            "incident_id": inc.id, "task_id": t.id, "person_id": a.person_id,
-                            "title": t.title, "due_at": t.due_at, "level": level.id, "drill": drill,
-                        }),
-                    );
-                }
-            }
-        }
+        // Activation and re-grading call people through the callout (calls.rs), which
+        // writes their outbox rows.
         Event::EscalatedToParent {
             parent_incident,
             parent_jurisdiction,
@@ -169,10 +165,21 @@ fn outbox_for(ws: &mut WriteSet, inc: &Incident, event_id: Uuid, e: &Event, now:
             "escalated",
             serde_json::json!({ "incident_id": inc.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction, "drill": drill }),
         ),
-        Event::TaskOverdue { id, .. } => push(
-            "task_overdue",
-            serde_json::json!({ "incident_id": inc.id, "task_id": id, "drill": drill }),
-        ),
+        Event::TaskOverdue { id, .. } => {
+            let task = inc.tasks.iter().find(|t| t.id == *id);
+            let title = task.map(|t| t.title.as_str()).unwrap_or_default();
+            let mark = if drill { "【演练】" } else { "" };
+            push(
+                "task_overdue",
+                serde_json::json!({
+                    "incident_id": inc.id, "task_id": id, "drill": drill,
+                    "jurisdiction_path": path,
+                    "people": task.map(|t| t.assignees.clone()).unwrap_or_default(),
+                    "subject": format!("{mark}任务超时：{}", inc.title),
+                    "text": format!("{mark}{}：任务“{title}”已超过时限，请尽快办理并在系统中更新状态。", inc.title),
+                }),
+            )
+        }
         Event::ObligationOverdue { id, .. } => push(
             "obligation_overdue",
             serde_json::json!({ "incident_id": inc.id, "obligation_id": id, "drill": drill }),
@@ -209,7 +216,7 @@ pub fn incident_events(
         items,
     );
     for (id, e) in ids.iter().zip(events) {
-        outbox_for(ws, inc_after, *id, e, now);
+        outbox_for(ws, inc_after, path, *id, e, now);
     }
     incident_rows(ws, inc_after, path, now);
 }

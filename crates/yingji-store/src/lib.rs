@@ -16,6 +16,7 @@ mod backup;
 mod cache;
 mod cases;
 mod pg_writer;
+pub mod notify;
 mod rows;
 mod sql;
 mod sqlite_writer;

@@ -7,6 +7,7 @@ mod cases;
 mod console;
 mod harness;
 mod trust;
+mod notify;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
 #[macro_export]

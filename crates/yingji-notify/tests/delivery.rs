@@ -1,0 +1,377 @@
+//! Delivery against real receivers on loopback: an HTTP webhook receiver (axum) that can fail
+//! and that deduplicates by message id like a careful provider, and a tiny SMTP server.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use uuid::Uuid;
+use yingji_domain::clock::ManualClock;
+use yingji_notify::{NotifyConfig, Worker};
+use yingji_store::{OutboxRow, Row, Stmt, Store, WriteSet, args, fmt_ts};
+
+#[derive(Default)]
+struct Receiver {
+    /// Every request: (message id header, body).
+    requests: Vec<(String, Value)>,
+    /// Messages accepted once each (the provider deduplicates by message id).
+    delivered: Vec<Value>,
+    seen: HashSet<String>,
+    fail_next: usize,
+}
+
+type Shared = Arc<Mutex<Receiver>>;
+
+async fn receive(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> StatusCode {
+    let id = headers
+        .get("idempotency-key")
+        .or_else(|| headers.get("x-yingji-message-id"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut r = s.lock().unwrap();
+    r.requests.push((id.clone(), body.0.clone()));
+    if r.fail_next > 0 {
+        r.fail_next -= 1;
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    if r.seen.insert(id) {
+        r.delivered.push(body.0);
+    }
+    StatusCode::OK
+}
+
+async fn webhook_receiver() -> (String, Shared) {
+    let shared: Shared = Arc::default();
+    let app = axum::Router::new()
+        .route("/hook", post(receive))
+        .with_state(shared.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}/hook"), shared)
+}
+
+/// A minimal SMTP server: accepts every message and keeps its data.
+async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let g = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = l.accept().await else {
+                return;
+            };
+            let g = g.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_ascii_uppercase();
+                    if cmd.starts_with("EHLO") {
+                        w.write_all(b"250-test\r\n250 8BITMIME\r\n").await.unwrap();
+                    } else if cmd.starts_with("DATA") {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        loop {
+                            line.clear();
+                            r.read_line(&mut line).await.unwrap();
+                            if line == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&line);
+                        }
+                        g.lock().unwrap().push(data);
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if cmd.starts_with("QUIT") {
+                        w.write_all(b"221 bye\r\n").await.unwrap();
+                        return;
+                    } else {
+                        w.write_all(b"250 ok\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+struct Fixture {
+    store: Store,
+    clock: Arc<ManualClock>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn fixture() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("yingji-notify-{}", Uuid::now_v7()));
+    let store = Store::open_sqlite(&dir).await.unwrap();
+    let clock = Arc::new(ManualClock::new(
+        "2026-10-05T02:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let mut ws = WriteSet::default();
+    ws.rows.push(Row::Sql(Stmt::new(
+        "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, NULL, ?, ?, NULL, ?, ?)",
+        args![Uuid::from_u128(1), "青石镇", "township", "/q/", "2026-01-01T00:00:00Z"],
+    )));
+    store.commit(ws).await.unwrap();
+    Fixture {
+        store,
+        clock,
+        dir,
+    }
+}
+
+async fn person(f: &Fixture, name: &str, email: Option<&str>, channels: &[(&str, &str)]) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut ws = WriteSet::default();
+    ws.rows.push(Row::Sql(Stmt::new(
+        "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, NULL, ?, NULL, ?)",
+        args![id, Uuid::from_u128(1), name, email, "2026-01-01T00:00:00Z"],
+    )));
+    for (c, a) in channels {
+        ws.rows.push(Row::Sql(Stmt::new(
+            "INSERT INTO person_channels (person_id, channel, address) VALUES (?, ?, ?)",
+            args![id, *c, *a],
+        )));
+    }
+    f.store.commit(ws).await.unwrap();
+    id
+}
+
+async fn call(f: &Fixture, people: &[(Uuid, &str)], drill: bool) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut ws = WriteSet::default();
+    let text = yingji_notify::mark_drill("青石镇启动Ⅳ级响应，请立即到岗。", drill);
+    ws.rows.push(Row::Outbox(OutboxRow {
+        id,
+        event_id: Uuid::now_v7(),
+        kind: "call".into(),
+        payload: json!({
+            "people": people.iter().map(|(p, n)| json!({"person_id": p, "name": n})).collect::<Vec<_>>(),
+            "subject": yingji_notify::mark_drill("应急响应通知", drill),
+            "text": text,
+            "incident_id": Uuid::now_v7(),
+            "call_id": Uuid::now_v7(),
+            "drill": drill,
+            "jurisdiction_path": "/q/",
+        })
+        .to_string(),
+        next_at: fmt_ts(f.clock.now_ts()),
+        created_at: fmt_ts(f.clock.now_ts()),
+    }));
+    f.store.commit(ws).await.unwrap();
+    id
+}
+
+trait Now {
+    fn now_ts(&self) -> Timestamp;
+}
+impl Now for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        yingji_domain::clock::Clock::now(self)
+    }
+}
+
+fn worker(f: &Fixture, cfg: NotifyConfig) -> Arc<Worker> {
+    Arc::new(Worker::new(f.store.clone(), f.clock.clone(), cfg).unwrap())
+}
+
+fn cfg() -> NotifyConfig {
+    NotifyConfig {
+        secret: "test-secret".into(),
+        base_url: "http://127.0.0.1:9".into(),
+        ..NotifyConfig::default()
+    }
+}
+
+async fn state_of(store: &Store, channel: &str) -> Vec<(String, i64, Option<String>)> {
+    let f = yingji_store::notify::DeliveryFilter {
+        scope_path: "/".into(),
+        channel: Some(channel.into()),
+        limit: 100,
+        ..Default::default()
+    };
+    store
+        .list_deliveries(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.state, d.attempts, d.last_error))
+        .collect()
+}
+
+#[tokio::test]
+async fn gateway_500_then_200_delivers_exactly_once() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    rx.lock().unwrap().fail_next = 1;
+    let p = person(&f, "林晓", None, &[("webhook", &url)]).await;
+    call(&f, &[(p, "林晓")], false).await;
+    let w = worker(&f, cfg());
+
+    let r = w.run_once().await.unwrap();
+    assert_eq!((r.expanded, r.sent, r.failed), (1, 0, 1));
+    let st = state_of(&f.store, "webhook").await;
+    assert_eq!(st[0].0, "pending");
+    assert!(st[0].2.as_deref().unwrap().contains("500"), "{st:?}");
+    // Not due yet: the backoff holds it.
+    assert_eq!(w.run_once().await.unwrap().sent, 0);
+    f.clock.advance(SignedDuration::from_millis(cfg().backoff(1)));
+    assert_eq!(w.run_once().await.unwrap().sent, 1);
+    assert_eq!(w.run_once().await.unwrap().sent, 0);
+
+    let r = rx.lock().unwrap();
+    assert_eq!(r.requests.len(), 2);
+    assert_eq!(r.requests[0].0, r.requests[1].0, "the retry carries the same message id");
+    assert_eq!(r.delivered.len(), 1);
+    assert_eq!(r.delivered[0]["text"], "青石镇启动Ⅳ级响应，请立即到岗。");
+    assert!(r.delivered[0]["ack_url"].as_str().unwrap().contains("/ack/"));
+    assert_eq!(state_of(&f.store, "webhook").await[0].0, "sent");
+    // The in-app copy was delivered by being written.
+    assert_eq!(f.store.inbox(p, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn worker_killed_between_send_and_mark_sends_no_duplicate() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let p = person(&f, "周岚", None, &[("webhook", &url)]).await;
+    call(&f, &[(p, "周岚")], true).await;
+    let mut c = cfg();
+    c.lease_ms = 30_000;
+    let a = worker(&f, c.clone());
+    a.expand().await.unwrap();
+    let (_lease, batch) = a.claim().await.unwrap();
+    assert_eq!(batch.len(), 1);
+    let results = a.send_all(batch).await;
+    assert!(results[0].1.is_ok());
+    drop(results);
+    drop(a); // killed: the send happened, the mark did not
+
+    let b = worker(&f, c);
+    // While the dead worker's lease holds, nobody resends.
+    assert_eq!(b.run_once().await.unwrap().sent, 0);
+    f.clock.advance(SignedDuration::from_secs(31));
+    assert_eq!(b.run_once().await.unwrap().sent, 1);
+
+    let r = rx.lock().unwrap();
+    assert_eq!(r.requests.len(), 2, "at least once: the message went again");
+    assert_eq!(r.requests[0].0, r.requests[1].0);
+    assert_eq!(r.delivered.len(), 1, "the receiver deduplicated by message id");
+    assert!(
+        r.delivered[0]["text"].as_str().unwrap().starts_with("【演练】"),
+        "a drill message starts with the drill mark"
+    );
+    let st = state_of(&f.store, "webhook").await;
+    assert_eq!((st[0].0.as_str(), st[0].1), ("sent", 2));
+}
+
+#[tokio::test]
+async fn a_receiver_that_keeps_failing_dead_letters_the_message() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    rx.lock().unwrap().fail_next = 100;
+    let p = person(&f, "韩冰", None, &[("webhook", &url)]).await;
+    call(&f, &[(p, "韩冰")], false).await;
+    let mut c = cfg();
+    c.max_attempts = 3;
+    let w = worker(&f, c.clone());
+    for _ in 0..5 {
+        w.run_once().await.unwrap();
+        f.clock.advance(SignedDuration::from_millis(c.backoff_max_ms));
+    }
+    let st = state_of(&f.store, "webhook").await;
+    assert_eq!(st[0].0, "dead");
+    assert_eq!(st[0].1, 3);
+    assert_eq!(rx.lock().unwrap().requests.len(), 3);
+    assert!(st[0].2.as_deref().unwrap().contains("500"));
+}
+
+#[tokio::test]
+async fn email_over_smtp_and_robot_formats() {
+    let f = fixture().await;
+    let (port, mails) = smtp_server().await;
+    let (url, rx) = webhook_receiver().await;
+    let p = person(
+        &f,
+        "沈一帆",
+        Some("shen@example.org"),
+        &[("wecom", &url), ("dingtalk", &url), ("feishu", &url)],
+    )
+    .await;
+    call(&f, &[(p, "沈一帆")], true).await;
+    let mut c = cfg();
+    c.smtp = Some(yingji_notify::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: "none".into(),
+        username: None,
+        password: None,
+        from: "应急值班室 <duty@example.org>".into(),
+    });
+    let w = worker(&f, c);
+    let r = w.run_once().await.unwrap();
+    assert_eq!(r.sent, 4, "{r:?}");
+    let m = mails.lock().unwrap();
+    assert_eq!(m.len(), 1);
+    assert!(m[0].contains("shen@example.org"));
+    assert!(m[0].contains("@yingji>"), "the message id is the delivery id");
+    let r = rx.lock().unwrap();
+    let bodies: Vec<&Value> = r.delivered.iter().collect();
+    assert!(bodies.iter().any(|b| b["msgtype"] == "text" && b["text"]["mentioned_mobile_list"].is_array()));
+    assert!(bodies.iter().any(|b| b["msgtype"] == "text" && b["at"]["isAtAll"] == false));
+    assert!(bodies.iter().any(|b| b["msg_type"] == "text"
+        && b["content"]["text"].as_str().unwrap().starts_with("【演练】")));
+}
+
+#[tokio::test]
+async fn rate_limits_come_from_configuration() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let mut people = vec![];
+    for i in 0..6 {
+        let n = format!("值班员{i}");
+        let id = person(&f, &n, None, &[("webhook", &url)]).await;
+        people.push((id, n));
+    }
+    let refs: Vec<(Uuid, &str)> = people.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    call(&f, &refs, false).await;
+    let mut c = cfg();
+    c.channels.insert(
+        "webhook".into(),
+        yingji_notify::config::ChannelLimits {
+            per_second: 10.0,
+            burst: 1,
+            concurrency: 4,
+            timeout_ms: 5_000,
+        },
+    );
+    let w = worker(&f, c);
+    let t = std::time::Instant::now();
+    assert_eq!(w.run_once().await.unwrap().sent, 6);
+    // 1 at once, then 5 more at 10/s: at least ~0.5 s.
+    assert!(t.elapsed() >= std::time::Duration::from_millis(450), "{:?}", t.elapsed());
+    assert_eq!(rx.lock().unwrap().delivered.len(), 6);
+}

@@ -1,0 +1,541 @@
+//! Calls: an activated response calls the posts it needs (resolved through the roster at that
+//! moment), each recipient acknowledges personally, and unanswered calls escalate as the plan's
+//! policy for the level says. Callout events live in the incident's callout stream (shown in the
+//! incident timeline); their outbox rows are written in the same transaction.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::json;
+use uuid::Uuid;
+use yingji_domain::callout::{self, Call, Callout, Policy, Recipient, Step, Target};
+use yingji_domain::incident::{Event as IncidentEvent, Incident};
+use yingji_domain::roster::{self, HolidaySet, PostHolders, Resolved, Roster};
+use yingji_domain::{ActorRef, PersonRef};
+use yingji_notify::mark_drill;
+use yingji_plan::Plan;
+use yingji_plan::model::EscalationTarget;
+use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::write::{Item, append};
+
+/// The escalation policy the plan gives a level, in the callout's own terms.
+pub fn policy_for(plan: &Plan, level: &str) -> Policy {
+    let Some(e) = plan.escalation_for(level) else {
+        return Policy::default();
+    };
+    let office_head = plan
+        .office
+        .as_ref()
+        .and_then(|o| o.head.as_ref())
+        .map(|h| h.value.clone());
+    Policy {
+        every_recipient: e.every_recipient,
+        repeat_every_minutes: e.repeat_every.as_ref().map(|r| r.value),
+        repeat_times: e.repeat_times,
+        steps: e
+            .steps
+            .iter()
+            .map(|s| Step {
+                after_minutes: s.after.value,
+                to: match s.to {
+                    EscalationTarget::Deputy => Target::Deputy,
+                    EscalationTarget::Above => Target::Above,
+                    EscalationTarget::Post => Target::Post {
+                        post: s.post.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
+                    },
+                    EscalationTarget::ParentOffice => Target::ParentOffice {
+                        post: s
+                            .post
+                            .as_ref()
+                            .map(|p| p.value.clone())
+                            .or_else(|| office_head.clone())
+                            .unwrap_or_default(),
+                    },
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The incident's callout and its stream head.
+pub async fn load_callout(
+    state: &AppState,
+    incident_id: Uuid,
+) -> Result<(Callout, i64, Option<String>), ApiError> {
+    let c = match state.store.callout(incident_id).await? {
+        Some((body, _)) => serde_json::from_str(&body).map_err(ApiError::internal)?,
+        None => Callout {
+            incident_id,
+            ..Callout::default()
+        },
+    };
+    let head = state
+        .store
+        .stream_head(callout::stream_id(incident_id))
+        .await?;
+    let (v, h) = head.map_or((0, None), |(v, h)| (v, Some(h)));
+    Ok((c, v, h))
+}
+
+/// Context for writing callout events.
+pub struct Target2<'a> {
+    pub jurisdiction_id: Uuid,
+    pub path: &'a str,
+    pub title: &'a str,
+}
+
+/// Appends callout events with the projection rows and the outbox rows they cause.
+#[expect(clippy::too_many_arguments, reason = "the fields of one append")]
+pub fn callout_writes(
+    ws: &mut WriteSet,
+    before: &Callout,
+    version: i64,
+    head: Option<&str>,
+    at: &Target2<'_>,
+    actor: &ActorRef,
+    now: Timestamp,
+    events: &[callout::Event],
+) -> Callout {
+    let items = events
+        .iter()
+        .map(|e| Item::new(e.kind(), e, None))
+        .collect();
+    let ids = append(
+        ws,
+        callout::stream_id(before.incident_id),
+        "callout",
+        at.jurisdiction_id,
+        version,
+        head,
+        actor,
+        now,
+        items,
+    );
+    let mut after = before.clone();
+    for (id, e) in ids.iter().zip(events) {
+        after = callout::apply(after, e);
+        if let Some((call, people)) = e.to_notify(&after)
+            && !people.is_empty()
+        {
+            let (subject, text) = message(call, e, after.drill, at.title);
+            ws.rows.push(Row::Outbox(OutboxRow {
+                id: Uuid::now_v7(),
+                event_id: *id,
+                kind: "call".into(),
+                payload: json!({
+                    "people": people, "subject": subject, "text": text,
+                    "incident_id": before.incident_id, "call_id": call.id,
+                    "drill": after.drill, "jurisdiction_path": at.path,
+                })
+                .to_string(),
+                next_at: fmt_ts(now),
+                created_at: fmt_ts(now),
+            }));
+        }
+    }
+    let next = after.next_due().map(|t| t.as_millisecond());
+    ws.rows.push(Row::Sql(Stmt::new(
+        "INSERT INTO callouts (incident_id, jurisdiction_path, body, next_due_ms) VALUES (?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body, next_due_ms = excluded.next_due_ms",
+        args![
+            before.incident_id,
+            at.path,
+            serde_json::to_string(&after).expect("callout serialises"),
+            next
+        ],
+    )));
+    for c in &after.calls {
+        for r in &c.recipients {
+            ws.rows.push(Row::Sql(Stmt::new(
+                "INSERT INTO call_recipients (call_id, incident_id, person_id, jurisdiction_path, reached_as, called_at, acked_at, ack_channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id, person_id) DO UPDATE SET acked_at = excluded.acked_at, ack_channel = excluded.ack_channel",
+                args![
+                    c.id,
+                    before.incident_id,
+                    r.person.person_id,
+                    at.path,
+                    &r.reached_as,
+                    fmt_ts(r.called_at),
+                    r.acked_at.map(fmt_ts),
+                    r.ack_channel.clone()
+                ],
+            )));
+        }
+    }
+    after
+}
+
+/// The subject and text of a call message (drills marked).
+fn message(call: &Call, e: &callout::Event, drill: bool, title: &str) -> (String, String) {
+    let level = call
+        .level
+        .as_deref()
+        .map(|l| format!("{l}级响应"))
+        .unwrap_or_else(|| "应急响应".into());
+    let mut text = match e {
+        callout::Event::CallEscalated { target, .. } => format!(
+            "【升级通知】{}未在时限内确认，现通知您（{}）。",
+            call.post_name.as_deref().unwrap_or("相关人员"),
+            target_zh(target)
+        ),
+        callout::Event::CallRepeated { repeat, .. } => {
+            format!("【第{}次提醒】您尚未确认收到。", repeat + 1)
+        }
+        _ => String::new(),
+    };
+    text.push_str(&format!("{title}：已启动{level}。"));
+    if let Some(p) = &call.post_name {
+        text.push_str(&format!("您作为{p}，"));
+    }
+    text.push_str(&call.subject);
+    for l in &call.lines {
+        text.push_str(&format!("\n· {l}"));
+    }
+    text.push_str("\n请确认收到（打开链接确认，或回复短信“1”/“收到”）。");
+    (
+        mark_drill(&format!("{level}：{title}"), drill),
+        mark_drill(&text, drill),
+    )
+}
+
+fn target_zh(t: &str) -> &'static str {
+    match t {
+        "deputy" => "副职/AB角",
+        "above" => "上一级职务",
+        "post" => "指定职务",
+        "parent_office" => "上级办公室",
+        _ => "升级",
+    }
+}
+
+/// Calls for the events an incident command produced: activation and re-grading call the posts
+/// of the new tasks; ending or closing stops escalation.
+#[expect(clippy::too_many_arguments, reason = "the fields of one command's writes")]
+pub async fn calls_for_incident(
+    state: &AppState,
+    ws: &mut WriteSet,
+    inc: &Incident,
+    plan: &Plan,
+    path: &str,
+    actor: &ActorRef,
+    now: Timestamp,
+    events: &[IncidentEvent],
+) -> Result<(), ApiError> {
+    let mut out: Vec<callout::Event> = Vec::new();
+    let tz = plan.time.tz.clone();
+    for e in events {
+        match e {
+            IncidentEvent::Activated { level, tasks, .. }
+            | IncidentEvent::RegradeAccepted { level, tasks } => {
+                let mut by_post: BTreeMap<String, Vec<&yingji_domain::incident::Task>> =
+                    BTreeMap::new();
+                for t in tasks {
+                    if let Some(p) = &t.post {
+                        by_post.entry(p.clone()).or_default().push(t);
+                    }
+                }
+                let policy = policy_for(plan, &level.id);
+                for (post, ts) in by_post {
+                    let mut people: Vec<PersonRef> = Vec::new();
+                    for t in &ts {
+                        for a in &t.assignees {
+                            if !people.iter().any(|p| p.person_id == a.person_id) {
+                                people.push(a.clone());
+                            }
+                        }
+                    }
+                    let post_name = plan.name_of(&post).map(str::to_string);
+                    out.push(callout::Event::CallPlaced {
+                        drill: inc.drill,
+                        call: Call {
+                            id: Uuid::now_v7(),
+                            jurisdiction_id: inc.jurisdiction_id,
+                            post: Some(post.clone()),
+                            post_name,
+                            level: Some(level.id.clone()),
+                            subject: format!("请牵头以下{}项任务：", ts.len()),
+                            lines: ts
+                                .iter()
+                                .map(|t| {
+                                    format!(
+                                        "{}（{}，{}前）",
+                                        t.title,
+                                        t.group_name,
+                                        t.due_at.to_zoned(tz.clone()).strftime("%m-%d %H:%M")
+                                    )
+                                })
+                                .collect(),
+                            placed_at: now,
+                            recipients: people
+                                .into_iter()
+                                .map(|person| Recipient {
+                                    person,
+                                    reached_as: "holder".into(),
+                                    called_at: now,
+                                    acked_at: None,
+                                    ack_channel: None,
+                                })
+                                .collect(),
+                            policy: policy.clone(),
+                            next_step: 0,
+                            repeats_done: 0,
+                            closed: false,
+                        },
+                    });
+                }
+            }
+            IncidentEvent::ResponseEnded { .. }
+            | IncidentEvent::Closed
+            | IncidentEvent::MarkedUnfounded { .. } => {
+                out.push(callout::Event::CallsClosed);
+            }
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    let (before, version, head) = load_callout(state, inc.id).await?;
+    if before.calls.is_empty() && out.iter().all(|e| matches!(e, callout::Event::CallsClosed)) {
+        return Ok(());
+    }
+    callout_writes(
+        ws,
+        &before,
+        version,
+        head.as_deref(),
+        &Target2 {
+            jurisdiction_id: inc.jurisdiction_id,
+            path,
+            title: &inc.title,
+        },
+        actor,
+        now,
+        &out,
+    );
+    Ok(())
+}
+
+/// Holders of a post in a jurisdiction at a moment, through its duty roster.
+pub async fn resolve_post(
+    state: &AppState,
+    jurisdiction_id: Uuid,
+    post: &str,
+    at: Timestamp,
+) -> Result<Resolved, ApiError> {
+    let mut h = PostHolders::default();
+    for (person_id, name, deputy) in state.store.holders(jurisdiction_id, post).await? {
+        let p = PersonRef { person_id, name };
+        if deputy {
+            h.deputies.push(p);
+        } else {
+            h.principals.push(p);
+        }
+    }
+    let r = roster_of(state, jurisdiction_id, post).await?;
+    Ok(roster::resolve(&h, r.as_ref(), at, &holidays(state)))
+}
+
+pub async fn roster_of(
+    state: &AppState,
+    jurisdiction_id: Uuid,
+    post: &str,
+) -> Result<Option<Roster>, ApiError> {
+    match state.store.roster(jurisdiction_id, post).await? {
+        Some(b) => Ok(Some(serde_json::from_str(&b).map_err(ApiError::internal)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn holidays(state: &AppState) -> HolidaySet {
+    HolidaySet(state.notify.config().holidays.iter().copied().collect())
+}
+
+async fn resolve_target(
+    state: &AppState,
+    plan: Option<&Plan>,
+    call: &Call,
+    target: &Target,
+    now: Timestamp,
+) -> Result<Vec<PersonRef>, ApiError> {
+    let j = call.jurisdiction_id;
+    let post = call.post.clone().unwrap_or_default();
+    Ok(match target {
+        Target::Deputy => state
+            .store
+            .holders(j, &post)
+            .await?
+            .into_iter()
+            .filter(|(_, _, d)| *d)
+            .map(|(person_id, name, _)| PersonRef { person_id, name })
+            .collect(),
+        Target::Above => {
+            let above: Vec<String> = match plan {
+                Some(p) => match p.post(&post).and_then(|x| x.above.as_ref()) {
+                    Some(a) => vec![a.value.clone()],
+                    None => call
+                        .level
+                        .as_deref()
+                        .and_then(|l| p.level_index(l))
+                        .map(|i| {
+                            yingji_plan::response::effective(p, i)
+                                .commander
+                                .iter()
+                                .map(|c| c.value.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                None => vec![],
+            };
+            let mut out = Vec::new();
+            for a in above {
+                out.extend(resolve_post(state, j, &a, now).await?.people);
+            }
+            out
+        }
+        Target::Post { post } => resolve_post(state, j, post, now).await?.people,
+        Target::ParentOffice { post } => {
+            match state.store.jurisdiction(j).await?.and_then(|x| x.parent_id) {
+                Some(parent) => resolve_post(state, parent, post, now).await?.people,
+                None => vec![],
+            }
+        }
+    })
+}
+
+/// Escalates and repeats what is due in one incident's callout. Returns whether anything
+/// changed.
+pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, ApiError> {
+    for _ in 0..5 {
+        let Some(rec) = state.store.get_incident(incident_id).await? else {
+            return Ok(false);
+        };
+        let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
+        let plan = state.plan(&inc.plan_id, inc.plan_version).await.ok();
+        let (before, version, head) = load_callout(state, incident_id).await?;
+        let now = state.clock.now();
+        // Resolve every target a due step needs first (the domain's tick is pure and sync).
+        let mut found: Vec<(Uuid, Target, Vec<PersonRef>)> = Vec::new();
+        for c in &before.calls {
+            if c.closed || c.answered() {
+                continue;
+            }
+            for s in c.policy.steps.iter().skip(c.next_step) {
+                let due = c
+                    .placed_at
+                    .checked_add(jiff::SignedDuration::from_mins(s.after_minutes));
+                if !due.is_ok_and(|d| d <= now) {
+                    break;
+                }
+                let people = resolve_target(state, plan.as_deref(), c, &s.to, now).await?;
+                found.push((c.id, s.to.clone(), people));
+            }
+        }
+        let lookup = |c: &Call, t: &Target| {
+            found
+                .iter()
+                .find(|(id, tt, _)| *id == c.id && tt == t)
+                .map(|x| x.2.clone())
+                .unwrap_or_default()
+        };
+        let events = callout::tick(&before, now, &lookup);
+        if events.is_empty() {
+            // Nothing due after all: make sure the row does not keep asking.
+            let mut ws = WriteSet::default();
+            ws.rows.push(Row::Sql(Stmt::new(
+                "UPDATE callouts SET next_due_ms = ? WHERE incident_id = ?",
+                args![before.next_due().map(|t| t.as_millisecond()), incident_id],
+            )));
+            state.store.commit(ws).await?;
+            return Ok(false);
+        }
+        let mut ws = WriteSet::default();
+        callout_writes(
+            &mut ws,
+            &before,
+            version,
+            head.as_deref(),
+            &Target2 {
+                jurisdiction_id: inc.jurisdiction_id,
+                path: &rec.jurisdiction_path,
+                title: &inc.title,
+            },
+            &crate::system_actor(),
+            now,
+            &events,
+        );
+        match state.store.commit(ws).await {
+            Ok(()) => {
+                state.notify.wake.notify_one();
+                return Ok(true);
+            }
+            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(false)
+}
+
+/// Records one person's acknowledgement of a call. Returns the callout after it and whether
+/// this was new (a second acknowledgement changes nothing).
+pub async fn acknowledge(
+    state: &AppState,
+    call_id: Uuid,
+    person: &PersonRef,
+    channel: &str,
+) -> Result<(Callout, bool), ApiError> {
+    let incident_id = state
+        .store
+        .call_incident(call_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    let rec = state
+        .store
+        .get_incident(incident_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("incident"))?;
+    let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
+    for _ in 0..8 {
+        let (before, version, head) = load_callout(state, incident_id).await?;
+        let now = state.clock.now();
+        let e = match callout::acknowledge(&before, call_id, person, channel, now) {
+            Ok(e) => e,
+            Err(callout::CalloutError::AlreadyAcknowledged) => return Ok((before, false)),
+            Err(callout::CalloutError::NotARecipient) => {
+                return Err(ApiError::not_found("call"));
+            }
+            Err(e) => return Err(ApiError::unprocessable(e.code(), e.to_string())),
+        };
+        let actor = ActorRef {
+            person_id: person.person_id,
+            name: person.name.clone(),
+        };
+        let mut ws = WriteSet::default();
+        let after = callout_writes(
+            &mut ws,
+            &before,
+            version,
+            head.as_deref(),
+            &Target2 {
+                jurisdiction_id: inc.jurisdiction_id,
+                path: &rec.jurisdiction_path,
+                title: &inc.title,
+            },
+            &actor,
+            now,
+            &[e],
+        );
+        match state.store.commit(ws).await {
+            Ok(()) => return Ok((after, true)),
+            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "conflict",
+        "the call is changing too fast; retry",
+    ))
+}

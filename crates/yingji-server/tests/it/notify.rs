@@ -1,0 +1,239 @@
+//! Reaching people: calls on activation, acknowledgement by in-app button, signed link and SMS
+//! reply, escalation driven by the clock (nobody acknowledges → deputy after 5 min → the parent
+//! jurisdiction's office), the gap query.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, report_body};
+use crate::on_both;
+
+const ESCALATION: &str = r#"
+
+[[escalation]]
+levels = ["II"]
+
+[[escalation.steps]]
+after = "5m"
+to = "deputy"
+
+[[escalation.steps]]
+after = "15m"
+to = "parent_office"
+post = "city-duty-chief"
+"#;
+
+async fn setup(app: &TestApp) -> String {
+    // A revision of the county plan with an escalation policy for level II.
+    let src = yingji_server::demo::EXAMPLE_PLANS
+        .iter()
+        .find(|(f, _)| *f == "linxiang-city.toml")
+        .unwrap()
+        .1;
+    let county = app.jurisdiction("临溪市").await;
+    let (s, v) = app
+        .post(
+            "/api/v1/plans",
+            "demo-province-admin",
+            json!({ "jurisdiction_id": county, "source": format!("{src}{ESCALATION}") }),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    // The parent jurisdiction's office: 何静怡 holds the city duty chief post.
+    let city = app.jurisdiction("云岭市").await;
+    let he = app.person("何静怡").await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/jurisdictions/{city}/holders"),
+            "demo-province-admin",
+            json!({ "post_id": "city-duty-chief", "person_id": he }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post("/api/v1/incidents", "demo-duty-officer", report_body(app, 120).await)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let iid = v["id"].as_str().unwrap().to_string();
+    for (a, who) in [
+        ("verify", "demo-duty-officer"),
+        ("assess", "demo-commander"),
+        ("activate", "demo-commander"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/incidents/{iid}/{a}"), who, json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}: {v}");
+    }
+    iid
+}
+
+async fn call_of(app: &TestApp, iid: &str, post: &str) -> Value {
+    let (s, v) = app
+        .get(&format!("/api/v1/incidents/{iid}/calls"), "demo-duty-officer")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["post"] == post)
+        .unwrap_or_else(|| panic!("a call to {post}: {v}"))
+        .clone()
+}
+
+fn names(call: &Value) -> Vec<(String, String)> {
+    call["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["person"]["name"].as_str().unwrap().to_string(),
+                r["reached_as"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn timeline(app: &TestApp, iid: &str) -> Vec<Value> {
+    let (_, v) = app
+        .get(&format!("/api/v1/incidents/{iid}/timeline"), "demo-duty-officer")
+        .await;
+    v["items"].as_array().unwrap().clone()
+}
+
+on_both! {
+    nobody_acknowledges_then_deputy_then_parent_office => |app: TestApp| async move {
+        let iid = setup(&app).await;
+        let call = call_of(&app, &iid, "police-commissar").await;
+        assert_eq!(names(&call), vec![("郑国平".to_string(), "holder".to_string())]);
+        // The worker writes the in-app message.
+        app.state.notify.run_once().await.unwrap();
+        let (_, inbox) = app.get("/api/v1/inbox", "demo-group-member").await;
+        let msg = inbox["items"].as_array().unwrap().iter().find(|m| m["incident_id"] == iid.as_str()).expect("in-app message").clone();
+        assert!(msg["text"].as_str().unwrap().contains("请确认收到"), "{msg}");
+        assert_eq!(msg["acknowledged"], false);
+
+        // 4 minutes: nothing yet.
+        app.advance_mins(4);
+        yingji_server::tick(&app.state).await.unwrap();
+        assert_eq!(names(&call_of(&app, &iid, "police-commissar").await).len(), 1);
+        // 5 minutes: the deputy is called.
+        app.advance_mins(1);
+        yingji_server::tick(&app.state).await.unwrap();
+        let c = call_of(&app, &iid, "police-commissar").await;
+        assert_eq!(names(&c)[1], ("冯磊".to_string(), "deputy".to_string()));
+        // 15 minutes: the parent jurisdiction's office.
+        app.advance_mins(10);
+        yingji_server::tick(&app.state).await.unwrap();
+        let c = call_of(&app, &iid, "police-commissar").await;
+        assert_eq!(names(&c)[2], ("何静怡".to_string(), "parent_office".to_string()));
+        assert_eq!(c["answered"], false);
+        // Both escalations are in the incident's timeline; a second tick adds nothing.
+        let tl = timeline(&app, &iid).await;
+        let esc: Vec<&Value> = tl.iter().filter(|e| e["kind"] == "call_escalated" && e["payload"]["call_id"] == c["id"]).collect();
+        assert_eq!(esc.len(), 2);
+        assert_eq!(esc[0]["payload"]["target"], "deputy");
+        assert_eq!(esc[1]["payload"]["target"], "parent_office");
+        let before = app.event_count().await;
+        yingji_server::tick(&app.state).await.unwrap();
+        assert_eq!(app.event_count().await, before);
+        // The escalation reached 何静怡 through the outbox.
+        app.state.notify.run_once().await.unwrap();
+        let (_, inbox) = app.get("/api/v1/inbox", "demo-city-duty").await;
+        assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["text"].as_str().unwrap().contains("升级通知")), "{inbox}");
+
+        // 郑国平 acknowledges with the in-app button: in the timeline with channel and time.
+        let (s, v) = app.post(&format!("/api/v1/inbox/{}/ack", msg["id"].as_str().unwrap()), "demo-group-member", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!((v["new"].clone(), v["answered"].clone()), (json!(true), json!(true)));
+        let (_, v) = app.post(&format!("/api/v1/calls/{}/ack", c["id"].as_str().unwrap()), "demo-group-member", json!({})).await;
+        assert_eq!(v["new"], false, "a second acknowledgement changes nothing");
+        let tl = timeline(&app, &iid).await;
+        let ack = tl.iter().find(|e| e["kind"] == "call_acknowledged").expect("ack in timeline");
+        assert_eq!(ack["payload"]["channel"], "inapp");
+        assert_eq!(ack["payload"]["person"]["name"], "郑国平");
+        assert!(ack["payload"]["at"].as_str().unwrap().starts_with("2026-03-02T02:15:00"));
+    };
+
+    acknowledge_by_signed_link_and_sms_reply => |app: TestApp| async move {
+        let iid = setup(&app).await;
+        app.state.notify.run_once().await.unwrap();
+        // 郑国平 opens his link: a page, then a POST.
+        let (_, inbox) = app.get("/api/v1/inbox", "demo-group-member").await;
+        let msg = inbox["items"].as_array().unwrap().iter().find(|m| m["incident_id"] == iid.as_str()).unwrap().clone();
+        let d = app.state.store.delivery(msg["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
+        let url = d.ack_url.unwrap();
+        let path = &url[url.find("/ack/").unwrap()..];
+        let (s, page, _) = app.send(Method::GET, path, None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.as_str().unwrap().contains("method=\"post\""));
+        assert!(!timeline(&app, &iid).await.iter().any(|e| e["kind"] == "call_acknowledged"), "opening the page acknowledges nothing");
+        let (s, page, _) = app.send(Method::POST, path, None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(page.as_str().unwrap().contains("已确认收到"));
+        // A forged token is refused.
+        let (s, _, _) = app.send(Method::POST, &format!("{}x", &path[..path.len() - 1]), None, None, &[]).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        // Another recipient replies "收到" by SMS.
+        let (_, calls) = app.get(&format!("/api/v1/incidents/{iid}/calls"), "demo-duty-officer").await;
+        let other = calls["items"].as_array().unwrap().iter()
+            .flat_map(|c| c["recipients"].as_array().unwrap().clone())
+            .find(|r| r["person"]["name"] != "郑国平").expect("a second recipient");
+        let other_name = other["person"]["name"].as_str().unwrap().to_string();
+        let zhou = other["person"]["person_id"].as_str().unwrap().to_string();
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{zhou}/channels"), Some("demo-province-admin"),
+            Some(Body::from(json!({"channels": [{"channel": "sms", "address": "13900000042"}]}).to_string())),
+            &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let body = json!({"from": "13900000042", "text": " 收到 "}).to_string();
+        let (s, _, _) = app.send(Method::POST, "/api/v1/sms/inbound", None, Some(Body::from(body.clone())),
+            &[("content-type", "application/json"), ("x-yingji-signature", "00")]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let sig = yingji_notify::channels::hmac_hex(app.state.notify.config().secret.as_bytes(), body.as_bytes());
+        let (s, v, _) = app.send(Method::POST, "/api/v1/sms/inbound", None, Some(Body::from(body)),
+            &[("content-type", "application/json"), ("x-yingji-signature", &sig)]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["new"], true, "{v}");
+
+        let tl = timeline(&app, &iid).await;
+        let acks: Vec<(String, String)> = tl.iter().filter(|e| e["kind"] == "call_acknowledged")
+            .map(|e| (e["payload"]["person"]["name"].as_str().unwrap().into(), e["payload"]["channel"].as_str().unwrap().into())).collect();
+        assert!(acks.contains(&("郑国平".into(), "link".into())), "{acks:?}");
+        assert!(acks.contains(&(other_name, "sms".into())), "{acks:?}");
+    };
+
+    gaps_and_resolve_through_a_roster => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let wang = app.person("王晓明").await;
+        let lin = app.person("林建国").await;
+        // A day-shift roster for the duty post: nights are a gap.
+        let roster = json!({
+            "time_zone": "Asia/Shanghai", "start_date": "2026-03-02",
+            "shifts": [{"id": "day", "name": "白班", "start": "08:30", "end": "17:30"}],
+            "rotation": [{"person_id": wang, "name": "王晓明"}, {"person_id": lin, "name": "林建国"}],
+            "swaps": [{"a": {"date": "2026-03-02", "shift": "day"}, "b": {"date": "2026-03-03", "shift": "day"}}],
+        });
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/jurisdictions/{county}/rosters/duty-officer"), Some("demo-province-admin"),
+            Some(Body::from(roster.to_string())), &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, v) = app.get(&format!("/api/v1/jurisdictions/{county}/resolve?post=duty-officer&at=2026-03-02T02:00:00Z"), "demo-duty-officer").await;
+        assert_eq!(v["resolved"]["people"][0]["name"], "林建国", "{v}");
+        assert_eq!(v["resolved"]["via"], "swap");
+        let (_, v) = app.get(&format!("/api/v1/jurisdictions/{county}/resolve?post=duty-officer&at=2026-03-04T02:00:00Z"), "demo-duty-officer").await;
+        assert_eq!(v["resolved"]["people"][0]["name"], "王晓明", "{v}");
+        let (s, v) = app.get(&format!("/api/v1/jurisdictions/{county}/gaps?plan=linxiang-city-mass-petition&from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z"), "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert!(!items.iter().any(|g| g["post"] == "police-commissar"), "held all day");
+        assert!(!items.iter().any(|g| g["post"] == "deputy-secretary"));
+        // A bad roster is refused with a stable code and stores nothing.
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/jurisdictions/{county}/rosters/duty-officer"), Some("demo-province-admin"),
+            Some(Body::from(json!({"start_date": "2026-03-02", "shifts": [], "rotation": []}).to_string())), &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["error"]["code"], "roster_without_shift");
+    };
+}

@@ -1,0 +1,440 @@
+//! Reads for reaching people: outbox intents, deliveries (with their leases), people's channels,
+//! duty rosters and callouts. Writes go through `commit` with `Row::Sql` statements built here.
+
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::{Backend, Result, Stmt, Store, args, parse_uuid, subtree_range};
+
+/// An outbox intent waiting to be expanded into deliveries.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub kind: String,
+    pub payload: String,
+}
+
+/// One message on one channel.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub outbox_id: Uuid,
+    pub incident_id: Option<Uuid>,
+    pub call_id: Option<Uuid>,
+    pub jurisdiction_path: String,
+    pub person_id: Option<Uuid>,
+    pub channel: String,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub ack_url: Option<String>,
+    pub drill: bool,
+    pub state: String,
+    pub attempts: i64,
+    pub next_at_ms: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+    pub created_at: String,
+}
+
+const DELIVERY_COLS: &str = "id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, last_error, sent_at, created_at";
+
+fn opt_uuid(r: &sqlx::any::AnyRow, i: usize) -> Result<Option<Uuid>> {
+    match r.try_get::<Option<String>, _>(i)? {
+        Some(s) => Ok(Some(parse_uuid(&s)?)),
+        None => Ok(None),
+    }
+}
+
+fn delivery_from(r: &sqlx::any::AnyRow) -> Result<Delivery> {
+    Ok(Delivery {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        outbox_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
+        incident_id: opt_uuid(r, 2)?,
+        call_id: opt_uuid(r, 3)?,
+        jurisdiction_path: r.try_get(4)?,
+        person_id: opt_uuid(r, 5)?,
+        channel: r.try_get(6)?,
+        address: r.try_get(7)?,
+        subject: r.try_get(8)?,
+        body: r.try_get(9)?,
+        ack_url: r.try_get(10)?,
+        drill: r.try_get::<i64, _>(11)? != 0,
+        state: r.try_get(12)?,
+        attempts: r.try_get(13)?,
+        next_at_ms: r.try_get(14)?,
+        last_error: r.try_get(15)?,
+        sent_at: r.try_get(16)?,
+        created_at: r.try_get(17)?,
+    })
+}
+
+/// What a new delivery row holds.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: Uuid,
+    pub outbox_id: Uuid,
+    pub incident_id: Option<Uuid>,
+    pub call_id: Option<Uuid>,
+    pub jurisdiction_path: String,
+    pub person_id: Option<Uuid>,
+    pub channel: String,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub ack_url: Option<String>,
+    pub drill: bool,
+    /// `pending`, or `sent` for the in-app inbox (delivered by being written).
+    pub state: String,
+    pub next_at_ms: i64,
+    pub sent_at: Option<String>,
+    pub created_at: String,
+}
+
+impl NewDelivery {
+    /// Inserts the delivery unless a delivery with its id exists (expansion is idempotent).
+    pub fn insert(&self) -> Stmt {
+        Stmt::new(
+            "INSERT INTO deliveries (id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            args![
+                self.id,
+                self.outbox_id,
+                self.incident_id,
+                self.call_id,
+                &self.jurisdiction_path,
+                self.person_id,
+                &self.channel,
+                &self.address,
+                &self.subject,
+                &self.body,
+                self.ack_url.clone(),
+                self.drill,
+                &self.state,
+                self.next_at_ms,
+                self.sent_at.clone(),
+                &self.created_at
+            ],
+        )
+    }
+}
+
+/// Marks an outbox intent expanded.
+pub fn outbox_done(id: Uuid, at: &str, error: Option<&str>) -> Stmt {
+    let state = if error.is_some() { "skipped" } else { "expanded" };
+    Stmt::new(
+        "UPDATE outbox SET state = ?, done_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+        args![state, at, error.map(str::to_string), id],
+    )
+}
+
+/// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease) for
+/// `lease` until `lease_until_ms`; counts the attempt. PostgreSQL skips rows other workers hold.
+pub fn claim_deliveries(
+    backend: Backend,
+    lease: Uuid,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Stmt {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    Stmt::new(
+        format!(
+            "UPDATE deliveries SET state = 'sending', lease = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM deliveries WHERE (state = 'pending' AND next_at_ms <= ?) OR (state = 'sending' AND lease_until_ms <= ?) ORDER BY next_at_ms LIMIT {limit}{lock})"
+        ),
+        args![lease, lease_until_ms, now_ms, now_ms],
+    )
+}
+
+/// Records a delivery's outcome, if the lease is still ours.
+pub fn delivery_sent(id: Uuid, lease: Uuid, at: &str) -> Stmt {
+    Stmt::new(
+        "UPDATE deliveries SET state = 'sent', sent_at = ?, lease = NULL, lease_until_ms = NULL, last_error = NULL WHERE id = ? AND lease = ?",
+        args![at, id, lease],
+    )
+}
+
+/// A failed attempt: back to pending at `next_at_ms`, or dead.
+pub fn delivery_failed(id: Uuid, lease: Uuid, error: &str, next_at_ms: i64, dead: bool) -> Stmt {
+    Stmt::new(
+        "UPDATE deliveries SET state = ?, next_at_ms = ?, last_error = ?, lease = NULL, lease_until_ms = NULL WHERE id = ? AND lease = ?",
+        args![
+            if dead { "dead" } else { "pending" },
+            next_at_ms,
+            error,
+            id,
+            lease
+        ],
+    )
+}
+
+/// Puts a dead delivery back in the queue (an operator's retry).
+pub fn delivery_retry(id: Uuid, now_ms: i64) -> Stmt {
+    Stmt::new(
+        "UPDATE deliveries SET state = 'pending', next_at_ms = ?, attempts = 0 WHERE id = ? AND state = 'dead'",
+        args![now_ms, id],
+    )
+    .expect(1, "delivery_not_dead")
+}
+
+/// Filter for the deliveries list.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    pub scope_path: String,
+    pub state: Option<String>,
+    pub incident_id: Option<Uuid>,
+    pub channel: Option<String>,
+    pub limit: i64,
+}
+
+impl Store {
+    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxItem>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT id, event_id, kind, payload FROM outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?",
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxItem {
+                    id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    event_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
+                    kind: r.try_get(2)?,
+                    payload: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deliveries held under `lease`.
+    pub async fn leased_deliveries(&self, lease: Uuid) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&self.q(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE lease = ? AND state = 'sending'"
+        )))
+        .bind(lease.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// When the next pending delivery is due (ms), if any.
+    pub async fn next_delivery_due(&self) -> Result<Option<i64>> {
+        let r = sqlx::query(
+            "SELECT MIN(next_at_ms) FROM deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(r.try_get::<Option<i64>, _>(0)?)
+    }
+
+    pub async fn delivery(&self, id: Uuid) -> Result<Option<Delivery>> {
+        let r = sqlx::query(&self.q(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        r.as_ref().map(delivery_from).transpose()
+    }
+
+    pub async fn list_deliveries(&self, f: &DeliveryFilter) -> Result<Vec<Delivery>> {
+        let (lo, hi) = subtree_range(&f.scope_path);
+        let mut sql = format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE jurisdiction_path >= ? AND jurisdiction_path < ?"
+        );
+        let mut binds = vec![lo, hi];
+        if let Some(s) = &f.state {
+            sql.push_str(" AND state = ?");
+            binds.push(s.clone());
+        }
+        if let Some(i) = f.incident_id {
+            sql.push_str(" AND incident_id = ?");
+            binds.push(i.to_string());
+        }
+        if let Some(c) = &f.channel {
+            sql.push_str(" AND channel = ?");
+            binds.push(c.clone());
+        }
+        sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
+        let sql = self.q(&sql);
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.bind(f.limit.clamp(1, 1000)).fetch_all(self.pool()).await?;
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// A person's in-app inbox, newest first.
+    pub async fn inbox(&self, person_id: Uuid, limit: i64) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&self.q(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE person_id = ? AND channel = 'inapp' ORDER BY created_at DESC, id LIMIT ?"
+        )))
+        .bind(person_id.to_string())
+        .bind(limit.clamp(1, 500))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// How many deliveries are in each state.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// A person's channels: (channel, address), plus phone and email from the directory.
+    pub async fn person_channels(&self, person_id: Uuid) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT channel, address FROM person_channels WHERE person_id = ? ORDER BY channel",
+        ))
+        .bind(person_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Channels of many people at once: person → [(channel, address)].
+    pub async fn channels_of(
+        &self,
+        people: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<(String, String)>>> {
+        let mut out: std::collections::HashMap<Uuid, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for chunk in people.chunks(200) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = self.q(&format!(
+                "SELECT person_id, channel, address FROM person_channels WHERE person_id IN ({marks}) UNION ALL SELECT id, 'sms', phone FROM people WHERE phone IS NOT NULL AND id IN ({marks}) UNION ALL SELECT id, 'email', email FROM people WHERE email IS NOT NULL AND id IN ({marks})"
+            ));
+            let mut q = sqlx::query(&sql);
+            for _ in 0..3 {
+                for p in chunk {
+                    q = q.bind(p.to_string());
+                }
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
+                let ch: String = r.try_get(1)?;
+                let addr: String = r.try_get(2)?;
+                let e = out.entry(id).or_default();
+                // An explicit channel row wins over the directory's phone/email.
+                if !e.iter().any(|(c, _)| *c == ch) && !addr.trim().is_empty() {
+                    e.push((ch, addr));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The person whose phone (or sms channel) is `phone`.
+    pub async fn person_by_phone(&self, phone: &str) -> Result<Option<(Uuid, String)>> {
+        let r = sqlx::query(&self.q(
+            "SELECT p.id, p.name FROM people p WHERE p.phone = ? UNION SELECT p.id, p.name FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms' AND c.address = ? LIMIT 1",
+        ))
+        .bind(phone.to_string())
+        .bind(phone.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match r {
+            Some(r) => Some((parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)),
+            None => None,
+        })
+    }
+
+    /// A post's duty roster in a jurisdiction (JSON).
+    pub async fn roster(&self, jurisdiction_id: Uuid, post: &str) -> Result<Option<String>> {
+        let r = sqlx::query(&self.q(
+            "SELECT body FROM rosters WHERE jurisdiction_id = ? AND post_id = ?",
+        ))
+        .bind(jurisdiction_id.to_string())
+        .bind(post.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match r {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// Every roster of a jurisdiction: (post, JSON).
+    pub async fn rosters_in(&self, jurisdiction_id: Uuid) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id",
+        ))
+        .bind(jurisdiction_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// An incident's callout (JSON) with its stream version and head.
+    pub async fn callout(&self, incident_id: Uuid) -> Result<Option<(String, String)>> {
+        let r = sqlx::query(&self.q(
+            "SELECT body, jurisdiction_path FROM callouts WHERE incident_id = ?",
+        ))
+        .bind(incident_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match r {
+            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+            None => None,
+        })
+    }
+
+    /// Incidents whose callout has something due at or before `now_ms`.
+    pub async fn due_callouts(&self, now_ms: i64, limit: i64) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT incident_id FROM callouts WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
+        ))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    /// The calls a person has not acknowledged yet, newest first: (incident, call).
+    pub async fn open_calls_of(&self, person_id: Uuid) -> Result<Vec<(Uuid, Uuid)>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT incident_id, call_id FROM call_recipients WHERE person_id = ? AND acked_at IS NULL ORDER BY called_at DESC",
+        ))
+        .bind(person_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    parse_uuid(&r.try_get::<String, _>(1)?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The incident a call belongs to.
+    pub async fn call_incident(&self, call_id: Uuid) -> Result<Option<Uuid>> {
+        let r = sqlx::query(&self.q(
+            "SELECT incident_id FROM call_recipients WHERE call_id = ? LIMIT 1",
+        ))
+        .bind(call_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        r.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+}
