@@ -22,7 +22,10 @@ use yingji_store::{Row, Stmt, Store, WriteSet, args};
 type Counts = Arc<Mutex<HashMap<String, (usize, Instant)>>>;
 
 async fn receive(State(c): State<Counts>, body: axum::Json<Value>) -> StatusCode {
-    let iid = body.0["incident_id"].as_str().unwrap_or_default().to_string();
+    let iid = body.0["incident_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut m = c.lock().unwrap();
     let e = m.entry(iid).or_insert((0, Instant::now()));
     e.0 += 1;

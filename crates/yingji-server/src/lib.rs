@@ -73,7 +73,11 @@ impl AppState {
         clock: Arc<dyn Clock>,
         cfg: yingji_notify::NotifyConfig,
     ) -> anyhow::Result<Self> {
-        let notify = Arc::new(yingji_notify::Worker::new(store.clone(), clock.clone(), cfg)?);
+        let notify = Arc::new(yingji_notify::Worker::new(
+            store.clone(),
+            clock.clone(),
+            cfg,
+        )?);
         Ok(AppState {
             store,
             clock,
@@ -337,11 +341,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
             changed += 1;
         }
     }
-    for id in state
-        .store
-        .due_callouts(now.as_millisecond(), 1000)
-        .await?
-    {
+    for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
         if calls::tick_callout(state, id).await? {
             changed += 1;
         }

@@ -65,11 +65,10 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
             yingji_notify::NotifyConfig::from_toml(&text)
                 .map_err(|e| anyhow::anyhow!("notification config {}: {e}", p.display()))?
         }
-        None => {
-            let mut c = yingji_notify::NotifyConfig::default();
-            c.base_url = format!("http://{addr}");
-            c
-        }
+        None => yingji_notify::NotifyConfig {
+            base_url: format!("http://{addr}"),
+            ..Default::default()
+        },
     };
     if cfg.secret.is_empty() {
         if let Ok(s) = std::env::var("YINGJI_SECRET")
