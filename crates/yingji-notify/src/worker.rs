@@ -167,7 +167,8 @@ impl Worker {
         let mut inapp = Vec::new();
         for (it, i) in &intents {
             for p in &i.people {
-                let mut chans: Vec<(String, String)> = vec![("inapp".into(), p.person_id.to_string())];
+                let mut chans: Vec<(String, String)> =
+                    vec![("inapp".into(), p.person_id.to_string())];
                 chans.extend(
                     channels
                         .get(&p.person_id)

@@ -136,11 +136,7 @@ async fn fixture() -> Fixture {
         args![Uuid::from_u128(1), "青石镇", "township", "/q/", "2026-01-01T00:00:00Z"],
     )));
     store.commit(ws).await.unwrap();
-    Fixture {
-        store,
-        clock,
-        dir,
-    }
+    Fixture { store, clock, dir }
 }
 
 async fn person(f: &Fixture, name: &str, email: Option<&str>, channels: &[(&str, &str)]) -> Uuid {
@@ -238,16 +234,25 @@ async fn gateway_500_then_200_delivers_exactly_once() {
     assert!(st[0].2.as_deref().unwrap().contains("500"), "{st:?}");
     // Not due yet: the backoff holds it.
     assert_eq!(w.run_once().await.unwrap().sent, 0);
-    f.clock.advance(SignedDuration::from_millis(cfg().backoff(1)));
+    f.clock
+        .advance(SignedDuration::from_millis(cfg().backoff(1)));
     assert_eq!(w.run_once().await.unwrap().sent, 1);
     assert_eq!(w.run_once().await.unwrap().sent, 0);
 
-    let r = rx.lock().unwrap();
+    let r = std::mem::take(&mut *rx.lock().unwrap());
     assert_eq!(r.requests.len(), 2);
-    assert_eq!(r.requests[0].0, r.requests[1].0, "the retry carries the same message id");
+    assert_eq!(
+        r.requests[0].0, r.requests[1].0,
+        "the retry carries the same message id"
+    );
     assert_eq!(r.delivered.len(), 1);
     assert_eq!(r.delivered[0]["text"], "青石镇启动Ⅳ级响应，请立即到岗。");
-    assert!(r.delivered[0]["ack_url"].as_str().unwrap().contains("/ack/"));
+    assert!(
+        r.delivered[0]["ack_url"]
+            .as_str()
+            .unwrap()
+            .contains("/ack/")
+    );
     assert_eq!(state_of(&f.store, "webhook").await[0].0, "sent");
     // The in-app copy was delivered by being written.
     assert_eq!(f.store.inbox(p, 10).await.unwrap().len(), 1);
@@ -276,12 +281,19 @@ async fn worker_killed_between_send_and_mark_sends_no_duplicate() {
     f.clock.advance(SignedDuration::from_secs(31));
     assert_eq!(b.run_once().await.unwrap().sent, 1);
 
-    let r = rx.lock().unwrap();
+    let r = std::mem::take(&mut *rx.lock().unwrap());
     assert_eq!(r.requests.len(), 2, "at least once: the message went again");
     assert_eq!(r.requests[0].0, r.requests[1].0);
-    assert_eq!(r.delivered.len(), 1, "the receiver deduplicated by message id");
+    assert_eq!(
+        r.delivered.len(),
+        1,
+        "the receiver deduplicated by message id"
+    );
     assert!(
-        r.delivered[0]["text"].as_str().unwrap().starts_with("【演练】"),
+        r.delivered[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("【演练】"),
         "a drill message starts with the drill mark"
     );
     let st = state_of(&f.store, "webhook").await;
@@ -300,7 +312,8 @@ async fn a_receiver_that_keeps_failing_dead_letters_the_message() {
     let w = worker(&f, c.clone());
     for _ in 0..5 {
         w.run_once().await.unwrap();
-        f.clock.advance(SignedDuration::from_millis(c.backoff_max_ms));
+        f.clock
+            .advance(SignedDuration::from_millis(c.backoff_max_ms));
     }
     let st = state_of(&f.store, "webhook").await;
     assert_eq!(st[0].0, "dead");
@@ -337,13 +350,29 @@ async fn email_over_smtp_and_robot_formats() {
     let m = mails.lock().unwrap();
     assert_eq!(m.len(), 1);
     assert!(m[0].contains("shen@example.org"));
-    assert!(m[0].contains("@yingji>"), "the message id is the delivery id");
-    let r = rx.lock().unwrap();
+    assert!(
+        m[0].contains("@yingji>"),
+        "the message id is the delivery id"
+    );
+    let r = std::mem::take(&mut *rx.lock().unwrap());
     let bodies: Vec<&Value> = r.delivered.iter().collect();
-    assert!(bodies.iter().any(|b| b["msgtype"] == "text" && b["text"]["mentioned_mobile_list"].is_array()));
-    assert!(bodies.iter().any(|b| b["msgtype"] == "text" && b["at"]["isAtAll"] == false));
-    assert!(bodies.iter().any(|b| b["msg_type"] == "text"
-        && b["content"]["text"].as_str().unwrap().starts_with("【演练】")));
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b["msgtype"] == "text" && b["text"]["mentioned_mobile_list"].is_array())
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b["msgtype"] == "text" && b["at"]["isAtAll"] == false)
+    );
+    assert!(bodies.iter().any(|b| {
+        b["msg_type"] == "text"
+            && b["content"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("【演练】")
+    }));
 }
 
 #[tokio::test]
@@ -372,6 +401,10 @@ async fn rate_limits_come_from_configuration() {
     let t = std::time::Instant::now();
     assert_eq!(w.run_once().await.unwrap().sent, 6);
     // 1 at once, then 5 more at 10/s: at least ~0.5 s.
-    assert!(t.elapsed() >= std::time::Duration::from_millis(450), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(450),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(rx.lock().unwrap().delivered.len(), 6);
 }

@@ -43,10 +43,7 @@ impl Checker<'_, '_> {
                             Diagnostic::new(
                                 Code::AboveCycle,
                                 a.span.clone(),
-                                format!(
-                                    "the posts above `{}` lead back to it",
-                                    post.id.value
-                                ),
+                                format!("the posts above `{}` lead back to it", post.id.value),
                             )
                             .label("circular `above`")
                             .help("the post at the top of a chain has no `above`"),

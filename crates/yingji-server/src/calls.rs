@@ -211,7 +211,10 @@ fn target_zh(t: &str) -> &'static str {
 
 /// Calls for the events an incident command produced: activation and re-grading call the posts
 /// of the new tasks; ending or closing stops escalation.
-#[expect(clippy::too_many_arguments, reason = "the fields of one command's writes")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the fields of one command's writes"
+)]
 pub async fn calls_for_incident(
     state: &AppState,
     ws: &mut WriteSet,

@@ -122,7 +122,11 @@ impl AppState {
         clock: Arc<dyn Clock>,
         cfg: yingji_notify::NotifyConfig,
     ) -> anyhow::Result<Self> {
-        let notify = Arc::new(yingji_notify::Worker::new(store.clone(), clock.clone(), cfg)?);
+        let notify = Arc::new(yingji_notify::Worker::new(
+            store.clone(),
+            clock.clone(),
+            cfg,
+        )?);
         Ok(AppState {
             store,
             clock,

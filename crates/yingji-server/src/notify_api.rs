@@ -182,7 +182,10 @@ pub async fn ack_inbox(
         .filter(|d| d.person_id == Some(actor.person_id) && d.channel == "inapp")
         .ok_or_else(|| ApiError::not_found("message"))?;
     let call = d.call_id.ok_or_else(|| {
-        ApiError::unprocessable("nothing_to_acknowledge", "this message asks for no acknowledgement")
+        ApiError::unprocessable(
+            "nothing_to_acknowledge",
+            "this message asks for no acknowledgement",
+        )
     })?;
     let (c, new) = calls::acknowledge(&state, call, &person_ref(&actor), "inapp").await?;
     Ok(axum::Json(ack_json(&c, call, new)))
@@ -357,20 +360,36 @@ pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) 
             .into_response();
     };
     let Ok(Some(iid)) = state.store.call_incident(call).await else {
-        return (StatusCode::NOT_FOUND, page("链接无效", "<h1>没有这次通知</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("链接无效", "<h1>没有这次通知</h1>"),
+        )
+            .into_response();
     };
     let Ok((c, _, _)) = calls::load_callout(&state, iid).await else {
-        return (StatusCode::NOT_FOUND, page("链接无效", "<h1>没有这次通知</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("链接无效", "<h1>没有这次通知</h1>"),
+        )
+            .into_response();
     };
     let Some(call) = c.call(call) else {
-        return (StatusCode::NOT_FOUND, page("链接无效", "<h1>没有这次通知</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("链接无效", "<h1>没有这次通知</h1>"),
+        )
+            .into_response();
     };
     let Some(r) = call
         .recipients
         .iter()
         .find(|r| r.person.person_id == person)
     else {
-        return (StatusCode::NOT_FOUND, page("链接无效", "<h1>没有这次通知</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("链接无效", "<h1>没有这次通知</h1>"),
+        )
+            .into_response();
     };
     let drill = if c.drill { "【演练】" } else { "" };
     let lines: String = call
@@ -379,7 +398,13 @@ pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) 
         .map(|l| format!("<li>{}</li>", esc(l)))
         .collect();
     let action = match r.acked_at {
-        Some(at) => format!("<p>您已于 {} 确认收到。</p>", at.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)).strftime("%Y-%m-%d %H:%M")),
+        Some(at) => format!(
+            "<p>您已于 {} 确认收到。</p>",
+            at.to_zoned(
+                jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
+            )
+            .strftime("%Y-%m-%d %H:%M")
+        ),
         None => "<form method=\"post\"><button type=\"submit\">确认收到</button></form>".into(),
     };
     page(
@@ -419,7 +444,13 @@ pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) 
     .await
     {
         Ok(_) => page("已确认", "<h1>已确认收到</h1><p>谢谢，确认已记录。</p>").into_response(),
-        Err(e) => (e.status, page("无法确认", &format!("<h1>无法确认</h1><p>{}</p>", esc(&e.message))))
+        Err(e) => (
+            e.status,
+            page(
+                "无法确认",
+                &format!("<h1>无法确认</h1><p>{}</p>", esc(&e.message)),
+            ),
+        )
             .into_response(),
     }
 }
@@ -459,13 +490,21 @@ fn validate_channel(c: &ChannelEntry) -> Result<(), ApiError> {
     if !CHANNELS.contains(&c.channel.as_str()) {
         return Err(ApiError::unprocessable(
             "unknown_channel",
-            format!("`{}` is not a channel: use {}", c.channel, CHANNELS.join(", ")),
+            format!(
+                "`{}` is not a channel: use {}",
+                c.channel,
+                CHANNELS.join(", ")
+            ),
         ));
     }
     let a = c.address.trim();
     let ok = match c.channel.as_str() {
         "email" => a.contains('@') && !a.contains(' '),
-        "sms" => a.len() >= 5 && a.chars().all(|x| x.is_ascii_digit() || x == '+' || x == '-'),
+        "sms" => {
+            a.len() >= 5
+                && a.chars()
+                    .all(|x| x.is_ascii_digit() || x == '+' || x == '-')
+        }
         _ => a.starts_with("https://") || a.starts_with("http://"),
     };
     if !ok || a.len() > 2000 {
@@ -509,7 +548,11 @@ pub async fn put_channels(
         h.as_deref(),
         &actor.as_ref(),
         now,
-        vec![Item::new("channels_set", &json!({ "channels": list }), None)],
+        vec![Item::new(
+            "channels_set",
+            &json!({ "channels": list }),
+            None,
+        )],
     );
     ws.rows.push(Row::Sql(Stmt::new(
         "DELETE FROM person_channels WHERE person_id = ?",
@@ -647,7 +690,9 @@ pub async fn resolve_post(
         None => state.clock.now(),
     };
     let r = calls::resolve_post(&state, j.id, &q.post, at).await?;
-    Ok(axum::Json(json!({ "post": q.post, "at": at, "resolved": r })))
+    Ok(axum::Json(
+        json!({ "post": q.post, "at": at, "resolved": r }),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -694,10 +739,14 @@ pub async fn plan_gaps(
         }
         let r = calls::roster_of(state, jurisdiction_id, &p.id.value).await?;
         for g in roster::gaps(&p.id.value, &h, r.as_ref(), from, to, step, &cal) {
-            items.push(json!({ "post": g.post, "post_name": p.name, "from": g.from, "until": g.until }));
+            items.push(
+                json!({ "post": g.post, "post_name": p.name, "from": g.from, "until": g.until }),
+            );
         }
     }
-    Ok(json!({ "plan_id": row.plan_id, "plan_version": row.version, "posts_checked": plan.posts.len(), "items": items }))
+    Ok(
+        json!({ "plan_id": row.plan_id, "plan_version": row.version, "posts_checked": plan.posts.len(), "items": items }),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}/gaps", tag = "notify",

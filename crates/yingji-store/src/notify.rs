@@ -121,7 +121,11 @@ impl NewDelivery {
 
 /// Marks an outbox intent expanded.
 pub fn outbox_done(id: Uuid, at: &str, error: Option<&str>) -> Stmt {
-    let state = if error.is_some() { "skipped" } else { "expanded" };
+    let state = if error.is_some() {
+        "skipped"
+    } else {
+        "expanded"
+    };
     Stmt::new(
         "UPDATE outbox SET state = ?, done_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
         args![state, at, error.map(str::to_string), id],
@@ -224,11 +228,9 @@ impl Store {
 
     /// When the next pending delivery is due (ms), if any.
     pub async fn next_delivery_due(&self) -> Result<Option<i64>> {
-        let r = sqlx::query(
-            "SELECT MIN(next_at_ms) FROM deliveries WHERE state = 'pending'",
-        )
-        .fetch_one(self.pool())
-        .await?;
+        let r = sqlx::query("SELECT MIN(next_at_ms) FROM deliveries WHERE state = 'pending'")
+            .fetch_one(self.pool())
+            .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?)
     }
 
@@ -266,7 +268,10 @@ impl Store {
         for b in binds {
             q = q.bind(b);
         }
-        let rows = q.bind(f.limit.clamp(1, 1000)).fetch_all(self.pool()).await?;
+        let rows = q
+            .bind(f.limit.clamp(1, 1000))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(delivery_from).collect()
     }
 
@@ -284,9 +289,10 @@ impl Store {
 
     /// How many deliveries are in each state.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
@@ -354,9 +360,9 @@ impl Store {
 
     /// A post's duty roster in a jurisdiction (JSON).
     pub async fn roster(&self, jurisdiction_id: Uuid, post: &str) -> Result<Option<String>> {
-        let r = sqlx::query(&self.q(
-            "SELECT body FROM rosters WHERE jurisdiction_id = ? AND post_id = ?",
-        ))
+        let r = sqlx::query(
+            &self.q("SELECT body FROM rosters WHERE jurisdiction_id = ? AND post_id = ?"),
+        )
         .bind(jurisdiction_id.to_string())
         .bind(post.to_string())
         .fetch_optional(self.pool())
@@ -369,9 +375,9 @@ impl Store {
 
     /// Every roster of a jurisdiction: (post, JSON).
     pub async fn rosters_in(&self, jurisdiction_id: Uuid) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id",
-        ))
+        let rows = sqlx::query(
+            &self.q("SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id"),
+        )
         .bind(jurisdiction_id.to_string())
         .fetch_all(self.pool())
         .await?;
@@ -382,9 +388,9 @@ impl Store {
 
     /// An incident's callout (JSON) with its stream version and head.
     pub async fn callout(&self, incident_id: Uuid) -> Result<Option<(String, String)>> {
-        let r = sqlx::query(&self.q(
-            "SELECT body, jurisdiction_path FROM callouts WHERE incident_id = ?",
-        ))
+        let r = sqlx::query(
+            &self.q("SELECT body, jurisdiction_path FROM callouts WHERE incident_id = ?"),
+        )
         .bind(incident_id.to_string())
         .fetch_optional(self.pool())
         .await?;
@@ -428,9 +434,9 @@ impl Store {
 
     /// The incident a call belongs to.
     pub async fn call_incident(&self, call_id: Uuid) -> Result<Option<Uuid>> {
-        let r = sqlx::query(&self.q(
-            "SELECT incident_id FROM call_recipients WHERE call_id = ? LIMIT 1",
-        ))
+        let r = sqlx::query(
+            &self.q("SELECT incident_id FROM call_recipients WHERE call_id = ? LIMIT 1"),
+        )
         .bind(call_id.to_string())
         .fetch_optional(self.pool())
         .await?;

@@ -46,6 +46,33 @@ enum Command {
     },
     /// Re-seal every sealed personal value with the current data key (after adding a new key).
     Rekey(DbArgs),
+    /// Duty rosters: who holds the posts a plan needs.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// List the posts a plan needs that nobody holds in a period (exit status 1 when there are
+    /// gaps).
+    Gaps {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The jurisdiction (id) whose holders and rosters count.
+        #[arg(long)]
+        jurisdiction: uuid::Uuid,
+        /// The plan id.
+        #[arg(long)]
+        plan: String,
+        /// Start of the period (RFC 3339, e.g. 2026-10-01T00:00:00+08:00).
+        #[arg(long)]
+        from: String,
+        /// End of the period (exclusive).
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -89,6 +116,10 @@ struct ServeArgs {
     /// docs/calendars.md. Without it the built-in mainland China calendar is used.
     #[arg(long, env = "YINGJI_CALENDARS")]
     calendars: Option<PathBuf>,
+    /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway,
+    /// holidays). Without it the in-app inbox and webhook/robot channels work.
+    #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
+    notify_config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +190,23 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(serve::restore(db, file)))
         }
         Command::Rekey(db) => runtime().and_then(|rt| rt.block_on(serve::rekey(db))),
+        Command::Roster(RosterCommand::Gaps {
+            db,
+            jurisdiction,
+            plan,
+            from,
+            to,
+            format,
+        }) => runtime().and_then(|rt| {
+            rt.block_on(serve::roster_gaps(
+                db,
+                jurisdiction,
+                &plan,
+                &from,
+                &to,
+                format == Format::Json,
+            ))
+        }),
     };
     match result {
         Ok(code) => code,

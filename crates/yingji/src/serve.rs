@@ -149,6 +149,99 @@ fn case_rules(args: &ServeArgs) -> Result<yingji_server::CaseRules> {
     Ok(rules)
 }
 
+/// The notification configuration: the file when given, else defaults; the link-signing secret
+/// from the file, `YINGJI_SECRET`, or a key generated once and kept in the data directory.
+fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::NotifyConfig> {
+    let mut cfg = match &args.notify_config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading notification config {}", p.display()))?;
+            yingji_notify::NotifyConfig::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("notification config {}: {e}", p.display()))?
+        }
+        None => yingji_notify::NotifyConfig {
+            base_url: format!("http://{addr}"),
+            ..Default::default()
+        },
+    };
+    if cfg.secret.is_empty() {
+        if let Ok(s) = std::env::var("YINGJI_SECRET")
+            && !s.is_empty()
+        {
+            cfg.secret = s;
+        } else {
+            std::fs::create_dir_all(&args.db.data).ok();
+            let path = args.db.data.join("notify-secret");
+            cfg.secret = match std::fs::read_to_string(&path) {
+                Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+                _ => {
+                    let s = format!(
+                        "{}{}",
+                        uuid::Uuid::now_v7().simple(),
+                        uuid::Uuid::now_v7().simple()
+                    );
+                    std::fs::write(&path, &s)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    s
+                }
+            };
+        }
+    }
+    Ok(cfg)
+}
+
+/// `yingji roster gaps`.
+pub async fn roster_gaps(
+    db: DbArgs,
+    jurisdiction: uuid::Uuid,
+    plan: &str,
+    from: &str,
+    to: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let state = AppState::new(store, Arc::new(SystemClock));
+    let parse = |s: &str, what: &str| -> Result<jiff::Timestamp> {
+        s.parse::<jiff::Timestamp>()
+            .with_context(|| format!("--{what} `{s}` is not an RFC 3339 time"))
+    };
+    let v = yingji_server::notify_api::plan_gaps(
+        &state,
+        jurisdiction,
+        plan,
+        parse(from, "from")?,
+        parse(to, "to")?,
+        jiff::SignedDuration::from_mins(15),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    let items = v["items"].as_array().cloned().unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if items.is_empty() {
+        println!(
+            "no gaps: every one of the {} posts of {plan} is held throughout",
+            v["posts_checked"]
+        );
+    } else {
+        for g in &items {
+            println!(
+                "{}\t{}\t{} – {}",
+                g["post"].as_str().unwrap_or_default(),
+                g["post_name"].as_str().unwrap_or_default(),
+                g["from"].as_str().unwrap_or_default(),
+                g["until"].as_str().unwrap_or_default()
+            );
+        }
+        println!("{} gap(s) in {} posts", items.len(), v["posts_checked"]);
+    }
+    Ok(if items.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     init_logs();
     let addr: SocketAddr = args.listen.parse().with_context(|| {
@@ -165,7 +258,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
         .with_context(|| format!("{}", f.display()))?,
     };
-    let state = AppState::new(store.clone(), Arc::new(SystemClock))
+    let cfg = notify_config(&args, &addr)?;
+    let state = AppState::with_notify(store.clone(), Arc::new(SystemClock), cfg)?
         .with_trust(trust)
         .with_sealer(sealer(&args.db)?)
         .with_case_rules(case_rules(&args)?);
@@ -199,6 +293,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         load_plan_dir(&state, dir).await?;
     }
     yingji_server::spawn_ticker(state.clone(), Duration::from_secs(args.tick_seconds.max(1)));
+    state.notify.clone().spawn();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

@@ -1,6 +1,7 @@
 //! Integration tests of the plan crate: the shipped examples, the faulty plans, malformed input,
 //! classification properties and simulation.
 
+mod escalation;
 mod examples;
 mod malformed;
 mod properties;

@@ -52,7 +52,11 @@ async fn setup(app: &TestApp) -> String {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = app
-        .post("/api/v1/incidents", "demo-duty-officer", report_body(app, 120).await)
+        .post(
+            "/api/v1/incidents",
+            "demo-duty-officer",
+            report_body(app, 120).await,
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let iid = v["id"].as_str().unwrap().to_string();
@@ -71,7 +75,10 @@ async fn setup(app: &TestApp) -> String {
 
 async fn call_of(app: &TestApp, iid: &str, post: &str) -> Value {
     let (s, v) = app
-        .get(&format!("/api/v1/incidents/{iid}/calls"), "demo-duty-officer")
+        .get(
+            &format!("/api/v1/incidents/{iid}/calls"),
+            "demo-duty-officer",
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["items"]
@@ -99,7 +106,10 @@ fn names(call: &Value) -> Vec<(String, String)> {
 
 async fn timeline(app: &TestApp, iid: &str) -> Vec<Value> {
     let (_, v) = app
-        .get(&format!("/api/v1/incidents/{iid}/timeline"), "demo-duty-officer")
+        .get(
+            &format!("/api/v1/incidents/{iid}/timeline"),
+            "demo-duty-officer",
+        )
         .await;
     v["items"].as_array().unwrap().clone()
 }
