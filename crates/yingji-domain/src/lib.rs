@@ -3,8 +3,8 @@
 
 pub mod audit;
 pub mod calendar;
-pub mod case;
 pub mod callout;
+pub mod case;
 pub mod clock;
 pub mod dispute;
 pub mod incident;

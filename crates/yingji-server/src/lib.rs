@@ -3,9 +3,9 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
+pub mod calls;
 mod cases;
 pub mod console;
-pub mod calls;
 pub mod demo;
 pub mod directory;
 mod disputes;
@@ -472,11 +472,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
     }
     changed += cases::tick_cases(state).await?;
     changed += reports::tick_reports(state).await?;
-    for id in state
-        .store
-        .due_callouts(now.as_millisecond(), 1000)
-        .await?
-    {
+    for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
         if calls::tick_callout(state, id).await? {
             changed += 1;
         }

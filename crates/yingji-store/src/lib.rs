@@ -15,8 +15,8 @@
 mod backup;
 mod cache;
 mod cases;
-mod pg_writer;
 pub mod notify;
+mod pg_writer;
 mod rows;
 mod sql;
 mod sqlite_writer;

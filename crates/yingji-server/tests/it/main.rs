@@ -6,8 +6,8 @@ mod api;
 mod cases;
 mod console;
 mod harness;
-mod trust;
 mod notify;
+mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
 #[macro_export]
