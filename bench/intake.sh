@@ -70,6 +70,8 @@ pg_intake="skipped"; pg_raw="skipped"
 if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "== PostgreSQL"
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS yingji_bench WITH (FORCE)" -c "CREATE DATABASE yingji_bench" postgres
+  # PostgreSQL has no data directory for a generated data key: use a throwaway one.
+  YINGJI_DATA_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
   "$bin" serve --database-url postgres://postgres@127.0.0.1:5432/yingji_bench --listen 127.0.0.1:$port >"$work/pg.log" 2>&1 &
   wait_up
   BODY=$(body_for)

@@ -54,7 +54,7 @@ const DIRECTORY_WORDS: [&str; 8] = [
     "jurisdictions",
     "plans",
     "post_holders",
-    "users",
+    "accounts",
     "grants",
     "sessions",
     "tokens",

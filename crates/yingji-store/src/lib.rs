@@ -87,10 +87,14 @@ struct Inner {
     writer: Option<mpsc::Sender<Job>>,
     location: String,
     generation: std::sync::atomic::AtomicU64,
-    people: cache::Ttl<String, PersonRow>,
-    jurisdictions: cache::Ttl<Uuid, JurisdictionRow>,
-    plans: cache::Ttl<String, PlanRow>,
+    people: cache::Ttl<String, Option<PersonRow>>,
+    people_by_id: cache::Ttl<Uuid, Option<PersonRow>>,
+    jurisdictions: cache::Ttl<Uuid, Option<JurisdictionRow>>,
+    plans: cache::Ttl<String, Option<PlanRow>>,
     holders: cache::Ttl<Uuid, Vec<(String, Uuid, String, bool)>>,
+    accounts: cache::Ttl<Uuid, Option<trust::AccountRow>>,
+    api_tokens: cache::Ttl<String, Option<Uuid>>,
+    grants: cache::Ttl<Uuid, Vec<trust::GrantRow>>,
 }
 
 use sqlite_writer::Job;
@@ -162,9 +166,13 @@ impl Store {
                 location,
                 generation: std::sync::atomic::AtomicU64::new(0),
                 people: cache::Ttl::new(),
+                people_by_id: cache::Ttl::new(),
                 jurisdictions: cache::Ttl::new(),
                 plans: cache::Ttl::new(),
                 holders: cache::Ttl::new(),
+                accounts: cache::Ttl::new(),
+                api_tokens: cache::Ttl::new(),
+                grants: cache::Ttl::new(),
             }),
         })
     }
@@ -203,9 +211,36 @@ impl Store {
         i.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         i.people.clear();
+        i.people_by_id.clear();
         i.jurisdictions.clear();
         i.plans.clear();
         i.holders.clear();
+        i.accounts.clear();
+        i.api_tokens.clear();
+        i.grants.clear();
+    }
+
+    /// Reads through `cache`: a fresh entry is answered from memory; otherwise `load` runs and
+    /// its answer (an absent row too) is kept unless a directory write happened meanwhile.
+    pub(crate) async fn cached<K, V, F, Fut>(
+        &self,
+        cache: &cache::Ttl<K, V>,
+        k: K,
+        load: F,
+    ) -> Result<V>
+    where
+        K: Eq + std::hash::Hash,
+        V: Clone,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V>>,
+    {
+        if let Some(v) = cache.get(&k) {
+            return Ok(v);
+        }
+        let generation = self.generation();
+        let v = load().await?;
+        cache.put(k, v.clone(), generation, &self.inner.generation);
+        Ok(v)
     }
 
     fn generation(&self) -> u64 {

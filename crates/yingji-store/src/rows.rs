@@ -762,18 +762,10 @@ impl Store {
 
     /// Cached (see `cache.rs`).
     pub async fn jurisdiction(&self, id: Uuid) -> Result<Option<JurisdictionRow>> {
-        let k = id;
-        if let Some(v) = self.inner.jurisdictions.get(&k) {
-            return Ok(Some(v));
-        }
-        let generation = self.generation();
-        let v = self.jurisdiction_uncached(id).await?;
-        if let Some(v) = &v {
-            self.inner
-                .jurisdictions
-                .put(k, v.clone(), generation, &self.inner.generation);
-        }
-        Ok(v)
+        self.cached(&self.inner.jurisdictions, id, || {
+            self.jurisdiction_uncached(id)
+        })
+        .await
     }
 
     async fn jurisdiction_uncached(&self, id: Uuid) -> Result<Option<JurisdictionRow>> {
@@ -805,7 +797,13 @@ impl Store {
         Ok(r.try_get(0)?)
     }
 
+    /// Cached (see `cache.rs`).
     pub async fn person(&self, id: Uuid) -> Result<Option<PersonRow>> {
+        self.cached(&self.inner.people_by_id, id, || self.person_uncached(id))
+            .await
+    }
+
+    async fn person_uncached(&self, id: Uuid) -> Result<Option<PersonRow>> {
         let row = sqlx::query(&self.q(&format!("SELECT {PERSON_COLS} FROM people WHERE id = ?")))
             .bind(id.to_string())
             .fetch_optional(self.pool())
@@ -815,18 +813,10 @@ impl Store {
 
     /// Cached (see `cache.rs`).
     pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<PersonRow>> {
-        let k = token_hash.to_string();
-        if let Some(v) = self.inner.people.get(&k) {
-            return Ok(Some(v));
-        }
-        let generation = self.generation();
-        let v = self.person_by_token_uncached(token_hash).await?;
-        if let Some(v) = &v {
-            self.inner
-                .people
-                .put(k, v.clone(), generation, &self.inner.generation);
-        }
-        Ok(v)
+        self.cached(&self.inner.people, token_hash.to_string(), || {
+            self.person_by_token_uncached(token_hash)
+        })
+        .await
     }
 
     async fn person_by_token_uncached(&self, token_hash: &str) -> Result<Option<PersonRow>> {
@@ -869,24 +859,15 @@ impl Store {
             .collect()
     }
 
-    /// Every post holder in a jurisdiction: (post, person, name, deputy).
     /// Every post holder of a jurisdiction: (post, person, name, deputy). Cached (see `cache.rs`).
     pub async fn holders_in(
         &self,
         jurisdiction_id: Uuid,
     ) -> Result<Vec<(String, Uuid, String, bool)>> {
-        if let Some(v) = self.inner.holders.get(&jurisdiction_id) {
-            return Ok(v);
-        }
-        let generation = self.generation();
-        let v = self.holders_in_uncached(jurisdiction_id).await?;
-        self.inner.holders.put(
-            jurisdiction_id,
-            v.clone(),
-            generation,
-            &self.inner.generation,
-        );
-        Ok(v)
+        self.cached(&self.inner.holders, jurisdiction_id, || {
+            self.holders_in_uncached(jurisdiction_id)
+        })
+        .await
     }
 
     async fn holders_in_uncached(
@@ -913,18 +894,10 @@ impl Store {
 
     /// Cached (see `cache.rs`).
     pub async fn plan_latest(&self, plan_id: &str) -> Result<Option<PlanRow>> {
-        let k = plan_id.to_string();
-        if let Some(v) = self.inner.plans.get(&k) {
-            return Ok(Some(v));
-        }
-        let generation = self.generation();
-        let v = self.plan_latest_uncached(plan_id).await?;
-        if let Some(v) = &v {
-            self.inner
-                .plans
-                .put(k, v.clone(), generation, &self.inner.generation);
-        }
-        Ok(v)
+        self.cached(&self.inner.plans, plan_id.to_string(), || {
+            self.plan_latest_uncached(plan_id)
+        })
+        .await
     }
 
     async fn plan_latest_uncached(&self, plan_id: &str) -> Result<Option<PlanRow>> {

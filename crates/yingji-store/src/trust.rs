@@ -60,7 +60,15 @@ impl Store {
         row.map(|r| account_from(&r)).transpose()
     }
 
+    /// Cached (see `cache.rs`): every authenticated request reads it.
     pub async fn account(&self, person_id: Uuid) -> Result<Option<AccountRow>> {
+        self.cached(&self.inner.accounts, person_id, || {
+            self.account_uncached(person_id)
+        })
+        .await
+    }
+
+    async fn account_uncached(&self, person_id: Uuid) -> Result<Option<AccountRow>> {
         let row = sqlx::query(&self.q(
             "SELECT person_id, login, password_hash, disabled FROM accounts WHERE person_id = ?",
         ))
@@ -89,7 +97,16 @@ impl Store {
     }
 
     /// The person an API token (not revoked) belongs to, by the token's hash.
+    /// Cached (see `cache.rs`), including "no such token" (the development tokens of people
+    /// are looked up next).
     pub async fn api_token_person(&self, token_hash: &str) -> Result<Option<Uuid>> {
+        self.cached(&self.inner.api_tokens, token_hash.to_string(), || {
+            self.api_token_person_uncached(token_hash)
+        })
+        .await
+    }
+
+    async fn api_token_person_uncached(&self, token_hash: &str) -> Result<Option<Uuid>> {
         let row = sqlx::query(
             &self.q("SELECT person_id FROM api_tokens WHERE token_hash = ? AND revoked = 0"),
         )
@@ -142,7 +159,15 @@ impl Store {
     }
 
     /// Every role a person holds, with the path of the jurisdiction it is held in.
+    /// Cached (see `cache.rs`).
     pub async fn grants(&self, person_id: Uuid) -> Result<Vec<GrantRow>> {
+        self.cached(&self.inner.grants, person_id, || {
+            self.grants_uncached(person_id)
+        })
+        .await
+    }
+
+    async fn grants_uncached(&self, person_id: Uuid) -> Result<Vec<GrantRow>> {
         let rows = sqlx::query(&self.q(
             "SELECT person_id, role, jurisdiction_id, jurisdiction_path FROM role_grants WHERE person_id = ? ORDER BY jurisdiction_path, role",
         ))
