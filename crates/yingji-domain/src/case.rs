@@ -331,13 +331,17 @@ impl Category {
     }
 }
 
-/// What a reply needs, nothing more: name, and optionally contact and address.
+/// What a reply needs, nothing more: name, and optionally contact, address and the ID number
+/// (where a reply or identity check needs it). The server seals contact, address and ID number
+/// at rest and masks them in its output and in event payloads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Petitioner {
     pub name: String,
     pub contact: Option<String>,
     pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -240,6 +240,7 @@ impl World {
                 name: "李某".into(),
                 contact: None,
                 address: None,
+                id_number: None,
             }],
             title: "反映工程款拖欠".into(),
             grievance: "要求支付工程款".into(),
