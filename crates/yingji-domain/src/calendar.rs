@@ -23,6 +23,8 @@ pub enum CalendarError {
     BadWeekday(String),
     #[error("holiday `{name}` ends before it starts")]
     BackwardsHoliday { name: String },
+    #[error("holiday `{name}` is longer than a year")]
+    HolidayTooLong { name: String },
     #[error("{date} is outside the years the calendar file says it covers ({years:?})")]
     OutsideYears { date: Date, years: Vec<i16> },
     #[error("{0} is both a holiday and a working weekend day")]
@@ -163,6 +165,18 @@ impl Calendar {
             .iter()
             .map(|w| weekday_of(w).ok_or_else(|| CalendarError::BadWeekday(w.clone())))
             .collect::<Result<Vec<_>, _>>()?;
+        if weekend
+            .iter()
+            .map(|w| w.to_monday_one_offset())
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= 7
+        {
+            // Counting working days would never end.
+            return Err(CalendarError::Invalid(
+                "the weekend cannot be the whole week".into(),
+            ));
+        }
         let years: BTreeSet<i16> = f.years.iter().copied().collect();
         let check = |d: Date| {
             if years.contains(&d.year()) {
@@ -182,10 +196,17 @@ impl Calendar {
                     name: h.name.clone(),
                 });
             }
+            if (to - from).get_days() > 366 {
+                return Err(CalendarError::HolidayTooLong {
+                    name: h.name.clone(),
+                });
+            }
             let mut d = from;
             while d <= to {
                 holidays.insert(d, h.name.clone());
-                d = d.tomorrow().expect("date in range");
+                // The last representable day (9999-12-31) has no tomorrow.
+                let Ok(next) = d.tomorrow() else { break };
+                d = next;
             }
         }
         let mut working_weekends = BTreeSet::new();
@@ -330,6 +351,24 @@ impl Calendar {
 mod tests {
     use super::*;
     use jiff::civil::date;
+
+    /// Inputs found while writing the fuzz targets: refused or handled, never a panic.
+    #[test]
+    fn hostile_calendar_files_do_not_panic() {
+        let end = "name = 'x'\nyears = [9999]\nholidays = [{ name = 'h', from = 9999-12-30, to = 9999-12-31 }]\n";
+        let c = Calendar::parse(end).unwrap();
+        assert!(!c.is_working_day(date(9999, 12, 31)));
+        let long = "name = 'x'\nyears = [2026, 2027]\nholidays = [{ name = 'h', from = 2026-01-01, to = 2027-12-31 }]\n";
+        assert_eq!(
+            Calendar::parse(long).unwrap_err(),
+            CalendarError::HolidayTooLong { name: "h".into() }
+        );
+        let week = "name = 'x'\nyears = [2026]\nweekend = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']\n";
+        assert!(matches!(
+            Calendar::parse(week),
+            Err(CalendarError::Invalid(_))
+        ));
+    }
 
     #[test]
     fn the_2026_calendar() {

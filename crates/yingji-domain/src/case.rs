@@ -140,6 +140,11 @@ impl Default for CaseSettings {
     }
 }
 
+/// The longest clock or extension a configuration may set (ten years).
+pub const MAX_DAYS: u32 = 3650;
+/// The widest zero-padded sequence number `{seq:N}`.
+pub const MAX_SEQ_WIDTH: usize = 20;
+
 impl CaseSettings {
     pub fn tz(&self) -> TimeZone {
         TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
@@ -162,6 +167,23 @@ impl CaseSettings {
         }
         if self.clock.days == 0 || self.case_types.values().any(|c| c.days == 0) {
             return Err("a clock must be at least one day".into());
+        }
+        // Long enough for any statute, short enough that every due date stays a real date.
+        if self.clock.days > MAX_DAYS
+            || self.case_types.values().any(|c| c.days > MAX_DAYS)
+            || self.extension.max_days > MAX_DAYS
+        {
+            return Err(format!("a clock or extension is at most {MAX_DAYS} days"));
+        }
+        let mut rest = self.case_number.as_str();
+        while let Some(i) = rest.find("{seq:") {
+            rest = &rest[i + 5..];
+            let w = rest.split('}').next().unwrap_or("");
+            if w.parse::<usize>().map_or(true, |w| w > MAX_SEQ_WIDTH) {
+                return Err(format!(
+                    "{{seq:N}} needs a width N from 0 to {MAX_SEQ_WIDTH}"
+                ));
+            }
         }
         let mut steps: Vec<_> = self.supervision.iter().map(|s| s.step).collect();
         steps.sort();
@@ -190,7 +212,7 @@ impl CaseSettings {
                 "seq" => out.push_str(&seq.to_string()),
                 "channel" => out.push(channel.letter()),
                 k if k.starts_with("seq:") => {
-                    let w: usize = k[4..].parse().unwrap_or(0);
+                    let w: usize = k[4..].parse().unwrap_or(0).min(MAX_SEQ_WIDTH);
                     out.push_str(&format!("{seq:0w$}"));
                 }
                 other => {
@@ -331,13 +353,17 @@ impl Category {
     }
 }
 
-/// What a reply needs, nothing more: name, and optionally contact and address.
+/// What a reply needs, nothing more: name, and optionally contact, address and the ID number
+/// (where a reply or identity check needs it). The server seals contact, address and ID number
+/// at rest and masks them in its output and in event payloads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Petitioner {
     pub name: String,
     pub contact: Option<String>,
     pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,8 @@ use jiff::civil::{Date, date};
 use uuid::Uuid;
 use yingji_domain::calendar::{Calendar, DayUnit, PeriodRules};
 use yingji_domain::case::{
-    CaseSettings, Channel, Command, Ctx, Form, NewCase, Origin, Petitioner, apply_all, decide,
+    CaseConfig, CaseSettings, Channel, Command, Ctx, Form, NewCase, Origin, Petitioner, apply_all,
+    decide,
 };
 use yingji_domain::{ActorRef, PersonRef};
 
@@ -240,6 +241,7 @@ impl World {
                 name: "李某".into(),
                 contact: None,
                 address: None,
+                id_number: None,
             }],
             title: "反映工程款拖欠".into(),
             grievance: "要求支付工程款".into(),
@@ -400,4 +402,21 @@ fn the_example_configuration() {
     assert!(CaseConfig::parse("[defaults]\ncase_number = \"X-{year}\"").is_err());
     assert!(CaseConfig::parse("[defaults]\nclok = { days = 60 }").is_err());
     assert!(CaseConfig::parse("[jurisdictions.\"x\"]\ntime_zone = \"Mars/Base\"").is_err());
+}
+
+/// Configurations found while writing the fuzz targets: refused, never a panic later.
+#[test]
+fn case_configuration_bounds_clocks_and_number_widths() {
+    let e = CaseConfig::parse("[defaults]\nclock = { days = 4000000000 }\n").unwrap_err();
+    assert!(e.contains("at most 3650 days"), "{e}");
+    let e = CaseConfig::parse("[defaults]\nextension = { max_days = 4000000000, unit = 'calendar', approver_post = 'x' }\n").unwrap_err();
+    assert!(e.contains("at most 3650 days"), "{e}");
+    let e =
+        CaseConfig::parse("[defaults]\ncase_number = '{code}-{seq:99999999999}'\n").unwrap_err();
+    assert!(e.contains("width"), "{e}");
+    let ok = CaseConfig::parse("[defaults]\ncase_number = '{code}-{year}-{seq:6}'\n").unwrap();
+    assert_eq!(
+        ok.defaults.number("990181", 2026, 7, Channel::Letter),
+        "990181-2026-000007"
+    );
 }

@@ -22,6 +22,8 @@ use yingji_store::{CaseFilter, OutboxRow, Row, Stmt, StoreError, WriteSet, args,
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
+use crate::sealer::{PREFIX, Sealer, mask_address, mask_id_number, mask_phone};
+use crate::trust::{Permission, log_disclosure};
 use crate::write::{Idem, Item, append, idempotency};
 use crate::{AppState, idempotent, system_actor};
 
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/stats", get(case_stats))
         .route("/cases/{id}", get(get_case))
         .route("/cases/{id}/timeline", get(case_timeline))
+        .route("/cases/{id}/reveal", post(reveal_petitioner))
         .route("/cases/{id}/{action}", post(case_action))
 }
 
@@ -171,8 +174,81 @@ pub async fn settings_for(
     Ok((s, code))
 }
 
+/// The place a petitioner's value is sealed for (associated data): table, field, case, position.
+pub fn petitioner_aad(case_id: Uuid, ordinal: i64, field: &str) -> String {
+    format!("case_petitioners.{field}:{case_id}:{ordinal}")
+}
+
+/// The sealed petitioner fields, as named in the API and in the associated data.
+pub const SEALED_FIELDS: [&str; 3] = ["contact", "address", "id_number"];
+
+fn field_of<'a>(p: &'a Petitioner, field: &str) -> &'a Option<String> {
+    match field {
+        "contact" => &p.contact,
+        "address" => &p.address,
+        _ => &p.id_number,
+    }
+}
+
+/// Opens a stored petitioner value (values stored before sealing are returned as they are).
+fn open_value(
+    sealer: &Sealer,
+    case_id: Uuid,
+    ordinal: i64,
+    field: &str,
+    stored: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match stored {
+        None => Ok(None),
+        Some(s) if !s.starts_with(PREFIX) => Ok(Some(s.to_string())),
+        Some(s) => sealer
+            .open(s, &petitioner_aad(case_id, ordinal, field))
+            .map(Some)
+            .map_err(|e| {
+                ApiError::internal(format!("case {case_id}: petitioner {ordinal} {field}: {e}"))
+            }),
+    }
+}
+
+/// A petitioner as shown in API output, stored responses and event payloads: contact, address
+/// and ID number masked (`POST /cases/{id}/reveal`, which is logged, gives the full value).
+pub fn masked(p: &Petitioner) -> Petitioner {
+    Petitioner {
+        name: p.name.clone(),
+        contact: p.contact.as_deref().map(mask_phone),
+        address: p.address.as_deref().map(mask_address),
+        id_number: p.id_number.as_deref().map(mask_id_number),
+    }
+}
+
+/// The event as written to the log: a registration carries the masked petitioners only.
+fn logged_event(e: &Event) -> Event {
+    match e {
+        Event::Registered {
+            case,
+            accepted_on,
+            clock,
+            due,
+            due_at,
+        } => {
+            let mut n = case.as_ref().clone();
+            n.petitioners = n.petitioners.iter().map(masked).collect();
+            Event::Registered {
+                case: Box::new(n),
+                accepted_on: *accepted_on,
+                clock: *clock,
+                due: *due,
+                due_at: *due_at,
+            }
+        }
+        e => e.clone(),
+    }
+}
+
 fn case_json(c: &Case) -> Value {
-    let mut v = serde_json::to_value(c).expect("case serialises");
+    let mut shown = c.clone();
+    shown.petitioners = c.petitioners.iter().map(masked).collect();
+    let mut v = serde_json::to_value(&shown).expect("case serialises");
     v["status_label"] = json!(status_label(c));
     v
 }
@@ -245,6 +321,7 @@ fn case_rows(
     after: &Case,
     path: &str,
     settings: &CaseSettings,
+    sealer: &Sealer,
 ) {
     let mut stored = after.clone();
     stored.petitioners.clear();
@@ -289,9 +366,15 @@ fn case_rows(
     ).on_unique("case_number")));
     if before.is_none() {
         for (i, p) in after.petitioners.iter().enumerate() {
+            let i = i as i64;
+            let seal = |field: &str| {
+                field_of(p, field)
+                    .as_deref()
+                    .map(|v| sealer.seal(v, &petitioner_aad(after.id, i, field)))
+            };
             ws.rows.push(Row::Sql(Stmt::new(
-                "INSERT INTO case_petitioners (case_id, ordinal, petitioner_name, petitioner_contact, petitioner_address) VALUES (?, ?, ?, ?, ?)",
-                args![after.id, i as i64, &p.name, p.contact.clone(), p.address.clone()],
+                "INSERT INTO case_petitioners (case_id, ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number) VALUES (?, ?, ?, ?, ?, ?)",
+                args![after.id, i, &p.name, seal("contact"), seal("address"), seal("id_number")],
             )));
         }
     }
@@ -357,10 +440,11 @@ fn case_write(
     now: Timestamp,
     events: &[Event],
     settings: &CaseSettings,
+    sealer: &Sealer,
 ) {
     let items = events
         .iter()
-        .map(|e| Item::new(&e.kind(), e, e.reason()))
+        .map(|e| Item::new(&e.kind(), &logged_event(e), e.reason()))
         .collect();
     let ids = append(
         ws,
@@ -376,7 +460,7 @@ fn case_write(
     for (id, e) in ids.iter().zip(events) {
         outbox_for(ws, after, *id, e, now);
     }
-    case_rows(ws, before, after, path, settings);
+    case_rows(ws, before, after, path, settings, sealer);
 }
 
 fn parse_ts(s: &str, field: &'static str) -> Result<Timestamp, ApiError> {
@@ -452,7 +536,17 @@ pub async fn register(
         let id = Uuid::now_v7();
         let c = apply_all(None, id, &events, now, actor).expect("registration creates a case");
         case_write(
-            &mut ws, None, &c, &j.path, 0, None, actor, now, &events, &settings,
+            &mut ws,
+            None,
+            &c,
+            &j.path,
+            0,
+            None,
+            actor,
+            now,
+            &events,
+            &settings,
+            &state.sealer,
         );
         extra(&c, &mut ws);
         idempotency(&mut ws, idem, actor, 201, &case_json(&c), now);
@@ -492,6 +586,7 @@ pub async fn create_case(
             let j = st
                 .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
+            st.require(&a, Permission::RegisterCase, &j.path, "jurisdiction")?;
             let form = req.form.unwrap_or(Form::Single);
             let received_at = match &req.received_at {
                 Some(s) => parse_ts(s, "received_at")?,
@@ -511,6 +606,7 @@ pub async fn create_case(
             )
             .details(json!({ "field": "petitioners" })));
             }
+            check_petitioners(&req.petitioners)?;
             for r in &req.related_cases {
                 st.store
                     .get_case(*r)
@@ -563,6 +659,41 @@ pub async fn create_case(
     .await
 }
 
+/// Lengths of the personal fields, and the shape of an ID number (15 or 18 characters: digits,
+/// the last may be X).
+fn check_petitioners(ps: &[Petitioner]) -> Result<(), ApiError> {
+    let bad = |field: &str, msg: &str| {
+        Err(ApiError::unprocessable("invalid_field", msg.to_string())
+            .details(json!({ "field": format!("petitioners.{field}") })))
+    };
+    for p in ps {
+        if p.name.chars().count() > 100 {
+            return bad("name", "a petitioner's name has at most 100 characters");
+        }
+        if p.contact.as_ref().is_some_and(|c| c.chars().count() > 100) {
+            return bad("contact", "a contact has at most 100 characters");
+        }
+        if p.address.as_ref().is_some_and(|a| a.chars().count() > 300) {
+            return bad("address", "an address has at most 300 characters");
+        }
+        if let Some(id) = &p.id_number {
+            let n = id.chars().count();
+            let shape = (n == 15 || n == 18)
+                && id
+                    .chars()
+                    .enumerate()
+                    .all(|(i, c)| c.is_ascii_digit() || (i + 1 == n && (c == 'X' || c == 'x')));
+            if !shape {
+                return bad(
+                    "id_number",
+                    "an ID number has 15 or 18 characters: digits, the last may be X",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn load(
     state: &AppState,
     scope: Option<&Actor>,
@@ -578,12 +709,18 @@ async fn load(
     c.petitioners = rec
         .petitioners
         .iter()
-        .map(|p| Petitioner {
-            name: p.name.clone(),
-            contact: p.contact.clone(),
-            address: p.address.clone(),
+        .map(|p| {
+            let open = |field: &str, v: &Option<String>| {
+                open_value(&state.sealer, rec.id, p.ordinal, field, v.as_deref())
+            };
+            Ok(Petitioner {
+                name: p.name.clone(),
+                contact: open("contact", &p.contact)?,
+                address: open("address", &p.address)?,
+                id_number: open("id_number", &p.id_number)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     Ok((c, rec))
 }
 
@@ -633,6 +770,7 @@ async fn execute(
             now,
             &events,
             &settings,
+            &state.sealer,
         );
         idempotency(&mut ws, idem, actor, 200, &case_json(&after), now);
         match state.store.commit(ws).await {
@@ -697,6 +835,11 @@ pub async fn case_action(
         &body.sha256,
         move |idem| async move {
             let (c0, rec0) = load(&st, Some(&a), id).await?;
+            let needed = match action.as_str() {
+                "approve" | "extension-decision" => Permission::ApproveCase,
+                _ => Permission::HandleCase,
+            };
+            st.require(&a, needed, &rec0.jurisdiction_path, "case")?;
             let mut pre: Option<Command> = None;
             match action.as_str() {
                 "classify" | "propose" | "approve" | "extension-request" | "extension-decision"
@@ -874,6 +1017,7 @@ async fn route(
             now,
             &events,
             &settings,
+            &st.sealer,
         );
     };
     match child_j {
@@ -952,7 +1096,17 @@ async fn register_with_id(
     let events = decide(None, &Command::Register(Box::new(n)), &ctx)?;
     let c = apply_all(None, id, &events, now, actor).expect("registration creates a case");
     case_write(
-        &mut ws, None, &c, &j.path, 0, None, actor, now, &events, &settings,
+        &mut ws,
+        None,
+        &c,
+        &j.path,
+        0,
+        None,
+        actor,
+        now,
+        &events,
+        &settings,
+        &state.sealer,
     );
     extra(&c, &mut ws);
     state.store.commit(ws).await.map_err(|e| match e {
@@ -974,7 +1128,13 @@ pub async fn get_case(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (c, _) = load(&state, Some(&actor), id).await?;
+    let (c, rec) = load(&state, Some(&actor), id).await?;
+    state.require(
+        &actor,
+        Permission::ViewCases,
+        &rec.jurisdiction_path,
+        "case",
+    )?;
     Ok(axum::Json(case_json(&c)))
 }
 
@@ -986,7 +1146,13 @@ pub async fn case_timeline(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    load(&state, Some(&actor), id).await?;
+    let (_, rec) = load(&state, Some(&actor), id).await?;
+    state.require(
+        &actor,
+        Permission::ViewCases,
+        &rec.jurisdiction_path,
+        "case",
+    )?;
     let events = state.store.stream_events(id).await?;
     let items: Vec<Value> = events
         .into_iter()
@@ -1041,6 +1207,7 @@ pub async fn list_cases(
                 .path
         }
     };
+    state.require(&actor, Permission::ViewCases, &scope_path, "jurisdiction")?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -1123,6 +1290,7 @@ pub async fn case_stats(
                 .path
         }
     };
+    state.require(&actor, Permission::ViewCases, &scope_path, "jurisdiction")?;
     let by = q.by.unwrap_or_else(|| "total".into());
     if !["department", "category", "channel", "jurisdiction", "total"].contains(&by.as_str()) {
         return Err(ApiError::bad_request(
@@ -1174,4 +1342,190 @@ pub async fn case_stats(
     Ok(axum::Json(
         json!({ "from": from, "to": to, "by": by, "items": items }),
     ))
+}
+
+/// What `POST /cases/{id}/reveal` asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRevealRequest {
+    /// The petitioner's position in `petitioners` (0 for the first).
+    pub petitioner: usize,
+    /// contact, address or id_number.
+    pub field: String,
+    /// Why the full value is needed (recorded in the audit log).
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reveal", tag = "cases",
+    params(("id" = Uuid, Path)), request_body = CaseRevealRequest,
+    responses((status = 200, description = "{case_id, petitioner, field, value, purged}; the read is logged with who and why (never the value)", body = Object),
+              (status = 403, description = "forbidden: no reveal_personal_data role here", body = Object),
+              (status = 404, body = Object),
+              (status = 422, description = "reason_required, invalid_field, unknown_petitioner", body = Object)))]
+pub async fn reveal_petitioner(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    body: JsonBody<CaseRevealRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (c, rec) = load(&st, Some(&actor), id).await?;
+    st.require(
+        &actor,
+        Permission::RevealPersonalData,
+        &rec.jurisdiction_path,
+        "case",
+    )?;
+    let req = body.value;
+    if !SEALED_FIELDS.contains(&req.field.as_str()) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "`field` is contact, address or id_number",
+        )
+        .details(json!({ "field": "field" })));
+    }
+    let p = c.petitioners.get(req.petitioner).ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_petitioner",
+            format!("the case has {} petitioner(s)", c.petitioners.len()),
+        )
+    })?;
+    let value = field_of(p, &req.field).clone();
+    let purged = rec
+        .petitioners
+        .get(req.petitioner)
+        .is_some_and(|r| r.purged_at.is_some());
+    log_disclosure(
+        &st,
+        &actor,
+        "case",
+        c.id,
+        c.jurisdiction_id,
+        &format!("petitioners[{}].{}", req.petitioner, req.field),
+        &req.reason,
+    )
+    .await?;
+    Ok(axum::Json(json!({
+        "case_id": c.id, "petitioner": req.petitioner, "field": req.field,
+        "value": value, "purged": purged,
+    })))
+}
+
+/// Re-seals every petitioner value sealed with an older key (or stored before sealing) with the
+/// current key. Returns how many values changed. Idempotent; safe while serving.
+pub async fn rekey_petitioners(st: &AppState) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for (case_id, p) in st.store.all_case_petitioners().await? {
+        for (field, column, stored) in [
+            ("contact", "petitioner_contact", &p.contact),
+            ("address", "petitioner_address", &p.address),
+            ("id_number", "petitioner_id_number", &p.id_number),
+        ] {
+            let Some(stored) = stored else { continue };
+            if stored.starts_with(PREFIX) && !st.sealer.needs_rekey(stored) {
+                continue;
+            }
+            let plain = open_value(&st.sealer, case_id, p.ordinal, field, Some(stored))?
+                .unwrap_or_default();
+            let mut ws = WriteSet::default();
+            ws.rows.push(Row::Sql(Stmt::new(
+                format!("UPDATE case_petitioners SET {column} = ? WHERE case_id = ? AND ordinal = ? AND {column} = ?"),
+                args![
+                    st.sealer.seal(&plain, &petitioner_aad(case_id, p.ordinal, field)),
+                    case_id,
+                    p.ordinal,
+                    stored
+                ],
+            )));
+            st.store.commit(ws).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// What a purge did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PurgeReport {
+    pub cutoff: Timestamp,
+    pub cases: usize,
+    pub petitioners: usize,
+    pub dry_run: bool,
+    /// The id of the `personal_data_purged` event's stream (none for a dry run or when nothing
+    /// was due).
+    pub event_stream: Option<Uuid>,
+}
+
+/// Erases the sealed personal values (contact, address, ID number) of the petitioners of every
+/// case no longer open (replied or closed) whose last change is older than `cutoff`. The case,
+/// its events, its statistics and the petitioners' names stay, so the hash chains still verify
+/// and every count is unchanged. One `personal_data_purged` event (stream kind `purge`) records
+/// who ran it, when, the cutoff and how many, in the same write.
+pub async fn purge(
+    st: &AppState,
+    actor: &ActorRef,
+    cutoff: Timestamp,
+    retention_days: Option<i64>,
+    dry_run: bool,
+) -> Result<PurgeReport, ApiError> {
+    let ids = st.store.purgeable_cases(&fmt_ts(cutoff)).await?;
+    let mut petitioners = 0;
+    for id in &ids {
+        if let Some(rec) = st.store.get_case(*id).await? {
+            petitioners += rec
+                .petitioners
+                .iter()
+                .filter(|p| p.purged_at.is_none())
+                .count();
+        }
+    }
+    let mut report = PurgeReport {
+        cutoff,
+        cases: ids.len(),
+        petitioners,
+        dry_run,
+        event_stream: None,
+    };
+    if dry_run || ids.is_empty() {
+        return Ok(report);
+    }
+    let now = st.clock.now();
+    let stream = Uuid::now_v7();
+    let root = st
+        .store
+        .root_jurisdiction_id()
+        .await?
+        .ok_or_else(|| ApiError::internal("no root jurisdiction"))?;
+    let mut ws = WriteSet::default();
+    append(
+        &mut ws,
+        stream,
+        "purge",
+        root,
+        0,
+        None,
+        actor,
+        now,
+        vec![Item::new(
+            "personal_data_purged",
+            &json!({
+                "subject": "case_petitioners",
+                "fields": SEALED_FIELDS,
+                "retention_days": retention_days,
+                "cutoff": cutoff,
+                "cases": ids.len(),
+                "petitioners": petitioners,
+                "case_ids": ids,
+            }),
+            None,
+        )],
+    );
+    for id in &ids {
+        ws.rows.push(Row::Sql(Stmt::new(
+            "UPDATE case_petitioners SET petitioner_contact = NULL, petitioner_address = NULL, petitioner_id_number = NULL, purged_at = ? WHERE case_id = ? AND purged_at IS NULL",
+            args![fmt_ts(now), *id],
+        )));
+    }
+    st.store.commit(ws).await?;
+    report.event_stream = Some(stream);
+    Ok(report)
 }

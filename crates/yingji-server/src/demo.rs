@@ -635,6 +635,7 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
                     name: n.to_string(),
                     contact: None,
                     address: None,
+                    id_number: None,
                 })
                 .collect(),
             title: title.into(),

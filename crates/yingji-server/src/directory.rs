@@ -271,7 +271,7 @@ pub async fn create_person(
             {
                 return Err(ApiError::unprocessable(
                     "invalid_phone",
-                    "电话号码须为 5–20 位数字（可含 + - 空格）",
+                    "a phone number has 5–20 digits (and may contain + - and spaces)",
                 )
                 .details(json!({ "field": "phone" })));
             }

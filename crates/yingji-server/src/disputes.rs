@@ -20,6 +20,7 @@ use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
+use crate::trust::Permission;
 use crate::write::{Item, append, idempotency};
 use crate::{AppState, idempotent};
 
@@ -98,6 +99,7 @@ pub async fn open_round(
     let a = actor.clone();
     idempotent(&state, &actor, &headers, &body.sha256, move |idem| async move {
         let j = st.scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction").await?;
+        st.require(&a, Permission::ScreenDisputes, &j.path, "jurisdiction")?;
         let now = st.clock.now();
         let day = match &req.date {
             Some(d) => d.parse::<Date>().map_err(|_| {
@@ -171,6 +173,12 @@ pub async fn get_round(
         .await?
         .filter(|r| actor.sees(&r.jurisdiction_path))
         .ok_or_else(|| ApiError::not_found("round"))?;
+    state.require(
+        &actor,
+        Permission::ViewDisputes,
+        &r.jurisdiction_path,
+        "round",
+    )?;
     Ok(axum::Json(round_view(&state, &r).await?))
 }
 
@@ -203,6 +211,7 @@ pub async fn submit_round(
     let a = actor.clone();
     idempotent(&state, &actor, &headers, &body.sha256, move |idem| async move {
         let unit = st.scoped_jurisdiction(&a, req.unit_id, "unit").await?;
+        st.require(&a, Permission::ScreenDisputes, &unit.path, "unit")?;
         let r = st
             .store
             .screening_round(id)
@@ -287,6 +296,7 @@ pub async fn create_dispute(
             let j = st
                 .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
+            st.require(&a, Permission::ScreenDisputes, &j.path, "jurisdiction")?;
             if let Some(rid) = req.round_id {
                 st.store
                     .screening_round(rid)
@@ -369,6 +379,7 @@ pub async fn dispute_action(
         let rec = st.store.get_dispute(id).await?
             .filter(|r| a.sees(&r.jurisdiction_path))
             .ok_or_else(|| ApiError::not_found("dispute"))?;
+        st.require(&a, Permission::ScreenDisputes, &rec.jurisdiction_path, "dispute")?;
         let d: Dispute = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
         let s = |v: &Option<String>| v.clone().unwrap_or_default();
         let cmd = match action.as_str() {
@@ -427,6 +438,12 @@ pub async fn get_dispute(
         .await?
         .filter(|r| actor.sees(&r.jurisdiction_path))
         .ok_or_else(|| ApiError::not_found("dispute"))?;
+    state.require(
+        &actor,
+        Permission::ViewDisputes,
+        &rec.jurisdiction_path,
+        "dispute",
+    )?;
     let v: Value = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
     Ok(axum::Json(v))
 }
@@ -459,6 +476,7 @@ pub async fn list_disputes(
                 .path
         }
     };
+    state.require(&actor, Permission::ViewDisputes, &scope, "jurisdiction")?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let rows = state
         .store

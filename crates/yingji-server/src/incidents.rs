@@ -750,9 +750,9 @@ async fn may_end(st: &AppState, actor: &Actor, inc: &Incident) -> Result<(), Api
         StatusCode::FORBIDDEN,
         "wrong_approver",
         format!(
-            "{}级响应只能由预案规定的指挥长岗位（{}）结束",
+            "a level {} response is ended only by the commander post the plan names ({})",
             level.name,
-            names.join("、")
+            names.join(", ")
         ),
     )
     .details(json!({ "posts": posts })))

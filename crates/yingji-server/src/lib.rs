@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod calls;
-mod cases;
+pub mod cases;
 pub mod console;
 pub mod demo;
 pub mod directory;

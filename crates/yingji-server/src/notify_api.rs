@@ -26,6 +26,7 @@ use crate::AppState;
 use crate::auth::Actor;
 use crate::calls;
 use crate::error::{ApiError, JsonBody};
+use crate::trust::Permission;
 use crate::write::{Item, append};
 
 pub fn routes() -> Router<AppState> {
@@ -71,6 +72,12 @@ pub async fn incident_calls(
         .await?
         .filter(|r| actor.sees(&r.jurisdiction_path))
         .ok_or_else(|| ApiError::not_found("incident"))?;
+    state.require(
+        &actor,
+        Permission::ViewCalls,
+        &rec.jurisdiction_path,
+        "incident",
+    )?;
     let (c, _, _) = calls::load_callout(&state, rec.id).await?;
     let items: Vec<Value> = c
         .calls
@@ -215,6 +222,12 @@ pub async fn list_deliveries(
             "state is one of pending, sending, sent, dead",
         ));
     }
+    state.require(
+        &actor,
+        Permission::ViewCalls,
+        &actor.scope_path.clone(),
+        "deliveries",
+    )?;
     let f = DeliveryFilter {
         scope_path: actor.scope_path.clone(),
         state: q.state.clone(),
@@ -235,12 +248,18 @@ pub async fn retry_delivery(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    state
+    let d = state
         .store
         .delivery(id)
         .await?
         .filter(|d| actor.sees(&d.jurisdiction_path))
         .ok_or_else(|| ApiError::not_found("delivery"))?;
+    state.require(
+        &actor,
+        Permission::ManageNotifications,
+        &d.jurisdiction_path,
+        "delivery",
+    )?;
     let mut ws = WriteSet::default();
     ws.rows.push(Row::Sql(delivery_retry(
         id,
@@ -470,20 +489,28 @@ pub struct ChannelsRequest {
     pub channels: Vec<ChannelEntry>,
 }
 
+/// A person in the actor's scope on whom the actor may do `p` (a person's own channels need
+/// no role).
 async fn scoped_person(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
+    p: Option<Permission>,
 ) -> Result<yingji_store::PersonRow, ApiError> {
-    let p = state
+    let person = state
         .store
         .person(id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
-    state
-        .scoped_jurisdiction(actor, p.jurisdiction_id, "person")
+    let j = state
+        .scoped_jurisdiction(actor, person.jurisdiction_id, "person")
         .await?;
-    Ok(p)
+    if let Some(p) = p
+        && person.id != actor.person_id
+    {
+        state.require(actor, p, &j.path, "person")?;
+    }
+    Ok(person)
 }
 
 fn validate_channel(c: &ChannelEntry) -> Result<(), ApiError> {
@@ -525,7 +552,7 @@ pub async fn put_channels(
     Path(id): Path<Uuid>,
     body: JsonBody<ChannelsRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let p = scoped_person(&state, &actor, id).await?;
+    let p = scoped_person(&state, &actor, id, Some(Permission::ManageNotifications)).await?;
     for c in &body.value.channels {
         validate_channel(c)?;
     }
@@ -576,7 +603,7 @@ pub async fn get_channels(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let p = scoped_person(&state, &actor, id).await?;
+    let p = scoped_person(&state, &actor, id, Some(Permission::ViewCalls)).await?;
     let list: Vec<Value> = state
         .store
         .person_channels(p.id)
@@ -600,6 +627,12 @@ pub async fn put_roster(
     let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(
+        &actor,
+        Permission::ManageNotifications,
+        &j.path,
+        "jurisdiction",
+    )?;
     let mut r = body.value;
     r.post = post.clone();
     r.validate()
@@ -611,7 +644,7 @@ pub async fn put_roster(
         .chain(&r.holiday_rotation)
         .chain(r.overrides.iter().map(|o| &o.person))
     {
-        scoped_person(&state, &actor, p.person_id).await?;
+        scoped_person(&state, &actor, p.person_id, None).await?;
     }
     let now = state.clock.now();
     let json_body = serde_json::to_value(&r).expect("roster serialises");
@@ -649,6 +682,7 @@ pub async fn list_rosters(
     let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(&actor, Permission::ViewCalls, &j.path, "jurisdiction")?;
     let items: Vec<Value> = state
         .store
         .rosters_in(j.id)
@@ -685,6 +719,7 @@ pub async fn resolve_post(
     let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(&actor, Permission::ViewCalls, &j.path, "jurisdiction")?;
     let at = match &q.at {
         Some(s) => ts(s, "at")?,
         None => state.clock.now(),
@@ -761,6 +796,7 @@ pub async fn gaps(
     let j = state
         .scoped_jurisdiction(&actor, id, "jurisdiction")
         .await?;
+    state.require(&actor, Permission::ViewCalls, &j.path, "jurisdiction")?;
     let step = SignedDuration::from_mins(q.step_minutes.unwrap_or(15).clamp(1, 24 * 60));
     Ok(axum::Json(
         plan_gaps(

@@ -26,6 +26,7 @@ use yingji_store::{OutboxRow, PlanRow, Row, Stmt, StoreError, WriteSet, args, fm
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
+use crate::trust::Permission;
 use crate::write::{Item, append, idempotency};
 use crate::{AppState, idempotent, system_actor};
 
@@ -192,6 +193,7 @@ pub async fn report_board(
     let owner = state
         .scoped_jurisdiction(&actor, row.jurisdiction_id, "plan")
         .await?;
+    state.require(&actor, Permission::ViewReports, &owner.path, "plan")?;
     let now = state.clock.now();
     let day = match &q.date {
         Some(d) => d
@@ -255,6 +257,7 @@ pub async fn submit_report(
         if !a.scope_path.starts_with(&owner.path) {
             return Err(ApiError::not_found("plan"));
         }
+        st.require(&a, Permission::SubmitReports, &a.scope_path, "plan")?;
         let due_at: Timestamp = req.due_at.parse().map_err(|_| {
             ApiError::unprocessable("invalid_time", "`due_at` must be an RFC 3339 time")
                 .details(json!({ "field": "due_at" }))

@@ -207,6 +207,26 @@ pub fn mask_phone(p: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
 }
 
+/// An ID number for display: the first four and last four characters (`3301**********1234`).
+pub fn mask_id_number(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 8))
+}
+
+/// An address for display: at most its first six characters (and never more than half of it),
+/// then `****`.
+pub fn mask_address(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let keep = (chars.len() / 2).min(6);
+    let head: String = chars[..keep].iter().collect();
+    format!("{head}****")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +252,11 @@ mod tests {
         bad.push(if s.ends_with('0') { '1' } else { '0' });
         assert_eq!(old.open(&bad, "people.phone:a"), Err(SealError::Damaged));
         assert_eq!(mask_phone("13900001234"), "139****1234");
+        assert_eq!(mask_id_number("330100199001011234"), "3301**********1234");
+        assert_eq!(
+            mask_address("临溪市青石镇枫林村三组12号"),
+            "临溪市青石镇****"
+        );
+        assert_eq!(mask_address("某地"), "某****");
     }
 }

@@ -45,6 +45,28 @@ pub enum Permission {
     ManageUsers,
     RevealPersonalData,
     ReadAudit,
+    /// Read petition cases, their timelines and statistics (personal data masked).
+    ViewCases,
+    /// Register a petition case.
+    RegisterCase,
+    /// Work a case: classify, propose, route, assign a leader, ask for an extension, reply,
+    /// follow up, link.
+    HandleCase,
+    /// Sign an approval of the proposal or decide an extension. The domain also requires the
+    /// post the rules name (or, for a referred case, the referring body).
+    ApproveCase,
+    /// Read screening rounds and disputes.
+    ViewDisputes,
+    /// Open screening rounds, submit for a unit, register and work disputes.
+    ScreenDisputes,
+    /// Read the scheduled-report board.
+    ViewReports,
+    /// Submit a scheduled report (the plan must also name the submitter's post or unit).
+    SubmitReports,
+    /// Read calls, deliveries, rosters, who holds a post, gaps and other people's channels.
+    ViewCalls,
+    /// Retry dead deliveries, set duty rosters and other people's channels.
+    ManageNotifications,
 }
 
 impl Permission {
@@ -64,6 +86,16 @@ impl Permission {
         Permission::ManageUsers,
         Permission::RevealPersonalData,
         Permission::ReadAudit,
+        Permission::ViewCases,
+        Permission::RegisterCase,
+        Permission::HandleCase,
+        Permission::ApproveCase,
+        Permission::ViewDisputes,
+        Permission::ScreenDisputes,
+        Permission::ViewReports,
+        Permission::SubmitReports,
+        Permission::ViewCalls,
+        Permission::ManageNotifications,
     ];
 
     pub fn id(self) -> String {
@@ -87,6 +119,9 @@ pub struct TrustConfig {
     /// Mark the session cookie `Secure` (serve over HTTPS).
     pub secure_cookie: bool,
     pub min_password_length: usize,
+    /// How long petitioners' contact, address and ID number are kept after a case is no longer
+    /// open (replied or closed), in days; `yingji purge` erases them after that.
+    pub retention_days: i64,
     /// Role id → permissions.
     pub roles: BTreeMap<String, BTreeSet<Permission>>,
 }
@@ -94,14 +129,33 @@ pub struct TrustConfig {
 impl Default for TrustConfig {
     fn default() -> Self {
         use Permission::*;
-        let view = [ViewIncidents, ViewPlans, ViewDirectory];
+        let view = [
+            ViewIncidents,
+            ViewPlans,
+            ViewDirectory,
+            ViewCases,
+            ViewDisputes,
+            ViewReports,
+            ViewCalls,
+        ];
         let role = |extra: &[Permission]| -> BTreeSet<Permission> {
             view.iter().chain(extra).copied().collect()
         };
         let mut roles = BTreeMap::new();
         roles.insert(
             "duty_officer".into(),
-            role(&[ReportIncident, UpdateIncident, HandleIncident, WorkTasks]),
+            role(&[
+                ReportIncident,
+                UpdateIncident,
+                HandleIncident,
+                WorkTasks,
+                RegisterCase,
+                HandleCase,
+                ApproveCase,
+                ScreenDisputes,
+                SubmitReports,
+                ManageNotifications,
+            ]),
         );
         roles.insert(
             "commander".into(),
@@ -114,14 +168,30 @@ impl Default for TrustConfig {
                 ReviewIncident,
                 WorkTasks,
                 RevealPersonalData,
+                HandleCase,
+                ApproveCase,
+                ScreenDisputes,
+                SubmitReports,
+                ManageNotifications,
             ]),
         );
-        roles.insert("group_member".into(), role(&[UpdateIncident, WorkTasks]));
+        roles.insert(
+            "group_member".into(),
+            role(&[UpdateIncident, WorkTasks, SubmitReports]),
+        );
         roles.insert(
             "petition_clerk".into(),
-            role(&[ReportIncident, RevealPersonalData]),
+            role(&[
+                ReportIncident,
+                RevealPersonalData,
+                RegisterCase,
+                HandleCase,
+                ApproveCase,
+                ScreenDisputes,
+                SubmitReports,
+            ]),
         );
-        roles.insert("approver".into(), role(&[RecordCoerciveStep]));
+        roles.insert("approver".into(), role(&[RecordCoerciveStep, ApproveCase]));
         roles.insert("plan_author".into(), role(&[UploadPlans]));
         roles.insert("auditor".into(), role(&[ReadAudit]));
         roles.insert(
@@ -135,6 +205,7 @@ impl Default for TrustConfig {
             session_hours: 12,
             secure_cookie: false,
             min_password_length: 10,
+            retention_days: 3 * 365,
             roles,
         }
     }
@@ -148,6 +219,9 @@ impl TrustConfig {
                 "max_failures, failure_window_seconds and session_hours must be positive"
             );
         }
+        if !(0..=36_500).contains(&cfg.retention_days) {
+            anyhow::bail!("retention_days must be from 0 to 36500");
+        }
         Ok(cfg)
     }
 
@@ -160,7 +234,10 @@ pub fn forbidden(p: Permission) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden",
-        format!("你在此辖区没有所需权限（{}）", p.id()),
+        format!(
+            "you do not hold a role with the permission `{}` in this jurisdiction",
+            p.id()
+        ),
     )
     .details(json!({ "permission": p.id() }))
 }
@@ -281,7 +358,10 @@ fn check_password(st: &AppState, pw: &str) -> Result<(), ApiError> {
     if n < st.trust.min_password_length || n > 256 {
         return Err(ApiError::unprocessable(
             "weak_password",
-            format!("密码长度须为 {}–256 个字符", st.trust.min_password_length),
+            format!(
+                "a password needs {}–256 characters",
+                st.trust.min_password_length
+            ),
         ));
     }
     Ok(())
@@ -340,7 +420,7 @@ pub async fn sign_in(
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "sign_in_locked",
-                format!("密码错误次数过多，请 {retry} 秒后再试"),
+                format!("too many wrong passwords; retry in {retry} s"),
             )
             .details(json!({ "retry_after_s": retry })));
         }
@@ -364,7 +444,7 @@ pub async fn sign_in(
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
-            "用户名或密码错误",
+            "wrong login or password",
         ));
     };
     if account.disabled {
@@ -491,7 +571,7 @@ pub async fn change_password(
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_password",
-            "当前密码不正确",
+            "the current password is wrong",
         ));
     }
     check_password(&st, &req.new_password)?;
@@ -688,7 +768,7 @@ pub async fn set_account(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "login_taken",
-            "该登录名已被使用",
+            "this login is already taken",
         ));
     }
     let pw = body.value.password.clone();
@@ -746,7 +826,7 @@ pub async fn set_disabled(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "cannot_disable_self",
-            "不能停用自己的账号",
+            "you cannot disable your own account",
         ));
     }
     let reason = body.value.reason.trim().to_string();
@@ -890,7 +970,7 @@ pub async fn log_disclosure(
     if reason.chars().count() < 2 || reason.chars().count() > 500 {
         return Err(ApiError::unprocessable(
             "reason_required",
-            "查看完整个人信息须填写理由（2–500 字）",
+            "revealing personal data needs a reason (2–500 characters)",
         )
         .details(json!({ "field": "reason" })));
     }

@@ -20,9 +20,14 @@ pub struct CaseRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PetitionerRow {
+    pub ordinal: i64,
     pub name: String,
+    /// Sealed (`sealed1:…`), or in clear when stored before sealing (until `yingji rekey`).
     pub contact: Option<String>,
     pub address: Option<String>,
+    pub id_number: Option<String>,
+    /// When `yingji purge` erased the sealed values.
+    pub purged_at: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +157,17 @@ fn case_summary(r: &sqlx::any::AnyRow) -> Result<CaseSummary> {
     })
 }
 
+fn petitioner_row(p: &sqlx::any::AnyRow) -> Result<PetitionerRow> {
+    Ok(PetitionerRow {
+        ordinal: p.try_get(0)?,
+        name: p.try_get(1)?,
+        contact: p.try_get(2)?,
+        address: p.try_get(3)?,
+        id_number: p.try_get(4)?,
+        purged_at: p.try_get(5)?,
+    })
+}
+
 impl Store {
     pub async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
         let row = sqlx::query(&self.q(
@@ -162,7 +178,7 @@ impl Store {
         .await?;
         let Some(r) = row else { return Ok(None) };
         let pet = sqlx::query(&self.q(
-            "SELECT petitioner_name, petitioner_contact, petitioner_address FROM case_petitioners WHERE case_id = ? ORDER BY ordinal",
+            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, purged_at FROM case_petitioners WHERE case_id = ? ORDER BY ordinal",
         ))
         .bind(id.to_string())
         .fetch_all(self.pool())
@@ -174,17 +190,42 @@ impl Store {
             version: r.try_get(3)?,
             head_hash: r.try_get(4)?,
             body: r.try_get(5)?,
-            petitioners: pet
-                .iter()
-                .map(|p| {
-                    Ok(PetitionerRow {
-                        name: p.try_get(0)?,
-                        contact: p.try_get(1)?,
-                        address: p.try_get(2)?,
-                    })
-                })
-                .collect::<Result<_>>()?,
+            petitioners: pet.iter().map(petitioner_row).collect::<Result<_>>()?,
         }))
+    }
+
+    /// Every petitioner row with its case id (for `yingji rekey`).
+    pub async fn all_case_petitioners(&self) -> Result<Vec<(Uuid, PetitionerRow)>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, purged_at, case_id FROM case_petitioners ORDER BY case_id, ordinal",
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_at(r, 6)?, petitioner_row(r)?)))
+            .collect()
+    }
+
+    /// The first top-level jurisdiction (where system-wide events such as a purge are filed).
+    pub async fn root_jurisdiction_id(&self) -> Result<Option<Uuid>> {
+        let row = sqlx::query(
+            "SELECT id FROM jurisdictions WHERE parent_id IS NULL ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| uuid_at(&r, 0)).transpose()
+    }
+
+    /// Cases no longer open (replied or closed) whose last change was before `cutoff` (a
+    /// `fmt_ts` time) and whose petitioners' personal data has not been purged yet.
+    pub async fn purgeable_cases(&self, cutoff: &str) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT DISTINCT c.id FROM cases c JOIN case_petitioners p ON p.case_id = c.id WHERE c.is_open = 0 AND c.updated_at < ? AND p.purged_at IS NULL ORDER BY c.id",
+        ))
+        .bind(cutoff.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| uuid_at(r, 0)).collect()
     }
 
     pub async fn case_by_number(&self, number: &str) -> Result<Option<Uuid>> {

@@ -46,6 +46,26 @@ enum Command {
     },
     /// Re-seal every sealed personal value with the current data key (after adding a new key).
     Rekey(DbArgs),
+    /// Erase petitioners' sealed personal data (contact, address, ID number) of cases no longer
+    /// open for longer than the retention period. Cases, events and statistics stay; one
+    /// `personal_data_purged` event records the run.
+    Purge {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Sign-in and role settings (JSON) whose `retention_days` applies (default 1095).
+        #[arg(long, env = "YINGJI_TRUST")]
+        trust: Option<PathBuf>,
+        /// Override `retention_days`.
+        #[arg(long)]
+        retention_days: Option<i64>,
+        /// Purge cases whose last change is before this time instead (RFC 3339, or YYYY-MM-DD
+        /// meaning 00:00 Beijing time).
+        #[arg(long, conflicts_with = "retention_days")]
+        before: Option<String>,
+        /// Only print how many cases and petitioners would be purged.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Duty rosters: who holds the posts a plan needs.
     #[command(subcommand)]
     Roster(RosterCommand),
@@ -190,6 +210,21 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(serve::restore(db, file)))
         }
         Command::Rekey(db) => runtime().and_then(|rt| rt.block_on(serve::rekey(db))),
+        Command::Purge {
+            db,
+            trust,
+            retention_days,
+            before,
+            dry_run,
+        } => runtime().and_then(|rt| {
+            rt.block_on(serve::purge(
+                db,
+                trust,
+                retention_days,
+                before.as_deref(),
+                dry_run,
+            ))
+        }),
         Command::Roster(RosterCommand::Gaps {
             db,
             jurisdiction,

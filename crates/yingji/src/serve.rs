@@ -102,13 +102,93 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let store = open(&db).await?;
     let sealer = sealer(&db)?;
     let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
-    let n = yingji_server::directory::rekey(&state)
+    let people = yingji_server::directory::rekey(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let petitioners = yingji_server::cases::rekey_petitioners(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     println!(
-        "re-sealed {n} value(s) with key {}",
+        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
+        people + petitioners,
         state.sealer.current_key_id()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yingji purge`: erase petitioners' sealed values past the retention period.
+pub async fn purge(
+    db: DbArgs,
+    trust: Option<std::path::PathBuf>,
+    retention_days: Option<i64>,
+    before: Option<&str>,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let cfg = match &trust {
+        None => yingji_server::trust::TrustConfig::default(),
+        Some(f) => yingji_server::trust::TrustConfig::from_json(
+            &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        )
+        .with_context(|| format!("{}", f.display()))?,
+    };
+    let now = jiff::Timestamp::now();
+    let (cutoff, days) = match before {
+        Some(b) => {
+            let t = match b.parse::<jiff::Timestamp>() {
+                Ok(t) => t,
+                Err(_) => b
+                    .parse::<jiff::civil::Date>()
+                    .ok()
+                    .and_then(|d| d.in_tz("Asia/Shanghai").ok())
+                    .map(|z| z.timestamp())
+                    .with_context(|| {
+                        format!("--before `{b}` is not an RFC 3339 time or a YYYY-MM-DD date")
+                    })?,
+            };
+            (t, None)
+        }
+        None => {
+            let days = retention_days.unwrap_or(cfg.retention_days);
+            if !(0..=36_500).contains(&days) {
+                anyhow::bail!("--retention-days must be from 0 to 36500");
+            }
+            let t = now
+                .checked_sub(jiff::SignedDuration::from_hours(days * 24))
+                .context("retention period out of range")?;
+            (t, Some(days))
+        }
+    };
+    let store = open(&db).await?;
+    let state = AppState::new(store, Arc::new(SystemClock));
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let actor = yingji_domain::ActorRef {
+        name: format!("yingji purge (OS user {user})"),
+        ..yingji_server::system_actor()
+    };
+    let r = yingji_server::cases::purge(&state, &actor, cutoff, days, dry_run)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    let what = match days {
+        Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
+        None => format!("no longer open and unchanged since before {cutoff}"),
+    };
+    if dry_run {
+        println!(
+            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}",
+            r.petitioners, r.cases
+        );
+    } else {
+        println!(
+            "purged the personal data of {} petitioner(s) in {} case(s) {what}{}",
+            r.petitioners,
+            r.cases,
+            r.event_stream
+                .map(|s| format!("; recorded in purge stream {s}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

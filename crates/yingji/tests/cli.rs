@@ -235,3 +235,217 @@ fn serve_refuses_a_bad_case_configuration_or_calendar() {
     assert!(err.contains("ends before it starts"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One JSON request to a running server with a bearer token: (status, body).
+fn call(port: u16, token: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// `yingji purge` erases the sealed personal data of cases no longer open past the retention
+/// period, and nothing else: statistics, events and the hash chains stay.
+#[test]
+fn purge_erases_petitioners_personal_data_and_keeps_the_statistics() {
+    let dir = std::env::temp_dir().join(format!("yingji-purge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (_, js) = call(
+        port,
+        "demo-province-admin",
+        "GET",
+        "/api/v1/jurisdictions",
+        "",
+    );
+    let county = js["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == "临溪市")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A case with a phone, an ID number and an address, taken to a written reply.
+    let (phone, id_number, address) = (
+        "13812340000",
+        "330100199001011234",
+        "临溪市青石镇枫林村三组12号",
+    );
+    let body = serde_json::json!({
+        "jurisdiction_id": county, "channel": "letter",
+        "petitioners": [{"name": "测试来信人", "contact": phone, "id_number": id_number, "address": address}],
+        "title": "测试：反映路灯不亮", "grievance": "要求修复路灯",
+    });
+    let (s, c) = call(
+        port,
+        "demo-petition-clerk",
+        "POST",
+        "/api/v1/cases",
+        &body.to_string(),
+    );
+    assert_eq!(s, 201, "{c}");
+    let cid = c["id"].as_str().unwrap().to_string();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date()
+        .to_string();
+    for (who, action, b) in [
+        (
+            "demo-petition-clerk",
+            "propose",
+            serde_json::json!({"text": "拟交市住建局办理"}),
+        ),
+        ("demo-commander", "approve", serde_json::json!({})),
+        ("demo-secretary-general", "approve", serde_json::json!({})),
+        (
+            "demo-petition-clerk",
+            "route",
+            serde_json::json!({"kind": "assign", "target": "临溪市住建局"}),
+        ),
+        (
+            "demo-petition-clerk",
+            "reply",
+            serde_json::json!({"date": today, "channel": "书面邮寄", "summary": "已修复"}),
+        ),
+    ] {
+        let (s, v) = call(
+            port,
+            who,
+            "POST",
+            &format!("/api/v1/cases/{cid}/{action}"),
+            &b.to_string(),
+        );
+        assert_eq!(s, 200, "{action}: {v}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let snapshot = || {
+        rt.block_on(async {
+            let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
+            let stats: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT jurisdiction_path, quarter, channel, received, replied, on_time FROM case_stats ORDER BY 1, 2, 3",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            let pet: (Option<String>, Option<String>, Option<String>, Option<String>, String) = sqlx::query_as(
+                "SELECT petitioner_contact, petitioner_address, petitioner_id_number, purged_at, petitioner_name FROM case_petitioners WHERE case_id = ?",
+            )
+            .bind(&cid)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            let others: (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM case_petitioners WHERE case_id <> ? AND purged_at IS NOT NULL",
+            )
+            .bind(&cid)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            let purges: (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM events WHERE kind = 'personal_data_purged'")
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+            (stats, pet, others.0, purges.0)
+        })
+    };
+    let (stats0, pet0, _, _) = snapshot();
+    assert!(
+        pet0.0.as_deref().unwrap().starts_with("sealed1:"),
+        "sealed at rest"
+    );
+    assert!(pet0.2.as_deref().unwrap().starts_with("sealed1:"));
+    let d = data.to_str().unwrap();
+    // Replied today: not yet past a 30-day retention.
+    let o = yingji(&["purge", "--data", d, "--retention-days", "30"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("0 petitioner(s) in 0 case(s)"),
+        "{}",
+        stdout(&o)
+    );
+    // A dry run with retention 0 counts it and changes nothing.
+    let o = yingji(&["purge", "--data", d, "--retention-days", "0", "--dry-run"]);
+    assert!(
+        stdout(&o).contains("would purge the personal data of 1 petitioner(s) in 1 case(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(snapshot().1, pet0);
+    let o = yingji(&["purge", "--data", d, "--retention-days", "0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("purged the personal data of 1 petitioner(s) in 1 case(s)"),
+        "{}",
+        stdout(&o)
+    );
+    let (stats1, pet1, others, purges) = snapshot();
+    assert_eq!(
+        (pet1.0, pet1.1, pet1.2),
+        (None, None, None),
+        "the sealed values are gone"
+    );
+    assert!(pet1.3.is_some(), "marked purged");
+    assert_eq!(pet1.4, "测试来信人", "the name stays, as in the event log");
+    assert_eq!(others, 0, "the demo's open cases keep their data");
+    assert_eq!(stats1, stats0, "statistics unchanged");
+    assert_eq!(purges, 1, "one purge event for the run");
+    // A second run finds nothing more and records nothing.
+    let o = yingji(&["purge", "--data", d, "--retention-days", "0"]);
+    assert!(
+        stdout(&o).contains("0 petitioner(s) in 0 case(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(snapshot().3, 1);
+    let v = yingji(&["audit", "verify", "--data", d]);
+    assert!(v.status.success(), "{}", stdout(&v));
+    let _ = std::fs::remove_dir_all(&dir);
+}

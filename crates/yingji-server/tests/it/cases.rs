@@ -293,6 +293,9 @@ on_both! {
             assert_eq!(s, StatusCode::CREATED, "{p}");
             let (s, h) = app.post(&format!("/api/v1/jurisdictions/{}/holders", j["id"].as_str().unwrap()), admin, json!({"post_id": "village-secretaries", "person_id": p["id"]})).await;
             assert_eq!(s, StatusCode::CREATED, "{h}");
+            // Submitting a report needs a role (submit_reports) as well as the owing post.
+            let (s, g) = app.post(&format!("/api/v1/people/{}/grants/add", p["id"].as_str().unwrap()), admin, json!({"role": "group_member", "jurisdiction_id": j["id"]})).await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{g}");
             villages.push(token);
         }
         // 12 August 2026, 14:00 in Shanghai.

@@ -83,6 +83,166 @@ on_both! {
         assert_eq!(s, StatusCode::NOT_FOUND);
     };
 
+    petition_and_notification_routes_check_roles => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let case = |j: &str| json!({"jurisdiction_id": j, "channel": "letter", "petitioners": [{"name": "测试来信人"}],
+            "title": "测试：反映路灯不亮", "grievance": "要求修复路灯"});
+        // A group member cannot register a case, and nothing is written.
+        let before = app.event_count().await;
+        let (s, v) = app.post("/api/v1/cases", "demo-group-member", case(&county)).await;
+        assert_eq!((s, v["error"]["code"].clone(), v["error"]["details"]["permission"].clone()),
+            (StatusCode::FORBIDDEN, json!("forbidden"), json!("register_case")), "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().is_ascii(), "API messages are English: {v}");
+        assert_eq!(app.event_count().await, before);
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", case(&county)).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        // An auditor reads cases, disputes, the report board, calls and rosters…
+        for path in [
+            format!("/api/v1/cases/{cid}"), format!("/api/v1/cases/{cid}/timeline"),
+            "/api/v1/cases".into(), "/api/v1/cases/stats?year=2026".into(), "/api/v1/disputes".into(),
+            "/api/v1/deliveries".into(), format!("/api/v1/jurisdictions/{county}/rosters"),
+        ] {
+            let (s, v) = app.get(&path, "demo-auditor").await;
+            assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        }
+        // …but does not act on them.
+        let before = app.event_count().await;
+        for (path, body, permission) in [
+            ("/api/v1/cases".to_string(), case(&county), "register_case"),
+            (format!("/api/v1/cases/{cid}/classify"), json!({"category": "administrative", "topic": "城乡建设"}), "handle_case"),
+            (format!("/api/v1/cases/{cid}/propose"), json!({"text": "拟办"}), "handle_case"),
+            (format!("/api/v1/cases/{cid}/approve"), json!({}), "approve_case"),
+            (format!("/api/v1/cases/{cid}/reveal"), json!({"petitioner": 0, "field": "contact", "reason": "核对"}), "reveal_personal_data"),
+            ("/api/v1/disputes/rounds".to_string(), json!({"jurisdiction_id": county}), "screen_disputes"),
+            ("/api/v1/disputes".to_string(), json!({"jurisdiction_id": county, "title": "测试纠纷", "parties": [], "nature": "邻里", "area": "某村", "risk": "low"}), "screen_disputes"),
+        ] {
+            let (s, v) = app.post(&path, "demo-auditor", body).await;
+            assert_eq!((s, v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!(permission)), "{path}: {v}");
+        }
+        let roster = json!({"time_zone": "Asia/Shanghai", "start_date": "2026-03-02",
+            "shifts": [{"id": "day", "name": "白班", "start": "08:30", "end": "17:30"}],
+            "rotation": [{"person_id": app.person("王晓明").await, "name": "王晓明"}]});
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/jurisdictions/{county}/rosters/duty-officer"), Some("demo-auditor"),
+            Some(Body::from(roster.to_string())), &[("content-type", "application/json")]).await;
+        assert_eq!((s, v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!("manage_notifications")), "{v}");
+        assert_eq!(app.event_count().await, before, "nothing refused was written");
+        // A person's own channels need no role; someone else's do.
+        let me = app.person("郑国平").await;
+        let chans = json!({"channels": [{"channel": "sms", "address": "13900000042"}]}).to_string();
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{me}/channels"), Some("demo-group-member"),
+            Some(Body::from(chans.clone())), &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let other = app.person("王晓明").await;
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{other}/channels"), Some("demo-group-member"),
+            Some(Body::from(chans)), &[("content-type", "application/json")]).await;
+        assert_eq!((s, v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!("manage_notifications")), "{v}");
+        // The clerk works the case the auditor could not.
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/propose"), "demo-petition-clerk", json!({"text": "拟交市住建局办理"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    };
+
+    sibling_township_gets_404_for_a_case => |app: TestApp| async move {
+        let town = app.jurisdiction("青石镇").await;
+        let (s, c) = app.post("/api/v1/cases", "demo-town-duty", json!({"jurisdiction_id": town, "channel": "visit",
+            "petitioners": [{"name": "测试来访人", "contact": "13800001111"}], "title": "测试：反映村道损毁", "grievance": "要求修复村道"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap();
+        let (s, _) = app.get(&format!("/api/v1/cases/{cid}"), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::OK);
+        // 东湖街道's duty officer holds the same role, next door: 404 for everything, never 403.
+        let (s, v) = app.get(&format!("/api/v1/cases/{cid}"), "demo-street-duty").await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+        let (s, _) = app.get(&format!("/api/v1/cases/{cid}/timeline"), "demo-street-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.post(&format!("/api/v1/cases/{cid}/propose"), "demo-street-duty", json!({"text": "x"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.post(&format!("/api/v1/cases/{cid}/reveal"), "demo-street-duty", json!({"petitioner": 0, "field": "contact", "reason": "核对"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.post("/api/v1/cases", "demo-street-duty", json!({"jurisdiction_id": town, "channel": "visit",
+            "petitioners": [], "title": "x", "grievance": "y"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (_, list) = app.get("/api/v1/cases", "demo-street-duty").await;
+        assert!(list["items"].as_array().unwrap().iter().all(|i| i["id"] != cid));
+        let (s, _) = app.get(&format!("/api/v1/cases/stats?year=2026&jurisdiction_id={town}"), "demo-street-duty").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    };
+
+    petitioners_personal_data_is_masked_and_revealed_with_a_reason => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let (phone, id_number, address) = ("13812345678", "330100199001011234", "临溪市青石镇枫林村三组12号");
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", json!({"jurisdiction_id": county, "channel": "letter",
+            "petitioners": [{"name": "测试来信人", "contact": phone, "id_number": id_number, "address": address}],
+            "title": "测试：反映路灯不亮", "grievance": "要求修复路灯"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        let expect = json!({"name": "测试来信人", "contact": "138****5678", "address": "临溪市青石镇****", "id_number": "3301**********1234"});
+        assert_eq!(c["petitioners"][0], expect, "masked in the registration response");
+        let (_, v) = app.get(&format!("/api/v1/cases/{cid}"), "demo-petition-clerk").await;
+        assert_eq!(v["petitioners"][0], expect, "masked when read");
+        // The registration event holds the masks only.
+        let (_, tl) = app.get(&format!("/api/v1/cases/{cid}/timeline"), "demo-auditor").await;
+        let log = tl.to_string();
+        assert!(log.contains("138****5678"), "{log}");
+        for secret in [phone, id_number, address] {
+            assert!(!log.contains(secret), "{secret} in the event log: {log}");
+        }
+        // A malformed ID number is refused.
+        let (s, v) = app.post("/api/v1/cases", "demo-petition-clerk", json!({"jurisdiction_id": county, "channel": "letter",
+            "petitioners": [{"name": "某人", "id_number": "12345"}], "title": "t", "grievance": "g"})).await;
+        assert_eq!((s, v["error"]["details"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("petitioners.id_number")));
+        // Revealing needs the role and a reason, and is logged before the value is returned.
+        let path = format!("/api/v1/cases/{cid}/reveal");
+        let (s, v) = app.post(&path, "demo-group-member", json!({"petitioner": 0, "field": "id_number", "reason": "核对身份"})).await;
+        assert_eq!((s, v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!("reveal_personal_data")));
+        let before = app.event_count().await;
+        let (s, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "id_number", "reason": ""})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("reason_required")));
+        let (s, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 3, "field": "id_number", "reason": "核对身份"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("unknown_petitioner")));
+        assert_eq!(app.event_count().await, before);
+        for (field, value) in [("contact", phone), ("id_number", id_number), ("address", address)] {
+            let (s, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": field, "reason": "书面答复需邮寄"})).await;
+            assert_eq!((s, v["value"].clone()), (StatusCode::OK, json!(value)), "{v}");
+        }
+        assert_eq!(app.event_count().await, before + 3, "each reveal is an event");
+        let (s, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "name", "reason": "x y"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_field")));
+        // A referral carries the data, sealed again for the new case.
+        let town = app.jurisdiction("青石镇").await;
+        for (who, action, body) in [
+            ("demo-petition-clerk", "propose", json!({"text": "拟转交青石镇"})),
+            ("demo-commander", "approve", json!({})),
+            ("demo-secretary-general", "approve", json!({})),
+            ("demo-petition-clerk", "route", json!({"kind": "refer", "target": "青石镇人民政府", "target_jurisdiction_id": town})),
+        ] {
+            let (s, v) = app.post(&format!("/api/v1/cases/{cid}/{action}"), who, body).await;
+            assert_eq!(s, StatusCode::OK, "{action}: {v}");
+            if action == "route" {
+                let child = v["routing"]["child_case"].as_str().unwrap();
+                let (_, ch) = app.get(&format!("/api/v1/cases/{child}"), "demo-town-duty").await;
+                assert_eq!(ch["petitioners"][0], expect);
+                let (s, r) = app.post(&format!("/api/v1/cases/{child}/reveal"), "demo-petition-clerk", json!({"petitioner": 0, "field": "contact", "reason": "电话回访"})).await;
+                assert_eq!((s, r["value"].clone()), (StatusCode::OK, json!(phone)), "{r}");
+            }
+        }
+        // Every petitioner value in the database is sealed.
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_petitioners WHERE (petitioner_contact IS NOT NULL AND petitioner_contact NOT LIKE 'sealed1:%') OR (petitioner_id_number IS NOT NULL AND petitioner_id_number NOT LIKE 'sealed1:%') OR (petitioner_address IS NOT NULL AND petitioner_address NOT LIKE 'sealed1:%')")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!(n, 0);
+        // `rekey` leaves values sealed with the current key alone, and seals a value stored in
+        // clear before sealing existed; it still reveals the same.
+        assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 0);
+        sqlx::query("UPDATE case_petitioners SET petitioner_contact = '13812345678' WHERE case_id = $1")
+            .bind(&cid).execute(app.state.store.pool()).await.unwrap();
+        assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
+        let (stored,): (String,) = sqlx::query_as("SELECT petitioner_contact FROM case_petitioners WHERE case_id = $1")
+            .bind(&cid).fetch_one(app.state.store.pool()).await.unwrap();
+        assert!(stored.starts_with("sealed1:"), "{stored}");
+        let (_, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "contact", "reason": "电话回访"})).await;
+        assert_eq!(v["value"], phone);
+    };
+
     roles_decide_what_may_be_done => |app: TestApp| async move {
         let id = active_incident(&app, 60).await;
         let before = app.event_count().await;
@@ -341,7 +501,8 @@ on_both! {
     };
 }
 
-/// The phone number is not in the SQLite files in clear (database, WAL and shared memory).
+/// No phone number, ID number or petitioner's address is in the SQLite files in clear (database,
+/// WAL and shared memory).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_phone_in_the_sqlite_files() {
     let app = TestApp::sqlite().await;
@@ -363,17 +524,43 @@ async fn no_plaintext_phone_in_the_sqlite_files() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A petition case with a phone, an ID number and an address, revealed once.
+    let (case_phone, id_number, address) = (
+        "13698761234",
+        "330100198802021357",
+        "临溪市东湖街道测试小区7幢302室",
+    );
+    let (s, c) = app
+        .post(
+            "/api/v1/cases",
+            "demo-petition-clerk",
+            json!({"jurisdiction_id": county, "channel": "letter",
+                "petitioners": [{"name": "测试来信人", "contact": case_phone, "id_number": id_number, "address": address}],
+                "title": "测试：反映噪音扰民", "grievance": "要求查处夜间施工"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{}/reveal", c["id"].as_str().unwrap()),
+            "demo-petition-clerk",
+            json!({"petitioner": 0, "field": "id_number", "reason": "核对身份"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let db = std::path::PathBuf::from(app.state.store.location());
     let mut checked = 0;
     for suffix in ["", "-wal", "-shm"] {
         let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
         if let Ok(bytes) = std::fs::read(&f) {
             checked += bytes.len();
-            assert!(
-                !bytes.windows(phone.len()).any(|w| w == phone.as_bytes()),
-                "{} holds the phone in clear",
-                f.display()
-            );
+            for secret in [phone, case_phone, id_number, address] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds {secret} in clear",
+                    f.display()
+                );
+            }
         }
     }
     assert!(checked > 0);
