@@ -563,7 +563,8 @@ pub async fn create_case(
     .await
 }
 
-async fn load(
+/// A case and its stored record; `scope` hides cases outside the actor's subtree (404).
+pub async fn load(
     state: &AppState,
     scope: Option<&Actor>,
     id: Uuid,
