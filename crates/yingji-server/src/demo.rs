@@ -720,6 +720,7 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
     let clerk = person("demo-petition-clerk").await?;
     let duty = person("demo-duty-officer").await?;
     let town_duty = person("demo-town-duty").await?;
+    let lead = person("demo-commander").await?;
     let as_clerk = ActorRef {
         person_id: clerk.id,
         name: clerk.name.clone(),
@@ -842,7 +843,8 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
         "start_date": now.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").map_err(ApiError::internal)?).date().to_string(),
         "rotation": [
             {"person_id": duty.id, "name": duty.name},
-            {"person_id": clerk.id, "name": clerk.name}
+            {"person_id": clerk.id, "name": clerk.name},
+            {"person_id": lead.id, "name": lead.name}
         ]
     }))
     .map_err(ApiError::internal)?;

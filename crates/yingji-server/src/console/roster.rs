@@ -183,7 +183,14 @@ async fn build(
                         .unwrap_or_default()
                 })
                 .collect();
-            days.push((d.strftime("%m-%d %a").to_string(), people));
+            days.push((
+                format!(
+                    "{} {}",
+                    d.strftime("%m-%d"),
+                    l.tk("weekday", &d.weekday().to_monday_one_offset().to_string())
+                ),
+                people,
+            ));
         }
         let post = posts
             .iter()

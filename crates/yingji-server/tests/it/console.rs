@@ -473,6 +473,37 @@ on_both! {
         assert!(en.body.contains("Who holds each post now"));
     };
 
+    the_desk_shows_who_has_not_reported_today => |app: TestApp| async move {
+        // A village under 青石镇 owes the township plan's daily report (15:00, in its special
+        // period); at 15:01 on 12 August it has not reported.
+        let town = app.jurisdiction("青石镇").await;
+        let admin = "demo-province-admin";
+        let (s, j) = app.post("/api/v1/jurisdictions", admin, json!({"parent_id": town, "name": "测试丁村", "kind": "village"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{j}");
+        let (s, p) = app.post("/api/v1/people", admin, json!({"jurisdiction_id": j["id"], "name": "丁村书记", "token": "test-village-secretary-d"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let (s, _) = app.post(&format!("/api/v1/jurisdictions/{}/holders", j["id"].as_str().unwrap()), admin, json!({"post_id": "village-secretaries", "person_id": p["id"]})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        app.clock.set("2026-08-12T06:30:00Z".parse().unwrap());
+        let cookie = sign_in(&app, "demo-town-duty").await;
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("测试丁村") && desk.body.contains("data-report-state=\"pending\""), "owed, not yet late");
+        app.clock.set("2026-08-12T07:01:00Z".parse().unwrap());
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("data-report-state=\"late\"") && desk.body.contains("逾期未报"), "late");
+        // Once it reports, it leaves the board.
+        let (s, v) = app.post("/api/v1/reports/submissions", "test-village-secretary-d", json!({"plan_id": "township-special-period",
+            "schedule_id": "daily-report", "due_at": "2026-08-12T07:00:00Z", "nil": true})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(!desk.body.contains("测试丁村"), "reported: off the board");
+        // The street is not owed it and does not see it.
+        let street = sign_in(&app, "demo-street-duty").await;
+        app.clock.set("2026-08-13T07:01:00Z".parse().unwrap());
+        let desk = req(&app, "GET", "/", &street, None).await;
+        assert!(!desk.body.contains("测试丁村"));
+    };
+
     plan_pages_render_the_document_check_simulation_and_diff => |app: TestApp| async move {
         let cookie = sign_in(&app, "demo-duty-officer").await;
         let doc = req(&app, "GET", "/plans/linxiang-city-mass-petition", &cookie, None).await;
@@ -568,6 +599,7 @@ fn the_catalogues_are_complete() {
         ),
         ("round_state", &["submitted", "nil", "missing"]),
         ("cadence", &["monthly", "daily"]),
+        ("weekday", &["1", "2", "3", "4", "5", "6", "7"]),
     ];
     for (g, vs) in groups {
         for v in *vs {
