@@ -431,7 +431,8 @@ pub fn hm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
 struct SigninPage {
     p: Chrome,
     next: String,
-    demo: Vec<(String, String)>,
+    /// (token, who, login)
+    demo: Vec<(String, String, String)>,
     demo_password: &'static str,
     error: Option<String>,
 }
@@ -475,8 +476,13 @@ async fn signin_render(
     let pre = pre_token(headers).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let mut demo = Vec::new();
     for (token, who) in crate::demo::DEMO_TOKENS {
-        if let Ok(Some(_)) = Actor::from_token(state, token).await {
-            demo.push((token.to_string(), who.to_string()));
+        if let Ok(Some(a)) = Actor::from_token(state, token).await {
+            // The login for the password form, when the demo person has one.
+            let login = match state.store.account(a.person_id).await {
+                Ok(Some(acc)) if acc.password_hash.is_some() => acc.login,
+                _ => String::new(),
+            };
+            demo.push((token.to_string(), who.to_string(), login));
         }
     }
     let page = SigninPage {
