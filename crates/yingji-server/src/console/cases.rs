@@ -152,10 +152,11 @@ pub async fn lines(
 ) -> Result<Vec<CaseLine>, ApiError> {
     let l = v.lang;
     let now = state.clock.now().as_millisecond();
-    // Due days end at 24:00, so "within N days" looks one day further and the clock decides.
+    // The store selects by due time; the clock (calendar or working days) decides "soon", so
+    // the window is wide enough for seven working days across a holiday week.
     let (from, to) = match show {
         "overdue" => (i64::MIN / 2, now),
-        "soon" => (i64::MIN / 2, now + (DUE_SOON_DAYS + 1) * 86_400_000),
+        "soon" => (i64::MIN / 2, now + (DUE_SOON_DAYS * 2 + 1) * 86_400_000),
         _ => (i64::MIN / 2, i64::MAX / 2),
     };
     let rows = state
@@ -922,4 +923,44 @@ async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, A
     )
     .await?;
     Ok(c.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_counts_working_days_when_the_clock_does() {
+        let cal = Calendar::builtin();
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // Friday 6 March 2026 → Tuesday 10 March: Monday and Tuesday are working days.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-06"), d("2026-03-10")),
+            2
+        );
+        assert_eq!(
+            days_left(&cal, DayUnit::Calendar, d("2026-03-06"), d("2026-03-10")),
+            4
+        );
+        // Due today, and three days past.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-10"), d("2026-03-10")),
+            0
+        );
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-13"), d("2026-03-10")),
+            -3
+        );
+        // The May Day holidays (1–5 May 2026) are not working days.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-04-30"), d("2026-05-06")),
+            1
+        );
+    }
+
+    #[test]
+    fn addresses_are_cut_short() {
+        assert_eq!(mask_address("临溪市青石镇某路1号"), "临溪市****");
+        assert_eq!(mask_address("甲"), "甲****");
+    }
 }
