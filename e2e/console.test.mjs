@@ -2,12 +2,14 @@
 // playwright-core). Run by crates/yingji/tests/console_e2e.rs, which starts `yingji serve` with
 // the demo on a free port and passes BASE_URL. Screenshots go to e2e/screenshots/.
 //
-// Scenario: a duty officer signs in, files a report of 120 people against the Linxiang plan,
-// sees level II proposed, verifies, grades and activates; a group member, watching the incident
-// room in a second browser context, sees the response tasks appear without reloading and
-// acknowledges one; the officer sees that live too, ends the response, records a commitment and
-// switches to English. Every page is also checked at 375 px for horizontal overflow and
-// unlabelled inputs.
+// Scenario: a duty officer signs in with login and password, files a report of 120 people
+// against the Linxiang plan, sees level II proposed, verifies, grades and activates; a group
+// member, watching the incident room in a second browser context, sees the response tasks
+// appear without reloading and acknowledges one; the officer sees that live too; the commander
+// (signed in with a demo token) ends the response; the officer records a commitment. A petition
+// registrar registers a case and sees its due date, in the queue too; the officer visits the
+// case queue, the roster and the disputes pages, and switches to English. Every page is also
+// checked at 375 px for horizontal overflow and unlabelled inputs.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -34,12 +36,24 @@ const T = 15000;
 
 function step(name) { console.log(`· ${name}`); }
 
-async function signIn(ctx, token) {
+const DEMO_PASSWORD = 'yingji-demo-2026';
+
+/// Signs in with login and password (the console's sign-in form).
+async function signIn(ctx, login) {
   const page = await ctx.newPage();
   await page.goto(BASE + '/');
   assert.match(page.url(), /\/signin\?next=/, 'an anonymous visit goes to sign-in');
-  await page.fill('#token', token);
-  await Promise.all([page.waitForURL(BASE + '/'), page.click('form.stack button[type=submit]')]);
+  await page.fill('#login', login);
+  await page.fill('#password', DEMO_PASSWORD);
+  await Promise.all([page.waitForURL(BASE + '/'), page.click('#password-signin button[type=submit]')]);
+  return page;
+}
+
+/// Signs in with a demo token (the secondary way in, for the demo data).
+async function signInDemoToken(ctx, token) {
+  const page = await ctx.newPage();
+  await page.goto(BASE + '/');
+  await Promise.all([page.waitForURL(BASE + '/'), page.click(`button[data-token="${token}"]`)]);
   return page;
 }
 
@@ -77,7 +91,17 @@ try {
     await shoot(p, 'signin');
     await p.close();
   }
-  const officer = await signIn(officerCtx, 'demo-duty-officer');
+  {
+    // A wrong password is refused with the reason, and no session.
+    const p = await officerCtx.newPage();
+    await p.goto(BASE + '/signin');
+    await p.fill('#login', 'duty-officer');
+    await p.fill('#password', 'not-the-password');
+    await Promise.all([p.waitForLoadState('load'), p.click('#password-signin button[type=submit]')]);
+    assert.match(await p.textContent('[role=alert]'), /用户名或密码错误/);
+    await p.close();
+  }
+  const officer = await signIn(officerCtx, 'duty-officer');
   await officer.waitForSelector('h1:has-text("值班台")');
   assert.ok(await officer.locator('.badge.drill').count() > 0, 'the demo drill is marked as a drill');
   await shoot(officer, 'desk');
@@ -104,7 +128,7 @@ try {
   // --- The group member watches the room in a second browser context.
   step('a group member opens the room in a second browser context');
   const memberCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-  const member = await signIn(memberCtx, 'demo-group-member');
+  const member = await signIn(memberCtx, 'group-member');
   await member.goto(roomUrl);
   await member.waitForFunction(() => document.body.getAttribute('data-live-ready') === '1', null, { timeout: T });
   await member.evaluate(() => { window.__sameDocument = true; });
@@ -151,7 +175,7 @@ try {
 
   step('the commander ends the response');
   const commanderCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-  const commander = await signIn(commanderCtx, 'demo-plac-secretary');
+  const commander = await signInDemoToken(commanderCtx, 'demo-plac-secretary');
   await commander.goto(roomUrl);
   await commander.click('summary:has-text("结束响应")');
   await commander.fill('#end-reason', '群众代表已与有关部门对话，现场人员已散去');
@@ -185,6 +209,67 @@ try {
   assert.match(await officer.textContent('main'), /II 重大/);
   await shoot(officer, 'simulate');
 
+  // --- Cases: a petition registrar registers a case and sees its due date.
+  step('register a case and see its due date');
+  const clerkCtx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
+  const clerk = await signIn(clerkCtx, 'petition-registrar');
+  await clerk.goto(BASE + '/cases');
+  await clerk.click('#register-case');
+  await clerk.waitForSelector('#case-form');
+  await clerk.selectOption('#cn-channel', 'visit');
+  await clerk.fill('#cn-names', '周某');
+  await clerk.fill('#cn-contact', '13912344321');
+  await clerk.fill('#cn-address', '临溪市青石镇枫林村三组');
+  await clerk.fill('#cn-title', '端到端测试：来访反映宅基地确权问题');
+  await clerk.fill('#cn-grievance', '要求尽快办理宅基地确权登记');
+  await shoot(clerk, 'case-new');
+  await Promise.all([clerk.waitForURL(/\/cases\/[0-9a-f-]{36}$/), clerk.click('#case-form button[type=submit]')]);
+  const caseUrl = clerk.url();
+  const due = await clerk.getAttribute('[data-due-on]', 'data-due-on');
+  assert.match(due, /^\d{4}-\d{2}-\d{2}$/, 'the case page shows its due date');
+  assert.match(await clerk.textContent('#case-facts'), new RegExp(due));
+  assert.match(await clerk.textContent('[data-clock]'), /剩余 \d+ (天|个工作日)/);
+  const facts = await clerk.textContent('#case-petitioners');
+  assert.match(facts, /139\*+4321/, 'the phone is masked');
+  assert.ok(!(await clerk.content()).includes('13912344321'), 'the raw phone is never on the page');
+  assert.ok(await clerk.locator('[data-action=propose]').count() === 1, 'the registrar may propose');
+  assert.equal(await clerk.locator('[data-action=approve]').count(), 0, 'approving is for the posts the rules name');
+  await shoot(clerk, 'case');
+  // The queue lists it with its clock and due date.
+  await clerk.goto(BASE + '/cases');
+  const line = clerk.locator(`li.case[data-case="${caseUrl.split('/').pop()}"]`);
+  assert.match(await line.textContent(), new RegExp(due));
+  await clerkCtx.close();
+
+  step('the case queue, filtered; the desk boards');
+  await officer.goto(BASE + '/cases');
+  await officer.waitForSelector('li.case');
+  await shoot(officer, 'cases');
+  await officer.click('a[data-filter=overdue]');
+  await officer.waitForURL(/show=overdue/);
+  await officer.waitForSelector('li.case .clock.bad');
+  assert.match(await officer.textContent('#case-queue'), /已超期/);
+  await officer.click('a[data-filter=soon]');
+  await officer.waitForURL(/show=soon/);
+  assert.ok(await officer.locator('li.case').count() >= 2, 'near and past due');
+  await shoot(officer, 'cases-soon');
+  await officer.goto(BASE + '/');
+  await officer.waitForSelector('#desk-cases li.case');
+  assert.ok(await officer.locator('#desk-calls li').count() > 0, 'unacknowledged calls on the desk');
+  await officer.waitForSelector('#desk-reports');
+
+  step('roster and disputes');
+  await officer.click('nav a[href="/roster"]');
+  await officer.waitForSelector('#roster-now tr[data-post="plac-secretary"]');
+  assert.match(await officer.textContent('#roster-now tr[data-post="plac-secretary"]'), /钱立新/);
+  assert.match(await officer.textContent('#roster-schedule'), /白班/);
+  assert.ok(await officer.locator('#roster-gaps li').count() > 0, 'vacant posts show as gaps');
+  await shoot(officer, 'roster');
+  await officer.click('nav a[href="/disputes"]');
+  await officer.waitForSelector('#screening-round [data-unit-state="submitted"]');
+  assert.match(await officer.textContent('#dispute-list'), /土地流转/);
+  await shoot(officer, 'disputes');
+
   // --- Switch to English.
   step('switch to English');
   await officer.goto(roomUrl);
@@ -196,6 +281,12 @@ try {
   await officer.goto(BASE + '/');
   await officer.waitForSelector('h1:has-text("Duty desk")');
   await shoot(officer, 'desk-en');
+  await officer.goto(BASE + '/cases');
+  await officer.waitForSelector('h1:has-text("Petition cases")');
+  await shoot(officer, 'cases-en');
+  await officer.goto(caseUrl);
+  await officer.waitForSelector('h2:has-text("Proposal and approvals")');
+  await shoot(officer, 'case-en');
 
   console.log('console e2e: ok');
 } finally {

@@ -661,7 +661,7 @@ pub async fn create_case(
 
 /// Lengths of the personal fields, and the shape of an ID number (15 or 18 characters: digits,
 /// the last may be X).
-fn check_petitioners(ps: &[Petitioner]) -> Result<(), ApiError> {
+pub(crate) fn check_petitioners(ps: &[Petitioner]) -> Result<(), ApiError> {
     let bad = |field: &str, msg: &str| {
         Err(ApiError::unprocessable("invalid_field", msg.to_string())
             .details(json!({ "field": format!("petitioners.{field}") })))
@@ -694,7 +694,8 @@ fn check_petitioners(ps: &[Petitioner]) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn load(
+/// A case and its stored record; `scope` hides cases outside the actor's subtree (404).
+pub async fn load(
     state: &AppState,
     scope: Option<&Actor>,
     id: Uuid,

@@ -686,3 +686,176 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
     Ok(())
 }
+
+/// More demo data for the console's case, dispute and roster pages, loaded by `yingji serve`
+/// after [`load_demo`] (the tests keep the smaller demo): two older petitions, one near its due
+/// date and one past it; this month's dispute screening round in 临溪市 with one township's
+/// return; a dispute; and a day/night duty roster for a post the demo leaves vacant. Everything
+/// goes through the same functions as the API.
+pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    use yingji_domain::case::{Channel, Form, NewCase, Petitioner};
+
+    use crate::auth::Actor;
+    use crate::error::JsonBody;
+
+    let find = |name: &'static str| async move {
+        state
+            .store
+            .list_jurisdictions("/")
+            .await?
+            .into_iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| ApiError::not_found(name))
+    };
+    let county = find("临溪市").await?;
+    let town = find("青石镇").await?;
+    let person = |token: &'static str| async move {
+        state
+            .store
+            .person_by_token(&token_hash(token))
+            .await?
+            .ok_or_else(|| ApiError::not_found(token))
+    };
+    let clerk = person("demo-petition-clerk").await?;
+    let duty = person("demo-duty-officer").await?;
+    let town_duty = person("demo-town-duty").await?;
+    let lead = person("demo-commander").await?;
+    let as_clerk = ActorRef {
+        person_id: clerk.id,
+        name: clerk.name.clone(),
+    };
+    let now = state.clock.now();
+    for (days_ago, names, title, grievance) in [
+        (
+            57,
+            "陈某",
+            "来电反映农村低保资格认定问题",
+            "要求重新审核家庭低保资格",
+        ),
+        (
+            66,
+            "黄某",
+            "网上信访反映小区噪声扰民",
+            "要求相关部门查处夜间施工噪声",
+        ),
+    ] {
+        let n = NewCase {
+            jurisdiction_id: county.id,
+            case_number: String::new(),
+            channel: if days_ago > 60 {
+                Channel::Online
+            } else {
+                Channel::Phone
+            },
+            form: Form::Single,
+            headcount: 1,
+            petitioners: vec![Petitioner {
+                name: names.into(),
+                contact: None,
+                address: None,
+                id_number: None,
+            }],
+            title: title.into(),
+            grievance: grievance.into(),
+            case_type: "general".into(),
+            received_at: now
+                .checked_sub(SignedDuration::from_hours(24 * days_ago))
+                .expect("in range"),
+            origin: None,
+            related_cases: vec![],
+            incident_id: None,
+        };
+        crate::cases::register(state, &as_clerk, county.id, &county, n, None, &|_, _| {}).await?;
+    }
+    crate::cases::tick_cases(state).await?;
+
+    let duty_actor = Actor::load(state, duty.id, None).await?;
+    let town_actor = Actor::load(state, town_duty.id, None).await?;
+    fn body<T>(value: T) -> JsonBody<T> {
+        JsonBody {
+            value,
+            sha256: String::new(),
+        }
+    }
+    let resp = crate::disputes::open_round(
+        State(state.clone()),
+        duty_actor.clone(),
+        HeaderMap::new(),
+        body(crate::disputes::OpenRoundRequest {
+            jurisdiction_id: county.id,
+            date: None,
+        }),
+    )
+    .await?;
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .map_err(ApiError::internal)?;
+    let round: serde_json::Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    let round_id: Uuid = round["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::internal("round without id"))?;
+    crate::disputes::submit_round(
+        State(state.clone()),
+        town_actor.clone(),
+        HeaderMap::new(),
+        Path(round_id),
+        body(crate::disputes::RoundSubmissionRequest {
+            unit_id: town.id,
+            nil: false,
+            disputes_found: 1,
+            note: Some("排查出土地流转纠纷一起".into()),
+        }),
+    )
+    .await?;
+    crate::disputes::create_dispute(
+        State(state.clone()),
+        town_actor,
+        HeaderMap::new(),
+        body(crate::disputes::NewDisputeRequest {
+            jurisdiction_id: town.id,
+            round_id: Some(round_id),
+            title: "示例：枫林村土地流转租金纠纷".into(),
+            parties: vec![
+                yingji_domain::dispute::Party {
+                    name: "承租合作社".into(),
+                    role: "承租方".into(),
+                },
+                yingji_domain::dispute::Party {
+                    name: "部分村民".into(),
+                    role: "出租方".into(),
+                },
+            ],
+            nature: "土地流转".into(),
+            area: "青石镇枫林村".into(),
+            risk: yingji_domain::dispute::Risk::Medium,
+            summary: "租金支付时间有争议".into(),
+        }),
+    )
+    .await?;
+
+    let roster: yingji_domain::roster::Roster = serde_json::from_value(json!({
+        "time_zone": "Asia/Shanghai",
+        "shifts": [
+            {"id": "day", "name": "白班", "start": "08:30", "end": "17:30"},
+            {"id": "night", "name": "夜班", "start": "17:30", "end": "08:30"}
+        ],
+        "start_date": now.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").map_err(ApiError::internal)?).date().to_string(),
+        "rotation": [
+            {"person_id": duty.id, "name": duty.name},
+            {"person_id": clerk.id, "name": clerk.name},
+            {"person_id": lead.id, "name": lead.name}
+        ]
+    }))
+    .map_err(ApiError::internal)?;
+    let _stored = crate::notify_api::put_roster(
+        State(state.clone()),
+        duty_actor,
+        Path((county.id, "party-office-director".to_string())),
+        body(roster),
+    )
+    .await?;
+    Ok(())
+}

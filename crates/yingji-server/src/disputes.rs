@@ -56,7 +56,11 @@ fn conflict(e: StoreError) -> ApiError {
 }
 
 /// Whether a day falls in a special period of a plan owned by this jurisdiction or above.
-async fn in_special_period(state: &AppState, path: &str, day: Date) -> Result<bool, ApiError> {
+pub(crate) async fn in_special_period(
+    state: &AppState,
+    path: &str,
+    day: Date,
+) -> Result<bool, ApiError> {
     let mut seen = std::collections::HashSet::new();
     for row in state.store.list_plans("/").await? {
         if !seen.insert(row.plan_id.clone()) {
@@ -136,7 +140,10 @@ pub async fn open_round(
     .await
 }
 
-async fn round_view(state: &AppState, r: &yingji_store::RoundRow) -> Result<Value, ApiError> {
+pub(crate) async fn round_view(
+    state: &AppState,
+    r: &yingji_store::RoundRow,
+) -> Result<Value, ApiError> {
     let subs = state.store.screening_submissions(r.id).await?;
     let units = state.store.child_jurisdictions(r.jurisdiction_id).await?;
     let items: Vec<Value> = units

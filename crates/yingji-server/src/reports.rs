@@ -97,7 +97,7 @@ async fn owing(
     Ok(out)
 }
 
-async fn latest_plan(
+pub(crate) async fn latest_plan(
     state: &AppState,
     plan_id: &str,
 ) -> Result<(PlanRow, std::sync::Arc<Plan>), ApiError> {
@@ -125,7 +125,7 @@ fn submitted_of(rows: Vec<yingji_store::ReportSubmissionRow>) -> Vec<Submitted> 
 }
 
 /// The day's board of a plan.
-async fn board_of(
+pub(crate) async fn board_of(
     state: &AppState,
     plan_row: &PlanRow,
     plan: &Plan,

@@ -364,6 +364,9 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             yingji_server::demo::load_demo(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
+            yingji_server::demo::load_demo_extras(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             eprintln!(
                 "first start: loaded the demo (fictional jurisdictions, people, plans and incidents)"
             );

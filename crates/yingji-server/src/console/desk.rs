@@ -1,7 +1,7 @@
 //! The duty desk: open incidents with level colour and state, tasks overdue and due soon,
-//! commitments and replies owed; drills marked as drills. Live: it refreshes on any committed
-//! change in the viewer's scope. (Unacknowledged calls, cases near their due date and the
-//! late-report board slot in here as their features land.)
+//! unacknowledged calls, commitments and replies owed, cases near or past their due date, and
+//! the day's report board (who has not reported yet, who is late); drills marked as drills.
+//! Live: it refreshes on any committed change in the viewer's scope.
 
 use askama::Template;
 use axum::extract::State;
@@ -57,6 +57,25 @@ pub struct OwedLine {
     pub drill: bool,
 }
 
+/// A call placed by an activation that someone has not acknowledged yet.
+pub struct CallLine {
+    pub incident_id: String,
+    pub incident_title: String,
+    pub post: String,
+    pub waiting: String,
+    pub placed: String,
+    pub rel: String,
+    pub drill: bool,
+}
+
+/// A report owed today (scheduled reports, e.g. the daily nil reports of a special period).
+pub struct ReportLine {
+    pub schedule: String,
+    pub party: String,
+    pub due: String,
+    pub late: bool,
+}
+
 #[derive(Template)]
 #[template(path = "desk.html")]
 pub struct DeskPage {
@@ -66,6 +85,10 @@ pub struct DeskPage {
     pub soon: Vec<TaskLine>,
     pub owed: Vec<OwedLine>,
     pub drills: usize,
+    pub calls: Vec<CallLine>,
+    pub cases: Vec<super::cases::CaseLine>,
+    pub reports: Vec<ReportLine>,
+    pub reports_late: usize,
 }
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
@@ -115,6 +138,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     let mut soon = Vec::new();
     let mut owed = Vec::new();
     let mut drills = 0;
+    let mut calls = Vec::new();
     for inc in &incidents {
         let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
         let tz = &plan.time.tz;
@@ -175,6 +199,32 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                 soon.push((t.due_at, line));
             }
         }
+        if OPEN.contains(&inc.status.as_str()) {
+            let (callout, _, _) = crate::calls::load_callout(state, inc.id).await?;
+            for c in callout.calls.iter().filter(|c| !c.closed && !c.answered()) {
+                let waiting: Vec<&str> = c
+                    .recipients
+                    .iter()
+                    .filter(|r| r.acked_at.is_none())
+                    .map(|r| r.person.name.as_str())
+                    .collect();
+                calls.push((
+                    c.placed_at,
+                    CallLine {
+                        incident_id: id.clone(),
+                        incident_title: inc.title.clone(),
+                        post: c.post_name.clone().or(c.post.clone()).unwrap_or_default(),
+                        waiting: waiting.join("、"),
+                        placed: hm(c.placed_at, tz),
+                        rel: l.f1(
+                            "time.ago",
+                            l.minutes((now.as_second() - c.placed_at.as_second()) / 60),
+                        ),
+                        drill: inc.drill,
+                    },
+                ));
+            }
+        }
         for o in inc.obligations.iter().filter(|o| !o.done) {
             owed.push((
                 o.due_at,
@@ -195,6 +245,9 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     overdue.sort_by_key(|(d, _)| *d);
     soon.sort_by_key(|(d, _)| *d);
     owed.sort_by_key(|(d, _)| *d);
+    calls.sort_by_key(|(d, _)| *d);
+    let cases = super::cases::lines(state, v, "soon", 50).await?;
+    let reports = report_board(state, v).await?;
     let mut p = Chrome::new(v, "desk", l.t("desk.title").to_string());
     p.live = "*".into();
     Ok(DeskPage {
@@ -204,7 +257,55 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         soon: soon.into_iter().map(|x| x.1).collect(),
         owed: owed.into_iter().map(|x| x.1).collect(),
         drills,
+        calls: calls.into_iter().map(|x| x.1).collect(),
+        cases,
+        reports_late: reports.iter().filter(|r| r.late).count(),
+        reports,
     })
+}
+
+/// Today's scheduled reports not yet in, for every plan owned in the viewer's scope: late ones
+/// first, then those still pending.
+async fn report_board(state: &AppState, v: &Viewer) -> Result<Vec<ReportLine>, ApiError> {
+    use yingji_domain::reports::BoardState;
+    if !super::may(
+        state,
+        v,
+        crate::trust::Permission::ViewReports,
+        &v.actor.scope_path,
+    ) {
+        return Ok(Vec::new());
+    }
+    let now = state.clock.now();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in state.store.list_plans(&v.actor.scope_path).await? {
+        if !seen.insert(row.plan_id.clone()) {
+            continue; // newest version first
+        }
+        let plan = state.plan(&row.plan_id, row.version).await?;
+        if plan.schedules.is_empty() {
+            continue;
+        }
+        let Some(owner) = state.store.jurisdiction(row.jurisdiction_id).await? else {
+            continue;
+        };
+        let tz = &plan.time.tz;
+        let day = now.to_zoned(tz.clone()).date();
+        for r in crate::reports::board_of(state, &row, &plan, &owner, day, now).await? {
+            let late = r.state == BoardState::Late;
+            if late || r.state == BoardState::Pending {
+                out.push(ReportLine {
+                    schedule: r.schedule_name,
+                    party: r.party_name,
+                    due: hm(r.due_at, tz),
+                    late,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| !r.late);
+    Ok(out)
 }
 
 pub fn kind_str(inc: &Incident) -> &'static str {

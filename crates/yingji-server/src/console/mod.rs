@@ -2,22 +2,25 @@
 //! JSON API, plain CSS, a little hand-written JavaScript, zh-CN by default with English (every
 //! string from the message catalogue in `i18n`).
 //!
-//! One page module per area (`desk`, `intake`, `room`, `plans`); later areas (cases, disputes,
-//! the report board, rosters) add a module, a template extending `base.html`, a nav entry in
-//! `NAV` and their routes in `routes()`.
+//! One page module per area (`desk`, `intake`, `room`, `plans`, `cases`, `disputes`, `roster`):
+//! a module, a template extending `base.html`, a nav entry in `NAV` and routes in `routes()`.
 //!
-//! Sign-in: a development token (the demo tokens) kept in an HttpOnly SameSite=Strict cookie.
-//! `Viewer` is the one place a console request becomes an `Actor` (through
-//! `Actor::from_token`, as the API's bearer tokens do), so password sign-in replaces only how
-//! the cookie is issued. Every POST goes through `Posted`, which checks the per-session CSRF
-//! token in the form's hidden `csrf` field.
+//! Sign-in: login and password, through the API's own sign-in (`trust::sign_in`: argon2,
+//! lockout, the `yingji_session` session cookie, HttpOnly, SameSite=Strict). The demo tokens
+//! remain a secondary way in for the demo data (cookie `yj_session`). `Viewer` is the one place
+//! a console request becomes an `Actor` (a session, or `Actor::from_token`). Every POST goes
+//! through `Posted`, which checks the per-session CSRF token in the form's hidden `csrf` field
+//! (derived from the session secret with the process's console key).
 
+mod cases;
 mod chart;
 mod desk;
+mod disputes;
 pub mod i18n;
 mod intake;
 mod plans;
 mod room;
+mod roster;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -38,8 +41,9 @@ use sha2::{Digest, Sha256};
 pub use i18n::Lang;
 
 use crate::AppState;
-use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::auth::{self, Actor};
+use crate::error::{ApiError, JsonBody};
+use crate::trust::{self, Permission};
 
 const SESSION_COOKIE: &str = "yj_session";
 const PRE_COOKIE: &str = "yj_pre";
@@ -56,6 +60,12 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(room::page))
         .route("/incidents/{id}/do/{action}", post(room::action))
         .route("/incidents/{id}/tasks/{task}/{action}", post(room::task))
+        .route("/cases", get(cases::queue))
+        .route("/cases/new", get(cases::new_form).post(cases::create))
+        .route("/cases/{id}", get(cases::page))
+        .route("/cases/{id}/do/{action}", post(cases::action))
+        .route("/disputes", get(disputes::page))
+        .route("/roster", get(roster::page))
         .route("/plans", get(plans::list))
         .route("/plans/{plan_id}", get(plans::document))
         .route("/plans/{plan_id}/simulate", get(plans::simulate))
@@ -69,6 +79,9 @@ pub fn routes() -> Router<AppState> {
 pub const NAV: &[(&str, &str, &str)] = &[
     ("desk", "/", "nav.desk"),
     ("report", "/report", "nav.report"),
+    ("cases", "/cases", "nav.cases"),
+    ("disputes", "/disputes", "nav.disputes"),
+    ("roster", "/roster", "nav.roster"),
     ("plans", "/plans", "nav.plans"),
 ];
 
@@ -162,10 +175,16 @@ impl FromRequestParts<AppState> for Viewer {
             let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
             Redirect::to(&format!("/signin?next={next}")).into_response()
         };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
-            return Err(to_signin());
-        };
-        let actor = match Actor::from_token(state, token).await {
+        // A password session first, then a demo token.
+        let (token, found) =
+            match cookie(&parts.headers, auth::SESSION_COOKIE).filter(|t| !t.is_empty()) {
+                Some(t) => (t, session_actor(state, t).await),
+                None => match cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+                    Some(t) => (t, Actor::from_token(state, t).await),
+                    None => return Err(to_signin()),
+                },
+            };
+        let actor = match found {
             Ok(Some(a)) => a,
             Ok(None) => return Err(to_signin()),
             Err(e) => return Err(PageError::Api(e).render(lang)),
@@ -177,6 +196,20 @@ impl FromRequestParts<AppState> for Viewer {
             here,
         })
     }
+}
+
+/// The actor of a live (not revoked, not expired) password session.
+async fn session_actor(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
+    let h = auth::token_hash(token);
+    let Some(s) = state
+        .store
+        .session(&h)
+        .await?
+        .filter(|s| s.expires_ms > state.clock.now().as_millisecond())
+    else {
+        return Ok(None);
+    };
+    Actor::load(state, s.person_id, Some(h)).await.map(Some)
 }
 
 /// A form POST from a signed-in viewer whose CSRF token checked out. Every console POST
@@ -379,6 +412,12 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// Whether the viewer's roles allow `p` in the jurisdiction with this path (pages offer an
+/// action only then; the handler checks again through `AppState::require`).
+pub fn may(state: &AppState, v: &Viewer, p: Permission, path: &str) -> bool {
+    v.actor.sees(path) && v.actor.may(state, p, path)
+}
+
 /// Formats a time for people, in the given zone: "03-02 10:15".
 pub fn hm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     t.to_zoned(tz.clone()).strftime("%m-%d %H:%M").to_string()
@@ -392,7 +431,9 @@ pub fn hm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
 struct SigninPage {
     p: Chrome,
     next: String,
-    demo: Vec<(String, String)>,
+    /// (token, who, login)
+    demo: Vec<(String, String, String)>,
+    demo_password: &'static str,
     error: Option<String>,
 }
 
@@ -435,8 +476,13 @@ async fn signin_render(
     let pre = pre_token(headers).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let mut demo = Vec::new();
     for (token, who) in crate::demo::DEMO_TOKENS {
-        if let Ok(Some(_)) = Actor::from_token(state, token).await {
-            demo.push((token.to_string(), who.to_string()));
+        if let Ok(Some(a)) = Actor::from_token(state, token).await {
+            // The login for the password form, when the demo person has one.
+            let login = match state.store.account(a.person_id).await {
+                Ok(Some(acc)) if acc.password_hash.is_some() => acc.login,
+                _ => String::new(),
+            };
+            demo.push((token.to_string(), who.to_string(), login));
         }
     }
     let page = SigninPage {
@@ -454,6 +500,7 @@ async fn signin_render(
         },
         next,
         demo,
+        demo_password: trust::DEMO_PASSWORD,
         error: error.clone(),
     };
     let mut r = render(&page);
@@ -482,6 +529,9 @@ async fn signin(
     let sent = form.get("csrf").unwrap_or_default();
     if expected.is_none_or(|e| !same(&e, &sent)) {
         return PageError::Csrf.render(l);
+    }
+    if let Some(login) = form.get("login") {
+        return password_signin(&state, l, &headers, next, login, form).await;
     }
     let Some(token) = form.get("token") else {
         let msg = l.t("signin.missing").to_string();
@@ -514,8 +564,66 @@ async fn signin(
     r
 }
 
-async fn signout(_posted: Posted) -> Response {
+/// Password sign-in through the API's own sign-in (argon2, failures counted, lockout, the
+/// session row and its HttpOnly cookie), so the console cannot drift from it.
+async fn password_signin(
+    state: &AppState,
+    l: &'static Lang,
+    headers: &HeaderMap,
+    next: String,
+    login: String,
+    form: Form,
+) -> Response {
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if password.is_empty() {
+        let msg = l.t("signin.missing_password").to_string();
+        return signin_render(state, l, headers, next, Some(msg)).await;
+    }
+    let body = JsonBody {
+        value: trust::SignInRequest { login, password },
+        sha256: String::new(),
+    };
+    match trust::sign_in(State(state.clone()), body).await {
+        Ok(resp) => {
+            let mut r = see_other(&next);
+            for c in resp.headers().get_all(header::SET_COOKIE) {
+                r.headers_mut().append(header::SET_COOKIE, c.clone());
+            }
+            // A demo-token cookie from before would otherwise linger.
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            r
+        }
+        Err(e) => {
+            let msg = error_text(l, &e);
+            let mut r = signin_render(state, l, headers, next, Some(msg)).await;
+            *r.status_mut() = e.status;
+            r
+        }
+    }
+}
+
+async fn signout(State(state): State<AppState>, posted: Posted) -> Response {
+    // A password session is revoked on the server, not only forgotten by the browser.
+    if posted.viewer.actor.session.is_some()
+        && let Err(e) = trust::sign_out(State(state), posted.viewer.actor).await
+    {
+        return PageError::Api(e).render(posted.viewer.lang);
+    }
     let mut r = see_other("/signin");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("yingji_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),

@@ -14,6 +14,7 @@ use yingji_server::console::i18n;
 use crate::harness::TestApp;
 use crate::on_both;
 
+#[derive(Debug)]
 struct Page {
     status: StatusCode,
     location: Option<String>,
@@ -88,6 +89,71 @@ async fn sign_in(app: &TestApp, token: &str) -> String {
         "{set}"
     );
     set.split(';').next().unwrap().to_string()
+}
+
+/// Signs in with login and password through the console's form; returns the session cookie.
+async fn sign_in_password(app: &TestApp, login: &str, password: &str) -> Result<String, Page> {
+    let page = req(app, "GET", "/signin", "", None).await;
+    let pre = page.cookies[0].split(';').next().unwrap().to_string();
+    let csrf = csrf_of(&page.body);
+    let r = req(
+        app,
+        "POST",
+        "/signin",
+        &pre,
+        Some(&format!(
+            "csrf={csrf}&login={login}&password={password}&next=/cases"
+        )),
+    )
+    .await;
+    if r.status != StatusCode::SEE_OTHER {
+        return Err(r);
+    }
+    let set = r
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("yingji_session="))
+        .expect("a session cookie")
+        .clone();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    Ok(set.split(';').next().unwrap().to_string())
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Registers a case through the console's form as `cookie`; returns the redirect.
+async fn register_case(app: &TestApp, cookie: &str, idem: &str, contact: &str) -> Page {
+    let form = req(app, "GET", "/cases/new", cookie, None).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    for field in [
+        "cn-channel",
+        "cn-names",
+        "cn-contact",
+        "cn-address",
+        "cn-title",
+        "cn-grievance",
+    ] {
+        assert!(
+            form.body.contains(&format!("for=\"{field}\"")),
+            "labelled field {field}"
+        );
+    }
+    let csrf = csrf_of(&form.body);
+    let j = app.jurisdiction("临溪市").await;
+    let body = format!(
+        "csrf={csrf}&idem={idem}&jurisdiction={j}&channel=letter&form=single&names={}&contact={}&address={}&title={}&grievance={}&case_type=general",
+        enc("赵某"),
+        enc(contact),
+        enc("临溪市青石镇某路1号"),
+        enc("控制台登记测试"),
+        enc("要求答复")
+    );
+    req(app, "POST", "/cases/new", cookie, Some(&body)).await
 }
 
 async fn incident_status(app: &TestApp, id: &str) -> String {
@@ -247,6 +313,200 @@ on_both! {
         assert_eq!(c.stream_kind, "incident");
     };
 
+    password_sign_in_uses_sessions_and_sign_out_revokes_them => |app: TestApp| async move {
+        // Wrong password: refused, in the page's language, no session.
+        let r = sign_in_password(&app, "petition-registrar", "wrong-password").await.unwrap_err();
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("用户名或密码错误"), "{}", r.body);
+        assert!(r.cookies.iter().all(|c| !c.starts_with("yingji_session=")));
+        // The form itself needs its CSRF token.
+        let r = req(&app, "POST", "/signin", "", Some("login=petition-registrar&password=yingji-demo-2026")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::trust::DEMO_PASSWORD).await.unwrap();
+        let q = req(&app, "GET", "/cases", &cookie, None).await;
+        assert_eq!(q.status, StatusCode::OK);
+        assert!(q.body.contains("高文静"), "signed in as the registrar");
+        for (href, label) in [("/cases", "信访事项"), ("/disputes", "矛盾纠纷"), ("/roster", "值班表")] {
+            assert!(q.body.contains(&format!("href=\"{href}\"")) && q.body.contains(label), "nav {href}");
+        }
+        // Signing out needs the CSRF token, and revokes the session on the server.
+        let r = req(&app, "POST", "/signout", &cookie, Some("")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let csrf = csrf_of(&q.body);
+        let r = req(&app, "POST", "/signout", &cookie, Some(&format!("csrf={csrf}"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = req(&app, "GET", "/cases", &cookie, None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "the old cookie no longer signs in");
+    };
+
+    a_case_registered_on_the_console_shows_its_due_date_and_masked_contact => |app: TestApp| async move {
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::trust::DEMO_PASSWORD).await.unwrap();
+        // Without the CSRF token nothing is registered.
+        let before = app.state.store.event_count().await.unwrap();
+        let r = req(&app, "POST", "/cases/new", &cookie, Some("channel=letter&names=x&title=t&grievance=g")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(before, app.state.store.event_count().await.unwrap());
+        let r = register_case(&app, &cookie, "case-1", "13912344321").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let to = r.location.clone().unwrap();
+        assert!(to.starts_with("/cases/"), "{to}");
+        // A double submission registers one case.
+        let again = register_case(&app, &cookie, "case-1", "13912344321").await;
+        assert_eq!(again.location.as_deref(), Some(to.as_str()));
+        let id = to.trim_start_matches("/cases/").to_string();
+        let (_, api) = app.get(&format!("/api/v1/cases/{id}"), "demo-petition-clerk").await;
+        let due = api["due"]["last_day"].as_str().unwrap().to_string();
+        let page = req(&app, "GET", &to, &cookie, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(&format!("data-due-on=\"{due}\"")), "the due date {due} is shown");
+        assert!(page.body.contains(api["case_number"].as_str().unwrap()));
+        assert!(page.body.contains("剩余 60 天") || page.body.contains("剩余 6"), "days left");
+        assert!(page.body.contains("139****4321"), "the phone, masked");
+        assert!(!page.body.contains("13912344321"), "never the raw phone");
+        assert!(!page.body.contains("某路1号"), "never the raw address");
+        // The registrar may classify and propose; approving is for the posts the rules name.
+        assert!(page.body.contains("data-action=\"propose\""));
+        assert!(!page.body.contains("data-action=\"approve\""));
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", &format!("{to}/do/propose"), &cookie, Some(&format!("csrf={csrf}&text={}", enc("交市住建局办理")))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let page = req(&app, "GET", &to, &cookie, None).await;
+        assert!(page.body.contains("交市住建局办理") && page.body.contains("data-status=\"proposed\""));
+        let r = req(&app, "POST", &format!("{to}/do/approve"), &cookie, Some(&format!("csrf={csrf}"))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("审批"), "{}", r.body);
+        // 林建国 holds the first post of the chain (分管领导): he is offered the approval.
+        let lead = sign_in(&app, "demo-commander").await;
+        let page = req(&app, "GET", &to, &lead, None).await;
+        assert!(page.body.contains("data-action=\"approve\""));
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", &format!("{to}/do/approve"), &lead, Some(&format!("csrf={csrf}&note=ok"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let (_, api) = app.get(&format!("/api/v1/cases/{id}"), "demo-petition-clerk").await;
+        assert_eq!(api["approvals"].as_array().unwrap().len(), 1);
+        // The auditor sees the case but may not work on it.
+        let auditor = sign_in(&app, "demo-auditor").await;
+        let page = req(&app, "GET", &to, &auditor, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("data-action=\""), "no actions for the auditor");
+        let q = req(&app, "GET", "/cases", &auditor, None).await;
+        assert!(!q.body.contains("href=\"/cases/new\""));
+        let r = req(&app, "GET", "/cases/new", &auditor, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    };
+
+    the_case_queue_shows_clocks_filters_scope_and_english => |app: TestApp| async move {
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::trust::DEMO_PASSWORD).await.unwrap();
+        let to = register_case(&app, &cookie, "case-q", "13900001111").await.location.unwrap();
+        let id = to.trim_start_matches("/cases/").to_string();
+        let q = req(&app, "GET", "/cases", &cookie, None).await;
+        assert_eq!(q.status, StatusCode::OK);
+        assert!(q.body.contains(&format!("data-case=\"{id}\"")));
+        assert!(q.body.contains("data-clock"), "every line has its clock");
+        let overdue = req(&app, "GET", "/cases?show=overdue", &cookie, None).await;
+        assert!(!overdue.body.contains(&id), "a new case is not overdue");
+        // Fifty-nine days on, the case is due soon; two months on, overdue, and on the desk.
+        app.advance_mins(59 * 24 * 60);
+        // (The password session has ended by then; the demo token still signs in.)
+        let cookie = sign_in(&app, "demo-petition-clerk").await;
+        let soon = req(&app, "GET", "/cases?show=soon", &cookie, None).await;
+        assert!(soon.body.contains(&id), "due soon: {}", soon.body);
+        app.advance_mins(7 * 24 * 60);
+        yingji_server::tick(&app.state).await.unwrap();
+        let overdue = req(&app, "GET", "/cases?show=overdue", &cookie, None).await;
+        assert!(overdue.body.contains(&id), "overdue");
+        assert!(overdue.body.contains("已超期"));
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("id=\"desk-cases\"") && desk.body.contains(&id));
+        // A township officer sees neither the case nor its page.
+        let town = sign_in(&app, "demo-town-duty").await;
+        let r = req(&app, "GET", &to, &town, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let q = req(&app, "GET", "/cases", &town, None).await;
+        assert!(!q.body.contains(&id));
+        // English.
+        let en = req(&app, "GET", "/cases?lang=en", &cookie, None).await;
+        assert!(en.body.contains("Petition cases") && en.body.contains("overdue by"), "{}", en.body);
+        let en = req(&app, "GET", &format!("{to}?lang=en"), &cookie, None).await;
+        assert!(en.body.contains("Proposal and approvals"));
+    };
+
+    the_desk_roster_and_dispute_pages_show_calls_reports_holders_and_rounds => |app: TestApp| async move {
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("id=\"desk-calls\"") && desk.body.contains("id=\"desk-reports\""));
+        // The demo's activations called posts nobody has acknowledged yet.
+        assert!(desk.body.contains("待确认"), "unacknowledged calls are listed");
+        let roster = req(&app, "GET", "/roster", &cookie, None).await;
+        assert_eq!(roster.status, StatusCode::OK);
+        assert!(roster.body.contains("市委政法委书记") && roster.body.contains("钱立新"), "who holds the post now");
+        assert!(roster.body.contains("id=\"roster-gaps\"") && roster.body.contains("市财政局局长"), "a vacant post is a gap");
+        // A township officer cannot look at the county's roster.
+        let town = sign_in(&app, "demo-town-duty").await;
+        let county = app.jurisdiction("临溪市").await;
+        let r = req(&app, "GET", &format!("/roster?jurisdiction={county}"), &town, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let street = app.jurisdiction("东湖街道").await;
+        let r = req(&app, "GET", &format!("/roster?jurisdiction={street}"), &town, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "a sibling township's roster is not found");
+        // A screening round with one township's return, and a dispute it found.
+        let (s, round) = app.post("/api/v1/disputes/rounds", "demo-duty-officer", json!({"jurisdiction_id": county})).await;
+        assert_eq!(s, StatusCode::CREATED, "{round}");
+        let town_id = app.jurisdiction("青石镇").await;
+        let (s, _) = app.post(&format!("/api/v1/disputes/rounds/{}/submissions", round["id"].as_str().unwrap()), "demo-town-duty",
+            json!({"unit_id": town_id, "disputes_found": 1})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = app.post("/api/v1/disputes", "demo-town-duty", json!({"jurisdiction_id": town_id, "title": "控制台纠纷测试",
+            "parties": [{"name": "甲", "role": "一方"}], "nature": "土地", "area": "枫林村", "risk": "high"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let d = req(&app, "GET", "/disputes", &cookie, None).await;
+        assert_eq!(d.status, StatusCode::OK);
+        assert!(d.body.contains("控制台纠纷测试") && d.body.contains("高风险"));
+        assert!(d.body.contains("data-unit-state=\"submitted\"") && d.body.contains("data-unit-state=\"missing\""));
+        // The street sees neither the township's dispute nor the county's round.
+        let street_duty = sign_in(&app, "demo-street-duty").await;
+        let d = req(&app, "GET", "/disputes", &street_duty, None).await;
+        assert!(!d.body.contains("控制台纠纷测试"));
+        let en = req(&app, "GET", "/disputes?lang=en", &cookie, None).await;
+        assert!(en.body.contains("Current screening round") && en.body.contains("high risk"));
+        let en = req(&app, "GET", "/roster?lang=en", &cookie, None).await;
+        assert!(en.body.contains("Who holds each post now"));
+    };
+
+    the_desk_shows_who_has_not_reported_today => |app: TestApp| async move {
+        // A village under 青石镇 owes the township plan's daily report (15:00, in its special
+        // period); at 15:01 on 12 August it has not reported.
+        let town = app.jurisdiction("青石镇").await;
+        let admin = "demo-province-admin";
+        let (s, j) = app.post("/api/v1/jurisdictions", admin, json!({"parent_id": town, "name": "测试丁村", "kind": "village"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{j}");
+        let (s, p) = app.post("/api/v1/people", admin, json!({"jurisdiction_id": j["id"], "name": "丁村书记", "token": "test-village-secretary-d"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let (s, _) = app.post(&format!("/api/v1/jurisdictions/{}/holders", j["id"].as_str().unwrap()), admin, json!({"post_id": "village-secretaries", "person_id": p["id"]})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        // Submitting a report needs a role with `submit_reports` there.
+        let (s, g) = app.post(&format!("/api/v1/people/{}/grants/add", p["id"].as_str().unwrap()), admin, json!({"role": "group_member", "jurisdiction_id": j["id"]})).await;
+        assert!(s.is_success(), "{g}");
+        app.clock.set("2026-08-12T06:30:00Z".parse().unwrap());
+        let cookie = sign_in(&app, "demo-town-duty").await;
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("测试丁村") && desk.body.contains("data-report-state=\"pending\""), "owed, not yet late");
+        app.clock.set("2026-08-12T07:01:00Z".parse().unwrap());
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(desk.body.contains("data-report-state=\"late\"") && desk.body.contains("逾期未报"), "late");
+        // Once it reports, it leaves the board.
+        let (s, v) = app.post("/api/v1/reports/submissions", "test-village-secretary-d", json!({"plan_id": "township-special-period",
+            "schedule_id": "daily-report", "due_at": "2026-08-12T07:00:00Z", "nil": true})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let desk = req(&app, "GET", "/", &cookie, None).await;
+        assert!(!desk.body.contains("测试丁村"), "reported: off the board");
+        // The street is not owed it and does not see it.
+        let street = sign_in(&app, "demo-street-duty").await;
+        app.clock.set("2026-08-13T07:01:00Z".parse().unwrap());
+        let desk = req(&app, "GET", "/", &street, None).await;
+        assert!(!desk.body.contains("测试丁村"));
+    };
+
     plan_pages_render_the_document_check_simulation_and_diff => |app: TestApp| async move {
         let cookie = sign_in(&app, "demo-duty-officer").await;
         let doc = req(&app, "GET", "/plans/linxiang-city-mass-petition", &cookie, None).await;
@@ -296,6 +556,58 @@ fn the_catalogues_are_complete() {
     }
     for s in ["open", "acknowledged", "started", "done", "cancelled"] {
         used.insert(format!("task.{s}"));
+    }
+    // The cases, disputes and roster pages' value-built keys.
+    let groups: &[(&str, &[&str])] = &[
+        (
+            "case_status",
+            &[
+                "registered",
+                "proposed",
+                "approved",
+                "handling",
+                "replied",
+                "closed",
+            ],
+        ),
+        ("channel", &["letter", "visit", "phone", "online", "fax"]),
+        (
+            "supervision",
+            &["chase", "report_demanded", "joint_investigation"],
+        ),
+        ("category", &["administrative", "judicial", "other"]),
+        ("route", &["in_house", "assign", "transfer", "refer"]),
+        ("extension", &["requested", "approved", "refused"]),
+        (
+            "satisfaction",
+            &["satisfied", "basically_satisfied", "dissatisfied"],
+        ),
+        ("cases", &["show_soon", "show_overdue", "show_open"]),
+        (
+            "via",
+            &[
+                "rotation", "holiday", "swap", "override", "holder", "deputy", "vacant",
+            ],
+        ),
+        ("risk", &["low", "medium", "high", "major"]),
+        (
+            "dispute_status",
+            &[
+                "registered",
+                "mediating",
+                "resolved",
+                "unresolved",
+                "closed",
+            ],
+        ),
+        ("round_state", &["submitted", "nil", "missing"]),
+        ("cadence", &["monthly", "daily"]),
+        ("weekday", &["1", "2", "3", "4", "5", "6", "7"]),
+    ];
+    for (g, vs) in groups {
+        for v in *vs {
+            used.insert(format!("{g}.{v}"));
+        }
     }
     let srcs = i18n::sources();
     let maps: Vec<_> = srcs.iter().map(|(c, t)| (*c, i18n::flatten(t))).collect();

@@ -1,0 +1,983 @@
+//! Petition cases: the queue with its clocks (days left — working days where the rules count
+//! them —, extended, overdue), the case page (approval chain, routing, supervision steps, reply,
+//! timeline) with the actions the viewer may take, and the register form. Everything goes
+//! through the case service in `crate::cases` (`register`, `load`, `case_action`); an action is
+//! offered only when the domain's `decide` would accept it from this viewer now.
+//!
+//! Petitioners' contact data is shown masked only (`sealer::mask_phone`, addresses cut short);
+//! there is no reveal on these pages.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+use yingji_domain::calendar::{Calendar, DayUnit};
+use yingji_domain::case::{
+    Case, CaseSettings, Category, Channel, Command, Ctx, ExtensionState, Form as CaseForm, NewCase,
+    Petitioner, RouteKind, Satisfaction, decide,
+};
+use yingji_store::CaseFilter;
+
+use super::{
+    Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, hm, may, render, see_other,
+};
+use crate::AppState;
+use crate::cases::{CaseActionRequest, case_action, load, register, settings_for};
+use crate::error::{ApiError, JsonBody};
+use crate::sealer::mask_phone;
+use crate::trust::Permission;
+use crate::write::Idem;
+
+/// A case counts as "due soon" when its last day is this many days away or fewer.
+pub const DUE_SOON_DAYS: i64 = 7;
+
+/// The clock of a case as people read it.
+pub struct Clock {
+    /// "12 working days left", "due today", "overdue by 3 days".
+    pub text: String,
+    pub overdue: bool,
+    pub soon: bool,
+    pub extended: bool,
+    /// The extension is asked for and not yet decided.
+    pub extension_pending: bool,
+    pub due_on: String,
+}
+
+/// Days from `today` to the last day: working days when the clock counts them, else calendar
+/// days; negative (calendar days) once the last day has passed.
+pub fn days_left(cal: &Calendar, unit: DayUnit, today: Date, last: Date) -> i64 {
+    if last < today {
+        return -((today - last).get_days() as i64);
+    }
+    match unit {
+        DayUnit::Calendar => (last - today).get_days() as i64,
+        DayUnit::Working => {
+            let mut n = 0;
+            let mut d = today;
+            while d < last {
+                d = d.tomorrow().expect("date in range");
+                if cal.is_working_day(d) {
+                    n += 1;
+                }
+            }
+            n
+        }
+    }
+}
+
+pub fn clock_of(state: &AppState, l: &super::Lang, c: &Case, s: &CaseSettings) -> Clock {
+    let now = state.clock.now();
+    let today = now.to_zoned(s.tz()).date();
+    let unit = c.clock.unit;
+    let left = days_left(&state.case_rules.calendar, unit, today, c.due.last_day);
+    let open = c.status.open();
+    let overdue = open && (c.overdue || now >= c.due_at);
+    let text = if !open {
+        l.t("case.clock_stopped").to_string()
+    } else if overdue {
+        l.f1("case.overdue_by", left.unsigned_abs().max(1))
+    } else if left == 0 {
+        l.t("case.due_today").to_string()
+    } else if unit == DayUnit::Working {
+        l.f1("case.working_days_left", left)
+    } else {
+        l.f1("case.days_left", left)
+    };
+    Clock {
+        text,
+        overdue,
+        soon: open && !overdue && left <= DUE_SOON_DAYS,
+        extended: c
+            .extension
+            .as_ref()
+            .is_some_and(|x| x.state == ExtensionState::Approved),
+        extension_pending: c
+            .extension
+            .as_ref()
+            .is_some_and(|x| x.state == ExtensionState::Requested),
+        due_on: c.due.last_day.to_string(),
+    }
+}
+
+/// An address for display: its first few characters, the rest hidden.
+pub fn mask_address(a: &str) -> String {
+    let chars: Vec<char> = a.chars().collect();
+    let keep = chars.len().min(3);
+    let head: String = chars[..keep].iter().collect();
+    format!("{head}{}", "*".repeat(4))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue
+
+pub struct CaseLine {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub status: String,
+    pub status_id: &'static str,
+    pub channel: String,
+    pub unit: String,
+    pub accepted_on: String,
+    pub clock: Clock,
+    pub supervision: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+pub struct QueuePage {
+    pub p: Chrome,
+    /// (value, label, selected)
+    pub filters: Vec<(&'static str, String, bool)>,
+    pub cases: Vec<CaseLine>,
+    pub can_register: bool,
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    show: Option<String>,
+}
+
+/// Which open cases: `soon` (due within `DUE_SOON_DAYS` or overdue), `overdue`, or `open` (all).
+pub async fn lines(
+    state: &AppState,
+    v: &Viewer,
+    show: &str,
+    limit: i64,
+) -> Result<Vec<CaseLine>, ApiError> {
+    let l = v.lang;
+    if !may(state, v, Permission::ViewCases, &v.actor.scope_path) {
+        return Ok(Vec::new());
+    }
+    let now = state.clock.now().as_millisecond();
+    // The store selects by due time; the clock (calendar or working days) decides "soon", so
+    // the window is wide enough for seven working days across a holiday week.
+    let (from, to) = match show {
+        "overdue" => (i64::MIN / 2, now),
+        "soon" => (i64::MIN / 2, now + (DUE_SOON_DAYS * 2 + 1) * 86_400_000),
+        _ => (i64::MIN / 2, i64::MAX / 2),
+    };
+    let rows = state
+        .store
+        .list_cases(&CaseFilter {
+            scope_path: v.actor.scope_path.clone(),
+            open_due_from_ms: Some(from),
+            open_due_to_ms: Some(to),
+            limit,
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (c, rec) = load(state, Some(&v.actor), r.id).await?;
+        let (s, _) = settings_for(state, &rec.jurisdiction_path).await?;
+        let clock = clock_of(state, l, &c, &s);
+        if show == "soon" && !(clock.soon || clock.overdue) {
+            continue;
+        }
+        out.push(CaseLine {
+            id: c.id.to_string(),
+            number: c.case_number.clone(),
+            title: c.title.clone(),
+            status: l.tk("case_status", c.status.as_str()),
+            status_id: c.status.as_str(),
+            channel: l.tk("channel", c.channel.as_str()),
+            unit: c.unit().unwrap_or("").to_string(),
+            accepted_on: c.accepted_on.to_string(),
+            supervision: c
+                .supervision
+                .last()
+                .map(|x| l.tk("supervision", step_id(x.step)))
+                .unwrap_or_default(),
+            clock,
+        });
+    }
+    Ok(out)
+}
+
+fn step_id(s: yingji_domain::case::SupervisionKind) -> &'static str {
+    use yingji_domain::case::SupervisionKind::*;
+    match s {
+        Chase => "chase",
+        ReportDemanded => "report_demanded",
+        JointInvestigation => "joint_investigation",
+    }
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<QueueQuery>,
+) -> impl IntoResponse {
+    let l = v.lang;
+    let show = match q.show.as_deref() {
+        Some("soon") => "soon",
+        Some("overdue") => "overdue",
+        _ => "open",
+    };
+    let r = async {
+        let cases = lines(&state, &v, show, 200).await?;
+        let filters = ["soon", "overdue", "open"]
+            .into_iter()
+            .map(|f| (f, l.t(&format!("cases.show_{f}")).to_string(), f == show))
+            .collect();
+        let mut p = Chrome::new(&v, "cases", l.t("cases.title").to_string());
+        p.live = "*".into();
+        Ok::<_, ApiError>(QueuePage {
+            p,
+            filters,
+            cases,
+            can_register: may(&state, &v, Permission::RegisterCase, &v.actor.scope_path),
+        })
+    }
+    .await;
+    PageOut(r.or_page(l).map(|p| render(&p)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The case page
+
+pub struct ApprovalView {
+    pub post: String,
+    pub done: Option<String>,
+    pub note: String,
+    /// Who holds the post now (for a step not yet taken).
+    pub holders: String,
+}
+
+pub struct StepView {
+    pub label: String,
+    pub when: String,
+    pub done: Option<String>,
+}
+
+pub struct PetitionerView {
+    pub name: String,
+    pub contact: String,
+    pub address: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub kind: String,
+    pub by: String,
+    pub reason: String,
+}
+
+/// Which actions the page offers (each accepted by `decide` for this viewer now).
+#[derive(Default)]
+pub struct CaseAllowed {
+    pub classify: bool,
+    pub propose: bool,
+    pub approve: bool,
+    pub route: bool,
+    pub extension_request: bool,
+    pub extension_decision: bool,
+    pub reply: bool,
+    pub follow_up: bool,
+}
+
+impl CaseAllowed {
+    pub fn any(&self) -> bool {
+        self.classify
+            || self.propose
+            || self.approve
+            || self.route
+            || self.extension_request
+            || self.extension_decision
+            || self.reply
+            || self.follow_up
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub struct CasePage {
+    pub p: Chrome,
+    pub id: String,
+    pub c: Case,
+    pub status: String,
+    pub channel: String,
+    pub form: String,
+    pub category: String,
+    pub clock: Clock,
+    pub received: String,
+    pub petitioners: Vec<PetitionerView>,
+    pub approvals: Vec<ApprovalView>,
+    pub routing: Option<(String, String, String)>,
+    pub child_case: Option<String>,
+    pub origin: Option<(String, String)>,
+    pub extension: Option<(u32, String, String, String)>,
+    pub lead: String,
+    pub steps: Vec<StepView>,
+    pub reply: Option<(String, String, String, bool)>,
+    pub follow_up: Option<(String, String)>,
+    pub timeline: Vec<EventView>,
+    pub allowed: CaseAllowed,
+    pub topics: Vec<String>,
+    pub max_extension: u32,
+    pub today: String,
+    pub error: Option<String>,
+}
+
+fn unit_label(l: &super::Lang, u: DayUnit) -> String {
+    match u {
+        DayUnit::Calendar => l.t("case.unit_calendar").to_string(),
+        DayUnit::Working => l.t("case.unit_working").to_string(),
+    }
+}
+
+/// Case work other than approvals (which the rules give to posts, and which need
+/// `approve_case` as well) needs `handle_case` in the case's jurisdiction.
+fn may_work(state: &AppState, v: &Viewer, path: &str) -> bool {
+    may(state, v, Permission::HandleCase, path)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+) -> impl IntoResponse {
+    PageOut(
+        build(&state, &v, id, None)
+            .await
+            .or_page(v.lang)
+            .map(|p| render(&p)),
+    )
+}
+
+async fn build(
+    state: &AppState,
+    v: &Viewer,
+    id: Uuid,
+    error: Option<String>,
+) -> Result<CasePage, ApiError> {
+    let l = v.lang;
+    let (c, rec) = load(state, Some(&v.actor), id).await?;
+    state.require(
+        &v.actor,
+        Permission::ViewCases,
+        &rec.jurisdiction_path,
+        "case",
+    )?;
+    let approver = may(state, v, Permission::ApproveCase, &rec.jurisdiction_path);
+    let (s, _) = settings_for(state, &rec.jurisdiction_path).await?;
+    let tz: TimeZone = s.tz();
+    let now = state.clock.now();
+    let today = now.to_zoned(tz.clone()).date();
+    let holders = state.holders(c.jurisdiction_id).await?;
+    let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
+    let actor = v.actor.as_ref();
+    let ctx = Ctx {
+        now,
+        actor: &actor,
+        actor_jurisdiction: v.actor.jurisdiction_id,
+        settings: &s,
+        calendar: &state.case_rules.calendar,
+        holders: &lookup,
+    };
+    let ok = |cmd: Command| decide(Some(&c), &cmd, &ctx).is_ok();
+    let x = || "x".to_string();
+    let work = may_work(state, v, &rec.jurisdiction_path);
+    let allowed = CaseAllowed {
+        classify: work
+            && s.topics.first().is_some_and(|t| {
+                ok(Command::Classify {
+                    category: Category::Administrative,
+                    topic: t.clone(),
+                })
+            }),
+        propose: work && ok(Command::Propose { text: x() }),
+        approve: approver && ok(Command::Approve { note: None }),
+        route: work
+            && ok(Command::Route {
+                kind: RouteKind::InHouse,
+                target: x(),
+                target_jurisdiction: None,
+                child_case: None,
+                notice: None,
+            }),
+        extension_request: work
+            && ok(Command::RequestExtension {
+                days: 1,
+                reason: x(),
+            }),
+        extension_decision: approver
+            && ok(Command::DecideExtension {
+                approve: false,
+                reason: None,
+            }),
+        reply: work
+            && ok(Command::Reply {
+                on: today,
+                channel: x(),
+                summary: x(),
+            }),
+        follow_up: work
+            && ok(Command::FollowUp {
+                satisfaction: Satisfaction::Satisfied,
+                note: None,
+            }),
+    };
+    let post_name = |post: &str| l.tk("post", post);
+    let approvals = s
+        .approval_chain
+        .iter()
+        .enumerate()
+        .map(|(i, post)| {
+            let a = c.approvals.get(i);
+            ApprovalView {
+                post: post_name(post),
+                done: a.map(|a| l.f2("case.approved_by", &a.by.name, hm(a.at, &tz))),
+                note: a.and_then(|a| a.note.clone()).unwrap_or_default(),
+                holders: lookup(post)
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            }
+        })
+        .collect();
+    let steps = {
+        let mut rules = s.supervision.clone();
+        rules.sort_by_key(|r| (r.offset_days, r.step));
+        rules
+            .iter()
+            .map(|r| {
+                let at = c
+                    .due_at
+                    .checked_add(jiff::SignedDuration::from_hours(
+                        i64::from(r.offset_days) * 24,
+                    ))
+                    .unwrap_or(c.due_at);
+                StepView {
+                    label: l.tk("supervision", step_id(r.step)),
+                    when: hm(at, &tz),
+                    done: c
+                        .supervision
+                        .iter()
+                        .find(|x| x.step == r.step)
+                        .map(|x| hm(x.at, &tz)),
+                }
+            })
+            .collect()
+    };
+    let timeline = state
+        .store
+        .stream_events(id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|e| {
+            let ev = e.envelope;
+            EventView {
+                at: ev
+                    .at
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| hm(t, &tz))
+                    .unwrap_or(ev.at.clone()),
+                kind: l.tk("case_event", &ev.kind),
+                by: ev.actor_name,
+                reason: ev.reason.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let petitioners = c
+        .petitioners
+        .iter()
+        .map(|p: &Petitioner| PetitionerView {
+            name: p.name.clone(),
+            contact: p.contact.as_deref().map(mask_phone).unwrap_or_default(),
+            address: p.address.as_deref().map(mask_address).unwrap_or_default(),
+        })
+        .collect();
+    let mut p = Chrome::new(v, "cases", format!("{} · {}", c.case_number, c.title));
+    p.live = id.to_string();
+    Ok(CasePage {
+        p,
+        id: id.to_string(),
+        status: l.tk("case_status", c.status.as_str()),
+        channel: l.tk("channel", c.channel.as_str()),
+        form: if c.form == CaseForm::Single {
+            l.t("case.single").to_string()
+        } else {
+            l.f1("case.collective", c.headcount)
+        },
+        category: c
+            .category
+            .map(|k| l.tk("category", k.as_str()))
+            .unwrap_or_default(),
+        clock: clock_of(state, l, &c, &s),
+        received: format!(
+            "{} · {}",
+            hm(c.received_at, &tz),
+            l.f2("case.clock_rule", c.clock.days, unit_label(l, c.clock.unit))
+        ),
+        petitioners,
+        approvals,
+        routing: c.routing.as_ref().map(|r| {
+            (
+                l.tk(
+                    "route",
+                    match r.kind {
+                        RouteKind::InHouse => "in_house",
+                        RouteKind::Assign => "assign",
+                        RouteKind::Transfer => "transfer",
+                        RouteKind::Refer => "refer",
+                    },
+                ),
+                r.target.clone(),
+                r.notice.clone().unwrap_or_default(),
+            )
+        }),
+        child_case: c
+            .routing
+            .as_ref()
+            .and_then(|r| r.child_case)
+            .map(|u| u.to_string()),
+        origin: c
+            .origin
+            .as_ref()
+            .map(|o| (o.case_id.to_string(), o.case_number.clone())),
+        extension: c.extension.as_ref().map(|x| {
+            (
+                x.days,
+                x.reason.clone(),
+                l.tk(
+                    "extension",
+                    match x.state {
+                        ExtensionState::Requested => "requested",
+                        ExtensionState::Approved => "approved",
+                        ExtensionState::Refused => "refused",
+                    },
+                ),
+                x.decided_by
+                    .as_ref()
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+            )
+        }),
+        lead: c.lead.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+        steps,
+        reply: c.reply.as_ref().map(|r| {
+            (
+                r.on.to_string(),
+                r.channel.clone(),
+                r.summary.clone(),
+                r.on_time,
+            )
+        }),
+        follow_up: c.follow_up.as_ref().map(|f| {
+            (
+                l.tk(
+                    "satisfaction",
+                    match f.satisfaction {
+                        Satisfaction::Satisfied => "satisfied",
+                        Satisfaction::BasicallySatisfied => "basically_satisfied",
+                        Satisfaction::Dissatisfied => "dissatisfied",
+                    },
+                ),
+                f.note.clone().unwrap_or_default(),
+            )
+        }),
+        timeline,
+        allowed,
+        topics: s.topics.clone(),
+        max_extension: s.extension.max_days,
+        today: today.to_string(),
+        error,
+        c,
+    })
+}
+
+/// POST /cases/{id}/do/{action}: the same service call as `POST /api/v1/cases/{id}/{action}`.
+pub async fn action(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(Uuid, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { viewer: v, form } = posted;
+    let result = run_action(&state, &v, id, &action, &form).await;
+    match result {
+        Ok(()) => see_other(&format!("/cases/{id}")),
+        Err(e) if e.status == StatusCode::NOT_FOUND && e.code == "not_found" => {
+            PageOut(Err((e.into(), v.lang))).into_response()
+        }
+        Err(e) => {
+            let msg = error_text(v.lang, &e);
+            let mut r = PageOut(
+                build(&state, &v, id, Some(msg))
+                    .await
+                    .or_page(v.lang)
+                    .map(|p| render(&p)),
+            )
+            .into_response();
+            if r.status().is_success() {
+                *r.status_mut() = e.status;
+            }
+            r
+        }
+    }
+}
+
+async fn run_action(
+    state: &AppState,
+    v: &Viewer,
+    id: Uuid,
+    action: &str,
+    f: &Form,
+) -> Result<(), ApiError> {
+    let (_, rec) = load(state, Some(&v.actor), id).await?;
+    let approval = matches!(action, "approve" | "extension-decision");
+    let needed = if approval {
+        Permission::ApproveCase
+    } else {
+        Permission::HandleCase
+    };
+    state.require(&v.actor, needed, &rec.jurisdiction_path, "case")?;
+    let req = match action {
+        "classify" => CaseActionRequest {
+            category: f.get("category"),
+            topic: f.get("topic"),
+            ..Default::default()
+        },
+        "propose" => CaseActionRequest {
+            text: f.get("text"),
+            ..Default::default()
+        },
+        "approve" => CaseActionRequest {
+            note: f.get("note"),
+            ..Default::default()
+        },
+        "route" => {
+            let kind = f.get("kind");
+            if kind.as_deref() == Some("refer") {
+                // Referral opens a case below: the API's form of it, with a jurisdiction.
+                return Err(ApiError::not_found("action"));
+            }
+            CaseActionRequest {
+                kind,
+                target: f.get("target"),
+                notice: f.get("notice"),
+                ..Default::default()
+            }
+        }
+        "extension-request" => CaseActionRequest {
+            days: f.get("days").and_then(|d| d.parse().ok()),
+            reason: f.get("reason"),
+            ..Default::default()
+        },
+        "extension-decision" => CaseActionRequest {
+            approve: f.get("approve").map(|a| a == "yes"),
+            reason: f.get("reason"),
+            ..Default::default()
+        },
+        "reply" => CaseActionRequest {
+            date: f.get("date"),
+            channel: f.get("channel"),
+            summary: f.get("summary"),
+            ..Default::default()
+        },
+        "follow-up" => CaseActionRequest {
+            satisfaction: f.get("satisfaction"),
+            note: f.get("note"),
+            ..Default::default()
+        },
+        _ => return Err(ApiError::not_found("action")),
+    };
+    case_action(
+        State(state.clone()),
+        v.actor.clone(),
+        HeaderMap::new(),
+        Path((id, action.to_string())),
+        JsonBody {
+            value: req,
+            sha256: String::new(),
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registering a case
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+pub struct NewCasePage {
+    pub p: Chrome,
+    /// (id, name, selected)
+    pub jurisdictions: Vec<(String, String, bool)>,
+    /// (value, label, selected)
+    pub channels: Vec<(&'static str, String, bool)>,
+    pub case_types: Vec<(String, String, bool)>,
+    pub collective: bool,
+    pub values: Form,
+    pub idem: String,
+    pub error: Option<String>,
+}
+
+impl NewCasePage {
+    pub fn v(&self, k: &str) -> String {
+        self.values.get(k).unwrap_or_default()
+    }
+}
+
+const CHANNELS: &[&str] = &["letter", "visit", "phone", "online", "fax"];
+
+async fn new_page(
+    state: &AppState,
+    v: &Viewer,
+    values: Form,
+    error: Option<String>,
+) -> Result<NewCasePage, ApiError> {
+    let l = v.lang;
+    state.require(
+        &v.actor,
+        Permission::RegisterCase,
+        &v.actor.scope_path,
+        "case",
+    )?;
+    let chosen = values
+        .get("jurisdiction")
+        .unwrap_or_else(|| v.actor.jurisdiction_id.to_string());
+    let jurisdictions = state
+        .store
+        .list_jurisdictions(&v.actor.scope_path)
+        .await?
+        .into_iter()
+        .map(|j| {
+            let id = j.id.to_string();
+            let on = id == chosen;
+            (id, j.name, on)
+        })
+        .collect();
+    let (s, _) = settings_for(state, &v.actor.scope_path).await?;
+    let ch = values.get("channel").unwrap_or_else(|| "letter".into());
+    let ct = values.get("case_type").unwrap_or_else(|| "general".into());
+    let mut case_types = vec![(
+        "general".to_string(),
+        l.f2(
+            "case.type_general",
+            s.clock.days,
+            unit_label(l, s.clock.unit),
+        ),
+        ct == "general",
+    )];
+    for (k, rule) in &s.case_types {
+        case_types.push((
+            k.clone(),
+            format!(
+                "{} ({})",
+                l.tk("case_type", k),
+                l.f2("case.clock_rule", rule.days, unit_label(l, rule.unit))
+            ),
+            *k == ct,
+        ));
+    }
+    let idem = values
+        .get("idem")
+        .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
+    Ok(NewCasePage {
+        p: Chrome::new(v, "cases", l.t("case_new.title").to_string()),
+        jurisdictions,
+        channels: CHANNELS
+            .iter()
+            .map(|c| (*c, l.tk("channel", c), *c == ch))
+            .collect(),
+        case_types,
+        collective: values.get("form").as_deref() == Some("collective"),
+        values,
+        idem,
+        error,
+    })
+}
+
+pub async fn new_form(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
+    PageOut(
+        new_page(&state, &v, Form::default(), None)
+            .await
+            .or_page(v.lang)
+            .map(|p| render(&p)),
+    )
+}
+
+/// POST /cases/new: registers through `cases::register` and shows the case with its due date.
+pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { viewer: v, form } = posted;
+    match register_from(&state, &v, &form).await {
+        Ok(id) => see_other(&format!("/cases/{id}")),
+        Err(e) => {
+            let msg = error_text(v.lang, &e);
+            let mut r = PageOut(
+                new_page(&state, &v, form, Some(msg))
+                    .await
+                    .or_page(v.lang)
+                    .map(|p| render(&p)),
+            )
+            .into_response();
+            if r.status().is_success() {
+                *r.status_mut() = e.status;
+            }
+            r
+        }
+    }
+}
+
+async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, ApiError> {
+    let missing = |field: &str| {
+        ApiError::unprocessable("missing_field", format!("`{field}` is required"))
+            .details(serde_json::json!({ "field": field }))
+    };
+    let jurisdiction_id = f
+        .get("jurisdiction")
+        .and_then(|j| Uuid::parse_str(&j).ok())
+        .unwrap_or(v.actor.jurisdiction_id);
+    let j = state
+        .scoped_jurisdiction(&v.actor, jurisdiction_id, "jurisdiction")
+        .await?;
+    state.require(&v.actor, Permission::RegisterCase, &j.path, "jurisdiction")?;
+    let channel: Channel = serde_json::from_value(serde_json::Value::String(
+        f.get("channel").ok_or_else(|| missing("channel"))?,
+    ))
+    .map_err(|_| ApiError::unprocessable("invalid_field", "unknown channel"))?;
+    let form = if f.get("form").as_deref() == Some("collective") {
+        CaseForm::Collective
+    } else {
+        CaseForm::Single
+    };
+    let names: Vec<String> = f
+        .get("names")
+        .map(|n| {
+            n.lines()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        return Err(missing("names"));
+    }
+    if form == CaseForm::Single && names.len() > 1 {
+        return Err(ApiError::unprocessable(
+            "single_one_petitioner",
+            "a single petition has one petitioner",
+        ));
+    }
+    let headcount = match form {
+        CaseForm::Single => 1,
+        CaseForm::Collective => f.get("headcount").and_then(|h| h.parse().ok()).unwrap_or(0),
+    };
+    // Contact and address belong to the first petitioner (the one the reply goes to).
+    let petitioners = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Petitioner {
+            name: n.clone(),
+            contact: if i == 0 { f.get("contact") } else { None },
+            address: if i == 0 { f.get("address") } else { None },
+            id_number: None,
+        })
+        .collect::<Vec<_>>();
+    crate::cases::check_petitioners(&petitioners)?;
+    let (s, _) = settings_for(state, &j.path).await?;
+    let case_type = f.get("case_type").unwrap_or_else(|| "general".into());
+    if case_type != "general" && !s.case_types.contains_key(&case_type) {
+        return Err(ApiError::unprocessable(
+            "unknown_case_type",
+            "unknown case type",
+        ));
+    }
+    let n = NewCase {
+        jurisdiction_id: j.id,
+        case_number: String::new(),
+        channel,
+        form,
+        headcount,
+        petitioners,
+        title: f.get("title").ok_or_else(|| missing("title"))?,
+        grievance: f.get("grievance").ok_or_else(|| missing("grievance"))?,
+        case_type,
+        received_at: state.clock.now(),
+        origin: None,
+        related_cases: vec![],
+        incident_id: None,
+    };
+    // The form's one-time key makes a double submission register one case.
+    let key = f.get("idem").map(|k| format!("console-case:{k}"));
+    if let Some(k) = &key
+        && let Some(rec) = state.store.idempotency(v.actor.person_id, k).await?
+    {
+        let body: serde_json::Value =
+            serde_json::from_str(&rec.response).map_err(ApiError::internal)?;
+        return body["id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| ApiError::internal("stored case without id"));
+    }
+    let idem = key.map(|k| Idem {
+        request_hash: {
+            let mut h = Sha256::new();
+            h.update(k.as_bytes());
+            format!("{:x}", h.finalize())
+        },
+        key: k,
+    });
+    let c = register(
+        state,
+        &v.actor.as_ref(),
+        v.actor.jurisdiction_id,
+        &j,
+        n,
+        idem.as_ref(),
+        &|_, _| {},
+    )
+    .await?;
+    Ok(c.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_counts_working_days_when_the_clock_does() {
+        let cal = Calendar::builtin();
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // Friday 6 March 2026 → Tuesday 10 March: Monday and Tuesday are working days.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-06"), d("2026-03-10")),
+            2
+        );
+        assert_eq!(
+            days_left(&cal, DayUnit::Calendar, d("2026-03-06"), d("2026-03-10")),
+            4
+        );
+        // Due today, and three days past.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-10"), d("2026-03-10")),
+            0
+        );
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-03-13"), d("2026-03-10")),
+            -3
+        );
+        // The May Day holidays (1–5 May 2026) are not working days.
+        assert_eq!(
+            days_left(&cal, DayUnit::Working, d("2026-04-30"), d("2026-05-06")),
+            1
+        );
+    }
+
+    #[test]
+    fn addresses_are_cut_short() {
+        assert_eq!(mask_address("临溪市青石镇某路1号"), "临溪市****");
+        assert_eq!(mask_address("甲"), "甲****");
+    }
+}
