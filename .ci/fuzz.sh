@@ -2,14 +2,14 @@
 # Bounded fuzzing of every parser of outside text with cargo-fuzz on the nightly toolchain:
 # plan files (load + check + classify/simulate; a revision diff), the petition-case
 # configuration, working-day calendar files, the notification configuration and duty rosters as
-# the API receives them. FUZZ_SECONDS per target (default 30; six targets ≈ 3 minutes plus the
+# the API receives them. FUZZ_SECONDS per target (default 20; six targets ≈ 2 minutes plus the
 # build). A crash fails the run and leaves its input in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
-seconds="${FUZZ_SECONDS:-30}"
+seconds="${FUZZ_SECONDS:-20}"
 seed() { # target, files…
   local t="$1"; shift
   mkdir -p "fuzz/corpus/$t"

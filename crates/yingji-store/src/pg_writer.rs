@@ -9,6 +9,12 @@
 //! unique key, a duplicate row inside one upsert — it is rolled back and every write is retried
 //! alone in its own transaction, so each gets its own exact answer. A write is answered only
 //! after the transaction holding it has committed.
+//!
+//! [`WRITERS`] such tasks share the queue: while one batch waits for its commit (a network round
+//! trip and PostgreSQL's WAL flush), the next batch is already being sent on another
+//! connection. Concurrent batches are safe for the same reason several `serve` instances are:
+//! every write carries its own version checks and unique keys, and a batch that loses a race
+//! (or a deadlock) falls back to retrying its writes one by one.
 
 use std::collections::HashMap;
 
@@ -27,21 +33,34 @@ const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 /// PostgreSQL's limit on bind parameters per statement.
 const MAX_PARAMS: usize = 65_535;
 
+/// Writer tasks (and so connections) committing batches concurrently.
+const WRITERS: usize = 2;
+
 pub(crate) fn spawn(pool: AnyPool) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(4096);
-    tokio::spawn(run(pool, rx));
+    let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+    for _ in 0..WRITERS {
+        tokio::spawn(run(pool.clone(), rx.clone()));
+    }
     tx
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
+/// The next batch: the first waiting write and whatever else is queued behind it.
+async fn next_batch(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+async fn run(pool: AnyPool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    while let Some(batch) = next_batch(&rx).await {
         let mut ready = Vec::with_capacity(batch.len());
         for job in batch {
             match statements(&job.ws) {
