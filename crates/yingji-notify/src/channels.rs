@@ -30,7 +30,7 @@ impl SendError {
             permanent: false,
         }
     }
-    fn fatal(m: impl Into<String>) -> SendError {
+    pub(crate) fn fatal(m: impl Into<String>) -> SendError {
         SendError {
             message: m.into(),
             permanent: true,

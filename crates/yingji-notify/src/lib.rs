@@ -10,7 +10,7 @@ pub mod worker;
 
 pub use ack::AckKeys;
 pub use config::NotifyConfig;
-pub use worker::{Intent, Round, Worker};
+pub use worker::{AddressOpener, Intent, Round, Worker};
 
 /// Every message of a drill starts with this mark.
 pub const DRILL_MARK: &str = "【演练】";

@@ -93,7 +93,16 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     /// New in-app messages, for live push.
     pub inbox: broadcast::Sender<Delivery>,
+    /// Opens an address sealed at rest (a directory phone) just before sending; set by the
+    /// server, which holds the data key. Delivery rows keep the sealed value.
+    opener: std::sync::RwLock<Option<Arc<AddressOpener>>>,
 }
+
+/// Opens a sealed address of a person: `(person, sealed) → plain`, or why it cannot.
+pub type AddressOpener = dyn Fn(Option<Uuid>, &str) -> Result<String, String> + Send + Sync;
+
+/// The prefix of values sealed at rest (see yingji-server's `sealer.rs`).
+const SEALED_PREFIX: &str = "sealed1:";
 
 impl Worker {
     pub fn new(store: Store, clock: Arc<dyn Clock>, cfg: NotifyConfig) -> anyhow::Result<Worker> {
@@ -108,6 +117,7 @@ impl Worker {
             limiters: std::sync::Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
             inbox: broadcast::channel(1024).0,
+            opener: std::sync::RwLock::new(None),
         })
     }
 
@@ -247,6 +257,27 @@ impl Worker {
         Ok((lease, self.store.leased_deliveries(lease).await?))
     }
 
+    /// Sets how sealed addresses are opened at send time.
+    pub fn set_opener(&self, f: Arc<AddressOpener>) {
+        *self.opener.write().expect("opener lock") = Some(f);
+    }
+
+    /// The plain address of a delivery whose stored address is sealed (`None`: it is not).
+    fn open_address(&self, d: &Delivery) -> Result<Option<String>, SendError> {
+        if !d.address.starts_with(SEALED_PREFIX) {
+            return Ok(None);
+        }
+        let opener = self.opener.read().expect("opener lock").clone();
+        match opener {
+            Some(f) => f(d.person_id, &d.address)
+                .map(Some)
+                .map_err(|e| SendError::fatal(format!("the sealed address cannot be opened: {e}"))),
+            None => Err(SendError::fatal(
+                "the address is sealed and this process holds no data key",
+            )),
+        }
+    }
+
     /// Stage 2b: sends claimed deliveries concurrently, within each channel's limits.
     pub async fn send_all(
         self: &Arc<Self>,
@@ -259,7 +290,15 @@ impl Worker {
                 let lim = me.limiter(&d.channel);
                 let _permit = lim.concurrency.acquire().await;
                 lim.acquire().await;
-                let r = me.sender.send(&d, None).await;
+                let r = match me.open_address(&d) {
+                    Ok(None) => me.sender.send(&d, None).await,
+                    Ok(Some(plain)) => {
+                        let mut open = d.clone();
+                        open.address = plain;
+                        me.sender.send(&open, None).await
+                    }
+                    Err(e) => Err(e),
+                };
                 (d, r)
             });
         }

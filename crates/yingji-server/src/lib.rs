@@ -127,7 +127,7 @@ impl AppState {
             clock.clone(),
             cfg,
         )?);
-        Ok(AppState {
+        let state = AppState {
             store,
             clock,
             plans: Arc::new(RwLock::new(HashMap::new())),
@@ -137,7 +137,9 @@ impl AppState {
             console_key: Arc::new(random_key()),
             case_rules: Arc::new(CaseRules::default()),
             notify,
-        })
+        };
+        state.give_notifier_the_key();
+        Ok(state)
     }
 
     pub fn with_trust(mut self, t: trust::TrustConfig) -> Self {
@@ -147,7 +149,19 @@ impl AppState {
 
     pub fn with_sealer(mut self, s: sealer::Sealer) -> Self {
         self.sealer = Arc::new(s);
+        self.give_notifier_the_key();
         self
+    }
+
+    /// Directory phones are sealed at rest; the notifier opens them only to send.
+    fn give_notifier_the_key(&self) {
+        let sealer = self.sealer.clone();
+        self.notify.set_opener(Arc::new(move |person, sealed| {
+            let person = person.ok_or("no person")?;
+            sealer
+                .open(sealed, &directory::phone_aad(person))
+                .map_err(|e| e.to_string())
+        }));
     }
 
     /// Commits a write set and, once it is durable, tells the live pages which streams moved.

@@ -328,7 +328,23 @@ pub async fn sms_inbound(
             json!({ "acknowledged": false, "reason": "not an acknowledgement" }),
         ));
     }
-    let Some((pid, name)) = state.store.person_by_phone(reply.from.trim()).await? else {
+    let from = reply.from.trim();
+    let mut found = state.store.person_by_phone(from).await?;
+    if found.is_none() {
+        // Directory phones are sealed with a random nonce: open and compare.
+        for (id, name, stored) in state.store.people_phones().await? {
+            if stored.starts_with("sealed1:")
+                && state
+                    .sealer
+                    .open(&stored, &crate::directory::phone_aad(id))
+                    .is_ok_and(|p| p.trim() == from)
+            {
+                found = Some((id, name));
+                break;
+            }
+        }
+    }
+    let Some((pid, name)) = found else {
         return Ok(axum::Json(
             json!({ "acknowledged": false, "reason": "unknown number" }),
         ));

@@ -343,6 +343,23 @@ impl Store {
         Ok(out)
     }
 
+    /// Every person with a phone in the directory: (id, name, stored phone — sealed or not).
+    /// For matching an inbound SMS against sealed phones, which no index can compare.
+    pub async fn people_phones(&self) -> Result<Vec<(Uuid, String, String)>> {
+        let rows = sqlx::query("SELECT id, name, phone FROM people WHERE phone IS NOT NULL")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The person whose phone (or sms channel) is `phone`.
     pub async fn person_by_phone(&self, phone: &str) -> Result<Option<(Uuid, String)>> {
         let r = sqlx::query(&self.q(

@@ -216,6 +216,35 @@ on_both! {
         assert!(acks.contains(&(other_name, "sms".into())), "{acks:?}");
     };
 
+    an_sms_reply_from_a_sealed_directory_phone_acknowledges => |app: TestApp| async move {
+        let iid = setup(&app).await;
+        app.state.notify.run_once().await.unwrap();
+        let (_, calls) = app.get(&format!("/api/v1/incidents/{iid}/calls"), "demo-duty-officer").await;
+        let who = calls["items"].as_array().unwrap().iter()
+            .flat_map(|c| c["recipients"].as_array().unwrap().clone())
+            .next().expect("a recipient");
+        let pid: uuid::Uuid = who["person"]["person_id"].as_str().unwrap().parse().unwrap();
+        // The directory keeps the phone sealed (random nonce): no SQL equality can find it.
+        let sealed = app.state.sealer.seal("13900000077", &yingji_server::directory::phone_aad(pid));
+        let sql = if app.state.store.backend() == yingji_store::Backend::Postgres {
+            "UPDATE people SET phone = $1 WHERE id = $2"
+        } else {
+            "UPDATE people SET phone = ? WHERE id = ?"
+        };
+        sqlx::query(sql)
+            .bind(sealed).bind(pid.to_string()).execute(app.state.store.pool()).await.unwrap();
+        app.state.store.invalidate();
+        let body = json!({"from": "13900000077", "text": "收到"}).to_string();
+        let sig = yingji_notify::channels::hmac_hex(app.state.notify.config().secret.as_bytes(), body.as_bytes());
+        let (s, v, _) = app.send(Method::POST, "/api/v1/sms/inbound", None, Some(Body::from(body)),
+            &[("content-type", "application/json"), ("x-yingji-signature", &sig)]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["new"], true, "{v}");
+        let acks: Vec<String> = timeline(&app, &iid).await.iter().filter(|e| e["kind"] == "call_acknowledged")
+            .map(|e| e["payload"]["person"]["person_id"].as_str().unwrap_or_default().to_string()).collect();
+        assert!(acks.contains(&pid.to_string()), "{acks:?}");
+    };
+
     gaps_and_resolve_through_a_roster => |app: TestApp| async move {
         let county = app.jurisdiction("临溪市").await;
         let wang = app.person("王晓明").await;
