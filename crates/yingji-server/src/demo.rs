@@ -751,10 +751,11 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             },
             form: Form::Single,
             headcount: 1,
+            // Invented contact details, sealed at rest and shown masked.
             petitioners: vec![Petitioner {
                 name: names.into(),
-                contact: None,
-                address: None,
+                contact: (days_ago < 60).then(|| "13700002468".to_string()),
+                address: (days_ago < 60).then(|| "临溪市青石镇柳塘村三组".to_string()),
                 id_number: None,
             }],
             title: title.into(),
