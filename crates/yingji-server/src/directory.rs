@@ -412,5 +412,22 @@ pub async fn rekey(st: &AppState) -> Result<usize, ApiError> {
         st.store.commit(ws).await?;
         n += 1;
     }
+    // SMS channel numbers are sealed for the same place as the directory phone.
+    for (id, _, stored) in st.store.people_phones().await? {
+        if !stored.starts_with(PREFIX) || !st.sealer.needs_rekey(&stored) {
+            continue;
+        }
+        let plain = st
+            .sealer
+            .open(&stored, &phone_aad(id))
+            .map_err(|e| ApiError::internal(format!("person {id}: sms channel: {e}")))?;
+        let mut ws = WriteSet::default();
+        ws.rows.push(Row::Sql(yingji_store::Stmt::new(
+            "UPDATE person_channels SET address = ? WHERE person_id = ? AND channel = 'sms' AND address = ?",
+            yingji_store::args![st.sealer.seal(&plain, &phone_aad(id)), id, &stored],
+        )));
+        st.store.commit(ws).await?;
+        n += 1;
+    }
     Ok(n)
 }

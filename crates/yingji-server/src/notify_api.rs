@@ -235,7 +235,10 @@ pub async fn list_deliveries(
         channel: q.channel.clone(),
         limit: q.limit.unwrap_or(100),
     };
-    let items = state.store.list_deliveries(&f).await?;
+    let mut items = state.store.list_deliveries(&f).await?;
+    for d in &mut items {
+        d.address = read_address(&state, d.person_id, &d.channel, &d.address);
+    }
     Ok(axum::Json(json!({ "items": items })))
 }
 
@@ -573,11 +576,13 @@ pub async fn put_channels(
         validate_channel(c)?;
     }
     let now = state.clock.now();
+    // A phone number (sms) is personal data: sealed at rest like the directory phone, masked
+    // in the answer and in the event.
     let list: Vec<Value> = body
         .value
         .channels
         .iter()
-        .map(|c| json!({"channel": c.channel, "address": c.address.trim()}))
+        .map(|c| json!({"channel": c.channel, "address": shown_address(&c.channel, c.address.trim())}))
         .collect();
     let mut ws = WriteSet::default();
     let head = state.store.stream_head(p.id).await?;
@@ -604,11 +609,48 @@ pub async fn put_channels(
     for c in &body.value.channels {
         ws.rows.push(Row::Sql(Stmt::new(
             "INSERT INTO person_channels (person_id, channel, address) VALUES (?, ?, ?) ON CONFLICT (person_id, channel) DO UPDATE SET address = excluded.address",
-            args![p.id, &c.channel, c.address.trim()],
+            args![p.id, &c.channel, stored_address(&state, p.id, &c.channel, c.address.trim())],
         )));
     }
     state.store.commit(ws).await?;
     Ok(axum::Json(json!({ "person_id": p.id, "channels": list })))
+}
+
+/// A channel address as stored: SMS numbers sealed for the person's phone place.
+fn stored_address(state: &AppState, person: Uuid, channel: &str, address: &str) -> String {
+    if channel == "sms" {
+        state
+            .sealer
+            .seal(address, &crate::directory::phone_aad(person))
+    } else {
+        address.to_string()
+    }
+}
+
+/// A channel address as shown: SMS numbers masked.
+fn shown_address(channel: &str, plain: &str) -> String {
+    if channel == "sms" {
+        crate::sealer::mask_phone(plain)
+    } else {
+        plain.to_string()
+    }
+}
+
+/// An address read back from storage (a channel row or a delivery), as shown: sealed values
+/// opened and masked.
+fn read_address(state: &AppState, person: Option<Uuid>, channel: &str, stored: &str) -> String {
+    if !stored.starts_with("sealed1:") {
+        return shown_address(channel, stored);
+    }
+    person
+        .and_then(|p| {
+            state
+                .sealer
+                .open(stored, &crate::directory::phone_aad(p))
+                .ok()
+        })
+        .map(|plain| crate::sealer::mask_phone(&plain))
+        .unwrap_or_else(|| "（无法解密）".to_string())
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{id}/channels", tag = "notify",
@@ -625,7 +667,7 @@ pub async fn get_channels(
         .person_channels(p.id)
         .await?
         .into_iter()
-        .map(|(c, a)| json!({"channel": c, "address": a}))
+        .map(|(c, a)| json!({"channel": c, "address": read_address(&state, Some(p.id), &c, &a)}))
         .collect();
     Ok(axum::Json(json!({ "person_id": p.id, "channels": list })))
 }

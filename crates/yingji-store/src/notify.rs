@@ -343,10 +343,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Every person with a phone in the directory: (id, name, stored phone — sealed or not).
+    /// Every phone of a person (directory phone, sms channel): (id, name, stored value — sealed
+    /// or not).
     /// For matching an inbound SMS against sealed phones, which no index can compare.
     pub async fn people_phones(&self) -> Result<Vec<(Uuid, String, String)>> {
-        let rows = sqlx::query("SELECT id, name, phone FROM people WHERE phone IS NOT NULL")
+        let rows = sqlx::query("SELECT id, name, phone FROM people WHERE phone IS NOT NULL UNION ALL SELECT p.id, p.name, c.address FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms'")
             .fetch_all(self.pool())
             .await?;
         rows.iter()

@@ -548,13 +548,36 @@ async fn no_plaintext_phone_in_the_sqlite_files() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A staff member's SMS channel number: sealed, shown masked.
+    let staff = app.person("测试联系人").await;
+    let sms = "13755550123";
+    let (s, v, _) = app
+        .send(
+            axum::http::Method::PUT,
+            &format!("/api/v1/people/{staff}/channels"),
+            Some("demo-province-admin"),
+            Some(axum::body::Body::from(
+                json!({"channels": [{"channel": "sms", "address": sms}]}).to_string(),
+            )),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["channels"][0]["address"], "137****0123", "{v}");
+    let (_, v) = app
+        .get(
+            &format!("/api/v1/people/{staff}/channels"),
+            "demo-province-admin",
+        )
+        .await;
+    assert_eq!(v["channels"][0]["address"], "137****0123", "{v}");
     let db = std::path::PathBuf::from(app.state.store.location());
     let mut checked = 0;
     for suffix in ["", "-wal", "-shm"] {
         let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
         if let Ok(bytes) = std::fs::read(&f) {
             checked += bytes.len();
-            for secret in [phone, case_phone, id_number, address] {
+            for secret in [phone, case_phone, id_number, address, sms] {
                 assert!(
                     !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                     "{} holds {secret} in clear",
