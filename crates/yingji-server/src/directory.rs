@@ -85,7 +85,7 @@ pub fn open_phone(st: &AppState, p: &PersonRow, stored: &str) -> Result<String, 
 fn person_json(st: &AppState, p: &PersonRow) -> Value {
     let phone = p.phone.as_deref().map(|s| match open_phone(st, p, s) {
         Ok(v) => mask_phone(&v),
-        Err(_) => "（无法解密）".to_string(),
+        Err(_) => crate::sealer::UNREADABLE.to_string(),
     });
     json!({ "id": p.id, "jurisdiction_id": p.jurisdiction_id, "name": p.name, "phone": phone, "email": p.email })
 }

@@ -336,7 +336,7 @@ pub async fn sms_inbound(
     if found.is_none() {
         // Directory phones are sealed with a random nonce: open and compare.
         for (id, name, stored) in state.store.people_phones().await? {
-            if stored.starts_with("sealed1:")
+            if stored.starts_with(crate::sealer::PREFIX)
                 && state
                     .sealer
                     .open(&stored, &crate::directory::phone_aad(id))
@@ -639,7 +639,7 @@ fn shown_address(channel: &str, plain: &str) -> String {
 /// An address read back from storage (a channel row or a delivery), as shown: sealed values
 /// opened and masked.
 fn read_address(state: &AppState, person: Option<Uuid>, channel: &str, stored: &str) -> String {
-    if !stored.starts_with("sealed1:") {
+    if !stored.starts_with(crate::sealer::PREFIX) {
         return shown_address(channel, stored);
     }
     person
@@ -650,7 +650,7 @@ fn read_address(state: &AppState, person: Option<Uuid>, channel: &str, stored: &
                 .ok()
         })
         .map(|plain| crate::sealer::mask_phone(&plain))
-        .unwrap_or_else(|| "（无法解密）".to_string())
+        .unwrap_or_else(|| crate::sealer::UNREADABLE.to_string())
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{id}/channels", tag = "notify",

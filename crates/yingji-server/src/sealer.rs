@@ -19,6 +19,10 @@ use sha2::{Digest, Sha256};
 /// The prefix of a sealed value: `sealed1:<key id>:<hex nonce + ciphertext>`.
 pub const PREFIX: &str = "sealed1:";
 
+/// What API output shows in place of a sealed value this process cannot open (its key is
+/// missing or the value was damaged).
+pub const UNREADABLE: &str = "(sealed: cannot be opened)";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
     #[error("the value is not sealed")]
