@@ -26,8 +26,16 @@ mkdir -p fuzz/corpus/notify_config fuzz/corpus/roster_json
 [ -f fuzz/corpus/roster_json/seed.json ] || printf '%s\n' \
   '{"time_zone":"Asia/Shanghai","start_date":"2026-03-02","shifts":[{"id":"day","name":"day","start":"08:30","end":"17:30"},{"id":"night","name":"night","start":"17:30","end":"08:30"}],"rotation":[{"person_id":"01a20a09-1832-70de-9aaf-b74ae6ccfb8a","name":"A"}],"holiday_rotation":[],"overrides":[],"swaps":[]}' \
   > fuzz/corpus/roster_json/seed.json
+# libFuzzer's own output (its progress lines and the recommended dictionary) goes to a log
+# file: it would otherwise bury the rest of the CI log. A crash prints the log's tail.
+logs="$(mktemp -d)"
 for target in plan_load plan_set_diff case_config calendar notify_config roster_json; do
   echo "-- fuzz $target for ${seconds}s"
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" \
-    -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1
+  if ! cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" \
+    -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 >"$logs/$target.log" 2>&1; then
+    tail -n 60 "$logs/$target.log"
+    echo "fuzz $target FAILED; its input is in fuzz/artifacts/$target/"
+    exit 1
+  fi
+  grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$logs/$target.log" || tail -n 3 "$logs/$target.log"
 done

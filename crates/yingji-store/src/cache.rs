@@ -1,5 +1,6 @@
-//! A small read-through cache of directory rows (people by token, jurisdictions, latest plans)
-//! that every request reads. An entry lives at most [`TTL`] — which bounds staleness when
+//! A small read-through cache of directory rows that every request reads (people by token and
+//! by id, accounts, API tokens, role grants, jurisdictions, latest plans, post holders, duty
+//! rosters). An entry lives at most [`TTL`] — which bounds staleness when
 //! another process (a second server on PostgreSQL, an operator's CLI) changes the directory —
 //! and the whole cache is dropped whenever this process commits a write that touches the
 //! directory. A generation counter keeps a read that raced with such a write from putting an
@@ -49,7 +50,7 @@ impl<K: Eq + Hash, V: Clone> Ttl<K, V> {
 }
 
 /// Tables whose rows the cache holds, or that decide who a person is and what they may do.
-const DIRECTORY_WORDS: [&str; 8] = [
+const DIRECTORY_WORDS: [&str; 9] = [
     "people",
     "jurisdictions",
     "plans",
@@ -58,6 +59,7 @@ const DIRECTORY_WORDS: [&str; 8] = [
     "grants",
     "sessions",
     "tokens",
+    "rosters",
 ];
 
 /// Whether committing `ws` may change a cached row.

@@ -95,6 +95,7 @@ struct Inner {
     accounts: cache::Ttl<Uuid, Option<trust::AccountRow>>,
     api_tokens: cache::Ttl<String, Option<Uuid>>,
     grants: cache::Ttl<Uuid, Vec<trust::GrantRow>>,
+    rosters: cache::Ttl<Uuid, Vec<(String, String)>>,
 }
 
 use sqlite_writer::Job;
@@ -156,7 +157,7 @@ impl Store {
         let writer = if backend == Backend::Sqlite {
             Some(sqlite_writer::spawn(Path::new(&location))?)
         } else {
-            Some(pg_writer::spawn(pool.clone()))
+            Some(pg_writer::spawn(opts.clone())?)
         };
         Ok(Store {
             inner: Arc::new(Inner {
@@ -173,6 +174,7 @@ impl Store {
                 accounts: cache::Ttl::new(),
                 api_tokens: cache::Ttl::new(),
                 grants: cache::Ttl::new(),
+                rosters: cache::Ttl::new(),
             }),
         })
     }
@@ -218,6 +220,7 @@ impl Store {
         i.accounts.clear();
         i.api_tokens.clear();
         i.grants.clear();
+        i.rosters.clear();
     }
 
     /// Reads through `cache`: a fresh entry is answered from memory; otherwise `load` runs and

@@ -392,16 +392,22 @@ impl Store {
     }
 
     /// Every roster of a jurisdiction: (post, JSON).
+    /// Cached like the other directory rows: every report and command reads it to resolve who
+    /// holds each post now.
     pub async fn rosters_in(&self, jurisdiction_id: Uuid) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            &self.q("SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id"),
-        )
-        .bind(jurisdiction_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        self.cached(&self.inner.rosters, jurisdiction_id, || async move {
+            let rows =
+                sqlx::query(&self.q(
+                    "SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id",
+                ))
+                .bind(jurisdiction_id.to_string())
+                .fetch_all(self.pool())
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect()
+        })
+        .await
     }
 
     /// An incident's callout (JSON) with its stream version and head.

@@ -446,6 +446,11 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
                         assignees
                     ],
                 ));
+            }
+            // The assignees after all the tasks, not interleaved with them: the PostgreSQL
+            // writer merges a run of the same statement from many writes into one multi-row
+            // statement, and interleaving would split every write into one group per task.
+            for t in tasks {
                 for a in &t.assignees {
                     out.push(Stmt::new(
                         "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",

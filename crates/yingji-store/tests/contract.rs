@@ -104,6 +104,79 @@ fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String
     (ws, prev)
 }
 
+/// A new stream with one event carrying `payload` and `reason`.
+fn one_event(stream: Uuid, payload: &str, reason: Option<String>) -> WriteSet {
+    let env = EventEnvelope {
+        id: Uuid::now_v7(),
+        stream_id: stream,
+        stream_seq: 1,
+        stream_kind: "test".into(),
+        jurisdiction_id: Uuid::nil(),
+        at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
+        actor_id: Uuid::nil(),
+        actor_name: "测试员".into(),
+        kind: "noted".into(),
+        reason,
+        payload: payload.to_string(),
+        prev_hash: GENESIS.to_string(),
+    };
+    let hash = env.hash();
+    WriteSet {
+        heads: vec![StreamHead {
+            id: stream,
+            kind: "test".into(),
+            expected_version: 0,
+            new_version: 1,
+            head_hash: hash.clone(),
+        }],
+        events: vec![StoredEvent {
+            envelope: env,
+            hash,
+        }],
+        ..WriteSet::default()
+    }
+}
+
+/// Commits `n` new streams at once (plus one more event on the existing stream `dup`, which
+/// must fail with `stream_exists`) and reads every value back.
+async fn crowd(s: &Store, tricky: &[&str], n: usize, dup: Option<Uuid>) {
+    let mut crowd = tokio::task::JoinSet::new();
+    let mut written = Vec::new();
+    for i in 0..n {
+        let id = Uuid::now_v7();
+        let payload = format!("{{\"text\":{:?}}}", tricky[i % tricky.len()]);
+        let reason = (i % 3 == 0).then(|| tricky[(i + 1) % tricky.len()].to_string());
+        let ws = one_event(id, &payload, reason.clone());
+        written.push((id, payload, reason));
+        let st = s.clone();
+        crowd.spawn(async move { (id, st.commit(ws).await) });
+        if i == n / 2
+            && let Some(d) = dup
+        {
+            let st = s.clone();
+            let ws = one_event(d, "{}", None);
+            crowd.spawn(async move { (d, st.commit(ws).await) });
+        }
+    }
+    while let Some(done) = crowd.join_next().await {
+        let (id, r) = done.unwrap();
+        if Some(id) == dup {
+            assert!(
+                matches!(r, Err(StoreError::Conflict { ref constraint }) if constraint == "stream_exists"),
+                "{r:?}"
+            );
+        } else {
+            r.unwrap();
+        }
+    }
+    for (id, payload, reason) in &written {
+        let got = s.stream_events(*id).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(&got[0].envelope.payload, payload);
+        assert_eq!(&got[0].envelope.reason, reason);
+    }
+}
+
 async fn contract(db: Db) {
     let s = &db.store;
     let a = Uuid::now_v7();
@@ -268,6 +341,23 @@ async fn contract(db: Db) {
         }
         other => panic!("expected a conflict on the token, got {other:?}"),
     }
+
+    // Many writes at once share statements (on PostgreSQL one JSON array per table): every
+    // value comes back exactly, whatever its characters, and a bad write in the crowd fails
+    // alone while the others commit.
+    let tricky = [
+        "引号\"和\\反斜杠",
+        "line\nbreak\ttab\r",
+        "emoji 🚒 and \u{1}\u{1f}",
+        "'single' -- ; DROP TABLE events",
+        "",
+        "{\"json\": [1, \"two\"]}",
+    ];
+    let a_before = s.stream_head(a).await.unwrap();
+    crowd(s, &tricky, 120, None).await;
+    // Stream `a` exists already: that write fails on its own, the others commit.
+    crowd(s, &tricky, 40, Some(a)).await;
+    assert_eq!(s.stream_head(a).await.unwrap(), a_before);
 
     // The log verifies; editing one stored event is found and named.
     assert!(s.verify().await.unwrap().broken.is_empty());
