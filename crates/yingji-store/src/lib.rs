@@ -84,7 +84,7 @@ pub struct Store {
 struct Inner {
     backend: Backend,
     pool: AnyPool,
-    writer: Option<mpsc::Sender<Job>>,
+    writer: mpsc::Sender<Job>,
     location: String,
     generation: std::sync::atomic::AtomicU64,
     people: cache::Ttl<String, Option<PersonRow>>,
@@ -155,9 +155,9 @@ impl Store {
         }
         .map_err(|e| StoreError::Other(anyhow::anyhow!("migrating {location}: {e}")))?;
         let writer = if backend == Backend::Sqlite {
-            Some(sqlite_writer::spawn(Path::new(&location))?)
+            sqlite_writer::spawn(Path::new(&location))?
         } else {
-            Some(pg_writer::spawn(opts.clone())?)
+            pg_writer::spawn(opts.clone())?
         };
         Ok(Store {
             inner: Arc::new(Inner {
@@ -253,22 +253,18 @@ impl Store {
     }
 
     async fn commit_inner(&self, ws: WriteSet) -> Result<()> {
-        match &self.inner.writer {
-            Some(tx) => {
-                let (reply, rx) = oneshot::channel();
-                tx.send(Job { ws, reply })
-                    .await
-                    .map_err(|_| StoreError::Other(anyhow::anyhow!("the writer has stopped")))?;
-                rx.await
-                    .map_err(|_| StoreError::Other(anyhow::anyhow!("the writer has stopped")))?
-            }
-            None => {
-                let mut tx = self.inner.pool.begin().await?;
-                rows::apply(self.inner.backend, &mut tx, &ws).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-        }
+        // The statements are built here, on the request's task, so that the single writer
+        // only executes them (and the write set is dropped here, not on the writer).
+        let stmts = rows::statements(&ws)?;
+        drop(ws);
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job { stmts, reply })
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the writer has stopped")))?;
+        rx.await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the writer has stopped")))?
     }
 
     /// The events of one stream in order.

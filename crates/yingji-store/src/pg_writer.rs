@@ -24,9 +24,9 @@ use std::collections::HashMap;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::rows::{Stmt, Val, apply_statements, statements};
+use crate::rows::{Stmt, Val, apply_statements};
 use crate::sqlite_writer::Job;
 use crate::{Backend, Result, StoreError};
 
@@ -125,21 +125,14 @@ async fn next_batch(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<
 
 async fn run(pool: AnyPool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     while let Some(batch) = next_batch(&rx).await {
-        let mut ready = Vec::with_capacity(batch.len());
-        for job in batch {
-            match statements(&job.ws) {
-                Ok(s) => ready.push((job, s)),
-                Err(e) => {
-                    let _ = job.reply.send(Err(e));
-                }
-            }
-        }
+        let ready: Vec<(oneshot::Sender<Result<()>>, Vec<Stmt>)> =
+            batch.into_iter().map(|j| (j.reply, j.stmts)).collect();
         if ready.len() > 1 {
             let all: Vec<&[Stmt]> = ready.iter().map(|(_, s)| s.as_slice()).collect();
             match merged(&pool, &all).await {
                 Ok(()) => {
-                    for (job, _) in ready {
-                        let _ = job.reply.send(Ok(()));
+                    for (reply, _) in ready {
+                        let _ = reply.send(Ok(()));
                     }
                     continue;
                 }
@@ -148,8 +141,8 @@ async fn run(pool: AnyPool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver
                 }
             }
         }
-        for (job, stmts) in ready {
-            let _ = job.reply.send(alone(&pool, &stmts).await);
+        for (reply, stmts) in ready {
+            let _ = reply.send(alone(&pool, &stmts).await);
         }
     }
 }

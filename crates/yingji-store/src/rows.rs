@@ -504,10 +504,6 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
 }
 
 /// Applies a write set inside the caller's transaction (sqlx: PostgreSQL, and SQLite tooling).
-pub(crate) async fn apply(backend: Backend, conn: &mut AnyConnection, ws: &WriteSet) -> Result<()> {
-    apply_statements(backend, conn, &statements(ws)?).await
-}
-
 pub(crate) async fn apply_statements(
     backend: Backend,
     conn: &mut AnyConnection,

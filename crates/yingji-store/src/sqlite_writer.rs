@@ -10,14 +10,15 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rows::{Stmt, Val, WriteSet, statements};
+use crate::rows::{Stmt, Val};
 use crate::{Result, StoreError};
 
 /// Most writes one SQLite transaction takes at once.
 const MAX_BATCH: usize = 256;
 
 pub(crate) struct Job {
-    pub ws: WriteSet,
+    /// The write set's statements, in order (built by the caller with `rows::statements`).
+    pub stmts: Vec<Stmt>,
     pub reply: oneshot::Sender<Result<()>>,
 }
 
@@ -101,15 +102,8 @@ fn run_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Result<()
     control(conn, "BEGIN IMMEDIATE")?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let stmts = match statements(&job.ws) {
-            Ok(s) => s,
-            Err(e) => {
-                results.push(Err(e));
-                continue;
-            }
-        };
         control(conn, "SAVEPOINT w")?;
-        match stmts.iter().try_for_each(|st| exec(conn, st)) {
+        match job.stmts.iter().try_for_each(|st| exec(conn, st)) {
             Ok(()) => {
                 control(conn, "RELEASE w")?;
                 results.push(Ok(()));
