@@ -15,6 +15,7 @@
 mod backup;
 mod cache;
 mod cases;
+mod merge;
 pub mod notify;
 mod pg_writer;
 mod rows;

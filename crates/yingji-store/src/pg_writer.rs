@@ -20,21 +20,17 @@
 //! (or a deadlock) falls back to retrying its writes one by one. The writers run on a thread
 //! and runtime of their own, with their own connections (see [`spawn`]).
 
-use std::collections::HashMap;
-
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::merge;
 use crate::rows::{Stmt, Val, apply_statements};
 use crate::sqlite_writer::Job;
 use crate::{Backend, Result, StoreError};
 
 /// Most writes one transaction takes at once.
 const MAX_BATCH: usize = 256;
-/// Rows per merged statement come in these sizes only, so that the server-side prepared
-/// statements stay few (a statement per size and shape).
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 /// PostgreSQL's limit on bind parameters per statement.
 const MAX_PARAMS: usize = 65_535;
 
@@ -154,30 +150,6 @@ async fn alone(pool: &AnyPool, stmts: &[Stmt]) -> Result<()> {
     Ok(())
 }
 
-/// `INSERT INTO … VALUES (…) [suffix]` without a row-count check can take many rows.
-fn values_split(st: &Stmt) -> Option<(usize, usize)> {
-    if st.expect_rows.is_some() || !st.sql.trim_start().starts_with("INSERT INTO") {
-        return None;
-    }
-    let open = st.sql.find(" VALUES (")? + " VALUES ".len();
-    let mut depth = 0usize;
-    let mut quoted = false;
-    for (i, c) in st.sql[open..].char_indices() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some((open, open + i + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 /// `INSERT INTO t (c1, …, cn) VALUES (?, …, ?) [suffix]` with one bare placeholder per column:
 /// the table, the column list and the suffix. Such a statement can take any number of rows as
 /// one JSON parameter (see [`json_statement`]).
@@ -247,46 +219,8 @@ fn json_statement(first: &Stmt, rows: &[&[Val]]) -> Option<Stmt> {
     })
 }
 
-struct Group<'a> {
-    first: &'a Stmt,
-    rows: Vec<&'a [Val]>,
-    template: Option<(usize, usize)>,
-}
-
 async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    // The latest group of each mergeable SQL text.
-    let mut latest: HashMap<&str, usize> = HashMap::new();
-    for stmts in writes {
-        // Where this write's previous statement went: its next one may not run earlier.
-        let mut floor = 0usize;
-        for st in stmts.iter() {
-            let tpl = values_split(st);
-            let target = match tpl {
-                Some(_) => latest.get(st.sql.as_ref()).copied().filter(|&g| g >= floor),
-                None => None,
-            };
-            let g = match target {
-                Some(g) => {
-                    groups[g].rows.push(&st.args);
-                    g
-                }
-                None => {
-                    groups.push(Group {
-                        first: st,
-                        rows: vec![&st.args],
-                        template: tpl,
-                    });
-                    let g = groups.len() - 1;
-                    if tpl.is_some() {
-                        latest.insert(&st.sql, g);
-                    }
-                    g
-                }
-            };
-            floor = g;
-        }
-    }
+    let groups = merge::groups(writes);
     let mut tx = pool.begin().await?;
     for g in &groups {
         match g.template {
@@ -295,37 +229,15 @@ async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
                 // which run as they are.
                 apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(g.first)).await?;
             }
-            Some((open, close)) => {
+            Some(_) => {
                 if g.rows.len() > 1
                     && let Some(st) = json_statement(g.first, &g.rows)
                 {
                     apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(&st)).await?;
                     continue;
                 }
-                let per_row = g.rows[0].len().max(1);
-                let mut rest = g.rows.as_slice();
-                while !rest.is_empty() {
-                    let size = CHUNKS
-                        .iter()
-                        .copied()
-                        .find(|&c| c <= rest.len() && c * per_row <= MAX_PARAMS)
-                        .unwrap_or(1);
-                    let (now, later) = rest.split_at(size);
-                    rest = later;
-                    let sql0: &str = &g.first.sql;
-                    let tuple = &sql0[open..close];
-                    let mut sql = String::with_capacity(sql0.len() + (tuple.len() + 2) * size);
-                    sql.push_str(&sql0[..open]);
-                    for i in 0..size {
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(tuple);
-                    }
-                    sql.push_str(&sql0[close..]);
-                    let st = Stmt::new(sql, now.iter().flat_map(|r| r.iter().cloned()).collect());
-                    apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(&st)).await?;
-                }
+                let sts = merge::values_statements(g, MAX_PARAMS);
+                apply_statements(Backend::Postgres, &mut tx, &sts).await?;
             }
         }
     }

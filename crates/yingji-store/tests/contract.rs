@@ -68,25 +68,42 @@ async fn postgres() -> Option<Db> {
     })
 }
 
+/// A test event at `seq` of `stream`, chained after `prev`.
+fn envelope(
+    stream: Uuid,
+    seq: i64,
+    payload: String,
+    reason: Option<String>,
+    prev: &str,
+) -> EventEnvelope {
+    EventEnvelope {
+        id: Uuid::now_v7(),
+        stream_id: stream,
+        stream_seq: seq,
+        stream_kind: "test".into(),
+        jurisdiction_id: Uuid::nil(),
+        at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
+        actor_id: Uuid::nil(),
+        actor_name: "测试员".into(),
+        kind: "noted".into(),
+        reason,
+        payload,
+        prev_hash: prev.to_string(),
+    }
+}
+
 /// A write of `n` events appended to a stream at `version` with head `prev`.
 fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String) {
     let mut ws = WriteSet::default();
     let mut prev = prev.to_string();
     for i in 0..n {
-        let env = EventEnvelope {
-            id: Uuid::now_v7(),
-            stream_id: stream,
-            stream_seq: version + i as i64 + 1,
-            stream_kind: "test".into(),
-            jurisdiction_id: Uuid::nil(),
-            at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
-            actor_id: Uuid::nil(),
-            actor_name: "测试员".into(),
-            kind: "noted".into(),
-            reason: None,
-            payload: format!("{{\"n\":{i}}}"),
-            prev_hash: prev.clone(),
-        };
+        let env = envelope(
+            stream,
+            version + i as i64 + 1,
+            format!("{{\"n\":{i}}}"),
+            None,
+            &prev,
+        );
         let hash = env.hash();
         prev = hash.clone();
         ws.events.push(StoredEvent {
@@ -106,20 +123,7 @@ fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String
 
 /// A new stream with one event carrying `payload` and `reason`.
 fn one_event(stream: Uuid, payload: &str, reason: Option<String>) -> WriteSet {
-    let env = EventEnvelope {
-        id: Uuid::now_v7(),
-        stream_id: stream,
-        stream_seq: 1,
-        stream_kind: "test".into(),
-        jurisdiction_id: Uuid::nil(),
-        at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
-        actor_id: Uuid::nil(),
-        actor_name: "测试员".into(),
-        kind: "noted".into(),
-        reason,
-        payload: payload.to_string(),
-        prev_hash: GENESIS.to_string(),
-    };
+    let env = envelope(stream, 1, payload.to_string(), reason, GENESIS);
     let hash = env.hash();
     WriteSet {
         heads: vec![StreamHead {
