@@ -21,7 +21,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
 use crate::trust::Permission;
 use crate::write::{Idem, idempotency, incident_events};
-use crate::{AppState, idempotent, system_actor};
+use crate::{AppState, JsonText, idempotent, system_actor};
 
 /// A report of an early sign or an actual event.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,7 +193,7 @@ async fn execute(
         }
         let after = after.expect("an incident stays an incident");
         let mut ws = WriteSet::default();
-        incident_events(
+        let body = incident_events(
             &mut ws,
             &after,
             &rec.jurisdiction_path,
@@ -215,7 +215,7 @@ async fn execute(
             &events,
         )
         .await?;
-        idempotency(&mut ws, idem, actor_ref, 200, &incident_json(&after), now);
+        idempotency(&mut ws, idem, actor_ref, 200, &body, now);
         match state.commit(ws).await {
             Ok(()) => {
                 state.notify.wake.notify_one();
@@ -232,8 +232,9 @@ async fn execute(
     ))
 }
 
-pub fn incident_json(inc: &Incident) -> Value {
-    serde_json::to_value(inc).expect("incident serialises")
+/// An incident as the API answers it: the same JSON text as its stored row (no value tree).
+pub fn incident_json(inc: &Incident) -> JsonText {
+    JsonText(serde_json::to_string(inc).expect("incident serialises"))
 }
 
 /// The plan an incident may run under: owned by its jurisdiction or one above it.
@@ -287,14 +288,14 @@ pub async fn create_incident(
                 .scoped_jurisdiction(&a, req.jurisdiction_id, "jurisdiction")
                 .await?;
             st.require(&a, Permission::ReportIncident, &j.path, "jurisdiction")?;
-            let inc = report_core(&st, &a.as_ref(), &j, req, idem.as_ref()).await?;
-            Ok((StatusCode::CREATED, incident_json(&inc)))
+            let (_, body) = report(&st, &a.as_ref(), &j, req, idem.as_ref()).await?;
+            Ok((StatusCode::CREATED, body))
         },
     )
     .await
 }
 
-/// Records a new report in a jurisdiction (used by the API and the demo loader).
+/// Records a new report in a jurisdiction (used by the API, the console and the demo loader).
 pub async fn report_core(
     st: &AppState,
     actor_ref: &yingji_domain::ActorRef,
@@ -302,6 +303,17 @@ pub async fn report_core(
     req: NewIncidentRequest,
     idem: Option<&Idem>,
 ) -> Result<Incident, ApiError> {
+    Ok(report(st, actor_ref, j, req, idem).await?.0)
+}
+
+/// Records a new report; returns the incident and its JSON text as stored.
+async fn report(
+    st: &AppState,
+    actor_ref: &yingji_domain::ActorRef,
+    j: &yingji_store::JurisdictionRow,
+    req: NewIncidentRequest,
+    idem: Option<&Idem>,
+) -> Result<(Incident, JsonText), ApiError> {
     let kind = match req.kind.as_str() {
         "early_sign" => IncidentKind::EarlySign,
         "event" => IncidentKind::Event,
@@ -346,11 +358,10 @@ pub async fn report_core(
     }
     let inc = inc.expect("a report creates an incident");
     let mut ws = WriteSet::default();
-    incident_events(&mut ws, &inc, &j.path, 0, None, actor_ref, now, &events);
-    let body = incident_json(&inc);
+    let body = incident_events(&mut ws, &inc, &j.path, 0, None, actor_ref, now, &events);
     idempotency(&mut ws, idem, actor_ref, 201, &body, now);
     st.commit(ws).await?;
-    Ok(inc)
+    Ok((inc, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -459,9 +470,9 @@ pub async fn get_incident(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let (inc, _) = load(&state, &actor, id, Permission::ViewIncidents).await?;
-    Ok(axum::Json(incident_json(&inc)))
+    Ok(incident_json(&inc))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",

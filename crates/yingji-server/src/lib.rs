@@ -272,9 +272,32 @@ impl AppState {
     }
 }
 
+/// JSON already serialised: answered as `application/json` without being parsed again.
+#[derive(Debug, Clone)]
+pub struct JsonText(pub String);
+
+impl IntoResponse for JsonText {
+    fn into_response(self) -> Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(v: Value) -> JsonText {
+        JsonText(v.to_string())
+    }
+}
+
 /// Runs a create or command with the Idempotency-Key semantics: a repeated key with the same
 /// request replays the stored response; with a different request it is refused.
-pub async fn idempotent<F, Fut>(
+pub async fn idempotent<F, Fut, B>(
     state: &AppState,
     actor: &Actor,
     headers: &HeaderMap,
@@ -283,7 +306,8 @@ pub async fn idempotent<F, Fut>(
 ) -> Result<Response, ApiError>
 where
     F: FnOnce(Option<Idem>) -> Fut,
-    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+    Fut: std::future::Future<Output = Result<(StatusCode, B), ApiError>>,
+    B: Into<JsonText>,
 {
     let key = match headers.get("idempotency-key") {
         None => None,
@@ -310,8 +334,7 @@ where
             ));
         }
         let status = StatusCode::from_u16(rec.status as u16).unwrap_or(StatusCode::OK);
-        let body: Value = serde_json::from_str(&rec.response).map_err(ApiError::internal)?;
-        let mut resp = (status, axum::Json(body)).into_response();
+        let mut resp = (status, JsonText(rec.response)).into_response();
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         Ok(resp)
@@ -326,7 +349,7 @@ where
         request_hash: request_hash.to_string(),
     });
     match f(idem).await {
-        Ok((status, body)) => Ok((status, axum::Json(body)).into_response()),
+        Ok((status, body)) => Ok((status, body.into()).into_response()),
         Err(e) if e.code == "idempotency_race" => {
             // A concurrent request with the same key committed first: answer as it did.
             let k = key.unwrap_or_default();

@@ -91,8 +91,9 @@ fn reason_of(e: &Event) -> Option<String> {
     }
 }
 
-/// The projection rows of an incident.
-pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timestamp) {
+/// The projection rows of an incident. Returns the incident's JSON text, as stored.
+pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timestamp) -> String {
+    let body = serde_json::to_string(inc).expect("incident serialises");
     ws.rows.push(Row::Incident(IncidentRow {
         id: inc.id,
         jurisdiction_id: inc.jurisdiction_id,
@@ -111,7 +112,7 @@ pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timesta
         reported_at: fmt_ts(inc.reported_at),
         updated_at: fmt_ts(now),
         next_due_ms: next_due(inc).map(|t| t.as_millisecond()),
-        body: serde_json::to_string(inc).expect("incident serialises"),
+        body: body.clone(),
     }));
     ws.rows.push(Row::Tasks {
         incident_id: inc.id,
@@ -132,6 +133,7 @@ pub fn incident_rows(ws: &mut WriteSet, inc: &Incident, path: &str, now: Timesta
             })
             .collect(),
     });
+    body
 }
 
 /// Outbox rows for events that must reach people (delivered by the notification worker).
@@ -188,7 +190,8 @@ fn outbox_for(
     }
 }
 
-/// Appends incident events, the projection and outbox rows to a write set.
+/// Appends incident events, the projection and outbox rows to a write set. Returns the
+/// incident's JSON text, as stored (the response body, serialised once).
 #[expect(clippy::too_many_arguments, reason = "the fields of one event append")]
 pub fn incident_events(
     ws: &mut WriteSet,
@@ -199,7 +202,7 @@ pub fn incident_events(
     actor: &ActorRef,
     now: Timestamp,
     events: &[Event],
-) {
+) -> crate::JsonText {
     let items = events
         .iter()
         .map(|e| Item::new(e.kind(), e, reason_of(e)))
@@ -218,7 +221,25 @@ pub fn incident_events(
     for (id, e) in ids.iter().zip(events) {
         outbox_for(ws, inc_after, path, *id, e, now);
     }
-    incident_rows(ws, inc_after, path, now);
+    crate::JsonText(incident_rows(ws, inc_after, path, now))
+}
+
+/// A response body that can be stored as JSON text: a value, or text already serialised (an
+/// incident's stored body, so that a report is serialised once rather than for each use).
+pub trait ToJsonText {
+    fn json_text(&self) -> String;
+}
+
+impl ToJsonText for serde_json::Value {
+    fn json_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ToJsonText for crate::JsonText {
+    fn json_text(&self) -> String {
+        self.0.clone()
+    }
 }
 
 pub struct Idem {
@@ -231,7 +252,7 @@ pub fn idempotency(
     idem: Option<&Idem>,
     actor: &ActorRef,
     status: u16,
-    body: &serde_json::Value,
+    body: &impl ToJsonText,
     now: Timestamp,
 ) {
     if let Some(i) = idem {
@@ -240,7 +261,7 @@ pub fn idempotency(
             key: i.key.clone(),
             request_hash: i.request_hash.clone(),
             status: i64::from(status),
-            response: body.to_string(),
+            response: body.json_text(),
             created_at: fmt_ts(now),
         });
     }

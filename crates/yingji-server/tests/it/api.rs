@@ -151,7 +151,9 @@ on_both! {
         let (s2, b, h) = app.post_with_key("/api/v1/incidents", "demo-duty-officer", body.clone(), "field-retry-1").await;
         assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
         assert_eq!(a["id"], b["id"]);
+        assert_eq!(a, b, "a replay answers exactly what the first request answered");
         assert_eq!(h.get("idempotent-replayed").unwrap(), "true");
+        assert_eq!(h.get("content-type").unwrap(), "application/json");
         let (_, list) = app.get("/api/v1/incidents?limit=200", "demo-duty-officer").await;
         assert_eq!(list["items"].as_array().unwrap().iter().filter(|i| i["id"] == a["id"]).count(), 1);
         let mut other = body.clone();
@@ -161,8 +163,11 @@ on_both! {
         // The same key and body on another endpoint is another request: refused, never
         // answered with the first endpoint's response.
         let iid = a["id"].as_str().unwrap();
-        let (s, _, _) = app.post_with_key(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({}), "step-1").await;
-        assert_eq!(s, StatusCode::OK);
+        let (s, verified, _) = app.post_with_key(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({}), "step-1").await;
+        assert_eq!((s, verified["status"].clone()), (StatusCode::OK, json!("verified")));
+        let (s, again, h) = app.post_with_key(&format!("/api/v1/incidents/{iid}/verify"), "demo-duty-officer", json!({}), "step-1").await;
+        assert_eq!((s, &again), (StatusCode::OK, &verified));
+        assert_eq!(h.get("idempotent-replayed").unwrap(), "true");
         let (s, v, h) = app.post_with_key(&format!("/api/v1/incidents/{iid}/assess"), "demo-duty-officer", json!({}), "step-1").await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("idempotency_key_reused")));
         assert!(h.get("idempotent-replayed").is_none());
