@@ -4,6 +4,8 @@
 #   - a trivial JSON endpoint of the same server (GET /healthz),
 #   - the store's raw durable commit rate: one single-row INSERT per transaction
 #     (SQLite: WAL + synchronous=FULL, one writer; PostgreSQL: pgbench at the same concurrency).
+# It also reports the CPU time each report costs (the server's threads, and PostgreSQL's
+# processes), read from /proc: a figure that moves less than req/s on a shared, noisy machine.
 # Usage: bash bench/intake.sh [SECONDS]   (needs wrk; PostgreSQL at 127.0.0.1:5432 for that half)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,17 +44,36 @@ def lat(p):
     return v / 1000 if u == "us" else (v * 1000 if u == "s" else v)
 non2 = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
 print("%.0f %.2f %.2f %s" % (rps, lat("50"), lat("99"), non2.group(1) if non2 else "0"))
+if len(sys.argv) > 1:
+    # CPU per request: clock ticks used during the run (from /proc) over the requests served.
+    n = int(re.search(r"(\d+) requests in", t).group(1))
+    print("%.0f" % (float(sys.argv[1]) / float(sys.argv[2]) * 1e6 / max(n, 1)), file=sys.stderr)
 PY
 summ() { python3 "$work/summ.py"; }
+hz=$(getconf CLK_TCK)
+# CPU clock ticks used so far by a process (all its threads) / by all PostgreSQL processes.
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+pg_ticks() { for p in $(pgrep -x postgres); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
+# Runs wrk against intake and prints its summary; the server's CPU µs per request goes to $work/cpu.
+run_intake() {
+  local pid=$1 pg0 t0 out
+  shift
+  t0=$(ticks "$pid"); pg0=$(pg_ticks)
+  out=$(run_wrk -s "$work/post.lua" "$@")
+  echo "$out" | python3 "$work/summ.py" $(( $(ticks "$pid") - t0 )) "$hz" 2>"$work/cpu"
+  echo "$out" | python3 "$work/summ.py" $(( $(pg_ticks) - pg0 )) "$hz" 2>"$work/pgcpu" >/dev/null
+}
 
 run_wrk() { wrk -t2 -c$conns -d${secs}s --latency "$@" 2>&1; }
 
 echo "== SQLite"
 "$bin" serve --data "$work/sqlite" --listen 127.0.0.1:$port >"$work/sqlite.log" 2>&1 &
+server=$!
 wait_up
 export BODY; BODY=$(body_for)
 trivial=$(run_wrk "http://127.0.0.1:$port/healthz" | summ)
-sqlite_intake=$(run_wrk -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/incidents" | summ)
+run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/sq"
+sqlite_intake=$(cat "$work/sq"); sqlite_cpu=$(cat "$work/cpu")
 kill %1; wait %1 2>/dev/null || true
 sqlite_raw=$(python3 - "$work/raw.db" "$secs" <<'PY'
 import sqlite3, sys, time
@@ -66,16 +87,18 @@ print(f"{n / float(sys.argv[2]):.0f}")
 PY
 )
 
-pg_intake="skipped"; pg_raw="skipped"
+pg_intake="skipped"; pg_raw="skipped"; pg_cpu="skipped"
 if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "== PostgreSQL"
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS yingji_bench WITH (FORCE)" -c "CREATE DATABASE yingji_bench" postgres
   # PostgreSQL has no data directory for a generated data key: use a throwaway one.
   YINGJI_DATA_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
   "$bin" serve --database-url postgres://postgres@127.0.0.1:5432/yingji_bench --listen 127.0.0.1:$port >"$work/pg.log" 2>&1 &
+  server=$!
   wait_up
   BODY=$(body_for)
-  pg_intake=$(run_wrk -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/incidents" | summ)
+  run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/pq"
+  pg_intake=$(cat "$work/pq"); pg_cpu="$(cat "$work/cpu") µs in yingji + $(cat "$work/pgcpu") µs in PostgreSQL"
   kill %1; wait %1 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -qc "CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, v TEXT)" yingji_bench
   echo "INSERT INTO raw (v) VALUES ('x');" > "$work/insert.sql"
@@ -90,6 +113,8 @@ echo "  SQLite raw durable commits/s (1 row/tx):   $sqlite_raw"
 echo "  SQLite durable intake:                     $sqlite_intake"
 echo "  PostgreSQL pgbench single-row insert tps:  $pg_raw"
 echo "  PostgreSQL durable intake:                 $pg_intake"
+echo "  CPU per report, SQLite:                    $sqlite_cpu µs in yingji"
+echo "  CPU per report, PostgreSQL:                $pg_cpu"
 python3 - "$sqlite_raw" "$sqlite_intake" "$pg_raw" "$pg_intake" <<'PY'
 import sys
 raw, intake, praw, pintake = sys.argv[1:]
