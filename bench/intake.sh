@@ -6,10 +6,14 @@
 #     (SQLite: WAL + synchronous=FULL, one writer; PostgreSQL: pgbench at the same concurrency).
 # It also reports the CPU time each report costs (the server's threads, and PostgreSQL's
 # processes), read from /proc: a figure that moves less than req/s on a shared, noisy machine.
+# The speed of a shared machine drifts from minute to minute, so each backend is measured in
+# ROUNDS rounds (default 3), each a baseline run right before an intake run; the ratio to the
+# goal is taken per round and the median is reported.
 # Usage: bash bench/intake.sh [SECONDS]   (needs wrk; PostgreSQL at 127.0.0.1:5432 for that half)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+rounds=${ROUNDS:-3}
 conns=64
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
 cargo build --release -q -p yingji
@@ -66,16 +70,10 @@ run_intake() {
 
 run_wrk() { wrk -t2 -c$conns -d${secs}s --latency "$@" 2>&1; }
 
-echo "== SQLite"
-"$bin" serve --data "$work/sqlite" --listen 127.0.0.1:$port >"$work/sqlite.log" 2>&1 &
-server=$!
-wait_up
-export BODY; BODY=$(body_for)
-trivial=$(run_wrk "http://127.0.0.1:$port/healthz" | summ)
-run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/sq"
-sqlite_intake=$(cat "$work/sq"); sqlite_cpu=$(cat "$work/cpu")
-kill %1; wait %1 2>/dev/null || true
-sqlite_raw=$(python3 - "$work/raw.db" "$secs" <<'PY'
+# The raw SQLite commit rate: one single-row INSERT per transaction, WAL, synchronous=FULL.
+sqlite_raw() {
+  rm -f "$work/raw.db" "$work/raw.db-wal" "$work/raw.db-shm"
+  python3 - "$work/raw.db" "$secs" <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
@@ -85,40 +83,63 @@ while time.time() < end:
     db.execute("BEGIN"); db.execute("INSERT INTO t (v) VALUES ('x')"); db.execute("COMMIT"); n += 1
 print(f"{n / float(sys.argv[2]):.0f}")
 PY
-)
+}
 
-pg_intake="skipped"; pg_raw="skipped"; pg_cpu="skipped"
+# One line per round: "baseline intake_req/s p50 p99 non2xx yingji_cpu_us [pg_cpu_us]".
+echo "== SQLite"
+"$bin" serve --data "$work/sqlite" --listen 127.0.0.1:$port >"$work/sqlite.log" 2>&1 &
+server=$!
+wait_up
+export BODY; BODY=$(body_for)
+trivial=$(run_wrk "http://127.0.0.1:$port/healthz" | summ)
+for r in $(seq 1 "$rounds"); do
+  raw=$(sqlite_raw)
+  run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/sq"
+  echo "$raw $(cat "$work/sq") $(cat "$work/cpu")" | tee -a "$work/sqlite_rounds"
+done
+kill %1; wait %1 2>/dev/null || true
+
 if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "== PostgreSQL"
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS yingji_bench WITH (FORCE)" -c "CREATE DATABASE yingji_bench" postgres
+  psql -h 127.0.0.1 -U postgres -qc "CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, v TEXT)" yingji_bench
+  echo "INSERT INTO raw (v) VALUES ('x');" > "$work/insert.sql"
   # PostgreSQL has no data directory for a generated data key: use a throwaway one.
   YINGJI_DATA_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
   "$bin" serve --database-url postgres://postgres@127.0.0.1:5432/yingji_bench --listen 127.0.0.1:$port >"$work/pg.log" 2>&1 &
   server=$!
   wait_up
   BODY=$(body_for)
-  run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/pq"
-  pg_intake=$(cat "$work/pq"); pg_cpu="$(cat "$work/cpu") µs in yingji + $(cat "$work/pgcpu") µs in PostgreSQL"
+  for r in $(seq 1 "$rounds"); do
+    raw=$(pgbench -h 127.0.0.1 -U postgres -n -c $conns -j 2 -T "$secs" -f "$work/insert.sql" yingji_bench 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)
+    run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/pq"
+    echo "$raw $(cat "$work/pq") $(cat "$work/cpu") $(cat "$work/pgcpu")" | tee -a "$work/pg_rounds"
+  done
   kill %1; wait %1 2>/dev/null || true
-  psql -h 127.0.0.1 -U postgres -qc "CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, v TEXT)" yingji_bench
-  echo "INSERT INTO raw (v) VALUES ('x');" > "$work/insert.sql"
-  pg_raw=$(pgbench -h 127.0.0.1 -U postgres -n -c $conns -j 2 -T "$secs" -f "$work/insert.sql" yingji_bench 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS yingji_bench WITH (FORCE)" postgres
 fi
 
 echo
-echo "results (${secs}s each, $conns connections, loopback; req/s, p50 ms, p99 ms, non-2xx):"
-echo "  trivial JSON endpoint (GET /healthz):      $trivial"
-echo "  SQLite raw durable commits/s (1 row/tx):   $sqlite_raw"
-echo "  SQLite durable intake:                     $sqlite_intake"
-echo "  PostgreSQL pgbench single-row insert tps:  $pg_raw"
-echo "  PostgreSQL durable intake:                 $pg_intake"
-echo "  CPU per report, SQLite:                    $sqlite_cpu µs in yingji"
-echo "  CPU per report, PostgreSQL:                $pg_cpu"
-python3 - "$sqlite_raw" "$sqlite_intake" "$pg_raw" "$pg_intake" <<'PY'
-import sys
-raw, intake, praw, pintake = sys.argv[1:]
-print(f"  SQLite intake / raw commit rate:          {float(intake.split()[0]) / float(raw):.2f}x (goal >= 1.5x)")
-if praw not in ("skipped", "") and pintake != "skipped":
-    print(f"  PostgreSQL intake / pgbench insert rate:  {float(pintake.split()[0]) / float(praw):.2f}x (goal >= 0.8x)")
+echo "results ($rounds rounds of ${secs}s runs, $conns connections, loopback; p50/p99 in ms):"
+echo "  trivial JSON endpoint (GET /healthz):      $trivial (req/s p50 p99 non-2xx)"
+python3 - "$work/sqlite_rounds" "$work/pg_rounds" <<'PY'
+import os, statistics, sys
+
+def report(path, name, base, goal, pg):
+    if not os.path.exists(path):
+        print(f"  {name}: skipped")
+        return
+    rows = [line.split() for line in open(path) if line.strip()]
+    ratios = []
+    for i, r in enumerate(rows, 1):
+        raw, rps, p50, p99, non2 = float(r[0]), float(r[1]), r[2], r[3], r[4]
+        cpu = f"{r[5]} µs CPU in yingji" + (f" + {r[6]} µs in PostgreSQL" if pg else "")
+        ratios.append(rps / raw)
+        print(f"  {name} round {i}: {base} {raw:.0f}/s; intake {rps:.0f} req/s, p50 {p50}, p99 {p99}, "
+              f"non-2xx {non2}; {cpu} per report; ratio {rps / raw:.2f}x")
+    print(f"  {name} intake / {base}: median {statistics.median(ratios):.2f}x "
+          f"(rounds {', '.join(f'{x:.2f}' for x in ratios)}; goal >= {goal}x)")
+
+report(sys.argv[1], "SQLite", "raw durable commits (1 row/tx)", 1.5, False)
+report(sys.argv[2], "PostgreSQL", "pgbench single-row insert", 0.8, True)
 PY
