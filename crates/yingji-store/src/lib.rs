@@ -347,15 +347,18 @@ pub struct VerifyReport {
     pub broken: Vec<(Uuid, String, yingji_domain::audit::Broken)>,
 }
 
+/// The settings of every SQLite connection, the readers' and the writer's. WAL lets readers run
+/// while the writer writes; synchronous=FULL makes every commit durable before it returns
+/// (NORMAL in WAL mode may lose the last commits on power loss).
+pub(crate) const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+];
+
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
-    // WAL lets readers run while the writer writes; synchronous=FULL makes every commit durable
-    // before it returns (NORMAL in WAL mode may lose the last commits on power loss).
-    for p in [
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = FULL",
-        "PRAGMA busy_timeout = 10000",
-        "PRAGMA foreign_keys = ON",
-    ] {
+    for p in SQLITE_PRAGMAS {
         sqlx::query(p).execute(&mut *conn).await?;
     }
     Ok(())

@@ -88,14 +88,13 @@ pub(crate) fn groups<'a>(writes: &[&'a [Stmt]]) -> Vec<Group<'a>> {
 }
 
 /// A group of many rows as multi-row `VALUES` statements of [`CHUNKS`] rows, each within
-/// `max_params` bound values: each statement's SQL and its rows (bound in order).
+/// `max_params` bound values: each statement's SQL and its rows (bound in order). `template` is
+/// the group's `(open, close)` (a group without one runs as it is and never comes here).
 pub(crate) fn values_chunks<'g>(
     g: &'g Group<'g>,
+    (open, close): (usize, usize),
     max_params: usize,
 ) -> Vec<(String, &'g [&'g [Val]])> {
-    let Some((open, close)) = g.template else {
-        return vec![(g.first.sql.to_string(), &g.rows[..1])];
-    };
     let per_row = g.rows.first().map_or(1, |r| r.len().max(1));
     let mut out = Vec::new();
     let mut rest = g.rows.as_slice();
@@ -124,8 +123,12 @@ pub(crate) fn values_chunks<'g>(
 }
 
 /// [`values_chunks`] as statements owning their values.
-pub(crate) fn values_statements(g: &Group<'_>, max_params: usize) -> Vec<Stmt> {
-    values_chunks(g, max_params)
+pub(crate) fn values_statements(
+    g: &Group<'_>,
+    template: (usize, usize),
+    max_params: usize,
+) -> Vec<Stmt> {
+    values_chunks(g, template, max_params)
         .into_iter()
         .map(|(sql, rows)| {
             let mut st = Stmt::new(sql, rows.iter().flat_map(|r| r.iter().cloned()).collect());
@@ -181,7 +184,7 @@ mod tests {
         let writes: Vec<&[Stmt]> = rows.iter().map(std::slice::from_ref).collect();
         let gs = groups(&writes);
         assert_eq!(gs.len(), 1);
-        let sts = values_statements(&gs[0], 1000);
+        let sts = values_statements(&gs[0], gs[0].template.unwrap(), 1000);
         let sizes: Vec<usize> = sts.iter().map(|s| s.args.len()).collect();
         assert_eq!(sizes, vec![16, 4, 1]);
         assert_eq!(
@@ -192,7 +195,7 @@ mod tests {
         let all: Vec<Val> = sts.iter().flat_map(|s| s.args.clone()).collect();
         assert_eq!(all, (0..21).map(Val::Int).collect::<Vec<_>>());
         // The bound on values per statement is kept.
-        let small = values_statements(&gs[0], 4);
+        let small = values_statements(&gs[0], gs[0].template.unwrap(), 4);
         assert!(small.iter().all(|s| s.args.len() <= 4));
     }
 }

@@ -229,14 +229,14 @@ async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
                 // which run as they are.
                 apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(g.first)).await?;
             }
-            Some(_) => {
+            Some(template) => {
                 if g.rows.len() > 1
                     && let Some(st) = json_statement(g.first, &g.rows)
                 {
                     apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(&st)).await?;
                     continue;
                 }
-                let sts = merge::values_statements(g, MAX_PARAMS);
+                let sts = merge::values_statements(g, template, MAX_PARAMS);
                 apply_statements(Backend::Postgres, &mut tx, &sts).await?;
             }
         }

@@ -74,17 +74,17 @@ fn spawn_with(
     pause: std::time::Duration,
 ) -> Result<mpsc::Sender<Job>> {
     let conn = open(path)?;
-    // WAL lets readers run while the writer writes; synchronous=FULL makes every commit durable
-    // before it returns (NORMAL in WAL mode may lose the last commits on power loss). Statement
+    // Every connection's settings (see SQLITE_PRAGMAS), and the writer's own: statement
     // journals (only used when a batch is run again write by write) stay in memory. The writer
     // does not checkpoint after its commits: the checkpointer thread does, so that copying WAL
     // pages into the database file does not hold up the commits waiting behind it.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
-         PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; \
-         PRAGMA wal_autocheckpoint = 0;",
-    )
-    .map_err(other)?;
+    for p in crate::SQLITE_PRAGMAS.iter().chain(&[
+        "PRAGMA temp_store = MEMORY",
+        "PRAGMA cache_size = -65536",
+        "PRAGMA wal_autocheckpoint = 0",
+    ]) {
+        conn.execute_batch(p).map_err(other)?;
+    }
     conn.set_prepared_statement_cache_capacity(512);
     let checkpoints = spawn_checkpointer(path, restart_frames, pause)?;
     let (tx, rx) = mpsc::channel(4096);
@@ -219,11 +219,11 @@ fn run_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Result<()
 /// (see [`merge`]): fewer statements to step through for the same rows.
 fn merged(conn: &Connection, writes: &[&[Stmt]]) -> Result<()> {
     for g in merge::groups(writes) {
-        if g.template.is_none() || g.rows.len() == 1 {
+        let Some(template) = g.template.filter(|_| g.rows.len() > 1) else {
             exec(conn, g.first)?;
             continue;
-        }
-        for (sql, rows) in merge::values_chunks(&g, MAX_PARAMS) {
+        };
+        for (sql, rows) in merge::values_chunks(&g, template, MAX_PARAMS) {
             let mut prepared = conn.prepare_cached(&sql).map_err(other)?;
             prepared
                 .execute(rusqlite::params_from_iter(
