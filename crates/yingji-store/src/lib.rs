@@ -255,9 +255,8 @@ impl Store {
 
     async fn commit_inner(&self, ws: WriteSet) -> Result<()> {
         // The statements are built here, on the request's task, so that the single writer
-        // only executes them (and the write set is dropped here, not on the writer).
-        let stmts = rows::statements(&ws)?;
-        drop(ws);
+        // only executes them. They take the write set's values without copying them.
+        let stmts = rows::statements(ws)?;
         let (reply, rx) = oneshot::channel();
         self.inner
             .writer

@@ -338,14 +338,14 @@ fn b(v: bool) -> i64 {
 }
 
 /// The statements that apply a write set, in order, for either backend.
-pub(crate) fn statements(ws: &WriteSet) -> Result<Vec<Stmt>> {
+pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
     let mut out = Vec::with_capacity(ws.heads.len() + ws.events.len() + ws.rows.len() + 1);
-    for h in &ws.heads {
+    for h in ws.heads {
         if h.expected_version == 0 {
             out.push(
                 Stmt::new(
                     "INSERT INTO streams (id, kind, version, head_hash) VALUES (?, ?, ?, ?)",
-                    args![h.id, &h.kind, h.new_version, &h.head_hash],
+                    args![h.id, h.kind, h.new_version, h.head_hash],
                 )
                 .on_unique("stream_exists"),
             );
@@ -353,41 +353,41 @@ pub(crate) fn statements(ws: &WriteSet) -> Result<Vec<Stmt>> {
             out.push(
                 Stmt::new(
                     "UPDATE streams SET version = ?, head_hash = ? WHERE id = ? AND version = ?",
-                    args![h.new_version, &h.head_hash, h.id, h.expected_version],
+                    args![h.new_version, h.head_hash, h.id, h.expected_version],
                 )
                 .expect(1, "stream_version"),
             );
         }
     }
-    for e in &ws.events {
-        let v = &e.envelope;
+    for e in ws.events {
+        let v = e.envelope;
         out.push(Stmt::new(
             "INSERT INTO events (id, stream_id, stream_seq, stream_kind, jurisdiction_id, at, actor_id, actor_name, kind, reason, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             args![
                 v.id,
                 v.stream_id,
                 v.stream_seq,
-                &v.stream_kind,
+                v.stream_kind,
                 v.jurisdiction_id,
-                &v.at,
+                v.at,
                 v.actor_id,
-                &v.actor_name,
-                &v.kind,
-                v.reason.clone(),
-                &v.payload,
-                &v.prev_hash,
-                &e.hash
+                v.actor_name,
+                v.kind,
+                v.reason,
+                v.payload,
+                v.prev_hash,
+                e.hash
             ],
         ));
     }
-    for r in &ws.rows {
+    for r in ws.rows {
         row_statements(r, &mut out)?;
     }
-    if let Some(i) = &ws.idempotency {
+    if let Some(i) = ws.idempotency {
         out.push(
             Stmt::new(
                 "INSERT INTO idempotency (actor_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                args![i.actor_id, &i.key, &i.request_hash, i.status, &i.response, &i.created_at],
+                args![i.actor_id, i.key, i.request_hash, i.status, i.response, i.created_at],
             )
             .on_unique("idempotency"),
         );
@@ -395,7 +395,7 @@ pub(crate) fn statements(ws: &WriteSet) -> Result<Vec<Stmt>> {
     Ok(out)
 }
 
-fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
+fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
     match r {
         Row::Incident(i) => out.push(Stmt::new(
             "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) \
@@ -404,25 +404,25 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
             args![
                 i.id,
                 i.jurisdiction_id,
-                &i.jurisdiction_path,
-                &i.plan_id,
+                i.jurisdiction_path,
+                i.plan_id,
                 i.plan_version,
-                &i.kind,
-                &i.status,
-                i.level.clone(),
+                i.kind,
+                i.status,
+                i.level,
                 i.drill,
                 i.headcount,
-                &i.title,
-                &i.reported_at,
-                &i.updated_at,
+                i.title,
+                i.reported_at,
+                i.updated_at,
                 i.next_due_ms,
-                &i.body
+                i.body
             ],
         )),
         Row::Tasks { incident_id, tasks } => {
             // Tasks are never removed from an incident: upsert each one (a delete-and-insert of
             // all of them would make every write cost as much as the incident's history).
-            for t in tasks {
+            for t in &tasks {
                 let assignees = serde_json::to_string(
                     &t.assignees
                         .iter()
@@ -435,7 +435,7 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
                      ON CONFLICT (id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at, overdue = excluded.overdue, assignees = excluded.assignees",
                     args![
                         t.id,
-                        *incident_id,
+                        incident_id,
                         &t.jurisdiction_path,
                         &t.group,
                         &t.title,
@@ -450,7 +450,7 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
             // The assignees after all the tasks, not interleaved with them: the PostgreSQL
             // writer merges a run of the same statement from many writes into one multi-row
             // statement, and interleaving would split every write into one group per task.
-            for t in tasks {
+            for t in &tasks {
                 for a in &t.assignees {
                     out.push(Stmt::new(
                         "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -462,7 +462,7 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
         Row::Jurisdiction(j) => out.push(Stmt::new(
             "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, code = excluded.code",
-            args![j.id, j.parent_id, &j.name, &j.kind, j.code.clone(), &j.path, &j.created_at],
+            args![j.id, j.parent_id, j.name, j.kind, j.code, j.path, j.created_at],
         )),
         Row::Person(p) => out.push(Stmt::new(
             "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -470,17 +470,17 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
             args![
                 p.id,
                 p.jurisdiction_id,
-                &p.name,
-                p.phone.clone(),
-                p.email.clone(),
-                p.token_hash.clone(),
-                &p.created_at
+                p.name,
+                p.phone,
+                p.email,
+                p.token_hash,
+                p.created_at
             ],
         )),
         Row::PostHolder(h) => out.push(Stmt::new(
             "INSERT INTO post_holders (jurisdiction_id, post_id, person_id, deputy) VALUES (?, ?, ?, ?) \
              ON CONFLICT (jurisdiction_id, post_id, person_id) DO UPDATE SET deputy = excluded.deputy",
-            args![h.jurisdiction_id, &h.post_id, h.person_id, h.deputy],
+            args![h.jurisdiction_id, h.post_id, h.person_id, h.deputy],
         )),
         Row::RemovePostHolder {
             jurisdiction_id,
@@ -488,17 +488,17 @@ fn row_statements(r: &Row, out: &mut Vec<Stmt>) -> Result<()> {
             person_id,
         } => out.push(Stmt::new(
             "DELETE FROM post_holders WHERE jurisdiction_id = ? AND post_id = ? AND person_id = ?",
-            args![*jurisdiction_id, post_id, *person_id],
+            args![jurisdiction_id, post_id, person_id],
         )),
         Row::Plan(p) => out.push(Stmt::new(
             "INSERT INTO plans (plan_id, version, jurisdiction_id, title, source, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![&p.plan_id, p.version, p.jurisdiction_id, &p.title, &p.source, &p.sha256, &p.loaded_at],
+            args![p.plan_id, p.version, p.jurisdiction_id, p.title, p.source, p.sha256, p.loaded_at],
         )),
         Row::Outbox(o) => out.push(Stmt::new(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-            args![o.id, o.event_id, &o.kind, &o.payload, &o.next_at, &o.created_at],
+            args![o.id, o.event_id, o.kind, o.payload, o.next_at, o.created_at],
         )),
-        Row::Sql(st) => out.push(st.clone()),
+        Row::Sql(st) => out.push(st),
     }
     Ok(())
 }
