@@ -107,7 +107,7 @@ pub async fn load_plan(
         version: latest.as_ref().map_or(1, |l| l.version + 1),
         jurisdiction_id,
         title: plan.meta.title.clone(),
-        source: source.to_string(),
+        source: source.into(),
         sha256: sha,
         loaded_at: fmt_ts(now),
     };
@@ -143,7 +143,7 @@ fn plan_json(p: &PlanRow, with_source: bool) -> Value {
         "title": p.title, "sha256": p.sha256, "loaded_at": p.loaded_at,
     });
     if with_source {
-        v["source"] = json!(p.source);
+        v["source"] = json!(&*p.source);
     }
     v
 }

@@ -249,7 +249,8 @@ pub struct PlanRow {
     pub version: i64,
     pub jurisdiction_id: Uuid,
     pub title: String,
-    pub source: String,
+    /// The plan file's text, shared: a row is cloned out of the cache on every report.
+    pub source: std::sync::Arc<str>,
     pub sha256: String,
     pub loaded_at: String,
 }
@@ -492,7 +493,7 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
         )),
         Row::Plan(p) => out.push(Stmt::new(
             "INSERT INTO plans (plan_id, version, jurisdiction_id, title, source, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![p.plan_id, p.version, p.jurisdiction_id, p.title, p.source, p.sha256, p.loaded_at],
+            args![p.plan_id, p.version, p.jurisdiction_id, p.title, &*p.source, p.sha256, p.loaded_at],
         )),
         Row::Outbox(o) => out.push(Stmt::new(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
@@ -583,7 +584,7 @@ fn plan_from(r: &sqlx::any::AnyRow) -> Result<PlanRow> {
         version: r.try_get(1)?,
         jurisdiction_id: uuid_col(r, 2)?,
         title: r.try_get(3)?,
-        source: r.try_get(4)?,
+        source: r.try_get::<String, _>(4)?.into(),
         sha256: r.try_get(5)?,
         loaded_at: r.try_get(6)?,
     })
