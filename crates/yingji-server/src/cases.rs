@@ -549,7 +549,7 @@ pub async fn register(
             &state.sealer,
         );
         extra(&c, &mut ws);
-        idempotency(&mut ws, idem, actor, 201, &case_json(&c), now);
+        idempotency(&mut ws, idem, actor, 201, case_json(&c), now);
         match state.store.commit(ws).await {
             Ok(()) => return Ok(c),
             Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
@@ -773,7 +773,7 @@ async fn execute(
             &settings,
             &state.sealer,
         );
-        idempotency(&mut ws, idem, actor, 200, &case_json(&after), now);
+        idempotency(&mut ws, idem, actor, 200, case_json(&after), now);
         match state.store.commit(ws).await {
             Ok(()) => return Ok((after, events)),
             Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
@@ -1025,7 +1025,7 @@ async fn route(
         None => {
             let mut ws = WriteSet::default();
             parent_write(&mut ws);
-            idempotency(&mut ws, idem.as_ref(), &actor, 200, &case_json(&after), now);
+            idempotency(&mut ws, idem.as_ref(), &actor, 200, case_json(&after), now);
             st.store.commit(ws).await?;
         }
         Some(j) => {

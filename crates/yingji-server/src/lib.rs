@@ -295,6 +295,19 @@ impl From<Value> for JsonText {
     }
 }
 
+impl From<&Value> for JsonText {
+    fn from(v: &Value) -> JsonText {
+        JsonText(v.to_string())
+    }
+}
+
+/// A copy of stored text (an incident's body kept as its idempotency record).
+impl From<&JsonText> for JsonText {
+    fn from(t: &JsonText) -> JsonText {
+        t.clone()
+    }
+}
+
 /// Runs a create or command with the Idempotency-Key semantics: a repeated key with the same
 /// request replays the stored response; with a different request it is refused.
 pub async fn idempotent<F, Fut, B>(

@@ -224,24 +224,6 @@ pub fn incident_events(
     crate::JsonText(incident_rows(ws, inc_after, path, now))
 }
 
-/// A response body that can be stored as JSON text: a value, or text already serialised (an
-/// incident's stored body, so that a report is serialised once rather than for each use).
-pub trait ToJsonText {
-    fn json_text(&self) -> String;
-}
-
-impl ToJsonText for serde_json::Value {
-    fn json_text(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl ToJsonText for crate::JsonText {
-    fn json_text(&self) -> String {
-        self.0.clone()
-    }
-}
-
 pub struct Idem {
     pub key: String,
     pub request_hash: String,
@@ -252,7 +234,7 @@ pub fn idempotency(
     idem: Option<&Idem>,
     actor: &ActorRef,
     status: u16,
-    body: &impl ToJsonText,
+    body: impl Into<crate::JsonText>,
     now: Timestamp,
 ) {
     if let Some(i) = idem {
@@ -261,7 +243,7 @@ pub fn idempotency(
             key: i.key.clone(),
             request_hash: i.request_hash.clone(),
             status: i64::from(status),
-            response: body.json_text(),
+            response: body.into().0,
             created_at: fmt_ts(now),
         });
     }
