@@ -62,6 +62,14 @@ fn open(path: &Path) -> Result<Connection> {
     .map_err(|e| other(format!("opening {}: {e}", path.display())))
 }
 
+/// Applies every connection's settings ([`crate::SQLITE_PRAGMAS`]) and this connection's own.
+fn settings(conn: &Connection, own: &[&str]) -> Result<()> {
+    for p in crate::SQLITE_PRAGMAS.iter().chain(own) {
+        conn.execute_batch(p).map_err(other)?;
+    }
+    Ok(())
+}
+
 /// Opens the writer connection on the (already migrated) database file and starts the writer
 /// and checkpointer threads.
 pub(crate) fn spawn(path: &Path) -> Result<mpsc::Sender<Job>> {
@@ -78,13 +86,14 @@ fn spawn_with(
     // journals (only used when a batch is run again write by write) stay in memory. The writer
     // does not checkpoint after its commits: the checkpointer thread does, so that copying WAL
     // pages into the database file does not hold up the commits waiting behind it.
-    for p in crate::SQLITE_PRAGMAS.iter().chain(&[
-        "PRAGMA temp_store = MEMORY",
-        "PRAGMA cache_size = -65536",
-        "PRAGMA wal_autocheckpoint = 0",
-    ]) {
-        conn.execute_batch(p).map_err(other)?;
-    }
+    settings(
+        &conn,
+        &[
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA cache_size = -65536",
+            "PRAGMA wal_autocheckpoint = 0",
+        ],
+    )?;
     conn.set_prepared_statement_cache_capacity(512);
     let checkpoints = spawn_checkpointer(path, restart_frames, pause)?;
     let (tx, rx) = mpsc::channel(4096);
@@ -110,8 +119,7 @@ fn spawn_checkpointer(
     pause: std::time::Duration,
 ) -> Result<Checkpoints> {
     let conn = open(path)?;
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")
-        .map_err(other)?;
+    settings(&conn, &["PRAGMA wal_autocheckpoint = 0"])?;
     let (nudge, rx) = std::sync::mpsc::sync_channel::<()>(1);
     let finish = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = finish.clone();
