@@ -59,7 +59,11 @@ fn open(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| other(format!("opening {}: {e}", path.display())))
+    .map_err(|e| opening(path, e))
+}
+
+fn opening(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    other(format!("opening {}: {e}", path.display()))
 }
 
 /// Applies every connection's settings ([`crate::SQLITE_PRAGMAS`]) and this connection's own.
@@ -111,8 +115,8 @@ struct Checkpoints {
     finish: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Copies committed WAL pages into the database file on a thread and connection of its own. It
-/// sleeps until the writer commits, and ends when the writer does.
+/// Copies committed WAL pages into the database file, and syncs that file, on a thread and
+/// connection of its own. It sleeps until the writer commits, and ends when the writer does.
 fn spawn_checkpointer(
     path: &Path,
     restart_frames: i64,
@@ -120,8 +124,7 @@ fn spawn_checkpointer(
 ) -> Result<Checkpoints> {
     let conn = open(path)?;
     settings(&conn, &["PRAGMA wal_autocheckpoint = 0"])?;
-    let db_file =
-        std::fs::File::open(path).map_err(|e| other(format!("opening {}: {e}", path.display())))?;
+    let db_file = std::fs::File::open(path).map_err(|e| opening(path, e))?;
     let (nudge, rx) = std::sync::mpsc::sync_channel::<()>(1);
     let finish = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = finish.clone();
