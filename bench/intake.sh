@@ -57,7 +57,8 @@ summ() { python3 "$work/summ.py"; }
 hz=$(getconf CLK_TCK)
 # CPU clock ticks used so far by a process (all its threads) / by all PostgreSQL processes.
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-pg_ticks() { for p in $(pgrep -x postgres); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
+# A backend may exit between pgrep and the read: skip it rather than fail the run (set -e).
+pg_ticks() { for p in $(pgrep -x postgres); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s+=$1} END {print s+0}'; }
 # Runs wrk against intake and prints its summary; the server's CPU µs per request goes to $work/cpu.
 run_intake() {
   local pid=$1 pg0 t0 out
