@@ -9,6 +9,11 @@
 # The speed of a shared machine drifts from minute to minute, so each backend is measured in
 # ROUNDS rounds (default 3), each a baseline run right before an intake run; the ratio to the
 # goal is taken per round and the median is reported.
+# On a virtual machine, later rounds can be slower for a reason outside yingji: as the database
+# grows, the page cache spreads into memory the guest has not touched since it booted, and the
+# host faults each such page in on first write. Measured on a fresh 2-core VM: the checkpointer
+# went from 14 to 30 µs per report by the third 10 s round; after touching 16 GiB once
+# beforehand, it stayed at 15-17 µs for four rounds. Compare rounds of one run with that in mind.
 # Usage: bash bench/intake.sh [SECONDS]   (needs wrk; PostgreSQL at 127.0.0.1:5432 for that half)
 set -euo pipefail
 cd "$(dirname "$0")/.."
