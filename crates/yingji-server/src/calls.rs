@@ -474,7 +474,7 @@ pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, A
                 state.notify.wake.notify_one();
                 return Ok(true);
             }
-            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -532,7 +532,7 @@ pub async fn acknowledge(
         );
         match state.store.commit(ws).await {
             Ok(()) => return Ok((after, true)),
-            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -363,7 +363,7 @@ fn case_rows(
             fmt_ts(after.updated_at),
             body,
         ],
-    ).on_unique("case_number")));
+    ).on_unique(yingji_store::Conflict::CaseNumber)));
     if before.is_none() {
         for (i, p) in after.petitioners.iter().enumerate() {
             let i = i as i64;
@@ -494,12 +494,12 @@ async fn next_number(
             "INSERT INTO case_counters (jurisdiction_id, year, last_seq) VALUES (?, ?, ?)",
             args![jurisdiction_id, i64::from(year), seq],
         )
-        .on_unique("stream_version"),
+        .on_unique(yingji_store::Conflict::StreamVersion),
         Some(l) => Stmt::new(
             "UPDATE case_counters SET last_seq = ? WHERE jurisdiction_id = ? AND year = ? AND last_seq = ?",
             args![seq, jurisdiction_id, i64::from(year), l],
         )
-        .expect(1, "stream_version"),
+        .expect(1, yingji_store::Conflict::StreamVersion),
     }));
     Ok(settings.number(code, year, seq, channel))
 }
@@ -552,7 +552,7 @@ pub async fn register(
         idempotency(&mut ws, idem, actor, 201, case_json(&c), now);
         match state.store.commit(ws).await {
             Ok(()) => return Ok(c),
-            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -776,7 +776,7 @@ async fn execute(
         idempotency(&mut ws, idem, actor, 200, case_json(&after), now);
         match state.store.commit(ws).await {
             Ok(()) => return Ok((after, events)),
-            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -1111,7 +1111,7 @@ async fn register_with_id(
     );
     extra(&c, &mut ws);
     state.store.commit(ws).await.map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::new(
+        StoreError::Conflict(_) => ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
             "the case changed or a number was taken concurrently; retry",

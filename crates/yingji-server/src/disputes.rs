@@ -46,7 +46,7 @@ impl From<DisputeError> for ApiError {
 
 fn conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict { constraint } if constraint == "stream_version" => ApiError::new(
+        StoreError::Conflict(yingji_store::Conflict::StreamVersion) => ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
             "a concurrent change got there first; retry",
@@ -128,11 +128,11 @@ pub async fn open_round(
         ws.rows.push(Row::Sql(Stmt::new(
             "INSERT INTO screening_rounds (id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
             args![id, j.id, &j.path, &cadence_s, &key, fmt_ts(now)],
-        ).on_unique("round_exists")));
+        ).on_unique(yingji_store::Conflict::RoundExists)));
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &body, now);
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, body)),
-            Err(StoreError::Conflict { constraint }) if constraint == "round_exists" => Err(ApiError::new(
+            Err(StoreError::Conflict(yingji_store::Conflict::RoundExists)) => Err(ApiError::new(
                 StatusCode::CONFLICT, "round_exists", format!("round {key} is already open"))),
             Err(e) => Err(e.into()),
         }
@@ -240,11 +240,11 @@ pub async fn submit_round(
         ws.rows.push(Row::Sql(Stmt::new(
             "INSERT INTO screening_submissions (round_id, unit_id, nil, disputes_found, note, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             args![id, unit.id, req.nil, req.disputes_found, req.note.clone(), a.person_id, fmt_ts(now)],
-        ).on_unique("already_submitted")));
+        ).on_unique(yingji_store::Conflict::AlreadySubmitted)));
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &payload, now);
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, round_view(&st, &r).await?)),
-            Err(StoreError::Conflict { constraint }) if constraint == "already_submitted" => Err(ApiError::new(
+            Err(StoreError::Conflict(yingji_store::Conflict::AlreadySubmitted)) => Err(ApiError::new(
                 StatusCode::CONFLICT, "already_submitted", format!("{} has already submitted for this round", unit.name))),
             Err(e) => Err(conflict(e)),
         }

@@ -78,18 +78,18 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("record"),
-            StoreError::Conflict { constraint } if constraint == "idempotency" => ApiError::new(
+            StoreError::Conflict(yingji_store::Conflict::Idempotency) => ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_race",
                 "a request with the same Idempotency-Key is being handled",
             ),
-            StoreError::Conflict { constraint } if constraint.contains("token") => {
+            StoreError::Conflict(yingji_store::Conflict::TokenTaken) => {
                 ApiError::new(StatusCode::CONFLICT, "token_taken", "choose another token")
             }
-            StoreError::Conflict { constraint } => ApiError::new(
+            StoreError::Conflict(c) => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
-                format!("a concurrent change got there first ({constraint}); retry"),
+                format!("a concurrent change got there first ({c:?}); retry"),
             ),
             StoreError::Other(e) => ApiError::internal(format!("{e:#}")),
         }

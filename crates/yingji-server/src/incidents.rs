@@ -221,7 +221,7 @@ async fn execute(
                 state.notify.wake.notify_one();
                 return Ok((after, events));
             }
-            Err(StoreError::Conflict { constraint }) if constraint == "stream_version" => continue,
+            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -269,7 +269,7 @@ pub async fn retry_delivery(
         state.clock.now().as_millisecond(),
     )));
     state.store.commit(ws).await.map_err(|e| match e {
-        yingji_store::StoreError::Conflict { .. } => ApiError::new(
+        yingji_store::StoreError::Conflict(_) => ApiError::new(
             StatusCode::CONFLICT,
             "delivery_not_dead",
             "only a dead delivery can be retried",

@@ -322,7 +322,7 @@ pub async fn submit_report(
                 "INSERT INTO report_submissions (id, plan_id, schedule_id, due_at, party, party_name, jurisdiction_path, nil, content, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 args![id, &row.plan_id, &slot.schedule_id, fmt_ts(slot.due_at), &mine.party.key, &mine.party.name, &mine.path, req.nil, &content, a.person_id, fmt_ts(now)],
             )
-            .on_unique("already_submitted"),
+            .on_unique(yingji_store::Conflict::AlreadySubmitted),
         ));
         let mut body = payload.clone();
         body["id"] = json!(id);
@@ -330,7 +330,7 @@ pub async fn submit_report(
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &body, now);
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, body)),
-            Err(StoreError::Conflict { constraint }) if constraint == "already_submitted" => {
+            Err(StoreError::Conflict(yingji_store::Conflict::AlreadySubmitted)) => {
                 Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "already_submitted",
@@ -411,7 +411,7 @@ pub async fn tick_reports(state: &AppState) -> Result<usize, ApiError> {
                 match state.store.commit(ws).await {
                     Ok(()) => written += 1,
                     // Another ticker wrote it first.
-                    Err(StoreError::Conflict { .. }) => {}
+                    Err(StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }

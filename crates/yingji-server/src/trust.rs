@@ -338,8 +338,7 @@ pub async fn person_event(
         ws.rows.extend(rows.iter().cloned());
         match st.store.commit(ws).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::Conflict { constraint })
-                if constraint == "stream_version" || constraint == "stream_exists" =>
+            Err(StoreError::Conflict(c)) if c.is_retryable() =>
             {
                 continue;
             }
@@ -781,7 +780,7 @@ pub async fn set_account(
                  ON CONFLICT (person_id) DO UPDATE SET login = excluded.login, password_hash = excluded.password_hash, password_changed_at = excluded.password_changed_at",
                 args![person.id, &login, hash, &now, &now],
             )
-            .on_unique("login_taken"),
+            .on_unique(yingji_store::Conflict::LoginTaken),
         ),
         Row::Sql(Stmt::new(
             "UPDATE sessions SET revoked = 1 WHERE person_id = ?",

@@ -42,9 +42,10 @@ pub use trust::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A concurrent write got there first (stream version, duplicate id, idempotency key).
-    #[error("conflict on {constraint}")]
-    Conflict { constraint: String },
+    /// A concurrent write got there first, or a unique key or optimistic check refused the
+    /// write; which one is a closed set (never matched by name).
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -54,14 +55,64 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e
             && db.is_unique_violation()
         {
-            return StoreError::Conflict {
-                constraint: db.constraint().unwrap_or("unique").to_string(),
-            };
+            return StoreError::Conflict(Conflict::of_constraint(db.constraint().unwrap_or("")));
         }
         if let sqlx::Error::RowNotFound = e {
             return StoreError::NotFound;
         }
         StoreError::Other(anyhow::Error::new(e))
+    }
+}
+
+/// Why a write was refused without being an error of the database itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Conflict {
+    /// The stream advanced since it was read (retry: reload and decide again).
+    StreamVersion,
+    /// A new stream's id is already taken (retry as for `StreamVersion`).
+    StreamExists,
+    /// A request with the same Idempotency-Key committed first (answer as it did).
+    Idempotency,
+    /// The case number was allocated concurrently (retry).
+    CaseNumber,
+    /// A scheduled report or screening return for this slot is already in.
+    AlreadySubmitted,
+    /// A screening round for this period already exists.
+    RoundExists,
+    /// The person was removed or disabled meanwhile.
+    PersonGone,
+    /// The login is taken.
+    LoginTaken,
+    /// The token is taken.
+    TokenTaken,
+    /// The delivery is no longer dead (someone retried it first).
+    DeliveryNotDead,
+    /// Any other unique key.
+    Unique,
+    /// A statement affected a different number of rows than it required.
+    RowCount,
+}
+
+impl Conflict {
+    /// Whether the command should be decided again on fresh state.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Conflict::StreamVersion | Conflict::StreamExists | Conflict::CaseNumber
+        )
+    }
+
+    /// A database constraint's (or SQLite's column list's) name as a conflict.
+    pub(crate) fn of_constraint(name: &str) -> Conflict {
+        if name.contains("token") {
+            Conflict::TokenTaken
+        } else if name.contains("idempotency") {
+            Conflict::Idempotency
+        } else if name.contains("login") {
+            Conflict::LoginTaken
+        } else {
+            Conflict::Unique
+        }
     }
 }
 

@@ -182,7 +182,7 @@ pub fn delivery_retry(id: Uuid, now_ms: i64) -> Stmt {
         "UPDATE deliveries SET state = 'pending', next_at_ms = ?, attempts = 0 WHERE id = ? AND state = 'dead'",
         args![now_ms, id],
     )
-    .expect(1, "delivery_not_dead")
+    .expect(1, crate::Conflict::DeliveryNotDead)
 }
 
 /// Filter for the deliveries list.

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use yingji_domain::audit::StoredEvent;
 
 use crate::sql::placeholders;
-use crate::{Backend, Result, Store, StoreError, parse_uuid};
+use crate::{Backend, Conflict, Result, Store, StoreError, parse_uuid};
 
 /// Everything one request changes, committed atomically.
 #[derive(Debug, Default, Clone)]
@@ -51,15 +51,15 @@ pub enum Row {
 
 /// One SQL statement with its arguments, for both backends (`?` placeholders; no `?` inside
 /// string literals). `expect_rows`, when set, turns a different affected-row count into a
-/// `Conflict { constraint: conflict }` error (optimistic checks such as "still pending").
+/// `Conflict(conflict)` error (optimistic checks such as "still pending").
 #[derive(Debug, Clone)]
 pub struct Stmt {
     pub sql: std::borrow::Cow<'static, str>,
     pub args: Vec<Val>,
     pub expect_rows: Option<u64>,
-    pub conflict: &'static str,
-    /// The constraint name reported when the statement hits a unique constraint.
-    pub unique: Option<&'static str>,
+    pub conflict: Conflict,
+    /// The conflict reported when the statement hits a unique constraint.
+    pub unique: Option<Conflict>,
 }
 
 impl Stmt {
@@ -68,30 +68,28 @@ impl Stmt {
             sql: sql.into(),
             args,
             expect_rows: None,
-            conflict: "unexpected_row_count",
+            conflict: Conflict::RowCount,
             unique: None,
         }
     }
 
-    /// Reports a unique-constraint violation as `Conflict { constraint: name }`.
-    pub fn on_unique(mut self, name: &'static str) -> Stmt {
-        self.unique = Some(name);
+    /// Reports a unique-constraint violation as this conflict.
+    pub fn on_unique(mut self, c: Conflict) -> Stmt {
+        self.unique = Some(c);
         self
     }
 
     pub(crate) fn check_rows(&self, n: u64) -> Result<()> {
         match self.expect_rows {
-            Some(want) if want != n => Err(StoreError::Conflict {
-                constraint: self.conflict.to_string(),
-            }),
+            Some(want) if want != n => Err(StoreError::Conflict(self.conflict)),
             _ => Ok(()),
         }
     }
 
-    /// Fails the write with `Conflict { constraint }` unless exactly `n` rows are affected.
-    pub fn expect(mut self, n: u64, constraint: &'static str) -> Stmt {
+    /// Fails the write with `Conflict(c)` unless exactly `n` rows are affected.
+    pub fn expect(mut self, n: u64, c: Conflict) -> Stmt {
         self.expect_rows = Some(n);
-        self.conflict = constraint;
+        self.conflict = c;
         self
     }
 }
@@ -348,7 +346,7 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
                     "INSERT INTO streams (id, kind, version, head_hash) VALUES (?, ?, ?, ?)",
                     args![h.id, h.kind, h.new_version, h.head_hash],
                 )
-                .on_unique("stream_exists"),
+                .on_unique(Conflict::StreamExists),
             );
         } else {
             out.push(
@@ -356,7 +354,7 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
                     "UPDATE streams SET version = ?, head_hash = ? WHERE id = ? AND version = ?",
                     args![h.new_version, h.head_hash, h.id, h.expected_version],
                 )
-                .expect(1, "stream_version"),
+                .expect(1, Conflict::StreamVersion),
             );
         }
     }
@@ -390,7 +388,7 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
                 "INSERT INTO idempotency (actor_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 args![i.actor_id, i.key, i.request_hash, i.status, i.response, i.created_at],
             )
-            .on_unique("idempotency"),
+            .on_unique(Conflict::Idempotency),
         );
     }
     Ok(out)
@@ -533,9 +531,7 @@ async fn exec_stmt(backend: Backend, conn: &mut AnyConnection, st: &Stmt) -> Res
         Ok(r) => r.rows_affected(),
         Err(e) => {
             return Err(match (StoreError::from(e), st.unique) {
-                (StoreError::Conflict { .. }, Some(name)) => StoreError::Conflict {
-                    constraint: name.to_string(),
-                },
+                (StoreError::Conflict(_), Some(c)) => StoreError::Conflict(c),
                 (e, _) => e,
             });
         }

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::merge;
 use crate::rows::{Stmt, Val};
-use crate::{Result, StoreError};
+use crate::{Conflict, Result, StoreError};
 
 /// Most writes one SQLite transaction takes at once.
 const MAX_BATCH: usize = 256;
@@ -298,11 +298,9 @@ fn failed(st: &Stmt, e: rusqlite::Error) -> StoreError {
             // "UNIQUE constraint failed: people.token_hash" names the columns.
             let named = msg
                 .as_deref()
-                .and_then(|m| m.split_once(": ").map(|(_, cols)| cols.to_string()))
-                .unwrap_or_else(|| "unique".into());
-            StoreError::Conflict {
-                constraint: st.unique.map_or(named, str::to_string),
-            }
+                .and_then(|m| m.split_once(": ").map(|(_, cols)| cols))
+                .unwrap_or("");
+            StoreError::Conflict(st.unique.unwrap_or_else(|| Conflict::of_constraint(named)))
         }
         e => other(e),
     }
