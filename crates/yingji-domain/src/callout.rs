@@ -239,11 +239,11 @@ pub enum CalloutError {
 }
 
 impl CalloutError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error::ErrorCode {
         match self {
-            CalloutError::UnknownCall => "unknown_call",
-            CalloutError::NotARecipient => "not_a_recipient",
-            CalloutError::AlreadyAcknowledged => "already_acknowledged",
+            CalloutError::UnknownCall => crate::error::ErrorCode::UnknownCall,
+            CalloutError::NotARecipient => crate::error::ErrorCode::NotARecipient,
+            CalloutError::AlreadyAcknowledged => crate::error::ErrorCode::AlreadyAcknowledged,
         }
     }
 }

@@ -754,25 +754,27 @@ pub enum CaseError {
 }
 
 impl CaseError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error::ErrorCode {
         match self {
-            CaseError::IllegalTransition { .. } => "illegal_transition",
-            CaseError::MissingField { .. } => "missing_field",
-            CaseError::UnknownTopic(_) => "unknown_topic",
-            CaseError::CollectiveNeedsRepresentatives => "collective_needs_representatives",
-            CaseError::NothingToApprove => "nothing_to_approve",
-            CaseError::WrongApprover { .. } | CaseError::WrongApprovingBody { .. } => {
-                "wrong_approver"
+            CaseError::IllegalTransition { .. } => crate::error::ErrorCode::IllegalTransition,
+            CaseError::MissingField { .. } => crate::error::ErrorCode::MissingField,
+            CaseError::UnknownTopic(_) => crate::error::ErrorCode::UnknownTopic,
+            CaseError::CollectiveNeedsRepresentatives => {
+                crate::error::ErrorCode::CollectiveNeedsRepresentatives
             }
-            CaseError::NotApproved => "not_approved",
-            CaseError::ExtensionTooLong { .. } => "extension_too_long",
-            CaseError::ExtensionTooShort => "extension_too_short",
-            CaseError::ExtensionAlreadyUsed => "extension_already_used",
-            CaseError::ExtensionAfterDue { .. } => "extension_after_due",
-            CaseError::NoExtensionPending => "no_extension_pending",
-            CaseError::ExtensionPending => "extension_pending",
-            CaseError::BadReplyDate => "invalid_reply_date",
-            CaseError::SelfLink => "self_link",
+            CaseError::NothingToApprove => crate::error::ErrorCode::NothingToApprove,
+            CaseError::WrongApprover { .. } | CaseError::WrongApprovingBody { .. } => {
+                crate::error::ErrorCode::WrongApprover
+            }
+            CaseError::NotApproved => crate::error::ErrorCode::NotApproved,
+            CaseError::ExtensionTooLong { .. } => crate::error::ErrorCode::ExtensionTooLong,
+            CaseError::ExtensionTooShort => crate::error::ErrorCode::ExtensionTooShort,
+            CaseError::ExtensionAlreadyUsed => crate::error::ErrorCode::ExtensionAlreadyUsed,
+            CaseError::ExtensionAfterDue { .. } => crate::error::ErrorCode::ExtensionAfterDue,
+            CaseError::NoExtensionPending => crate::error::ErrorCode::NoExtensionPending,
+            CaseError::ExtensionPending => crate::error::ErrorCode::ExtensionPending,
+            CaseError::BadReplyDate => crate::error::ErrorCode::InvalidReplyDate,
+            CaseError::SelfLink => crate::error::ErrorCode::SelfLink,
         }
     }
 }

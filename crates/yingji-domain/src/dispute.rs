@@ -144,12 +144,12 @@ pub enum DisputeError {
 }
 
 impl DisputeError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error::ErrorCode {
         match self {
-            DisputeError::Missing(_) => "missing_field",
-            DisputeError::Illegal(..) => "illegal_transition",
-            DisputeError::NotMajor => "not_major",
-            DisputeError::AlreadyReported => "already_reported",
+            DisputeError::Missing(_) => crate::error::ErrorCode::MissingField,
+            DisputeError::Illegal(..) => crate::error::ErrorCode::IllegalTransition,
+            DisputeError::NotMajor => crate::error::ErrorCode::NotMajor,
+            DisputeError::AlreadyReported => crate::error::ErrorCode::AlreadyReported,
         }
     }
 }

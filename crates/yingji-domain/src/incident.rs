@@ -607,30 +607,34 @@ pub enum IncidentError {
 
 impl IncidentError {
     /// Stable snake_case code for the API error envelope.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error::ErrorCode {
         match self {
-            IncidentError::IllegalTransition { .. } => "illegal_transition",
-            IncidentError::MissingIntakeField { .. } => "missing_intake_field",
-            IncidentError::UnknownIntakeField { .. } => "unknown_intake_field",
-            IncidentError::InvalidIntakeField { .. } => "invalid_intake_field",
-            IncidentError::UnknownLevel { .. } => "unknown_level",
-            IncidentError::NoLevel { .. } => "no_level",
-            IncidentError::NotInPlan { .. } => "not_in_plan",
-            IncidentError::UnknownCoerciveStep { .. } => "unknown_coercive_step",
-            IncidentError::WrongApprover { .. } => "wrong_approver",
-            IncidentError::ReasonRequired => "reason_required",
-            IncidentError::NoRegradePending => "no_regrade_pending",
-            IncidentError::UnknownTask { .. } => "unknown_task",
-            IncidentError::IllegalTaskTransition { .. } => "illegal_task_transition",
-            IncidentError::UnknownObligation { .. } => "unknown_obligation",
-            IncidentError::AlreadyFulfilled { .. } => "already_fulfilled",
-            IncidentError::DeadlineInPast { .. } => "deadline_in_past",
-            IncidentError::AlreadyEscalated => "already_escalated",
-            IncidentError::OpenTasks { .. } => "open_tasks",
-            IncidentError::OpenObligations { .. } => "open_obligations",
-            IncidentError::NoWarning => "no_warning",
-            IncidentError::ChannelRequired => "channel_required",
-            IncidentError::Invalid(_) => "invalid",
+            IncidentError::IllegalTransition { .. } => crate::error::ErrorCode::IllegalTransition,
+            IncidentError::MissingIntakeField { .. } => crate::error::ErrorCode::MissingIntakeField,
+            IncidentError::UnknownIntakeField { .. } => crate::error::ErrorCode::UnknownIntakeField,
+            IncidentError::InvalidIntakeField { .. } => crate::error::ErrorCode::InvalidIntakeField,
+            IncidentError::UnknownLevel { .. } => crate::error::ErrorCode::UnknownLevel,
+            IncidentError::NoLevel { .. } => crate::error::ErrorCode::NoLevel,
+            IncidentError::NotInPlan { .. } => crate::error::ErrorCode::NotInPlan,
+            IncidentError::UnknownCoerciveStep { .. } => {
+                crate::error::ErrorCode::UnknownCoerciveStep
+            }
+            IncidentError::WrongApprover { .. } => crate::error::ErrorCode::WrongApprover,
+            IncidentError::ReasonRequired => crate::error::ErrorCode::ReasonRequired,
+            IncidentError::NoRegradePending => crate::error::ErrorCode::NoRegradePending,
+            IncidentError::UnknownTask { .. } => crate::error::ErrorCode::UnknownTask,
+            IncidentError::IllegalTaskTransition { .. } => {
+                crate::error::ErrorCode::IllegalTaskTransition
+            }
+            IncidentError::UnknownObligation { .. } => crate::error::ErrorCode::UnknownObligation,
+            IncidentError::AlreadyFulfilled { .. } => crate::error::ErrorCode::AlreadyFulfilled,
+            IncidentError::DeadlineInPast { .. } => crate::error::ErrorCode::DeadlineInPast,
+            IncidentError::AlreadyEscalated => crate::error::ErrorCode::AlreadyEscalated,
+            IncidentError::OpenTasks { .. } => crate::error::ErrorCode::OpenTasks,
+            IncidentError::OpenObligations { .. } => crate::error::ErrorCode::OpenObligations,
+            IncidentError::NoWarning => crate::error::ErrorCode::NoWarning,
+            IncidentError::ChannelRequired => crate::error::ErrorCode::ChannelRequired,
+            IncidentError::Invalid(_) => crate::error::ErrorCode::Invalid,
         }
     }
 }

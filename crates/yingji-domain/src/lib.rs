@@ -7,7 +7,9 @@ pub mod callout;
 pub mod case;
 pub mod clock;
 pub mod dispute;
+pub mod error;
 pub mod incident;
+pub mod policy;
 pub mod reports;
 pub mod roster;
 

@@ -103,14 +103,14 @@ pub enum RosterError {
 }
 
 impl RosterError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::error::ErrorCode {
         match self {
-            RosterError::Zone(_) => "invalid_time_zone",
-            RosterError::NoShift => "roster_without_shift",
-            RosterError::DuplicateShift(_) => "duplicate_shift",
-            RosterError::EmptyRotation => "empty_rotation",
-            RosterError::OverrideOrder => "override_order",
-            RosterError::UnknownShift(_) => "unknown_shift",
+            RosterError::Zone(_) => crate::error::ErrorCode::InvalidTimeZone,
+            RosterError::NoShift => crate::error::ErrorCode::RosterWithoutShift,
+            RosterError::DuplicateShift(_) => crate::error::ErrorCode::DuplicateShift,
+            RosterError::EmptyRotation => crate::error::ErrorCode::EmptyRotation,
+            RosterError::OverrideOrder => crate::error::ErrorCode::OverrideOrder,
+            RosterError::UnknownShift(_) => crate::error::ErrorCode::UnknownShift,
         }
     }
 }

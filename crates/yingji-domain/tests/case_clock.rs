@@ -216,7 +216,7 @@ impl World {
             calendar: &self.cal,
             holders: &World::holders,
         };
-        let ev = decide(Some(case), &cmd, &ctx).map_err(|e| e.code())?;
+        let ev = decide(Some(case), &cmd, &ctx).map_err(|e| e.code().as_str())?;
         Ok(apply_all(Some(case.clone()), case.id, &ev, ts(now), who).unwrap())
     }
 

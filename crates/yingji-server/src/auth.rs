@@ -10,59 +10,30 @@
 //! hold per jurisdiction subtree decide what they may do there (see `trust.rs`).
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
-use sha2::{Digest, Sha256};
+use yingji_app::ErrorCode;
+
 use uuid::Uuid;
-use yingji_domain::ActorRef;
-use yingji_store::GrantRow;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::trust::Permission;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "yingji_session";
 
+/// The authenticated actor of an HTTP request (the application's [`yingji_app::Actor`]).
 #[derive(Debug, Clone)]
-pub struct Actor {
-    pub person_id: Uuid,
-    pub name: String,
-    pub jurisdiction_id: Uuid,
-    /// The path of the actor's jurisdiction: everything below it is in scope.
-    pub scope_path: String,
-    /// The roles the actor holds, each in a jurisdiction subtree.
-    pub grants: Vec<GrantRow>,
-    /// The hash of the session token, when the actor signed in with a session cookie.
-    pub session: Option<String>,
-}
+pub struct Actor(pub yingji_app::Actor);
 
-impl Actor {
-    pub fn as_ref(&self) -> ActorRef {
-        ActorRef {
-            person_id: self.person_id,
-            name: self.name.clone(),
-        }
-    }
-
-    /// Whether a record in the jurisdiction with this path is visible to the actor.
-    pub fn sees(&self, path: &str) -> bool {
-        path.starts_with(&self.scope_path)
-    }
-
-    /// Whether one of the actor's roles allows `p` in the jurisdiction with this path.
-    pub fn may(&self, state: &AppState, p: Permission, path: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|g| path.starts_with(&g.jurisdiction_path) && state.trust.role_allows(&g.role, p))
+impl std::ops::Deref for Actor {
+    type Target = yingji_app::Actor;
+    fn deref(&self) -> &yingji_app::Actor {
+        &self.0
     }
 }
 
-pub fn token_hash(token: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(token.as_bytes());
-    format!("{:x}", h.finalize())
-}
+pub use yingji_app::actor::token_hash;
 
 /// The value of one cookie in the request.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -78,7 +49,7 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 fn unauth(m: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m)
+    ApiError::new(ErrorCode::Unauthenticated, m)
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -133,8 +104,7 @@ impl FromRequestParts<AppState> for Actor {
                         .unwrap_or("");
                     if sent.is_empty() || token_hash(sent) != s.csrf_hash {
                         return Err(ApiError::new(
-                            StatusCode::FORBIDDEN,
-                            "csrf_failed",
+                            ErrorCode::CsrfFailed,
                             "send the session's CSRF token in the X-CSRF-Token header",
                         ));
                     }
@@ -150,15 +120,9 @@ impl Actor {
     /// The one place a bearer credential (an API token or a person's development token) becomes
     /// an actor; the console's token sign-in comes here too.
     pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
-        let h = token_hash(token);
-        let id = match state.store.api_token_person(&h).await? {
-            Some(id) => id,
-            None => match state.store.person_by_token(&h).await? {
-                Some(p) => p.id,
-                None => return Ok(None),
-            },
-        };
-        Actor::load(state, id, None).await.map(Some)
+        Ok(yingji_app::Actor::from_token(state, token)
+            .await?
+            .map(Actor))
     }
 
     /// The actor for a person: refused if the account is disabled; with their grants.
@@ -167,36 +131,8 @@ impl Actor {
         person_id: Uuid,
         session: Option<String>,
     ) -> Result<Actor, ApiError> {
-        if state
-            .store
-            .account(person_id)
-            .await?
-            .is_some_and(|a| a.disabled)
-        {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "account_disabled",
-                "this account has been disabled",
-            ));
-        }
-        let person = state
-            .store
-            .person(person_id)
-            .await?
-            .ok_or_else(|| unauth("the account no longer exists"))?;
-        let j = state
-            .store
-            .jurisdiction(person.jurisdiction_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("a person's jurisdiction is missing"))?;
-        let grants = state.store.grants(person.id).await?;
-        Ok(Actor {
-            person_id: person.id,
-            name: person.name,
-            jurisdiction_id: j.id,
-            scope_path: j.path,
-            grants,
-            session,
-        })
+        Ok(Actor(
+            yingji_app::Actor::load(state, person_id, session).await?,
+        ))
     }
 }

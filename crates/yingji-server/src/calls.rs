@@ -509,7 +509,7 @@ pub async fn acknowledge(
             Err(callout::CalloutError::NotARecipient) => {
                 return Err(ApiError::not_found("call"));
             }
-            Err(e) => return Err(ApiError::unprocessable(e.code(), e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let actor = ActorRef {
             person_id: person.person_id,
@@ -537,8 +537,7 @@ pub async fn acknowledge(
         }
     }
     Err(ApiError::new(
-        axum::http::StatusCode::CONFLICT,
-        "conflict",
+        yingji_app::ErrorCode::Conflict,
         "the call is changing too fast; retry",
     ))
 }

@@ -13,10 +13,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_domain::ActorRef;
 use yingji_domain::case::{
-    Case, CaseError, CaseSettings, Category, Channel, Command, Ctx, Event, ExtensionState, Form,
-    NewCase, Origin, Petitioner, RouteKind, Satisfaction, apply_all, decide,
+    Case, CaseSettings, Category, Channel, Command, Ctx, Event, ExtensionState, Form, NewCase,
+    Origin, Petitioner, RouteKind, Satisfaction, apply_all, decide,
 };
 use yingji_store::{CaseFilter, OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
 
@@ -35,31 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/timeline", get(case_timeline))
         .route("/cases/{id}/reveal", post(reveal_petitioner))
         .route("/cases/{id}/{action}", post(case_action))
-}
-
-impl From<CaseError> for ApiError {
-    fn from(e: CaseError) -> Self {
-        let status = match e {
-            CaseError::IllegalTransition { .. }
-            | CaseError::NothingToApprove
-            | CaseError::NotApproved
-            | CaseError::ExtensionAlreadyUsed
-            | CaseError::ExtensionPending
-            | CaseError::NoExtensionPending
-            | CaseError::ExtensionAfterDue { .. } => StatusCode::CONFLICT,
-            CaseError::WrongApprover { .. } | CaseError::WrongApprovingBody { .. } => {
-                StatusCode::FORBIDDEN
-            }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let details = match &e {
-            CaseError::MissingField { field } => json!({ "field": field }),
-            CaseError::ExtensionTooLong { asked, max } => json!({ "asked": asked, "max": max }),
-            CaseError::ExtensionAfterDue { due_at } => json!({ "due_at": due_at }),
-            _ => Value::Null,
-        };
-        ApiError::new(status, e.code(), e.to_string()).details(details)
-    }
 }
 
 /// A petition as received. Personal data is limited to what a reply needs.
@@ -130,14 +106,17 @@ pub struct CaseActionRequest {
 
 fn enum_of<T: serde::de::DeserializeOwned>(v: &str, field: &'static str) -> Result<T, ApiError> {
     serde_json::from_value(Value::String(v.to_string())).map_err(|_| {
-        ApiError::unprocessable("invalid_field", format!("`{v}` is not a valid `{field}`"))
-            .details(json!({ "field": field }))
+        ApiError::new(
+            ErrorCode::InvalidField,
+            format!("`{v}` is not a valid `{field}`"),
+        )
+        .details(json!({ "field": field }))
     })
 }
 
 fn need<T: Clone>(v: &Option<T>, field: &'static str) -> Result<T, ApiError> {
     v.clone().ok_or_else(|| {
-        ApiError::unprocessable("missing_field", format!("`{field}` is required"))
+        ApiError::new(ErrorCode::MissingField, format!("`{field}` is required"))
             .details(json!({ "field": field }))
     })
 }
@@ -465,8 +444,8 @@ fn case_write(
 
 fn parse_ts(s: &str, field: &'static str) -> Result<Timestamp, ApiError> {
     s.parse::<Timestamp>().map_err(|_| {
-        ApiError::unprocessable(
-            "invalid_time",
+        ApiError::new(
+            ErrorCode::InvalidTime,
             format!("`{field}` must be an RFC 3339 time such as 2026-03-02T10:00:00+08:00"),
         )
         .details(json!({ "field": field }))
@@ -557,8 +536,7 @@ pub async fn register(
         }
     }
     Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "conflict",
+        ErrorCode::Conflict,
         "too many cases are being registered at once; retry",
     ))
 }
@@ -593,15 +571,14 @@ pub async fn create_case(
                 None => st.clock.now(),
             };
             if received_at > st.clock.now() {
-                return Err(ApiError::unprocessable(
-                    "invalid_time",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidTime,
                     "`received_at` cannot be in the future",
                 )
                 .details(json!({ "field": "received_at" })));
             }
             if form == Form::Single && req.petitioners.len() > 1 {
-                return Err(ApiError::unprocessable(
-                "invalid_field",
+                return Err(ApiError::new(ErrorCode::InvalidField,
                 "a single petition has one petitioner; use form = collective for representatives",
             )
             .details(json!({ "field": "petitioners" })));
@@ -613,14 +590,14 @@ pub async fn create_case(
                     .await?
                     .filter(|c| a.sees(&c.jurisdiction_path))
                     .ok_or_else(|| {
-                        ApiError::unprocessable("unknown_case", format!("case {r} not found"))
+                        ApiError::new(ErrorCode::UnknownCase, format!("case {r} not found"))
                     })?;
             }
             let (settings, _) = settings_for(&st, &j.path).await?;
             let case_type = req.case_type.unwrap_or_else(|| "general".into());
             if case_type != "general" && !settings.case_types.contains_key(&case_type) {
-                return Err(ApiError::unprocessable(
-                    "unknown_case_type",
+                return Err(ApiError::new(
+                    ErrorCode::UnknownCaseType,
                     format!(
                         "`{case_type}` is not a case type of this jurisdiction's configuration"
                     ),
@@ -663,7 +640,7 @@ pub async fn create_case(
 /// the last may be X).
 pub(crate) fn check_petitioners(ps: &[Petitioner]) -> Result<(), ApiError> {
     let bad = |field: &str, msg: &str| {
-        Err(ApiError::unprocessable("invalid_field", msg.to_string())
+        Err(ApiError::new(ErrorCode::InvalidField, msg.to_string())
             .details(json!({ "field": format!("petitioners.{field}") })))
     };
     for p in ps {
@@ -781,8 +758,7 @@ async fn execute(
         }
     }
     Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "conflict",
+        ErrorCode::Conflict,
         "the case is changing too fast; retry",
     ))
 }
@@ -848,7 +824,7 @@ pub async fn case_action(
                 "lead" => {
                     let pid = need(&req.person_id, "person_id")?;
                     let p = st.store.person(pid).await?.ok_or_else(|| {
-                        ApiError::unprocessable("unknown_person", "person not found")
+                        ApiError::new(ErrorCode::UnknownPerson, "person not found")
                     })?;
                     pre = Some(Command::AssignLead {
                         lead: yingji_domain::PersonRef {
@@ -865,8 +841,8 @@ pub async fn case_action(
                                 .await?
                                 .filter(|r| a.sees(&r.jurisdiction_path))
                                 .ok_or_else(|| {
-                                    ApiError::unprocessable(
-                                        "unknown_case",
+                                    ApiError::new(
+                                        ErrorCode::UnknownCase,
                                         format!("case {cid} not found"),
                                     )
                                 })?;
@@ -878,16 +854,16 @@ pub async fn case_action(
                                 .await?
                                 .filter(|r| a.sees(&r.jurisdiction_path))
                                 .ok_or_else(|| {
-                                    ApiError::unprocessable(
-                                        "unknown_incident",
+                                    ApiError::new(
+                                        ErrorCode::UnknownIncident,
                                         format!("incident {iid} not found"),
                                     )
                                 })?;
                             Command::LinkIncident { incident_id: iid }
                         }
                         _ => {
-                            return Err(ApiError::unprocessable(
-                                "missing_field",
+                            return Err(ApiError::new(
+                                ErrorCode::MissingField,
                                 "give exactly one of `case_id` and `incident_id`",
                             ));
                         }
@@ -923,11 +899,8 @@ pub async fn case_action(
                         let d = need(&req.date, "date")?;
                         Command::Reply {
                             on: d.parse::<Date>().map_err(|_| {
-                                ApiError::unprocessable(
-                                    "invalid_field",
-                                    "`date` must be YYYY-MM-DD",
-                                )
-                                .details(json!({ "field": "date" }))
+                                ApiError::new(ErrorCode::InvalidField, "`date` must be YYYY-MM-DD")
+                                    .details(json!({ "field": "date" }))
                             })?,
                             channel: need(&req.channel, "channel")?,
                             summary: need(&req.summary, "summary")?,
@@ -981,8 +954,8 @@ async fn route(
         let tj = need(&req.target_jurisdiction_id, "target_jurisdiction_id")?;
         let j = st.scoped_jurisdiction(a, tj, "jurisdiction").await?;
         if j.id == c.jurisdiction_id || !j.path.starts_with(&rec.jurisdiction_path) {
-            return Err(ApiError::unprocessable(
-                "not_lower_jurisdiction",
+            return Err(ApiError::new(
+                ErrorCode::NotLowerJurisdiction,
                 "a case is referred (转交) only to a jurisdiction below the case's own",
             ));
         }
@@ -1112,8 +1085,7 @@ async fn register_with_id(
     extra(&c, &mut ws);
     state.store.commit(ws).await.map_err(|e| match e {
         StoreError::Conflict(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
+            ErrorCode::Conflict,
             "the case changed or a number was taken concurrently; retry",
         ),
         e => e.into(),
@@ -1198,7 +1170,7 @@ pub async fn list_cases(
     actor: Actor,
     q: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let scope_path = match q.jurisdiction_id {
         None => actor.scope_path.clone(),
         Some(j) => {
@@ -1211,8 +1183,8 @@ pub async fn list_cases(
     state.require(&actor, Permission::ViewCases, &scope_path, "jurisdiction")?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             "`limit` must be from 1 to 200",
         ));
     }
@@ -1227,8 +1199,8 @@ pub async fn list_cases(
     };
     if let Some(d) = q.due_within_days {
         if !(0..=366).contains(&d) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
                 "`due_within_days` must be 0–366",
             ));
         }
@@ -1281,7 +1253,7 @@ pub async fn case_stats(
     actor: Actor,
     q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let scope_path = match q.jurisdiction_id {
         None => actor.scope_path.clone(),
         Some(j) => {
@@ -1294,8 +1266,8 @@ pub async fn case_stats(
     state.require(&actor, Permission::ViewCases, &scope_path, "jurisdiction")?;
     let by = q.by.unwrap_or_else(|| "total".into());
     if !["department", "category", "channel", "jurisdiction", "total"].contains(&by.as_str()) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             "`by` must be department, category, channel, jurisdiction or total",
         ));
     }
@@ -1303,8 +1275,8 @@ pub async fn case_stats(
         None => (1..=4).map(|n| format!("{}Q{n}", q.year)).collect(),
         Some(n @ 1..=4) => vec![format!("{}Q{n}", q.year)],
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
                 "`quarter` must be 1–4",
             ));
         }
@@ -1378,15 +1350,15 @@ pub async fn reveal_petitioner(
     )?;
     let req = body.value;
     if !SEALED_FIELDS.contains(&req.field.as_str()) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
             "`field` is contact, address or id_number",
         )
         .details(json!({ "field": "field" })));
     }
     let p = c.petitioners.get(req.petitioner).ok_or_else(|| {
-        ApiError::unprocessable(
-            "unknown_petitioner",
+        ApiError::new(
+            ErrorCode::UnknownPetitioner,
             format!("the case has {} petitioner(s)", c.petitioners.len()),
         )
     })?;

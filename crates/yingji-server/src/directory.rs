@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, WriteSet, fmt_ts};
 
 use crate::auth::{Actor, token_hash};
@@ -177,14 +178,14 @@ pub async fn create_jurisdiction(
                 "parent jurisdiction",
             )?;
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-                return Err(ApiError::unprocessable(
-                    "invalid_name",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidName,
                     "a name of 1–100 characters is required",
                 ));
             }
             if !JURISDICTION_KINDS.contains(&req.kind.as_str()) {
-                return Err(ApiError::unprocessable(
-                    "invalid_kind",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidKind,
                     format!(
                         "`{}` is not a jurisdiction kind; use one of {}",
                         req.kind,
@@ -269,23 +270,23 @@ pub async fn create_person(
             if let Some(p) = &req.phone
                 && !valid_phone(p)
             {
-                return Err(ApiError::unprocessable(
-                    "invalid_phone",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidPhone,
                     "a phone number has 5–20 digits (and may contain + - and spaces)",
                 )
                 .details(json!({ "field": "phone" })));
             }
             if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-                return Err(ApiError::unprocessable(
-                    "invalid_name",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidName,
                     "a name of 1–100 characters is required",
                 ));
             }
             if let Some(t) = &req.token
                 && t.len() < 16
             {
-                return Err(ApiError::unprocessable(
-                    "weak_token",
+                return Err(ApiError::new(
+                    ErrorCode::WeakToken,
                     "a token needs at least 16 characters",
                 ));
             }
@@ -373,7 +374,7 @@ pub async fn assign_holder(
         // Only people in the actor's own subtree can be given posts.
         st.scoped_jurisdiction(&a, person.jurisdiction_id, "person").await?;
         if req.post_id.trim().is_empty() || req.post_id.len() > 64 {
-            return Err(ApiError::unprocessable("invalid_post", "a post id of 1–64 characters is required"));
+            return Err(ApiError::new(ErrorCode::InvalidPost, "a post id of 1–64 characters is required"));
         }
         let now = st.clock.now();
         let body = json!({ "jurisdiction_id": j.id, "post_id": req.post_id, "person_id": person.id, "name": person.name, "deputy": req.deputy });

@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_domain::dispute::{
-    Command, Dispute, DisputeError, Event, NewDispute, Party, Risk, apply, decide, round_key,
+    Command, Dispute, Event, NewDispute, Party, Risk, apply, decide, round_key,
 };
 use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
 
@@ -34,21 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/disputes/{id}/{action}", post(dispute_action))
 }
 
-impl From<DisputeError> for ApiError {
-    fn from(e: DisputeError) -> Self {
-        let status = match e {
-            DisputeError::Illegal(..) | DisputeError::AlreadyReported => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError::new(status, e.code(), e.to_string())
-    }
-}
-
 fn conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(yingji_store::Conflict::StreamVersion) => ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
+            ErrorCode::Conflict,
             "a concurrent change got there first; retry",
         ),
         e => e.into(),
@@ -107,7 +97,7 @@ pub async fn open_round(
         let now = st.clock.now();
         let day = match &req.date {
             Some(d) => d.parse::<Date>().map_err(|_| {
-                ApiError::unprocessable("invalid_field", "`date` must be YYYY-MM-DD")
+                ApiError::new(ErrorCode::InvalidField, "`date` must be YYYY-MM-DD")
                     .details(json!({ "field": "date" }))
             })?,
             None => now.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)).date(),
@@ -115,7 +105,7 @@ pub async fn open_round(
         let special = in_special_period(&st, &j.path, day).await?;
         let (cadence, key) = round_key(day, special);
         if let Some(r) = st.store.screening_round_by_key(j.id, &key).await? {
-            return Err(ApiError::new(StatusCode::CONFLICT, "round_exists", format!("round {key} is already open"))
+            return Err(ApiError::new(ErrorCode::RoundExists, format!("round {key} is already open"))
                 .details(json!({ "id": r.id })));
         }
         let id = Uuid::now_v7();
@@ -132,8 +122,7 @@ pub async fn open_round(
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &body, now);
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, body)),
-            Err(StoreError::Conflict(yingji_store::Conflict::RoundExists)) => Err(ApiError::new(
-                StatusCode::CONFLICT, "round_exists", format!("round {key} is already open"))),
+            Err(StoreError::Conflict(yingji_store::Conflict::RoundExists)) => Err(ApiError::new(ErrorCode::RoundExists, format!("round {key} is already open"))),
             Err(e) => Err(e.into()),
         }
     })
@@ -225,10 +214,10 @@ pub async fn submit_round(
             .await?
             .ok_or_else(|| ApiError::not_found("round"))?;
         if unit.parent_id != Some(r.jurisdiction_id) {
-            return Err(ApiError::unprocessable("not_owed", "this unit does not owe a submission to this round"));
+            return Err(ApiError::new(ErrorCode::NotOwed, "this unit does not owe a submission to this round"));
         }
         if req.nil && req.disputes_found > 0 {
-            return Err(ApiError::unprocessable("invalid_field", "a nil submission finds no disputes"));
+            return Err(ApiError::new(ErrorCode::InvalidField, "a nil submission finds no disputes"));
         }
         let now = st.clock.now();
         let actor_ref = a.as_ref();
@@ -244,8 +233,7 @@ pub async fn submit_round(
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &payload, now);
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, round_view(&st, &r).await?)),
-            Err(StoreError::Conflict(yingji_store::Conflict::AlreadySubmitted)) => Err(ApiError::new(
-                StatusCode::CONFLICT, "already_submitted", format!("{} has already submitted for this round", unit.name))),
+            Err(StoreError::Conflict(yingji_store::Conflict::AlreadySubmitted)) => Err(ApiError::new(ErrorCode::AlreadySubmitted, format!("{} has already submitted for this round", unit.name))),
             Err(e) => Err(conflict(e)),
         }
     })
@@ -310,8 +298,8 @@ pub async fn create_dispute(
                     .await?
                     .filter(|r| j.path.starts_with(&r.jurisdiction_path))
                     .ok_or_else(|| {
-                        ApiError::unprocessable(
-                            "unknown_round",
+                        ApiError::new(
+                            ErrorCode::UnknownRound,
                             "the round is not this jurisdiction's or above it",
                         )
                     })?;
@@ -393,7 +381,7 @@ pub async fn dispute_action(
             "assign" => Command::Assign {
                 unit: s(&req.unit),
                 due_on: req.due_on.as_deref().map(|x| x.parse::<Date>()).transpose().map_err(|_| {
-                    ApiError::unprocessable("invalid_field", "`due_on` must be YYYY-MM-DD")
+                    ApiError::new(ErrorCode::InvalidField, "`due_on` must be YYYY-MM-DD")
                 })?,
             },
             "result" => Command::Result { resolved: req.resolved.unwrap_or(false), result: s(&req.result) },
@@ -473,7 +461,7 @@ pub async fn list_disputes(
     actor: Actor,
     q: Result<Query<DisputeListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let scope = match q.jurisdiction_id {
         None => actor.scope_path.clone(),
         Some(j) => {

@@ -1,6 +1,7 @@
 //! Incident and task handlers: report, lifecycle commands, lists, timeline, tick.
 
 use std::collections::BTreeMap;
+use yingji_app::ErrorCode;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -105,8 +106,8 @@ pub struct CorrectiveActionRequest {
 
 fn parse_ts(s: &str, field: &str) -> Result<Timestamp, ApiError> {
     s.parse::<Timestamp>().map_err(|_| {
-        ApiError::unprocessable(
-            "invalid_time",
+        ApiError::new(
+            ErrorCode::InvalidTime,
             format!("`{field}` must be an RFC 3339 time such as 2026-03-02T10:00:00+08:00"),
         )
         .details(json!({ "field": field }))
@@ -117,7 +118,7 @@ fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError>
     v.as_deref()
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| {
-            ApiError::unprocessable("missing_field", format!("`{field}` is required"))
+            ApiError::new(ErrorCode::MissingField, format!("`{field}` is required"))
                 .details(json!({ "field": field }))
         })
 }
@@ -226,8 +227,7 @@ async fn execute(
         }
     }
     Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "conflict",
+        ErrorCode::Conflict,
         "the incident is changing too fast; retry",
     ))
 }
@@ -244,7 +244,10 @@ async fn plan_for(
     plan_id: &str,
 ) -> Result<yingji_store::PlanRow, ApiError> {
     let row = state.store.plan_latest(plan_id).await?.ok_or_else(|| {
-        ApiError::unprocessable("unknown_plan", format!("plan `{plan_id}` is not loaded"))
+        ApiError::new(
+            ErrorCode::UnknownPlan,
+            format!("plan `{plan_id}` is not loaded"),
+        )
     })?;
     let owner = state
         .store
@@ -252,8 +255,8 @@ async fn plan_for(
         .await?
         .ok_or_else(|| ApiError::internal("plan owner missing"))?;
     if !jurisdiction_path.starts_with(&owner.path) {
-        return Err(ApiError::unprocessable(
-            "plan_not_applicable",
+        return Err(ApiError::new(
+            ErrorCode::PlanNotApplicable,
             format!(
                 "plan `{plan_id}` belongs to {}, which is not this jurisdiction or above it",
                 owner.name
@@ -318,8 +321,8 @@ async fn report(
         "early_sign" => IncidentKind::EarlySign,
         "event" => IncidentKind::Event,
         other => {
-            return Err(ApiError::unprocessable(
-                "invalid_kind",
+            return Err(ApiError::new(
+                ErrorCode::InvalidKind,
                 format!("`{other}` is not a report kind; use early_sign or event"),
             ));
         }
@@ -389,7 +392,7 @@ pub async fn list_incidents(
     actor: Actor,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     state.require(
         &actor,
         Permission::ViewIncidents,
@@ -408,15 +411,15 @@ pub async fn list_incidents(
     if let Some(s) = &q.status
         && yingji_domain::incident::Status::parse(s).is_none()
     {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("`{s}` is not a status"),
         ));
     }
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             "`limit` must be from 1 to 200",
         ));
     }
@@ -424,8 +427,8 @@ pub async fn list_incidents(
         v.as_deref()
             .map(|s| {
                 s.parse::<Timestamp>().map(fmt_ts).map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_query",
+                    ApiError::new(
+                        ErrorCode::InvalidQuery,
                         format!("`{f}` must be an RFC 3339 time"),
                     )
                 })
@@ -470,9 +473,9 @@ pub async fn get_incident(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-) -> Result<JsonText, ApiError> {
+) -> Result<Response, ApiError> {
     let (inc, _) = load(&state, &actor, id, Permission::ViewIncidents).await?;
-    Ok(incident_json(&inc))
+    Ok(crate::json_response(StatusCode::OK, incident_json(&inc)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
@@ -575,8 +578,8 @@ pub(crate) fn command_for(action: &str, req: &ActionRequest) -> Result<Command, 
                 "commitment" => ObligationKind::Commitment,
                 "reply" => ObligationKind::Reply,
                 other => {
-                    return Err(ApiError::unprocessable(
-                        "invalid_kind",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidKind,
                         format!("`{other}` is not commitment or reply"),
                     ));
                 }
@@ -647,12 +650,12 @@ pub async fn incident_action(
                 "escalate" => escalate(&st, &a, loaded, &req, idem.as_ref()).await?,
                 "coercive-steps" => {
                     let approver_id = req.approver_id.ok_or_else(|| {
-                        ApiError::unprocessable("missing_field", "`approver_id` is required")
+                        ApiError::new(ErrorCode::MissingField, "`approver_id` is required")
                             .details(json!({"field": "approver_id"}))
                     })?;
                     let approver = st.store.person(approver_id).await?.ok_or_else(|| {
-                        ApiError::unprocessable(
-                            "unknown_person",
+                        ApiError::new(
+                            ErrorCode::UnknownPerson,
                             "the approver is not a known person",
                         )
                     })?;
@@ -758,8 +761,7 @@ async fn may_end(st: &AppState, actor: &Actor, inc: &Incident) -> Result<(), Api
     }
     let names: Vec<&str> = posts.iter().map(|p| plan.name_of(p).unwrap_or(p)).collect();
     Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "wrong_approver",
+        ErrorCode::WrongApprover,
         format!(
             "a level {} response is ended only by the commander post the plan names ({})",
             level.name,
@@ -785,8 +787,8 @@ async fn escalate(
         .await?
         .ok_or_else(|| ApiError::internal("jurisdiction missing"))?;
     let parent_id = j.parent_id.ok_or_else(|| {
-        ApiError::unprocessable(
-            "no_parent",
+        ApiError::new(
+            ErrorCode::NoParent,
             format!("{} has no parent jurisdiction", j.name),
         )
     })?;
@@ -973,27 +975,30 @@ pub async fn list_tasks(
     actor: Actor,
     q: Result<Query<TaskQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     state.require(&actor, Permission::ViewIncidents, &actor.scope_path, "task")?;
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("me") => Some(actor.person_id),
         Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
-            ApiError::bad_request("invalid_query", "`assignee` must be `me` or a person id")
+            ApiError::new(
+                ErrorCode::InvalidQuery,
+                "`assignee` must be `me` or a person id",
+            )
         })?),
     };
     if let Some(s) = &q.state
         && !["open", "acknowledged", "started", "done", "cancelled"].contains(&s.as_str())
     {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("`{s}` is not a task state"),
         ));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             "`limit` must be from 1 to 500",
         ));
     }

@@ -3,6 +3,7 @@
 //! channels, duty rosters, `resolve(post, at)` and the gap query.
 
 use std::convert::Infallible;
+use yingji_app::ErrorCode;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -189,8 +190,8 @@ pub async fn ack_inbox(
         .filter(|d| d.person_id == Some(actor.person_id) && d.channel == "inapp")
         .ok_or_else(|| ApiError::not_found("message"))?;
     let call = d.call_id.ok_or_else(|| {
-        ApiError::unprocessable(
-            "nothing_to_acknowledge",
+        ApiError::new(
+            ErrorCode::NothingToAcknowledge,
             "this message asks for no acknowledgement",
         )
     })?;
@@ -217,8 +218,8 @@ pub async fn list_deliveries(
     if let Some(s) = &q.state
         && !["pending", "sending", "sent", "dead"].contains(&s.as_str())
     {
-        return Err(ApiError::bad_request(
-            "invalid_state",
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
             "state is one of pending, sending, sent, dead",
         ));
     }
@@ -270,8 +271,7 @@ pub async fn retry_delivery(
     )));
     state.store.commit(ws).await.map_err(|e| match e {
         yingji_store::StoreError::Conflict(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "delivery_not_dead",
+            ErrorCode::DeliveryNotDead,
             "only a dead delivery can be retried",
         ),
         e => e.into(),
@@ -319,13 +319,12 @@ pub async fn sms_inbound(
         .unwrap_or_default();
     if got.len() != want.len() || !got.eq_ignore_ascii_case(&want) {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
+            ErrorCode::BadSignature,
             "the reply is not signed with the inbound secret",
         ));
     }
     let reply: SmsReply = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
     if !is_ack_reply(&reply.text) {
         return Ok(axum::Json(
             json!({ "acknowledged": false, "reason": "not an acknowledgement" }),
@@ -483,7 +482,7 @@ pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) 
     {
         Ok(_) => page("已确认", "<h1>已确认收到</h1><p>谢谢，确认已记录。</p>").into_response(),
         Err(e) => (
-            e.status,
+            e.status(),
             page(
                 "无法确认",
                 &format!("<h1>无法确认</h1><p>{}</p>", esc(&e.message)),
@@ -534,8 +533,8 @@ async fn scoped_person(
 
 fn validate_channel(c: &ChannelEntry) -> Result<(), ApiError> {
     if !CHANNELS.contains(&c.channel.as_str()) {
-        return Err(ApiError::unprocessable(
-            "unknown_channel",
+        return Err(ApiError::new(
+            ErrorCode::UnknownChannel,
             format!(
                 "`{}` is not a channel: use {}",
                 c.channel,
@@ -554,8 +553,8 @@ fn validate_channel(c: &ChannelEntry) -> Result<(), ApiError> {
         _ => a.starts_with("https://") || a.starts_with("http://"),
     };
     if !ok || a.len() > 2000 {
-        return Err(ApiError::unprocessable(
-            "invalid_address",
+        return Err(ApiError::new(
+            ErrorCode::InvalidAddress,
             format!("`{a}` is not a valid address for {}", c.channel),
         ));
     }
@@ -693,8 +692,7 @@ pub async fn put_roster(
     )?;
     let mut r = body.value;
     r.post = post.clone();
-    r.validate()
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    r.validate().map_err(ApiError::from)?;
     // Everyone on the roster must be someone the actor can see.
     for p in r
         .rotation
@@ -760,7 +758,7 @@ pub struct ResolveQuery {
 
 fn ts(s: &str, field: &str) -> Result<Timestamp, ApiError> {
     s.parse::<Timestamp>().map_err(|e| {
-        ApiError::bad_request("invalid_time", format!("{field}: {e}"))
+        ApiError::new(ErrorCode::InvalidTime, format!("{field}: {e}"))
             .details(json!({ "field": field }))
     })
 }
@@ -813,8 +811,8 @@ pub async fn plan_gaps(
         .ok_or_else(|| ApiError::not_found("plan"))?;
     let plan = state.plan(&row.plan_id, row.version).await?;
     if to <= from || to.duration_since(from) > SignedDuration::from_hours(24 * 92) {
-        return Err(ApiError::bad_request(
-            "invalid_period",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPeriod,
             "`to` must be after `from`, at most 92 days later",
         ));
     }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_domain::ActorRef;
 use yingji_plan::diag::Located;
 use yingji_store::{PlanRow, Row, WriteSet, fmt_ts};
@@ -74,8 +75,8 @@ pub async fn load_plan(
                 )
             })
             .unwrap_or_default();
-        return Err(ApiError::unprocessable(
-            "plan_check_failed",
+        return Err(ApiError::new(
+            ErrorCode::PlanCheckFailed,
             format!("the plan has errors; first: {first}"),
         )
         .details(json!({ "diagnostics": diags })));
@@ -91,8 +92,7 @@ pub async fn load_plan(
     if let Some(l) = &latest {
         if l.jurisdiction_id != jurisdiction_id {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "plan_owned_elsewhere",
+                ErrorCode::PlanOwnedElsewhere,
                 format!("plan id `{plan_id}` already belongs to another jurisdiction"),
             ));
         }

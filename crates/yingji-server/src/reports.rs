@@ -8,6 +8,7 @@
 //! jurisdiction or below.
 
 use std::collections::BTreeMap;
+use yingji_app::ErrorCode;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -188,7 +189,7 @@ pub async fn report_board(
     actor: Actor,
     q: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let (row, plan) = latest_plan(&state, &q.plan_id).await?;
     let owner = state
         .scoped_jurisdiction(&actor, row.jurisdiction_id, "plan")
@@ -198,7 +199,7 @@ pub async fn report_board(
     let day = match &q.date {
         Some(d) => d
             .parse::<Date>()
-            .map_err(|_| ApiError::bad_request("invalid_query", "`date` must be YYYY-MM-DD"))?,
+            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "`date` must be YYYY-MM-DD"))?,
         None => now.to_zoned(plan.time.tz.clone()).date(),
     };
     let rows = board_of(&state, &row, &plan, &owner, day, now).await?;
@@ -259,7 +260,7 @@ pub async fn submit_report(
         }
         st.require(&a, Permission::SubmitReports, &a.scope_path, "plan")?;
         let due_at: Timestamp = req.due_at.parse().map_err(|_| {
-            ApiError::unprocessable("invalid_time", "`due_at` must be an RFC 3339 time")
+            ApiError::new(ErrorCode::InvalidTime, "`due_at` must be an RFC 3339 time")
                 .details(json!({ "field": "due_at" }))
         })?;
         let day = due_at.to_zoned(plan.time.tz.clone()).date();
@@ -267,20 +268,18 @@ pub async fn submit_report(
             .into_iter()
             .find(|s| s.schedule_id == req.schedule_id && s.due_at == due_at)
             .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "unknown_slot",
+                ApiError::new(ErrorCode::UnknownSlot,
                     format!("schedule `{}` has no report due at {due_at}", req.schedule_id),
                 )
             })?;
         if req.nil && !slot.nil_allowed {
-            return Err(ApiError::unprocessable(
-                "nil_not_allowed",
+            return Err(ApiError::new(ErrorCode::NilNotAllowed,
                 "this schedule does not accept a nil report (零报告)",
             ));
         }
         let content = req.content.clone().unwrap_or_default();
         if !req.nil && content.trim().is_empty() {
-            return Err(ApiError::unprocessable("missing_field", "`content` is required unless `nil`")
+            return Err(ApiError::new(ErrorCode::MissingField, "`content` is required unless `nil`")
                 .details(json!({ "field": "content" })));
         }
         let parties = owing(&st, &plan, &owner, &slot).await?;
@@ -292,8 +291,7 @@ pub async fn submit_report(
                 _ => false,
             })
             .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "not_owed",
+                ApiError::new(ErrorCode::NotOwed,
                     "you do not hold a post (or name a unit) that owes this report",
                 )
             })?;
@@ -331,9 +329,7 @@ pub async fn submit_report(
         match st.store.commit(ws).await {
             Ok(()) => Ok((StatusCode::CREATED, body)),
             Err(StoreError::Conflict(yingji_store::Conflict::AlreadySubmitted)) => {
-                Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "already_submitted",
+                Err(ApiError::new(ErrorCode::AlreadySubmitted,
                     format!("{} has already submitted this report", mine.party.name),
                 ))
             }

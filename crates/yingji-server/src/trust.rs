@@ -2,8 +2,8 @@
 //! API tokens, lockout, password change, disabling users, role grants, and logged reveals of
 //! personal data. One place decides what an actor may do: [`AppState::require`].
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
+use yingji_app::ErrorCode;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{KeyInit, OsRng};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -24,253 +24,8 @@ use crate::auth::{Actor, SESSION_COOKIE, token_hash};
 use crate::error::{ApiError, JsonBody};
 use crate::write::{Item, append};
 
-/// What an actor may do. Roles are sets of these (configurable); a role is granted in a
-/// jurisdiction and applies to it and everything below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    ViewIncidents,
-    ReportIncident,
-    UpdateIncident,
-    /// Verify, assess, warn, activate, escalate, re-grade, record obligations.
-    HandleIncident,
-    EndResponse,
-    RecordCoerciveStep,
-    ReviewIncident,
-    WorkTasks,
-    ViewPlans,
-    UploadPlans,
-    ViewDirectory,
-    ManageDirectory,
-    ManageUsers,
-    RevealPersonalData,
-    ReadAudit,
-    /// Read petition cases, their timelines and statistics (personal data masked).
-    ViewCases,
-    /// Register a petition case.
-    RegisterCase,
-    /// Work a case: classify, propose, route, assign a leader, ask for an extension, reply,
-    /// follow up, link.
-    HandleCase,
-    /// Sign an approval of the proposal or decide an extension. The domain also requires the
-    /// post the rules name (or, for a referred case, the referring body).
-    ApproveCase,
-    /// Read screening rounds and disputes.
-    ViewDisputes,
-    /// Open screening rounds, submit for a unit, register and work disputes.
-    ScreenDisputes,
-    /// Read the scheduled-report board.
-    ViewReports,
-    /// Submit a scheduled report (the plan must also name the submitter's post or unit).
-    SubmitReports,
-    /// Read calls, deliveries, rosters, who holds a post, gaps and other people's channels.
-    ViewCalls,
-    /// Retry dead deliveries, set duty rosters and other people's channels.
-    ManageNotifications,
-}
-
-impl Permission {
-    pub const ALL: &[Permission] = &[
-        Permission::ViewIncidents,
-        Permission::ReportIncident,
-        Permission::UpdateIncident,
-        Permission::HandleIncident,
-        Permission::EndResponse,
-        Permission::RecordCoerciveStep,
-        Permission::ReviewIncident,
-        Permission::WorkTasks,
-        Permission::ViewPlans,
-        Permission::UploadPlans,
-        Permission::ViewDirectory,
-        Permission::ManageDirectory,
-        Permission::ManageUsers,
-        Permission::RevealPersonalData,
-        Permission::ReadAudit,
-        Permission::ViewCases,
-        Permission::RegisterCase,
-        Permission::HandleCase,
-        Permission::ApproveCase,
-        Permission::ViewDisputes,
-        Permission::ScreenDisputes,
-        Permission::ViewReports,
-        Permission::SubmitReports,
-        Permission::ViewCalls,
-        Permission::ManageNotifications,
-    ];
-
-    pub fn id(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    }
-}
-
-/// Sign-in and role configuration (`serve --trust FILE`, JSON; every key optional).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrustConfig {
-    /// Wrong passwords within `failure_window_seconds` that lock a login…
-    pub max_failures: i64,
-    pub failure_window_seconds: i64,
-    /// …for this long after the last of them (even the right password is refused).
-    pub lockout_seconds: i64,
-    pub session_hours: i64,
-    /// Mark the session cookie `Secure` (serve over HTTPS).
-    pub secure_cookie: bool,
-    pub min_password_length: usize,
-    /// How long petitioners' contact, address and ID number are kept after a case is no longer
-    /// open (replied or closed), in days; `yingji purge` erases them after that.
-    pub retention_days: i64,
-    /// Role id → permissions.
-    pub roles: BTreeMap<String, BTreeSet<Permission>>,
-}
-
-impl Default for TrustConfig {
-    fn default() -> Self {
-        use Permission::*;
-        let view = [
-            ViewIncidents,
-            ViewPlans,
-            ViewDirectory,
-            ViewCases,
-            ViewDisputes,
-            ViewReports,
-            ViewCalls,
-        ];
-        let role = |extra: &[Permission]| -> BTreeSet<Permission> {
-            view.iter().chain(extra).copied().collect()
-        };
-        let mut roles = BTreeMap::new();
-        roles.insert(
-            "duty_officer".into(),
-            role(&[
-                ReportIncident,
-                UpdateIncident,
-                HandleIncident,
-                WorkTasks,
-                RegisterCase,
-                HandleCase,
-                ApproveCase,
-                ScreenDisputes,
-                SubmitReports,
-                ManageNotifications,
-            ]),
-        );
-        roles.insert(
-            "commander".into(),
-            role(&[
-                ReportIncident,
-                UpdateIncident,
-                HandleIncident,
-                EndResponse,
-                RecordCoerciveStep,
-                ReviewIncident,
-                WorkTasks,
-                RevealPersonalData,
-                HandleCase,
-                ApproveCase,
-                ScreenDisputes,
-                SubmitReports,
-                ManageNotifications,
-            ]),
-        );
-        roles.insert(
-            "group_member".into(),
-            role(&[UpdateIncident, WorkTasks, SubmitReports]),
-        );
-        roles.insert(
-            "petition_clerk".into(),
-            role(&[
-                ReportIncident,
-                RevealPersonalData,
-                RegisterCase,
-                HandleCase,
-                ApproveCase,
-                ScreenDisputes,
-                SubmitReports,
-            ]),
-        );
-        roles.insert("approver".into(), role(&[RecordCoerciveStep, ApproveCase]));
-        roles.insert("plan_author".into(), role(&[UploadPlans]));
-        roles.insert("auditor".into(), role(&[ReadAudit]));
-        roles.insert(
-            "administrator".into(),
-            Permission::ALL.iter().copied().collect(),
-        );
-        TrustConfig {
-            max_failures: 5,
-            failure_window_seconds: 60,
-            lockout_seconds: 15 * 60,
-            session_hours: 12,
-            secure_cookie: false,
-            min_password_length: 10,
-            retention_days: 3 * 365,
-            roles,
-        }
-    }
-}
-
-impl TrustConfig {
-    pub fn from_json(text: &str) -> anyhow::Result<TrustConfig> {
-        let cfg: TrustConfig = serde_json::from_str(text)?;
-        if cfg.max_failures < 1 || cfg.failure_window_seconds < 1 || cfg.session_hours < 1 {
-            anyhow::bail!(
-                "max_failures, failure_window_seconds and session_hours must be positive"
-            );
-        }
-        if !(0..=36_500).contains(&cfg.retention_days) {
-            anyhow::bail!("retention_days must be from 0 to 36500");
-        }
-        Ok(cfg)
-    }
-
-    pub fn role_allows(&self, role: &str, p: Permission) -> bool {
-        self.roles.get(role).is_some_and(|ps| ps.contains(&p))
-    }
-}
-
-pub fn forbidden(p: Permission) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        format!(
-            "you do not hold a role with the permission `{}` in this jurisdiction",
-            p.id()
-        ),
-    )
-    .details(json!({ "permission": p.id() }))
-}
-
-impl AppState {
-    /// The one permission check: a jurisdiction outside the actor's subtree is "not found"
-    /// (its existence does not leak); inside it, no role allowing `p` there is "forbidden".
-    pub fn require(
-        &self,
-        actor: &Actor,
-        p: Permission,
-        jurisdiction_path: &str,
-        what: &str,
-    ) -> Result<(), ApiError> {
-        if !actor.sees(jurisdiction_path) {
-            return Err(ApiError::not_found(what));
-        }
-        if actor.may(self, p, jurisdiction_path) {
-            Ok(())
-        } else {
-            Err(forbidden(p))
-        }
-    }
-
-    /// The permissions an actor holds in their own jurisdiction (for `GET /me`).
-    pub fn permissions_at(&self, actor: &Actor, path: &str) -> Vec<String> {
-        Permission::ALL
-            .iter()
-            .filter(|p| actor.may(self, **p, path))
-            .map(|p| p.id())
-            .collect()
-    }
-}
+pub use yingji_app::trust::TrustConfig;
+pub use yingji_domain::policy::Permission;
 
 /// 32 random bytes as hex.
 pub fn random_token() -> String {
@@ -338,16 +93,14 @@ pub async fn person_event(
         ws.rows.extend(rows.iter().cloned());
         match st.store.commit(ws).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::Conflict(c)) if c.is_retryable() =>
-            {
+            Err(StoreError::Conflict(c)) if c.is_retryable() => {
                 continue;
             }
             Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "conflict",
+        ErrorCode::Conflict,
         "the account is changing too fast; retry",
     ))
 }
@@ -355,8 +108,8 @@ pub async fn person_event(
 fn check_password(st: &AppState, pw: &str) -> Result<(), ApiError> {
     let n = pw.chars().count();
     if n < st.trust.min_password_length || n > 256 {
-        return Err(ApiError::unprocessable(
-            "weak_password",
+        return Err(ApiError::new(
+            ErrorCode::WeakPassword,
             format!(
                 "a password needs {}–256 characters",
                 st.trust.min_password_length
@@ -399,8 +152,8 @@ pub async fn sign_in(
     let req = body.value;
     let login = req.login.trim().to_lowercase();
     if login.is_empty() || login.chars().count() > 100 || req.password.len() > 1024 {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "login (1–100 characters) and password are required",
         ));
     }
@@ -417,8 +170,7 @@ pub async fn sign_in(
         if n >= cfg.max_failures {
             let retry = (last + cfg.lockout_seconds * 1000 - now_ms).div_euclid(1000) + 1;
             return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "sign_in_locked",
+                ErrorCode::SignInLocked,
                 format!("too many wrong passwords; retry in {retry} s"),
             )
             .details(json!({ "retry_after_s": retry })));
@@ -441,15 +193,13 @@ pub async fn sign_in(
         )));
         st.store.commit(ws).await?;
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "wrong login or password",
         ));
     };
     if account.disabled {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account has been disabled",
         ));
     }
@@ -491,19 +241,7 @@ pub async fn sign_in(
         rows,
     )
     .await?;
-    let actor = Actor {
-        person_id: person.id,
-        name: person.name.clone(),
-        jurisdiction_id: person.jurisdiction_id,
-        scope_path: st
-            .store
-            .jurisdiction(person.jurisdiction_id)
-            .await?
-            .map(|j| j.path)
-            .unwrap_or_default(),
-        grants: st.store.grants(person.id).await?,
-        session: None,
-    };
+    let actor = Actor::load(&st, person.id, None).await?;
     let body = json!({
         "actor": me_json(&st, &actor).await?,
         "csrf_token": csrf,
@@ -568,8 +306,7 @@ pub async fn change_password(
     let cur = req.current_password.clone();
     if !blocking(move || verify_password(&cur, &stored)).await? {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }
@@ -621,8 +358,8 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     let name = body.value.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_name",
+        return Err(ApiError::new(
+            ErrorCode::InvalidName,
             "a name of 1–100 characters is required",
         ));
     }
@@ -752,8 +489,8 @@ pub async fn set_account(
             .chars()
             .all(|c| c.is_alphanumeric() || "-_.@".contains(c))
     {
-        return Err(ApiError::unprocessable(
-            "invalid_login",
+        return Err(ApiError::new(
+            ErrorCode::InvalidLogin,
             "a login of 1–100 letters, digits, - _ . @ is required",
         ));
     }
@@ -765,8 +502,7 @@ pub async fn set_account(
         .is_some_and(|a| a.person_id != person.id)
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "login_taken",
+            ErrorCode::LoginTaken,
             "this login is already taken",
         ));
     }
@@ -823,15 +559,14 @@ pub async fn set_disabled(
     let person = managed_person(&st, &actor, id, Permission::ManageUsers).await?;
     if disable && person.id == actor.person_id {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "cannot_disable_self",
+            ErrorCode::CannotDisableSelf,
             "you cannot disable your own account",
         ));
     }
     let reason = body.value.reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(
-            ApiError::unprocessable("missing_field", "`reason` is required")
+            ApiError::new(ErrorCode::MissingField, "`reason` is required")
                 .details(json!({"field": "reason"})),
         );
     }
@@ -914,8 +649,8 @@ pub async fn change_grant(
         .await?;
     st.require(&actor, Permission::ManageUsers, &j.path, "jurisdiction")?;
     if !st.trust.roles.contains_key(&req.role) {
-        return Err(ApiError::unprocessable(
-            "unknown_role",
+        return Err(ApiError::new(
+            ErrorCode::UnknownRole,
             format!(
                 "`{}` is not a role; the roles are {}",
                 req.role,
@@ -967,8 +702,8 @@ pub async fn log_disclosure(
 ) -> Result<(), ApiError> {
     let reason = reason.trim();
     if reason.chars().count() < 2 || reason.chars().count() > 500 {
-        return Err(ApiError::unprocessable(
-            "reason_required",
+        return Err(ApiError::new(
+            ErrorCode::ReasonRequired,
             "revealing personal data needs a reason (2–500 characters)",
         )
         .details(json!({ "field": "reason" })));
@@ -1014,8 +749,8 @@ pub async fn reveal(
 ) -> Result<axum::Json<Value>, ApiError> {
     let person = managed_person(&st, &actor, id, Permission::RevealPersonalData).await?;
     if body.value.field != "phone" {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
             "only `phone` can be revealed",
         ));
     }

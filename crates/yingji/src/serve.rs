@@ -104,10 +104,10 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
     let people = yingji_server::directory::rekey(&state)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::Error::new(e.0))?;
     let petitioners = yingji_server::cases::rekey_petitioners(&state)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::Error::new(e.0))?;
     println!(
         "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
         people + petitioners,
@@ -169,7 +169,7 @@ pub async fn purge(
     };
     let r = yingji_server::cases::purge(&state, &actor, cutoff, days, dry_run)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+        .map_err(|e| anyhow::Error::new(e.0))?;
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),
@@ -294,7 +294,7 @@ pub async fn roster_gaps(
         jiff::SignedDuration::from_mins(15),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    .map_err(|e| anyhow::Error::new(e.0))?;
     let items = v["items"].as_array().cloned().unwrap_or_default();
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -345,7 +345,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_case_rules(case_rules(&args)?);
     if yingji_server::demo::is_empty(&state)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?
+        .map_err(|e| anyhow::Error::new(e.0))?
     {
         if args.no_demo {
             let token = std::env::var("YINGJI_ADMIN_TOKEN").unwrap_or_else(|_| {
@@ -357,16 +357,16 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             });
             yingji_server::demo::bootstrap(&state, "根辖区", &token)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::Error::new(e.0))?;
             eprintln!("first start: created the root jurisdiction and an administrator");
             eprintln!("administrator token (shown once): {token}");
         } else {
             yingji_server::demo::load_demo(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::Error::new(e.0))?;
             yingji_server::demo::load_demo_extras(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::Error::new(e.0))?;
             eprintln!(
                 "first start: loaded the demo (fictional jurisdictions, people, plans and incidents)"
             );
@@ -437,7 +437,7 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
         match yingji_server::plans_load(state, owner.id, &text, &file).await {
             Ok(msg) => eprintln!("{file}: {msg}"),
             Err(e) => {
-                eprintln!("{file}: not loaded: {}", e.message);
+                eprintln!("{file}: not loaded: {}", e.0);
                 if !e.details.is_null() {
                     print!(
                         "{}",

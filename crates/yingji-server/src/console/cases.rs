@@ -9,13 +9,14 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_domain::calendar::{Calendar, DayUnit};
 use yingji_domain::case::{
     Case, CaseSettings, Category, Channel, Command, Ctx, ExtensionState, Form as CaseForm, NewCase,
@@ -605,7 +606,7 @@ pub async fn action(
     let result = run_action(&state, &v, id, &action, &form).await;
     match result {
         Ok(()) => see_other(&format!("/cases/{id}")),
-        Err(e) if e.status == StatusCode::NOT_FOUND && e.code == "not_found" => {
+        Err(e) if e.code == yingji_app::ErrorCode::NotFound => {
             PageOut(Err((e.into(), v.lang))).into_response()
         }
         Err(e) => {
@@ -618,7 +619,7 @@ pub async fn action(
             )
             .into_response();
             if r.status().is_success() {
-                *r.status_mut() = e.status;
+                *r.status_mut() = e.status();
             }
             r
         }
@@ -822,7 +823,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
             )
             .into_response();
             if r.status().is_success() {
-                *r.status_mut() = e.status;
+                *r.status_mut() = e.status();
             }
             r
         }
@@ -831,7 +832,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
 
 async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, ApiError> {
     let missing = |field: &str| {
-        ApiError::unprocessable("missing_field", format!("`{field}` is required"))
+        ApiError::new(ErrorCode::MissingField, format!("`{field}` is required"))
             .details(serde_json::json!({ "field": field }))
     };
     let jurisdiction_id = f
@@ -845,7 +846,7 @@ async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, A
     let channel: Channel = serde_json::from_value(serde_json::Value::String(
         f.get("channel").ok_or_else(|| missing("channel"))?,
     ))
-    .map_err(|_| ApiError::unprocessable("invalid_field", "unknown channel"))?;
+    .map_err(|_| ApiError::new(ErrorCode::InvalidField, "unknown channel"))?;
     let form = if f.get("form").as_deref() == Some("collective") {
         CaseForm::Collective
     } else {
@@ -865,8 +866,8 @@ async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, A
         return Err(missing("names"));
     }
     if form == CaseForm::Single && names.len() > 1 {
-        return Err(ApiError::unprocessable(
-            "single_one_petitioner",
+        return Err(ApiError::new(
+            ErrorCode::SingleOnePetitioner,
             "a single petition has one petitioner",
         ));
     }
@@ -889,8 +890,8 @@ async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, A
     let (s, _) = settings_for(state, &j.path).await?;
     let case_type = f.get("case_type").unwrap_or_else(|| "general".into());
     if case_type != "general" && !s.case_types.contains_key(&case_type) {
-        return Err(ApiError::unprocessable(
-            "unknown_case_type",
+        return Err(ApiError::new(
+            ErrorCode::UnknownCaseType,
             "unknown case type",
         ));
     }

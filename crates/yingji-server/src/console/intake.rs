@@ -5,6 +5,7 @@
 //! double submission records one report.
 
 use std::collections::BTreeMap;
+use yingji_app::ErrorCode;
 
 use askama::Template;
 use axum::extract::State;
@@ -189,7 +190,7 @@ async fn build(
         .get("plan")
         .filter(|p| plans.iter().any(|(id, _)| id == p))
         .or_else(|| plans.first().map(|(id, _)| id.clone()))
-        .ok_or_else(|| ApiError::unprocessable("unknown_plan", "no plan is loaded"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownPlan, "no plan is loaded"))?;
     let row = state
         .store
         .plan_latest(&plan_id)
@@ -315,7 +316,7 @@ pub async fn submit(State(state): State<AppState>, posted: Posted) -> Response {
             )
             .into_response();
             if r.status().is_success() {
-                *r.status_mut() = e.status;
+                *r.status_mut() = e.status();
             }
             r
         }
@@ -324,7 +325,7 @@ pub async fn submit(State(state): State<AppState>, posted: Posted) -> Response {
 
 async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiError> {
     let bad = |field: &str| {
-        ApiError::unprocessable("missing_field", format!("`{field}` is required"))
+        ApiError::new(ErrorCode::MissingField, format!("`{field}` is required"))
             .details(serde_json::json!({ "field": field }))
     };
     let plan_id = form.get("plan").ok_or_else(|| bad("plan"))?;
@@ -337,7 +338,7 @@ async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiE
         .store
         .plan_latest(&plan_id)
         .await?
-        .ok_or_else(|| ApiError::unprocessable("unknown_plan", "unknown plan"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownPlan, "unknown plan"))?;
     let plan = state.plan(&row.plan_id, row.version).await?;
     let mut fields: BTreeMap<String, Value> = BTreeMap::new();
     for f in &plan.intake {
@@ -345,8 +346,8 @@ async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiE
         let Some(v) = form.get(&name) else { continue };
         let value = match f.kind {
             FieldKind::Integer => Value::from(v.parse::<u64>().map_err(|_| {
-                ApiError::unprocessable(
-                    "invalid_intake_field",
+                ApiError::new(
+                    ErrorCode::InvalidIntakeField,
                     format!("`{}` must be a whole number", f.id.value),
                 )
             })?),

@@ -145,7 +145,7 @@ pub struct Viewer {
 
 fn csrf_for(state: &AppState, purpose: &str, secret: &str) -> String {
     let mut h = Sha256::new();
-    h.update(state.console_key.as_slice());
+    h.update(state.console_key().as_slice());
     h.update((purpose.len() as u64).to_be_bytes());
     h.update(purpose.as_bytes());
     h.update(secret.as_bytes());
@@ -356,7 +356,7 @@ pub fn error_text(l: &Lang, e: &ApiError) -> String {
 impl PageError {
     pub fn render(self, l: &'static Lang) -> Response {
         let (status, message, code) = match self {
-            PageError::Api(e) => (e.status, error_text(l, &e), e.code.to_string()),
+            PageError::Api(e) => (e.status(), error_text(l, &e), e.code.to_string()),
             PageError::Csrf => (
                 StatusCode::FORBIDDEN,
                 l.t("error.csrf").to_string(),
@@ -606,7 +606,7 @@ async fn password_signin(
         Err(e) => {
             let msg = error_text(l, &e);
             let mut r = signin_render(state, l, headers, next, Some(msg)).await;
-            *r.status_mut() = e.status;
+            *r.status_mut() = e.status();
             r
         }
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
+use yingji_app::ErrorCode;
 use yingji_domain::PersonRef;
 use yingji_domain::incident::{Command, Ctx, Incident, ObligationKind, TaskAction, Update, decide};
 use yingji_plan::Plan;
@@ -433,7 +434,7 @@ async fn build(
 /// A `datetime-local` value read in the plan's zone.
 fn local_time(s: &str, tz: &TimeZone) -> Result<Timestamp, ApiError> {
     let bad = || {
-        ApiError::unprocessable("invalid_time", "the time is not valid")
+        ApiError::new(ErrorCode::InvalidTime, "the time is not valid")
             .details(serde_json::json!({ "field": "due_at" }))
     };
     let dt: jiff::civil::DateTime = s.parse().map_err(|_| bad())?;
@@ -462,7 +463,7 @@ async fn command_for(
 ) -> Result<Command, ApiError> {
     let need = |k: &str| {
         f.get(k).ok_or_else(|| {
-            ApiError::unprocessable("missing_field", format!("`{k}` is required"))
+            ApiError::new(ErrorCode::MissingField, format!("`{k}` is required"))
                 .details(serde_json::json!({ "field": k }))
         })
     };
@@ -567,7 +568,7 @@ pub async fn task(
 async fn after(state: &AppState, v: &Viewer, id: Uuid, r: Result<(), ApiError>) -> Response {
     match r {
         Ok(()) => see_other(&format!("/incidents/{id}")),
-        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND && e.code == "not_found" => {
+        Err(e) if e.code == yingji_app::ErrorCode::NotFound => {
             PageOut(Err((e.into(), v.lang))).into_response()
         }
         Err(e) => {
@@ -580,7 +581,7 @@ async fn after(state: &AppState, v: &Viewer, id: Uuid, r: Result<(), ApiError>) 
             )
             .into_response();
             if r.status().is_success() {
-                *r.status_mut() = e.status;
+                *r.status_mut() = e.status();
             }
             r
         }

@@ -224,11 +224,10 @@ pub fn incident_events(
     crate::JsonText(incident_rows(ws, inc_after, path, now))
 }
 
-pub struct Idem {
-    pub key: String,
-    pub request_hash: String,
-}
+pub use crate::command::Idem;
 
+/// Adds the idempotency record to a write set (for writes not yet on the command runner,
+/// which does this itself).
 pub fn idempotency(
     ws: &mut WriteSet,
     idem: Option<&Idem>,

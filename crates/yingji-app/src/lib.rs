@@ -1,0 +1,317 @@
+//! yingji-app: the application layer between the pure crates (`yingji-plan`, `yingji-domain`)
+//! and the adapters (the web API and console in `yingji-server`, the CLI in `yingji`).
+//!
+//! Every change goes through one command path ([`command`]): authorise (permission and scope),
+//! load, decide, build the write set (events, projections, outbox, idempotency record), commit
+//! it in one transaction, retry on a version conflict by one rule, then publish the change to
+//! live subscribers in scope and wake the notification worker. Adapters turn their input into a
+//! typed command and its answer into their own output; they never write to the store.
+
+pub mod actor;
+pub mod command;
+pub mod error;
+pub mod sealer;
+pub mod trust;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use uuid::Uuid;
+use yingji_domain::clock::Clock;
+use yingji_domain::{ActorRef, PersonRef};
+use yingji_plan::Plan;
+use yingji_store::{Row, Store, StoreError, WriteSet};
+
+pub use actor::Actor;
+pub use command::{Authorized, Command, Decided, Idem, Outcome};
+pub use error::AppError;
+pub use yingji_domain::error::ErrorCode;
+pub use yingji_domain::policy::Permission;
+
+/// Parsed plans by (plan id, version).
+type PlanCache = HashMap<(String, i64), Arc<Plan>>;
+
+/// The application: storage, the clock, configuration, the live bus and the notifier. Cheap
+/// to clone; every adapter holds one.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    plans: Arc<RwLock<PlanCache>>,
+    /// Sign-in settings and the roles (configurable).
+    pub trust: Arc<trust::TrustConfig>,
+    /// Seals personal data at rest.
+    pub sealer: Arc<sealer::Sealer>,
+    /// What was committed, for live pages and streams. Fed by [`App::commit`] only.
+    changes: tokio::sync::broadcast::Sender<Change>,
+    /// A per-process secret that binds the console's CSRF tokens to a session.
+    console_key: Arc<[u8; 32]>,
+    /// Case rules per jurisdiction and the working-day calendar (loaded at start).
+    pub case_rules: Arc<CaseRules>,
+    /// The notification worker (channels, configuration, ack link keys, live inbox).
+    pub notify: Arc<yingji_notify::Worker>,
+}
+
+/// One stream that a commit advanced: enough for a live page to decide whether it may see it
+/// and whether to refresh.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub stream_id: Uuid,
+    pub stream_kind: String,
+    pub jurisdiction_id: Uuid,
+    /// The jurisdiction's path: a subscriber whose scope path is a prefix of it may see it.
+    pub jurisdiction_path: String,
+}
+
+/// 32 random bytes from the operating system's generator (through UUIDv4, so that no crate
+/// is added for it).
+fn random_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+    k[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+    k
+}
+
+/// The case configuration and the working-day calendar.
+pub struct CaseRules {
+    pub config: yingji_domain::case::CaseConfig,
+    pub calendar: yingji_domain::calendar::Calendar,
+}
+
+impl Default for CaseRules {
+    fn default() -> Self {
+        CaseRules {
+            config: Default::default(),
+            calendar: yingji_domain::calendar::Calendar::builtin(),
+        }
+    }
+}
+
+/// The actor under which the server itself records what falls due.
+pub fn system_actor() -> ActorRef {
+    ActorRef {
+        person_id: Uuid::from_u128(1),
+        name: "yingji".into(),
+    }
+}
+
+impl App {
+    /// An application with the default roles, an in-memory data key and the
+    /// zero-configuration notifier (in-app inbox, webhook and robot channels; a random
+    /// link-signing key); `serve` sets the configured ones with `with_trust`, `with_sealer`
+    /// and `with_notify`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        let cfg = yingji_notify::NotifyConfig {
+            secret: format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()),
+            ..Default::default()
+        };
+        Self::with_notify(store, clock, cfg).expect("the default notifier starts")
+    }
+
+    /// An application with a notifier configured from `cfg`.
+    pub fn with_notify(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        cfg: yingji_notify::NotifyConfig,
+    ) -> anyhow::Result<Self> {
+        let notify = Arc::new(yingji_notify::Worker::new(
+            store.clone(),
+            clock.clone(),
+            cfg,
+        )?);
+        let app = App {
+            store,
+            clock,
+            plans: Arc::new(RwLock::new(HashMap::new())),
+            trust: Arc::new(trust::TrustConfig::default()),
+            sealer: Arc::new(sealer::Sealer::ephemeral()),
+            changes: tokio::sync::broadcast::channel(1024).0,
+            console_key: Arc::new(random_key()),
+            case_rules: Arc::new(CaseRules::default()),
+            notify,
+        };
+        app.give_notifier_the_key();
+        Ok(app)
+    }
+
+    pub fn with_trust(mut self, t: trust::TrustConfig) -> Self {
+        self.trust = Arc::new(t);
+        self
+    }
+
+    pub fn with_sealer(mut self, s: sealer::Sealer) -> Self {
+        self.sealer = Arc::new(s);
+        self.give_notifier_the_key();
+        self
+    }
+
+    /// Uses this case configuration and calendar instead of the defaults.
+    pub fn with_case_rules(mut self, rules: CaseRules) -> Self {
+        self.case_rules = Arc::new(rules);
+        self
+    }
+
+    /// The secret the console derives its CSRF tokens from.
+    pub fn console_key(&self) -> &[u8; 32] {
+        &self.console_key
+    }
+
+    /// Directory phones are sealed at rest; the notifier opens them only to send.
+    fn give_notifier_the_key(&self) {
+        let sealer = self.sealer.clone();
+        self.notify.set_opener(Arc::new(move |person, sealed| {
+            let person = person.ok_or("no person")?;
+            sealer
+                .open(sealed, &phone_aad(person))
+                .map_err(|e| e.to_string())
+        }));
+    }
+
+    /// Commits a write set and, once it is durable, tells live subscribers which streams
+    /// moved and wakes the notification worker when the write queued messages. Every write of
+    /// the application goes through here (the command runner, the ticker, sign-in).
+    pub async fn commit(&self, ws: WriteSet) -> Result<(), StoreError> {
+        let mut moved: Vec<(Uuid, String, Uuid)> = Vec::new();
+        for e in &ws.events {
+            let v = &e.envelope;
+            if !moved.iter().any(|c| c.0 == v.stream_id) {
+                moved.push((v.stream_id, v.stream_kind.clone(), v.jurisdiction_id));
+            }
+        }
+        let outbox = ws.rows.iter().any(|r| matches!(r, Row::Outbox(_)));
+        self.store.commit(ws).await?;
+        if outbox {
+            self.notify.wake.notify_one();
+        }
+        for (stream_id, stream_kind, jurisdiction_id) in moved {
+            let jurisdiction_path = match self.store.jurisdiction(jurisdiction_id).await {
+                Ok(Some(j)) => j.path,
+                // A stream outside any jurisdiction (the system's own) is seen by no one
+                // but the root.
+                _ => String::from("/"),
+            };
+            // No receiver (no open live page) is not an error.
+            let _ = self.changes.send(Change {
+                stream_id,
+                stream_kind,
+                jurisdiction_id,
+                jurisdiction_path,
+            });
+        }
+        Ok(())
+    }
+
+    /// Listens to what is committed from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// A plan version, parsed once and cached.
+    pub async fn plan(&self, plan_id: &str, version: i64) -> Result<Arc<Plan>, AppError> {
+        let key = (plan_id.to_string(), version);
+        if let Some(p) = self.plans.read().expect("plan cache").get(&key) {
+            return Ok(p.clone());
+        }
+        let row = self
+            .store
+            .plan_version(plan_id, version)
+            .await?
+            .ok_or_else(|| AppError::not_found("plan version"))?;
+        let checked = yingji_plan::load(&row.source);
+        let plan = checked.usable().cloned().ok_or_else(|| {
+            AppError::internal(format!("stored plan {plan_id} v{version} no longer checks"))
+        })?;
+        let plan = Arc::new(plan);
+        self.plans
+            .write()
+            .expect("plan cache")
+            .insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    /// A jurisdiction the actor may see (their own or one below it); anything else is "not
+    /// found", so that its existence does not leak.
+    pub async fn scoped_jurisdiction(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        what: &str,
+    ) -> Result<yingji_store::JurisdictionRow, AppError> {
+        self.store
+            .jurisdiction(id)
+            .await?
+            .filter(|j| actor.sees(&j.path))
+            .ok_or_else(|| AppError::not_found(what))
+    }
+
+    /// The holidays a duty roster rotates on (the notification configuration's list).
+    pub fn holidays(&self) -> yingji_domain::roster::HolidaySet {
+        yingji_domain::roster::HolidaySet(self.notify.config().holidays.iter().copied().collect())
+    }
+
+    /// Who holds each post in a jurisdiction now: principals, or the deputies when no
+    /// principal holds the post; a duty roster decides its post.
+    pub async fn holders(
+        &self,
+        jurisdiction_id: Uuid,
+    ) -> Result<HashMap<String, Vec<PersonRef>>, AppError> {
+        let mut principals: HashMap<String, Vec<PersonRef>> = HashMap::new();
+        let mut deputies: HashMap<String, Vec<PersonRef>> = HashMap::new();
+        for (post, person_id, name, deputy) in self.store.holders_in(jurisdiction_id).await? {
+            let target = if deputy {
+                &mut deputies
+            } else {
+                &mut principals
+            };
+            target
+                .entry(post)
+                .or_default()
+                .push(PersonRef { person_id, name });
+        }
+        for (post, d) in deputies {
+            principals.entry(post).or_insert(d);
+        }
+        let now = self.clock.now();
+        let cal = self.holidays();
+        for (post, body) in self.store.rosters_in(jurisdiction_id).await? {
+            let Ok(r) = serde_json::from_str::<yingji_domain::roster::Roster>(&body) else {
+                continue;
+            };
+            let on = r.on_duty(now, &cal);
+            if !on.people.is_empty() {
+                principals.insert(post, on.people);
+            }
+        }
+        Ok(principals)
+    }
+}
+
+/// The associated data that binds a sealed directory phone to its person.
+pub fn phone_aad(person_id: Uuid) -> String {
+    format!("people.phone:{person_id}")
+}
+
+/// JSON already serialised: answered as `application/json` without being parsed again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(pub String);
+
+impl From<Value> for JsonText {
+    fn from(v: Value) -> JsonText {
+        JsonText(v.to_string())
+    }
+}
+
+impl From<&Value> for JsonText {
+    fn from(v: &Value) -> JsonText {
+        JsonText(v.to_string())
+    }
+}
+
+/// A copy of stored text (an incident's body kept as its idempotency record).
+impl From<&JsonText> for JsonText {
+    fn from(t: &JsonText) -> JsonText {
+        t.clone()
+    }
+}
