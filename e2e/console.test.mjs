@@ -166,11 +166,18 @@ try {
   // --- End the response, record a commitment.
   // Ending is an approval: only the commander the plan names for level II (the 政法委书记,
   // 钱立新) may end it; the duty officer's attempt is refused with the reason shown.
-  step('the duty officer may not end the response');
-  await officer.click('summary:has-text("结束响应")');
-  await officer.fill('#end-reason', '群众代表已与有关部门对话，现场人员已散去');
-  await officer.click('[data-action=end]');
-  await officer.waitForSelector('[role=alert], .error, .refused', { timeout: T });
+  step('the duty officer is not offered 结束响应, and a forged form post is refused');
+  assert.equal(await officer.locator('summary:has-text("结束响应")').count(), 0, 'no end button');
+  const forged = await officer.evaluate(async () => {
+    const csrf = document.querySelector('input[name=csrf]').value;
+    const r = await fetch(location.pathname + '/do/end', {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, reason: '群众代表已与有关部门对话' }),
+    });
+    return r.status;
+  });
+  assert.equal(forged, 403, 'the forged end is refused as the API refuses it');
+  await officer.reload();
   assert.equal(await officer.locator('[data-status="ended"]').count(), 0, 'still active');
 
   step('the commander ends the response');

@@ -8,8 +8,10 @@
 //! typed command and its answer into their own output; they never write to the store.
 
 pub mod actor;
+pub mod calls;
 pub mod command;
 pub mod error;
+pub mod incidents;
 pub mod sealer;
 pub mod trust;
 pub mod write;

@@ -15,10 +15,10 @@ use crate::AppState;
 use crate::auth::token_hash;
 use crate::directory::phone_aad;
 use crate::error::ApiError;
-use crate::incidents::{NewIncidentRequest, report_core, run_as};
 use crate::plans::load_plan;
 use crate::trust::demo_password_hash;
 use crate::write::{Item, append};
+use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
 
 /// The example plans, embedded so that the binary runs from anywhere.
 pub const EXAMPLE_PLANS: &[(&str, &str)] = &[
@@ -196,6 +196,34 @@ fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, serde_json::Value> {
 }
 
 /// Whether the database has never been set up.
+/// Records a report as `actor`, on the command path.
+async fn report(
+    state: &AppState,
+    actor: &yingji_app::Actor,
+    req: NewIncidentRequest,
+) -> Result<yingji_domain::incident::Incident, ApiError> {
+    let out = state.execute(actor, None, &ReportIncident(req)).await?;
+    out.output()
+        .map(|o| o.incident)
+        .ok_or_else(|| ApiError::internal("a demo report was replayed"))
+}
+
+/// Runs an incident command as `actor`, on the command path.
+async fn run_as(
+    state: &AppState,
+    actor: &yingji_app::Actor,
+    id: Uuid,
+    cmd: Command,
+) -> Result<yingji_domain::incident::Incident, ApiError> {
+    let action = IncidentAction::Decide(cmd);
+    let out = state
+        .execute(actor, None, &OnIncident { id, action })
+        .await?;
+    out.output()
+        .map(|o| o.incident)
+        .ok_or_else(|| ApiError::internal("a demo command was replayed"))
+}
+
 pub async fn is_empty(state: &AppState) -> Result<bool, ApiError> {
     Ok(state.store.jurisdiction_count().await? == 0)
 }
@@ -314,7 +342,9 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     );
     s.grant(clerk, "petition_clerk", &county);
     s.account(clerk, "petition-clerk");
-    s.person(&county, "吴志强", None, &[("plac-deputy-secretary", false)]);
+    // Commands the lowest level of the Linxiang plan, so he ends that level's response.
+    let plac_deputy = s.person(&county, "吴志强", None, &[("plac-deputy-secretary", false)]);
+    s.grant(plac_deputy, "commander", &county);
     let member = s.person(
         &county,
         "郑国平",
@@ -366,24 +396,16 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         load_plan(state, &system, owner(file), text, file, None).await?;
     }
 
-    let as_duty = ActorRef {
-        person_id: duty,
-        name: "王晓明".into(),
-    };
-    let as_commander = ActorRef {
-        person_id: commander,
-        name: "林建国".into(),
-    };
-    let as_member = ActorRef {
-        person_id: member,
-        name: "郑国平".into(),
-    };
+    // The demo's incidents are recorded by the demo's people, through the command path and
+    // its checks, as they would record them.
+    let as_duty = yingji_app::Actor::load(state, duty, None).await?;
+    let as_commander = yingji_app::Actor::load(state, commander, None).await?;
+    let as_member = yingji_app::Actor::load(state, member, None).await?;
 
     // 1. An active level Ⅱ response in 临溪市, one task acknowledged.
-    let big = report_core(
+    let big = report(
         state,
         &as_duty,
-        &county,
         NewIncidentRequest {
             jurisdiction_id: county.id,
             plan_id: "linxiang-city-mass-petition".into(),
@@ -401,7 +423,6 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
             ]),
             drill: false,
         },
-        None,
     )
     .await?;
     run_as(
@@ -463,10 +484,9 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
 
     // 2. An early sign awaiting verification.
-    report_core(
+    report(
         state,
         &as_duty,
-        &county,
         NewIncidentRequest {
             jurisdiction_id: county.id,
             plan_id: "linxiang-city-mass-petition".into(),
@@ -484,15 +504,13 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
             ]),
             drill: false,
         },
-        None,
     )
     .await?;
 
     // 3. A drill at level Ⅲ in 临溪市, active.
-    let drill = report_core(
+    let drill = report(
         state,
         &as_duty,
-        &county,
         NewIncidentRequest {
             jurisdiction_id: county.id,
             plan_id: "linxiang-city-mass-petition".into(),
@@ -510,7 +528,6 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
             ]),
             drill: true,
         },
-        None,
     )
     .await?;
     run_as(state, &as_duty, drill.id, Command::Verify { note: None }).await?;
@@ -533,10 +550,9 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
 
     // 4. An ended response with a commitment and a written reply owed.
-    let ended = report_core(
+    let ended = report(
         state,
         &as_duty,
-        &county,
         NewIncidentRequest {
             jurisdiction_id: county.id,
             plan_id: "linxiang-city-mass-petition".into(),
@@ -554,7 +570,6 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
             ]),
             drill: false,
         },
-        None,
     )
     .await?;
     run_as(state, &as_duty, ended.id, Command::Verify { note: None }).await?;
@@ -577,7 +592,7 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
     run_as(
         state,
-        &as_commander,
+        &yingji_app::Actor::load(state, plac_deputy, None).await?,
         ended.id,
         Command::EndResponse {
             reason: "业主代表已与住建局达成约谈安排，群众已散去".into(),

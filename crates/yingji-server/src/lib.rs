@@ -3,7 +3,6 @@
 //! router, so tests call it without binding a socket.
 
 pub mod auth;
-pub mod calls;
 pub mod cases;
 pub mod console;
 pub mod demo;
@@ -27,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use uuid::Uuid;
 
-pub use yingji_app::{CaseRules, Change, JsonText, sealer, system_actor, write};
+pub use yingji_app::{CaseRules, Change, JsonText, calls, sealer, system_actor, write};
 
 use crate::auth::Actor;
 use crate::error::ApiError;
@@ -50,6 +49,49 @@ pub fn json_response(status: StatusCode, body: JsonText) -> Response {
         body.0,
     )
         .into_response()
+}
+
+/// The Idempotency-Key of a request, with the hash of the request it came with.
+fn idem_of(headers: &HeaderMap, request_hash: &str) -> Result<Option<Idem>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
+                "Idempotency-Key must be 1–255 visible characters",
+            )
+        })?;
+    Ok(Some(Idem {
+        key: k.to_string(),
+        request_hash: request_hash.to_string(),
+    }))
+}
+
+/// Runs an application command for an API request: the Idempotency-Key header, the command
+/// path, and its answer (a replay is marked `Idempotent-Replayed: true`).
+pub async fn run_api<C: yingji_app::Command>(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    request_hash: &str,
+    cmd: C,
+) -> Result<Response, ApiError> {
+    let idem = idem_of(headers, request_hash)?;
+    let outcome = state.execute(actor, idem.as_ref(), &cmd).await?;
+    let replayed = matches!(outcome, yingji_app::Outcome::Replayed { .. });
+    let status = StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::OK);
+    let mut resp = json_response(status, outcome.into_body());
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
 }
 
 /// Runs a create or command with the Idempotency-Key semantics: a repeated key with the same
@@ -257,20 +299,23 @@ pub fn app(state: AppState) -> Router {
 /// Marks what has fallen due in every incident, once. Returns how many incidents changed.
 pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
     let now = state.clock.now();
+    let system = yingji_app::Actor::system();
     let due = state
         .store
         .due_incidents(now.as_millisecond(), 1000)
         .await?;
     let mut changed = 0;
     for id in due {
-        if incidents::tick_incident(state, id).await? {
+        let cmd = yingji_app::incidents::TickIncident(id);
+        if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
             changed += 1;
         }
     }
     changed += cases::tick_cases(state).await?;
     changed += reports::tick_reports(state).await?;
     for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
-        if calls::tick_callout(state, id).await? {
+        let cmd = yingji_app::calls::TickCallout(id);
+        if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
             changed += 1;
         }
     }

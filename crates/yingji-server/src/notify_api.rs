@@ -52,13 +52,6 @@ pub fn page_routes() -> Router<AppState> {
     Router::new().route("/ack/{token}", get(ack_page).post(ack_link))
 }
 
-fn person_ref(a: &Actor) -> PersonRef {
-    PersonRef {
-        person_id: a.person_id,
-        name: a.name.clone(),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/calls", tag = "notify",
     params(("id" = Uuid, Path)),
     responses((status = 200, description = "every call of the incident with its recipients, who acknowledged when and by which channel, and escalation state", body = Object)))]
@@ -93,15 +86,25 @@ pub async fn incident_calls(
     Ok(axum::Json(json!({ "items": items, "drill": c.drill })))
 }
 
-fn ack_json(callout: &yingji_domain::callout::Callout, call: Uuid, new: bool) -> Value {
-    let c = callout.call(call);
-    json!({
-        "call_id": call,
-        "acknowledged": true,
-        "new": new,
-        "answered": c.map(|c| c.answered()),
-    })
+/// Acknowledges a call as `actor`, on the command path; answers the callout after it and
+/// whether the acknowledgement was new.
+async fn acknowledge(
+    state: &AppState,
+    actor: &yingji_app::Actor,
+    call: Uuid,
+    channel: &str,
+) -> Result<(yingji_domain::callout::Callout, bool), ApiError> {
+    let cmd = calls::AcknowledgeCall {
+        call_id: call,
+        channel: channel.to_string(),
+    };
+    match state.execute(actor, None, &cmd).await?.output() {
+        Some(a) => Ok((a.callout, a.new)),
+        None => Err(ApiError::internal("an acknowledgement was replayed")),
+    }
 }
+
+use calls::ack_json;
 
 #[utoipa::path(post, path = "/api/v1/calls/{id}/ack", tag = "notify",
     params(("id" = Uuid, Path)),
@@ -112,7 +115,7 @@ pub async fn ack_call(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (c, new) = calls::acknowledge(&state, id, &person_ref(&actor), "api").await?;
+    let (c, new) = acknowledge(&state, &actor, id, "api").await?;
     Ok(axum::Json(ack_json(&c, id, new)))
 }
 
@@ -195,7 +198,7 @@ pub async fn ack_inbox(
             "this message asks for no acknowledgement",
         )
     })?;
-    let (c, new) = calls::acknowledge(&state, call, &person_ref(&actor), "inapp").await?;
+    let (c, new) = acknowledge(&state, &actor, call, "inapp").await?;
     Ok(axum::Json(ack_json(&c, call, new)))
 }
 
@@ -358,13 +361,11 @@ pub async fn sms_inbound(
             json!({ "acknowledged": false, "reason": "no open call" }),
         ));
     }
-    let me = PersonRef {
-        person_id: pid,
-        name,
-    };
+    let _ = name;
+    let me = yingji_app::Actor::load(&state, pid, None).await?;
     let mut calls_acked = Vec::new();
     for (_, call) in open {
-        let (_, new) = calls::acknowledge(&state, call, &me, "sms").await?;
+        let (_, new) = acknowledge(&state, &me, call, "sms").await?;
         if new {
             calls_acked.push(call);
         }
@@ -465,21 +466,11 @@ pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) 
         )
             .into_response();
     };
-    let name = match state.store.person(person).await {
-        Ok(Some(p)) => p.name,
-        _ => String::new(),
+    let acked = match yingji_app::Actor::load(&state, person, None).await {
+        Ok(me) => acknowledge(&state, &me, call, "link").await,
+        Err(e) => Err(e.into()),
     };
-    match calls::acknowledge(
-        &state,
-        call,
-        &PersonRef {
-            person_id: person,
-            name,
-        },
-        "link",
-    )
-    .await
-    {
+    match acked {
         Ok(_) => page("已确认", "<h1>已确认收到</h1><p>谢谢，确认已记录。</p>").into_response(),
         Err(e) => (
             e.status(),

@@ -65,7 +65,15 @@ const DIRECTORY_WORDS: [&str; 9] = [
 /// Whether committing `ws` may change a cached row.
 pub(crate) fn touches_directory(ws: &WriteSet) -> bool {
     ws.rows.iter().any(|r| match r {
-        Row::Incident(_) | Row::Tasks { .. } | Row::Outbox(_) => false,
+        Row::Incident(_)
+        | Row::Tasks { .. }
+        | Row::Outbox(_)
+        | Row::Call(_)
+        | Row::Case(_)
+        | Row::Screening(_)
+        | Row::Report(_)
+        | Row::Delivery(_) => false,
+        Row::Account(_) | Row::Directory(_) => true,
         Row::Jurisdiction(_)
         | Row::Person(_)
         | Row::PostHolder(_)

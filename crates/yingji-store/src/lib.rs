@@ -22,6 +22,7 @@ mod rows;
 mod sql;
 mod sqlite_writer;
 mod trust;
+mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use cases::*;
 pub use rows::*;
 pub use trust::*;
+pub use writes::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -44,6 +44,13 @@ pub enum Row {
     },
     Plan(PlanRow),
     Outbox(OutboxRow),
+    Call(crate::writes::CallWrite),
+    Case(crate::writes::CaseWrite),
+    Screening(crate::writes::ScreeningWrite),
+    Report(crate::writes::ReportWrite),
+    Account(crate::writes::AccountWrite),
+    Directory(crate::writes::DirectoryWrite),
+    Delivery(crate::writes::DeliveryWrite),
     /// Any other statement, written once with `?` placeholders for both backends. New query
     /// tables use this rather than a variant of their own.
     Sql(Stmt),
@@ -395,7 +402,15 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
 }
 
 fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
+    use crate::writes::Statements;
     match r {
+        Row::Call(w) => w.statements(out),
+        Row::Case(w) => w.statements(out),
+        Row::Screening(w) => w.statements(out),
+        Row::Report(w) => w.statements(out),
+        Row::Account(w) => w.statements(out),
+        Row::Directory(w) => w.statements(out),
+        Row::Delivery(w) => w.statements(out),
         Row::Incident(i) => out.push(Stmt::new(
             "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \

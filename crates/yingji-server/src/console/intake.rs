@@ -19,8 +19,8 @@ use yingji_plan::model::FieldKind;
 use super::{Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::incidents::{NewIncidentRequest, report_core};
 use crate::write::Idem;
+use yingji_app::incidents::{NewIncidentRequest, ReportIncident};
 
 /// One input of the generated form.
 pub struct Field {
@@ -356,9 +356,6 @@ async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiE
         fields.insert(f.id.value.clone(), value);
     }
     let title = form.get("title").ok_or_else(|| bad("title"))?;
-    let j = state
-        .scoped_jurisdiction(&v.actor, jurisdiction_id, "jurisdiction")
-        .await?;
     let req = NewIncidentRequest {
         jurisdiction_id,
         plan_id,
@@ -372,20 +369,16 @@ async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiE
         drill: form.get("drill").is_some(),
     };
     // The form's one-time key makes a double submission record one report.
-    let key = form.get("idem").map(|k| format!("console-report:{k}"));
-    if let Some(k) = &key
-        && let Some(rec) = state.store.idempotency(v.actor.person_id, k).await?
-    {
-        let body: Value = serde_json::from_str(&rec.response).map_err(ApiError::internal)?;
-        return body["id"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| ApiError::internal("stored report without id"));
-    }
-    let idem = key.map(|k| Idem {
-        key: k,
+    let idem = form.get("idem").map(|k| Idem {
+        key: format!("console-report:{k}"),
         request_hash: "console-report".into(),
     });
-    let inc = report_core(state, &v.actor.as_ref(), &j, req, idem.as_ref()).await?;
-    Ok(inc.id)
+    let outcome = state
+        .execute(&v.actor, idem.as_ref(), &ReportIncident(req))
+        .await?;
+    let body: Value = serde_json::from_str(&outcome.body().0).map_err(ApiError::internal)?;
+    body["id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| ApiError::internal("a report without an id"))
 }

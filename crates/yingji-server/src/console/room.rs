@@ -11,9 +11,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 use yingji_app::ErrorCode;
-use yingji_domain::PersonRef;
-use yingji_domain::incident::{Command, Ctx, Incident, ObligationKind, TaskAction, Update, decide};
-use yingji_plan::Plan;
+use yingji_domain::incident::{Command, Incident, ObligationKind, TaskAction, Update};
 
 use super::desk::kind_str;
 use super::{
@@ -21,8 +19,8 @@ use super::{
 };
 use crate::AppState;
 use crate::error::ApiError;
-use crate::incidents::{load, run_scoped};
 use crate::trust::Permission;
+use yingji_app::incidents::{ActionRequest, Checker, IncidentAction, OnIncident, OnTask, load};
 
 pub struct TaskView {
     pub id: String,
@@ -137,29 +135,6 @@ fn level_tuple(l: &yingji_domain::incident::LevelRef) -> (String, String, String
     )
 }
 
-struct Dry<'a> {
-    inc: &'a Incident,
-    plan: &'a Plan,
-    holders: &'a std::collections::HashMap<String, Vec<PersonRef>>,
-    now: Timestamp,
-    actor: yingji_domain::ActorRef,
-}
-
-impl Dry<'_> {
-    /// Whether the domain would accept the command now.
-    fn ok(&self, cmd: &Command) -> bool {
-        let lookup = |post: &str| self.holders.get(post).cloned().unwrap_or_default();
-        let ctx = Ctx {
-            now: self.now,
-            actor: &self.actor,
-            plan: self.plan,
-            holders: &lookup,
-            new_id: &Uuid::now_v7,
-        };
-        decide(Some(self.inc), cmd, &ctx).is_ok()
-    }
-}
-
 pub async fn page(
     State(state): State<AppState>,
     v: Viewer,
@@ -180,48 +155,54 @@ async fn build(
     error: Option<String>,
 ) -> Result<RoomPage, ApiError> {
     let l = v.lang;
-    let (inc, _) = load(state, &v.actor, id, Permission::ViewIncidents).await?;
+    // What the viewer may do is what the command path would accept from them now.
+    let dry = Checker::new(state, &v.actor, id).await?;
+    let inc = dry.incident().clone();
     let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
     let tz: &TimeZone = &plan.time.tz;
-    let holders = state.holders(inc.jurisdiction_id).await?;
     let now = state.clock.now();
-    let dry = Dry {
-        inc: &inc,
-        plan: &plan,
-        holders: &holders,
-        now,
-        actor: v.actor.as_ref(),
-    };
     let x = || "x".to_string();
     let first_level = plan.levels.first().map(|lv| lv.id.value.clone());
     let later = now
         .checked_add(jiff::SignedDuration::from_hours(24))
         .unwrap_or(now);
+    let ok = |cmd: Command| IncidentAction::Decide(cmd);
     let allowed = Allowed {
-        verify: dry.ok(&Command::Verify { note: None }),
-        unfounded: dry.ok(&Command::MarkUnfounded { reason: x() }),
-        assess: dry.ok(&Command::Assess {
-            level: first_level.clone(),
-            reason: Some(x()),
-        }),
-        warning: inc.warning.is_none() && dry.ok(&Command::IssueWarning { level: None }),
-        activate: dry.ok(&Command::Activate { level: None }),
-        update: dry.ok(&Command::Update(Update::default())),
-        regrade: dry.ok(&Command::AcceptRegrade),
-        end: dry.ok(&Command::EndResponse { reason: x() }),
-        obligation: dry.ok(&Command::AddObligation {
-            id: Uuid::nil(),
-            kind: ObligationKind::Commitment,
-            text: x(),
-            owner: x(),
-            due_at: later,
-        }),
-        review: dry.ok(&Command::Review {
-            summary: x(),
-            lessons: vec![],
-            corrective_actions: vec![],
-        }),
-        close: dry.ok(&Command::Close),
+        verify: dry.accepts(&ok(Command::Verify { note: None })).await,
+        unfounded: dry
+            .accepts(&ok(Command::MarkUnfounded { reason: x() }))
+            .await,
+        assess: dry
+            .accepts(&ok(Command::Assess {
+                level: first_level.clone(),
+                reason: Some(x()),
+            }))
+            .await,
+        warning: inc.warning.is_none()
+            && dry
+                .accepts(&ok(Command::IssueWarning { level: None }))
+                .await,
+        activate: dry.accepts(&ok(Command::Activate { level: None })).await,
+        update: dry.accepts(&ok(Command::Update(Update::default()))).await,
+        regrade: dry.accepts(&ok(Command::AcceptRegrade)).await,
+        end: dry.accepts(&ok(Command::EndResponse { reason: x() })).await,
+        obligation: dry
+            .accepts(&ok(Command::AddObligation {
+                id: Uuid::nil(),
+                kind: ObligationKind::Commitment,
+                text: x(),
+                owner: x(),
+                due_at: later,
+            }))
+            .await,
+        review: dry
+            .accepts(&ok(Command::Review {
+                summary: x(),
+                lessons: vec![],
+                corrective_actions: vec![],
+            }))
+            .await,
+        close: dry.accepts(&ok(Command::Close)).await,
     };
     let rel = |due: Timestamp| {
         let mins = (due.as_second() - now.as_second()) / 60;
@@ -233,21 +214,21 @@ async fn build(
     };
     let mut groups: Vec<GroupView> = Vec::new();
     for t in &inc.tasks {
-        let actions = [
+        let mut actions = Vec::new();
+        for (a, name) in [
             (TaskAction::Acknowledge, "acknowledge"),
             (TaskAction::Start, "start"),
             (TaskAction::Done, "done"),
-        ]
-        .into_iter()
-        .filter(|(a, _)| {
-            dry.ok(&Command::Task {
+        ] {
+            let cmd = ok(Command::Task {
                 id: t.id,
-                action: *a,
+                action: a,
                 reason: None,
-            })
-        })
-        .map(|(_, name)| (name, l.tk("task_action", name)))
-        .collect();
+            });
+            if dry.accepts(&cmd).await {
+                actions.push((name, l.tk("task_action", name)));
+            }
+        }
         let finished = t.state.is_finished();
         let view = TaskView {
             id: t.id.to_string(),
@@ -282,6 +263,17 @@ async fn build(
             }),
         }
     }
+    let mut fulfillable = Vec::new();
+    for o in &inc.obligations {
+        let cmd = ok(Command::FulfilObligation {
+            id: o.id,
+            channel: Some(x()),
+            outcome: None,
+        });
+        if !o.done && dry.accepts(&cmd).await {
+            fulfillable.push(o.id);
+        }
+    }
     let obligations = inc
         .obligations
         .iter()
@@ -298,12 +290,7 @@ async fn build(
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" · "),
-            can_fulfil: !o.done
-                && dry.ok(&Command::FulfilObligation {
-                    id: o.id,
-                    channel: Some(x()),
-                    outcome: None,
-                }),
+            can_fulfil: fulfillable.contains(&o.id),
             needs_channel: o.kind == ObligationKind::Reply,
         })
         .collect();
@@ -454,77 +441,71 @@ fn lines(s: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-async fn command_for(
+/// The console form of an action as the API's request body, so that both reach the same
+/// validation (`IncidentAction::parse`) and the same errors.
+async fn request_for(
     state: &AppState,
     v: &Viewer,
     id: Uuid,
     action: &str,
     f: &Form,
-) -> Result<Command, ApiError> {
-    let need = |k: &str| {
-        f.get(k).ok_or_else(|| {
-            ApiError::new(ErrorCode::MissingField, format!("`{k}` is required"))
-                .details(serde_json::json!({ "field": k }))
-        })
+) -> Result<ActionRequest, ApiError> {
+    let mut req = ActionRequest {
+        note: f.get("note"),
+        reason: f.get("reason"),
+        level: f.get("level"),
+        grievances: lines(f.get("grievances")),
+        care: lines(f.get("care")),
+        conversations: lines(f.get("conversations")),
+        kind: f.get("kind"),
+        text: f.get("text"),
+        owner: f.get("owner"),
+        summary: f.get("summary"),
+        lessons: lines(f.get("lessons")),
+        channel: f.get("channel"),
+        outcome: f.get("outcome"),
+        step: f.get("step"),
+        ..Default::default()
     };
-    Ok(match action {
-        "verify" => Command::Verify {
-            note: f.get("note"),
-        },
-        "unfounded" => Command::MarkUnfounded {
-            reason: need("reason")?,
-        },
-        "assess" => Command::Assess {
-            level: f.get("level"),
-            reason: f.get("reason"),
-        },
-        "warning" => Command::IssueWarning { level: None },
-        "activate" => Command::Activate { level: None },
-        "updates" => Command::Update(Update {
-            headcount: f.get("headcount").and_then(|h| h.parse().ok()),
-            grievances: lines(f.get("grievances")),
-            care: lines(f.get("care")),
-            conversations: lines(f.get("conversations")),
-            note: f.get("note"),
-            ..Default::default()
-        }),
-        "regrade-accept" => Command::AcceptRegrade,
-        "regrade-decline" => Command::DeclineRegrade {
-            reason: need("reason")?,
-        },
-        "end" => Command::EndResponse {
-            reason: need("reason")?,
-        },
-        "obligations" => {
-            let (inc, _) = load(state, &v.actor, id, Permission::ViewIncidents).await?;
-            let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
-            Command::AddObligation {
-                id: Uuid::now_v7(),
-                kind: if f.get("kind").as_deref() == Some("reply") {
-                    ObligationKind::Reply
-                } else {
-                    ObligationKind::Commitment
-                },
-                text: need("text")?,
-                owner: need("owner")?,
-                due_at: local_time(&need("due_at")?, &plan.time.tz)?,
-            }
-        }
-        "fulfil" => Command::FulfilObligation {
-            id: need("obligation")?
-                .parse()
-                .map_err(|_| ApiError::not_found("commitment or reply"))?,
-            channel: f.get("channel"),
-            outcome: f.get("outcome"),
-        },
-        "review" => Command::Review {
-            summary: need("summary")?,
-            lessons: lines(f.get("lessons")),
-            corrective_actions: vec![],
-        },
-        "close" => Command::Close,
-        _ => return Err(ApiError::not_found("action")),
-    })
+    if let Some(h) = f.get("headcount") {
+        req.headcount =
+            Some(h.parse().map_err(|_| {
+                ApiError(yingji_app::AppError::invalid("headcount", "a whole number"))
+            })?);
+    }
+    if let Some(a) = f.get("approver_id") {
+        req.approver_id =
+            Some(Uuid::parse_str(&a).map_err(|_| {
+                ApiError(yingji_app::AppError::invalid("approver_id", "a person id"))
+            })?);
+    }
+    if action == "obligations"
+        && let Some(due) = f.get("due_at")
+    {
+        // A `datetime-local` value, read in the plan's zone.
+        let (inc, _) = load(state, &v.actor, id, Permission::ViewIncidents).await?;
+        let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
+        req.due_at = Some(local_time(&due, &plan.time.tz)?.to_string());
+    }
+    Ok(req)
+}
+
+async fn action_for(
+    state: &AppState,
+    v: &Viewer,
+    id: Uuid,
+    action: &str,
+    f: &Form,
+) -> Result<IncidentAction, ApiError> {
+    let req = request_for(state, v, id, action, f).await?;
+    if action == "fulfil" {
+        let oid = f
+            .get("obligation")
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| ApiError::not_found("commitment or reply"))?;
+        return Ok(IncidentAction::fulfil(oid, &req));
+    }
+    Ok(IncidentAction::parse(action, &req)?)
 }
 
 /// POST /incidents/{id}/do/{action}
@@ -534,8 +515,12 @@ pub async fn action(
     posted: Posted,
 ) -> Response {
     let Posted { viewer: v, form } = posted;
-    let result = match command_for(&state, &v, id, &action, &form).await {
-        Ok(cmd) => run_scoped(&state, &v.actor, id, cmd).await.map(|_| ()),
+    let result = match action_for(&state, &v, id, &action, &form).await {
+        Ok(action) => state
+            .execute(&v.actor, None, &OnIncident { id, action })
+            .await
+            .map(|_| ())
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     after(&state, &v, id, result).await
@@ -548,18 +533,20 @@ pub async fn task(
     posted: Posted,
 ) -> Response {
     let v = posted.viewer;
-    let action = match action.as_str() {
-        "acknowledge" => TaskAction::Acknowledge,
-        "start" => TaskAction::Start,
-        "done" => TaskAction::Done,
-        _ => return after(&state, &v, id, Err(ApiError::not_found("action"))).await,
+    let action = match OnTask::parse_action(&action) {
+        Ok(a) => a,
+        Err(e) => return after(&state, &v, id, Err(e.into())).await,
     };
-    let cmd = Command::Task {
-        id: task,
+    let cmd = OnTask {
+        task_id: task,
         action,
         reason: posted.form.get("reason"),
     };
-    let result = run_scoped(&state, &v.actor, id, cmd).await.map(|_| ());
+    let result = state
+        .execute(&v.actor, None, &cmd)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
     after(&state, &v, id, result).await
 }
 

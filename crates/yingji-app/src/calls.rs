@@ -15,11 +15,11 @@ use yingji_domain::{ActorRef, PersonRef};
 use yingji_notify::mark_drill;
 use yingji_plan::Plan;
 use yingji_plan::model::EscalationTarget;
-use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+use yingji_store::{CallWrite, OutboxRow, Row, WriteSet, fmt_ts};
 
-use crate::AppState;
-use crate::error::ApiError;
+use crate::command::{Command, Decided};
 use crate::write::{Item, append};
+use crate::{Actor, App, AppError, JsonText, Permission};
 
 /// The escalation policy the plan gives a level, in the callout's own terms.
 pub fn policy_for(plan: &Plan, level: &str) -> Policy {
@@ -62,11 +62,11 @@ pub fn policy_for(plan: &Plan, level: &str) -> Policy {
 
 /// The incident's callout and its stream head.
 pub async fn load_callout(
-    state: &AppState,
+    state: &App,
     incident_id: Uuid,
-) -> Result<(Callout, i64, Option<String>), ApiError> {
+) -> Result<(Callout, i64, Option<String>), AppError> {
     let c = match state.store.callout(incident_id).await? {
-        Some((body, _)) => serde_json::from_str(&body).map_err(ApiError::internal)?,
+        Some((body, _)) => serde_json::from_str(&body).map_err(AppError::internal)?,
         None => Callout {
             incident_id,
             ..Callout::default()
@@ -137,30 +137,24 @@ pub fn callout_writes(
         }
     }
     let next = after.next_due().map(|t| t.as_millisecond());
-    ws.rows.push(Row::Sql(Stmt::new(
-        "INSERT INTO callouts (incident_id, jurisdiction_path, body, next_due_ms) VALUES (?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body, next_due_ms = excluded.next_due_ms",
-        args![
-            before.incident_id,
-            at.path,
-            serde_json::to_string(&after).expect("callout serialises"),
-            next
-        ],
-    )));
+    ws.rows.push(Row::Call(CallWrite::Callout {
+        incident_id: before.incident_id,
+        jurisdiction_path: at.path.to_string(),
+        body: serde_json::to_string(&after).expect("callout serialises"),
+        next_due_ms: next,
+    }));
     for c in &after.calls {
         for r in &c.recipients {
-            ws.rows.push(Row::Sql(Stmt::new(
-                "INSERT INTO call_recipients (call_id, incident_id, person_id, jurisdiction_path, reached_as, called_at, acked_at, ack_channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id, person_id) DO UPDATE SET acked_at = excluded.acked_at, ack_channel = excluded.ack_channel",
-                args![
-                    c.id,
-                    before.incident_id,
-                    r.person.person_id,
-                    at.path,
-                    &r.reached_as,
-                    fmt_ts(r.called_at),
-                    r.acked_at.map(fmt_ts),
-                    r.ack_channel.clone()
-                ],
-            )));
+            ws.rows.push(Row::Call(CallWrite::Recipient {
+                call_id: c.id,
+                incident_id: before.incident_id,
+                person_id: r.person.person_id,
+                jurisdiction_path: at.path.to_string(),
+                reached_as: r.reached_as.clone(),
+                called_at: fmt_ts(r.called_at),
+                acked_at: r.acked_at.map(fmt_ts),
+                ack_channel: r.ack_channel.clone(),
+            }));
         }
     }
     after
@@ -216,7 +210,7 @@ fn target_zh(t: &str) -> &'static str {
     reason = "the fields of one command's writes"
 )]
 pub async fn calls_for_incident(
-    state: &AppState,
+    state: &App,
     ws: &mut WriteSet,
     inc: &Incident,
     plan: &Plan,
@@ -224,7 +218,7 @@ pub async fn calls_for_incident(
     actor: &ActorRef,
     now: Timestamp,
     events: &[IncidentEvent],
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let mut out: Vec<callout::Event> = Vec::new();
     let tz = plan.time.tz.clone();
     for e in events {
@@ -322,11 +316,11 @@ pub async fn calls_for_incident(
 
 /// Holders of a post in a jurisdiction at a moment, through its duty roster.
 pub async fn resolve_post(
-    state: &AppState,
+    state: &App,
     jurisdiction_id: Uuid,
     post: &str,
     at: Timestamp,
-) -> Result<Resolved, ApiError> {
+) -> Result<Resolved, AppError> {
     let mut h = PostHolders::default();
     for (person_id, name, deputy) in state.store.holders(jurisdiction_id, post).await? {
         let p = PersonRef { person_id, name };
@@ -341,27 +335,27 @@ pub async fn resolve_post(
 }
 
 pub async fn roster_of(
-    state: &AppState,
+    state: &App,
     jurisdiction_id: Uuid,
     post: &str,
-) -> Result<Option<Roster>, ApiError> {
+) -> Result<Option<Roster>, AppError> {
     match state.store.roster(jurisdiction_id, post).await? {
-        Some(b) => Ok(Some(serde_json::from_str(&b).map_err(ApiError::internal)?)),
+        Some(b) => Ok(Some(serde_json::from_str(&b).map_err(AppError::internal)?)),
         None => Ok(None),
     }
 }
 
-pub fn holidays(state: &AppState) -> HolidaySet {
+pub fn holidays(state: &App) -> HolidaySet {
     HolidaySet(state.notify.config().holidays.iter().copied().collect())
 }
 
 async fn resolve_target(
-    state: &AppState,
+    state: &App,
     plan: Option<&Plan>,
     call: &Call,
     target: &Target,
     now: Timestamp,
-) -> Result<Vec<PersonRef>, ApiError> {
+) -> Result<Vec<PersonRef>, AppError> {
     let j = call.jurisdiction_id;
     let post = call.post.clone().unwrap_or_default();
     Ok(match target {
@@ -408,17 +402,30 @@ async fn resolve_target(
     })
 }
 
-/// Escalates and repeats what is due in one incident's callout. Returns whether anything
-/// changed.
-pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, ApiError> {
-    for _ in 0..5 {
-        let Some(rec) = state.store.get_incident(incident_id).await? else {
-            return Ok(false);
-        };
-        let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
-        let plan = state.plan(&inc.plan_id, inc.plan_version).await.ok();
-        let (before, version, head) = load_callout(state, incident_id).await?;
-        let now = state.clock.now();
+/// Escalates and repeats what is due in one incident's callout (the ticker, as the
+/// system). Answers whether anything changed.
+pub struct TickCallout(pub Uuid);
+
+impl Command for TickCallout {
+    type Output = bool;
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
+        let incident_id = self.0;
+        let rec = app
+            .store
+            .get_incident(incident_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("incident"))?;
+        let auth = app.authorize(
+            actor,
+            Permission::HandleIncident,
+            &rec.jurisdiction_path,
+            "incident",
+        )?;
+        let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        let plan = app.plan(&inc.plan_id, inc.plan_version).await.ok();
+        let (before, version, head) = load_callout(app, incident_id).await?;
+        let now = app.clock.now();
         // Resolve every target a due step needs first (the domain's tick is pure and sync).
         let mut found: Vec<(Uuid, Target, Vec<PersonRef>)> = Vec::new();
         for c in &before.calls {
@@ -432,7 +439,7 @@ pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, A
                 if !due.is_ok_and(|d| d <= now) {
                     break;
                 }
-                let people = resolve_target(state, plan.as_deref(), c, &s.to, now).await?;
+                let people = resolve_target(app, plan.as_deref(), c, &s.to, now).await?;
                 found.push((c.id, s.to.clone(), people));
             }
         }
@@ -444,17 +451,15 @@ pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, A
                 .unwrap_or_default()
         };
         let events = callout::tick(&before, now, &lookup);
+        let mut ws = WriteSet::default();
         if events.is_empty() {
             // Nothing due after all: make sure the row does not keep asking.
-            let mut ws = WriteSet::default();
-            ws.rows.push(Row::Sql(Stmt::new(
-                "UPDATE callouts SET next_due_ms = ? WHERE incident_id = ?",
-                args![before.next_due().map(|t| t.as_millisecond()), incident_id],
-            )));
-            state.store.commit(ws).await?;
-            return Ok(false);
+            ws.rows.push(Row::Call(CallWrite::NextDue {
+                incident_id,
+                next_due_ms: before.next_due().map(|t| t.as_millisecond()),
+            }));
+            return Ok(Decided::new(auth, ws, false));
         }
-        let mut ws = WriteSet::default();
         callout_writes(
             &mut ws,
             &before,
@@ -465,55 +470,72 @@ pub async fn tick_callout(state: &AppState, incident_id: Uuid) -> Result<bool, A
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
             },
-            &crate::system_actor(),
+            &actor.as_ref(),
             now,
             &events,
         );
-        match state.store.commit(ws).await {
-            Ok(()) => {
-                state.notify.wake.notify_one();
-                return Ok(true);
-            }
-            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Ok(Decided::new(auth, ws, true))
     }
-    Ok(false)
+
+    fn respond(&self, out: &bool) -> JsonText {
+        JsonText(json!({ "changed": out }).to_string())
+    }
 }
 
-/// Records one person's acknowledgement of a call. Returns the callout after it and whether
-/// this was new (a second acknowledgement changes nothing).
-pub async fn acknowledge(
-    state: &AppState,
-    call_id: Uuid,
-    person: &PersonRef,
-    channel: &str,
-) -> Result<(Callout, bool), ApiError> {
-    let incident_id = state
-        .store
-        .call_incident(call_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("call"))?;
-    let rec = state
-        .store
-        .get_incident(incident_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("incident"))?;
-    let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
-    for _ in 0..8 {
-        let (before, version, head) = load_callout(state, incident_id).await?;
-        let now = state.clock.now();
-        let e = match callout::acknowledge(&before, call_id, person, channel, now) {
+/// One person's acknowledgement of a call addressed to them (from the API, the in-app inbox,
+/// a signed link or an SMS reply). A second acknowledgement changes nothing.
+pub struct AcknowledgeCall {
+    pub call_id: Uuid,
+    /// How it came: `api`, `in_app`, `link`, `sms`…
+    pub channel: String,
+}
+
+/// The callout after an acknowledgement, and whether it was new.
+#[derive(Debug, Clone)]
+pub struct Acknowledged {
+    pub callout: Callout,
+    pub new: bool,
+}
+
+impl Command for AcknowledgeCall {
+    type Output = Acknowledged;
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Acknowledged>, AppError> {
+        let incident_id = app
+            .store
+            .call_incident(self.call_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("call"))?;
+        let rec = app
+            .store
+            .get_incident(incident_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("incident"))?;
+        // A person acknowledges what is addressed to them; the domain refuses anyone else.
+        let auth = app.authorize_own(actor, &rec.jurisdiction_path);
+        let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        let (before, version, head) = load_callout(app, incident_id).await?;
+        let now = app.clock.now();
+        let person = PersonRef {
+            person_id: actor.person_id,
+            name: actor.name.clone(),
+        };
+        let e = match callout::acknowledge(&before, self.call_id, &person, &self.channel, now) {
             Ok(e) => e,
-            Err(callout::CalloutError::AlreadyAcknowledged) => return Ok((before, false)),
+            Err(callout::CalloutError::AlreadyAcknowledged) => {
+                return Ok(Decided::nothing(
+                    auth,
+                    Acknowledged {
+                        callout: before,
+                        new: false,
+                    },
+                ));
+            }
+            // Not addressed to them: as if there were no such call.
             Err(callout::CalloutError::NotARecipient) => {
-                return Err(ApiError::not_found("call"));
+                return Err(AppError::not_found("call"));
             }
             Err(e) => return Err(e.into()),
-        };
-        let actor = ActorRef {
-            person_id: person.person_id,
-            name: person.name.clone(),
         };
         let mut ws = WriteSet::default();
         let after = callout_writes(
@@ -526,18 +548,32 @@ pub async fn acknowledge(
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
             },
-            &actor,
+            &actor.as_ref(),
             now,
             &[e],
         );
-        match state.store.commit(ws).await {
-            Ok(()) => return Ok((after, true)),
-            Err(StoreError::Conflict(yingji_store::Conflict::StreamVersion)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Ok(Decided::new(
+            auth,
+            ws,
+            Acknowledged {
+                callout: after,
+                new: true,
+            },
+        ))
     }
-    Err(ApiError::new(
-        yingji_app::ErrorCode::Conflict,
-        "the call is changing too fast; retry",
-    ))
+
+    fn respond(&self, out: &Acknowledged) -> JsonText {
+        JsonText(ack_json(&out.callout, self.call_id, out.new).to_string())
+    }
+}
+
+/// The answer to an acknowledgement: the call with its recipients.
+pub fn ack_json(callout: &Callout, call: Uuid, new: bool) -> serde_json::Value {
+    let c = callout.call(call);
+    json!({
+        "call_id": call,
+        "acknowledged": true,
+        "new": new,
+        "answered": c.map(|c| c.answered()),
+    })
 }

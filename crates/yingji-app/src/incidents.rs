@@ -1,0 +1,899 @@
+//! Incidents and their tasks: the typed inputs (the API's JSON and the console's forms both
+//! become these, through the same validation) and the commands that run them.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use yingji_domain::incident::{
+    Attachment, Command, CorrectiveAction, Ctx, Event, Incident, IncidentKind, NewReport,
+    ObligationKind, TaskAction, Update, apply, decide,
+};
+use yingji_domain::{ActorRef, PersonRef};
+use yingji_store::{IncidentRecord, JurisdictionRow, WriteSet};
+
+use crate::command::{Authorized, Command as AppCommand, Decided};
+use crate::write::incident_events;
+use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission};
+
+/// The largest headcount a report may give (a bound so that nothing sized by it can explode).
+pub const MAX_HEADCOUNT: u32 = 1_000_000;
+
+/// A report of an early sign or an actual event.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncidentRequest {
+    pub jurisdiction_id: Uuid,
+    /// The plan id; its newest version is used and the incident is pinned to it.
+    pub plan_id: String,
+    /// `early_sign` (苗头) or `event`.
+    pub kind: String,
+    pub title: String,
+    pub headcount: u32,
+    pub venue: Option<String>,
+    #[serde(default)]
+    pub behaviours: Vec<String>,
+    pub location: Option<String>,
+    /// The plan's intake fields by id.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub drill: bool,
+}
+
+/// The body of a lifecycle command. Which keys apply depends on the action (see the API doc).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub level: Option<String>,
+    // updates
+    pub headcount: Option<u32>,
+    pub behaviours: Option<Vec<String>>,
+    pub location: Option<String>,
+    #[serde(default)]
+    pub grievances: Vec<String>,
+    #[serde(default)]
+    pub care: Vec<String>,
+    #[serde(default)]
+    pub conversations: Vec<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRequest>,
+    // coercive steps
+    pub step: Option<String>,
+    pub approver_id: Option<Uuid>,
+    // obligations
+    /// `commitment` or `reply`.
+    pub kind: Option<String>,
+    pub text: Option<String>,
+    pub owner: Option<String>,
+    /// RFC 3339.
+    pub due_at: Option<String>,
+    // review
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub lessons: Vec<String>,
+    #[serde(default)]
+    pub corrective_actions: Vec<CorrectiveActionRequest>,
+    // fulfil
+    pub channel: Option<String>,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRequest {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectiveActionRequest {
+    pub title: String,
+    pub owner: String,
+    pub due_at: Option<String>,
+}
+
+/// An RFC 3339 time, or `invalid_time` naming the field.
+pub fn parse_ts(s: &str, field: &str) -> Result<Timestamp, AppError> {
+    s.parse::<Timestamp>().map_err(|_| {
+        AppError::field(
+            ErrorCode::InvalidTime,
+            field,
+            format!("`{field}` must be an RFC 3339 time such as 2026-03-02T10:00:00+08:00"),
+        )
+    })
+}
+
+/// A required, non-blank text field.
+pub fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, AppError> {
+    v.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| AppError::missing(field))
+}
+
+/// A non-blank text of at most `max` characters.
+fn text_field(v: &str, field: &str, max: usize) -> Result<(), AppError> {
+    if v.trim().is_empty() {
+        return Err(AppError::missing(field));
+    }
+    if v.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// What a command on an incident does.
+#[derive(Debug, Clone)]
+pub enum IncidentAction {
+    /// A lifecycle command the domain decides as it is.
+    Decide(Command),
+    /// Escalation to the parent jurisdiction (its linked record is created in the same write).
+    Escalate { note: Option<String> },
+    /// A coercive step, naming the person who approved it.
+    CoerciveStep {
+        step: String,
+        approver_id: Uuid,
+        reason: String,
+    },
+}
+
+/// The action names of `POST /incidents/{id}/{action}` (and the console's forms).
+pub const ACTIONS: &[&str] = &[
+    "verify",
+    "unfounded",
+    "assess",
+    "warning",
+    "lift-warning",
+    "activate",
+    "updates",
+    "escalate",
+    "coercive-steps",
+    "end",
+    "obligations",
+    "review",
+    "close",
+    "regrade-accept",
+    "regrade-decline",
+];
+
+impl IncidentAction {
+    /// The typed action for an action name and its request body: the one validation both the
+    /// API and the console use. An unknown name is "not found".
+    pub fn parse(action: &str, req: &ActionRequest) -> Result<IncidentAction, AppError> {
+        if let Some(n) = &req.note {
+            text_field_opt(n, "note", 4000)?;
+        }
+        if let Some(r) = &req.reason {
+            text_field_opt(r, "reason", 2000)?;
+        }
+        if req.headcount.is_some_and(|h| h > MAX_HEADCOUNT) {
+            return Err(AppError::invalid(
+                "headcount",
+                format!("at most {MAX_HEADCOUNT}"),
+            ));
+        }
+        let cmd = match action {
+            "verify" => Command::Verify {
+                note: req.note.clone(),
+            },
+            "unfounded" => Command::MarkUnfounded {
+                reason: required(&req.reason, "reason")?.to_string(),
+            },
+            "assess" => Command::Assess {
+                level: req.level.clone(),
+                reason: req.reason.clone(),
+            },
+            "warning" => Command::IssueWarning {
+                level: req.level.clone(),
+            },
+            "lift-warning" => Command::LiftWarning {
+                reason: required(&req.reason, "reason")?.to_string(),
+            },
+            "activate" => Command::Activate {
+                level: req.level.clone(),
+            },
+            "updates" => Command::Update(Update {
+                headcount: req.headcount,
+                behaviours: req.behaviours.clone(),
+                location: req.location.clone(),
+                grievances: req.grievances.clone(),
+                care: req.care.clone(),
+                conversations: req.conversations.clone(),
+                attachments: req
+                    .attachments
+                    .iter()
+                    .map(|a| Attachment {
+                        name: a.name.clone(),
+                        media_type: a.media_type.clone(),
+                        size: a.size,
+                        sha256: a.sha256.clone(),
+                    })
+                    .collect(),
+                note: req.note.clone(),
+            }),
+            "end" => Command::EndResponse {
+                reason: required(&req.reason, "reason")?.to_string(),
+            },
+            "obligations" => {
+                let kind = match required(&req.kind, "kind")? {
+                    "commitment" => ObligationKind::Commitment,
+                    "reply" => ObligationKind::Reply,
+                    other => {
+                        return Err(AppError::field(
+                            ErrorCode::InvalidKind,
+                            "kind",
+                            format!("`{other}` is not commitment or reply"),
+                        ));
+                    }
+                };
+                Command::AddObligation {
+                    id: Uuid::now_v7(),
+                    kind,
+                    text: required(&req.text, "text")?.to_string(),
+                    owner: required(&req.owner, "owner")?.to_string(),
+                    due_at: parse_ts(required(&req.due_at, "due_at")?, "due_at")?,
+                }
+            }
+            "review" => Command::Review {
+                summary: required(&req.summary, "summary")?.to_string(),
+                lessons: req.lessons.clone(),
+                corrective_actions: req
+                    .corrective_actions
+                    .iter()
+                    .map(|c| {
+                        Ok(CorrectiveAction {
+                            title: c.title.clone(),
+                            owner: c.owner.clone(),
+                            due_at: c
+                                .due_at
+                                .as_deref()
+                                .map(|d| parse_ts(d, "due_at"))
+                                .transpose()?,
+                        })
+                    })
+                    .collect::<Result<_, AppError>>()?,
+            },
+            "close" => Command::Close,
+            "regrade-accept" => Command::AcceptRegrade,
+            "regrade-decline" => Command::DeclineRegrade {
+                reason: required(&req.reason, "reason")?.to_string(),
+            },
+            "escalate" => {
+                return Ok(IncidentAction::Escalate {
+                    note: req.note.clone(),
+                });
+            }
+            "coercive-steps" => {
+                let approver_id = req
+                    .approver_id
+                    .ok_or_else(|| AppError::missing("approver_id"))?;
+                return Ok(IncidentAction::CoerciveStep {
+                    step: required(&req.step, "step")?.to_string(),
+                    approver_id,
+                    reason: req.reason.clone().unwrap_or_default(),
+                });
+            }
+            _ => return Err(AppError::not_found("action")),
+        };
+        Ok(IncidentAction::Decide(cmd))
+    }
+
+    /// Fulfilling a commitment or reply.
+    pub fn fulfil(obligation: Uuid, req: &ActionRequest) -> IncidentAction {
+        IncidentAction::Decide(Command::FulfilObligation {
+            id: obligation,
+            channel: req.channel.clone(),
+            outcome: req.outcome.clone(),
+        })
+    }
+
+    /// The permission the action needs in the incident's jurisdiction.
+    pub fn permission(&self) -> Permission {
+        match self {
+            IncidentAction::Decide(cmd) => command_permission(cmd),
+            IncidentAction::Escalate { .. } => Permission::HandleIncident,
+            IncidentAction::CoerciveStep { .. } => Permission::RecordCoerciveStep,
+        }
+    }
+}
+
+fn text_field_opt(v: &str, field: &str, max: usize) -> Result<(), AppError> {
+    if v.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The permission a domain command needs.
+pub fn command_permission(cmd: &Command) -> Permission {
+    match cmd {
+        Command::Report(_) => Permission::ReportIncident,
+        Command::Update(_) => Permission::UpdateIncident,
+        Command::EndResponse { .. } => Permission::EndResponse,
+        Command::RecordCoerciveStep { .. } => Permission::RecordCoerciveStep,
+        Command::Review { .. } | Command::Close => Permission::ReviewIncident,
+        Command::Task { .. } => Permission::WorkTasks,
+        _ => Permission::HandleIncident,
+    }
+}
+
+/// An incident as stored and its JSON text (the answer, serialised once).
+#[derive(Debug, Clone)]
+pub struct IncidentOut {
+    pub incident: Incident,
+    pub body: JsonText,
+}
+
+/// An incident as the API answers it: the same JSON text as its stored row.
+pub fn incident_json(inc: &Incident) -> JsonText {
+    JsonText(serde_json::to_string(inc).expect("incident serialises"))
+}
+
+/// An incident the actor may see (else 404) and act on with `perm` (else 403).
+pub async fn load(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    perm: Permission,
+) -> Result<(Incident, IncidentRecord), AppError> {
+    let rec = app
+        .store
+        .get_incident(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("incident"))?;
+    app.require(actor, perm, &rec.jurisdiction_path, "incident")?;
+    let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+    Ok((inc, rec))
+}
+
+/// The plan an incident may run under: owned by its jurisdiction or one above it.
+pub async fn plan_for(
+    app: &App,
+    jurisdiction_path: &str,
+    plan_id: &str,
+) -> Result<yingji_store::PlanRow, AppError> {
+    let row = app.store.plan_latest(plan_id).await?.ok_or_else(|| {
+        AppError::field(
+            ErrorCode::UnknownPlan,
+            "plan_id",
+            format!("plan `{plan_id}` is not loaded"),
+        )
+    })?;
+    let owner = app
+        .store
+        .jurisdiction(row.jurisdiction_id)
+        .await?
+        .ok_or_else(|| AppError::internal("plan owner missing"))?;
+    if !jurisdiction_path.starts_with(&owner.path) {
+        return Err(AppError::field(
+            ErrorCode::PlanNotApplicable,
+            "plan_id",
+            format!(
+                "plan `{plan_id}` belongs to {}, which is not this jurisdiction or above it",
+                owner.name
+            ),
+        ));
+    }
+    Ok(row)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/// Records a new report in a jurisdiction (`POST /incidents`, the console's intake, the demo).
+pub struct ReportIncident(pub NewIncidentRequest);
+
+impl AppCommand for ReportIncident {
+    type Output = IncidentOut;
+
+    fn status(&self) -> u16 {
+        201
+    }
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
+        let req = &self.0;
+        let j = app
+            .scoped_jurisdiction(actor, req.jurisdiction_id, "jurisdiction")
+            .await?;
+        let auth = app.authorize(actor, Permission::ReportIncident, &j.path, "jurisdiction")?;
+        let kind = match req.kind.as_str() {
+            "early_sign" => IncidentKind::EarlySign,
+            "event" => IncidentKind::Event,
+            other => {
+                return Err(AppError::field(
+                    ErrorCode::InvalidKind,
+                    "kind",
+                    format!("`{other}` is not a report kind; use early_sign or event"),
+                ));
+            }
+        };
+        text_field(&req.title, "title", 200)?;
+        if req.headcount > MAX_HEADCOUNT {
+            return Err(AppError::invalid(
+                "headcount",
+                format!("at most {MAX_HEADCOUNT}"),
+            ));
+        }
+        let (ws, out) = report_writes(app, &actor.as_ref(), &j, req, kind).await?;
+        Ok(Decided::new(auth, ws, out))
+    }
+
+    fn respond(&self, out: &IncidentOut) -> JsonText {
+        out.body.clone()
+    }
+}
+
+async fn report_writes(
+    app: &App,
+    actor: &ActorRef,
+    j: &JurisdictionRow,
+    req: &NewIncidentRequest,
+    kind: IncidentKind,
+) -> Result<(WriteSet, IncidentOut), AppError> {
+    let plan_row = plan_for(app, &j.path, &req.plan_id).await?;
+    let plan = app.plan(&plan_row.plan_id, plan_row.version).await?;
+    let holders = app.holders(j.id).await?;
+    let now = app.clock.now();
+    let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
+    let ctx = Ctx {
+        now,
+        actor,
+        plan: &plan,
+        holders: &lookup,
+        new_id: &Uuid::now_v7,
+    };
+    let report = NewReport {
+        id: Uuid::now_v7(),
+        jurisdiction_id: j.id,
+        plan_id: plan_row.plan_id.clone(),
+        plan_version: plan_row.version,
+        kind,
+        drill: req.drill,
+        title: req.title.clone(),
+        headcount: req.headcount,
+        venue: req.venue.clone(),
+        behaviours: req.behaviours.clone(),
+        location: req.location.clone(),
+        fields: req.fields.clone(),
+        source_incident: None,
+    };
+    let events = decide(None, &Command::Report(report), &ctx)?;
+    let mut inc = None;
+    for e in &events {
+        inc = apply(inc, e, now, actor);
+    }
+    let inc = inc.ok_or_else(|| AppError::internal("a report created no incident"))?;
+    let mut ws = WriteSet::default();
+    let body = incident_events(&mut ws, &inc, &j.path, 0, None, actor, now, &events);
+    Ok((
+        ws,
+        IncidentOut {
+            incident: inc,
+            body,
+        },
+    ))
+}
+
+/// A command on one incident.
+pub struct OnIncident {
+    pub id: Uuid,
+    pub action: IncidentAction,
+}
+
+impl AppCommand for OnIncident {
+    type Output = IncidentOut;
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
+        let rec = app
+            .store
+            .get_incident(self.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("incident"))?;
+        let auth = app.authorize(
+            actor,
+            self.action.permission(),
+            &rec.jurisdiction_path,
+            "incident",
+        )?;
+        decide_on(app, actor, auth, rec, &self.action).await
+    }
+
+    fn respond(&self, out: &IncidentOut) -> JsonText {
+        out.body.clone()
+    }
+}
+
+/// A command on one task (its incident is found from the task).
+pub struct OnTask {
+    pub task_id: Uuid,
+    pub action: TaskAction,
+    pub reason: Option<String>,
+}
+
+impl OnTask {
+    /// `acknowledge`, `start`, `done` or `cancel`; anything else is "not found".
+    pub fn parse_action(action: &str) -> Result<TaskAction, AppError> {
+        Ok(match action {
+            "acknowledge" => TaskAction::Acknowledge,
+            "start" => TaskAction::Start,
+            "done" => TaskAction::Done,
+            "cancel" => TaskAction::Cancel,
+            _ => return Err(AppError::not_found("action")),
+        })
+    }
+}
+
+impl AppCommand for OnTask {
+    type Output = IncidentOut;
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
+        let incident = app
+            .store
+            .task_incident(self.task_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("task"))?;
+        OnIncident {
+            id: incident,
+            action: IncidentAction::Decide(Command::Task {
+                id: self.task_id,
+                action: self.action,
+                reason: self.reason.clone(),
+            }),
+        }
+        .run(app, actor)
+        .await
+    }
+
+    fn respond(&self, out: &IncidentOut) -> JsonText {
+        out.body.clone()
+    }
+}
+
+/// Marks what has fallen due in one incident (the ticker, as the system).
+pub struct TickIncident(pub Uuid);
+
+impl AppCommand for TickIncident {
+    type Output = bool;
+
+    async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
+        let Some(rec) = app.store.get_incident(self.0).await? else {
+            return Err(AppError::not_found("incident"));
+        };
+        let auth = app.authorize(
+            actor,
+            Permission::HandleIncident,
+            &rec.jurisdiction_path,
+            "incident",
+        )?;
+        let d = decide_on(
+            app,
+            actor,
+            auth.clone(),
+            rec,
+            &IncidentAction::Decide(Command::Tick),
+        )
+        .await?;
+        let changed = !d.is_empty();
+        Ok(d.map(|_| changed))
+    }
+
+    fn respond(&self, out: &bool) -> JsonText {
+        JsonText(json!({ "changed": out }).to_string())
+    }
+}
+
+/// Ending a response is an approval: where the plan names the commander's posts for the
+/// incident's level, only a holder of one of them (principal or deputy, in the incident's
+/// jurisdiction) may end it.
+pub async fn may_end(app: &App, actor: &Actor, inc: &Incident) -> Result<(), AppError> {
+    if actor.is_system() {
+        return Ok(());
+    }
+    let Some(level) = &inc.level else {
+        return Ok(());
+    };
+    let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+    let Some(i) = plan.level_index(&level.id) else {
+        return Ok(());
+    };
+    let posts: Vec<String> = yingji_plan::response::effective(&plan, i)
+        .commander
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let holds = app
+        .store
+        .holders_in(inc.jurisdiction_id)
+        .await?
+        .iter()
+        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post));
+    if holds {
+        return Ok(());
+    }
+    let names: Vec<&str> = posts.iter().map(|p| plan.name_of(p).unwrap_or(p)).collect();
+    Err(AppError::new(
+        ErrorCode::WrongApprover,
+        format!(
+            "a level {} response is ended only by the commander post the plan names ({})",
+            level.name,
+            names.join(", ")
+        ),
+    )
+    .details(json!({ "posts": posts })))
+}
+
+/// The domain command an action becomes for this incident and actor (with the checks that
+/// need storage: who may end a response, the parent to escalate to, the approver), and the
+/// parent's new record for an escalation.
+async fn prepare(
+    app: &App,
+    actor: &Actor,
+    inc: &Incident,
+    action: &IncidentAction,
+) -> Result<(Command, Option<(Uuid, JurisdictionRow)>), AppError> {
+    Ok(match action {
+        IncidentAction::Decide(cmd) => {
+            if matches!(cmd, Command::EndResponse { .. }) {
+                may_end(app, actor, inc).await?;
+            }
+            (cmd.clone(), None)
+        }
+        IncidentAction::Escalate { note } => {
+            let j = app
+                .store
+                .jurisdiction(inc.jurisdiction_id)
+                .await?
+                .ok_or_else(|| AppError::internal("jurisdiction missing"))?;
+            let parent_id = j.parent_id.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NoParent,
+                    format!("{} has no parent jurisdiction", j.name),
+                )
+            })?;
+            let pj = app
+                .store
+                .jurisdiction(parent_id)
+                .await?
+                .ok_or_else(|| AppError::internal("parent jurisdiction missing"))?;
+            let parent_incident = Uuid::now_v7();
+            (
+                Command::Escalate {
+                    parent_incident,
+                    parent_jurisdiction: parent_id,
+                    note: note.clone(),
+                },
+                Some((parent_incident, pj)),
+            )
+        }
+        IncidentAction::CoerciveStep {
+            step,
+            approver_id,
+            reason,
+        } => {
+            let approver = app.store.person(*approver_id).await?.ok_or_else(|| {
+                AppError::field(
+                    ErrorCode::UnknownPerson,
+                    "approver_id",
+                    "the approver is not a known person",
+                )
+            })?;
+            (
+                Command::RecordCoerciveStep {
+                    step: step.clone(),
+                    approver: PersonRef {
+                        person_id: approver.id,
+                        name: approver.name.clone(),
+                    },
+                    reason: reason.clone(),
+                },
+                None,
+            )
+        }
+    })
+}
+
+/// Decides an action against the stored incident and builds its writes: the incident's
+/// events and rows, the calls its events cause, and (for an escalation) the parent's record.
+async fn decide_on(
+    app: &App,
+    actor: &Actor,
+    auth: Authorized,
+    rec: IncidentRecord,
+    action: &IncidentAction,
+) -> Result<Decided<IncidentOut>, AppError> {
+    let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+    let actor_ref = actor.as_ref();
+    let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+    let now = app.clock.now();
+    let (cmd, parent) = prepare(app, actor, &inc, action).await?;
+    let holders = app.holders(inc.jurisdiction_id).await?;
+    let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
+    let ctx = Ctx {
+        now,
+        actor: &actor_ref,
+        plan: &plan,
+        holders: &lookup,
+        new_id: &Uuid::now_v7,
+    };
+    let events = decide(Some(&inc), &cmd, &ctx)?;
+    if events.is_empty() {
+        let body = incident_json(&inc);
+        return Ok(Decided::nothing(
+            auth,
+            IncidentOut {
+                incident: inc,
+                body,
+            },
+        ));
+    }
+    let mut after = Some(inc);
+    for e in &events {
+        after = apply(after, e, now, &actor_ref);
+    }
+    let after = after.ok_or_else(|| AppError::internal("an incident stopped being one"))?;
+    let mut ws = WriteSet::default();
+    let body = incident_events(
+        &mut ws,
+        &after,
+        &rec.jurisdiction_path,
+        rec.version,
+        Some(&rec.head_hash),
+        &actor_ref,
+        now,
+        &events,
+    );
+    if let Some((parent_incident, pj)) = parent {
+        parent_record(
+            &mut ws,
+            &after,
+            parent_incident,
+            &pj,
+            &plan,
+            &actor_ref,
+            now,
+        )?;
+    }
+    crate::calls::calls_for_incident(
+        app,
+        &mut ws,
+        &after,
+        &plan,
+        &rec.jurisdiction_path,
+        &actor_ref,
+        now,
+        &events,
+    )
+    .await?;
+    Ok(Decided::new(
+        auth,
+        ws,
+        IncidentOut {
+            incident: after,
+            body,
+        },
+    ))
+}
+
+/// Which actions an actor may take on one incident now: the same authorisation, preparation
+/// and decision as [`OnIncident`], on one snapshot, without building writes (the incident
+/// room offers exactly these).
+pub struct Checker<'a> {
+    app: &'a App,
+    actor: &'a Actor,
+    rec: IncidentRecord,
+    inc: Incident,
+    plan: std::sync::Arc<yingji_plan::Plan>,
+    holders: std::collections::HashMap<String, Vec<PersonRef>>,
+}
+
+impl<'a> Checker<'a> {
+    /// A snapshot of an incident the actor may see (else "not found").
+    pub async fn new(app: &'a App, actor: &'a Actor, id: Uuid) -> Result<Self, AppError> {
+        let (inc, rec) = load(app, actor, id, Permission::ViewIncidents).await?;
+        let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+        let holders = app.holders(inc.jurisdiction_id).await?;
+        Ok(Checker {
+            app,
+            actor,
+            rec,
+            inc,
+            plan,
+            holders,
+        })
+    }
+
+    pub fn incident(&self) -> &Incident {
+        &self.inc
+    }
+
+    /// Whether `OnIncident { action }` would be accepted from the actor now.
+    pub async fn accepts(&self, action: &IncidentAction) -> bool {
+        if self
+            .app
+            .require(
+                self.actor,
+                action.permission(),
+                &self.rec.jurisdiction_path,
+                "incident",
+            )
+            .is_err()
+        {
+            return false;
+        }
+        let Ok((cmd, _)) = prepare(self.app, self.actor, &self.inc, action).await else {
+            return false;
+        };
+        let actor_ref = self.actor.as_ref();
+        let lookup = |post: &str| self.holders.get(post).cloned().unwrap_or_default();
+        let ctx = Ctx {
+            now: self.app.clock.now(),
+            actor: &actor_ref,
+            plan: &self.plan,
+            holders: &lookup,
+            new_id: &Uuid::now_v7,
+        };
+        decide(Some(&self.inc), &cmd, &ctx).is_ok()
+    }
+}
+
+/// The parent's record of an escalation: pinned to the same plan version, so that the
+/// parent's office sees the level, the facts and the link back.
+fn parent_record(
+    ws: &mut WriteSet,
+    child: &Incident,
+    parent_incident: Uuid,
+    parent: &JurisdictionRow,
+    plan: &yingji_plan::Plan,
+    actor: &ActorRef,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let report = NewReport {
+        id: parent_incident,
+        jurisdiction_id: parent.id,
+        plan_id: child.plan_id.clone(),
+        plan_version: child.plan_version,
+        kind: IncidentKind::Escalation,
+        drill: child.drill,
+        title: format!("【上报】{}", child.title),
+        headcount: child.headcount,
+        venue: child.venue.clone(),
+        behaviours: child.behaviours.clone(),
+        location: child.location.clone(),
+        fields: child.fields.clone(),
+        source_incident: Some(child.id),
+    };
+    let none = |_: &str| Vec::new();
+    let ctx = Ctx {
+        now,
+        actor,
+        plan,
+        holders: &none,
+        new_id: &Uuid::now_v7,
+    };
+    let events: Vec<Event> = decide(None, &Command::Report(report), &ctx)?;
+    let mut inc = None;
+    for e in &events {
+        inc = apply(inc, e, now, actor);
+    }
+    let inc = inc.ok_or_else(|| AppError::internal("the parent's record was not created"))?;
+    incident_events(ws, &inc, &parent.path, 0, None, actor, now, &events);
+    Ok(())
+}

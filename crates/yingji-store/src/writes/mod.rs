@@ -1,0 +1,24 @@
+//! Typed writes of each area: the only way code outside the store changes the query tables
+//! that have no row type of their own. Each becomes its SQL here; callers never write SQL.
+
+mod accounts;
+mod calls;
+mod cases;
+mod deliveries;
+mod directory;
+mod reports;
+mod screening;
+pub use accounts::AccountWrite;
+pub use calls::CallWrite;
+pub use cases::CaseWrite;
+pub use deliveries::DeliveryWrite;
+pub use directory::DirectoryWrite;
+pub use reports::ReportWrite;
+pub use screening::ScreeningWrite;
+
+use crate::rows::Stmt;
+
+/// Appends the statements of one typed write.
+pub(crate) trait Statements {
+    fn statements(self, out: &mut Vec<Stmt>);
+}
