@@ -5,6 +5,7 @@
 mod api;
 mod cases;
 mod console;
+mod contract;
 mod harness;
 mod notify;
 mod trust;
