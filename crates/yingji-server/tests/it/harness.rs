@@ -115,6 +115,16 @@ impl TestApp {
         Some(Self::with(store, Cleanup::Database { admin_url, name }).await)
     }
 
+    /// Now plus `days`, as an RFC 3339 time.
+    pub fn clock_now_plus_days(&self, days: i64) -> String {
+        use yingji_domain::clock::Clock;
+        self.clock
+            .now()
+            .checked_add(SignedDuration::from_hours(24 * days))
+            .unwrap()
+            .to_string()
+    }
+
     pub fn advance_mins(&self, m: i64) {
         self.clock.advance(SignedDuration::from_mins(m));
     }

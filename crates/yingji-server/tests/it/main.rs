@@ -8,6 +8,7 @@ mod console;
 mod contract;
 mod harness;
 mod notify;
+mod offers;
 mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
