@@ -7,6 +7,7 @@ mod cases;
 mod console;
 mod harness;
 mod notify;
+mod screening;
 mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
