@@ -10,8 +10,10 @@
 pub mod actor;
 pub mod calls;
 pub mod command;
+pub mod disputes;
 pub mod error;
 pub mod incidents;
+pub mod reports;
 pub mod sealer;
 pub mod trust;
 pub mod write;

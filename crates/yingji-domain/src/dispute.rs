@@ -32,6 +32,7 @@ pub fn round_key(d: Date, in_special_period: bool) -> (Cadence, String) {
     }
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
@@ -42,6 +43,7 @@ pub enum Risk {
     Major,
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Party {
@@ -50,6 +52,7 @@ pub struct Party {
     pub role: String,
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -86,6 +89,7 @@ pub struct NewDispute {
     pub summary: String,
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dispute {
     pub id: Uuid,
@@ -98,12 +102,20 @@ pub struct Dispute {
     pub risk: Risk,
     pub summary: String,
     pub status: Status,
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
     pub registered_at: Timestamp,
     pub mediator_unit: Option<String>,
+    /// YYYY-MM-DD.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
     pub due_on: Option<Date>,
     pub result: Option<String>,
+    /// `[time, note]` pairs.
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<Vec<String>>))]
     pub follow_ups: Vec<(Timestamp, String)>,
+    /// `[time, reason]` once reported upward.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Vec<String>>))]
     pub reported_upward: Option<(Timestamp, String)>,
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
     pub updated_at: Timestamp,
 }
 

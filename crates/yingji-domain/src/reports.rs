@@ -90,6 +90,7 @@ pub struct Submitted {
     pub at: Timestamp,
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BoardState {
@@ -105,15 +106,18 @@ pub enum BoardState {
     Late,
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BoardRow {
     pub schedule_id: String,
     pub schedule_name: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
     pub due_at: Timestamp,
     pub party: String,
     pub party_name: String,
     pub state: BoardState,
     pub nil: bool,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
     pub submitted_at: Option<Timestamp>,
 }
 

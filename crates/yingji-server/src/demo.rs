@@ -709,7 +709,10 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
 /// goes through the same functions as the API.
 pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
     use axum::extract::{Path, State};
-    use axum::http::HeaderMap;
+    use yingji_app::disputes::{
+        NewDisputeRequest, OpenRound, OpenRoundRequest, RegisterDispute, RoundSubmissionRequest,
+        SubmitReturn,
+    };
     use yingji_domain::case::{Channel, Form, NewCase, Petitioner};
 
     use crate::auth::Actor;
@@ -795,62 +798,60 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             sha256: String::new(),
         }
     }
-    let resp = crate::disputes::open_round(
-        State(state.clone()),
-        duty_actor.clone(),
-        HeaderMap::new(),
-        body(crate::disputes::OpenRoundRequest {
-            jurisdiction_id: county.id,
-            date: None,
-        }),
-    )
-    .await?;
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .map_err(ApiError::internal)?;
-    let round: serde_json::Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-    let round_id: Uuid = round["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ApiError::internal("round without id"))?;
-    crate::disputes::submit_round(
-        State(state.clone()),
-        town_actor.clone(),
-        HeaderMap::new(),
-        Path(round_id),
-        body(crate::disputes::RoundSubmissionRequest {
-            unit_id: town.id,
-            nil: false,
-            disputes_found: 1,
-            note: Some("排查出土地流转纠纷一起".into()),
-        }),
-    )
-    .await?;
-    crate::disputes::create_dispute(
-        State(state.clone()),
-        town_actor,
-        HeaderMap::new(),
-        body(crate::disputes::NewDisputeRequest {
-            jurisdiction_id: town.id,
-            round_id: Some(round_id),
-            title: "示例：枫林村土地流转租金纠纷".into(),
-            parties: vec![
-                yingji_domain::dispute::Party {
-                    name: "承租合作社".into(),
-                    role: "承租方".into(),
+    // This month's screening round in 临溪市, as its duty officer; 青石镇's return and the
+    // dispute it found, as the township's duty officer.
+    let round = state
+        .execute(
+            &duty_actor,
+            None,
+            &OpenRound(OpenRoundRequest {
+                jurisdiction_id: county.id,
+                date: None,
+            }),
+        )
+        .await?
+        .output()
+        .ok_or_else(|| ApiError::internal("a fresh round was answered as a replay"))?;
+    state
+        .execute(
+            &town_actor,
+            None,
+            &SubmitReturn {
+                round_id: round.id,
+                req: RoundSubmissionRequest {
+                    unit_id: town.id,
+                    nil: false,
+                    disputes_found: 1,
+                    note: Some("排查出土地流转纠纷一起".into()),
                 },
-                yingji_domain::dispute::Party {
-                    name: "部分村民".into(),
-                    role: "出租方".into(),
-                },
-            ],
-            nature: "土地流转".into(),
-            area: "青石镇枫林村".into(),
-            risk: yingji_domain::dispute::Risk::Medium,
-            summary: "租金支付时间有争议".into(),
-        }),
-    )
-    .await?;
+            },
+        )
+        .await?;
+    state
+        .execute(
+            &town_actor,
+            None,
+            &RegisterDispute(NewDisputeRequest {
+                jurisdiction_id: town.id,
+                round_id: Some(round.id),
+                title: "示例：枫林村土地流转租金纠纷".into(),
+                parties: vec![
+                    yingji_domain::dispute::Party {
+                        name: "承租合作社".into(),
+                        role: "承租方".into(),
+                    },
+                    yingji_domain::dispute::Party {
+                        name: "部分村民".into(),
+                        role: "出租方".into(),
+                    },
+                ],
+                nature: "土地流转".into(),
+                area: "青石镇枫林村".into(),
+                risk: yingji_domain::dispute::Risk::Medium,
+                summary: "租金支付时间有争议".into(),
+            }),
+        )
+        .await?;
 
     let roster: yingji_domain::roster::Roster = serde_json::from_value(json!({
         "time_zone": "Asia/Shanghai",

@@ -312,7 +312,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
         }
     }
     changed += cases::tick_cases(state).await?;
-    changed += reports::tick_reports(state).await?;
+    changed += yingji_app::reports::tick(state).await?;
     for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
         let cmd = yingji_app::calls::TickCallout(id);
         if let Some(true) = state.execute(&system, None, &cmd).await?.output() {

@@ -264,35 +264,15 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     })
 }
 
-/// Today's scheduled reports not yet in, for every plan owned in the viewer's scope: late ones
-/// first, then those still pending.
+/// Today's scheduled reports not yet in, for every plan owned in the viewer's scope whose
+/// reports the viewer may view (the application's read, as the API's board): late ones first,
+/// then those still pending.
 async fn report_board(state: &AppState, v: &Viewer) -> Result<Vec<ReportLine>, ApiError> {
     use yingji_domain::reports::BoardState;
-    if !super::may(
-        state,
-        v,
-        crate::trust::Permission::ViewReports,
-        &v.actor.scope_path,
-    ) {
-        return Ok(Vec::new());
-    }
-    let now = state.clock.now();
-    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for row in state.store.list_plans(&v.actor.scope_path).await? {
-        if !seen.insert(row.plan_id.clone()) {
-            continue; // newest version first
-        }
-        let plan = state.plan(&row.plan_id, row.version).await?;
-        if plan.schedules.is_empty() {
-            continue;
-        }
-        let Some(owner) = state.store.jurisdiction(row.jurisdiction_id).await? else {
-            continue;
-        };
-        let tz = &plan.time.tz;
-        let day = now.to_zoned(tz.clone()).date();
-        for r in crate::reports::board_of(state, &row, &plan, &owner, day, now).await? {
+    for b in yingji_app::reports::boards_today(state, &v.actor).await? {
+        let tz = &b.plan.time.tz;
+        for r in b.rows {
             let late = r.state == BoardState::Late;
             if late || r.state == BoardState::Pending {
                 out.push(ReportLine {

@@ -1,12 +1,14 @@
 //! Disputes and screening rounds (矛盾纠纷排查): the disputes in the viewer's scope with their
 //! risk, mediation and due date, and the current screening round of the viewer's jurisdiction
 //! with each unit below it (submitted, nothing found, missing). Read-only: recording goes
-//! through the API (`/api/v1/disputes`), whose own functions build this page's data.
+//! through the API (`/api/v1/disputes`); this page's data comes from the application's reads
+//! (`yingji_app::disputes::current_round` and `list`), with the same permission checks.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use yingji_domain::dispute::{Dispute, Risk, round_key};
+use yingji_app::disputes::{self, DisputeQuery};
+use yingji_domain::dispute::Risk;
 
 use super::{Chrome, OrPage, PageOut, Viewer, hm, render};
 use crate::AppState;
@@ -59,23 +61,23 @@ fn risk_id(r: Risk) -> &'static str {
 
 async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
     let l = v.lang;
-    state.require(
+    // Today's round of the viewer's jurisdiction (this checks the permission to view
+    // disputes), and the disputes in the viewer's scope, through the same reads as the API.
+    let current = disputes::current_round(state, &v.actor).await?;
+    let list = disputes::list(
+        state,
         &v.actor,
-        crate::trust::Permission::ViewDisputes,
-        &v.actor.scope_path,
-        "dispute",
-    )?;
+        &DisputeQuery {
+            limit: Some(200),
+            ..Default::default()
+        },
+    )
+    .await?;
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
-    let rows = state
-        .store
-        .list_disputes(&v.actor.scope_path, None, None, 200)
-        .await?;
-    let mut disputes = Vec::new();
-    for body in rows {
-        let Ok(d) = serde_json::from_str::<Dispute>(&body) else {
-            continue;
-        };
-        disputes.push(DisputeLine {
+    let disputes = list
+        .items
+        .iter()
+        .map(|d| DisputeLine {
             title: d.title.clone(),
             area: d.area.clone(),
             nature: d.nature.clone(),
@@ -87,36 +89,20 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
             registered: hm(d.registered_at, &tz),
             reported_upward: d.reported_upward.is_some(),
             parties: d.parties.len(),
-        });
-    }
-    let today = state.clock.now().to_zoned(tz.clone()).date();
-    let special = crate::disputes::in_special_period(state, &v.actor.scope_path, today).await?;
-    let (_, key) = round_key(today, special);
+        })
+        .collect();
     let mut round = None;
     let mut units = Vec::new();
-    if let Some(r) = state
-        .store
-        .screening_round_by_key(v.actor.jurisdiction_id, &key)
-        .await?
-    {
-        let view = crate::disputes::round_view(state, &r).await?;
-        for u in view["units"].as_array().into_iter().flatten() {
-            let st = u["state"].as_str().unwrap_or("missing").to_string();
+    if let Some(view) = current.round {
+        for u in &view.units {
             units.push(UnitLine {
-                name: u["unit_name"].as_str().unwrap_or_default().to_string(),
-                state: l.tk("round_state", &st),
-                found: u["disputes_found"]
-                    .as_i64()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-                state_id: st,
+                name: u.unit_name.clone(),
+                state: l.tk("round_state", u.state.as_str()),
+                found: u.disputes_found.map(|n| n.to_string()).unwrap_or_default(),
+                state_id: u.state.as_str().to_string(),
             });
         }
-        round = Some((
-            l.tk("cadence", &r.cadence),
-            r.round_key.clone(),
-            view["missing"].as_u64().unwrap_or(0) as usize,
-        ));
+        round = Some((l.tk("cadence", &view.cadence), view.round_key, view.missing));
     }
     let mut p = Chrome::new(v, "disputes", l.t("disputes.title").to_string());
     p.live = "*".into();
@@ -124,7 +110,7 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         p,
         disputes,
         round,
-        round_key: key,
+        round_key: current.round_key,
         units,
     })
 }

@@ -9,6 +9,7 @@ mod contract;
 mod harness;
 mod notify;
 mod offers;
+mod screening;
 mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
