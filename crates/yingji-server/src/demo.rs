@@ -15,7 +15,6 @@ use crate::AppState;
 use crate::auth::token_hash;
 use crate::directory::phone_aad;
 use crate::error::ApiError;
-use crate::plans::load_plan;
 use crate::trust::demo_password_hash;
 use crate::write::{Item, append};
 use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
@@ -391,9 +390,16 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         "lincang-npc-office.toml" => npc.id,
         _ => town.id,
     };
-    let system = crate::system_actor();
+    // The example plans are uploaded by the province's administrator, through the command
+    // path, as a deployment's administrator would upload them.
+    let as_admin = yingji_app::Actor::load(state, admin, None).await?;
     for (file, text) in EXAMPLE_PLANS {
-        load_plan(state, &system, owner(file), text, file, None).await?;
+        let cmd = yingji_app::plans::UploadPlan(yingji_app::plans::UploadPlanRequest {
+            jurisdiction_id: owner(file),
+            source: text.to_string(),
+            file_name: Some(file.to_string()),
+        });
+        state.execute(&as_admin, None, &cmd).await?;
     }
 
     // The demo's incidents are recorded by the demo's people, through the command path and
@@ -866,12 +872,11 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
         ]
     }))
     .map_err(ApiError::internal)?;
-    let _stored = crate::notify_api::put_roster(
-        State(state.clone()),
-        duty_actor,
-        Path((county.id, "party-office-director".to_string())),
-        body(roster),
-    )
-    .await?;
+    let cmd = yingji_app::notify::SetRoster {
+        jurisdiction_id: county.id,
+        post: "party-office-director".to_string(),
+        roster,
+    };
+    state.execute(&duty_actor, None, &cmd).await?;
     Ok(())
 }
