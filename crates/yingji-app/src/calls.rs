@@ -563,17 +563,7 @@ impl Command for AcknowledgeCall {
     }
 
     fn respond(&self, out: &Acknowledged) -> JsonText {
-        JsonText(ack_json(&out.callout, self.call_id, out.new).to_string())
+        let a = crate::notify::AckAnswer::of(out, self.call_id);
+        JsonText(serde_json::to_string(&a).expect("answers serialise"))
     }
-}
-
-/// The answer to an acknowledgement: the call with its recipients.
-pub fn ack_json(callout: &Callout, call: Uuid, new: bool) -> serde_json::Value {
-    let c = callout.call(call);
-    json!({
-        "call_id": call,
-        "acknowledged": true,
-        "new": new,
-        "answered": c.map(|c| c.answered()),
-    })
 }

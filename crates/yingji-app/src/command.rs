@@ -92,6 +92,13 @@ pub trait Command: Sync {
         200
     }
 
+    /// The status of this answer, when it depends on what the command did (an upload that
+    /// stored nothing new answers 200, not 201). By default [`Command::status`].
+    fn status_of(&self, output: &Self::Output) -> u16 {
+        let _ = output;
+        self.status()
+    }
+
     /// One attempt: load (fresh on every attempt), authorise, decide, build the writes.
     fn run(
         &self,
@@ -192,7 +199,7 @@ impl App {
         for _ in 0..ATTEMPTS {
             let Decided { mut ws, output } = cmd.run(self, actor).await?;
             let body = cmd.respond(&output);
-            let status = cmd.status();
+            let status = cmd.status_of(&output);
             if is_empty(&ws) {
                 return Ok(Outcome::Done {
                     status,

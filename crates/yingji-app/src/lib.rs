@@ -14,6 +14,8 @@ pub mod disputes;
 pub mod error;
 pub mod incidents;
 pub mod reports;
+pub mod notify;
+pub mod plans;
 pub mod sealer;
 pub mod trust;
 pub mod write;
@@ -184,7 +186,11 @@ impl App {
                 moved.push((v.stream_id, v.stream_kind.clone(), v.jurisdiction_id));
             }
         }
-        let outbox = ws.rows.iter().any(|r| matches!(r, Row::Outbox(_)));
+        // New outbox rows, or a delivery put back in the queue.
+        let outbox = ws
+            .rows
+            .iter()
+            .any(|r| matches!(r, Row::Outbox(_) | Row::Delivery(_)));
         self.store.commit(ws).await?;
         if outbox {
             self.notify.wake.notify_one();

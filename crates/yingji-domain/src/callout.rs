@@ -13,6 +13,7 @@ use crate::PersonRef;
 
 /// Where an escalation step goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
     /// The deputies of the called post.
@@ -37,6 +38,7 @@ impl Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Step {
     /// From the moment of the call.
     pub after_minutes: i64,
@@ -45,6 +47,7 @@ pub struct Step {
 
 /// An escalation policy as the plan gives it for a level.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub steps: Vec<Step>,
     /// Every recipient must acknowledge personally; otherwise one acknowledgement answers the
@@ -58,16 +61,20 @@ pub struct Policy {
 
 /// A person called, and whether and how they acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Recipient {
     pub person: PersonRef,
     /// `holder`, `deputy`, `above`, `post`, `parent_office`.
     pub reached_as: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub called_at: Timestamp,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub acked_at: Option<Timestamp>,
     pub ack_channel: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Call {
     pub id: Uuid,
     pub jurisdiction_id: Uuid,
@@ -78,6 +85,7 @@ pub struct Call {
     /// What the call is about, as the message says it.
     pub subject: String,
     pub lines: Vec<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub placed_at: Timestamp,
     pub recipients: Vec<Recipient>,
     pub policy: Policy,

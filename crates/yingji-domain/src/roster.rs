@@ -30,17 +30,23 @@ impl HolidayCalendar for HolidaySet {
 /// A shift of a duty roster, in the roster's zone. `end <= start` means it ends the next day
 /// (a night shift).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Shift {
     pub id: String,
     pub name: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, example = "08:30"))]
     pub start: Time,
+    #[cfg_attr(feature = "schema", schema(value_type = String, example = "08:30"))]
     pub end: Time,
 }
 
 /// Someone else covers a window (sickness, business trip, training).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Override {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub until: Timestamp,
     pub person: PersonRef,
     #[serde(default)]
@@ -49,6 +55,7 @@ pub struct Override {
 
 /// Two duties exchange their people: whoever the rotation puts on `a` does `b` and vice versa.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Swap {
     pub a: Slot,
     pub b: Slot,
@@ -56,7 +63,9 @@ pub struct Swap {
 
 /// One duty: a shift on a date (the date its start falls on).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Slot {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = Date))]
     pub date: Date,
     pub shift: String,
 }
@@ -65,6 +74,7 @@ pub struct Slot {
 /// counted from `start_date`); on holidays the `holiday_rotation` goes round instead, one step per
 /// holiday duty, when it is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Roster {
     /// The post (taken from the URL when stored through the API).
     #[serde(default)]
@@ -72,6 +82,7 @@ pub struct Roster {
     #[serde(default = "default_zone")]
     pub time_zone: String,
     pub shifts: Vec<Shift>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = Date))]
     pub start_date: Date,
     pub rotation: Vec<PersonRef>,
     #[serde(default)]
@@ -117,6 +128,7 @@ impl RosterError {
 
 /// How a holder was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     /// The rotation of a duty roster.
@@ -135,6 +147,7 @@ pub enum Via {
 
 /// Who holds a post at a moment, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Resolved {
     pub people: Vec<PersonRef>,
     pub via: Option<Via>,

@@ -16,10 +16,8 @@ use tokio::sync::{Mutex, Notify, Semaphore, broadcast};
 use uuid::Uuid;
 use yingji_domain::PersonRef;
 use yingji_domain::clock::Clock;
-use yingji_store::notify::{
-    Delivery, NewDelivery, claim_deliveries, delivery_failed, delivery_sent, outbox_done,
-};
-use yingji_store::{Row, Store, WriteSet, fmt_ts};
+use yingji_store::notify::{Delivery, NewDelivery, Outcome};
+use yingji_store::{Store, fmt_ts};
 
 use crate::ack::AckKeys;
 use crate::channels::{SendError, Sender};
@@ -154,21 +152,16 @@ impl Worker {
         let now_s = fmt_ts(now);
         let mut intents = Vec::new();
         let mut people = Vec::new();
-        let mut ws = WriteSet::default();
+        let mut done: Vec<(Uuid, Option<String>)> = Vec::new();
+        let mut deliveries: Vec<NewDelivery> = Vec::new();
         for it in &items {
             match serde_json::from_str::<Intent>(&it.payload) {
                 Ok(i) if !i.people.is_empty() => {
                     people.extend(i.people.iter().map(|p| p.person_id));
                     intents.push((it, i));
                 }
-                Ok(_) => ws
-                    .rows
-                    .push(Row::Sql(outbox_done(it.id, &now_s, Some("no recipients")))),
-                Err(e) => ws.rows.push(Row::Sql(outbox_done(
-                    it.id,
-                    &now_s,
-                    Some(&format!("unreadable payload: {e}")),
-                ))),
+                Ok(_) => done.push((it.id, Some("no recipients".into()))),
+                Err(e) => done.push((it.id, Some(format!("unreadable payload: {e}")))),
             }
         }
         people.sort();
@@ -207,15 +200,17 @@ impl Worker {
                         sent_at: (ch == "inapp").then(|| now_s.clone()),
                         created_at: now_s.clone(),
                     };
-                    ws.rows.push(Row::Sql(d.insert()));
                     if ch == "inapp" {
-                        inapp.push(d);
+                        inapp.push(d.clone());
                     }
+                    deliveries.push(d);
                 }
             }
-            ws.rows.push(Row::Sql(outbox_done(it.id, &now_s, None)));
+            done.push((it.id, None));
         }
-        self.store.commit(ws).await?;
+        self.store
+            .record_expansion(deliveries, done, &now_s)
+            .await?;
         for d in inapp {
             let _ = self.inbox.send(Delivery {
                 id: d.id,
@@ -245,16 +240,11 @@ impl Worker {
     pub async fn claim(&self) -> anyhow::Result<(Uuid, Vec<Delivery>)> {
         let lease = Uuid::now_v7();
         let now = self.clock.now().as_millisecond();
-        let mut ws = WriteSet::default();
-        ws.rows.push(Row::Sql(claim_deliveries(
-            self.store.backend(),
-            lease,
-            now,
-            now + self.cfg.lease_ms,
-            self.cfg.batch,
-        )));
-        self.store.commit(ws).await?;
-        Ok((lease, self.store.leased_deliveries(lease).await?))
+        let claimed = self
+            .store
+            .claim_deliveries(lease, now, now + self.cfg.lease_ms, self.cfg.batch)
+            .await?;
+        Ok((lease, claimed))
     }
 
     /// Sets how sealed addresses are opened at send time.
@@ -320,12 +310,12 @@ impl Worker {
         let now = self.clock.now();
         let now_s = fmt_ts(now);
         let mut round = Round::default();
-        let mut ws = WriteSet::default();
+        let mut outcomes = Vec::new();
         for (d, r) in results {
             match r {
                 Ok(()) => {
                     round.sent += 1;
-                    ws.rows.push(Row::Sql(delivery_sent(d.id, lease, &now_s)));
+                    outcomes.push((d.id, Outcome::Sent));
                 }
                 Err(e) => {
                     let dead = e.permanent || d.attempts >= self.cfg.max_attempts;
@@ -336,15 +326,18 @@ impl Worker {
                         round.failed += 1;
                     }
                     let next = now.as_millisecond() + self.cfg.backoff(d.attempts);
-                    ws.rows.push(Row::Sql(delivery_failed(
-                        d.id, lease, &e.message, next, dead,
-                    )));
+                    outcomes.push((
+                        d.id,
+                        Outcome::Failed {
+                            error: e.message.clone(),
+                            next_at_ms: next,
+                            dead,
+                        },
+                    ));
                 }
             }
         }
-        if !ws.rows.is_empty() {
-            self.store.commit(ws).await?;
-        }
+        self.store.record_outcomes(lease, &now_s, outcomes).await?;
         Ok(round)
     }
 

@@ -15,7 +15,6 @@ use crate::AppState;
 use crate::auth::token_hash;
 use crate::directory::phone_aad;
 use crate::error::ApiError;
-use crate::plans::load_plan;
 use crate::trust::demo_password_hash;
 use crate::write::{Item, append};
 use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
@@ -391,9 +390,16 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         "lincang-npc-office.toml" => npc.id,
         _ => town.id,
     };
-    let system = crate::system_actor();
+    // The example plans are uploaded by the province's administrator, through the command
+    // path, as a deployment's administrator would upload them.
+    let as_admin = yingji_app::Actor::load(state, admin, None).await?;
     for (file, text) in EXAMPLE_PLANS {
-        load_plan(state, &system, owner(file), text, file, None).await?;
+        let cmd = yingji_app::plans::UploadPlan(yingji_app::plans::UploadPlanRequest {
+            jurisdiction_id: owner(file),
+            source: text.to_string(),
+            file_name: Some(file.to_string()),
+        });
+        state.execute(&as_admin, None, &cmd).await?;
     }
 
     // The demo's incidents are recorded by the demo's people, through the command path and
@@ -708,7 +714,6 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
 /// return; a dispute; and a day/night duty roster for a post the demo leaves vacant. Everything
 /// goes through the same functions as the API.
 pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
-    use axum::extract::{Path, State};
     use yingji_app::disputes::{
         NewDisputeRequest, OpenRound, OpenRoundRequest, RegisterDispute, RoundSubmissionRequest,
         SubmitReturn,
@@ -716,7 +721,6 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
     use yingji_domain::case::{Channel, Form, NewCase, Petitioner};
 
     use crate::auth::Actor;
-    use crate::error::JsonBody;
 
     let find = |name: &'static str| async move {
         state
@@ -792,12 +796,6 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
 
     let duty_actor = Actor::load(state, duty.id, None).await?;
     let town_actor = Actor::load(state, town_duty.id, None).await?;
-    fn body<T>(value: T) -> JsonBody<T> {
-        JsonBody {
-            value,
-            sha256: String::new(),
-        }
-    }
     // This month's screening round in 临溪市, as its duty officer; 青石镇's return and the
     // dispute it found, as the township's duty officer.
     let round = state
@@ -867,12 +865,11 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
         ]
     }))
     .map_err(ApiError::internal)?;
-    let _stored = crate::notify_api::put_roster(
-        State(state.clone()),
-        duty_actor,
-        Path((county.id, "party-office-director".to_string())),
-        body(roster),
-    )
-    .await?;
+    let cmd = yingji_app::notify::SetRoster {
+        jurisdiction_id: county.id,
+        post: "party-office-director".to_string(),
+        roster,
+    };
+    state.execute(&duty_actor, None, &cmd).await?;
     Ok(())
 }

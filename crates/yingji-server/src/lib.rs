@@ -24,7 +24,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use uuid::Uuid;
 
 pub use yingji_app::{CaseRules, Change, JsonText, calls, sealer, system_actor, write};
 
@@ -334,19 +333,4 @@ pub fn spawn_ticker(state: AppState, every: Duration) {
             }
         }
     });
-}
-
-/// Loads one plan file at start (used by `serve --plans DIR`); says what happened.
-pub async fn plans_load(
-    state: &AppState,
-    jurisdiction_id: Uuid,
-    source: &str,
-    file: &str,
-) -> Result<String, ApiError> {
-    let (loaded, _) =
-        plans::load_plan(state, &system_actor(), jurisdiction_id, source, file, None).await?;
-    Ok(match loaded {
-        plans::Loaded::New(r) => format!("loaded {} version {}", r.plan_id, r.version),
-        plans::Loaded::Unchanged(r) => format!("{} version {} unchanged", r.plan_id, r.version),
-    })
 }

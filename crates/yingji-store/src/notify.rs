@@ -1,10 +1,13 @@
 //! Reads for reaching people: outbox intents, deliveries (with their leases), people's channels,
-//! duty rosters and callouts. Writes go through `commit` with `Row::Sql` statements built here.
+//! duty rosters and callouts; and the notification worker's own writes (expansion, claim,
+//! outcomes), which record no event: deliveries are the worker's working state, not the record.
+//! Their SQL is in `writes/deliveries.rs` (and the claim here, as it differs per backend).
 
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::{Backend, Result, Stmt, Store, args, parse_uuid, subtree_range};
+use crate::writes::DeliveryWrite;
+use crate::{Backend, Result, Row, Stmt, Store, WriteSet, args, parse_uuid, subtree_range};
 
 /// An outbox intent waiting to be expanded into deliveries.
 #[derive(Debug, Clone)]
@@ -92,97 +95,16 @@ pub struct NewDelivery {
     pub created_at: String,
 }
 
-impl NewDelivery {
-    /// Inserts the delivery unless a delivery with its id exists (expansion is idempotent).
-    pub fn insert(&self) -> Stmt {
-        Stmt::new(
-            "INSERT INTO deliveries (id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            args![
-                self.id,
-                self.outbox_id,
-                self.incident_id,
-                self.call_id,
-                &self.jurisdiction_path,
-                self.person_id,
-                &self.channel,
-                &self.address,
-                &self.subject,
-                &self.body,
-                self.ack_url.clone(),
-                self.drill,
-                &self.state,
-                self.next_at_ms,
-                self.sent_at.clone(),
-                &self.created_at
-            ],
-        )
-    }
-}
-
-/// Marks an outbox intent expanded.
-pub fn outbox_done(id: Uuid, at: &str, error: Option<&str>) -> Stmt {
-    let state = if error.is_some() {
-        "skipped"
-    } else {
-        "expanded"
-    };
-    Stmt::new(
-        "UPDATE outbox SET state = ?, done_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-        args![state, at, error.map(str::to_string), id],
-    )
-}
-
-/// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease) for
-/// `lease` until `lease_until_ms`; counts the attempt. PostgreSQL skips rows other workers hold.
-pub fn claim_deliveries(
-    backend: Backend,
-    lease: Uuid,
-    now_ms: i64,
-    lease_until_ms: i64,
-    limit: i64,
-) -> Stmt {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    Stmt::new(
-        format!(
-            "UPDATE deliveries SET state = 'sending', lease = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM deliveries WHERE (state = 'pending' AND next_at_ms <= ?) OR (state = 'sending' AND lease_until_ms <= ?) ORDER BY next_at_ms LIMIT {limit}{lock})"
-        ),
-        args![lease, lease_until_ms, now_ms, now_ms],
-    )
-}
-
-/// Records a delivery's outcome, if the lease is still ours.
-pub fn delivery_sent(id: Uuid, lease: Uuid, at: &str) -> Stmt {
-    Stmt::new(
-        "UPDATE deliveries SET state = 'sent', sent_at = ?, lease = NULL, lease_until_ms = NULL, last_error = NULL WHERE id = ? AND lease = ?",
-        args![at, id, lease],
-    )
-}
-
-/// A failed attempt: back to pending at `next_at_ms`, or dead.
-pub fn delivery_failed(id: Uuid, lease: Uuid, error: &str, next_at_ms: i64, dead: bool) -> Stmt {
-    Stmt::new(
-        "UPDATE deliveries SET state = ?, next_at_ms = ?, last_error = ?, lease = NULL, lease_until_ms = NULL WHERE id = ? AND lease = ?",
-        args![
-            if dead { "dead" } else { "pending" },
-            next_at_ms,
-            error,
-            id,
-            lease
-        ],
-    )
-}
-
-/// Puts a dead delivery back in the queue (an operator's retry).
-pub fn delivery_retry(id: Uuid, now_ms: i64) -> Stmt {
-    Stmt::new(
-        "UPDATE deliveries SET state = 'pending', next_at_ms = ?, attempts = 0 WHERE id = ? AND state = 'dead'",
-        args![now_ms, id],
-    )
-    .expect(1, crate::Conflict::DeliveryNotDead)
+/// What happened to one claimed delivery.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent,
+    /// Failed: back to pending at `next_at_ms`, or dead.
+    Failed {
+        error: String,
+        next_at_ms: i64,
+        dead: bool,
+    },
 }
 
 /// Filter for the deliveries list.
@@ -196,6 +118,92 @@ pub struct DeliveryFilter {
 }
 
 impl Store {
+    /// Records the expansion of outbox intents: the new deliveries (each inserted unless it
+    /// exists) and, per intent, expanded or skipped with the reason (`Some`), in one
+    /// transaction.
+    pub async fn record_expansion(
+        &self,
+        deliveries: Vec<NewDelivery>,
+        done: Vec<(Uuid, Option<String>)>,
+        at: &str,
+    ) -> Result<()> {
+        let mut ws = WriteSet::default();
+        ws.rows.extend(
+            deliveries
+                .into_iter()
+                .map(|d| Row::Delivery(DeliveryWrite::Insert(Box::new(d)))),
+        );
+        ws.rows.extend(done.into_iter().map(|(outbox_id, error)| {
+            Row::Delivery(DeliveryWrite::OutboxDone {
+                outbox_id,
+                at: at.to_string(),
+                error,
+            })
+        }));
+        self.commit(ws).await
+    }
+
+    /// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease)
+    /// for `lease` until `lease_until_ms`, counting the attempt, and answers them.
+    /// PostgreSQL skips rows other workers hold (`FOR UPDATE SKIP LOCKED`).
+    pub async fn claim_deliveries(
+        &self,
+        lease: Uuid,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let mut ws = WriteSet::default();
+        ws.rows.push(Row::Sql(Stmt::new(
+            format!(
+                "UPDATE deliveries SET state = 'sending', lease = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM deliveries WHERE (state = 'pending' AND next_at_ms <= ?) OR (state = 'sending' AND lease_until_ms <= ?) ORDER BY next_at_ms LIMIT {limit}{lock})"
+            ),
+            args![lease, lease_until_ms, now_ms, now_ms],
+        )));
+        self.commit(ws).await?;
+        self.leased_deliveries(lease).await
+    }
+
+    /// Records what happened to deliveries claimed under `lease`, each only if the lease is
+    /// still ours (a delivery whose lease expired and was claimed again is left alone).
+    pub async fn record_outcomes(
+        &self,
+        lease: Uuid,
+        at: &str,
+        outcomes: Vec<(Uuid, Outcome)>,
+    ) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut ws = WriteSet::default();
+        for (id, o) in outcomes {
+            ws.rows.push(Row::Delivery(match o {
+                Outcome::Sent => DeliveryWrite::Sent {
+                    id,
+                    lease,
+                    at: at.to_string(),
+                },
+                Outcome::Failed {
+                    error,
+                    next_at_ms,
+                    dead,
+                } => DeliveryWrite::Failed {
+                    id,
+                    lease,
+                    error,
+                    next_at_ms,
+                    dead,
+                },
+            }));
+        }
+        self.commit(ws).await
+    }
+
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxItem>> {
         let rows = sqlx::query(&self.q(
             "SELECT id, event_id, kind, payload FROM outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?",

@@ -285,8 +285,10 @@ pub async fn roster_gaps(
         s.parse::<jiff::Timestamp>()
             .with_context(|| format!("--{what} `{s}` is not an RFC 3339 time"))
     };
-    let v = yingji_server::notify_api::plan_gaps(
+    // The operator on the server's machine acts as yingji itself.
+    let v = yingji_app::notify::gaps_between(
         &state,
+        &yingji_app::Actor::system(),
         jurisdiction,
         plan,
         parse(from, "from")?,
@@ -294,26 +296,20 @@ pub async fn roster_gaps(
         jiff::SignedDuration::from_mins(15),
     )
     .await
-    .map_err(|e| anyhow::Error::new(e.0))?;
-    let items = v["items"].as_array().cloned().unwrap_or_default();
+    .map_err(anyhow::Error::new)?;
+    let items = &v.items;
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if items.is_empty() {
         println!(
             "no gaps: every one of the {} posts of {plan} is held throughout",
-            v["posts_checked"]
+            v.posts_checked
         );
     } else {
-        for g in &items {
-            println!(
-                "{}\t{}\t{} – {}",
-                g["post"].as_str().unwrap_or_default(),
-                g["post_name"].as_str().unwrap_or_default(),
-                g["from"].as_str().unwrap_or_default(),
-                g["until"].as_str().unwrap_or_default()
-            );
+        for g in items {
+            println!("{}\t{}\t{} – {}", g.post, g.post_name, g.from, g.until);
         }
-        println!("{} gap(s) in {} posts", items.len(), v["posts_checked"]);
+        println!("{} gap(s) in {} posts", items.len(), v.posts_checked);
     }
     Ok(if items.is_empty() {
         ExitCode::SUCCESS
@@ -434,10 +430,10 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
                 })
             })
             .unwrap_or(root);
-        match yingji_server::plans_load(state, owner.id, &text, &file).await {
-            Ok(msg) => eprintln!("{file}: {msg}"),
+        match yingji_app::plans::load_file(state, owner.id, &text, &file).await {
+            Ok(loaded) => eprintln!("{file}: {}", loaded.describe()),
             Err(e) => {
-                eprintln!("{file}: not loaded: {}", e.0);
+                eprintln!("{file}: not loaded: {e}");
                 if !e.details.is_null() {
                     print!(
                         "{}",

@@ -21,28 +21,10 @@ fn query(q: RawQuery) -> Form {
     )
 }
 
-/// Every version of a plan the viewer may read (owned in their subtree or above them),
-/// newest first.
+/// Every version of a plan the viewer may read (the API's check: `view_plans`, owned in their
+/// subtree or above them), newest first.
 async fn versions(state: &AppState, v: &Viewer, plan_id: &str) -> Result<Vec<PlanRow>, ApiError> {
-    let rows: Vec<PlanRow> = state
-        .store
-        .list_plans("/")
-        .await?
-        .into_iter()
-        .filter(|r| r.plan_id == plan_id)
-        .collect();
-    let Some(first) = rows.first() else {
-        return Err(ApiError::not_found("plan"));
-    };
-    let owner = state
-        .store
-        .jurisdiction(first.jurisdiction_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("plan"))?;
-    if !(v.actor.sees(&owner.path) || v.actor.scope_path.starts_with(&owner.path)) {
-        return Err(ApiError::not_found("plan"));
-    }
-    Ok(rows)
+    Ok(yingji_app::plans::versions(state, &v.actor, plan_id).await?)
 }
 
 pub struct PlanLine {
@@ -62,29 +44,22 @@ pub struct PlansPage {
 
 pub async fn list(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
     let r = async {
-        let mut out: Vec<PlanLine> = Vec::new();
-        for row in state.store.list_plans("/").await? {
-            if out.iter().any(|p| p.id == row.plan_id) {
-                continue;
-            }
-            let Some(owner) = state.store.jurisdiction(row.jurisdiction_id).await? else {
-                continue;
-            };
-            if v.actor.sees(&owner.path) || v.actor.scope_path.starts_with(&owner.path) {
-                out.push(PlanLine {
-                    id: row.plan_id,
-                    title: row.title,
-                    version: row.version,
-                    owner: owner.name,
-                    loaded: row
-                        .loaded_at
-                        .chars()
-                        .take(16)
-                        .collect::<String>()
-                        .replace('T', " "),
-                });
-            }
-        }
+        let out: Vec<PlanLine> = yingji_app::plans::readable_plans(&state, &v.actor)
+            .await?
+            .into_iter()
+            .map(|(row, owner)| PlanLine {
+                id: row.plan_id,
+                title: row.title,
+                version: row.version,
+                owner,
+                loaded: row
+                    .loaded_at
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+            })
+            .collect();
         Ok::<_, ApiError>(PlansPage {
             p: Chrome::new(&v, "plans", v.lang.t("plans.title").to_string()),
             plans: out,

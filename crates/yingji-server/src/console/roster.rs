@@ -1,7 +1,8 @@
 //! Rosters: who holds each post of the jurisdiction's plans now (and how: duty roster, holiday
 //! rotation, swap, override, standing holder, deputy), the duty schedule of the coming week, and
-//! the gaps in it — the same `calls::resolve_post` the calls use and the same
-//! `notify_api::plan_gaps` as `yingji roster gaps`.
+//! the gaps in it — the application's duty board (`yingji_app::notify::duty_board`: the same
+//! `resolve_post` the calls use and the same gap query as the API and `yingji roster gaps`,
+//! with the API's permission).
 
 use std::collections::HashSet;
 
@@ -9,10 +10,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp, ToSpan};
+use jiff::{SignedDuration, ToSpan};
 use serde::Deserialize;
 use uuid::Uuid;
-use yingji_domain::roster::{Roster, Via};
+use yingji_domain::roster::Via;
 
 use super::{Chrome, OrPage, PageOut, Viewer, hm, render};
 use crate::AppState;
@@ -91,42 +92,33 @@ async fn build(
     jurisdiction: Option<Uuid>,
 ) -> Result<RosterPage, ApiError> {
     let l = v.lang;
-    let j = state
-        .scoped_jurisdiction(
-            &v.actor,
-            jurisdiction.unwrap_or(v.actor.jurisdiction_id),
-            "jurisdiction",
-        )
-        .await?;
-    state.require(
-        &v.actor,
-        crate::trust::Permission::ViewDirectory,
-        &j.path,
-        "jurisdiction",
-    )?;
     let now = state.clock.now();
     let until = now
         .checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD))
         .unwrap_or(now);
+    let board = yingji_app::notify::duty_board(
+        state,
+        &v.actor,
+        jurisdiction.unwrap_or(v.actor.jurisdiction_id),
+        until,
+    )
+    .await?;
+    let j = &board.jurisdiction;
     let mut posts = Vec::new();
     let mut gaps = Vec::new();
-    let mut seen_plan = HashSet::new();
     let mut seen_post = HashSet::new();
     let mut tz = TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC);
-    for row in state.store.list_plans(&j.path).await? {
-        if row.jurisdiction_id != j.id || !seen_plan.insert(row.plan_id.clone()) {
-            continue; // the newest version of each plan the jurisdiction owns
-        }
-        let plan = state.plan(&row.plan_id, row.version).await?;
+    for bp in &board.plans {
+        let plan = &bp.plan;
         tz = plan.time.tz.clone();
-        for post in &plan.posts {
-            if !seen_post.insert(post.id.value.clone()) {
+        for post in &bp.posts {
+            if !seen_post.insert(post.post_id.clone()) {
                 continue;
             }
-            let r = crate::calls::resolve_post(state, j.id, &post.id.value, now).await?;
+            let r = &post.now;
             posts.push(PostLine {
-                post: post.name.clone(),
-                post_id: post.id.value.clone(),
+                post: post.post_name.clone(),
+                post_id: post.post_id.clone(),
                 plan: plan.meta.title.clone(),
                 people: r
                     .people
@@ -138,35 +130,17 @@ async fn build(
                 vacant: r.people.is_empty(),
             });
         }
-        let found = crate::notify_api::plan_gaps(
-            state,
-            j.id,
-            &row.plan_id,
-            now,
-            until,
-            SignedDuration::from_mins(15),
-        )
-        .await?;
-        for g in found["items"].as_array().into_iter().flatten() {
-            let t = |k: &str| {
-                g[k].as_str()
-                    .and_then(|s| s.parse::<Timestamp>().ok())
-                    .map(|t| hm(t, &plan.time.tz))
-                    .unwrap_or_default()
-            };
+        for g in &bp.gaps.items {
             gaps.push(GapLine {
-                post: g["post_name"].as_str().unwrap_or_default().to_string(),
-                from: t("from"),
-                until: t("until"),
+                post: g.post_name.clone(),
+                from: hm(g.from, &plan.time.tz),
+                until: hm(g.until, &plan.time.tz),
             });
         }
     }
-    let holidays = crate::calls::holidays(state);
+    let holidays = state.holidays();
     let mut schedules = Vec::new();
-    for (post_id, body) in state.store.rosters_in(j.id).await? {
-        let Ok(r) = serde_json::from_str::<Roster>(&body) else {
-            continue;
-        };
+    for (post_id, r) in &board.rosters {
         let rtz = TimeZone::get(&r.time_zone).unwrap_or_else(|_| tz.clone());
         let today = now.to_zoned(rtz.clone()).date();
         let mut days = Vec::new();
@@ -200,7 +174,7 @@ async fn build(
         }
         let post = posts
             .iter()
-            .find(|p| p.post_id == post_id)
+            .find(|p| p.post_id == *post_id)
             .map_or(post_id.clone(), |p| p.post.clone());
         schedules.push(ScheduleView {
             post,

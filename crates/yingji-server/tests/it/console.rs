@@ -519,6 +519,33 @@ on_both! {
         let none = req(&app, "GET", "/plans/no-such-plan", &cookie, None).await;
         assert_eq!(none.status, StatusCode::NOT_FOUND);
     };
+
+    plan_and_roster_pages_refuse_whom_the_api_refuses => |app: TestApp| async move {
+        // A person with no role at all: the API refuses the plans and the duty rosters with
+        // 403, and so do the console's pages (they read through the same application reads).
+        let county = app.jurisdiction("临溪市").await;
+        let (s, p) = app.post("/api/v1/people", "demo-province-admin",
+            json!({"jurisdiction_id": county, "name": "无角色人员", "token": "test-no-role-person-0001"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        for path in ["/api/v1/plans", "/api/v1/plans/linxiang-city-mass-petition",
+            &format!("/api/v1/jurisdictions/{county}/rosters"),
+            &format!("/api/v1/jurisdictions/{county}/gaps?plan=linxiang-city-mass-petition&from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z")] {
+            let (s, v) = app.get(path, "test-no-role-person-0001").await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        }
+        let cookie = sign_in(&app, "test-no-role-person-0001").await;
+        for path in ["/plans", "/plans/linxiang-city-mass-petition", "/plans/linxiang-city-mass-petition/diff",
+            "/plans/linxiang-city-mass-petition/simulate?headcount=120", "/roster"] {
+            let page = req(&app, "GET", path, &cookie, None).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        }
+        // The auditor (who may read plans and calls) sees them.
+        let auditor = sign_in(&app, "demo-auditor").await;
+        for path in ["/plans", "/plans/linxiang-city-mass-petition", "/roster"] {
+            let page = req(&app, "GET", path, &auditor, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+        }
+    };
 }
 
 /// Every key the templates and the console code use is in both catalogues, and the two

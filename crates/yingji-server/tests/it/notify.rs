@@ -276,4 +276,118 @@ on_both! {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(v["error"]["code"], "roster_without_shift");
     };
+
+    notification_and_plan_writes_reach_live_subscribers => |app: TestApp| async move {
+        // Rosters, channels and plans are written through the command path, so a live page in
+        // scope learns of them like of any other write.
+        let county = app.jurisdiction("临溪市").await;
+        let wang = app.person("王晓明").await;
+        let mut rx = app.state.subscribe();
+        let roster = json!({
+            "time_zone": "Asia/Shanghai", "start_date": "2026-03-02",
+            "shifts": [{"id": "day", "name": "白班", "start": "08:30", "end": "17:30"}],
+            "rotation": [{"person_id": wang, "name": "王晓明"}],
+        });
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/jurisdictions/{county}/rosters/duty-officer"), Some("demo-duty-officer"),
+            Some(Body::from(roster.to_string())), &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{wang}/channels"), Some("demo-duty-officer"),
+            Some(Body::from(json!({"channels": [{"channel": "sms", "address": "13900000099"}]}).to_string())),
+            &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["channels"][0]["address"], "139****0099", "masked in the answer");
+        let src = yingji_server::demo::EXAMPLE_PLANS.iter().find(|(f, _)| *f == "linxiang-city.toml").unwrap().1;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer",
+            json!({ "jurisdiction_id": county, "source": format!("{src}\n# revised\n") })).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let mut kinds = Vec::new();
+        while let Ok(c) = rx.try_recv() {
+            assert!(c.jurisdiction_path.starts_with("/"), "{c:?}");
+            kinds.push(c.stream_kind);
+        }
+        assert_eq!(kinds, vec!["roster", "person", "plan"]);
+        // The same text again stores nothing and publishes nothing.
+        let (s, _) = app.post("/api/v1/plans", "demo-duty-officer",
+            json!({ "jurisdiction_id": county, "source": format!("{src}\n# revised\n") })).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(rx.try_recv().is_err());
+    };
+
+    only_a_dead_delivery_is_retried => |app: TestApp| async move {
+        let iid = setup(&app).await;
+        app.state.notify.run_once().await.unwrap();
+        let (_, list) = app.get(&format!("/api/v1/deliveries?incident_id={iid}"), "demo-duty-officer").await;
+        let d = list["items"].as_array().unwrap().iter().find(|d| d["channel"] == "inapp").expect("an in-app delivery").clone();
+        let id = d["id"].as_str().unwrap().to_string();
+        assert_eq!(d["state"], "sent");
+        // A delivered message is not dead: refused, nothing changed.
+        let (s, v) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-duty-officer", json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["error"]["code"], "delivery_not_dead");
+        // Without `manage_notifications` (the auditor), refused before anything else.
+        let (s, v) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-auditor", json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        // A dead letter goes back in the queue once.
+        let mut ws = yingji_store::WriteSet::default();
+        ws.rows.push(yingji_store::Row::Sql(yingji_store::Stmt::new(
+            "UPDATE deliveries SET state = 'dead', attempts = 5 WHERE id = ?", yingji_store::args![id.clone()])));
+        app.state.store.commit(ws).await.unwrap();
+        let (s, v) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-duty-officer", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v, json!({"id": id, "state": "pending"}));
+        let row = app.state.store.delivery(id.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!((row.state.as_str(), row.attempts), ("pending", 0));
+        let (s, _) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-duty-officer", json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+    };
+
+    openapi_names_the_schemas_of_notify_and_plan_operations => |app: TestApp| async move {
+        let (s, v, _) = app.send(Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let schema = |path: &str, method: &str, status: &str| -> String {
+            v["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                .as_str().unwrap_or_else(|| panic!("{method} {path} {status} names no schema")).to_string()
+        };
+        for (path, method, status, name) in [
+            ("/api/v1/incidents/{id}/calls", "get", "200", "IncidentCalls"),
+            ("/api/v1/calls/{id}/ack", "post", "200", "AckAnswer"),
+            ("/api/v1/inbox", "get", "200", "Inbox"),
+            ("/api/v1/inbox/{id}/ack", "post", "200", "AckAnswer"),
+            ("/api/v1/deliveries", "get", "200", "DeliveryList"),
+            ("/api/v1/deliveries/{id}/retry", "post", "200", "Retried"),
+            ("/api/v1/sms/inbound", "post", "200", "SmsAnswer"),
+            ("/api/v1/people/{id}/channels", "put", "200", "PersonChannels"),
+            ("/api/v1/people/{id}/channels", "get", "200", "PersonChannels"),
+            ("/api/v1/jurisdictions/{id}/rosters/{post}", "put", "200", "Roster"),
+            ("/api/v1/jurisdictions/{id}/rosters", "get", "200", "RosterList"),
+            ("/api/v1/jurisdictions/{id}/resolve", "get", "200", "Resolution"),
+            ("/api/v1/jurisdictions/{id}/gaps", "get", "200", "Gaps"),
+            ("/api/v1/plans", "post", "201", "PlanVersion"),
+            ("/api/v1/plans", "get", "200", "PlanList"),
+            ("/api/v1/plans/{plan_id}", "get", "200", "PlanVersion"),
+            ("/api/v1/plans/{plan_id}/versions/{version}", "get", "200", "PlanVersion"),
+        ] {
+            assert_eq!(schema(path, method, status), format!("#/components/schemas/{name}"));
+            assert!(v["components"]["schemas"][name].is_object(), "{name} is not in the components");
+        }
+        for (path, method, name) in [
+            ("/api/v1/plans", "post", "UploadPlanRequest"),
+            ("/api/v1/people/{id}/channels", "put", "ChannelsRequest"),
+            ("/api/v1/jurisdictions/{id}/rosters/{post}", "put", "Roster"),
+            ("/api/v1/sms/inbound", "post", "SmsReply"),
+        ] {
+            assert_eq!(v["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+                format!("#/components/schemas/{name}"), "{method} {path}");
+        }
+        // Every schema these name is in the document.
+        let text = v.to_string();
+        let mut at = 0;
+        while let Some(i) = text[at..].find("#/components/schemas/") {
+            let start = at + i + "#/components/schemas/".len();
+            let end = start + text[start..].find('"').unwrap();
+            let name = &text[start..end];
+            assert!(v["components"]["schemas"][name].is_object(), "{name} is referenced but missing");
+            at = end;
+        }
+    };
 }

@@ -1,13 +1,57 @@
 //! The directory beyond people and holders: channels, duty rosters, phones.
 
+use uuid::Uuid;
+
 use super::Statements;
+use crate::args;
 use crate::rows::Stmt;
 
 #[derive(Debug, Clone)]
-pub enum DirectoryWrite {}
+pub enum DirectoryWrite {
+    // --- Reaching people: a person's channels and the duty rosters (notifications). ---
+    /// A person's channels, replacing every channel they had: (channel, address as stored —
+    /// an SMS number sealed).
+    Channels {
+        person_id: Uuid,
+        channels: Vec<(String, String)>,
+    },
+    /// A post's duty roster in a jurisdiction (inserted or replaced).
+    Roster {
+        jurisdiction_id: Uuid,
+        post_id: String,
+        body: String,
+        updated_at: String,
+    },
+    // --- End of the notification variants. ---
+}
 
 impl Statements for DirectoryWrite {
-    fn statements(self, _out: &mut Vec<Stmt>) {
-        match self {}
+    fn statements(self, out: &mut Vec<Stmt>) {
+        match self {
+            DirectoryWrite::Channels {
+                person_id,
+                channels,
+            } => {
+                out.push(Stmt::new(
+                    "DELETE FROM person_channels WHERE person_id = ?",
+                    args![person_id],
+                ));
+                for (channel, address) in channels {
+                    out.push(Stmt::new(
+                        "INSERT INTO person_channels (person_id, channel, address) VALUES (?, ?, ?) ON CONFLICT (person_id, channel) DO UPDATE SET address = excluded.address",
+                        args![person_id, channel, address],
+                    ));
+                }
+            }
+            DirectoryWrite::Roster {
+                jurisdiction_id,
+                post_id,
+                body,
+                updated_at,
+            } => out.push(Stmt::new(
+                "INSERT INTO rosters (jurisdiction_id, post_id, body, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction_id, post_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                args![jurisdiction_id, post_id, body, updated_at],
+            )),
+        }
     }
 }
