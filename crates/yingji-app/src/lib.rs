@@ -9,6 +9,7 @@
 
 pub mod actor;
 pub mod calls;
+pub mod cases;
 pub mod command;
 pub mod error;
 pub mod incidents;
