@@ -365,7 +365,6 @@ pub struct CaseView {
     /// The case: id, number, status, channel, form, petitioners (masked), clock, due date, the
     /// approval chain, routing, extension, supervision, reply, follow-up, links.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub case: Case,
     /// The status as the office says it (已登记, 待审批…).
     pub status_label: &'static str,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 /// Who did something. Every command carries one; every event records one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ActorRef {
     pub person_id: Uuid,
     pub name: String,
@@ -25,6 +26,7 @@ pub struct ActorRef {
 
 /// A person as a task assignee or an approver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct PersonRef {
     pub person_id: Uuid,
     pub name: String,

@@ -403,3 +403,53 @@ on_both! {
         assert_eq!(s, StatusCode::NOT_FOUND);
     };
 }
+
+/// Every `$ref` in a JSON document.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+on_both! {
+    case_endpoints_answer_their_typed_schemas => |app: TestApp| async move {
+        let (s, doc, _) = app.send(axum::http::Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let mut all = vec![];
+        refs(&doc, &mut all);
+        for r in &all {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+        }
+        let body = |path: &str, method: &str, status: &str| {
+            doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone()
+        };
+        let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+        assert_eq!(body("/api/v1/cases", "post", "201"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases/{id}", "get", "200"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases/{id}/{action}", "post", "200"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases", "get", "200"), schema("CaseList"));
+        assert_eq!(body("/api/v1/cases/stats", "get", "200"), schema("CaseStats"));
+        assert_eq!(body("/api/v1/cases/{id}/timeline", "get", "200"), schema("CaseTimeline"));
+        assert_eq!(body("/api/v1/cases/{id}/reveal", "post", "200"), schema("RevealView"));
+        // What the API answers has every property the schemas require.
+        let c = new_case(&app, json!({})).await;
+        for k in doc["components"]["schemas"]["Case"]["required"].as_array().unwrap() {
+            assert!(c.get(k.as_str().unwrap()).is_some(), "the case has no `{k}`: {c}");
+        }
+        assert!(c["status_label"].is_string());
+        let (_, list) = app.get("/api/v1/cases", CLERK).await;
+        for k in doc["components"]["schemas"]["CaseListItem"]["required"].as_array().unwrap() {
+            assert!(list["items"][0].get(k.as_str().unwrap()).is_some(), "a list item has no `{k}`");
+        }
+    };
+}
