@@ -775,7 +775,8 @@ pub async fn new_form(State(state): State<AppState>, v: Viewer) -> impl IntoResp
     )
 }
 
-/// POST /cases/new: registers through `cases::register` and shows the case with its due date.
+/// POST /cases/new: registers through the `RegisterCase` command and shows the case with its due
+/// date.
 pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
     let Posted { viewer: v, form } = posted;
     match register_from(&state, &v, &form).await {

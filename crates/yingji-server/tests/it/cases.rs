@@ -453,3 +453,34 @@ on_both! {
         }
     };
 }
+
+on_both! {
+    concurrent_registrations_get_consecutive_numbers => |app: TestApp| async move {
+        // Registrations racing for the same counter: the losers of each round hit
+        // `Conflict::CaseNumber` and run again with the next number.
+        let j: uuid::Uuid = app.jurisdiction("临溪市").await.parse().unwrap();
+        let clerk = yingji_app::Actor::from_token(&app.state, CLERK).await.unwrap().unwrap();
+        let n = 4;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (state, clerk) = (app.state.clone(), clerk.clone());
+            set.spawn(async move {
+                let req = yingji_app::cases::NewCaseRequest {
+                    jurisdiction_id: j,
+                    channel: "letter".into(),
+                    petitioners: vec![yingji_app::cases::PetitionerRequest { name: format!("来信人{i}"), ..Default::default() }],
+                    title: format!("并发登记{i}"),
+                    grievance: "要求答复".into(),
+                    ..Default::default()
+                };
+                let out = state.execute(&clerk, None, &yingji_app::cases::RegisterCase(req)).await.unwrap();
+                out.output().unwrap().case.case_number
+            });
+        }
+        let mut numbers = set.join_all().await;
+        numbers.sort();
+        let seqs: Vec<u32> = numbers.iter().map(|s| s.rsplit('-').next().unwrap().trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap()).collect();
+        let first = seqs[0];
+        assert_eq!(seqs, (first..first + n).collect::<Vec<_>>(), "{numbers:?}");
+    };
+}
