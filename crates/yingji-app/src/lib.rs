@@ -9,13 +9,14 @@
 
 pub mod actor;
 pub mod calls;
+pub mod cases;
 pub mod command;
 pub mod disputes;
 pub mod error;
 pub mod incidents;
-pub mod reports;
 pub mod notify;
 pub mod plans;
+pub mod reports;
 pub mod sealer;
 pub mod trust;
 pub mod write;

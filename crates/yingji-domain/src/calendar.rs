@@ -36,6 +36,7 @@ pub enum CalendarError {
 /// Which days a period counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum DayUnit {
     /// Every day (日).
     #[default]
@@ -68,7 +69,9 @@ impl Default for PeriodRules {
 /// The last day of a period, and whether it was computed over a year the calendar does not
 /// cover (then only the weekly rest days were known: recompute once the year is added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct PeriodEnd {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = Date))]
     pub last_day: Date,
     pub provisional: bool,
 }

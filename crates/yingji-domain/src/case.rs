@@ -24,6 +24,7 @@ use crate::{ActorRef, PersonRef};
 /// A clock length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ClockRule {
     pub days: u32,
     #[serde(default)]
@@ -53,6 +54,7 @@ impl Default for ExtensionRule {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum SupervisionKind {
     /// 催办通知.
     Chase,
@@ -298,6 +300,7 @@ impl CaseConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Channel {
     Letter,
     Phone,
@@ -329,6 +332,7 @@ impl Channel {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Form {
     Single,
     Collective,
@@ -337,6 +341,7 @@ pub enum Form {
 /// 行政 / 司法 / 其他.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Category {
     Administrative,
     Judicial,
@@ -358,6 +363,7 @@ impl Category {
 /// at rest and masks them in its output and in event payloads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Petitioner {
     pub name: String,
     pub contact: Option<String>,
@@ -368,6 +374,7 @@ pub struct Petitioner {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Status {
     Registered,
     Proposed,
@@ -396,6 +403,7 @@ impl Status {
 /// 自办 / 交办 / 转办 / 转交.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum RouteKind {
     /// Handled by this body (自办).
     InHouse,
@@ -408,6 +416,7 @@ pub enum RouteKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Routing {
     pub kind: RouteKind,
     /// The department or body that handles it.
@@ -421,6 +430,7 @@ pub struct Routing {
 
 /// Where a case came from when another body referred it here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Origin {
     pub jurisdiction_id: Uuid,
     pub case_id: Uuid,
@@ -429,6 +439,7 @@ pub struct Origin {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum ExtensionState {
     Requested,
     Approved,
@@ -436,29 +447,37 @@ pub enum ExtensionState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Extension {
     pub days: u32,
     pub reason: String,
     pub requested_by: ActorRef,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub requested_at: Timestamp,
     pub state: ExtensionState,
     pub decided_by: Option<ActorRef>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub decided_at: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub due_before: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Approval {
     pub post: String,
     pub by: ActorRef,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct SupervisionRecord {
     pub step: SupervisionKind,
     pub label: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// The handling unit at the time.
     pub unit: Option<String>,
@@ -466,6 +485,7 @@ pub struct SupervisionRecord {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Satisfaction {
     Satisfied,
     BasicallySatisfied,
@@ -473,7 +493,9 @@ pub enum Satisfaction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Reply {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = Date))]
     pub on: Date,
     /// e.g. 书面, 邮寄, 当面送达.
     pub channel: String,
@@ -482,13 +504,16 @@ pub struct Reply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct FollowUp {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub satisfaction: Satisfaction,
     pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Case {
     pub id: Uuid,
     pub jurisdiction_id: Uuid,
@@ -505,10 +530,13 @@ pub struct Case {
     pub case_type: String,
     pub category: Option<Category>,
     pub topic: Option<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub received_at: Timestamp,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = Date))]
     pub accepted_on: Date,
     pub clock: ClockRule,
     pub due: PeriodEnd,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     pub overdue: bool,
     pub extension: Option<Extension>,
@@ -524,6 +552,7 @@ pub struct Case {
     /// Earlier petitions on the same grievance (重复信访).
     pub related_cases: Vec<Uuid>,
     pub incident_id: Option<Uuid>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

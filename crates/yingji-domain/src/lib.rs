@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 /// Who did something. Every command carries one; every event records one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ActorRef {
     pub person_id: Uuid,
     pub name: String,

@@ -17,6 +17,7 @@ use crate::directory::phone_aad;
 use crate::error::ApiError;
 use crate::trust::demo_password_hash;
 use crate::write::{Item, append};
+use yingji_app::cases::{NewCaseRequest, PetitionerRequest, RegisterCase};
 use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
 
 /// The example plans, embedded so that the binary runs from anywhere.
@@ -221,6 +222,16 @@ async fn run_as(
     out.output()
         .map(|o| o.incident)
         .ok_or_else(|| ApiError::internal("a demo command was replayed"))
+}
+
+/// Registers a petition as `actor`, on the command path.
+async fn register_as(
+    state: &AppState,
+    actor: &yingji_app::Actor,
+    req: NewCaseRequest,
+) -> Result<(), ApiError> {
+    state.execute(actor, None, &RegisterCase(req)).await?;
+    Ok(())
 }
 
 pub async fn is_empty(state: &AppState) -> Result<bool, ApiError> {
@@ -638,73 +649,51 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
 
     // 5. Petition cases in 临溪市: a letter just registered, and a collective visit linked to the
-    //    active incident.
-    let as_clerk = ActorRef {
-        person_id: clerk,
-        name: "高文静".into(),
-    };
-    let petition = |channel, form, headcount, names: &[&str], title: &str, grievance: &str| {
-        yingji_domain::case::NewCase {
+    //    active incident, registered by the petition bureau's clerk (高文静) on the command path.
+    let registrar = state
+        .store
+        .person_by_token(&token_hash("demo-petition-clerk"))
+        .await?
+        .ok_or_else(|| ApiError::not_found("demo-petition-clerk"))?;
+    let as_clerk = yingji_app::Actor::load(state, registrar.id, None).await?;
+    let petition =
+        |channel: &str, form: &str, names: &[&str], title: &str, grievance: &str| NewCaseRequest {
             jurisdiction_id: county.id,
-            case_number: String::new(),
-            channel,
-            form,
-            headcount,
+            channel: channel.into(),
+            form: Some(form.into()),
             petitioners: names
                 .iter()
-                .map(|n| yingji_domain::case::Petitioner {
+                .map(|n| PetitionerRequest {
                     name: n.to_string(),
-                    contact: None,
-                    address: None,
-                    id_number: None,
+                    ..Default::default()
                 })
                 .collect(),
             title: title.into(),
             grievance: grievance.into(),
-            case_type: "general".into(),
-            received_at: now,
-            origin: None,
-            related_cases: vec![],
-            incident_id: None,
-        }
-    };
-    use yingji_domain::case::{Channel, Form};
-    crate::cases::register(
+            ..Default::default()
+        };
+    register_as(
         state,
         &as_clerk,
-        county.id,
-        &county,
         petition(
-            Channel::Letter,
-            Form::Single,
-            1,
+            "letter",
+            "single",
             &["李某"],
             "来信反映小区供暖不达标",
             "要求供热公司整改并退还部分供暖费",
         ),
-        None,
-        &|_, _| {},
     )
     .await?;
     let mut visit = petition(
-        Channel::Visit,
-        Form::Collective,
-        35,
+        "visit",
+        "collective",
         &["张某", "王某"],
         "集体来访反映拖欠工程款",
         "要求建筑公司支付拖欠的工程款",
     );
+    visit.headcount = Some(35);
     visit.incident_id = Some(big.id);
-    crate::cases::register(
-        state,
-        &as_clerk,
-        county.id,
-        &county,
-        visit,
-        None,
-        &|_, _| {},
-    )
-    .await?;
+    register_as(state, &as_clerk, visit).await?;
     Ok(())
 }
 
@@ -718,7 +707,6 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
         NewDisputeRequest, OpenRound, OpenRoundRequest, RegisterDispute, RoundSubmissionRequest,
         SubmitReturn,
     };
-    use yingji_domain::case::{Channel, Form, NewCase, Petitioner};
 
     use crate::auth::Actor;
 
@@ -744,10 +732,7 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
     let duty = person("demo-duty-officer").await?;
     let town_duty = person("demo-town-duty").await?;
     let lead = person("demo-commander").await?;
-    let as_clerk = ActorRef {
-        person_id: clerk.id,
-        name: clerk.name.clone(),
-    };
+    let as_clerk = yingji_app::Actor::load(state, clerk.id, None).await?;
     let now = state.clock.now();
     for (days_ago, names, title, grievance) in [
         (
@@ -763,18 +748,15 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             "要求相关部门查处夜间施工噪声",
         ),
     ] {
-        let n = NewCase {
+        let received_at = now
+            .checked_sub(SignedDuration::from_hours(24 * days_ago))
+            .expect("in range");
+        let n = NewCaseRequest {
             jurisdiction_id: county.id,
-            case_number: String::new(),
-            channel: if days_ago > 60 {
-                Channel::Online
-            } else {
-                Channel::Phone
-            },
-            form: Form::Single,
-            headcount: 1,
+            channel: if days_ago > 60 { "online" } else { "phone" }.into(),
+            form: Some("single".into()),
             // Invented contact details, sealed at rest and shown masked.
-            petitioners: vec![Petitioner {
+            petitioners: vec![PetitionerRequest {
                 name: names.into(),
                 contact: (days_ago < 60).then(|| "13700002468".to_string()),
                 address: (days_ago < 60).then(|| "临溪市青石镇柳塘村三组".to_string()),
@@ -782,15 +764,10 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             }],
             title: title.into(),
             grievance: grievance.into(),
-            case_type: "general".into(),
-            received_at: now
-                .checked_sub(SignedDuration::from_hours(24 * days_ago))
-                .expect("in range"),
-            origin: None,
-            related_cases: vec![],
-            incident_id: None,
+            received_at: Some(fmt_ts(received_at)),
+            ..Default::default()
         };
-        crate::cases::register(state, &as_clerk, county.id, &county, n, None, &|_, _| {}).await?;
+        register_as(state, &as_clerk, n).await?;
     }
     crate::cases::tick_cases(state).await?;
 

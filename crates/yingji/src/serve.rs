@@ -105,9 +105,7 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let people = yingji_server::directory::rekey(&state)
         .await
         .map_err(|e| anyhow::Error::new(e.0))?;
-    let petitioners = yingji_server::cases::rekey_petitioners(&state)
-        .await
-        .map_err(|e| anyhow::Error::new(e.0))?;
+    let petitioners = yingji_app::cases::rekey_petitioners(&state).await?;
     println!(
         "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
         people + petitioners,
@@ -163,13 +161,19 @@ pub async fn purge(
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    let actor = yingji_domain::ActorRef {
-        name: format!("yingji purge (OS user {user})"),
-        ..yingji_server::system_actor()
+    // The system actor, named after the operator who ran it (recorded in the event).
+    let mut actor = yingji_app::Actor::system();
+    actor.name = format!("yingji purge (OS user {user})");
+    let cmd = yingji_app::cases::PurgePetitioners {
+        cutoff,
+        retention_days: days,
+        dry_run,
     };
-    let r = yingji_server::cases::purge(&state, &actor, cutoff, days, dry_run)
-        .await
-        .map_err(|e| anyhow::Error::new(e.0))?;
+    let r = state
+        .execute(&actor, None, &cmd)
+        .await?
+        .output()
+        .context("a purge is never replayed")?;
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),

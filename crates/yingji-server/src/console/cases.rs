@@ -1,26 +1,30 @@
 //! Petition cases: the queue with its clocks (days left — working days where the rules count
 //! them —, extended, overdue), the case page (approval chain, routing, supervision steps, reply,
 //! timeline) with the actions the viewer may take, and the register form. Everything goes
-//! through the case service in `crate::cases` (`register`, `load`, `case_action`); an action is
-//! offered only when the domain's `decide` would accept it from this viewer now.
+//! through the application (`yingji_app::cases`): the forms become the API's typed requests,
+//! validated by the same `CaseAction::parse` and run as the same commands; an action is offered
+//! exactly when the command would be accepted from this viewer now (`cases::Checker`,
+//! permission included).
 //!
 //! Petitioners' contact data is shown masked only (`sealer::mask_phone`, addresses cut short);
 //! there is no reveal on these pages.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use yingji_app::ErrorCode;
+use yingji_app::cases::{
+    CaseAction, CaseActionRequest, Checker, NewCaseRequest, OnCase, PetitionerRequest,
+    RegisterCase, load, settings_for,
+};
+use yingji_app::{AppError, Idem};
 use yingji_domain::calendar::{Calendar, DayUnit};
 use yingji_domain::case::{
-    Case, CaseSettings, Category, Channel, Command, Ctx, ExtensionState, Form as CaseForm, NewCase,
-    Petitioner, RouteKind, Satisfaction, decide,
+    Case, CaseSettings, ExtensionState, Form as CaseForm, Petitioner, RouteKind, Satisfaction,
 };
 use yingji_store::CaseFilter;
 
@@ -28,11 +32,9 @@ use super::{
     Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, hm, may, render, see_other,
 };
 use crate::AppState;
-use crate::cases::{CaseActionRequest, case_action, load, register, settings_for};
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
 use crate::sealer::mask_phone;
 use crate::trust::Permission;
-use crate::write::Idem;
 
 /// A case counts as "due soon" when its last day is this many days away or fewer.
 pub const DUE_SOON_DAYS: i64 = 7;
@@ -175,7 +177,7 @@ pub async fn lines(
         .await?;
     let mut out = Vec::new();
     for r in rows {
-        let (c, rec) = load(state, Some(&v.actor), r.id).await?;
+        let (c, rec) = load(state, &v.actor, r.id).await?;
         let (s, _) = settings_for(state, &rec.jurisdiction_path).await?;
         let clock = clock_of(state, l, &c, &s);
         if show == "soon" && !(clock.soon || clock.overdue) {
@@ -333,12 +335,6 @@ fn unit_label(l: &super::Lang, u: DayUnit) -> String {
     }
 }
 
-/// Case work other than approvals (which the rules give to posts, and which need
-/// `approve_case` as well) needs `handle_case` in the case's jurisdiction.
-fn may_work(state: &AppState, v: &Viewer, path: &str) -> bool {
-    may(state, v, Permission::HandleCase, path)
-}
-
 pub async fn page(
     State(state): State<AppState>,
     v: Viewer,
@@ -352,6 +348,50 @@ pub async fn page(
     )
 }
 
+/// The case page's sample of each action: the request its form would send, checked as the
+/// command (classification with the first configured topic, a one-day extension, a reply
+/// today…).
+fn sample(action: &str, topic: Option<&str>, today: Date) -> Option<CaseAction> {
+    let x = || Some("x".to_string());
+    let req = match action {
+        "classify" => CaseActionRequest {
+            category: Some("administrative".into()),
+            topic: Some(topic?.to_string()),
+            ..Default::default()
+        },
+        "propose" => CaseActionRequest {
+            text: x(),
+            ..Default::default()
+        },
+        "route" => CaseActionRequest {
+            kind: Some("in_house".into()),
+            target: x(),
+            ..Default::default()
+        },
+        "extension-request" => CaseActionRequest {
+            days: Some(1),
+            reason: x(),
+            ..Default::default()
+        },
+        "extension-decision" => CaseActionRequest {
+            approve: Some(false),
+            ..Default::default()
+        },
+        "reply" => CaseActionRequest {
+            date: Some(today.to_string()),
+            channel: x(),
+            summary: x(),
+            ..Default::default()
+        },
+        "follow-up" => CaseActionRequest {
+            satisfaction: Some("satisfied".into()),
+            ..Default::default()
+        },
+        _ => CaseActionRequest::default(),
+    };
+    CaseAction::parse(action, &req).ok()
+}
+
 async fn build(
     state: &AppState,
     v: &Viewer,
@@ -359,72 +399,29 @@ async fn build(
     error: Option<String>,
 ) -> Result<CasePage, ApiError> {
     let l = v.lang;
-    let (c, rec) = load(state, Some(&v.actor), id).await?;
-    state.require(
-        &v.actor,
-        Permission::ViewCases,
-        &rec.jurisdiction_path,
-        "case",
-    )?;
-    let approver = may(state, v, Permission::ApproveCase, &rec.jurisdiction_path);
-    let (s, _) = settings_for(state, &rec.jurisdiction_path).await?;
+    let dry = Checker::new(state, &v.actor, id).await?;
+    let c = dry.case().clone();
+    let s = dry.settings().clone();
     let tz: TimeZone = s.tz();
     let now = state.clock.now();
     let today = now.to_zoned(tz.clone()).date();
-    let holders = state.holders(c.jurisdiction_id).await?;
-    let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
-    let actor = v.actor.as_ref();
-    let ctx = Ctx {
-        now,
-        actor: &actor,
-        actor_jurisdiction: v.actor.jurisdiction_id,
-        settings: &s,
-        calendar: &state.case_rules.calendar,
-        holders: &lookup,
-    };
-    let ok = |cmd: Command| decide(Some(&c), &cmd, &ctx).is_ok();
-    let x = || "x".to_string();
-    let work = may_work(state, v, &rec.jurisdiction_path);
-    let allowed = CaseAllowed {
-        classify: work
-            && s.topics.first().is_some_and(|t| {
-                ok(Command::Classify {
-                    category: Category::Administrative,
-                    topic: t.clone(),
-                })
-            }),
-        propose: work && ok(Command::Propose { text: x() }),
-        approve: approver && ok(Command::Approve { note: None }),
-        route: work
-            && ok(Command::Route {
-                kind: RouteKind::InHouse,
-                target: x(),
-                target_jurisdiction: None,
-                child_case: None,
-                notice: None,
-            }),
-        extension_request: work
-            && ok(Command::RequestExtension {
-                days: 1,
-                reason: x(),
-            }),
-        extension_decision: approver
-            && ok(Command::DecideExtension {
-                approve: false,
-                reason: None,
-            }),
-        reply: work
-            && ok(Command::Reply {
-                on: today,
-                channel: x(),
-                summary: x(),
-            }),
-        follow_up: work
-            && ok(Command::FollowUp {
-                satisfaction: Satisfaction::Satisfied,
-                note: None,
-            }),
-    };
+    let topic = s.topics.first().map(String::as_str);
+    let mut allowed = CaseAllowed::default();
+    for (action, flag) in [
+        ("classify", &mut allowed.classify),
+        ("propose", &mut allowed.propose),
+        ("approve", &mut allowed.approve),
+        ("route", &mut allowed.route),
+        ("extension-request", &mut allowed.extension_request),
+        ("extension-decision", &mut allowed.extension_decision),
+        ("reply", &mut allowed.reply),
+        ("follow-up", &mut allowed.follow_up),
+    ] {
+        if let Some(a) = sample(action, topic, today) {
+            *flag = dry.accepts(&a).await;
+        }
+    }
+    let lookup = |post: &str| dry.holders(post);
     let post_name = |post: &str| l.tk("post", post);
     let approvals = s
         .approval_chain
@@ -626,6 +623,41 @@ pub async fn action(
     }
 }
 
+/// A case form as the API's request body (the same keys; `approve` is yes or no).
+fn request_of(f: &Form) -> Result<CaseActionRequest, AppError> {
+    let uuid = |k: &str| {
+        f.get(k)
+            .map(|v| Uuid::parse_str(&v).map_err(|_| AppError::invalid(k, "not an id")))
+            .transpose()
+    };
+    Ok(CaseActionRequest {
+        category: f.get("category"),
+        topic: f.get("topic"),
+        text: f.get("text"),
+        note: f.get("note"),
+        kind: f.get("kind"),
+        target: f.get("target"),
+        target_jurisdiction_id: uuid("target_jurisdiction_id")?,
+        notice: f.get("notice"),
+        person_id: uuid("person_id")?,
+        days: f
+            .get("days")
+            .map(|d| {
+                d.parse()
+                    .map_err(|_| AppError::invalid("days", "a number of days"))
+            })
+            .transpose()?,
+        reason: f.get("reason"),
+        approve: f.get("approve").map(|a| a == "yes"),
+        date: f.get("date"),
+        channel: f.get("channel"),
+        summary: f.get("summary"),
+        satisfaction: f.get("satisfaction"),
+        case_id: uuid("case_id")?,
+        incident_id: uuid("incident_id")?,
+    })
+}
+
 async fn run_action(
     state: &AppState,
     v: &Viewer,
@@ -633,76 +665,11 @@ async fn run_action(
     action: &str,
     f: &Form,
 ) -> Result<(), ApiError> {
-    let (_, rec) = load(state, Some(&v.actor), id).await?;
-    let approval = matches!(action, "approve" | "extension-decision");
-    let needed = if approval {
-        Permission::ApproveCase
-    } else {
-        Permission::HandleCase
-    };
-    state.require(&v.actor, needed, &rec.jurisdiction_path, "case")?;
-    let req = match action {
-        "classify" => CaseActionRequest {
-            category: f.get("category"),
-            topic: f.get("topic"),
-            ..Default::default()
-        },
-        "propose" => CaseActionRequest {
-            text: f.get("text"),
-            ..Default::default()
-        },
-        "approve" => CaseActionRequest {
-            note: f.get("note"),
-            ..Default::default()
-        },
-        "route" => {
-            let kind = f.get("kind");
-            if kind.as_deref() == Some("refer") {
-                // Referral opens a case below: the API's form of it, with a jurisdiction.
-                return Err(ApiError::not_found("action"));
-            }
-            CaseActionRequest {
-                kind,
-                target: f.get("target"),
-                notice: f.get("notice"),
-                ..Default::default()
-            }
-        }
-        "extension-request" => CaseActionRequest {
-            days: f.get("days").and_then(|d| d.parse().ok()),
-            reason: f.get("reason"),
-            ..Default::default()
-        },
-        "extension-decision" => CaseActionRequest {
-            approve: f.get("approve").map(|a| a == "yes"),
-            reason: f.get("reason"),
-            ..Default::default()
-        },
-        "reply" => CaseActionRequest {
-            date: f.get("date"),
-            channel: f.get("channel"),
-            summary: f.get("summary"),
-            ..Default::default()
-        },
-        "follow-up" => CaseActionRequest {
-            satisfaction: f.get("satisfaction"),
-            note: f.get("note"),
-            ..Default::default()
-        },
-        _ => return Err(ApiError::not_found("action")),
-    };
-    case_action(
-        State(state.clone()),
-        v.actor.clone(),
-        HeaderMap::new(),
-        Path((id, action.to_string())),
-        JsonBody {
-            value: req,
-            sha256: String::new(),
-        },
-    )
-    .await
-    .map(|_| ())
+    let action = CaseAction::parse(action, &request_of(f)?)?;
+    state
+        .execute(&v.actor, None, &OnCase { id, action })
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,7 +775,8 @@ pub async fn new_form(State(state): State<AppState>, v: Viewer) -> impl IntoResp
     )
 }
 
-/// POST /cases/new: registers through `cases::register` and shows the case with its due date.
+/// POST /cases/new: registers through the `RegisterCase` command and shows the case with its due
+/// date.
 pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
     let Posted { viewer: v, form } = posted;
     match register_from(&state, &v, &form).await {
@@ -830,27 +798,14 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Response {
     }
 }
 
-async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, ApiError> {
-    let missing = |field: &str| {
-        ApiError::new(ErrorCode::MissingField, format!("`{field}` is required"))
-            .details(serde_json::json!({ "field": field }))
-    };
-    let jurisdiction_id = f
-        .get("jurisdiction")
-        .and_then(|j| Uuid::parse_str(&j).ok())
-        .unwrap_or(v.actor.jurisdiction_id);
-    let j = state
-        .scoped_jurisdiction(&v.actor, jurisdiction_id, "jurisdiction")
-        .await?;
-    state.require(&v.actor, Permission::RegisterCase, &j.path, "jurisdiction")?;
-    let channel: Channel = serde_json::from_value(serde_json::Value::String(
-        f.get("channel").ok_or_else(|| missing("channel"))?,
-    ))
-    .map_err(|_| ApiError::new(ErrorCode::InvalidField, "unknown channel"))?;
-    let form = if f.get("form").as_deref() == Some("collective") {
-        CaseForm::Collective
-    } else {
-        CaseForm::Single
+/// The register form as the API's request body: one petitioner per line of `names`; contact
+/// and address belong to the first (the one the reply goes to).
+fn new_case_of(v: &Viewer, f: &Form) -> Result<NewCaseRequest, AppError> {
+    let jurisdiction_id = match f.get("jurisdiction") {
+        None => v.actor.jurisdiction_id,
+        Some(j) => {
+            Uuid::parse_str(&j).map_err(|_| AppError::invalid("jurisdiction_id", "not an id"))?
+        }
     };
     let names: Vec<String> = f
         .get("names")
@@ -862,85 +817,54 @@ async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, A
                 .collect()
         })
         .unwrap_or_default();
-    if names.is_empty() {
-        return Err(missing("names"));
-    }
-    if form == CaseForm::Single && names.len() > 1 {
-        return Err(ApiError::new(
-            ErrorCode::SingleOnePetitioner,
-            "a single petition has one petitioner",
-        ));
-    }
-    let headcount = match form {
-        CaseForm::Single => 1,
-        CaseForm::Collective => f.get("headcount").and_then(|h| h.parse().ok()).unwrap_or(0),
-    };
-    // Contact and address belong to the first petitioner (the one the reply goes to).
-    let petitioners = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Petitioner {
-            name: n.clone(),
-            contact: if i == 0 { f.get("contact") } else { None },
-            address: if i == 0 { f.get("address") } else { None },
-            id_number: None,
-        })
-        .collect::<Vec<_>>();
-    crate::cases::check_petitioners(&petitioners)?;
-    let (s, _) = settings_for(state, &j.path).await?;
-    let case_type = f.get("case_type").unwrap_or_else(|| "general".into());
-    if case_type != "general" && !s.case_types.contains_key(&case_type) {
-        return Err(ApiError::new(
-            ErrorCode::UnknownCaseType,
-            "unknown case type",
-        ));
-    }
-    let n = NewCase {
-        jurisdiction_id: j.id,
-        case_number: String::new(),
-        channel,
-        form,
-        headcount,
-        petitioners,
-        title: f.get("title").ok_or_else(|| missing("title"))?,
-        grievance: f.get("grievance").ok_or_else(|| missing("grievance"))?,
-        case_type,
-        received_at: state.clock.now(),
-        origin: None,
-        related_cases: vec![],
-        incident_id: None,
-    };
-    // The form's one-time key makes a double submission register one case.
-    let key = f.get("idem").map(|k| format!("console-case:{k}"));
-    if let Some(k) = &key
-        && let Some(rec) = state.store.idempotency(v.actor.person_id, k).await?
-    {
-        let body: serde_json::Value =
-            serde_json::from_str(&rec.response).map_err(ApiError::internal)?;
-        return body["id"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| ApiError::internal("stored case without id"));
-    }
-    let idem = key.map(|k| Idem {
-        request_hash: {
-            let mut h = Sha256::new();
-            h.update(k.as_bytes());
-            format!("{:x}", h.finalize())
+    let collective = f.get("form").as_deref() == Some("collective");
+    Ok(NewCaseRequest {
+        jurisdiction_id,
+        channel: f.get("channel").unwrap_or_default(),
+        form: f.get("form"),
+        headcount: if collective {
+            Some(f.get("headcount").and_then(|h| h.parse().ok()).unwrap_or(0))
+        } else {
+            None
         },
-        key: k,
+        petitioners: names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| PetitionerRequest {
+                name,
+                contact: if i == 0 { f.get("contact") } else { None },
+                address: if i == 0 { f.get("address") } else { None },
+                id_number: None,
+            })
+            .collect(),
+        title: f.get("title").unwrap_or_default(),
+        grievance: f.get("grievance").unwrap_or_default(),
+        case_type: f.get("case_type"),
+        ..Default::default()
+    })
+}
+
+async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, ApiError> {
+    let req = new_case_of(v, f)?;
+    // The form's one-time key makes a double submission register one case.
+    let idem = f.get("idem").map(|k| {
+        let key = format!("console-case:{k}");
+        let mut h = Sha256::new();
+        h.update(key.as_bytes());
+        Idem {
+            request_hash: format!("{:x}", h.finalize()),
+            key,
+        }
     });
-    let c = register(
-        state,
-        &v.actor.as_ref(),
-        v.actor.jurisdiction_id,
-        &j,
-        n,
-        idem.as_ref(),
-        &|_, _| {},
-    )
-    .await?;
-    Ok(c.id)
+    let out = state
+        .execute(&v.actor, idem.as_ref(), &RegisterCase(req))
+        .await?;
+    let body: serde_json::Value =
+        serde_json::from_str(&out.body().0).map_err(ApiError::internal)?;
+    body["id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| ApiError::internal("a case without id"))
 }
 
 #[cfg(test)]

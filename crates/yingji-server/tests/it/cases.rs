@@ -403,3 +403,84 @@ on_both! {
         assert_eq!(s, StatusCode::NOT_FOUND);
     };
 }
+
+/// Every `$ref` in a JSON document.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+on_both! {
+    case_endpoints_answer_their_typed_schemas => |app: TestApp| async move {
+        let (s, doc, _) = app.send(axum::http::Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let mut all = vec![];
+        refs(&doc, &mut all);
+        for r in &all {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+        }
+        let body = |path: &str, method: &str, status: &str| {
+            doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone()
+        };
+        let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+        assert_eq!(body("/api/v1/cases", "post", "201"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases/{id}", "get", "200"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases/{id}/{action}", "post", "200"), schema("CaseView"));
+        assert_eq!(body("/api/v1/cases", "get", "200"), schema("CaseList"));
+        assert_eq!(body("/api/v1/cases/stats", "get", "200"), schema("CaseStats"));
+        assert_eq!(body("/api/v1/cases/{id}/timeline", "get", "200"), schema("CaseTimeline"));
+        assert_eq!(body("/api/v1/cases/{id}/reveal", "post", "200"), schema("RevealView"));
+        // What the API answers has every property the schemas require.
+        let c = new_case(&app, json!({})).await;
+        for k in doc["components"]["schemas"]["Case"]["required"].as_array().unwrap() {
+            assert!(c.get(k.as_str().unwrap()).is_some(), "the case has no `{k}`: {c}");
+        }
+        assert!(c["status_label"].is_string());
+        let (_, list) = app.get("/api/v1/cases", CLERK).await;
+        for k in doc["components"]["schemas"]["CaseListItem"]["required"].as_array().unwrap() {
+            assert!(list["items"][0].get(k.as_str().unwrap()).is_some(), "a list item has no `{k}`");
+        }
+    };
+}
+
+on_both! {
+    concurrent_registrations_get_consecutive_numbers => |app: TestApp| async move {
+        // Registrations racing for the same counter: the losers of each round hit
+        // `Conflict::CaseNumber` and run again with the next number.
+        let j: uuid::Uuid = app.jurisdiction("临溪市").await.parse().unwrap();
+        let clerk = yingji_app::Actor::from_token(&app.state, CLERK).await.unwrap().unwrap();
+        let n = 4;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (state, clerk) = (app.state.clone(), clerk.clone());
+            set.spawn(async move {
+                let req = yingji_app::cases::NewCaseRequest {
+                    jurisdiction_id: j,
+                    channel: "letter".into(),
+                    petitioners: vec![yingji_app::cases::PetitionerRequest { name: format!("来信人{i}"), ..Default::default() }],
+                    title: format!("并发登记{i}"),
+                    grievance: "要求答复".into(),
+                    ..Default::default()
+                };
+                let out = state.execute(&clerk, None, &yingji_app::cases::RegisterCase(req)).await.unwrap();
+                out.output().unwrap().case.case_number
+            });
+        }
+        let mut numbers = set.join_all().await;
+        numbers.sort();
+        let seqs: Vec<u32> = numbers.iter().map(|s| s.rsplit('-').next().unwrap().trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap()).collect();
+        let first = seqs[0];
+        assert_eq!(seqs, (first..first + n).collect::<Vec<_>>(), "{numbers:?}");
+    };
+}

@@ -431,6 +431,52 @@ on_both! {
         assert!(en.body.contains("Proposal and approvals"));
     };
 
+    the_same_input_gets_the_same_code_from_the_api_and_the_console => |app: TestApp| async move {
+        let j = app.jurisdiction("临溪市").await;
+        let events = app.state.store.event_count().await.unwrap();
+        // A single petition with two petitioners, through the API…
+        let (s, v) = app.post("/api/v1/cases", "demo-petition-clerk", json!({
+            "jurisdiction_id": j, "channel": "letter", "form": "single",
+            "petitioners": [{"name": "甲某"}, {"name": "乙某"}],
+            "title": "测试", "grievance": "要求答复",
+        })).await;
+        let code = v["error"]["code"].as_str().unwrap().to_string();
+        assert_eq!((s, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "single_one_petitioner"), "{v}");
+        // …and through the console's form, by the same person.
+        let cookie = sign_in(&app, "demo-petition-clerk").await;
+        let form = req(&app, "GET", "/cases/new", &cookie, None).await;
+        let csrf = csrf_of(&form.body);
+        let r = req(&app, "POST", "/cases/new", &cookie, Some(&format!(
+            "csrf={csrf}&idem=two-names&jurisdiction={j}&channel=letter&form=single&names={}&title={}&grievance={}",
+            enc("甲某\n乙某"), enc("测试"), enc("要求答复")
+        ))).await;
+        assert_eq!(r.status, s, "{}", r.body);
+        let key = format!("error.{code}");
+        let text = i18n::Lang::default_lang().t(&key);
+        assert!(r.body.contains(text), "the console says {code}: {}", r.body);
+        assert_eq!(app.state.store.event_count().await.unwrap(), events, "nothing registered");
+
+        // A case action: a topic the configuration does not know.
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", json!({
+            "jurisdiction_id": j, "channel": "letter",
+            "petitioners": [{"name": "甲某"}], "title": "测试", "grievance": "要求答复",
+        })).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap();
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/classify"), "demo-petition-clerk",
+            json!({"category": "administrative", "topic": "不存在的类别"})).await;
+        let code = v["error"]["code"].as_str().unwrap().to_string();
+        assert_eq!(code, "unknown_topic");
+        let page = req(&app, "GET", &format!("/cases/{cid}"), &cookie, None).await;
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", &format!("/cases/{cid}/do/classify"), &cookie, Some(&format!(
+            "csrf={csrf}&category=administrative&topic={}", enc("不存在的类别")
+        ))).await;
+        assert_eq!(r.status, s);
+        let key = format!("error.{code}");
+        assert!(r.body.contains(i18n::Lang::default_lang().t(&key)), "{}", r.body);
+    };
+
     the_desk_roster_and_dispute_pages_show_calls_reports_holders_and_rounds => |app: TestApp| async move {
         let cookie = sign_in(&app, "demo-duty-officer").await;
         let desk = req(&app, "GET", "/", &cookie, None).await;

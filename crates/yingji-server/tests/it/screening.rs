@@ -117,8 +117,9 @@ on_both! {
         // The day before nobody reported: the ticker's reminders are changes too.
         assert!(yingji_server::tick(&app.state).await.unwrap() > 0);
         check(drain(&mut rx), "report_reminder", &mut all);
-        // (The same tick marks what fell due in the demo's incidents meanwhile.)
-        all.retain(|c| c.stream_kind != "incident");
+        // (The same tick marks what fell due in the demo's county incidents and cases
+        // meanwhile.)
+        all.retain(|c| c.stream_kind != "incident" && c.stream_kind != "case");
 
         // The township's duty officer sees every one of them; a sibling street's sees none.
         let town_duty = actor(&app, "demo-town-duty").await;

@@ -10,7 +10,7 @@ mod reports;
 mod screening;
 pub use accounts::AccountWrite;
 pub use calls::CallWrite;
-pub use cases::CaseWrite;
+pub use cases::{CaseRow, CaseWrite, PetitionerField, StatCounts};
 pub use deliveries::DeliveryWrite;
 pub use directory::DirectoryWrite;
 pub use reports::ReportWrite;
