@@ -409,6 +409,10 @@ pub struct TickCallout(pub Uuid);
 impl Command for TickCallout {
     type Output = bool;
 
+    fn kind(&self) -> &'static str {
+        "callout.tick"
+    }
+
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
         let incident_id = self.0;
         let rec = app
@@ -499,6 +503,10 @@ pub struct Acknowledged {
 
 impl Command for AcknowledgeCall {
     type Output = Acknowledged;
+
+    fn kind(&self) -> &'static str {
+        "call.acknowledge"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Acknowledged>, AppError> {
         let incident_id = app

@@ -165,6 +165,28 @@ pub enum CaseAction {
 }
 
 impl CaseAction {
+    /// The command kind (`case.<action>`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaseAction::Route { .. } => "case.route",
+            CaseAction::Lead { .. } => "case.lead",
+            CaseAction::LinkCase { .. } | CaseAction::LinkIncident { .. } => "case.link",
+            CaseAction::Decide(cmd) => match cmd {
+                Command::Register(_) => "case.register",
+                Command::Classify { .. } => "case.classify",
+                Command::Propose { .. } => "case.propose",
+                Command::Approve { .. } => "case.approve",
+                Command::Route { .. } => "case.route",
+                Command::AssignLead { .. } => "case.lead",
+                Command::RequestExtension { .. } => "case.extension-request",
+                Command::DecideExtension { .. } => "case.extension-decision",
+                Command::Reply { .. } => "case.reply",
+                Command::FollowUp { .. } => "case.follow-up",
+                Command::LinkCase { .. } | Command::LinkIncident { .. } => "case.link",
+            },
+        }
+    }
+
     /// The typed action for an action name and its request body: the one validation both the
     /// API and the console use. An unknown name is "not found".
     pub fn parse(action: &str, req: &CaseActionRequest) -> Result<CaseAction, AppError> {
@@ -831,6 +853,10 @@ impl RegisterCase {
 impl AppCommand for RegisterCase {
     type Output = CaseView;
 
+    fn kind(&self) -> &'static str {
+        "case.register"
+    }
+
     fn status(&self) -> u16 {
         201
     }
@@ -997,6 +1023,10 @@ pub struct OnCase {
 impl AppCommand for OnCase {
     type Output = CaseView;
 
+    fn kind(&self) -> &'static str {
+        self.action.kind()
+    }
+
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<CaseView>, AppError> {
         let rec = record(app, self.id).await?;
         let auth = app.authorize(
@@ -1096,6 +1126,10 @@ pub struct TickCase(pub Uuid);
 
 impl AppCommand for TickCase {
     type Output = bool;
+
+    fn kind(&self) -> &'static str {
+        "case.tick"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
         let rec = record(app, self.0).await?;
@@ -1272,6 +1306,10 @@ pub struct RevealPetitioner {
 impl AppCommand for RevealPetitioner {
     type Output = RevealView;
 
+    fn kind(&self) -> &'static str {
+        "case.reveal"
+    }
+
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<RevealView>, AppError> {
         let rec = record(app, self.id).await?;
         let auth = app.authorize(
@@ -1359,6 +1397,10 @@ pub struct PurgePetitioners {
 
 impl AppCommand for PurgePetitioners {
     type Output = PurgeReport;
+
+    fn kind(&self) -> &'static str {
+        "case.purge"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<PurgeReport>, AppError> {
         let root = app

@@ -82,10 +82,72 @@ impl<O> Decided<O> {
     }
 }
 
+/// Every kind of command, as `<aggregate>.<action>` (what [`Command::kind`] answers). The
+/// runner refuses, in debug builds, a command whose kind is not listed, so the list — and the
+/// test that runs every kind and watches the live bus — cannot silently miss one.
+pub const COMMAND_KINDS: &[&str] = &[
+    "incident.report",
+    "incident.verify",
+    "incident.unfounded",
+    "incident.assess",
+    "incident.warning",
+    "incident.lift-warning",
+    "incident.activate",
+    "incident.updates",
+    "incident.regrade-accept",
+    "incident.regrade-decline",
+    "incident.escalate",
+    "incident.coercive-steps",
+    "incident.end",
+    "incident.obligations",
+    "incident.fulfil",
+    "incident.review",
+    "incident.close",
+    "incident.tick",
+    "task.acknowledge",
+    "task.start",
+    "task.done",
+    "task.cancel",
+    "callout.tick",
+    "call.acknowledge",
+    "message.acknowledge",
+    "delivery.retry",
+    "person.channels",
+    "roster.set",
+    "plan.upload",
+    "case.register",
+    "case.classify",
+    "case.propose",
+    "case.approve",
+    "case.route",
+    "case.lead",
+    "case.extension-request",
+    "case.extension-decision",
+    "case.reply",
+    "case.follow-up",
+    "case.link",
+    "case.tick",
+    "case.reveal",
+    "case.purge",
+    "round.open",
+    "round.submit",
+    "dispute.register",
+    "dispute.assign",
+    "dispute.result",
+    "dispute.follow-up",
+    "dispute.report-upward",
+    "dispute.close",
+    "report.submit",
+    "report.remind",
+];
+
 /// One typed action. Its fields are its validated input.
 pub trait Command: Sync {
     /// What the command answers.
     type Output: Send;
+
+    /// Which kind of command this is (`<aggregate>.<action>`, one of [`COMMAND_KINDS`]).
+    fn kind(&self) -> &'static str;
 
     /// The status a fresh answer carries (201 when the command creates a record).
     fn status(&self) -> u16 {
@@ -191,6 +253,11 @@ impl App {
         idem: Option<&Idem>,
         cmd: &C,
     ) -> Result<Outcome<C::Output>, AppError> {
+        debug_assert!(
+            COMMAND_KINDS.contains(&cmd.kind()),
+            "command kind `{}` is not in COMMAND_KINDS",
+            cmd.kind()
+        );
         if let Some(i) = idem
             && let Some(rec) = self.store.idempotency(actor.person_id, &i.key).await?
         {
@@ -217,7 +284,7 @@ impl App {
                     created_at: fmt_ts(self.clock.now()),
                 });
             }
-            match self.commit(ws).await {
+            match self.commit_command(ws, Some(cmd.kind())).await {
                 Ok(()) => {
                     return Ok(Outcome::Done {
                         status,

@@ -240,6 +240,10 @@ pub struct OpenRound(pub OpenRoundRequest);
 impl AppCommand for OpenRound {
     type Output = RoundOpened;
 
+    fn kind(&self) -> &'static str {
+        "round.open"
+    }
+
     fn status(&self) -> u16 {
         201
     }
@@ -323,6 +327,10 @@ pub struct SubmitReturn {
 
 impl AppCommand for SubmitReturn {
     type Output = RoundView;
+
+    fn kind(&self) -> &'static str {
+        "round.submit"
+    }
 
     fn status(&self) -> u16 {
         201
@@ -473,6 +481,17 @@ pub enum DisputeAction {
 pub const ACTIONS: &[&str] = &["assign", "result", "follow-up", "report-upward", "close"];
 
 impl DisputeAction {
+    /// The command kind (`dispute.<action>`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DisputeAction::Assign { .. } => "dispute.assign",
+            DisputeAction::Result { .. } => "dispute.result",
+            DisputeAction::FollowUp { .. } => "dispute.follow-up",
+            DisputeAction::ReportUpward { .. } => "dispute.report-upward",
+            DisputeAction::Close => "dispute.close",
+        }
+    }
+
     /// The typed action for an action name and its request body: the one validation every
     /// entry point uses. An unknown name is "not found".
     pub fn parse(action: &str, req: &DisputeActionRequest) -> Result<DisputeAction, AppError> {
@@ -540,6 +559,10 @@ pub struct RegisterDispute(pub NewDisputeRequest);
 
 impl AppCommand for RegisterDispute {
     type Output = Dispute;
+
+    fn kind(&self) -> &'static str {
+        "dispute.register"
+    }
 
     fn status(&self) -> u16 {
         201
@@ -614,6 +637,10 @@ pub struct OnDispute {
 
 impl AppCommand for OnDispute {
     type Output = Dispute;
+
+    fn kind(&self) -> &'static str {
+        self.action.kind()
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Dispute>, AppError> {
         let rec = app

@@ -299,6 +299,35 @@ impl IncidentAction {
         })
     }
 
+    /// The command kind (`incident.<action>`, or `task.<action>`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IncidentAction::Escalate { .. } => "incident.escalate",
+            IncidentAction::CoerciveStep { .. } => "incident.coercive-steps",
+            IncidentAction::Decide(cmd) => match cmd {
+                Command::Report(_) => "incident.report",
+                Command::Verify { .. } => "incident.verify",
+                Command::MarkUnfounded { .. } => "incident.unfounded",
+                Command::Assess { .. } => "incident.assess",
+                Command::IssueWarning { .. } => "incident.warning",
+                Command::LiftWarning { .. } => "incident.lift-warning",
+                Command::Activate { .. } => "incident.activate",
+                Command::Update(_) => "incident.updates",
+                Command::AcceptRegrade => "incident.regrade-accept",
+                Command::DeclineRegrade { .. } => "incident.regrade-decline",
+                Command::Escalate { .. } => "incident.escalate",
+                Command::RecordCoerciveStep { .. } => "incident.coercive-steps",
+                Command::EndResponse { .. } => "incident.end",
+                Command::AddObligation { .. } => "incident.obligations",
+                Command::FulfilObligation { .. } => "incident.fulfil",
+                Command::Review { .. } => "incident.review",
+                Command::Close => "incident.close",
+                Command::Task { action, .. } => task_kind(*action),
+                Command::Tick => "incident.tick",
+            },
+        }
+    }
+
     /// The permission the action needs in the incident's jurisdiction.
     pub fn permission(&self) -> Permission {
         match self {
@@ -401,6 +430,10 @@ pub struct ReportIncident(pub NewIncidentRequest);
 impl AppCommand for ReportIncident {
     type Output = IncidentOut;
 
+    fn kind(&self) -> &'static str {
+        "incident.report"
+    }
+
     fn status(&self) -> u16 {
         201
     }
@@ -498,6 +531,10 @@ pub struct OnIncident {
 impl AppCommand for OnIncident {
     type Output = IncidentOut;
 
+    fn kind(&self) -> &'static str {
+        self.action.kind()
+    }
+
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
         let rec = app
             .store
@@ -515,6 +552,16 @@ impl AppCommand for OnIncident {
 
     fn respond(&self, out: &IncidentOut) -> JsonText {
         out.body.clone()
+    }
+}
+
+/// The command kind of a task action.
+fn task_kind(a: TaskAction) -> &'static str {
+    match a {
+        TaskAction::Acknowledge => "task.acknowledge",
+        TaskAction::Start => "task.start",
+        TaskAction::Done => "task.done",
+        TaskAction::Cancel => "task.cancel",
     }
 }
 
@@ -540,6 +587,10 @@ impl OnTask {
 
 impl AppCommand for OnTask {
     type Output = IncidentOut;
+
+    fn kind(&self) -> &'static str {
+        task_kind(self.action)
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
         let incident = app
@@ -569,6 +620,10 @@ pub struct TickIncident(pub Uuid);
 
 impl AppCommand for TickIncident {
     type Output = bool;
+
+    fn kind(&self) -> &'static str {
+        "incident.tick"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
         let Some(rec) = app.store.get_incident(self.0).await? else {

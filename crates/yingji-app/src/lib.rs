@@ -70,6 +70,9 @@ pub struct Change {
     pub jurisdiction_id: Uuid,
     /// The jurisdiction's path: a subscriber whose scope path is a prefix of it may see it.
     pub jurisdiction_path: String,
+    /// The kind of command that wrote it (`incident.verify`…), or None for a write that is not
+    /// a command (none today but the store's own maintenance).
+    pub command: Option<&'static str>,
 }
 
 /// 32 random bytes from the operating system's generator (through UUIDv4, so that no crate
@@ -180,6 +183,15 @@ impl App {
     /// moved and wakes the notification worker when the write queued messages. Every write of
     /// the application goes through here (the command runner, the ticker, sign-in).
     pub async fn commit(&self, ws: WriteSet) -> Result<(), StoreError> {
+        self.commit_command(ws, None).await
+    }
+
+    /// [`App::commit`] for a command of this kind (the runner's).
+    pub(crate) async fn commit_command(
+        &self,
+        ws: WriteSet,
+        command: Option<&'static str>,
+    ) -> Result<(), StoreError> {
         let mut moved: Vec<(Uuid, String, Uuid)> = Vec::new();
         for e in &ws.events {
             let v = &e.envelope;
@@ -209,6 +221,7 @@ impl App {
                 stream_kind,
                 jurisdiction_id,
                 jurisdiction_path,
+                command,
             });
         }
         Ok(())

@@ -128,6 +128,10 @@ pub struct MessageAcknowledged {
 impl Command for AcknowledgeMessage {
     type Output = MessageAcknowledged;
 
+    fn kind(&self) -> &'static str {
+        "message.acknowledge"
+    }
+
     async fn run(
         &self,
         app: &App,
@@ -373,6 +377,10 @@ pub struct Retried {
 
 impl Command for RetryDelivery {
     type Output = Retried;
+
+    fn kind(&self) -> &'static str {
+        "delivery.retry"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Retried>, AppError> {
         let d = app
@@ -709,6 +717,10 @@ pub struct SetChannels {
 impl Command for SetChannels {
     type Output = PersonChannels;
 
+    fn kind(&self) -> &'static str {
+        "person.channels"
+    }
+
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<PersonChannels>, AppError> {
         let (p, auth) = scoped_person(
             app,
@@ -826,6 +838,10 @@ pub fn roster_stream(jurisdiction_id: Uuid, post: &str) -> Uuid {
 
 impl Command for SetRoster {
     type Output = Roster;
+
+    fn kind(&self) -> &'static str {
+        "roster.set"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Roster>, AppError> {
         let j = app

@@ -102,6 +102,10 @@ pub struct UploadPlan(pub UploadPlanRequest);
 impl Command for UploadPlan {
     type Output = Loaded;
 
+    fn kind(&self) -> &'static str {
+        "plan.upload"
+    }
+
     fn status_of(&self, out: &Loaded) -> u16 {
         match out {
             Loaded::New(_) => 201,

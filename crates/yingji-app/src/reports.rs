@@ -296,6 +296,10 @@ pub struct SubmitReport(pub ReportSubmissionRequest);
 impl Command for SubmitReport {
     type Output = ReportSubmitted;
 
+    fn kind(&self) -> &'static str {
+        "report.submit"
+    }
+
     fn status(&self) -> u16 {
         201
     }
@@ -436,6 +440,10 @@ pub struct RemindLate {
 
 impl Command for RemindLate {
     type Output = usize;
+
+    fn kind(&self) -> &'static str {
+        "report.remind"
+    }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<usize>, AppError> {
         let (row, plan, owner) = latest_plan(app, &self.plan_id).await?;

@@ -655,8 +655,8 @@ async fn switch_lang(
 // ---------------------------------------------------------------------------------------------
 // Live updates and static files
 
-/// Server-sent events: one `change` event per committed stream the viewer may see (its id as
-/// data). Pages refetch themselves and swap their live regions.
+/// Server-sent events: one `change` event per committed stream the viewer may see (data: the
+/// stream's kind, its id, and the kind of command that wrote it). Pages refetch themselves and swap their live regions.
 async fn live(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -669,9 +669,12 @@ async fn live(
                 match rx.recv().await {
                     Ok(c) => {
                         if scope.sees(&c.jurisdiction_path) {
-                            let ev = SseEvent::default()
-                                .event("change")
-                                .data(format!("{} {}", c.stream_kind, c.stream_id));
+                            let ev = SseEvent::default().event("change").data(format!(
+                                "{} {} {}",
+                                c.stream_kind,
+                                c.stream_id,
+                                c.command.unwrap_or("-")
+                            ));
                             return Some((Ok(ev), (rx, state, scope)));
                         }
                     }
