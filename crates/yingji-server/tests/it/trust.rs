@@ -534,6 +534,48 @@ on_both! {
         assert_eq!(n, 1);
     };
 
+    openapi_names_the_account_and_directory_schemas => |app: TestApp| async move {
+        let (s, doc, _) = app.send(Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (path, method, status, schema) in [
+            ("/api/v1/session", "post", "200", "SignInResponse"),
+            ("/api/v1/me/tokens", "post", "201", "NewTokenResponse"),
+            ("/api/v1/me/tokens", "get", "200", "TokenList"),
+            ("/api/v1/people/{id}/grants", "get", "200", "GrantList"),
+            ("/api/v1/people/{id}/reveal", "post", "200", "RevealResponse"),
+            ("/api/v1/audit/verify", "get", "200", "AuditReport"),
+            ("/api/v1/me", "get", "200", "Me"),
+            ("/api/v1/jurisdictions", "get", "200", "JurisdictionList"),
+            ("/api/v1/jurisdictions", "post", "201", "Jurisdiction"),
+            ("/api/v1/jurisdictions/{id}", "get", "200", "Jurisdiction"),
+            ("/api/v1/people", "get", "200", "PersonList"),
+            ("/api/v1/people", "post", "201", "Person"),
+            ("/api/v1/jurisdictions/{id}/holders", "get", "200", "HolderList"),
+            ("/api/v1/jurisdictions/{id}/holders", "post", "201", "HolderChange"),
+            ("/api/v1/jurisdictions/{id}/holders/remove", "post", "200", "HolderChange"),
+        ] {
+            let op = &doc["paths"][path][method];
+            let r = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(r, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
+            assert!(schemas.contains_key(schema), "{schema}");
+        }
+        for (path, method, schema) in [
+            ("/api/v1/session", "post", "SignInRequest"),
+            ("/api/v1/people/{id}/account", "post", "SetAccountRequest"),
+            ("/api/v1/people/{id}/grants/{op}", "post", "GrantRequest"),
+            ("/api/v1/jurisdictions/{id}/holders/remove", "post", "AssignHolderRequest"),
+        ] {
+            let r = &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(r, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
+        }
+        // The answer has the shape its schema names.
+        let (_, me) = app.get("/api/v1/me", "demo-duty-officer").await;
+        let props = schemas["Me"]["properties"].as_object().unwrap();
+        let keys: std::collections::BTreeSet<_> = me.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, props.keys().cloned().collect());
+    };
+
     security_headers_on_every_response => |app: TestApp| async move {
         for (path, token) in [("/healthz", None), ("/api/v1/me", Some("demo-duty-officer")), ("/api/v1/nowhere", None)] {
             let (_, _, h) = app.send(Method::GET, path, token, None, &[]).await;
