@@ -139,6 +139,21 @@ pub const COMMAND_KINDS: &[&str] = &[
     "dispute.close",
     "report.submit",
     "report.remind",
+    "jurisdiction.create",
+    "person.create",
+    "person.reveal",
+    "holder.assign",
+    "holder.remove",
+    "account.sign-in",
+    "account.sign-out",
+    "account.password",
+    "account.set",
+    "account.disable",
+    "account.enable",
+    "token.create",
+    "token.revoke",
+    "grant.add",
+    "grant.remove",
 ];
 
 /// One typed action. Its fields are its validated input.

@@ -7,10 +7,12 @@
 //! live subscribers in scope and wake the notification worker. Adapters turn their input into a
 //! typed command and its answer into their own output; they never write to the store.
 
+pub mod accounts;
 pub mod actor;
 pub mod calls;
 pub mod cases;
 pub mod command;
+pub mod directory;
 pub mod disputes;
 pub mod error;
 pub mod incidents;

@@ -1,7 +1,16 @@
-//! Sign-in settings and the configurable roles (`serve --trust FILE`).
+//! Sign-in settings and the configurable roles (`serve --trust FILE`); the disclosure log of
+//! personal data read in clear; the audit chain's check.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use yingji_domain::audit::Broken;
 use yingji_domain::policy::{Permission, Roles};
+use yingji_store::WriteSet;
+
+use crate::write::{Item, append};
+use crate::{Actor, App, AppError, ErrorCode};
 
 /// Sign-in and role configuration (`serve --trust FILE`, JSON; every key optional).
 #[derive(Debug, Clone, Deserialize)]
@@ -55,4 +64,138 @@ impl TrustConfig {
     pub fn role_allows(&self, role: &str, p: Permission) -> bool {
         self.roles.get(role).is_some_and(|ps| ps.contains(&p))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disclosure: every read of an unmasked personal value is logged first.
+
+/// Adds the record that `actor` read an unmasked personal value, with why, to a write set: an
+/// event of its own (a new "disclosure" stream) in the subject's jurisdiction. The value is
+/// answered only once this is committed. Any subject (people, petition cases).
+#[expect(clippy::too_many_arguments, reason = "the fields of one disclosure")]
+pub fn disclosure(
+    app: &App,
+    ws: &mut WriteSet,
+    actor: &Actor,
+    subject_kind: &str,
+    subject_id: Uuid,
+    jurisdiction_id: Uuid,
+    field: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = reason.trim();
+    if reason.chars().count() < 2 || reason.chars().count() > 500 {
+        return Err(AppError::field(
+            ErrorCode::ReasonRequired,
+            "reason",
+            "revealing personal data needs a reason (2–500 characters)",
+        ));
+    }
+    append(
+        ws,
+        Uuid::now_v7(),
+        "disclosure",
+        jurisdiction_id,
+        0,
+        None,
+        &actor.as_ref(),
+        app.clock.now(),
+        vec![Item::new(
+            "personal_data_revealed",
+            &json!({ "subject": subject_kind, "subject_id": subject_id, "field": field }),
+            Some(reason.to_string()),
+        )],
+    );
+    Ok(())
+}
+
+/// Records a disclosure on its own (see [`disclosure`]), committed before the caller answers
+/// the value.
+pub async fn log_disclosure(
+    app: &App,
+    actor: &Actor,
+    subject_kind: &str,
+    subject_id: Uuid,
+    jurisdiction_id: Uuid,
+    field: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let mut ws = WriteSet::default();
+    disclosure(
+        app,
+        &mut ws,
+        actor,
+        subject_kind,
+        subject_id,
+        jurisdiction_id,
+        field,
+        reason,
+    )?;
+    app.commit(ws).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit chain
+
+/// What `GET /audit/verify` answers: how many streams and events were checked and every
+/// stream whose hash chain is broken.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditReport {
+    pub streams: usize,
+    pub events: usize,
+    pub broken: Vec<BrokenLink>,
+}
+
+/// A stream whose hash chain does not check out, and where.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrokenLink {
+    pub stream_id: Uuid,
+    pub stream_kind: String,
+    /// The sequence number of the first event that does not check out (none when the
+    /// stream's head is what disagrees).
+    pub seq: Option<i64>,
+    pub event_id: Option<Uuid>,
+    /// What is wrong, in English.
+    pub problem: String,
+}
+
+impl BrokenLink {
+    pub fn of(stream_id: Uuid, stream_kind: &str, b: &Broken) -> BrokenLink {
+        let (seq, event_id) = match b {
+            Broken::HashMismatch {
+                event_id,
+                stream_seq,
+            }
+            | Broken::LinkMismatch {
+                event_id,
+                stream_seq,
+            } => (Some(*stream_seq), Some(*event_id)),
+            Broken::SeqGap { stream_seq, .. } => (Some(*stream_seq), None),
+            Broken::HeadMismatch { .. } => (None, None),
+        };
+        BrokenLink {
+            stream_id,
+            stream_kind: stream_kind.to_string(),
+            seq,
+            event_id,
+            problem: b.to_string(),
+        }
+    }
+}
+
+/// Checks every stream's hash chain: for an auditor (`read_audit` in their jurisdiction) or
+/// the operator (the system actor, `yingji audit verify`).
+pub async fn verify_audit(app: &App, actor: &Actor) -> Result<AuditReport, AppError> {
+    app.require(actor, Permission::ReadAudit, &actor.scope_path, "audit")?;
+    let r = app.store.verify().await?;
+    Ok(AuditReport {
+        streams: r.streams,
+        events: r.events,
+        broken: r
+            .broken
+            .iter()
+            .map(|(id, kind, b)| BrokenLink::of(*id, kind, b))
+            .collect(),
+    })
 }

@@ -270,6 +270,9 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type", 415;
     /// An internal error; it has been logged with its cause.
     Internal = "internal", 500;
+    /// A stored value is sealed with a data key that is not in the key ring; the message names
+    /// the key id (`details.key_id`). An operator adds the key (docs/security.md).
+    DataKeyMissing = "data_key_missing", 500;
     /// The server cannot serve the request now (storage unavailable); retry later.
     Unavailable = "unavailable", 503;
 }

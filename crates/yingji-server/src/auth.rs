@@ -1,4 +1,5 @@
-//! Who is asking. Every request carries an actor, authenticated by one of:
+//! Who is asking. Every request carries an actor, authenticated (by the application,
+//! `yingji_app::accounts::authenticate`) from one of:
 //! - `Authorization: Bearer <token>`: an API token (created via `POST /api/v1/me/tokens`, stored
 //!   as a SHA-256 hash; the demo tokens are API tokens too);
 //! - the `yingji_session` cookie set by `POST /api/v1/session` (HttpOnly, SameSite=Strict),
@@ -12,9 +13,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
-use yingji_app::ErrorCode;
-
 use uuid::Uuid;
+use yingji_app::ErrorCode;
+use yingji_app::accounts::{Credential, authenticate};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -59,7 +60,7 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (person_id, session) = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let cred = match parts.headers.get(axum::http::header::AUTHORIZATION) {
             Some(header) => {
                 let header = header
                     .to_str()
@@ -69,50 +70,25 @@ impl FromRequestParts<AppState> for Actor {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| unauth("send `Authorization: Bearer <token>`"))?;
-                let h = token_hash(token);
-                let id = match state.store.api_token_person(&h).await? {
-                    Some(id) => id,
-                    None => {
-                        state
-                            .store
-                            .person_by_token(&h)
-                            .await?
-                            .ok_or_else(|| unauth("the token is not known"))?
-                            .id
-                    }
-                };
-                (id, None)
+                Credential::Bearer(token)
             }
             None => {
                 let token = cookie(parts, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or_else(
                     || unauth("sign in (POST /api/v1/session) or send `Authorization: Bearer <token>`"),
                 )?;
-                let h = token_hash(token);
-                let s = state
-                    .store
-                    .session(&h)
-                    .await?
-                    .filter(|s| s.expires_ms > state.clock.now().as_millisecond())
-                    .ok_or_else(|| unauth("the session has ended; sign in again"))?;
-                // Anything that may change state needs the session's CSRF token as well: a
-                // cross-site form can send the cookie (SameSite aside) but cannot read the token.
-                if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-                    let sent = parts
-                        .headers
-                        .get("x-csrf-token")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    if sent.is_empty() || token_hash(sent) != s.csrf_hash {
-                        return Err(ApiError::new(
-                            ErrorCode::CsrfFailed,
-                            "send the session's CSRF token in the X-CSRF-Token header",
-                        ));
-                    }
-                }
-                (s.person_id, Some(h))
+                // Anything that may change state needs the session's CSRF token as well.
+                let csrf = (!matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS))
+                    .then(|| {
+                        parts
+                            .headers
+                            .get("x-csrf-token")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                    });
+                Credential::Session { token, csrf }
             }
         };
-        Actor::load(state, person_id, session).await
+        Ok(Actor(authenticate(state, cred).await?))
     }
 }
 
@@ -121,6 +97,13 @@ impl Actor {
     /// an actor; the console's token sign-in comes here too.
     pub async fn from_token(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
         Ok(yingji_app::Actor::from_token(state, token)
+            .await?
+            .map(Actor))
+    }
+
+    /// The actor of a live password session, by the session token's hash.
+    pub async fn from_session(state: &AppState, hash: &str) -> Result<Option<Actor>, ApiError> {
+        Ok(yingji_app::Actor::from_session(state, hash)
             .await?
             .map(Actor))
     }

@@ -7,18 +7,20 @@ use std::collections::BTreeMap;
 use jiff::SignedDuration;
 use serde_json::json;
 use uuid::Uuid;
-use yingji_domain::ActorRef;
+use yingji_app::Command as AppCommand;
+use yingji_app::accounts::{ChangeGrant, SetAccount};
+use yingji_app::directory::{
+    AssignHolderRequest, ChangeHolder, CreateJurisdiction, CreatePerson, NewJurisdictionRequest,
+    NewPersonRequest,
+};
+use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
 use yingji_domain::incident::{Command, ObligationKind, TaskAction};
-use yingji_store::{JurisdictionRow, PersonRow, PostHolderRow, Row, Stmt, WriteSet, args, fmt_ts};
+use yingji_store::JurisdictionRow;
 
 use crate::AppState;
 use crate::auth::token_hash;
-use crate::directory::phone_aad;
 use crate::error::ApiError;
-use crate::trust::demo_password_hash;
-use crate::write::{Item, append};
 use yingji_app::cases::{NewCaseRequest, PetitionerRequest, RegisterCase};
-use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
 
 /// The example plans, embedded so that the binary runs from anywhere.
 pub const EXAMPLE_PLANS: &[(&str, &str)] = &[
@@ -70,121 +72,120 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
     ("demo-plac-secretary", "临溪市 政法委书记（Ⅱ、Ⅲ级指挥长）"),
 ];
 
-struct Seed {
-    ws: WriteSet,
-    actor: ActorRef,
-    now: jiff::Timestamp,
-    sealer: std::sync::Arc<crate::sealer::Sealer>,
-    /// Accounts and role grants, written after the people they refer to.
-    trust: Vec<Row>,
+/// Runs a command as `actor` on the command path and gives its fresh output.
+async fn run<C: AppCommand>(
+    state: &AppState,
+    actor: &yingji_app::Actor,
+    cmd: C,
+) -> Result<C::Output, ApiError> {
+    state
+        .execute(actor, None, &cmd)
+        .await?
+        .output()
+        .ok_or_else(|| ApiError::internal("a demo command was replayed"))
 }
 
-impl Seed {
-    /// A role for a person in a jurisdiction's subtree.
-    fn grant(&mut self, person: Uuid, role: &str, j: &JurisdictionRow) {
-        self.trust.push(Row::Sql(Stmt::new(
-            "INSERT INTO role_grants (person_id, role, jurisdiction_id, jurisdiction_path, granted_at) VALUES (?, ?, ?, ?, ?)",
-            args![person, role, j.id, &j.path, fmt_ts(self.now)],
-        )));
-    }
+/// Seeds the directory through the directory and account commands, each leaving its event:
+/// as yingji itself for the root and its first administrator, then as that administrator.
+struct Seed<'a> {
+    state: &'a AppState,
+    actor: yingji_app::Actor,
+    /// Invented phone numbers are numbered from here.
+    phones: usize,
+}
 
-    /// A password sign-in with the documented demo password.
-    fn account(&mut self, person: Uuid, login: &str) {
-        self.trust.push(Row::Sql(Stmt::new(
-            "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, 0, ?, ?)",
-            args![person, login, demo_password_hash(), fmt_ts(self.now), fmt_ts(self.now)],
-        )));
-    }
+/// A demo person: their jurisdiction, name, demo token, the posts they hold there (post id,
+/// deputy), the roles they have there and their login (the demo password).
+struct DemoPerson<'a> {
+    j: &'a JurisdictionRow,
+    name: &'static str,
+    token: Option<&'static str>,
+    posts: &'static [(&'static str, bool)],
+    roles: &'static [&'static str],
+    login: Option<&'static str>,
+}
 
-    fn jurisdiction(
-        &mut self,
+impl Seed<'_> {
+    /// A jurisdiction below `parent`, or the root.
+    async fn jurisdiction(
+        &self,
         parent: Option<&JurisdictionRow>,
         name: &str,
         kind: &str,
         code: Option<&str>,
-    ) -> JurisdictionRow {
-        let id = Uuid::now_v7();
-        let row = JurisdictionRow {
-            id,
-            parent_id: parent.map(|p| p.id),
-            name: name.into(),
-            kind: kind.into(),
-            code: code.map(str::to_string),
-            path: format!("{}{}/", parent.map_or("/", |p| p.path.as_str()), id),
-            created_at: fmt_ts(self.now),
+    ) -> Result<JurisdictionRow, ApiError> {
+        let cmd = match parent {
+            None => CreateJurisdiction::root(name, kind, code),
+            Some(p) => CreateJurisdiction::from(NewJurisdictionRequest {
+                parent_id: p.id,
+                name: name.into(),
+                kind: kind.into(),
+                code: code.map(str::to_string),
+            }),
         };
-        append(
-            &mut self.ws,
-            id,
-            "jurisdiction",
-            id,
-            0,
-            None,
-            &self.actor,
-            self.now,
-            vec![Item::new(
-                "jurisdiction_created",
-                &json!({ "name": name, "kind": kind, "parent_id": row.parent_id }),
-                None,
-            )],
-        );
-        self.ws.rows.push(Row::Jurisdiction(row.clone()));
-        row
+        run(self.state, &self.actor, cmd).await
     }
 
-    /// A person with optional token and the posts they hold in their jurisdiction.
-    fn person(
-        &mut self,
-        j: &JurisdictionRow,
-        name: &str,
-        token: Option<&str>,
-        posts: &[(&str, bool)],
-    ) -> Uuid {
-        let id = Uuid::now_v7();
-        let phone = format!("1990000{:04}", (id.as_u128() % 10_000) as u32);
-        let mut items = vec![Item::new(
-            "person_created",
-            &json!({ "name": name, "jurisdiction_id": j.id }),
-            None,
-        )];
-        for (post, deputy) in posts {
-            items.push(Item::new(
-                "post_assigned",
-                &json!({ "post_id": post, "jurisdiction_id": j.id, "deputy": deputy }),
-                None,
-            ));
-            self.ws.rows.push(Row::PostHolder(PostHolderRow {
-                jurisdiction_id: j.id,
+    /// A demo person with an invented phone and their demo token if any, the posts they hold
+    /// and the roles they have in their jurisdiction, and their password sign-in.
+    async fn person(&self, p: &DemoPerson<'_>, phone: usize) -> Result<Uuid, ApiError> {
+        let req = NewPersonRequest {
+            jurisdiction_id: p.j.id,
+            name: p.name.into(),
+            phone: Some(format!("1990000{phone:04}")),
+            email: None,
+            token: p.token.map(str::to_string),
+        };
+        let id = run(self.state, &self.actor, CreatePerson::demo(req))
+            .await?
+            .row
+            .id;
+        for (post, deputy) in p.posts {
+            let req = AssignHolderRequest {
                 post_id: post.to_string(),
                 person_id: id,
                 deputy: *deputy,
-            }));
+            };
+            run(self.state, &self.actor, ChangeHolder::assign(p.j.id, req)).await?;
         }
-        append(
-            &mut self.ws,
-            id,
-            "person",
-            j.id,
-            0,
-            None,
+        for role in p.roles {
+            self.grant(id, role, p.j).await?;
+        }
+        if let Some(login) = p.login {
+            self.account(id, login).await?;
+        }
+        Ok(id)
+    }
+
+    /// Several people at once (each one's commands in order; different people's commands are
+    /// committed together). Their ids by name.
+    async fn people(
+        &self,
+        people: &[DemoPerson<'_>],
+    ) -> Result<std::collections::HashMap<&'static str, Uuid>, ApiError> {
+        let ids = futures_util::future::try_join_all(
+            people
+                .iter()
+                .enumerate()
+                .map(|(i, p)| self.person(p, self.phones + i)),
+        )
+        .await?;
+        Ok(people.iter().map(|p| p.name).zip(ids).collect())
+    }
+
+    /// A role for a person in a jurisdiction's subtree.
+    async fn grant(&self, person: Uuid, role: &str, j: &JurisdictionRow) -> Result<(), ApiError> {
+        run(
+            self.state,
             &self.actor,
-            self.now,
-            items,
-        );
-        // People before their post assignments (foreign keys).
-        self.ws.rows.insert(
-            0,
-            Row::Person(PersonRow {
-                id,
-                jurisdiction_id: j.id,
-                name: name.into(),
-                phone: Some(self.sealer.seal(&phone, &phone_aad(id))),
-                email: None,
-                token_hash: token.map(token_hash),
-                created_at: fmt_ts(self.now),
-            }),
-        );
-        id
+            ChangeGrant::grant(person, role, j.id),
+        )
+        .await
+    }
+
+    /// A password sign-in with the documented demo password.
+    async fn account(&self, person: Uuid, login: &str) -> Result<(), ApiError> {
+        run(self.state, &self.actor, SetAccount::demo(person, login)).await
     }
 }
 
@@ -238,161 +239,268 @@ pub async fn is_empty(state: &AppState) -> Result<bool, ApiError> {
     Ok(state.store.jurisdiction_count().await? == 0)
 }
 
-/// Creates a root jurisdiction and its administrator; returns the administrator's token.
+/// Creates a root jurisdiction and its administrator (with `admin_token`, at least 16
+/// characters), as yingji itself; returns the administrator's id.
 pub async fn bootstrap(
     state: &AppState,
     root_name: &str,
     admin_token: &str,
 ) -> Result<Uuid, ApiError> {
-    let mut s = Seed {
-        ws: WriteSet::default(),
-        actor: crate::system_actor(),
-        now: state.clock.now(),
-        sealer: state.sealer.clone(),
-        trust: Vec::new(),
+    let system = yingji_app::Actor::system();
+    let root = run(
+        state,
+        &system,
+        CreateJurisdiction::root(root_name, "province", None),
+    )
+    .await?;
+    let req = NewPersonRequest {
+        jurisdiction_id: root.id,
+        name: "系统管理员".into(),
+        phone: None,
+        email: None,
+        token: Some(admin_token.into()),
     };
-    // Jurisdictions must be inserted before people refer to them.
-    let root = s.jurisdiction(None, root_name, "province", None);
-    let rows = std::mem::take(&mut s.ws.rows);
-    let admin = s.person(&root, "系统管理员", Some(admin_token), &[]);
-    s.grant(admin, "administrator", &root);
-    let people = std::mem::take(&mut s.ws.rows);
-    let trust = std::mem::take(&mut s.trust);
-    s.ws.rows = rows.into_iter().chain(people).chain(trust).collect();
-    state.store.commit(s.ws).await?;
+    let admin = run(state, &system, CreatePerson::from(req)).await?.row.id;
+    run(
+        state,
+        &system,
+        ChangeGrant::grant(admin, "administrator", root.id),
+    )
+    .await?;
     Ok(admin)
 }
 
 /// Loads the demo: jurisdictions, people with posts, the example plans and four incidents.
 pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
+    // yingji itself creates the root and its first administrator…
     let mut s = Seed {
-        ws: WriteSet::default(),
-        actor: crate::system_actor(),
-        now: state.clock.now(),
-        sealer: state.sealer.clone(),
-        trust: Vec::new(),
+        state,
+        actor: yingji_app::Actor::system(),
+        phones: 1,
     };
-    let province = s.jurisdiction(None, "江川省", "province", Some("990000"));
-    let city = s.jurisdiction(Some(&province), "云岭市", "city", Some("990100"));
-    let county = s.jurisdiction(Some(&city), "临溪市", "county", Some("990181"));
-    let town = s.jurisdiction(Some(&county), "青石镇", "township", Some("990181101"));
-    let _village = s.jurisdiction(Some(&town), "枫林村", "village", None);
-    let street = s.jurisdiction(Some(&county), "东湖街道", "street", Some("990181001"));
-    let park = s.jurisdiction(Some(&county), "临溪工业园", "body", None);
-    let npc = s.jurisdiction(Some(&city), "云岭市人大常委会办公室", "body", None);
-    let jurisdiction_rows = std::mem::take(&mut s.ws.rows);
+    let province = s
+        .jurisdiction(None, "江川省", "province", Some("990000"))
+        .await?;
+    let admin = s
+        .person(
+            &DemoPerson {
+                j: &province,
+                name: "陈思远",
+                token: Some("demo-province-admin"),
+                posts: &[],
+                roles: &["administrator"],
+                login: Some("province-admin"),
+            },
+            0,
+        )
+        .await?;
+    // …who sets up the rest.
+    s.actor = yingji_app::Actor::load(state, admin, None).await?;
+    let city = s
+        .jurisdiction(Some(&province), "云岭市", "city", Some("990100"))
+        .await?;
+    let county = s
+        .jurisdiction(Some(&city), "临溪市", "county", Some("990181"))
+        .await?;
+    let town = s
+        .jurisdiction(Some(&county), "青石镇", "township", Some("990181101"))
+        .await?;
+    s.jurisdiction(Some(&town), "枫林村", "village", None)
+        .await?;
+    let street = s
+        .jurisdiction(Some(&county), "东湖街道", "street", Some("990181001"))
+        .await?;
+    let park = s
+        .jurisdiction(Some(&county), "临溪工业园", "body", None)
+        .await?;
+    let npc = s
+        .jurisdiction(Some(&city), "云岭市人大常委会办公室", "body", None)
+        .await?;
 
-    let admin = s.person(&province, "陈思远", Some("demo-province-admin"), &[]);
-    s.grant(admin, "administrator", &province);
-    s.account(admin, "province-admin");
-    let city_duty = s.person(&city, "何静怡", Some("demo-city-duty"), &[]);
-    s.grant(city_duty, "duty_officer", &city);
-    s.account(city_duty, "city-duty");
-    let duty = s.person(&county, "王晓明", Some("demo-duty-officer"), &[]);
-    s.grant(duty, "duty_officer", &county);
-    s.grant(duty, "plan_author", &county);
-    s.account(duty, "duty-officer");
-    // The headquarters' leader also deputises for the post that commands level Ⅰ, so that he
-    // may end a response the plan puts under that post.
-    let commander = s.person(
-        &county,
-        "林建国",
-        Some("demo-commander"),
-        &[
-            ("deputy-secretary", false),
-            ("party-deputy-secretary", true),
-            ("petition-deputy", false),
-        ],
+    let person = |j, name, token, posts, roles, login| DemoPerson {
+        j,
+        name,
+        token,
+        posts,
+        roles,
+        login,
+    };
+    let ids = s
+        .people(&[
+            person(
+                &city,
+                "何静怡",
+                Some("demo-city-duty"),
+                &[],
+                &["duty_officer"],
+                Some("city-duty"),
+            ),
+            person(
+                &county,
+                "王晓明",
+                Some("demo-duty-officer"),
+                &[],
+                &["duty_officer", "plan_author"],
+                Some("duty-officer"),
+            ),
+            // The headquarters' leader also deputises for the post that commands level Ⅰ, so
+            // that he may end a response the plan puts under that post; he is the first
+            // approver of petition proposals (分管领导, post `petition-deputy`).
+            person(
+                &county,
+                "林建国",
+                Some("demo-commander"),
+                &[
+                    ("deputy-secretary", false),
+                    ("party-deputy-secretary", true),
+                    ("petition-deputy", false),
+                ],
+                &["commander", "approver"],
+                Some("commander"),
+            ),
+            // The petition office: a registrar, and the 秘书长 who approves the 拟办意见 after
+            // the 分管领导.
+            person(
+                &county,
+                "高文静",
+                Some("demo-petition-clerk"),
+                &[],
+                &["petition_clerk"],
+                Some("petition-registrar"),
+            ),
+            person(
+                &county,
+                "罗志远",
+                Some("demo-secretary-general"),
+                &[("secretary-general", false)],
+                &["approver"],
+                Some("secretary-general"),
+            ),
+            person(
+                &county,
+                "许清",
+                Some("demo-auditor"),
+                &[],
+                &["auditor"],
+                Some("auditor"),
+            ),
+            person(
+                &county,
+                "赵文华",
+                None,
+                &[("party-deputy-secretary", false)],
+                &[],
+                None,
+            ),
+            // Commands levels Ⅱ–Ⅲ of the Linxiang plan, so he may end those responses.
+            person(
+                &county,
+                "钱立新",
+                Some("demo-plac-secretary"),
+                &[("plac-secretary", false)],
+                &["commander"],
+                Some("plac-secretary"),
+            ),
+            person(
+                &county,
+                "孙海燕",
+                None,
+                &[("vice-mayor", false), ("executive-vice-mayor", false)],
+                &[],
+                None,
+            ),
+            person(
+                &county,
+                "周敏",
+                None,
+                &[("petition-bureau-director", false)],
+                &["petition_clerk"],
+                Some("petition-clerk"),
+            ),
+            // Commands the lowest level of the Linxiang plan, so he ends that level's response.
+            person(
+                &county,
+                "吴志强",
+                None,
+                &[("plac-deputy-secretary", false)],
+                &["commander"],
+                None,
+            ),
+            person(
+                &county,
+                "郑国平",
+                Some("demo-group-member"),
+                &[("police-commissar", false)],
+                &["group_member"],
+                Some("group-member"),
+            ),
+            person(
+                &county,
+                "冯磊",
+                None,
+                &[("police-commissar", true), ("police-deputy", false)],
+                &[],
+                None,
+            ),
+            person(
+                &county,
+                "褚晓丽",
+                None,
+                &[("health-bureau-deputy", false)],
+                &[],
+                None,
+            ),
+            person(
+                &town,
+                "刘洋",
+                Some("demo-town-duty"),
+                &[],
+                &["duty_officer"],
+                Some("town-duty"),
+            ),
+            person(
+                &town,
+                "卫东升",
+                None,
+                &[("party-secretary", false)],
+                &[],
+                None,
+            ),
+            person(
+                &street,
+                "蒋雨桐",
+                Some("demo-street-duty"),
+                &[],
+                &["duty_officer"],
+                Some("street-duty"),
+            ),
+            person(
+                &street,
+                "沈建华",
+                None,
+                &[("party-secretary", false), ("director", false)],
+                &[],
+                None,
+            ),
+            person(&park, "韩立", None, &[], &[], None),
+            person(
+                &npc,
+                "杨帆",
+                None,
+                &[("secretary-general", false)],
+                &[],
+                None,
+            ),
+        ])
+        .await?;
+    let id = |name: &str| ids[name];
+    let (duty, commander, member, _clerk, plac_deputy) = (
+        id("王晓明"),
+        id("林建国"),
+        id("郑国平"),
+        id("高文静"),
+        id("吴志强"),
     );
-    // The petition office: a registrar, and the 秘书长 who approves the 拟办意见 after the
-    // 分管领导 (林建国, post `petition-deputy`).
-    let clerk = s.person(&county, "高文静", Some("demo-petition-clerk"), &[]);
-    s.grant(clerk, "petition_clerk", &county);
-    s.account(clerk, "petition-registrar");
-    let secretary_general = s.person(
-        &county,
-        "罗志远",
-        Some("demo-secretary-general"),
-        &[("secretary-general", false)],
-    );
-    s.grant(secretary_general, "approver", &county);
-    s.account(secretary_general, "secretary-general");
-    s.grant(commander, "commander", &county);
-    s.grant(commander, "approver", &county);
-    s.account(commander, "commander");
-    let auditor = s.person(&county, "许清", Some("demo-auditor"), &[]);
-    s.grant(auditor, "auditor", &county);
-    s.account(auditor, "auditor");
-    s.person(
-        &county,
-        "赵文华",
-        None,
-        &[("party-deputy-secretary", false)],
-    );
-    // Commands levels Ⅱ–Ⅲ of the Linxiang plan, so he may end those responses.
-    let plac = s.person(
-        &county,
-        "钱立新",
-        Some("demo-plac-secretary"),
-        &[("plac-secretary", false)],
-    );
-    s.grant(plac, "commander", &county);
-    s.account(plac, "plac-secretary");
-    s.person(
-        &county,
-        "孙海燕",
-        None,
-        &[("vice-mayor", false), ("executive-vice-mayor", false)],
-    );
-    let clerk = s.person(
-        &county,
-        "周敏",
-        None,
-        &[("petition-bureau-director", false)],
-    );
-    s.grant(clerk, "petition_clerk", &county);
-    s.account(clerk, "petition-clerk");
-    // Commands the lowest level of the Linxiang plan, so he ends that level's response.
-    let plac_deputy = s.person(&county, "吴志强", None, &[("plac-deputy-secretary", false)]);
-    s.grant(plac_deputy, "commander", &county);
-    let member = s.person(
-        &county,
-        "郑国平",
-        Some("demo-group-member"),
-        &[("police-commissar", false)],
-    );
-    s.grant(member, "group_member", &county);
-    s.account(member, "group-member");
-    s.person(
-        &county,
-        "冯磊",
-        None,
-        &[("police-commissar", true), ("police-deputy", false)],
-    );
-    s.person(&county, "褚晓丽", None, &[("health-bureau-deputy", false)]);
-    let town_duty = s.person(&town, "刘洋", Some("demo-town-duty"), &[]);
-    s.grant(town_duty, "duty_officer", &town);
-    s.account(town_duty, "town-duty");
-    s.person(&town, "卫东升", None, &[("party-secretary", false)]);
-    let street_duty = s.person(&street, "蒋雨桐", Some("demo-street-duty"), &[]);
-    s.grant(street_duty, "duty_officer", &street);
-    s.account(street_duty, "street-duty");
-    s.person(
-        &street,
-        "沈建华",
-        None,
-        &[("party-secretary", false), ("director", false)],
-    );
-    s.person(&park, "韩立", None, &[]);
-    s.person(&npc, "杨帆", None, &[("secretary-general", false)]);
-    let people_rows = std::mem::take(&mut s.ws.rows);
-    let trust = std::mem::take(&mut s.trust);
-    s.ws.rows = jurisdiction_rows
-        .into_iter()
-        .chain(people_rows)
-        .chain(trust)
-        .collect();
-    state.store.commit(s.ws).await?;
 
     let owner = |file: &str| match file {
         "linxiang-city.toml" => county.id,
@@ -764,7 +872,7 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             }],
             title: title.into(),
             grievance: grievance.into(),
-            received_at: Some(fmt_ts(received_at)),
+            received_at: Some(yingji_store::fmt_ts(received_at)),
             ..Default::default()
         };
         register_as(state, &as_clerk, n).await?;

@@ -246,6 +246,10 @@ pub fn app(state: AppState) -> Router {
             get(directory::list_holders).post(directory::assign_holder),
         )
         .route(
+            "/jurisdictions/{id}/holders/remove",
+            post(directory::remove_holder),
+        )
+        .route(
             "/people",
             get(directory::list_people).post(directory::create_person),
         )

@@ -1,5 +1,5 @@
-//! Reads for sign-in, sessions, API tokens and role grants (issue 7). Writes go through
-//! `Row::Sql` statements in the server's write sets.
+//! Reads for sign-in, sessions, API tokens and role grants (issue 7). Writes are typed
+//! (`Row::Account(AccountWrite::…)`, in `writes/accounts.rs`).
 
 use sqlx::Row as _;
 use uuid::Uuid;

@@ -33,9 +33,18 @@ pub async fn migrate(db: DbArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An application error for the CLI: its code and message, with the cause of an internal
+/// error (which the message alone hides).
+fn app_error(e: impl Into<yingji_app::AppError>) -> anyhow::Error {
+    anyhow::Error::new(e.into())
+}
+
 pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
     let store = open(&db).await?;
-    let report = store.verify().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = AppState::new(store, Arc::new(SystemClock));
+    let report = yingji_app::trust::verify_audit(&app, &yingji_app::Actor::system())
+        .await
+        .map_err(app_error)?;
     if report.broken.is_empty() {
         println!(
             "audit verify: {} streams, {} events, every hash chain intact",
@@ -43,14 +52,14 @@ pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    for (id, kind, broken) in &report.broken {
-        let link = yingji_server::trust::broken_json(*id, kind, broken);
+    for link in &report.broken {
         println!(
-            "BROKEN {kind} stream {id}, seq {}, event {}: {broken}",
-            link["seq"]
-                .as_i64()
-                .map_or("-".to_string(), |s| s.to_string()),
-            link["event_id"].as_str().unwrap_or("-"),
+            "BROKEN {} stream {}, seq {}, event {}: {}",
+            link.stream_kind,
+            link.stream_id,
+            link.seq.map_or("-".to_string(), |s| s.to_string()),
+            link.event_id.map_or("-".to_string(), |e| e.to_string()),
+            link.problem,
         );
     }
     println!(
@@ -102,10 +111,12 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let store = open(&db).await?;
     let sealer = sealer(&db)?;
     let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
-    let people = yingji_server::directory::rekey(&state)
+    let people = yingji_app::directory::rekey_phones(&state)
         .await
-        .map_err(|e| anyhow::Error::new(e.0))?;
-    let petitioners = yingji_app::cases::rekey_petitioners(&state).await?;
+        .map_err(app_error)?;
+    let petitioners = yingji_app::cases::rekey_petitioners(&state)
+        .await
+        .map_err(app_error)?;
     println!(
         "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
         people + petitioners,
@@ -345,7 +356,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_case_rules(case_rules(&args)?);
     if yingji_server::demo::is_empty(&state)
         .await
-        .map_err(|e| anyhow::Error::new(e.0))?
+        .map_err(|e| app_error(e.0))?
     {
         if args.no_demo {
             let token = std::env::var("YINGJI_ADMIN_TOKEN").unwrap_or_else(|_| {
@@ -357,16 +368,16 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             });
             yingji_server::demo::bootstrap(&state, "根辖区", &token)
                 .await
-                .map_err(|e| anyhow::Error::new(e.0))?;
+                .map_err(|e| app_error(e.0))?;
             eprintln!("first start: created the root jurisdiction and an administrator");
             eprintln!("administrator token (shown once): {token}");
         } else {
             yingji_server::demo::load_demo(&state)
                 .await
-                .map_err(|e| anyhow::Error::new(e.0))?;
+                .map_err(|e| app_error(e.0))?;
             yingji_server::demo::load_demo_extras(&state)
                 .await
-                .map_err(|e| anyhow::Error::new(e.0))?;
+                .map_err(|e| app_error(e.0))?;
             eprintln!(
                 "first start: loaded the demo (fictional jurisdictions, people, plans and incidents)"
             );

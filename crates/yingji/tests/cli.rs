@@ -449,3 +449,87 @@ fn purge_erases_petitioners_personal_data_and_keeps_the_statistics() {
     assert!(v.status.success(), "{}", stdout(&v));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `yingji rekey` with a key ring that lacks the key a phone was sealed with says which key is
+/// missing (and which keys it has) and exits non-zero, changing nothing; with the old key added
+/// before the new one it re-seals, and a second run has nothing left to do.
+#[test]
+fn rekey_names_a_missing_key() {
+    use yingji_app::directory::{CreatePerson, NewPersonRequest};
+    use yingji_app::sealer::Sealer;
+
+    let dir = std::env::temp_dir().join(format!("yingji-rekey-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let (old, new) = ("11".repeat(32), "22".repeat(32));
+    let old_id = Sealer::from_hex_keys([old.as_str()])
+        .unwrap()
+        .current_key_id()
+        .to_string();
+    let new_id = Sealer::from_hex_keys([new.as_str()])
+        .unwrap()
+        .current_key_id()
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
+        let app = yingji_server::AppState::new(
+            store.clone(),
+            std::sync::Arc::new(yingji_domain::clock::SystemClock),
+        )
+        .with_sealer(Sealer::from_hex_keys([old.as_str()]).unwrap());
+        yingji_server::demo::bootstrap(&app, "根辖区", &"t".repeat(32))
+            .await
+            .unwrap();
+        let root = store.list_jurisdictions("/").await.unwrap()[0].id;
+        let req = NewPersonRequest {
+            jurisdiction_id: root,
+            name: "测试联系人".into(),
+            phone: Some("13900001234".into()),
+            email: None,
+            token: None,
+        };
+        app.execute(&yingji_app::Actor::system(), None, &CreatePerson::from(req))
+            .await
+            .unwrap();
+    });
+    let rekey = |keys: &str| {
+        Command::new(env!("CARGO_BIN_EXE_yingji"))
+            .args(["rekey", "--data"])
+            .arg(&data)
+            .env("YINGJI_DATA_KEY", keys)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let o = rekey(&new);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("data_key_missing"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "sealed with data key {old_id}, which is not in the key ring"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&new_id), "names the keys it has: {err}");
+    assert!(!err.contains("has been logged"), "{err}");
+    let o = rekey(&format!("{old},{new}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains(&format!("re-sealed 1 value(s) with key {new_id}")),
+        "{}",
+        stdout(&o)
+    );
+    let o = rekey(&new);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("re-sealed 0 value(s)"),
+        "{}",
+        stdout(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

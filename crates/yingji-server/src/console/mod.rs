@@ -5,8 +5,9 @@
 //! One page module per area (`desk`, `intake`, `room`, `plans`, `cases`, `disputes`, `roster`):
 //! a module, a template extending `base.html`, a nav entry in `NAV` and routes in `routes()`.
 //!
-//! Sign-in: login and password, through the API's own sign-in (`trust::sign_in`: argon2,
-//! lockout, the `yingji_session` session cookie, HttpOnly, SameSite=Strict). The demo tokens
+//! Sign-in: login and password, through the application's sign-in as the API's
+//! (`yingji_app::accounts::sign_in`: argon2, lockout, the `yingji_session` session cookie,
+//! HttpOnly, SameSite=Strict). The demo tokens
 //! remain a secondary way in for the demo data (cookie `yj_session`). `Viewer` is the one place
 //! a console request becomes an `Actor` (a session, or `Actor::from_token`). Every POST goes
 //! through `Posted`, which checks the per-session CSRF token in the form's hidden `csrf` field
@@ -42,7 +43,7 @@ pub use i18n::Lang;
 
 use crate::AppState;
 use crate::auth::{self, Actor};
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
 use crate::trust::{self, Permission};
 
 const SESSION_COOKIE: &str = "yj_session";
@@ -200,16 +201,7 @@ impl FromRequestParts<AppState> for Viewer {
 
 /// The actor of a live (not revoked, not expired) password session.
 async fn session_actor(state: &AppState, token: &str) -> Result<Option<Actor>, ApiError> {
-    let h = auth::token_hash(token);
-    let Some(s) = state
-        .store
-        .session(&h)
-        .await?
-        .filter(|s| s.expires_ms > state.clock.now().as_millisecond())
-    else {
-        return Ok(None);
-    };
-    Actor::load(state, s.person_id, Some(h)).await.map(Some)
+    Actor::from_session(state, &auth::token_hash(token)).await
 }
 
 /// A form POST from a signed-in viewer whose CSRF token checked out. Every console POST
@@ -479,10 +471,11 @@ async fn signin_render(
     for (token, who) in crate::demo::DEMO_TOKENS {
         if let Ok(Some(a)) = Actor::from_token(state, token).await {
             // The login for the password form, when the demo person has one.
-            let login = match state.store.account(a.person_id).await {
-                Ok(Some(acc)) if acc.password_hash.is_some() => acc.login,
-                _ => String::new(),
-            };
+            let login = yingji_app::accounts::password_login(state, a.person_id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             demo.push((token.to_string(), who.to_string(), login));
         }
     }
@@ -565,8 +558,8 @@ async fn signin(
     r
 }
 
-/// Password sign-in through the API's own sign-in (argon2, failures counted, lockout, the
-/// session row and its HttpOnly cookie), so the console cannot drift from it.
+/// Password sign-in through the application's sign-in, as the API's (argon2, failures counted,
+/// lockout, the session row and its HttpOnly cookie), so the console cannot drift from it.
 async fn password_signin(
     state: &AppState,
     l: &'static Lang,
@@ -585,16 +578,15 @@ async fn password_signin(
         let msg = l.t("signin.missing_password").to_string();
         return signin_render(state, l, headers, next, Some(msg)).await;
     }
-    let body = JsonBody {
-        value: trust::SignInRequest { login, password },
-        sha256: String::new(),
-    };
-    match trust::sign_in(State(state.clone()), body).await {
-        Ok(resp) => {
+    let req = yingji_app::accounts::SignInRequest { login, password };
+    let signed_in = yingji_app::accounts::sign_in(state, req)
+        .await
+        .map_err(ApiError::from)
+        .and_then(|s| trust::session_cookie(state, &s));
+    match signed_in {
+        Ok(cookie) => {
             let mut r = see_other(&next);
-            for c in resp.headers().get_all(header::SET_COOKIE) {
-                r.headers_mut().append(header::SET_COOKIE, c.clone());
-            }
+            r.headers_mut().append(header::SET_COOKIE, cookie);
             // A demo-token cookie from before would otherwise linger.
             r.headers_mut().append(
                 header::SET_COOKIE,
@@ -615,15 +607,17 @@ async fn password_signin(
 
 async fn signout(State(state): State<AppState>, posted: Posted) -> Response {
     // A password session is revoked on the server, not only forgotten by the browser.
-    if posted.viewer.actor.session.is_some()
-        && let Err(e) = trust::sign_out(State(state), posted.viewer.actor).await
+    let viewer = &posted.viewer;
+    if let Err(e) = state
+        .execute(&viewer.actor, None, &yingji_app::accounts::SignOut)
+        .await
     {
-        return PageError::Api(e).render(posted.viewer.lang);
+        return PageError::Api(e.into()).render(viewer.lang);
     }
     let mut r = see_other("/signin");
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("yingji_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(trust::CLEAR_SESSION_COOKIE),
     );
     r.headers_mut().append(
         header::SET_COOKIE,

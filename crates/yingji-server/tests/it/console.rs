@@ -339,6 +339,35 @@ on_both! {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "the old cookie no longer signs in");
     };
 
+    console_and_api_sign_in_share_one_lockout => |app: TestApp| async move {
+        // Wrong passwords on the console count for the API's lockout and the reverse: one
+        // sign-in path.
+        for _ in 0..3 {
+            let r = sign_in_password(&app, "auditor", "wrong-password").await.unwrap_err();
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        for _ in 0..2 {
+            let (s, _, _) = app.send(axum::http::Method::POST, "/api/v1/session", None,
+                Some(Body::from(serde_json::json!({"login": "auditor", "password": "wrong-password"}).to_string())),
+                &[("content-type", "application/json")]).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+        }
+        let r = sign_in_password(&app, "auditor", yingji_server::trust::DEMO_PASSWORD).await.unwrap_err();
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "locked on the console too");
+        assert!(r.body.contains("密码错误次数过多"), "{}", r.body);
+        app.advance_mins(16);
+        let cookie = sign_in_password(&app, "auditor", yingji_server::trust::DEMO_PASSWORD).await.unwrap();
+        let page = req(&app, "GET", "/", &cookie, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        // The console's sign-in and sign-out are events of the person, as the API's are.
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", "/signout", &cookie, Some(&format!("csrf={csrf}"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE kind IN ('signed_in', 'signed_out') AND actor_name = '许清'")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!(n, 2);
+    };
+
     a_case_registered_on_the_console_shows_its_due_date_and_masked_contact => |app: TestApp| async move {
         let cookie = sign_in_password(&app, "petition-registrar", yingji_server::trust::DEMO_PASSWORD).await.unwrap();
         // Without the CSRF token nothing is registered.

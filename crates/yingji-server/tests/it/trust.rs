@@ -439,6 +439,143 @@ on_both! {
         assert_eq!(hits.0, 0);
     };
 
+    account_writes_reach_live_pages_in_scope => |app: TestApp| async move {
+        // A person in 青石镇 signs in and out; 临溪市 (above it) sees both on the live bus,
+        // 东湖街道 (its sibling) sees neither.
+        let county_viewer = yingji_app::Actor::from_token(&app.state, "demo-duty-officer").await.unwrap().unwrap();
+        let street_viewer = yingji_app::Actor::from_token(&app.state, "demo-street-duty").await.unwrap().unwrap();
+        let town_duty = app.person("刘洋").await;
+        let mut rx = app.state.subscribe();
+        let next = |rx: &mut tokio::sync::broadcast::Receiver<yingji_app::Change>| {
+            let c = rx.try_recv().expect("a change was published");
+            assert!(county_viewer.sees(&c.jurisdiction_path) && !street_viewer.sees(&c.jurisdiction_path), "{c:?}");
+            (c.stream_kind, c.stream_id.to_string())
+        };
+        // A wrong password is recorded (it counts for the lockout) but changes no stream.
+        let (s, _, _) = sign_in(&app, "town-duty", "wrong-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(rx.try_recv().is_err(), "a refused sign-in publishes nothing");
+        let (s, v, h) = sign_in(&app, "town-duty", PW).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(next(&mut rx), ("person".to_string(), town_duty.clone()));
+        let cookie = session_cookie(&h);
+        let csrf = v["csrf_token"].as_str().unwrap().to_string();
+        let (s, _, _) = app.send(Method::DELETE, "/api/v1/session", None, None, &[("cookie", &cookie), ("x-csrf-token", &csrf)]).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(next(&mut rx), ("person".to_string(), town_duty.clone()));
+        // An administrator's changes to the account too.
+        let town = app.jurisdiction("青石镇").await;
+        for (path, body) in [
+            (format!("/api/v1/people/{town_duty}/grants/add"), json!({"role": "auditor", "jurisdiction_id": town})),
+            (format!("/api/v1/people/{town_duty}/account"), json!({"login": "liu-yang", "password": "a-long-enough-one"})),
+            (format!("/api/v1/people/{town_duty}/disable"), json!({"reason": "调离"})),
+        ] {
+            let (s, v) = app.post(&path, "demo-province-admin", body).await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {v}");
+            assert_eq!(next(&mut rx), ("person".to_string(), town_duty.clone()), "{path}");
+        }
+        // Each is an event in the person's stream, by whom it was done.
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE kind IN ('signed_in', 'signed_out') AND actor_name = '刘洋'")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!(n, 2);
+        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+    };
+
+    the_demo_directory_is_in_the_event_log => |app: TestApp| async move {
+        // Every jurisdiction, person, post, account and grant of the demo was made by a
+        // command, each with its event: the root and its administrator by yingji itself, the
+        // rest by that administrator.
+        let count = |sql: String| {
+            let pool = app.state.store.pool().clone();
+            async move { sqlx::query_as::<_, (i64,)>(&sql).fetch_one(&pool).await.unwrap().0 }
+        };
+        for (kind, table) in [
+            ("jurisdiction_created", "jurisdictions"),
+            ("person_created", "people"),
+            ("post_assigned", "post_holders"),
+            ("account_set", "accounts"),
+            ("role_granted", "role_grants"),
+        ] {
+            let events = count(format!("SELECT COUNT(*) FROM events WHERE kind = '{kind}'")).await;
+            let rows = count(format!("SELECT COUNT(*) FROM {table}")).await;
+            assert!(rows > 0, "{table}");
+            assert_eq!(events, rows, "one {kind} event per row of {table}");
+        }
+        let by_yingji = count(String::from("SELECT COUNT(*) FROM events WHERE actor_name = 'yingji' AND kind IN ('jurisdiction_created', 'person_created', 'role_granted', 'account_set')")).await;
+        assert_eq!(by_yingji, 4, "the root, its administrator, the grant and the sign-in");
+        let by_admin = count(String::from("SELECT COUNT(*) FROM events WHERE actor_name = '陈思远' AND kind IN ('jurisdiction_created', 'person_created', 'post_assigned', 'role_granted', 'account_set')")).await;
+        let all = count(String::from("SELECT COUNT(*) FROM events WHERE kind IN ('jurisdiction_created', 'person_created', 'post_assigned', 'role_granted', 'account_set')")).await;
+        assert_eq!(by_admin + by_yingji, all);
+        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+    };
+
+    a_post_is_given_and_taken_back => |app: TestApp| async move {
+        let town = app.jurisdiction("青石镇").await;
+        let person = app.person("卫东升").await;
+        let body = json!({"post_id": "deputy-director", "person_id": person});
+        let path = format!("/api/v1/jurisdictions/{town}/holders");
+        let (s, v) = app.post(&path, "demo-town-duty", body.clone()).await;
+        assert_eq!((s, v["error"]["details"]["permission"].clone()), (StatusCode::FORBIDDEN, json!("manage_directory")), "{v}");
+        let (s, v) = app.post(&path, "demo-province-admin", body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v, json!({"jurisdiction_id": town, "post_id": "deputy-director", "person_id": person, "name": "卫东升", "deputy": false}));
+        let held = |v: &Value| v["items"].as_array().unwrap().iter().any(|h| h["post_id"] == "deputy-director");
+        let (_, list) = app.get(&path, "demo-town-duty").await;
+        assert!(held(&list));
+        let (s, v) = app.post(&format!("{path}/remove"), "demo-province-admin", body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["post_id"], "deputy-director");
+        let (_, list) = app.get(&path, "demo-town-duty").await;
+        assert!(!held(&list));
+        let (s, v) = app.post(&format!("{path}/remove"), "demo-province-admin", body).await;
+        assert_eq!((s, v["error"]["message"].clone()), (StatusCode::NOT_FOUND, json!("post holder not found")));
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE kind = 'post_removed'")
+            .fetch_one(app.state.store.pool()).await.unwrap();
+        assert_eq!(n, 1);
+    };
+
+    openapi_names_the_account_and_directory_schemas => |app: TestApp| async move {
+        let (s, doc, _) = app.send(Method::GET, "/api/v1/openapi.json", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (path, method, status, schema) in [
+            ("/api/v1/session", "post", "200", "SignInResponse"),
+            ("/api/v1/me/tokens", "post", "201", "NewTokenResponse"),
+            ("/api/v1/me/tokens", "get", "200", "TokenList"),
+            ("/api/v1/people/{id}/grants", "get", "200", "GrantList"),
+            ("/api/v1/people/{id}/reveal", "post", "200", "RevealResponse"),
+            ("/api/v1/audit/verify", "get", "200", "AuditReport"),
+            ("/api/v1/me", "get", "200", "Me"),
+            ("/api/v1/jurisdictions", "get", "200", "JurisdictionList"),
+            ("/api/v1/jurisdictions", "post", "201", "Jurisdiction"),
+            ("/api/v1/jurisdictions/{id}", "get", "200", "Jurisdiction"),
+            ("/api/v1/people", "get", "200", "PersonList"),
+            ("/api/v1/people", "post", "201", "Person"),
+            ("/api/v1/jurisdictions/{id}/holders", "get", "200", "HolderList"),
+            ("/api/v1/jurisdictions/{id}/holders", "post", "201", "HolderChange"),
+            ("/api/v1/jurisdictions/{id}/holders/remove", "post", "200", "HolderChange"),
+        ] {
+            let op = &doc["paths"][path][method];
+            let r = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(r, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
+            assert!(schemas.contains_key(schema), "{schema}");
+        }
+        for (path, method, schema) in [
+            ("/api/v1/session", "post", "SignInRequest"),
+            ("/api/v1/people/{id}/account", "post", "SetAccountRequest"),
+            ("/api/v1/people/{id}/grants/{op}", "post", "GrantRequest"),
+            ("/api/v1/jurisdictions/{id}/holders/remove", "post", "AssignHolderRequest"),
+        ] {
+            let r = &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(r, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
+        }
+        // The answer has the shape its schema names.
+        let (_, me) = app.get("/api/v1/me", "demo-duty-officer").await;
+        let props = schemas["Me"]["properties"].as_object().unwrap();
+        let keys: std::collections::BTreeSet<_> = me.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, props.keys().cloned().collect());
+    };
+
     security_headers_on_every_response => |app: TestApp| async move {
         for (path, token) in [("/healthz", None), ("/api/v1/me", Some("demo-duty-officer")), ("/api/v1/nowhere", None)] {
             let (_, _, h) = app.send(Method::GET, path, token, None, &[]).await;

@@ -8,6 +8,19 @@ use crate::rows::Stmt;
 
 #[derive(Debug, Clone)]
 pub enum DirectoryWrite {
+    /// A person's phone sealed again (key rotation), only if it is still the value read.
+    PersonPhone {
+        person_id: Uuid,
+        phone: String,
+        was: String,
+    },
+    /// A person's SMS channel number sealed again (key rotation), only if it is still the
+    /// value read.
+    SmsAddress {
+        person_id: Uuid,
+        address: String,
+        was: String,
+    },
     // --- Reaching people: a person's channels and the duty rosters (notifications). ---
     /// A person's channels, replacing every channel they had: (channel, address as stored —
     /// an SMS number sealed).
@@ -28,6 +41,22 @@ pub enum DirectoryWrite {
 impl Statements for DirectoryWrite {
     fn statements(self, out: &mut Vec<Stmt>) {
         match self {
+            DirectoryWrite::PersonPhone {
+                person_id,
+                phone,
+                was,
+            } => out.push(Stmt::new(
+                "UPDATE people SET phone = ? WHERE id = ? AND phone = ?",
+                args![phone, person_id, was],
+            )),
+            DirectoryWrite::SmsAddress {
+                person_id,
+                address,
+                was,
+            } => out.push(Stmt::new(
+                "UPDATE person_channels SET address = ? WHERE person_id = ? AND channel = 'sms' AND address = ?",
+                args![address, person_id, was],
+            )),
             DirectoryWrite::Channels {
                 person_id,
                 channels,
