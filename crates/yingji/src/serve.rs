@@ -267,6 +267,15 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
             };
         }
     }
+    if !cfg.holidays.is_empty() {
+        eprintln!(
+            "warning: `holidays` in the notification configuration is deprecated: duty rosters now \
+             use the working-day calendar's public holidays (docs/calendars.md); the {} listed \
+             day(s) still count as holidays for rosters, in addition. Move them into a calendar \
+             file (--calendars) so that case due dates see them too.",
+            cfg.holidays.len()
+        );
+    }
     Ok(cfg)
 }
 
