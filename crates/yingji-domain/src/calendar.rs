@@ -427,6 +427,29 @@ impl Calendar {
         self.years.iter().copied().collect()
     }
 
+    /// The days off a covered year's file lists, with their holiday's name.
+    pub fn holidays_in(&self, year: i16) -> Vec<(Date, &str)> {
+        self.holidays
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, n)| (*d, n.as_str()))
+            .collect()
+    }
+
+    /// The 调休 working weekend days a covered year's file lists.
+    pub fn working_weekends_in(&self, year: i16) -> Vec<Date> {
+        self.working_weekends
+            .iter()
+            .copied()
+            .filter(|d| d.year() == year)
+            .collect()
+    }
+
+    /// The name of the file that gives `year`.
+    pub fn name_of(&self, year: i16) -> Option<&str> {
+        self.names.get(&year).map(String::as_str)
+    }
+
     pub fn covers(&self, d: Date) -> bool {
         self.years.contains(&d.year())
     }
