@@ -105,6 +105,16 @@ impl yingji_domain::roster::HolidayCalendar for RosterHolidays {
     fn is_holiday(&self, d: jiff::civil::Date) -> bool {
         self.rules.calendar.is_holiday(d) || self.extra.is_holiday(d)
     }
+
+    fn holidays_between(&self, from: jiff::civil::Date, until: jiff::civil::Date) -> i64 {
+        let extra = self
+            .extra
+            .0
+            .iter()
+            .filter(|d| (from..until).contains(*d) && !self.rules.calendar.is_holiday(**d))
+            .count() as i64;
+        self.rules.calendar.holidays_between(from, until) + extra
+    }
 }
 
 /// The actor under which the server itself records what falls due.

@@ -545,6 +545,27 @@ impl crate::roster::HolidayCalendar for Calendar {
     fn is_holiday(&self, d: Date) -> bool {
         self.holiday(d).is_some()
     }
+
+    /// The files' days off in the range (only covered years have any), plus the holidays fixed
+    /// by date in the range's years that no file covers: no walk day by day, so a roster started
+    /// years ago resolves as fast as a new one.
+    fn holidays_between(&self, from: Date, until: Date) -> i64 {
+        if until <= from {
+            return 0;
+        }
+        let listed = self.holidays.range(from..until).count() as i64;
+        let by_rule = (from.year()..=until.year())
+            .filter(|y| !self.years.contains(y))
+            .flat_map(|y| {
+                FIXED_DATE_HOLIDAYS
+                    .iter()
+                    .filter(move |h| (h.since..=h.until).contains(&y))
+                    .filter_map(move |h| Date::new(y, h.month, h.day).ok())
+            })
+            .filter(|d| (from..until).contains(d))
+            .count() as i64;
+        listed + by_rule
+    }
 }
 
 #[cfg(test)]
@@ -633,6 +654,43 @@ mod tests {
         // The roster calendar is the same.
         assert!(c.is_holiday(date(2027, 1, 1)));
         assert!(!bare.is_holiday(date(2027, 1, 1)));
+    }
+
+    /// The fast count of holidays in a range is the day-by-day count.
+    #[test]
+    fn holidays_between_counts_like_walking_the_days() {
+        struct Walk<'a>(&'a Calendar);
+        impl HolidayCalendar for Walk<'_> {
+            fn is_holiday(&self, d: Date) -> bool {
+                self.0.is_holiday(d)
+            }
+        }
+        let (c, _) = Calendar::builtin_with([
+            "name='x'\nyears=[2028]\nholidays=[{name='a', from=2028-01-01, to=2028-01-04}]",
+        ])
+        .unwrap();
+        let days = [
+            date(2023, 12, 30),
+            date(2024, 12, 31),
+            date(2025, 1, 1),
+            date(2025, 10, 5),
+            date(2026, 10, 3),
+            date(2027, 1, 1),
+            date(2027, 5, 2),
+            date(2027, 10, 2),
+            date(2028, 1, 3),
+            date(2029, 10, 4),
+        ];
+        for a in days {
+            for b in days {
+                assert_eq!(
+                    c.holidays_between(a, b),
+                    Walk(&c).holidays_between(a, b),
+                    "{a} – {b}"
+                );
+            }
+        }
+        assert_eq!(c.holidays_between(date(2027, 1, 1), date(2028, 1, 1)), 6);
     }
 
     #[test]

@@ -15,6 +15,21 @@ use crate::PersonRef;
 /// rosters only need to know whether a day is a holiday.
 pub trait HolidayCalendar {
     fn is_holiday(&self, d: Date) -> bool;
+
+    /// How many days of `[from, until)` are holidays (the holiday rotation counts its steps
+    /// with it). Calendars that can count faster than day by day override it.
+    fn holidays_between(&self, from: Date, until: Date) -> i64 {
+        let mut n = 0;
+        let mut d = from;
+        while d < until {
+            if self.is_holiday(d) {
+                n += 1;
+            }
+            let Ok(next) = d.tomorrow() else { break };
+            d = next;
+        }
+        n
+    }
 }
 
 /// A plain set of holiday dates.
@@ -24,6 +39,13 @@ pub struct HolidaySet(pub BTreeSet<Date>);
 impl HolidayCalendar for HolidaySet {
     fn is_holiday(&self, d: Date) -> bool {
         self.0.contains(&d)
+    }
+
+    fn holidays_between(&self, from: Date, until: Date) -> i64 {
+        if until <= from {
+            return 0;
+        }
+        self.0.range(from..until).count() as i64
     }
 }
 
@@ -236,22 +258,11 @@ impl Roster {
         if cal.is_holiday(slot.date) && !self.holiday_rotation.is_empty() {
             // Count holiday duties since the start date, so that the holiday rotation goes
             // round fairly across the year.
-            let mut n: i64 = 0;
-            let (lo, hi) = if slot.date >= self.start_date {
-                (self.start_date, slot.date)
+            let n = if slot.date >= self.start_date {
+                cal.holidays_between(self.start_date, slot.date)
             } else {
-                (slot.date, self.start_date)
+                -cal.holidays_between(slot.date, self.start_date)
             };
-            let mut d = lo;
-            while d < hi {
-                if cal.is_holiday(d) {
-                    n += 1;
-                }
-                d = d.tomorrow().ok()?;
-            }
-            if slot.date < self.start_date {
-                n = -n;
-            }
             let ix = rotation_index(
                 n * per_day + shift_ix,
                 self.holiday_rotation.len(),
