@@ -16,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
         let (a, b) = text.split_at(mid);
         let _ = Calendar::from_files([a, b]);
     }
+    // Laid over the built-in years (`--calendars`).
+    let _ = Calendar::builtin_with([text]);
     let Ok(cal) = cal else { return };
     let _ = cal.years();
     for y in [1, 2025, 2026, 9998] {

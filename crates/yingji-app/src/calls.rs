@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::callout::{self, Call, Callout, Policy, Recipient, Step, Target};
 use yingji_domain::incident::{Event as IncidentEvent, Incident};
-use yingji_domain::roster::{self, HolidaySet, PostHolders, Resolved, Roster};
+use yingji_domain::roster::{self, PostHolders, Resolved, Roster};
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_notify::mark_drill;
 use yingji_plan::Plan;
@@ -345,8 +345,9 @@ pub async fn roster_of(
     }
 }
 
-pub fn holidays(state: &App) -> HolidaySet {
-    HolidaySet(state.notify.config().holidays.iter().copied().collect())
+/// The days duty rosters rotate their holiday rotation on ([`App::holidays`]).
+pub fn holidays(state: &App) -> crate::RosterHolidays {
+    state.holidays()
 }
 
 async fn resolve_target(

@@ -101,6 +101,30 @@ impl Default for CaseRules {
     }
 }
 
+/// The holidays of duty rosters: one calendar with cases ([`App::holidays`]).
+#[derive(Clone)]
+pub struct RosterHolidays {
+    rules: Arc<CaseRules>,
+    /// The notification configuration's `holidays` (deprecated; added to the calendar's).
+    extra: yingji_domain::roster::HolidaySet,
+}
+
+impl yingji_domain::roster::HolidayCalendar for RosterHolidays {
+    fn is_holiday(&self, d: jiff::civil::Date) -> bool {
+        self.rules.calendar.is_holiday(d) || self.extra.is_holiday(d)
+    }
+
+    fn holidays_between(&self, from: jiff::civil::Date, until: jiff::civil::Date) -> i64 {
+        let extra = self
+            .extra
+            .0
+            .iter()
+            .filter(|d| (from..until).contains(*d) && !self.rules.calendar.is_holiday(**d))
+            .count() as i64;
+        self.rules.calendar.holidays_between(from, until) + extra
+    }
+}
+
 /// The actor under which the server itself records what falls due.
 pub fn system_actor() -> ActorRef {
     ActorRef {
@@ -272,9 +296,16 @@ impl App {
             .ok_or_else(|| AppError::not_found(what))
     }
 
-    /// The holidays a duty roster rotates on (the notification configuration's list).
-    pub fn holidays(&self) -> yingji_domain::roster::HolidaySet {
-        yingji_domain::roster::HolidaySet(self.notify.config().holidays.iter().copied().collect())
+    /// The days a duty roster's holiday rotation applies on: the public holidays of the
+    /// working-day calendar that cases count with (never a 调休 working weekend), plus the
+    /// deprecated `holidays` list of the notification configuration, when it names any.
+    pub fn holidays(&self) -> RosterHolidays {
+        RosterHolidays {
+            rules: self.case_rules.clone(),
+            extra: yingji_domain::roster::HolidaySet(
+                self.notify.config().holidays.iter().copied().collect(),
+            ),
+        }
     }
 
     /// Who holds each post in a jurisdiction now: principals, or the deputies when no

@@ -15,6 +15,21 @@ use crate::PersonRef;
 /// rosters only need to know whether a day is a holiday.
 pub trait HolidayCalendar {
     fn is_holiday(&self, d: Date) -> bool;
+
+    /// How many days of `[from, until)` are holidays (the holiday rotation counts its steps
+    /// with it). Calendars that can count faster than day by day override it.
+    fn holidays_between(&self, from: Date, until: Date) -> i64 {
+        let mut n = 0;
+        let mut d = from;
+        while d < until {
+            if self.is_holiday(d) {
+                n += 1;
+            }
+            let Ok(next) = d.tomorrow() else { break };
+            d = next;
+        }
+        n
+    }
 }
 
 /// A plain set of holiday dates.
@@ -24,6 +39,13 @@ pub struct HolidaySet(pub BTreeSet<Date>);
 impl HolidayCalendar for HolidaySet {
     fn is_holiday(&self, d: Date) -> bool {
         self.0.contains(&d)
+    }
+
+    fn holidays_between(&self, from: Date, until: Date) -> i64 {
+        if until <= from {
+            return 0;
+        }
+        self.0.range(from..until).count() as i64
     }
 }
 
@@ -71,8 +93,9 @@ pub struct Slot {
 }
 
 /// A duty roster for one post: every shift of a day goes round `rotation` (one step per duty,
-/// counted from `start_date`); on holidays the `holiday_rotation` goes round instead, one step per
-/// holiday duty, when it is given.
+/// counted from `start_date`, the shifts of a day in the order they start); on holidays the
+/// `holiday_rotation` goes round instead, one step per holiday duty, when it is given. See
+/// [`rotation_index`] for how the steps alternate the shifts fairly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Roster {
@@ -227,35 +250,46 @@ impl Roster {
         None
     }
 
+    /// Where a shift comes in its day: the shifts ordered by their start time (listing order
+    /// among shifts that start together), so that duty `k + 1` is the one after duty `k`.
+    fn shift_rank(&self, id: &str) -> Option<i64> {
+        let me = self.shifts.iter().position(|s| s.id == id)?;
+        let start = self.shifts[me].start;
+        let rank = self
+            .shifts
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.start < start || (s.start == start && *i < me))
+            .count();
+        Some(rank as i64)
+    }
+
     /// Who the rotation puts on a duty, before swaps.
     fn scheduled(&self, slot: &Slot, cal: &dyn HolidayCalendar) -> Option<(PersonRef, Via)> {
-        let shift_ix = self.shifts.iter().position(|s| s.id == slot.shift)? as i64;
+        let shift_ix = self.shift_rank(&slot.shift)?;
         let per_day = self.shifts.len() as i64;
         if cal.is_holiday(slot.date) && !self.holiday_rotation.is_empty() {
             // Count holiday duties since the start date, so that the holiday rotation goes
             // round fairly across the year.
-            let mut n: i64 = 0;
-            let (lo, hi) = if slot.date >= self.start_date {
-                (self.start_date, slot.date)
+            let n = if slot.date >= self.start_date {
+                cal.holidays_between(self.start_date, slot.date)
             } else {
-                (slot.date, self.start_date)
+                -cal.holidays_between(slot.date, self.start_date)
             };
-            let mut d = lo;
-            while d < hi {
-                if cal.is_holiday(d) {
-                    n += 1;
-                }
-                d = d.tomorrow().ok()?;
-            }
-            if slot.date < self.start_date {
-                n = -n;
-            }
-            let ix = (n * per_day + shift_ix).rem_euclid(self.holiday_rotation.len() as i64);
-            return Some((self.holiday_rotation[ix as usize].clone(), Via::Holiday));
+            let ix = rotation_index(
+                n * per_day + shift_ix,
+                self.holiday_rotation.len(),
+                self.shifts.len(),
+            );
+            return Some((self.holiday_rotation[ix].clone(), Via::Holiday));
         }
         let days = (slot.date - self.start_date).get_days() as i64;
-        let ix = (days * per_day + shift_ix).rem_euclid(self.rotation.len() as i64);
-        Some((self.rotation[ix as usize].clone(), Via::Rotation))
+        let ix = rotation_index(
+            days * per_day + shift_ix,
+            self.rotation.len(),
+            self.shifts.len(),
+        );
+        Some((self.rotation[ix].clone(), Via::Rotation))
     }
 
     /// Who is on duty at `at`: an override first, then the rotation with swaps applied.
@@ -302,6 +336,40 @@ impl Roster {
             None => Resolved::none(),
         }
     }
+}
+
+/// Which person of a rotation of `people` works duty number `k` (counted from the roster's start,
+/// negative before it) when a day has `per_day` shifts.
+///
+/// The duties go round the rotation one person per duty, in turns. A turn is `lcm(people,
+/// per_day)` duties: whole days, after which the plain round would start again with the first
+/// person on the first shift. When `people` and `per_day` have no common factor the plain round
+/// already gives everyone every shift, and nothing changes. When they share a factor (four
+/// people, two shifts) the plain round would keep two people on days and two on nights for
+/// ever; instead, each turn starts one person further along the rotation than the one before
+/// (turn `t` starts with person `t`). Over `people` days (`people × per_day` duties, a cycle) every
+/// person works every shift exactly once, and everyone works the same number of duties in
+/// every turn.
+///
+/// Consecutive duties always go to different people when the rotation has three or more:
+/// inside a turn the next duty goes to the next person, and across a turn the rotation moves on
+/// by two. With two people and an even number of shifts no rule can both alternate the shifts
+/// and avoid back-to-back duties (strict alternation keeps each person on the same shifts), so
+/// there the person who ends a turn also starts the next one (two duties back to back, once a
+/// turn); use a swap or a third person to avoid it.
+///
+/// The first turn (the first `lcm / per_day` days) is what the plain round gave, so existing
+/// rosters keep their first days, and rosters whose sizes share no factor keep every day.
+pub fn rotation_index(k: i64, people: usize, per_day: usize) -> usize {
+    let n = people.max(1) as i64;
+    let s = per_day.max(1) as i64;
+    let g = gcd(n, s);
+    let turn = if g > 1 { k.div_euclid(n / g * s) } else { 0 };
+    (k + turn).rem_euclid(n) as usize
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// The standing holders of one post in one jurisdiction.
@@ -452,7 +520,10 @@ mod tests {
         // 1–3 Oct are holidays: the holiday rotation covers them.
         assert_eq!(who(&r, "2026-10-01T09:00:00"), "丁");
         assert_eq!(who(&r, "2026-10-01T20:00:00"), "戊");
-        assert_eq!(who(&r, "2026-10-02T09:00:00"), "丁");
+        // Two people on two shifts: each holiday (a turn) starts one person further, so 丁 and
+        // 戊 alternate days and nights (戊 works the night of 1 Oct and the day of 2 Oct).
+        assert_eq!(who(&r, "2026-10-02T09:00:00"), "戊");
+        assert_eq!(who(&r, "2026-10-02T20:00:00"), "丁");
         let v = r.on_duty(ts("2026-10-02T09:00:00"), &cal);
         assert_eq!(v.via, Some(Via::Holiday));
         // The night shift of 3 Oct (a holiday) runs into the morning of 4 Oct.
@@ -533,6 +604,198 @@ mod tests {
                 &cal
             )
             .is_empty()
+        );
+    }
+
+    /// A roster of `n` people and `s` shifts covering the day (the first at 08:00), listed in
+    /// reverse order of their start times so that the duty order is by start time, not listing.
+    fn sized(n: usize, s: usize, start: Date) -> Roster {
+        let mut shifts: Vec<Shift> = (0..s)
+            .map(|i| {
+                let at = |j: usize| {
+                    let mins = (8 * 60 + j * 24 * 60 / s) % (24 * 60);
+                    Time::new((mins / 60) as i8, (mins % 60) as i8, 0, 0).unwrap()
+                };
+                Shift {
+                    id: format!("s{i}"),
+                    name: format!("班{i}"),
+                    start: at(i),
+                    end: at(i + 1),
+                }
+            })
+            .collect();
+        shifts.reverse();
+        Roster {
+            post: "duty-officer".into(),
+            time_zone: "Asia/Shanghai".into(),
+            shifts,
+            start_date: start,
+            rotation: (0..n).map(|i| p(i as u128 + 1, &format!("p{i}"))).collect(),
+            holiday_rotation: vec![],
+            overrides: vec![],
+            swaps: vec![],
+        }
+    }
+
+    /// Who works each duty (in time order) of the `days` days from `from`: (person, shift rank).
+    fn duties(r: &Roster, from: Date, days: i64) -> Vec<(u128, usize)> {
+        let cal = HolidaySet::default();
+        let tz = r.tz();
+        let mut starts: Vec<(Time, usize)> = r
+            .shifts
+            .iter()
+            .map(|s| (s.start, r.shift_rank(&s.id).unwrap() as usize))
+            .collect();
+        starts.sort();
+        let mut out = Vec::new();
+        for d in 0..days {
+            let day = from.checked_add(jiff::Span::new().days(d)).unwrap();
+            for (t, rank) in &starts {
+                let at = day
+                    .to_datetime(*t)
+                    .to_zoned(tz.clone())
+                    .unwrap()
+                    .timestamp();
+                let got = r.on_duty(at, &cal);
+                assert_eq!(got.via, Some(Via::Rotation));
+                out.push((got.people[0].person_id.as_u128(), *rank));
+            }
+        }
+        out
+    }
+
+    /// Over a cycle (as many days as people, from the start date or a whole number of cycles
+    /// before or after it) every person works every shift exactly once; no one works two duties
+    /// in a row unless the rotation has one person, or two people share an even number of shifts
+    /// (then only where a turn begins, never three in a row).
+    fn check_fair(n: usize, s: usize, start: Date, cycle: i64) {
+        let r = sized(n, s, start);
+        r.validate().unwrap();
+        let from = start
+            .checked_add(jiff::Span::new().days(cycle * n as i64))
+            .unwrap();
+        let got = duties(&r, from, n as i64);
+        let mut seen = BTreeSet::new();
+        for (person, shift) in &got {
+            assert!(
+                seen.insert((*person, *shift)),
+                "n={n} s={s} cycle={cycle}: person {person} works shift {shift} twice: {got:?}"
+            );
+        }
+        assert_eq!(seen.len(), n * s, "n={n} s={s}: {got:?}");
+        // Three cycles in a row, and the duty just before them.
+        let from = from.yesterday().unwrap();
+        let run = duties(&r, from, 3 * n as i64 + 1);
+        let lcm = n / gcd(n as i64, s as i64) as usize * s;
+        for (i, w) in run.windows(2).enumerate() {
+            if w[0].0 != w[1].0 || n == 1 {
+                continue;
+            }
+            assert!(
+                n == 2 && s.is_multiple_of(2),
+                "n={n} s={s} cycle={cycle}: duties {i} and {} both go to {}",
+                i + 1,
+                w[0].0
+            );
+            // Duty i+1 (counted from `from`, a whole day) starts a turn.
+            let k = (from - start).get_days() as i64 * s as i64 + i as i64 + 1;
+            assert_eq!(
+                k.rem_euclid(lcm as i64),
+                0,
+                "n={n} s={s}: a double inside a turn"
+            );
+        }
+        if n > 1 {
+            assert!(
+                run.windows(3)
+                    .all(|w| !(w[0].0 == w[1].0 && w[1].0 == w[2].0)),
+                "n={n} s={s}: three in a row"
+            );
+        }
+    }
+
+    #[test]
+    fn every_rotation_length_alternates_every_shift() {
+        let start = jiff::civil::date(2026, 9, 28);
+        for n in 1..=12 {
+            for s in 1..=4 {
+                for cycle in [-3, -1, 0, 1, 5] {
+                    check_fair(n, s, start, cycle);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn four_people_two_shifts_take_turns_at_nights() {
+        // The case of the issue: with the plain round 甲 and 丙 only ever worked days.
+        let r = sized(4, 2, jiff::civil::date(2026, 9, 28));
+        let got = duties(&r, r.start_date, 4);
+        let nights: Vec<u128> = got.iter().filter(|d| d.1 == 1).map(|d| d.0).collect();
+        let days: Vec<u128> = got.iter().filter(|d| d.1 == 0).map(|d| d.0).collect();
+        // Day 0: 1 day, 2 night; day 1: 3, 4; then the turn moves on by one: 2, 3; 4, 1.
+        assert_eq!(days, vec![1, 3, 2, 4]);
+        assert_eq!(nights, vec![2, 4, 3, 1]);
+    }
+
+    #[test]
+    fn rosters_whose_sizes_share_no_factor_are_unchanged() {
+        for (n, s) in [(3, 2), (5, 2), (2, 3), (7, 4), (4, 1)] {
+            for k in -50..200 {
+                assert_eq!(
+                    rotation_index(k, n, s),
+                    k.rem_euclid(n as i64) as usize,
+                    "n={n} s={s} k={k}"
+                );
+            }
+        }
+        // And rosters that do share one keep their first turn.
+        for k in 0..4 {
+            assert_eq!(rotation_index(k, 4, 2), k as usize);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fair_from_any_start_and_cycle(
+            n in 1usize..=12,
+            s in 1usize..=4,
+            start_days in 0i64..5_000,
+            cycle in -40i64..40,
+        ) {
+            let start = jiff::civil::date(2020, 1, 1)
+                .checked_add(jiff::Span::new().days(start_days))
+                .unwrap();
+            check_fair(n, s, start, cycle);
+        }
+    }
+
+    #[test]
+    fn the_holiday_rotation_follows_the_working_day_calendar() {
+        // The 2026 calendar: 国庆节 1–7 Oct off (Sun 4 Oct included), Sat 10 Oct a 调休 working
+        // day, 元旦 2027 known by rule though 2027 has no file.
+        let cal = crate::calendar::Calendar::builtin();
+        let r = roster();
+        let via = |s: &str| r.on_duty(ts(s), &cal).via;
+        assert_eq!(via("2026-10-01T09:00:00"), Some(Via::Holiday));
+        assert_eq!(via("2026-10-04T09:00:00"), Some(Via::Holiday));
+        assert_eq!(via("2026-10-07T20:00:00"), Some(Via::Holiday));
+        assert_eq!(via("2026-10-08T09:00:00"), Some(Via::Rotation));
+        assert_eq!(
+            via("2026-10-10T09:00:00"),
+            Some(Via::Rotation),
+            "调休 Saturday"
+        );
+        assert_eq!(
+            via("2026-10-11T09:00:00"),
+            Some(Via::Rotation),
+            "a plain Sunday"
+        );
+        assert_eq!(via("2027-01-01T09:00:00"), Some(Via::Holiday));
+        // The holiday duties count on from the start date: 1 Oct is holiday duty 0 and 1.
+        assert_eq!(
+            r.on_duty(ts("2026-10-01T09:00:00"), &cal).people[0].name,
+            "丁"
         );
     }
 }

@@ -160,6 +160,71 @@ fn due_dates_by_hand() {
     assert_eq!((end.last_day, end.provisional), (date(2027, 2, 15), true));
 }
 
+/// In a year no calendar file covers, the weekly rest days and the holidays fixed by date in the
+/// national rules (元旦 1 January, 劳动节 1–2 May, 国庆节 1–3 October) are known; the result is
+/// provisional.
+#[test]
+fn due_dates_in_a_year_without_a_file() {
+    let cal = Calendar::builtin();
+    assert!(!cal.covers(date(2027, 1, 1)));
+    let rules = PeriodRules::default();
+    let rows = [
+        (
+            "60 days from Monday 2 Nov 2026 end on Friday 1 Jan 2027 (元旦), then the weekend: Monday 4 Jan",
+            date(2026, 11, 2),
+            60,
+            DayUnit::Calendar,
+            date(2027, 1, 4),
+        ),
+        (
+            "2 working days from Wednesday 30 Dec 2026: Thursday 31 Dec, (1 Jan 元旦), Monday 4 Jan",
+            date(2026, 12, 30),
+            2,
+            DayUnit::Working,
+            date(2027, 1, 4),
+        ),
+        (
+            "10 days from Thursday 21 Sep 2028 end on Sunday 1 Oct; 2–3 Oct are 国庆节: Wednesday 4 Oct",
+            date(2028, 9, 21),
+            10,
+            DayUnit::Calendar,
+            date(2028, 10, 4),
+        ),
+        (
+            "3 working days from Thursday 27 Apr 2028: Fri 28 Apr, (1–2 May 劳动节), Wed 3, Thu 4 May",
+            date(2028, 4, 27),
+            3,
+            DayUnit::Working,
+            date(2028, 5, 4),
+        ),
+    ];
+    for (what, accepted, days, unit, last_day) in rows {
+        let end = cal.period_end(accepted, days, unit, rules);
+        assert_eq!(end.last_day, last_day, "{what}");
+        assert!(
+            end.provisional,
+            "{what}: a year without a file is provisional"
+        );
+    }
+    // A period wholly inside covered years stays firm.
+    let firm = cal.period_end(date(2026, 10, 1), 30, DayUnit::Calendar, rules);
+    assert!(!firm.provisional);
+}
+
+#[test]
+fn a_case_due_in_a_year_without_a_file_is_provisional_and_skips_new_year() {
+    let w = World::new();
+    // Received Monday 2 November 2026 at 10:00 in Shanghai: 60 days → Friday 1 January 2027,
+    // 元旦 by rule though 2027 has no file → Monday 4 January, provisional.
+    let c = w.case_received(None, "2026-11-02T02:00:00Z");
+    assert_eq!(c.due.last_day, date(2027, 1, 4));
+    assert!(c.due.provisional);
+    assert_eq!(c.due_at, ts("2027-01-04T16:00:00Z"));
+    // Received in March 2026, due in May 2026: firm.
+    let c = w.case(None);
+    assert!(!c.due.provisional);
+}
+
 fn actor(n: u128, name: &str) -> ActorRef {
     ActorRef {
         person_id: Uuid::from_u128(n),
@@ -222,9 +287,14 @@ impl World {
 
     /// A case received on Friday 6 March 2026 at 10:00 in Shanghai.
     fn case(&self, origin: Option<Origin>) -> yingji_domain::case::Case {
+        self.case_received(origin, "2026-03-06T02:00:00Z")
+    }
+
+    /// A case received (and registered) at `at`.
+    fn case_received(&self, origin: Option<Origin>, at: &str) -> yingji_domain::case::Case {
         let clerk = actor(1, "登记员");
         let ctx = Ctx {
-            now: ts("2026-03-06T02:00:00Z"),
+            now: ts(at),
             actor: &clerk,
             actor_jurisdiction: self.own,
             settings: &self.settings,
@@ -246,7 +316,7 @@ impl World {
             title: "反映工程款拖欠".into(),
             grievance: "要求支付工程款".into(),
             case_type: "general".into(),
-            received_at: ts("2026-03-06T02:00:00Z"),
+            received_at: ts(at),
             origin,
             related_cases: vec![],
             incident_id: None,

@@ -31,7 +31,9 @@ pub struct NotifyConfig {
     pub sms: Option<SmsConfig>,
     /// Extra headers on generic webhook posts (e.g. a bearer token of the receiving system).
     pub webhook_headers: BTreeMap<String, String>,
-    /// Public holidays for duty rosters (YYYY-MM-DD).
+    /// Deprecated: extra holidays for duty rosters' holiday rotation (YYYY-MM-DD), added to the
+    /// public holidays of the working-day calendar (`--calendars`, docs/calendars.md), which
+    /// rosters use like cases do. Put national and local holidays in a calendar file instead.
     pub holidays: Vec<jiff::civil::Date>,
 }
 

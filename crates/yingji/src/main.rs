@@ -69,6 +69,20 @@ enum Command {
     /// Duty rosters: who holds the posts a plan needs.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Working-day calendars (public holidays and 调休), for case due dates and duty rosters.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load the built-in years plus the files of --calendars DIR as `serve` would, and list each
+    /// year with where it comes from (exit status 2 when a file is refused).
+    Check {
+        /// A directory of calendar files (`*.toml`); see docs/calendars.md.
+        #[arg(long, env = "YINGJI_CALENDARS")]
+        calendars: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -132,12 +146,11 @@ struct ServeArgs {
     /// supervision); see docs/cases.md. Without it the built-in defaults apply.
     #[arg(long, env = "YINGJI_CASE_CONFIG")]
     case_config: Option<PathBuf>,
-    /// A directory of working-day calendar files (one per year, `*.toml`); see
-    /// docs/calendars.md. Without it the built-in mainland China calendar is used.
+    /// A directory of working-day calendar files (one per year, `*.toml`) added to the built-in
+    /// years; a file for a built-in year replaces it. See docs/calendars.md.
     #[arg(long, env = "YINGJI_CALENDARS")]
     calendars: Option<PathBuf>,
-    /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway,
-    /// holidays). Without it the in-app inbox and webhook/robot channels work.
+    /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway). Without it the in-app inbox and webhook/robot channels work.
     #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
     notify_config: Option<PathBuf>,
 }
@@ -231,6 +244,9 @@ fn main() -> ExitCode {
                 dry_run,
             ))
         }),
+        Command::Calendar(CalendarCommand::Check { calendars }) => {
+            serve::calendar_check(calendars.as_deref())
+        }
         Command::Roster(RosterCommand::Gaps {
             db,
             jurisdiction,

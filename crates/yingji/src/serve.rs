@@ -222,26 +222,103 @@ fn case_rules(args: &ServeArgs) -> Result<yingji_server::CaseRules> {
         );
     }
     if let Some(dir) = &args.calendars {
-        let mut files: Vec<_> = std::fs::read_dir(dir)
+        let (calendar, lines) = load_calendar(Some(dir))?;
+        rules.calendar = calendar;
+        eprintln!("working-day calendar: {}", lines.summary);
+    }
+    Ok(rules)
+}
+
+/// Where the years of a working-day calendar come from.
+pub struct CalendarSources {
+    /// One line per covered year: the year, its source, what it does to the built-in set.
+    pub years: Vec<String>,
+    /// One line: built-in years, added ones, replaced ones.
+    pub summary: String,
+}
+
+/// The working-day calendar: the built-in years plus every `*.toml` file of `dir` (a year the
+/// built-in set lacks is added; a year it has is replaced by the file). A bad file is refused
+/// with its name; two files giving one year are refused.
+pub fn load_calendar(
+    dir: Option<&std::path::Path>,
+) -> Result<(yingji_domain::calendar::Calendar, CalendarSources)> {
+    use yingji_domain::calendar::Calendar;
+    let mut files: Vec<std::path::PathBuf> = match dir {
+        None => vec![],
+        Some(dir) => std::fs::read_dir(dir)
             .with_context(|| format!("reading the calendar directory {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        let texts = files
-            .iter()
-            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
-            .collect::<Result<Vec<_>>>()?;
-        rules.calendar =
-            yingji_domain::calendar::Calendar::from_files(texts.iter().map(String::as_str))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        eprintln!(
-            "working-day calendar from {} (years {:?})",
-            dir.display(),
-            rules.calendar.years()
-        );
+            .collect(),
+    };
+    files.sort();
+    let mut texts = Vec::new();
+    let mut from_file = std::collections::BTreeMap::new();
+    for p in &files {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let one = Calendar::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        for y in one.years() {
+            if let Some(other) = from_file.insert(y, p.clone()) {
+                anyhow::bail!(
+                    "{} and {} both give the year {y}; keep one file per year",
+                    other.display(),
+                    p.display()
+                );
+            }
+        }
+        texts.push(text);
     }
-    Ok(rules)
+    let where_ = dir.map_or(String::new(), |d| d.display().to_string());
+    let (cal, layering) = Calendar::builtin_with(texts.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
+    let years = cal
+        .years()
+        .into_iter()
+        .map(|y| {
+            let source = match from_file.get(&y) {
+                None => "built-in".to_string(),
+                Some(p) if layering.replaced.contains(&y) => {
+                    format!("{} (replaces the built-in year)", p.display())
+                }
+                Some(p) => format!("{} (added)", p.display()),
+            };
+            format!(
+                "{y}\t{source}\t{}\t{} days off, {} working weekend days",
+                cal.name_of(y).unwrap_or_default(),
+                cal.holidays_in(y).len(),
+                cal.working_weekends_in(y).len()
+            )
+        })
+        .collect();
+    let mut summary = format!("built-in years {:?}", layering.builtin);
+    if dir.is_some() {
+        summary.push_str(&format!(
+            "; from {where_}: added {:?}, replaced {:?}",
+            layering.added, layering.replaced
+        ));
+    }
+    Ok((cal, CalendarSources { years, summary }))
+}
+
+/// `yingji calendar check`: the years the calendar knows and where each comes from.
+pub fn calendar_check(dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let (cal, sources) = load_calendar(dir)?;
+    for line in &sources.years {
+        println!("{line}");
+    }
+    let known: Vec<String> = yingji_domain::calendar::FIXED_DATE_HOLIDAYS
+        .iter()
+        .filter(|h| h.until == i16::MAX)
+        .map(|h| format!("{} {:02}-{:02}", h.name, h.month, h.day))
+        .collect();
+    println!(
+        "other years: weekly rest days and, by rule, {}; due dates there are provisional",
+        known.join(", ")
+    );
+    eprintln!("working-day calendar: {} ({})", sources.summary, cal.name);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The notification configuration: the file when given, else defaults; the link-signing secret
@@ -281,6 +358,15 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
                 }
             };
         }
+    }
+    if !cfg.holidays.is_empty() {
+        eprintln!(
+            "warning: `holidays` in the notification configuration is deprecated: duty rosters now \
+             use the working-day calendar's public holidays (docs/calendars.md); the {} listed \
+             day(s) still count as holidays for rosters, in addition. Move them into a calendar \
+             file (--calendars) so that case due dates see them too.",
+            cfg.holidays.len()
+        );
     }
     Ok(cfg)
 }

@@ -236,6 +236,84 @@ fn serve_refuses_a_bad_case_configuration_or_calendar() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--calendars DIR` adds its years to the built-in ones and replaces a built-in year it gives;
+/// `yingji calendar check` shows the result as `serve` loads it.
+#[test]
+fn calendar_files_are_added_to_the_built_in_years() {
+    let dir = std::env::temp_dir().join(format!("yingji-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = || {
+        let o = yingji(&["calendar", "check", "--calendars", dir.to_str().unwrap()]);
+        (
+            o.status.code(),
+            stdout(&o),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    // Without files: the built-in years.
+    let o = yingji(&["calendar", "check"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("2025\tbuilt-in\t"), "{}", stdout(&o));
+    // A 2027 file is added; the built-in 2025 and 2026 stay.
+    std::fs::write(
+        dir.join("cn-2027.toml"),
+        "name = '2027'\nyears = [2027]\nholidays = [{ name = '元旦', from = 2027-01-01, to = 2027-01-03 }]\n",
+    )
+    .unwrap();
+    let (code, out, err) = check();
+    assert_eq!(code, Some(0), "{err}");
+    let years: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(years[..3], ["2025", "2026", "2027"], "{out}");
+    assert!(
+        out.contains("2026\tbuilt-in\t中国大陆法定节假日（2026）\t33 days off"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cn-2027.toml (added)\t2027\t3 days off"),
+        "{out}"
+    );
+    assert!(err.contains("added [2027], replaced []"), "{err}");
+    // A 2026 file replaces the built-in 2026.
+    std::fs::write(
+        dir.join("cn-2026.toml"),
+        "name = 'local 2026'\nyears = [2026]\nholidays = [{ name = '元旦', from = 2026-01-01, to = 2026-01-01 }]\n",
+    )
+    .unwrap();
+    let (code, out, err) = check();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("cn-2026.toml (replaces the built-in year)\tlocal 2026\t1 days off"),
+        "{out}"
+    );
+    assert!(err.contains("built-in years [2025]"), "{err}");
+    // Two files for one year, or a bad file, are refused with the file's name.
+    std::fs::write(
+        dir.join("more-2027.toml"),
+        "name = 'again'\nyears = [2027]\n",
+    )
+    .unwrap();
+    let (code, _, err) = check();
+    assert_eq!(code, Some(2));
+    assert!(err.contains("both give the year 2027"), "{err}");
+    std::fs::write(
+        dir.join("more-2027.toml"),
+        "name = 'x'\nyears = [2028]\nweekend = ['sunday']\n",
+    )
+    .unwrap();
+    let (code, _, err) = check();
+    assert_eq!(code, Some(2));
+    assert!(err.contains("weekly rest days"), "{err}");
+    std::fs::write(
+        dir.join("more-2027.toml"),
+        "name = 'x'\nyears = [2028]\nholidays = 3\n",
+    )
+    .unwrap();
+    let (code, _, err) = check();
+    assert_eq!(code, Some(2));
+    assert!(err.contains("more-2027.toml"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

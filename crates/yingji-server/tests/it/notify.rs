@@ -390,4 +390,57 @@ on_both! {
             at = end;
         }
     };
+
+    roster_holidays_are_the_case_calendar => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let wang = app.person("王晓明").await;
+        let lin = app.person("林建国").await;
+        let zhao = app.person("高文静").await;
+        // A day shift for 王晓明 and 林建国; 高文静 covers public holidays.
+        let roster = json!({
+            "time_zone": "Asia/Shanghai", "start_date": "2026-09-28",
+            "shifts": [{"id": "day", "name": "白班", "start": "08:30", "end": "17:30"}],
+            "rotation": [{"person_id": wang, "name": "王晓明"}, {"person_id": lin, "name": "林建国"}],
+            "holiday_rotation": [{"person_id": zhao, "name": "高文静"}],
+        });
+        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/jurisdictions/{county}/rosters/duty-officer"), Some("demo-province-admin"),
+            Some(Body::from(roster.to_string())), &[("content-type", "application/json")]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let via = |at: &'static str| {
+            let app = &app;
+            let county = county.clone();
+            async move {
+                let (s, v) = app.get(&format!("/api/v1/jurisdictions/{county}/resolve?post=duty-officer&at={at}"), "demo-duty-officer").await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                (v["resolved"]["via"].as_str().unwrap_or_default().to_string(), v["resolved"]["people"][0]["name"].as_str().unwrap_or_default().to_string())
+            }
+        };
+        // 国庆节 (1–7 Oct 2026, from the built-in calendar; the notification configuration
+        // names no holiday): the holiday rotation, on the weekend inside it too.
+        assert_eq!(via("2026-10-01T02:00:00Z").await, ("holiday".to_string(), "高文静".to_string()));
+        assert_eq!(via("2026-10-04T02:00:00Z").await.0, "holiday");
+        // Saturday 10 Oct is a 调休 working day: the ordinary rotation.
+        assert_eq!(via("2026-10-10T02:00:00Z").await.0, "rotation");
+        // 1 January 2027: no file yet, a holiday by rule.
+        assert_eq!(via("2027-01-01T02:00:00Z").await.0, "holiday");
+        // The calendar the application is given (`--calendars`) is the one rosters use.
+        let id: uuid::Uuid = county.parse().unwrap();
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let bare_2026 = "name = 'x'\nyears = [2026]\n";
+        let (calendar, _) = yingji_domain::calendar::Calendar::builtin_with([bare_2026]).unwrap();
+        let other = yingji_server::AppState::new(app.state.store.clone(), app.state.clock.clone())
+            .with_case_rules(yingji_server::CaseRules { calendar, ..Default::default() });
+        let r = yingji_server::calls::resolve_post(&other, id, "duty-officer", at("2026-10-01T02:00:00Z")).await.unwrap();
+        assert_eq!(r.via, Some(yingji_domain::roster::Via::Rotation));
+        // The notification configuration's (deprecated) `holidays` still add to the calendar.
+        let cfg = yingji_notify::NotifyConfig {
+            holidays: vec![jiff::civil::date(2026, 10, 12)],
+            ..Default::default()
+        };
+        let extra = yingji_server::AppState::with_notify(app.state.store.clone(), app.state.clock.clone(), cfg).unwrap();
+        for (t, want) in [("2026-10-12T02:00:00Z", "holiday"), ("2026-10-01T02:00:00Z", "holiday"), ("2026-10-10T02:00:00Z", "rotation")] {
+            let r = yingji_server::calls::resolve_post(&extra, id, "duty-officer", at(t)).await.unwrap();
+            assert_eq!(serde_json::to_value(r.via).unwrap(), want, "{t}");
+        }
+    };
 }
