@@ -338,8 +338,7 @@ pub async fn person_event(
         ws.rows.extend(rows.iter().cloned());
         match st.store.commit(ws).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::Conflict(c)) if c.is_retryable() =>
-            {
+            Err(StoreError::Conflict(c)) if c.is_retryable() => {
                 continue;
             }
             Err(e) => return Err(e.into()),

@@ -151,7 +151,8 @@ mod tests {
     }
 
     fn upd(v: i64) -> Stmt {
-        Stmt::new("UPDATE s SET v = ? WHERE id = 1", vec![Val::Int(v)]).expect(1, crate::Conflict::StreamVersion)
+        Stmt::new("UPDATE s SET v = ? WHERE id = 1", vec![Val::Int(v)])
+            .expect(1, crate::Conflict::StreamVersion)
     }
 
     #[test]

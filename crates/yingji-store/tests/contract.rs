@@ -166,7 +166,10 @@ async fn crowd(s: &Store, tricky: &[&str], n: usize, dup: Option<Uuid>) {
         let (id, r) = done.unwrap();
         if Some(id) == dup {
             assert!(
-                matches!(r, Err(StoreError::Conflict(yingji_store::Conflict::StreamExists))),
+                matches!(
+                    r,
+                    Err(StoreError::Conflict(yingji_store::Conflict::StreamExists))
+                ),
                 "{r:?}"
             );
         } else {
@@ -198,7 +201,10 @@ async fn contract(db: Db) {
     for r in [r1, r2] {
         if let Err(e) = r {
             assert!(
-                matches!(e, StoreError::Conflict(yingji_store::Conflict::StreamVersion)),
+                matches!(
+                    e,
+                    StoreError::Conflict(yingji_store::Conflict::StreamVersion)
+                ),
                 "{e}"
             );
         }
@@ -250,9 +256,10 @@ async fn contract(db: Db) {
     s.commit(w).await.unwrap();
     let (mut w, _) = events(Uuid::now_v7(), 0, GENESIS, 1);
     w.idempotency = Some(rec("k1"));
-    assert!(
-        matches!(s.commit(w).await, Err(StoreError::Conflict(yingji_store::Conflict::Idempotency)))
-    );
+    assert!(matches!(
+        s.commit(w).await,
+        Err(StoreError::Conflict(yingji_store::Conflict::Idempotency))
+    ));
     assert_eq!(
         s.idempotency(Uuid::nil(), "k1")
             .await
@@ -325,9 +332,10 @@ async fn contract(db: Db) {
         .expect(1, yingji_store::Conflict::PersonGone)
         .into(),
     );
-    assert!(
-        matches!(s.commit(w).await, Err(StoreError::Conflict(yingji_store::Conflict::PersonGone)))
-    );
+    assert!(matches!(
+        s.commit(w).await,
+        Err(StoreError::Conflict(yingji_store::Conflict::PersonGone))
+    ));
     assert_eq!(s.person_by_token("t1").await.unwrap().unwrap().name, "乙");
     let mut w = WriteSet::default();
     w.rows.push(Row::Person(PersonRow {
