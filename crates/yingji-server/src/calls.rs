@@ -15,7 +15,7 @@ use yingji_domain::{ActorRef, PersonRef};
 use yingji_notify::mark_drill;
 use yingji_plan::Plan;
 use yingji_plan::model::EscalationTarget;
-use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+use yingji_store::{OutboxRow, Row, Stmt, StoreError, Val, WriteSet, args, fmt_ts};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -142,7 +142,7 @@ pub fn callout_writes(
         args![
             before.incident_id,
             at.path,
-            serde_json::to_string(&after).expect("callout serialises"),
+            Val::json(serde_json::to_string(&after).expect("callout serialises")),
             next
         ],
     )));
@@ -156,8 +156,8 @@ pub fn callout_writes(
                     r.person.person_id,
                     at.path,
                     &r.reached_as,
-                    fmt_ts(r.called_at),
-                    r.acked_at.map(fmt_ts),
+                    r.called_at,
+                    r.acked_at,
                     r.ack_channel.clone()
                 ],
             )));

@@ -18,7 +18,7 @@ use yingji_domain::case::{
     Case, CaseError, CaseSettings, Category, Channel, Command, Ctx, Event, ExtensionState, Form,
     NewCase, Origin, Petitioner, RouteKind, Satisfaction, apply_all, decide,
 };
-use yingji_store::{CaseFilter, OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+use yingji_store::{CaseFilter, OutboxRow, Row, Stmt, StoreError, Val, WriteSet, args, fmt_ts};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
@@ -352,16 +352,16 @@ fn case_rows(
             after.topic.clone(),
             after.unit().map(str::to_string),
             &after.title,
-            fmt_ts(after.received_at),
-            after.accepted_on.to_string(),
-            after.due.last_day.to_string(),
+            after.received_at,
+            after.accepted_on,
+            after.due.last_day,
             after.due_at.as_millisecond(),
             after.overdue,
             extended,
             step,
             next_due,
-            fmt_ts(after.updated_at),
-            body,
+            after.updated_at,
+            Val::json(body),
         ],
     ).on_unique(yingji_store::Conflict::CaseNumber)));
     if before.is_none() {
@@ -1523,7 +1523,7 @@ pub async fn purge(
     for id in &ids {
         ws.rows.push(Row::Sql(Stmt::new(
             "UPDATE case_petitioners SET petitioner_contact = NULL, petitioner_address = NULL, petitioner_id_number = NULL, purged_at = ? WHERE case_id = ? AND purged_at IS NULL",
-            args![fmt_ts(now), *id],
+            args![now, *id],
         )));
     }
     st.store.commit(ws).await?;

@@ -84,15 +84,15 @@ impl Seed {
     fn grant(&mut self, person: Uuid, role: &str, j: &JurisdictionRow) {
         self.trust.push(Row::Sql(Stmt::new(
             "INSERT INTO role_grants (person_id, role, jurisdiction_id, jurisdiction_path, granted_at) VALUES (?, ?, ?, ?, ?)",
-            args![person, role, j.id, &j.path, fmt_ts(self.now)],
+            args![person, role, j.id, &j.path, self.now],
         )));
     }
 
     /// A password sign-in with the documented demo password.
     fn account(&mut self, person: Uuid, login: &str) {
         self.trust.push(Row::Sql(Stmt::new(
-            "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, 0, ?, ?)",
-            args![person, login, demo_password_hash(), fmt_ts(self.now), fmt_ts(self.now)],
+            "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, FALSE, ?, ?)",
+            args![person, login, demo_password_hash(), self.now, self.now],
         )));
     }
 

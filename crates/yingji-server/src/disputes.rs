@@ -16,7 +16,7 @@ use uuid::Uuid;
 use yingji_domain::dispute::{
     Command, Dispute, DisputeError, Event, NewDispute, Party, Risk, apply, decide, round_key,
 };
-use yingji_store::{OutboxRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+use yingji_store::{OutboxRow, Row, Stmt, StoreError, Val, WriteSet, args, fmt_ts};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
@@ -127,7 +127,7 @@ pub async fn open_round(
             vec![Item::new("screening_round_opened", &body, None)]);
         ws.rows.push(Row::Sql(Stmt::new(
             "INSERT INTO screening_rounds (id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
-            args![id, j.id, &j.path, &cadence_s, &key, fmt_ts(now)],
+            args![id, j.id, &j.path, &cadence_s, &key, now],
         ).on_unique(yingji_store::Conflict::RoundExists)));
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &body, now);
         match st.store.commit(ws).await {
@@ -239,7 +239,7 @@ pub async fn submit_round(
             vec![Item::new(if req.nil { "screening_nil_submitted" } else { "screening_submitted" }, &payload, None)]);
         ws.rows.push(Row::Sql(Stmt::new(
             "INSERT INTO screening_submissions (round_id, unit_id, nil, disputes_found, note, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![id, unit.id, req.nil, req.disputes_found, req.note.clone(), a.person_id, fmt_ts(now)],
+            args![id, unit.id, req.nil, req.disputes_found, req.note.clone(), a.person_id, now],
         ).on_unique(yingji_store::Conflict::AlreadySubmitted)));
         idempotency(&mut ws, idem.as_ref(), &actor_ref, 201, &payload, now);
         match st.store.commit(ws).await {
@@ -278,7 +278,7 @@ fn dispute_rows(ws: &mut WriteSet, d: &Dispute, path: &str) {
         .unwrap_or_default();
     ws.rows.push(Row::Sql(Stmt::new(
         "INSERT INTO disputes (id, jurisdiction_id, jurisdiction_path, round_id, status, risk, nature, title, reported_upward, registered_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, reported_upward = excluded.reported_upward, updated_at = excluded.updated_at, body = excluded.body",
-        args![d.id, d.jurisdiction_id, path, d.round_id, d.status.as_str(), risk, &d.nature, &d.title, d.reported_upward.is_some(), fmt_ts(d.registered_at), fmt_ts(d.updated_at), body],
+        args![d.id, d.jurisdiction_id, path, d.round_id, d.status.as_str(), risk, &d.nature, &d.title, d.reported_upward.is_some(), d.registered_at, d.updated_at, Val::json(body)],
     )));
 }
 

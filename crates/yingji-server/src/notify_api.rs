@@ -20,7 +20,7 @@ use yingji_domain::PersonRef;
 use yingji_domain::roster::{self, PostHolders, Roster};
 use yingji_notify::channels::{CHANNELS, hmac_hex};
 use yingji_store::notify::{DeliveryFilter, delivery_retry};
-use yingji_store::{Row, Stmt, WriteSet, args, fmt_ts};
+use yingji_store::{Row, Stmt, Val, WriteSet, args};
 
 use crate::AppState;
 use crate::auth::Actor;
@@ -723,7 +723,7 @@ pub async fn put_roster(
     );
     ws.rows.push(Row::Sql(Stmt::new(
         "INSERT INTO rosters (jurisdiction_id, post_id, body, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction_id, post_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        args![j.id, &post, json_body.to_string(), fmt_ts(now)],
+        args![j.id, &post, Val::json(json_body.to_string()), now],
     )));
     state.store.commit(ws).await?;
     Ok(axum::Json(json_body))

@@ -320,7 +320,7 @@ pub async fn submit_report(
         ws.rows.push(Row::Sql(
             Stmt::new(
                 "INSERT INTO report_submissions (id, plan_id, schedule_id, due_at, party, party_name, jurisdiction_path, nil, content, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                args![id, &row.plan_id, &slot.schedule_id, fmt_ts(slot.due_at), &mine.party.key, &mine.party.name, &mine.path, req.nil, &content, a.person_id, fmt_ts(now)],
+                args![id, &row.plan_id, &slot.schedule_id, slot.due_at, &mine.party.key, &mine.party.name, &mine.path, req.nil, &content, a.person_id, now],
             )
             .on_unique(yingji_store::Conflict::AlreadySubmitted),
         ));
@@ -398,7 +398,7 @@ pub async fn tick_reports(state: &AppState) -> Result<usize, ApiError> {
                 );
                 ws.rows.push(Row::Sql(Stmt::new(
                     "INSERT INTO report_reminders (plan_id, schedule_id, due_at, party, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    args![&row.plan_id, &r.schedule_id, &due, &r.party, "late", fmt_ts(now)],
+                    args![&row.plan_id, &r.schedule_id, r.due_at, &r.party, "late", now],
                 )));
                 ws.rows.push(Row::Outbox(OutboxRow {
                     id: Uuid::now_v7(),

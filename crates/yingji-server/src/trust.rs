@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yingji_domain::ActorRef;
-use yingji_store::{PersonRow, Row, Stmt, StoreError, WriteSet, args, fmt_ts};
+use yingji_store::{PersonRow, Row, Stmt, StoreError, Val, WriteSet, args, fmt_ts};
 
 use crate::AppState;
 use crate::auth::{Actor, SESSION_COOKIE, token_hash};
@@ -462,12 +462,12 @@ pub async fn sign_in(
     let expires = now_ms + cfg.session_hours * 3_600_000;
     let rows = vec![
         Row::Sql(Stmt::new(
-            "INSERT INTO sessions (token_hash, person_id, csrf_hash, created_at, expires_ms, revoked) VALUES (?, ?, ?, ?, ?, 0)",
+            "INSERT INTO sessions (token_hash, person_id, csrf_hash, created_at, expires_ms, revoked) VALUES (?, ?, ?, ?, ?, FALSE)",
             args![
                 token_hash(&token),
                 person.id,
                 token_hash(&csrf),
-                fmt_ts(now),
+                now,
                 expires
             ],
         )),
@@ -529,7 +529,7 @@ pub async fn sign_out(State(st): State<AppState>, actor: Actor) -> Result<Respon
     if let Some(h) = &actor.session {
         let mut ws = WriteSet::default();
         ws.rows.push(Row::Sql(Stmt::new(
-            "UPDATE sessions SET revoked = 1 WHERE token_hash = ?",
+            "UPDATE sessions SET revoked = TRUE WHERE token_hash = ?",
             args![h],
         )));
         st.store.commit(ws).await?;
@@ -584,10 +584,10 @@ pub async fn change_password(
     let rows = vec![
         Row::Sql(Stmt::new(
             "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE person_id = ?",
-            args![hash, fmt_ts(now), actor.person_id],
+            args![hash, now, actor.person_id],
         )),
         Row::Sql(Stmt::new(
-            "UPDATE sessions SET revoked = 1 WHERE person_id = ? AND token_hash <> ?",
+            "UPDATE sessions SET revoked = TRUE WHERE person_id = ? AND token_hash <> ?",
             args![actor.person_id, actor.session.clone().unwrap_or_default()],
         )),
     ];
@@ -634,8 +634,8 @@ pub async fn create_token(
     let token = format!("yj_{}", random_token());
     let now = fmt_ts(st.clock.now());
     let rows = vec![Row::Sql(Stmt::new(
-        "INSERT INTO api_tokens (id, person_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, 0)",
-        args![id, person.id, &name, token_hash(&token), &now],
+        "INSERT INTO api_tokens (id, person_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, FALSE)",
+        args![id, person.id, &name, token_hash(&token), Val::ts(&now)],
     ))];
     person_event(
         &st,
@@ -691,7 +691,7 @@ pub async fn revoke_token(
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
     let rows = vec![Row::Sql(Stmt::new(
-        "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND person_id = ?",
+        "UPDATE api_tokens SET revoked = TRUE WHERE id = ? AND person_id = ?",
         args![id, actor.person_id],
     ))];
     person_event(
@@ -775,14 +775,14 @@ pub async fn set_account(
     let rows = vec![
         Row::Sql(
             Stmt::new(
-                "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, 0, ?, ?) \
+                "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, FALSE, ?, ?) \
                  ON CONFLICT (person_id) DO UPDATE SET login = excluded.login, password_hash = excluded.password_hash, password_changed_at = excluded.password_changed_at",
-                args![person.id, &login, hash, &now, &now],
+                args![person.id, &login, hash, Val::ts(&now), Val::ts(&now)],
             )
             .on_unique(yingji_store::Conflict::LoginTaken),
         ),
         Row::Sql(Stmt::new(
-            "UPDATE sessions SET revoked = 1 WHERE person_id = ?",
+            "UPDATE sessions SET revoked = TRUE WHERE person_id = ?",
             args![person.id],
         )),
     ];
@@ -838,11 +838,11 @@ pub async fn set_disabled(
     let mut rows = vec![Row::Sql(Stmt::new(
         "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, NULL, ?, NULL, ?) \
          ON CONFLICT (person_id) DO UPDATE SET disabled = excluded.disabled",
-        args![person.id, person.id.to_string(), disable, &now],
+        args![person.id, person.id.to_string(), disable, Val::ts(&now)],
     ))];
     if disable {
         rows.push(Row::Sql(Stmt::new(
-            "UPDATE sessions SET revoked = 1 WHERE person_id = ?",
+            "UPDATE sessions SET revoked = TRUE WHERE person_id = ?",
             args![person.id],
         )));
     }
@@ -930,7 +930,7 @@ pub async fn change_grant(
     let row = if add {
         Stmt::new(
             "INSERT INTO role_grants (person_id, role, jurisdiction_id, jurisdiction_path, granted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            args![person.id, &req.role, j.id, &j.path, fmt_ts(st.clock.now())],
+            args![person.id, &req.role, j.id, &j.path, st.clock.now()],
         )
     } else {
         Stmt::new(

@@ -80,7 +80,7 @@ fn envelope(
         id: Uuid::now_v7(),
         stream_id: stream,
         stream_seq: seq,
-        stream_kind: "test".into(),
+        stream_kind: "incident".into(),
         jurisdiction_id: Uuid::nil(),
         at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
         actor_id: Uuid::nil(),
@@ -113,7 +113,7 @@ fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String
     }
     ws.heads.push(StreamHead {
         id: stream,
-        kind: "test".into(),
+        kind: "incident".into(),
         expected_version: version,
         new_version: version + n as i64,
         head_hash: prev.clone(),
@@ -128,7 +128,7 @@ fn one_event(stream: Uuid, payload: &str, reason: Option<String>) -> WriteSet {
     WriteSet {
         heads: vec![StreamHead {
             id: stream,
-            kind: "test".into(),
+            kind: "incident".into(),
             expected_version: 0,
             new_version: 1,
             head_hash: hash.clone(),
@@ -295,7 +295,16 @@ async fn contract(db: Db) {
     w.rows.push(
         Stmt::new(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            args![Uuid::now_v7(), Uuid::now_v7(), "test", "{}", "pending", 0i64, &now, &now],
+            args![
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                "call",
+                Val::json("{}"),
+                "pending",
+                0i64,
+                Val::ts(&now),
+                Val::ts(&now)
+            ],
         )
         .into(),
     );
@@ -376,7 +385,9 @@ async fn contract(db: Db) {
     let victim = s.stream_events(a).await.unwrap()[1].envelope.id;
     let sql = match s.backend() {
         yingji_store::Backend::Sqlite => "UPDATE events SET payload = '{\"n\":99}' WHERE id = ?",
-        yingji_store::Backend::Postgres => "UPDATE events SET payload = '{\"n\":99}' WHERE id = $1",
+        yingji_store::Backend::Postgres => {
+            "UPDATE events SET payload = '{\"n\":99}' WHERE CAST(id AS TEXT) = $1"
+        }
     };
     sqlx::query(sql)
         .bind(victim.to_string())

@@ -228,7 +228,7 @@ on_both! {
         // The directory keeps the phone sealed (random nonce): no SQL equality can find it.
         let sealed = app.state.sealer.seal("13900000077", &yingji_server::directory::phone_aad(pid));
         let sql = if app.state.store.backend() == yingji_store::Backend::Postgres {
-            "UPDATE people SET phone = $1 WHERE id = $2"
+            "UPDATE people SET phone = $1 WHERE id = $2::uuid"
         } else {
             "UPDATE people SET phone = ? WHERE id = ?"
         };
