@@ -1,6 +1,6 @@
 -- PostgreSQL's own types: ids are uuid, times timestamptz, calendar days date, flags boolean and
 -- JSON bodies jsonb (millisecond columns such as next_due_ms stay bigint). Columns with a closed
--- set of values get CHECK constraints.
+-- set of values get CHECK constraints. The event log is append-only in the database itself.
 -- Existing rows are converted in place (USING casts); the migration runs in one transaction, so
 -- a value that does not convert stops it with nothing changed.
 --
@@ -269,3 +269,20 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.tbl, fk.name, fk.def);
     END LOOP;
 END $$;
+
+-- The event log is append-only: no row of it can be changed or removed (nor the table emptied).
+-- `yingji audit verify` still finds edits made by someone who drops this trigger first.
+CREATE FUNCTION yj_events_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE TRIGGER events_append_only
+    BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION yj_events_append_only();
+CREATE TRIGGER events_no_truncate
+    BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION yj_events_append_only();
