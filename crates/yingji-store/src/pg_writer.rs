@@ -175,8 +175,8 @@ fn json_rows(st: &Stmt) -> Option<(&str, &str, &str)> {
 /// One statement for all the rows of a group: the rows go as a single JSON array, which
 /// `json_populate_recordset` turns into rows of the table's own type. Text, ids, times and dates
 /// travel as JSON strings (which PostgreSQL reads with the column type's own input function),
-/// numbers as numbers, flags as `true`/`false`, and JSON documents as themselves (a jsonb
-/// column takes the JSON value as it stands). One round trip and one prepared statement
+/// numbers as numbers, flags as `true`/`false`, and JSON documents as themselves (a json or
+/// jsonb column takes the JSON value as it stands). One round trip and one prepared statement
 /// whatever the batch size.
 fn json_statement(first: &Stmt, rows: &[&[Val]]) -> Option<Stmt> {
     let (table, cols, suffix) = json_rows(first)?;

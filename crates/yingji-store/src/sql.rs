@@ -2,8 +2,8 @@
 //! needs of it.
 //!
 //! On PostgreSQL ids, times, dates and JSON bodies have their own column types (uuid,
-//! timestamptz, date, jsonb). sqlx's `Any` driver binds such values as text and cannot decode
-//! them, so:
+//! timestamptz, date, jsonb or json). sqlx's `Any` driver binds such values as text and cannot
+//! decode them, so:
 //! - a `?` becomes `$n` followed by the cast its argument's type needs (`$3::uuid`,
 //!   `$4::timestamptz`; see [`SqlType::pg_cast`]);
 //! - a query reads a typed column through `yj_text(column)`, a function of migration 0006 that
@@ -85,7 +85,8 @@ impl SqlType {
             SqlType::Uuid => "::uuid",
             SqlType::Timestamp => "::timestamptz",
             SqlType::Date => "::date",
-            SqlType::Json => "::jsonb",
+            // A json value is assigned to a json or a jsonb column alike.
+            SqlType::Json => "::json",
             SqlType::Text | SqlType::Int | SqlType::Real | SqlType::Bool => "",
         }
     }
@@ -108,7 +109,7 @@ mod tests {
         assert_eq!(expand(Backend::Sqlite, s, &args), s);
         assert_eq!(
             expand(Backend::Postgres, s, &args),
-            "SELECT a FROM t WHERE b = $1 AND c = $2::uuid AND d < $3::timestamptz AND e = $4 AND f = $5::jsonb"
+            "SELECT a FROM t WHERE b = $1 AND c = $2::uuid AND d < $3::timestamptz AND e = $4 AND f = $5::json"
         );
     }
 

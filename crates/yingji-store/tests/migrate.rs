@@ -912,9 +912,14 @@ async fn a_postgres_database_of_0005_migrates_to_native_types_without_loss() {
     .collect();
     for (table, cols) in rows() {
         for (c, v) in &cols {
+            let want = match (table, *c) {
+                // The hot incident body is json (see migration 0006).
+                ("incidents", "body") => "json",
+                _ => pg_type(kind_of(table, c, v)),
+            };
             assert_eq!(
                 types[&(table.to_string(), c.to_string())],
-                pg_type(kind_of(table, c, v)),
+                want,
                 "{table}.{c}"
             );
         }
