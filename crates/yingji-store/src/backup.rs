@@ -9,15 +9,21 @@
 //!
 //! `restore` writes a backup into an EMPTY database (migrated to the same schema) in one
 //! transaction, parents before children.
+//!
+//! Values are written as the store reads them: ids, times (`fmt_ts` text), dates and JSON as
+//! strings, flags as booleans on PostgreSQL and 0/1 on SQLite, so that a backup of either
+//! backend restores into the other; `restore` gives each value its column's type.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
-use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
+use sqlx::{Row as _, TypeInfo as _, ValueRef as _};
 
-use crate::{Backend, Result, Store, StoreError};
+use crate::rows::bind;
+use crate::sql::expand;
+use crate::{Backend, Result, SqlType, Store, StoreError, Val};
 
 pub const FORMAT: &str = "yingji-backup/1";
 
@@ -35,6 +41,45 @@ impl BackupSummary {
 
 fn other(e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(anyhow::anyhow!("{e}"))
+}
+
+/// The type the store gives a column declared as `decl` (SQLite's TEXT/INTEGER, or
+/// PostgreSQL's `information_schema` names, upper-cased).
+fn sql_type(decl: &str) -> SqlType {
+    match decl {
+        "UUID" => SqlType::Uuid,
+        "DATE" => SqlType::Date,
+        "JSON" | "JSONB" => SqlType::Json,
+        d if d.starts_with("TIMESTAMP") => SqlType::Timestamp,
+        d if d.contains("BOOL") => SqlType::Bool,
+        d if d.contains("INT") => SqlType::Int,
+        d if d.contains("REAL") || d.contains("DOUBLE") || d.contains("FLOAT") => SqlType::Real,
+        _ => SqlType::Text,
+    }
+}
+
+/// A backed-up value as a value of its column's type here: a flag from PostgreSQL becomes 0/1 on
+/// SQLite and the other way round.
+fn cell_val(v: &Value, ty: SqlType) -> Result<Val> {
+    Ok(match (v, ty) {
+        (Value::Null, t) => Val::Null(t),
+        (Value::Bool(b), SqlType::Bool) => Val::Bool(*b),
+        (Value::Bool(b), SqlType::Int) => Val::Int(i64::from(*b)),
+        (Value::Number(n), SqlType::Bool) => Val::Bool(n.as_i64() != Some(0)),
+        (Value::Number(n), SqlType::Int) => Val::Int(
+            n.as_i64()
+                .ok_or_else(|| other(format!("{n} is not an integer")))?,
+        ),
+        (Value::Number(n), SqlType::Real) => Val::Real(n.as_f64().unwrap_or(f64::NAN)),
+        (Value::String(s), SqlType::Uuid) => Val::Uuid(crate::parse_uuid(s)?),
+        (Value::String(s), SqlType::Timestamp) => Val::Timestamp(s.clone()),
+        (Value::String(s), SqlType::Date) => Val::Date(s.clone()),
+        (Value::String(s), SqlType::Json) => Val::Json(s.clone()),
+        (Value::String(s), _) => Val::Text(s.clone()),
+        (Value::Number(n), _) => Val::Text(n.to_string()),
+        (Value::Bool(b), _) => Val::Text(b.to_string()),
+        _ => return Err(other("the backup holds a nested value")),
+    })
 }
 
 fn cell(r: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
@@ -164,14 +209,27 @@ impl Store {
         };
         line(&mut w, &header)?;
         for t in &tables {
-            // Table names come from the catalog, not from input.
-            let rows = sqlx::query(&format!("SELECT * FROM \"{t}\""))
-                .fetch_all(&mut *tx)
-                .await?;
-            let columns: Vec<String> = match rows.first() {
-                Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
-                None => Vec::new(),
-            };
+            // Table and column names come from the catalog, not from input. Typed PostgreSQL
+            // columns are read as the store's text (`yj_text`, see `sql.rs`).
+            let types = self.column_types(t).await?;
+            let columns: Vec<&str> = types.iter().map(|(c, _)| c.as_str()).collect();
+            let select = types
+                .iter()
+                .map(|(c, ty)| match sql_type(ty) {
+                    SqlType::Uuid | SqlType::Timestamp | SqlType::Date | SqlType::Json => {
+                        format!("yj_text(\"{c}\") AS \"{c}\"")
+                    }
+                    _ => format!("\"{c}\""),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rows = sqlx::query(&expand(
+                self.backend(),
+                &format!("SELECT {select} FROM \"{t}\""),
+                &[],
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
             line(
                 &mut w,
                 &json!({ "table": t, "columns": columns, "rows": rows.len() }),
@@ -194,18 +252,18 @@ impl Store {
         Ok(summary)
     }
 
-    /// The declared type of each column of a table (for typing NULLs on PostgreSQL).
-    async fn column_types(&self, table: &str) -> Result<BTreeMap<String, String>> {
+    /// Each column of a table with its declared type, in the table's order.
+    async fn column_types(&self, table: &str) -> Result<Vec<(String, String)>> {
         let rows = match self.backend() {
             Backend::Sqlite => {
-                sqlx::query("SELECT name, type FROM pragma_table_info(?)")
+                sqlx::query("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
                     .bind(table.to_string())
                     .fetch_all(self.pool())
                     .await?
             }
             Backend::Postgres => {
                 sqlx::query(
-                    "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
                 )
                 .bind(table.to_string())
                 .fetch_all(self.pool())
@@ -297,12 +355,15 @@ impl Store {
                 let count = v["rows"].as_u64().unwrap_or(0) as usize;
                 let columns: Vec<String> =
                     serde_json::from_value(v["columns"].clone()).map_err(other)?;
-                let types = self.column_types(&table).await?;
-                for c in &columns {
-                    if !types.contains_key(c) {
-                        return Err(other(format!("table {table} has no column `{c}` here")));
-                    }
-                }
+                let declared: BTreeMap<String, String> =
+                    self.column_types(&table).await?.into_iter().collect();
+                let types = columns
+                    .iter()
+                    .map(|c| match declared.get(c) {
+                        Some(ty) => Ok(sql_type(ty)),
+                        None => Err(other(format!("table {table} has no column `{c}` here"))),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 let cols = columns
                     .iter()
                     .map(|c| format!("\"{c}\""))
@@ -314,33 +375,24 @@ impl Store {
                 } else {
                     ""
                 };
-                let sql = self.q(&format!(
-                    "INSERT INTO \"{table}\" ({cols}){overriding} VALUES ({marks})"
-                ));
+                // Every value takes its column's type here, so the casts are the same per row.
+                let typed: Vec<Val> = types.iter().map(|t| Val::Null(*t)).collect();
+                let sql = expand(
+                    self.backend(),
+                    &format!("INSERT INTO \"{table}\" ({cols}){overriding} VALUES ({marks})"),
+                    &typed,
+                );
                 for _ in 0..count {
                     let row = next()?.ok_or_else(|| other("the backup is truncated"))?;
                     let vals = row
                         .as_array()
                         .filter(|a| a.len() == columns.len())
-                        .ok_or_else(|| other(format!("the backup is damaged in table {table}")))?;
-                    let mut q = sqlx::query(&sql);
-                    for (c, val) in columns.iter().zip(vals) {
-                        let ty = &types[c];
-                        q = match val {
-                            Value::Null if ty.contains("INT") => q.bind(None::<i64>),
-                            Value::Null if ty.contains("REAL") || ty.contains("DOUBLE") => {
-                                q.bind(None::<f64>)
-                            }
-                            Value::Null if ty.contains("BOOL") => q.bind(None::<bool>),
-                            Value::Null => q.bind(None::<String>),
-                            Value::Bool(b) => q.bind(*b),
-                            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
-                            Value::Number(n) => q.bind(n.as_f64()),
-                            Value::String(s) => q.bind(s.clone()),
-                            _ => return Err(other("the backup holds a nested value")),
-                        };
-                    }
-                    q.execute(&mut *tx).await?;
+                        .ok_or_else(|| other(format!("the backup is damaged in table {table}")))?
+                        .iter()
+                        .zip(&types)
+                        .map(|(v, t)| cell_val(v, *t))
+                        .collect::<Result<Vec<_>>>()?;
+                    bind(sqlx::query(&sql), &vals).execute(&mut *tx).await?;
                 }
                 summary.tables.insert(table, count);
             }

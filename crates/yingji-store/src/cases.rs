@@ -4,7 +4,8 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::{Result, Store, Val, parse_uuid, subtree_range};
+use crate::rows::{bool_col, uuid_col, vals};
+use crate::{Result, Store, Val, subtree_range};
 
 /// A stored case with its stream head.
 #[derive(Debug, Clone)]
@@ -115,32 +116,12 @@ pub struct ReportSubmissionRow {
     pub submitted_at: String,
 }
 
-type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-fn bind<'q>(mut q: Q<'q>, args: &[Val]) -> Q<'q> {
-    for a in args {
-        q = match a {
-            Val::Null => q.bind(None::<String>),
-            Val::NullInt => q.bind(None::<i64>),
-            Val::NullReal => q.bind(None::<f64>),
-            Val::Int(i) => q.bind(*i),
-            Val::Real(f) => q.bind(*f),
-            Val::Text(s) => q.bind(s.clone()),
-        };
-    }
-    q
-}
-
-fn uuid_at(r: &sqlx::any::AnyRow, i: usize) -> Result<Uuid> {
-    parse_uuid(&r.try_get::<String, _>(i)?)
-}
-
-const CASE_SUMMARY: &str = "id, jurisdiction_id, case_number, status, channel, category, topic, department, title, accepted_on, due_on, due_ms, overdue, extended, supervision_step";
+const CASE_SUMMARY: &str = "yj_text(id), yj_text(jurisdiction_id), case_number, status, channel, category, topic, department, title, yj_text(accepted_on), yj_text(due_on), due_ms, overdue, extended, supervision_step";
 
 fn case_summary(r: &sqlx::any::AnyRow) -> Result<CaseSummary> {
     Ok(CaseSummary {
-        id: uuid_at(r, 0)?,
-        jurisdiction_id: uuid_at(r, 1)?,
+        id: uuid_col(r, 0)?,
+        jurisdiction_id: uuid_col(r, 1)?,
         case_number: r.try_get(2)?,
         status: r.try_get(3)?,
         channel: r.try_get(4)?,
@@ -151,8 +132,8 @@ fn case_summary(r: &sqlx::any::AnyRow) -> Result<CaseSummary> {
         accepted_on: r.try_get(9)?,
         due_on: r.try_get(10)?,
         due_ms: r.try_get(11)?,
-        overdue: r.try_get::<i64, _>(12)? != 0,
-        extended: r.try_get::<i64, _>(13)? != 0,
+        overdue: bool_col(r, 12)?,
+        extended: bool_col(r, 13)?,
         supervision_step: r.try_get(14)?,
     })
 }
@@ -170,22 +151,20 @@ fn petitioner_row(p: &sqlx::any::AnyRow) -> Result<PetitionerRow> {
 
 impl Store {
     pub async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
-        let row = sqlx::query(&self.q(
-            "SELECT c.id, c.jurisdiction_id, c.jurisdiction_path, s.version, s.head_hash, c.body FROM cases c JOIN streams s ON s.id = c.id WHERE c.id = ?",
-        ))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
+        let row = self.fetch_optional(
+            "SELECT yj_text(c.id), yj_text(c.jurisdiction_id), c.jurisdiction_path, s.version, s.head_hash, yj_text(c.body) FROM cases c JOIN streams s ON s.id = c.id WHERE c.id = ?",
+            &vals![id],
+        )
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let pet = sqlx::query(&self.q(
-            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, purged_at FROM case_petitioners WHERE case_id = ? ORDER BY ordinal",
-        ))
-        .bind(id.to_string())
-        .fetch_all(self.pool())
+        let pet = self.fetch_all(
+            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, yj_text(purged_at) FROM case_petitioners WHERE case_id = ? ORDER BY ordinal",
+            &vals![id],
+        )
         .await?;
         Ok(Some(CaseRecord {
-            id: uuid_at(&r, 0)?,
-            jurisdiction_id: uuid_at(&r, 1)?,
+            id: uuid_col(&r, 0)?,
+            jurisdiction_id: uuid_col(&r, 1)?,
             jurisdiction_path: r.try_get(2)?,
             version: r.try_get(3)?,
             head_hash: r.try_get(4)?,
@@ -196,44 +175,46 @@ impl Store {
 
     /// Every petitioner row with its case id (for `yingji rekey`).
     pub async fn all_case_petitioners(&self) -> Result<Vec<(Uuid, PetitionerRow)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, purged_at, case_id FROM case_petitioners ORDER BY case_id, ordinal",
-        ))
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT ordinal, petitioner_name, petitioner_contact, petitioner_address, petitioner_id_number, yj_text(purged_at), yj_text(case_id) FROM case_petitioners ORDER BY case_id, ordinal",
+            &[],
+        )
         .await?;
         rows.iter()
-            .map(|r| Ok((uuid_at(r, 6)?, petitioner_row(r)?)))
+            .map(|r| Ok((uuid_col(r, 6)?, petitioner_row(r)?)))
             .collect()
     }
 
     /// The first top-level jurisdiction (where system-wide events such as a purge are filed).
     pub async fn root_jurisdiction_id(&self) -> Result<Option<Uuid>> {
-        let row = sqlx::query(
-            "SELECT id FROM jurisdictions WHERE parent_id IS NULL ORDER BY created_at, id LIMIT 1",
-        )
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| uuid_at(&r, 0)).transpose()
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(id) FROM jurisdictions WHERE parent_id IS NULL ORDER BY created_at, id LIMIT 1",
+                &[],
+            )
+            .await?;
+        row.map(|r| uuid_col(&r, 0)).transpose()
     }
 
     /// Cases no longer open (replied or closed) whose last change was before `cutoff` (a
     /// `fmt_ts` time) and whose petitioners' personal data has not been purged yet.
     pub async fn purgeable_cases(&self, cutoff: &str) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT DISTINCT c.id FROM cases c JOIN case_petitioners p ON p.case_id = c.id WHERE c.is_open = 0 AND c.updated_at < ? AND p.purged_at IS NULL ORDER BY c.id",
-        ))
-        .bind(cutoff.to_string())
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT DISTINCT yj_text(c.id) FROM cases c JOIN case_petitioners p ON p.case_id = c.id WHERE c.is_open = FALSE AND c.updated_at < ? AND p.purged_at IS NULL ORDER BY 1",
+            &[Val::ts(cutoff)],
+        )
         .await?;
-        rows.iter().map(|r| uuid_at(r, 0)).collect()
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
     pub async fn case_by_number(&self, number: &str) -> Result<Option<Uuid>> {
-        let row = sqlx::query(&self.q("SELECT id FROM cases WHERE case_number = ?"))
-            .bind(number.to_string())
-            .fetch_optional(self.pool())
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(id) FROM cases WHERE case_number = ?",
+                &vals![number],
+            )
             .await?;
-        row.map(|r| uuid_at(&r, 0)).transpose()
+        row.map(|r| uuid_col(&r, 0)).transpose()
     }
 
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
@@ -244,7 +225,7 @@ impl Store {
         let mut args: Vec<Val> = vec![lo.into(), hi.into()];
         let by_due = f.open_due_from_ms.is_some() || f.open_due_to_ms.is_some();
         if by_due {
-            sql.push_str(" AND is_open = 1");
+            sql.push_str(" AND is_open = TRUE");
             if let Some(a) = f.open_due_from_ms {
                 sql.push_str(" AND due_ms >= ?");
                 args.push(a.into());
@@ -271,34 +252,28 @@ impl Store {
             sql.push_str(" ORDER BY id DESC LIMIT ?");
         }
         args.push(f.limit.into());
-        let text = self.q(&sql);
-        let rows = bind(sqlx::query(&text), &args)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter().map(case_summary).collect()
     }
 
     /// Open cases with something falling due at or before `now_ms`.
     pub async fn due_cases(&self, now_ms: i64, limit: i64) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id FROM cases WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
-        ))
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(id) FROM cases WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
+            &vals![now_ms, limit],
+        )
         .await?;
-        rows.iter().map(|r| uuid_at(r, 0)).collect()
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
     /// The last case number used in a jurisdiction and year.
     pub async fn case_counter(&self, jurisdiction_id: Uuid, year: i64) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            &self.q("SELECT last_seq FROM case_counters WHERE jurisdiction_id = ? AND year = ?"),
-        )
-        .bind(jurisdiction_id.to_string())
-        .bind(year)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                "SELECT last_seq FROM case_counters WHERE jurisdiction_id = ? AND year = ?",
+                &vals![jurisdiction_id, year],
+            )
+            .await?;
         Ok(match row {
             Some(r) => Some(r.try_get(0)?),
             None => None,
@@ -346,14 +321,11 @@ impl Store {
         };
         let mut args: Vec<Val> = quarters.iter().map(Val::from).collect();
         if args.is_empty() {
-            args.push(Val::Null);
+            args.push(Val::Null(crate::SqlType::Text));
         }
         args.push(lo.into());
         args.push(hi.into());
-        let text = self.q(&sql);
-        let rows = bind(sqlx::query(&text), &args)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()
             .map(|r| {
                 Ok(StatRow {
@@ -373,16 +345,15 @@ impl Store {
 
     /// A record of a stream-backed query table (`disputes`) with its stream head.
     pub async fn get_dispute(&self, id: Uuid) -> Result<Option<StreamRecord>> {
-        let row = sqlx::query(&self.q(
-            "SELECT d.id, d.jurisdiction_id, d.jurisdiction_path, s.version, s.head_hash, d.body FROM disputes d JOIN streams s ON s.id = d.id WHERE d.id = ?",
-        ))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
+        let row = self.fetch_optional(
+            "SELECT yj_text(d.id), yj_text(d.jurisdiction_id), d.jurisdiction_path, s.version, s.head_hash, yj_text(d.body) FROM disputes d JOIN streams s ON s.id = d.id WHERE d.id = ?",
+            &vals![id],
+        )
         .await?;
         row.map(|r| {
             Ok(StreamRecord {
-                id: uuid_at(&r, 0)?,
-                jurisdiction_id: uuid_at(&r, 1)?,
+                id: uuid_col(&r, 0)?,
+                jurisdiction_id: uuid_col(&r, 1)?,
                 jurisdiction_path: r.try_get(2)?,
                 version: r.try_get(3)?,
                 head_hash: r.try_get(4)?,
@@ -402,7 +373,7 @@ impl Store {
     ) -> Result<Vec<String>> {
         let (lo, hi) = subtree_range(scope_path);
         let mut sql = String::from(
-            "SELECT body FROM disputes WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
+            "SELECT yj_text(body) FROM disputes WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
         );
         let mut args: Vec<Val> = vec![lo.into(), hi.into()];
         if let Some(s) = status {
@@ -415,10 +386,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY id DESC LIMIT ?");
         args.push(limit.into());
-        let text = self.q(&sql);
-        let rows = bind(sqlx::query(&text), &args)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>(0)?))
             .collect()
@@ -441,16 +409,17 @@ impl Store {
     }
 
     async fn round_where(&self, cond: &str, args: Vec<Val>) -> Result<Option<RoundRow>> {
-        let text = self.q(&format!(
-            "SELECT id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at FROM screening_rounds WHERE {cond}"
-        ));
-        let row = bind(sqlx::query(&text), &args)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = self.fetch_optional(
+            &format!(
+                "SELECT yj_text(id), yj_text(jurisdiction_id), jurisdiction_path, cadence, round_key, yj_text(opened_at) FROM screening_rounds WHERE {cond}"
+            ),
+            &args,
+        )
+        .await?;
         row.map(|r| {
             Ok(RoundRow {
-                id: uuid_at(&r, 0)?,
-                jurisdiction_id: uuid_at(&r, 1)?,
+                id: uuid_col(&r, 0)?,
+                jurisdiction_id: uuid_col(&r, 1)?,
                 jurisdiction_path: r.try_get(2)?,
                 cadence: r.try_get(3)?,
                 round_key: r.try_get(4)?,
@@ -461,17 +430,16 @@ impl Store {
     }
 
     pub async fn screening_submissions(&self, round: Uuid) -> Result<Vec<ScreeningSubmissionRow>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT unit_id, nil, disputes_found, note, submitted_by, submitted_at FROM screening_submissions WHERE round_id = ?",
-        ))
-        .bind(round.to_string())
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(unit_id), nil, disputes_found, note, yj_text(submitted_by), yj_text(submitted_at) FROM screening_submissions WHERE round_id = ?",
+            &vals![round],
+        )
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(ScreeningSubmissionRow {
-                    unit_id: uuid_at(r, 0)?,
-                    nil: r.try_get::<i64, _>(1)? != 0,
+                    unit_id: uuid_col(r, 0)?,
+                    nil: bool_col(r, 1)?,
                     disputes_found: r.try_get(2)?,
                     note: r.try_get(3)?,
                     submitted_by: r.try_get(4)?,
@@ -483,14 +451,14 @@ impl Store {
 
     /// The direct children of a jurisdiction: (id, name).
     pub async fn child_jurisdictions(&self, parent: Uuid) -> Result<Vec<(Uuid, String)>> {
-        let rows = sqlx::query(
-            &self.q("SELECT id, name FROM jurisdictions WHERE parent_id = ? ORDER BY name"),
-        )
-        .bind(parent.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id), name FROM jurisdictions WHERE parent_id = ? ORDER BY name",
+                &vals![parent],
+            )
+            .await?;
         rows.iter()
-            .map(|r| Ok((uuid_at(r, 0)?, r.try_get(1)?)))
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?)))
             .collect()
     }
 
@@ -502,21 +470,18 @@ impl Store {
         scope_path: &str,
     ) -> Result<Vec<(Uuid, String, Uuid, bool)>> {
         let (lo, hi) = subtree_range(scope_path);
-        let rows = sqlx::query(&self.q(
-            "SELECT h.jurisdiction_id, j.name, h.person_id, h.deputy FROM post_holders h JOIN jurisdictions j ON j.id = h.jurisdiction_id WHERE h.post_id = ? AND j.path >= ? AND j.path < ? ORDER BY j.path, h.deputy",
-        ))
-        .bind(post.to_string())
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(h.jurisdiction_id), j.name, yj_text(h.person_id), h.deputy FROM post_holders h JOIN jurisdictions j ON j.id = h.jurisdiction_id WHERE h.post_id = ? AND j.path >= ? AND j.path < ? ORDER BY j.path, h.deputy",
+            &vals![post, lo, hi],
+        )
         .await?;
         rows.iter()
             .map(|r| {
                 Ok((
-                    uuid_at(r, 0)?,
+                    uuid_col(r, 0)?,
                     r.try_get(1)?,
-                    uuid_at(r, 2)?,
-                    r.try_get::<i64, _>(3)? != 0,
+                    uuid_col(r, 2)?,
+                    bool_col(r, 3)?,
                 ))
             })
             .collect()
@@ -529,13 +494,10 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<Vec<ReportSubmissionRow>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT schedule_id, due_at, party, nil, content, submitted_at FROM report_submissions WHERE plan_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, party",
-        ))
-        .bind(plan_id.to_string())
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT schedule_id, yj_text(due_at), party, nil, content, yj_text(submitted_at) FROM report_submissions WHERE plan_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, party",
+            &[plan_id.into(), Val::ts(from), Val::ts(to)],
+        )
         .await?;
         rows.iter()
             .map(|r| {
@@ -543,7 +505,7 @@ impl Store {
                     schedule_id: r.try_get(0)?,
                     due_at: r.try_get(1)?,
                     party: r.try_get(2)?,
-                    nil: r.try_get::<i64, _>(3)? != 0,
+                    nil: bool_col(r, 3)?,
                     content: r.try_get(4)?,
                     submitted_at: r.try_get(5)?,
                 })
@@ -559,27 +521,22 @@ impl Store {
         party: &str,
         kind: &str,
     ) -> Result<bool> {
-        let row = sqlx::query(&self.q(
+        let row = self.fetch_optional(
             "SELECT 1 FROM report_reminders WHERE plan_id = ? AND schedule_id = ? AND due_at = ? AND party = ? AND kind = ?",
-        ))
-        .bind(plan_id.to_string())
-        .bind(schedule_id.to_string())
-        .bind(due_at.to_string())
-        .bind(party.to_string())
-        .bind(kind.to_string())
-        .fetch_optional(self.pool())
+            &[plan_id.into(), schedule_id.into(), Val::ts(due_at), party.into(), kind.into()],
+        )
         .await?;
         Ok(row.is_some())
     }
 
     /// Outbox rows of a kind (for the views and tests): payloads, oldest first.
     pub async fn outbox_payloads(&self, kind: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            &self.q("SELECT payload FROM outbox WHERE kind = ? ORDER BY created_at, id"),
-        )
-        .bind(kind.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(payload) FROM outbox WHERE kind = ? ORDER BY created_at, id",
+                &vals![kind],
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>(0)?))
             .collect()

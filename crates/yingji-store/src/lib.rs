@@ -246,11 +246,6 @@ impl Store {
         &self.inner.pool
     }
 
-    /// The SQL text for this backend (`?` placeholders become `$n` on PostgreSQL).
-    pub(crate) fn q(&self, s: &str) -> String {
-        sql::placeholders(self.inner.backend, s)
-    }
-
     /// Commits a write set durably. Returns only after the transaction is committed.
     pub async fn commit(&self, ws: WriteSet) -> Result<()> {
         let directory = cache::touches_directory(&ws);
@@ -322,19 +317,21 @@ impl Store {
 
     /// The events of one stream in order.
     pub async fn stream_events(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id, stream_id, stream_seq, stream_kind, jurisdiction_id, at, actor_id, actor_name, kind, reason, payload, prev_hash, hash FROM events WHERE stream_id = ? ORDER BY stream_seq",
-        ))
-        .bind(stream_id.to_string())
-        .fetch_all(&self.inner.pool)
+        let rows = self.fetch_all(
+            "SELECT yj_text(id), yj_text(stream_id), stream_seq, stream_kind, yj_text(jurisdiction_id), at, yj_text(actor_id), actor_name, kind, reason, payload, prev_hash, hash FROM events WHERE stream_id = ? ORDER BY stream_seq",
+            &vals![stream_id],
+        )
         .await?;
         rows.iter().map(event_from_row).collect()
     }
 
     /// Every stream with its recorded head, for verification.
     pub async fn streams(&self) -> Result<Vec<(Uuid, String, i64, String)>> {
-        let rows = sqlx::query("SELECT id, kind, version, head_hash FROM streams ORDER BY id")
-            .fetch_all(&self.inner.pool)
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id), kind, version, head_hash FROM streams ORDER BY id",
+                &[],
+            )
             .await?;
         rows.iter()
             .map(|r| {
@@ -350,9 +347,11 @@ impl Store {
 
     /// A stream's version and head hash (None when the stream does not exist).
     pub async fn stream_head(&self, id: Uuid) -> Result<Option<(i64, String)>> {
-        let row = sqlx::query(&self.q("SELECT version, head_hash FROM streams WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.inner.pool)
+        let row = self
+            .fetch_optional(
+                "SELECT version, head_hash FROM streams WHERE id = ?",
+                &vals![id],
+            )
             .await?;
         Ok(match row {
             Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
@@ -372,11 +371,12 @@ impl Store {
             }
         }
         // Events whose stream has no head at all (a stream row deleted).
-        let orphans = sqlx::query(
-            "SELECT DISTINCT stream_id FROM events WHERE stream_id NOT IN (SELECT id FROM streams)",
-        )
-        .fetch_all(&self.inner.pool)
-        .await?;
+        let orphans = self
+            .fetch_all(
+                "SELECT DISTINCT yj_text(stream_id) FROM events WHERE stream_id NOT IN (SELECT id FROM streams)",
+                &[],
+            )
+            .await?;
         for r in orphans {
             let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
             report.broken.push((

@@ -6,8 +6,9 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
+use crate::rows::{bool_col, opt_uuid_col, uuid_col, vals};
 use crate::writes::DeliveryWrite;
-use crate::{Backend, Result, Row, Stmt, Store, WriteSet, args, parse_uuid, subtree_range};
+use crate::{Backend, Result, Row, Stmt, Store, Val, WriteSet, args, subtree_range};
 
 /// An outbox intent waiting to be expanded into deliveries.
 #[derive(Debug, Clone)]
@@ -41,29 +42,22 @@ pub struct Delivery {
     pub created_at: String,
 }
 
-const DELIVERY_COLS: &str = "id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, last_error, sent_at, created_at";
-
-fn opt_uuid(r: &sqlx::any::AnyRow, i: usize) -> Result<Option<Uuid>> {
-    match r.try_get::<Option<String>, _>(i)? {
-        Some(s) => Ok(Some(parse_uuid(&s)?)),
-        None => Ok(None),
-    }
-}
+const DELIVERY_COLS: &str = "yj_text(id), yj_text(outbox_id), yj_text(incident_id), yj_text(call_id), jurisdiction_path, yj_text(person_id), channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, last_error, yj_text(sent_at), yj_text(created_at)";
 
 fn delivery_from(r: &sqlx::any::AnyRow) -> Result<Delivery> {
     Ok(Delivery {
-        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-        outbox_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
-        incident_id: opt_uuid(r, 2)?,
-        call_id: opt_uuid(r, 3)?,
+        id: uuid_col(r, 0)?,
+        outbox_id: uuid_col(r, 1)?,
+        incident_id: opt_uuid_col(r, 2)?,
+        call_id: opt_uuid_col(r, 3)?,
         jurisdiction_path: r.try_get(4)?,
-        person_id: opt_uuid(r, 5)?,
+        person_id: opt_uuid_col(r, 5)?,
         channel: r.try_get(6)?,
         address: r.try_get(7)?,
         subject: r.try_get(8)?,
         body: r.try_get(9)?,
         ack_url: r.try_get(10)?,
-        drill: r.try_get::<i64, _>(11)? != 0,
+        drill: bool_col(r, 11)?,
         state: r.try_get(12)?,
         attempts: r.try_get(13)?,
         next_at_ms: r.try_get(14)?,
@@ -205,17 +199,16 @@ impl Store {
     }
 
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxItem>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id, event_id, kind, payload FROM outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?",
-        ))
-        .bind(limit)
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(id), yj_text(event_id), kind, yj_text(payload) FROM outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?",
+            &vals![limit],
+        )
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(OutboxItem {
-                    id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    event_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
+                    id: uuid_col(r, 0)?,
+                    event_id: uuid_col(r, 1)?,
                     kind: r.try_get(2)?,
                     payload: r.try_get(3)?,
                 })
@@ -225,30 +218,35 @@ impl Store {
 
     /// Deliveries held under `lease`.
     pub async fn leased_deliveries(&self, lease: Uuid) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(&self.q(&format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE lease = ? AND state = 'sending'"
-        )))
-        .bind(lease.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                &format!(
+                    "SELECT {DELIVERY_COLS} FROM deliveries WHERE lease = ? AND state = 'sending'"
+                ),
+                &vals![lease],
+            )
+            .await?;
         rows.iter().map(delivery_from).collect()
     }
 
     /// When the next pending delivery is due (ms), if any.
     pub async fn next_delivery_due(&self) -> Result<Option<i64>> {
-        let r = sqlx::query("SELECT MIN(next_at_ms) FROM deliveries WHERE state = 'pending'")
-            .fetch_one(self.pool())
+        let r = self
+            .fetch_one(
+                "SELECT MIN(next_at_ms) FROM deliveries WHERE state = 'pending'",
+                &[],
+            )
             .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?)
     }
 
     pub async fn delivery(&self, id: Uuid) -> Result<Option<Delivery>> {
-        let r = sqlx::query(&self.q(&format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let r = self
+            .fetch_optional(
+                &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?"),
+                &vals![id],
+            )
+            .await?;
         r.as_ref().map(delivery_from).transpose()
     }
 
@@ -257,50 +255,44 @@ impl Store {
         let mut sql = format!(
             "SELECT {DELIVERY_COLS} FROM deliveries WHERE jurisdiction_path >= ? AND jurisdiction_path < ?"
         );
-        let mut binds = vec![lo, hi];
+        let mut args = args![lo, hi];
         if let Some(s) = &f.state {
             sql.push_str(" AND state = ?");
-            binds.push(s.clone());
+            args.push(s.into());
         }
         if let Some(i) = f.incident_id {
             sql.push_str(" AND incident_id = ?");
-            binds.push(i.to_string());
+            args.push(i.into());
         }
         if let Some(c) = &f.channel {
             sql.push_str(" AND channel = ?");
-            binds.push(c.clone());
+            args.push(c.into());
         }
         sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
-        let sql = self.q(&sql);
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = q.bind(b);
-        }
-        let rows = q
-            .bind(f.limit.clamp(1, 1000))
-            .fetch_all(self.pool())
-            .await?;
+        args.push(f.limit.clamp(1, 1000).into());
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter().map(delivery_from).collect()
     }
 
     /// A person's in-app inbox, newest first.
     pub async fn inbox(&self, person_id: Uuid, limit: i64) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(&self.q(&format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE person_id = ? AND channel = 'inapp' ORDER BY created_at DESC, id LIMIT ?"
-        )))
-        .bind(person_id.to_string())
-        .bind(limit.clamp(1, 500))
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE person_id = ? AND channel = 'inapp' ORDER BY created_at DESC, id LIMIT ?"),
+                &vals![person_id, limit.clamp(1, 500)],
+            )
+            .await?;
         rows.iter().map(delivery_from).collect()
     }
 
     /// How many deliveries are in each state.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
-                .fetch_all(self.pool())
-                .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state",
+                &[],
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
@@ -308,12 +300,12 @@ impl Store {
 
     /// A person's channels: (channel, address), plus phone and email from the directory.
     pub async fn person_channels(&self, person_id: Uuid) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT channel, address FROM person_channels WHERE person_id = ? ORDER BY channel",
-        ))
-        .bind(person_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT channel, address FROM person_channels WHERE person_id = ? ORDER BY channel",
+                &vals![person_id],
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
@@ -328,17 +320,14 @@ impl Store {
             std::collections::HashMap::new();
         for chunk in people.chunks(200) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = self.q(&format!(
-                "SELECT person_id, channel, address FROM person_channels WHERE person_id IN ({marks}) UNION ALL SELECT id, 'sms', phone FROM people WHERE phone IS NOT NULL AND id IN ({marks}) UNION ALL SELECT id, 'email', email FROM people WHERE email IS NOT NULL AND id IN ({marks})"
-            ));
-            let mut q = sqlx::query(&sql);
-            for _ in 0..3 {
-                for p in chunk {
-                    q = q.bind(p.to_string());
-                }
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
+            let sql = format!(
+                "SELECT yj_text(person_id), channel, address FROM person_channels WHERE person_id IN ({marks}) UNION ALL SELECT yj_text(id), 'sms', phone FROM people WHERE phone IS NOT NULL AND id IN ({marks}) UNION ALL SELECT yj_text(id), 'email', email FROM people WHERE email IS NOT NULL AND id IN ({marks})"
+            );
+            let args: Vec<Val> = (0..3)
+                .flat_map(|_| chunk.iter().map(|p| Val::from(*p)))
+                .collect();
+            for r in self.fetch_all(&sql, &args).await? {
+                let id = uuid_col(&r, 0)?;
                 let ch: String = r.try_get(1)?;
                 let addr: String = r.try_get(2)?;
                 let e = out.entry(id).or_default();
@@ -355,44 +344,34 @@ impl Store {
     /// or not).
     /// For matching an inbound SMS against sealed phones, which no index can compare.
     pub async fn people_phones(&self) -> Result<Vec<(Uuid, String, String)>> {
-        let rows = sqlx::query("SELECT id, name, phone FROM people WHERE phone IS NOT NULL UNION ALL SELECT p.id, p.name, c.address FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms'")
-            .fetch_all(self.pool())
+        let rows = self.fetch_all("SELECT yj_text(id), name, phone FROM people WHERE phone IS NOT NULL UNION ALL SELECT yj_text(p.id), p.name, c.address FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms'", &[])
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                ))
-            })
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
     }
 
     /// The person whose phone (or sms channel) is `phone`.
     pub async fn person_by_phone(&self, phone: &str) -> Result<Option<(Uuid, String)>> {
-        let r = sqlx::query(&self.q(
-            "SELECT p.id, p.name FROM people p WHERE p.phone = ? UNION SELECT p.id, p.name FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms' AND c.address = ? LIMIT 1",
-        ))
-        .bind(phone.to_string())
-        .bind(phone.to_string())
-        .fetch_optional(self.pool())
+        let r = self.fetch_optional(
+            "SELECT yj_text(p.id), p.name FROM people p WHERE p.phone = ? UNION SELECT yj_text(p.id), p.name FROM person_channels c JOIN people p ON p.id = c.person_id WHERE c.channel = 'sms' AND c.address = ? LIMIT 1",
+            &vals![phone, phone],
+        )
         .await?;
         Ok(match r {
-            Some(r) => Some((parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)),
+            Some(r) => Some((uuid_col(&r, 0)?, r.try_get(1)?)),
             None => None,
         })
     }
 
     /// A post's duty roster in a jurisdiction (JSON).
     pub async fn roster(&self, jurisdiction_id: Uuid, post: &str) -> Result<Option<String>> {
-        let r = sqlx::query(
-            &self.q("SELECT body FROM rosters WHERE jurisdiction_id = ? AND post_id = ?"),
-        )
-        .bind(jurisdiction_id.to_string())
-        .bind(post.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let r = self
+            .fetch_optional(
+                "SELECT yj_text(body) FROM rosters WHERE jurisdiction_id = ? AND post_id = ?",
+                &vals![jurisdiction_id, post],
+            )
+            .await?;
         Ok(match r {
             Some(r) => Some(r.try_get(0)?),
             None => None,
@@ -404,12 +383,11 @@ impl Store {
     /// holds each post now.
     pub async fn rosters_in(&self, jurisdiction_id: Uuid) -> Result<Vec<(String, String)>> {
         self.cached(&self.inner.rosters, jurisdiction_id, || async move {
-            let rows =
-                sqlx::query(&self.q(
-                    "SELECT post_id, body FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id",
-                ))
-                .bind(jurisdiction_id.to_string())
-                .fetch_all(self.pool())
+            let rows = self
+                .fetch_all(
+                    "SELECT post_id, yj_text(body) FROM rosters WHERE jurisdiction_id = ? ORDER BY post_id",
+                    &vals![jurisdiction_id],
+                )
                 .await?;
             rows.iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -420,12 +398,12 @@ impl Store {
 
     /// An incident's callout (JSON) with its stream version and head.
     pub async fn callout(&self, incident_id: Uuid) -> Result<Option<(String, String)>> {
-        let r = sqlx::query(
-            &self.q("SELECT body, jurisdiction_path FROM callouts WHERE incident_id = ?"),
-        )
-        .bind(incident_id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let r = self
+            .fetch_optional(
+                "SELECT yj_text(body), jurisdiction_path FROM callouts WHERE incident_id = ?",
+                &vals![incident_id],
+            )
+            .await?;
         Ok(match r {
             Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
             None => None,
@@ -434,45 +412,34 @@ impl Store {
 
     /// Incidents whose callout has something due at or before `now_ms`.
     pub async fn due_callouts(&self, now_ms: i64, limit: i64) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT incident_id FROM callouts WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
-        ))
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(incident_id) FROM callouts WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
+            &vals![now_ms, limit],
+        )
         .await?;
-        rows.iter()
-            .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
-            .collect()
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
     /// The calls a person has not acknowledged yet, newest first: (incident, call).
     pub async fn open_calls_of(&self, person_id: Uuid) -> Result<Vec<(Uuid, Uuid)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT incident_id, call_id FROM call_recipients WHERE person_id = ? AND acked_at IS NULL ORDER BY called_at DESC",
-        ))
-        .bind(person_id.to_string())
-        .fetch_all(self.pool())
+        let rows = self.fetch_all(
+            "SELECT yj_text(incident_id), yj_text(call_id) FROM call_recipients WHERE person_id = ? AND acked_at IS NULL ORDER BY called_at DESC",
+            &vals![person_id],
+        )
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    parse_uuid(&r.try_get::<String, _>(1)?)?,
-                ))
-            })
+            .map(|r| Ok((uuid_col(r, 0)?, uuid_col(r, 1)?)))
             .collect()
     }
 
     /// The incident a call belongs to.
     pub async fn call_incident(&self, call_id: Uuid) -> Result<Option<Uuid>> {
-        let r = sqlx::query(
-            &self.q("SELECT incident_id FROM call_recipients WHERE call_id = ? LIMIT 1"),
-        )
-        .bind(call_id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        r.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
-            .transpose()
+        let r = self
+            .fetch_optional(
+                "SELECT yj_text(incident_id) FROM call_recipients WHERE call_id = ? LIMIT 1",
+                &vals![call_id],
+            )
+            .await?;
+        r.map(|r| uuid_col(&r, 0)).transpose()
     }
 }

@@ -173,9 +173,11 @@ fn json_rows(st: &Stmt) -> Option<(&str, &str, &str)> {
 }
 
 /// One statement for all the rows of a group: the rows go as a single JSON array, which
-/// `json_populate_recordset` turns into rows of the table's own type (every column here is
-/// TEXT or BIGINT, which JSON strings and numbers fill exactly). One round trip and one
-/// prepared statement whatever the batch size.
+/// `json_populate_recordset` turns into rows of the table's own type. Text, ids, times and dates
+/// travel as JSON strings (which PostgreSQL reads with the column type's own input function),
+/// numbers as numbers, flags as `true`/`false`, and JSON documents as themselves (a json or
+/// jsonb column takes the JSON value as it stands). One round trip and one prepared statement
+/// whatever the batch size.
 fn json_statement(first: &Stmt, rows: &[&[Val]]) -> Option<Stmt> {
     let (table, cols, suffix) = json_rows(first)?;
     let names: Vec<&str> = cols.split(',').map(str::trim).collect();
@@ -197,11 +199,23 @@ fn json_statement(first: &Stmt, rows: &[&[Val]]) -> Option<Stmt> {
             json.push_str(name);
             json.push_str("\":");
             match v {
-                Val::Null | Val::NullInt | Val::NullReal => json.push_str("null"),
+                Val::Null(_) => json.push_str("null"),
                 Val::Int(n) => json.push_str(&n.to_string()),
                 Val::Real(f) if f.is_finite() => json.push_str(&f.to_string()),
                 Val::Real(_) => return None,
-                Val::Text(t) => json.push_str(&serde_json::to_string(t).ok()?),
+                Val::Bool(b) => json.push_str(if *b { "true" } else { "false" }),
+                Val::Uuid(u) => {
+                    json.push('"');
+                    json.push_str(
+                        u.hyphenated()
+                            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                    );
+                    json.push('"');
+                }
+                Val::Json(t) => json.push_str(t),
+                Val::Text(t) | Val::Timestamp(t) | Val::Date(t) => {
+                    json.push_str(&serde_json::to_string(t).ok()?)
+                }
             }
         }
         json.push('}');
@@ -248,6 +262,7 @@ async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::SqlType;
 
     fn st(sql: &'static str, n: usize) -> Stmt {
         Stmt::new(sql, vec![Val::Int(1); n])
@@ -285,8 +300,16 @@ mod tests {
     #[test]
     fn the_json_array_carries_every_value_by_column() {
         let first = Stmt::new("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", vec![]);
-        let r1 = vec![Val::Text("引\"号\n".into()), Val::Int(-7), Val::Null];
-        let r2 = vec![Val::Text(String::new()), Val::NullInt, Val::Real(1.5)];
+        let r1 = vec![
+            Val::Text("引\"号\n".into()),
+            Val::Int(-7),
+            Val::Null(SqlType::Text),
+        ];
+        let r2 = vec![
+            Val::Text(String::new()),
+            Val::Null(SqlType::Int),
+            Val::Real(1.5),
+        ];
         let stmt = json_statement(&Stmt::new(first.sql.clone(), r1.clone()), &[&r1, &r2]).unwrap();
         assert_eq!(
             stmt.sql,
@@ -300,8 +323,26 @@ mod tests {
             v,
             serde_json::json!([{"a": "引\"号\n", "b": -7, "c": null}, {"a": "", "b": null, "c": 1.5}])
         );
+        // Typed values: ids and times as strings (read by the column type), flags as JSON
+        // booleans, JSON documents as themselves.
+        let typed = "INSERT INTO t (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)";
+        let row = vec![
+            Val::Uuid(uuid::Uuid::from_u128(1)),
+            Val::ts("2026-03-02T02:00:00.000000Z"),
+            Val::Bool(true),
+            Val::json(r#"{"k":[1,"二"]}"#),
+            Val::Null(SqlType::Uuid),
+        ];
+        let stmt = json_statement(&Stmt::new(typed, row.clone()), &[&row]).unwrap();
+        let Val::Text(json) = &stmt.args[0] else {
+            panic!("one text parameter")
+        };
+        assert_eq!(
+            json,
+            r#"[{"a":"00000000-0000-0000-0000-000000000001","b":"2026-03-02T02:00:00.000000Z","c":true,"d":{"k":[1,"二"]},"e":null}]"#
+        );
         // A non-finite number cannot travel as JSON: the group keeps the VALUES form.
-        let bad = vec![Val::Real(f64::NAN), Val::Int(1), Val::Null];
+        let bad = vec![Val::Real(f64::NAN), Val::Int(1), Val::Null(SqlType::Text)];
         assert!(json_statement(&Stmt::new(first.sql.clone(), bad.clone()), &[&bad]).is_none());
     }
 }

@@ -1,10 +1,11 @@
 //! What a write contains, how it is applied inside a transaction, and the read queries.
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 use yingji_domain::audit::StoredEvent;
 
-use crate::sql::placeholders;
+use crate::sql::expand;
 use crate::{Backend, Conflict, Result, Store, StoreError, parse_uuid};
 
 /// Everything one request changes, committed atomically.
@@ -107,18 +108,72 @@ impl From<Stmt> for Row {
     }
 }
 
-/// A bound value. Booleans are stored as integers 0/1, ids and timestamps as text.
+/// The SQL type of a bound value. SQLite stores ids, times, dates and JSON as text and flags as
+/// 0/1; PostgreSQL has a column type for each (see `sql.rs` for how they are bound and read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Text,
+    Int,
+    Real,
+    Bool,
+    Uuid,
+    /// A moment, as fixed-width UTC text ([`crate::fmt_ts`]).
+    Timestamp,
+    /// A calendar day, `YYYY-MM-DD`.
+    Date,
+    /// A JSON document (text).
+    Json,
+}
+
+/// A bound value with its SQL type. The `From` impls give Rust values their type (`Uuid`,
+/// `bool`, `jiff::Timestamp`, `jiff::civil::Date`; `None` a NULL of the same type); times and
+/// JSON held as text are typed with [`Val::ts`] and [`Val::json`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
-    /// A NULL in a text column.
-    Null,
-    /// A NULL in an integer column (PostgreSQL types its parameters).
-    NullInt,
-    /// A NULL in a floating-point column.
-    NullReal,
+    /// A NULL of a type (PostgreSQL types its parameters, NULLs too).
+    Null(SqlType),
     Int(i64),
     Real(f64),
     Text(String),
+    Bool(bool),
+    Uuid(Uuid),
+    /// Fixed-width UTC text, as [`crate::fmt_ts`] writes it.
+    Timestamp(String),
+    /// `YYYY-MM-DD`.
+    Date(String),
+    /// JSON text.
+    Json(String),
+}
+
+impl Val {
+    /// A time held as `fmt_ts` text.
+    pub fn ts(v: impl Into<String>) -> Val {
+        Val::Timestamp(v.into())
+    }
+
+    /// A time held as `fmt_ts` text, or NULL.
+    pub fn opt_ts(v: Option<impl Into<String>>) -> Val {
+        v.map_or(Val::Null(SqlType::Timestamp), Val::ts)
+    }
+
+    /// A JSON document held as text.
+    pub fn json(v: impl Into<String>) -> Val {
+        Val::Json(v.into())
+    }
+
+    pub fn sql_type(&self) -> SqlType {
+        match self {
+            Val::Null(t) => *t,
+            Val::Int(_) => SqlType::Int,
+            Val::Real(_) => SqlType::Real,
+            Val::Text(_) => SqlType::Text,
+            Val::Bool(_) => SqlType::Bool,
+            Val::Uuid(_) => SqlType::Uuid,
+            Val::Timestamp(_) => SqlType::Timestamp,
+            Val::Date(_) => SqlType::Date,
+            Val::Json(_) => SqlType::Json,
+        }
+    }
 }
 
 impl From<i64> for Val {
@@ -138,7 +193,7 @@ impl From<u32> for Val {
 }
 impl From<bool> for Val {
     fn from(v: bool) -> Val {
-        Val::Int(i64::from(v))
+        Val::Bool(v)
     }
 }
 impl From<f64> for Val {
@@ -163,21 +218,41 @@ impl From<&String> for Val {
 }
 impl From<Uuid> for Val {
     fn from(v: Uuid) -> Val {
-        Val::Text(v.to_string())
+        Val::Uuid(v)
+    }
+}
+impl From<jiff::Timestamp> for Val {
+    fn from(v: jiff::Timestamp) -> Val {
+        Val::Timestamp(crate::fmt_ts(v))
+    }
+}
+impl From<jiff::civil::Date> for Val {
+    fn from(v: jiff::civil::Date) -> Val {
+        Val::Date(v.to_string())
     }
 }
 macro_rules! opt_val {
     ($null:ident: $($t:ty),*) => {$(
         impl From<Option<$t>> for Val {
             fn from(v: Option<$t>) -> Val {
-                v.map_or(Val::$null, Into::into)
+                v.map_or(Val::Null(SqlType::$null), Into::into)
             }
         }
     )*};
 }
-opt_val!(Null: String, &str, &String, Uuid);
-opt_val!(NullInt: i64, i32, u32, bool);
-opt_val!(NullReal: f64);
+opt_val!(Text: String, &str, &String);
+opt_val!(Int: i64, i32, u32);
+opt_val!(Real: f64);
+opt_val!(Bool: bool);
+opt_val!(Uuid: Uuid);
+opt_val!(Timestamp: jiff::Timestamp);
+opt_val!(Date: jiff::civil::Date);
+
+/// `vals![a, b]` builds an array of `Val`s (a read's arguments).
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { [$($crate::Val::from($v)),*] };
+}
+pub(crate) use vals;
 
 /// `args![a, b, c]` builds a `Vec<Val>`.
 #[macro_export]
@@ -339,10 +414,6 @@ pub fn subtree_range(path: &str) -> (String, String) {
     (path.to_string(), hi)
 }
 
-fn b(v: bool) -> i64 {
-    i64::from(v)
-}
-
 /// The statements that apply a write set, in order, for either backend.
 pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
     let mut out = Vec::with_capacity(ws.heads.len() + ws.events.len() + ws.rows.len() + 1);
@@ -375,6 +446,7 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
                 v.stream_seq,
                 v.stream_kind,
                 v.jurisdiction_id,
+                // The time and the payload stay text: the hash covers their exact text.
                 v.at,
                 v.actor_id,
                 v.actor_name,
@@ -393,7 +465,7 @@ pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
         out.push(
             Stmt::new(
                 "INSERT INTO idempotency (actor_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                args![i.actor_id, i.key, i.request_hash, i.status, i.response, i.created_at],
+                args![i.actor_id, i.key, i.request_hash, i.status, i.response, Val::ts(i.created_at)],
             )
             .on_unique(Conflict::Idempotency),
         );
@@ -427,10 +499,10 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
                 i.drill,
                 i.headcount,
                 i.title,
-                i.reported_at,
-                i.updated_at,
+                Val::ts(i.reported_at),
+                Val::ts(i.updated_at),
                 i.next_due_ms,
-                i.body
+                Val::json(i.body)
             ],
         )),
         Row::Tasks { incident_id, tasks } => {
@@ -454,10 +526,10 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
                         &t.group,
                         &t.title,
                         &t.state,
-                        &t.due_at,
+                        Val::ts(&t.due_at),
                         t.overdue,
                         t.drill,
-                        assignees
+                        Val::json(assignees)
                     ],
                 ));
             }
@@ -476,7 +548,7 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
         Row::Jurisdiction(j) => out.push(Stmt::new(
             "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, code = excluded.code",
-            args![j.id, j.parent_id, j.name, j.kind, j.code, j.path, j.created_at],
+            args![j.id, j.parent_id, j.name, j.kind, j.code, j.path, Val::ts(j.created_at)],
         )),
         Row::Person(p) => out.push(Stmt::new(
             "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -488,7 +560,7 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
                 p.phone,
                 p.email,
                 p.token_hash,
-                p.created_at
+                Val::ts(p.created_at)
             ],
         )),
         Row::PostHolder(h) => out.push(Stmt::new(
@@ -506,11 +578,11 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
         )),
         Row::Plan(p) => out.push(Stmt::new(
             "INSERT INTO plans (plan_id, version, jurisdiction_id, title, source, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![p.plan_id, p.version, p.jurisdiction_id, p.title, &*p.source, p.sha256, p.loaded_at],
+            args![p.plan_id, p.version, p.jurisdiction_id, p.title, &*p.source, p.sha256, Val::ts(p.loaded_at)],
         )),
         Row::Outbox(o) => out.push(Stmt::new(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-            args![o.id, o.event_id, o.kind, o.payload, o.next_at, o.created_at],
+            args![o.id, o.event_id, o.kind, Val::json(o.payload), Val::ts(o.next_at), Val::ts(o.created_at)],
         )),
         Row::Sql(st) => out.push(st),
     }
@@ -530,19 +602,8 @@ pub(crate) async fn apply_statements(
 }
 
 async fn exec_stmt(backend: Backend, conn: &mut AnyConnection, st: &Stmt) -> Result<()> {
-    let text = placeholders(backend, &st.sql);
-    let mut q = sqlx::query(&text);
-    for a in &st.args {
-        q = match a {
-            Val::Null => q.bind(None::<String>),
-            Val::NullInt => q.bind(None::<i64>),
-            Val::NullReal => q.bind(None::<f64>),
-            Val::Int(i) => q.bind(*i),
-            Val::Real(f) => q.bind(*f),
-            Val::Text(t) => q.bind(t.as_str()),
-        };
-    }
-    let n = match q.execute(&mut *conn).await {
+    let text = expand(backend, &st.sql, &st.args);
+    let n = match bind(sqlx::query(&text), &st.args).execute(&mut *conn).await {
         Ok(r) => r.rows_affected(),
         Err(e) => {
             return Err(match (StoreError::from(e), st.unique) {
@@ -554,18 +615,77 @@ async fn exec_stmt(backend: Backend, conn: &mut AnyConnection, st: &Stmt) -> Res
     st.check_rows(n)
 }
 
-fn uuid_col(r: &sqlx::any::AnyRow, i: usize) -> Result<Uuid> {
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds values in order. Ids, times, dates and JSON go as text (PostgreSQL casts them, see
+/// `sql.rs`); flags as booleans (SQLite stores 0/1).
+pub(crate) fn bind<'q>(mut q: Query<'q>, args: &'q [Val]) -> Query<'q> {
+    for a in args {
+        q = match a {
+            Val::Null(SqlType::Int) => q.bind(None::<i64>),
+            Val::Null(SqlType::Real) => q.bind(None::<f64>),
+            Val::Null(SqlType::Bool) => q.bind(None::<bool>),
+            Val::Null(_) => q.bind(None::<String>),
+            Val::Int(i) => q.bind(*i),
+            Val::Real(f) => q.bind(*f),
+            Val::Bool(b) => q.bind(*b),
+            Val::Uuid(u) => q.bind(u.to_string()),
+            Val::Text(t) | Val::Timestamp(t) | Val::Date(t) | Val::Json(t) => q.bind(t.as_str()),
+        };
+    }
+    q
+}
+
+impl Store {
+    /// The rows a read answers. `sql` is written with `?` for both backends and reads typed
+    /// columns through `yj_text(…)` (see `sql.rs`).
+    pub(crate) async fn fetch_all(&self, sql: &str, args: &[Val]) -> Result<Vec<AnyRow>> {
+        let text = expand(self.backend(), sql, args);
+        Ok(bind(sqlx::query(&text), args)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// The first row a read answers, if any (see [`Store::fetch_all`]).
+    pub(crate) async fn fetch_optional(&self, sql: &str, args: &[Val]) -> Result<Option<AnyRow>> {
+        let text = expand(self.backend(), sql, args);
+        Ok(bind(sqlx::query(&text), args)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// The one row a read answers (see [`Store::fetch_all`]).
+    pub(crate) async fn fetch_one(&self, sql: &str, args: &[Val]) -> Result<AnyRow> {
+        let text = expand(self.backend(), sql, args);
+        Ok(bind(sqlx::query(&text), args)
+            .fetch_one(self.pool())
+            .await?)
+    }
+}
+
+/// An id column (read through `yj_text`).
+pub(crate) fn uuid_col(r: &AnyRow, i: usize) -> Result<Uuid> {
     parse_uuid(&r.try_get::<String, _>(i)?)
 }
 
-fn opt_uuid_col(r: &sqlx::any::AnyRow, i: usize) -> Result<Option<Uuid>> {
+pub(crate) fn opt_uuid_col(r: &AnyRow, i: usize) -> Result<Option<Uuid>> {
     match r.try_get::<Option<String>, _>(i)? {
         Some(s) => Ok(Some(parse_uuid(&s)?)),
         None => Ok(None),
     }
 }
 
-fn jurisdiction_from(r: &sqlx::any::AnyRow) -> Result<JurisdictionRow> {
+/// A flag: a boolean on PostgreSQL, 0/1 on SQLite.
+pub(crate) fn bool_col(r: &AnyRow, i: usize) -> Result<bool> {
+    use sqlx::{TypeInfo as _, ValueRef as _};
+    if r.try_get_raw(i)?.type_info().name() == "BOOLEAN" {
+        Ok(r.try_get::<bool, _>(i)?)
+    } else {
+        Ok(r.try_get::<i64, _>(i)? != 0)
+    }
+}
+
+fn jurisdiction_from(r: &AnyRow) -> Result<JurisdictionRow> {
     Ok(JurisdictionRow {
         id: uuid_col(r, 0)?,
         parent_id: opt_uuid_col(r, 1)?,
@@ -577,7 +697,7 @@ fn jurisdiction_from(r: &sqlx::any::AnyRow) -> Result<JurisdictionRow> {
     })
 }
 
-fn person_from(r: &sqlx::any::AnyRow) -> Result<PersonRow> {
+fn person_from(r: &AnyRow) -> Result<PersonRow> {
     Ok(PersonRow {
         id: uuid_col(r, 0)?,
         jurisdiction_id: uuid_col(r, 1)?,
@@ -589,7 +709,7 @@ fn person_from(r: &sqlx::any::AnyRow) -> Result<PersonRow> {
     })
 }
 
-fn plan_from(r: &sqlx::any::AnyRow) -> Result<PlanRow> {
+fn plan_from(r: &AnyRow) -> Result<PlanRow> {
     Ok(PlanRow {
         plan_id: r.try_get(0)?,
         version: r.try_get(1)?,
@@ -601,18 +721,21 @@ fn plan_from(r: &sqlx::any::AnyRow) -> Result<PlanRow> {
     })
 }
 
-const PLAN_COLS: &str = "plan_id, version, jurisdiction_id, title, source, sha256, loaded_at";
-const PERSON_COLS: &str = "id, jurisdiction_id, name, phone, email, token_hash, created_at";
-const JUR_COLS: &str = "id, parent_id, name, kind, code, path, created_at";
+const PLAN_COLS: &str =
+    "plan_id, version, yj_text(jurisdiction_id), title, source, sha256, yj_text(loaded_at)";
+const PERSON_COLS: &str =
+    "yj_text(id), yj_text(jurisdiction_id), name, phone, email, token_hash, yj_text(created_at)";
+const JUR_COLS: &str =
+    "yj_text(id), yj_text(parent_id), name, kind, code, path, yj_text(created_at)";
 
 impl Store {
     pub async fn get_incident(&self, id: Uuid) -> Result<Option<IncidentRecord>> {
-        let row = sqlx::query(&self.q(
-            "SELECT i.id, i.jurisdiction_id, i.jurisdiction_path, s.version, s.head_hash, i.body FROM incidents i JOIN streams s ON s.id = i.id WHERE i.id = ?",
-        ))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(i.id), yj_text(i.jurisdiction_id), i.jurisdiction_path, s.version, s.head_hash, yj_text(i.body) FROM incidents i JOIN streams s ON s.id = i.id WHERE i.id = ?",
+                &vals![id],
+            )
+            .await?;
         row.map(|r| {
             Ok(IncidentRecord {
                 id: uuid_col(&r, 0)?,
@@ -629,49 +752,36 @@ impl Store {
     pub async fn list_incidents(&self, f: &IncidentFilter) -> Result<Vec<IncidentSummary>> {
         let (lo, hi) = subtree_range(&f.scope_path);
         let mut sql = String::from(
-            "SELECT id, jurisdiction_id, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at FROM incidents WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
+            "SELECT yj_text(id), yj_text(jurisdiction_id), plan_id, plan_version, kind, status, level, drill, headcount, title, yj_text(reported_at), yj_text(updated_at) FROM incidents WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
         );
-        if f.status.is_some() {
-            sql.push_str(" AND status = ?");
-        }
-        if f.level.is_some() {
-            sql.push_str(" AND level = ?");
-        }
-        if f.drill.is_some() {
-            sql.push_str(" AND drill = ?");
-        }
-        if f.from.is_some() {
-            sql.push_str(" AND reported_at >= ?");
-        }
-        if f.to.is_some() {
-            sql.push_str(" AND reported_at < ?");
-        }
-        if f.before.is_some() {
-            sql.push_str(" AND id < ?");
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
-        let text = self.q(&sql);
-        let mut q = sqlx::query(&text).bind(lo).bind(hi);
+        let mut args = args![lo, hi];
         if let Some(s) = &f.status {
-            q = q.bind(s.clone());
+            sql.push_str(" AND status = ?");
+            args.push(s.into());
         }
         if let Some(l) = &f.level {
-            q = q.bind(l.clone());
+            sql.push_str(" AND level = ?");
+            args.push(l.into());
         }
         if let Some(d) = f.drill {
-            q = q.bind(b(d));
+            sql.push_str(" AND drill = ?");
+            args.push(d.into());
         }
         if let Some(x) = &f.from {
-            q = q.bind(x.clone());
+            sql.push_str(" AND reported_at >= ?");
+            args.push(Val::ts(x));
         }
         if let Some(x) = &f.to {
-            q = q.bind(x.clone());
+            sql.push_str(" AND reported_at < ?");
+            args.push(Val::ts(x));
         }
         if let Some(x) = f.before {
-            q = q.bind(x.to_string());
+            sql.push_str(" AND id < ?");
+            args.push(x.into());
         }
-        q = q.bind(f.limit);
-        let rows = q.fetch_all(self.pool()).await?;
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        args.push(f.limit.into());
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()
             .map(|r| {
                 Ok(IncidentSummary {
@@ -682,7 +792,7 @@ impl Store {
                     kind: r.try_get(4)?,
                     status: r.try_get(5)?,
                     level: r.try_get(6)?,
-                    drill: r.try_get::<i64, _>(7)? != 0,
+                    drill: bool_col(r, 7)?,
                     headcount: r.try_get(8)?,
                     title: r.try_get(9)?,
                     reported_at: r.try_get(10)?,
@@ -694,50 +804,40 @@ impl Store {
 
     /// Incidents with something falling due at or before `now_ms`.
     pub async fn due_incidents(&self, now_ms: i64, limit: i64) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id FROM incidents WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
-        ))
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id) FROM incidents WHERE next_due_ms IS NOT NULL AND next_due_ms <= ? ORDER BY next_due_ms LIMIT ?",
+                &vals![now_ms, limit],
+            )
+            .await?;
         rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
     pub async fn list_tasks(&self, f: &TaskFilter) -> Result<Vec<(TaskRow, String)>> {
         let (lo, hi) = subtree_range(&f.scope_path);
         let mut sql = String::from(
-            "SELECT t.id, t.incident_id, t.jurisdiction_path, t.grp, t.title, t.state, t.due_at, t.overdue, t.drill, t.assignees, i.title FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE t.jurisdiction_path >= ? AND t.jurisdiction_path < ?",
+            "SELECT yj_text(t.id), yj_text(t.incident_id), t.jurisdiction_path, t.grp, t.title, t.state, yj_text(t.due_at), t.overdue, t.drill, yj_text(t.assignees), i.title FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE t.jurisdiction_path >= ? AND t.jurisdiction_path < ?",
         );
-        if f.assignee.is_some() {
-            sql.push_str(" AND t.id IN (SELECT task_id FROM task_assignees WHERE person_id = ?)");
-        }
-        if f.state.is_some() {
-            sql.push_str(" AND t.state = ?");
-        }
-        if f.overdue.is_some() {
-            sql.push_str(" AND t.overdue = ?");
-        }
-        if f.drill.is_some() {
-            sql.push_str(" AND t.drill = ?");
-        }
-        sql.push_str(" ORDER BY t.due_at LIMIT ?");
-        let text = self.q(&sql);
-        let mut q = sqlx::query(&text).bind(lo).bind(hi);
+        let mut args = args![lo, hi];
         if let Some(a) = f.assignee {
-            q = q.bind(a.to_string());
+            sql.push_str(" AND t.id IN (SELECT task_id FROM task_assignees WHERE person_id = ?)");
+            args.push(a.into());
         }
         if let Some(s) = &f.state {
-            q = q.bind(s.clone());
+            sql.push_str(" AND t.state = ?");
+            args.push(s.into());
         }
         if let Some(o) = f.overdue {
-            q = q.bind(b(o));
+            sql.push_str(" AND t.overdue = ?");
+            args.push(o.into());
         }
         if let Some(d) = f.drill {
-            q = q.bind(b(d));
+            sql.push_str(" AND t.drill = ?");
+            args.push(d.into());
         }
-        q = q.bind(f.limit);
-        let rows = q.fetch_all(self.pool()).await?;
+        sql.push_str(" ORDER BY t.due_at LIMIT ?");
+        args.push(f.limit.into());
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()
             .map(|r| {
                 let assignees: Vec<String> =
@@ -751,8 +851,8 @@ impl Store {
                         title: r.try_get(4)?,
                         state: r.try_get(5)?,
                         due_at: r.try_get(6)?,
-                        overdue: r.try_get::<i64, _>(7)? != 0,
-                        drill: r.try_get::<i64, _>(8)? != 0,
+                        overdue: bool_col(r, 7)?,
+                        drill: bool_col(r, 8)?,
                         assignees: assignees
                             .iter()
                             .filter_map(|a| Uuid::parse_str(a).ok())
@@ -766,9 +866,11 @@ impl Store {
 
     /// The incident a task belongs to.
     pub async fn task_incident(&self, task_id: Uuid) -> Result<Option<Uuid>> {
-        let row = sqlx::query(&self.q("SELECT incident_id FROM tasks WHERE id = ?"))
-            .bind(task_id.to_string())
-            .fetch_optional(self.pool())
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(incident_id) FROM tasks WHERE id = ?",
+                &vals![task_id],
+            )
             .await?;
         row.map(|r| uuid_col(&r, 0)).transpose()
     }
@@ -782,30 +884,31 @@ impl Store {
     }
 
     async fn jurisdiction_uncached(&self, id: Uuid) -> Result<Option<JurisdictionRow>> {
-        let row = sqlx::query(&self.q(&format!(
-            "SELECT {JUR_COLS} FROM jurisdictions WHERE id = ?"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {JUR_COLS} FROM jurisdictions WHERE id = ?"),
+                &vals![id],
+            )
+            .await?;
         row.map(|r| jurisdiction_from(&r)).transpose()
     }
 
     pub async fn list_jurisdictions(&self, scope_path: &str) -> Result<Vec<JurisdictionRow>> {
         let (lo, hi) = subtree_range(scope_path);
-        let rows = sqlx::query(&self.q(&format!(
-            "SELECT {JUR_COLS} FROM jurisdictions WHERE path >= ? AND path < ? ORDER BY path"
-        )))
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                &format!(
+                    "SELECT {JUR_COLS} FROM jurisdictions WHERE path >= ? AND path < ? ORDER BY path"
+                ),
+                &vals![lo, hi],
+            )
+            .await?;
         rows.iter().map(jurisdiction_from).collect()
     }
 
     pub async fn jurisdiction_count(&self) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) FROM jurisdictions")
-            .fetch_one(self.pool())
+        let r = self
+            .fetch_one("SELECT COUNT(*) FROM jurisdictions", &[])
             .await?;
         Ok(r.try_get(0)?)
     }
@@ -817,9 +920,11 @@ impl Store {
     }
 
     async fn person_uncached(&self, id: Uuid) -> Result<Option<PersonRow>> {
-        let row = sqlx::query(&self.q(&format!("SELECT {PERSON_COLS} FROM people WHERE id = ?")))
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {PERSON_COLS} FROM people WHERE id = ?"),
+                &vals![id],
+            )
             .await?;
         row.map(|r| person_from(&r)).transpose()
     }
@@ -833,24 +938,23 @@ impl Store {
     }
 
     async fn person_by_token_uncached(&self, token_hash: &str) -> Result<Option<PersonRow>> {
-        let row = sqlx::query(&self.q(&format!(
-            "SELECT {PERSON_COLS} FROM people WHERE token_hash = ?"
-        )))
-        .bind(token_hash.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {PERSON_COLS} FROM people WHERE token_hash = ?"),
+                &vals![token_hash],
+            )
+            .await?;
         row.map(|r| person_from(&r)).transpose()
     }
 
     pub async fn list_people(&self, scope_path: &str) -> Result<Vec<PersonRow>> {
         let (lo, hi) = subtree_range(scope_path);
-        let rows = sqlx::query(&self.q(
-            "SELECT p.id, p.jurisdiction_id, p.name, p.phone, p.email, p.token_hash, p.created_at FROM people p JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ? ORDER BY p.name"
-        ))
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(p.id), yj_text(p.jurisdiction_id), p.name, p.phone, p.email, p.token_hash, yj_text(p.created_at) FROM people p JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ? ORDER BY p.name",
+                &vals![lo, hi],
+            )
+            .await?;
         rows.iter().map(person_from).collect()
     }
 
@@ -860,15 +964,14 @@ impl Store {
         jurisdiction_id: Uuid,
         post_id: &str,
     ) -> Result<Vec<(Uuid, String, bool)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT h.person_id, p.name, h.deputy FROM post_holders h JOIN people p ON p.id = h.person_id WHERE h.jurisdiction_id = ? AND h.post_id = ? ORDER BY h.deputy, p.name",
-        ))
-        .bind(jurisdiction_id.to_string())
-        .bind(post_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(h.person_id), p.name, h.deputy FROM post_holders h JOIN people p ON p.id = h.person_id WHERE h.jurisdiction_id = ? AND h.post_id = ? ORDER BY h.deputy, p.name",
+                &vals![jurisdiction_id, post_id],
+            )
+            .await?;
         rows.iter()
-            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? != 0)))
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?, bool_col(r, 2)?)))
             .collect()
     }
 
@@ -887,19 +990,19 @@ impl Store {
         &self,
         jurisdiction_id: Uuid,
     ) -> Result<Vec<(String, Uuid, String, bool)>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT h.post_id, h.person_id, p.name, h.deputy FROM post_holders h JOIN people p ON p.id = h.person_id WHERE h.jurisdiction_id = ? ORDER BY h.post_id, h.deputy, p.name",
-        ))
-        .bind(jurisdiction_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT h.post_id, yj_text(h.person_id), p.name, h.deputy FROM post_holders h JOIN people p ON p.id = h.person_id WHERE h.jurisdiction_id = ? ORDER BY h.post_id, h.deputy, p.name",
+                &vals![jurisdiction_id],
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok((
                     r.try_get(0)?,
                     uuid_col(r, 1)?,
                     r.try_get(2)?,
-                    r.try_get::<i64, _>(3)? != 0,
+                    bool_col(r, 3)?,
                 ))
             })
             .collect()
@@ -914,36 +1017,36 @@ impl Store {
     }
 
     async fn plan_latest_uncached(&self, plan_id: &str) -> Result<Option<PlanRow>> {
-        let row = sqlx::query(&self.q(&format!(
-            "SELECT {PLAN_COLS} FROM plans WHERE plan_id = ? ORDER BY version DESC LIMIT 1"
-        )))
-        .bind(plan_id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                &format!(
+                    "SELECT {PLAN_COLS} FROM plans WHERE plan_id = ? ORDER BY version DESC LIMIT 1"
+                ),
+                &vals![plan_id],
+            )
+            .await?;
         row.map(|r| plan_from(&r)).transpose()
     }
 
     pub async fn plan_version(&self, plan_id: &str, version: i64) -> Result<Option<PlanRow>> {
-        let row = sqlx::query(&self.q(&format!(
-            "SELECT {PLAN_COLS} FROM plans WHERE plan_id = ? AND version = ?"
-        )))
-        .bind(plan_id.to_string())
-        .bind(version)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {PLAN_COLS} FROM plans WHERE plan_id = ? AND version = ?"),
+                &vals![plan_id, version],
+            )
+            .await?;
         row.map(|r| plan_from(&r)).transpose()
     }
 
     /// Every version of every plan owned inside a subtree, newest version first per plan.
     pub async fn list_plans(&self, scope_path: &str) -> Result<Vec<PlanRow>> {
         let (lo, hi) = subtree_range(scope_path);
-        let rows = sqlx::query(&self.q(
-            "SELECT p.plan_id, p.version, p.jurisdiction_id, p.title, p.source, p.sha256, p.loaded_at FROM plans p JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ? ORDER BY p.plan_id, p.version DESC",
-        ))
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT p.plan_id, p.version, yj_text(p.jurisdiction_id), p.title, p.source, p.sha256, yj_text(p.loaded_at) FROM plans p JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ? ORDER BY p.plan_id, p.version DESC",
+                &vals![lo, hi],
+            )
+            .await?;
         rows.iter().map(plan_from).collect()
     }
 
@@ -952,13 +1055,12 @@ impl Store {
         actor_id: Uuid,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>> {
-        let row = sqlx::query(&self.q(
-            "SELECT actor_id, key, request_hash, status, response, created_at FROM idempotency WHERE actor_id = ? AND key = ?",
-        ))
-        .bind(actor_id.to_string())
-        .bind(key.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(actor_id), key, request_hash, status, response, yj_text(created_at) FROM idempotency WHERE actor_id = ? AND key = ?",
+                &vals![actor_id, key],
+            )
+            .await?;
         row.map(|r| {
             Ok(IdempotencyRecord {
                 actor_id: uuid_col(&r, 0)?,
@@ -974,17 +1076,14 @@ impl Store {
 
     /// Pending outbox rows (for the notification worker and for tests).
     pub async fn outbox_count(&self, state: &str) -> Result<i64> {
-        let r = sqlx::query(&self.q("SELECT COUNT(*) FROM outbox WHERE state = ?"))
-            .bind(state.to_string())
-            .fetch_one(self.pool())
+        let r = self
+            .fetch_one("SELECT COUNT(*) FROM outbox WHERE state = ?", &vals![state])
             .await?;
         Ok(r.try_get(0)?)
     }
 
     pub async fn event_count(&self) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) FROM events")
-            .fetch_one(self.pool())
-            .await?;
+        let r = self.fetch_one("SELECT COUNT(*) FROM events", &[]).await?;
         Ok(r.try_get(0)?)
     }
 }

@@ -39,11 +39,16 @@ pub(crate) struct Job {
 
 impl rusqlite::ToSql for Val {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        // SQLite keeps ids, times, dates and JSON as text and flags as 0/1.
         Ok(match self {
-            Val::Null | Val::NullInt | Val::NullReal => ToSqlOutput::Owned(Value::Null),
+            Val::Null(_) => ToSqlOutput::Owned(Value::Null),
             Val::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+            Val::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
             Val::Real(f) => ToSqlOutput::Owned(Value::Real(*f)),
-            Val::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Val::Uuid(u) => ToSqlOutput::Owned(Value::Text(u.to_string())),
+            Val::Text(t) | Val::Timestamp(t) | Val::Date(t) | Val::Json(t) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes()))
+            }
         })
     }
 }

@@ -4,7 +4,8 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::{Result, Store, parse_uuid};
+use crate::rows::{bool_col, uuid_col, vals};
+use crate::{Result, Store};
 
 #[derive(Debug, Clone)]
 pub struct AccountRow {
@@ -41,21 +42,20 @@ pub struct ApiTokenRow {
 
 fn account_from(r: &sqlx::any::AnyRow) -> Result<AccountRow> {
     Ok(AccountRow {
-        person_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        person_id: uuid_col(r, 0)?,
         login: r.try_get(1)?,
         password_hash: r.try_get(2)?,
-        disabled: r.try_get::<i64, _>(3)? != 0,
+        disabled: bool_col(r, 3)?,
     })
 }
 
 impl Store {
     pub async fn account_by_login(&self, login: &str) -> Result<Option<AccountRow>> {
-        let row =
-            sqlx::query(&self.q(
-                "SELECT person_id, login, password_hash, disabled FROM accounts WHERE login = ?",
-            ))
-            .bind(login.to_string())
-            .fetch_optional(self.pool())
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(person_id), login, password_hash, disabled FROM accounts WHERE login = ?",
+                &vals![login],
+            )
             .await?;
         row.map(|r| account_from(&r)).transpose()
     }
@@ -69,26 +69,26 @@ impl Store {
     }
 
     async fn account_uncached(&self, person_id: Uuid) -> Result<Option<AccountRow>> {
-        let row = sqlx::query(&self.q(
-            "SELECT person_id, login, password_hash, disabled FROM accounts WHERE person_id = ?",
-        ))
-        .bind(person_id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(person_id), login, password_hash, disabled FROM accounts WHERE person_id = ?",
+                &vals![person_id],
+            )
+            .await?;
         row.map(|r| account_from(&r)).transpose()
     }
 
     /// A live (not revoked) session by the hash of its token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
-        let row = sqlx::query(&self.q(
-            "SELECT person_id, csrf_hash, expires_ms FROM sessions WHERE token_hash = ? AND revoked = 0",
-        ))
-        .bind(token_hash.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(person_id), csrf_hash, expires_ms FROM sessions WHERE token_hash = ? AND revoked = FALSE",
+                &vals![token_hash],
+            )
+            .await?;
         row.map(|r| {
             Ok(SessionRow {
-                person_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+                person_id: uuid_col(&r, 0)?,
                 csrf_hash: r.try_get(1)?,
                 expires_ms: r.try_get(2)?,
             })
@@ -107,31 +107,30 @@ impl Store {
     }
 
     async fn api_token_person_uncached(&self, token_hash: &str) -> Result<Option<Uuid>> {
-        let row = sqlx::query(
-            &self.q("SELECT person_id FROM api_tokens WHERE token_hash = ? AND revoked = 0"),
-        )
-        .bind(token_hash.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
-            .transpose()
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(person_id) FROM api_tokens WHERE token_hash = ? AND revoked = FALSE",
+                &vals![token_hash],
+            )
+            .await?;
+        row.map(|r| uuid_col(&r, 0)).transpose()
     }
 
     pub async fn api_tokens(&self, person_id: Uuid) -> Result<Vec<ApiTokenRow>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id, person_id, name, created_at, revoked FROM api_tokens WHERE person_id = ? ORDER BY id",
-        ))
-        .bind(person_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id), yj_text(person_id), name, yj_text(created_at), revoked FROM api_tokens WHERE person_id = ? ORDER BY id",
+                &vals![person_id],
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ApiTokenRow {
-                    id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    person_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
+                    id: uuid_col(r, 0)?,
+                    person_id: uuid_col(r, 1)?,
                     name: r.try_get(2)?,
                     created_at: r.try_get(3)?,
-                    revoked: r.try_get::<i64, _>(4)? != 0,
+                    revoked: bool_col(r, 4)?,
                 })
             })
             .collect()
@@ -139,21 +138,22 @@ impl Store {
 
     /// How many failed sign-ins a login has had at or after `since_ms`.
     pub async fn sign_in_failures(&self, login: &str, since_ms: i64) -> Result<i64> {
-        let r = sqlx::query(
-            &self.q("SELECT COUNT(*) FROM sign_in_failures WHERE login = ? AND at_ms >= ?"),
-        )
-        .bind(login.to_string())
-        .bind(since_ms)
-        .fetch_one(self.pool())
-        .await?;
+        let r = self
+            .fetch_one(
+                "SELECT COUNT(*) FROM sign_in_failures WHERE login = ? AND at_ms >= ?",
+                &vals![login, since_ms],
+            )
+            .await?;
         Ok(r.try_get(0)?)
     }
 
     /// The time of the newest failed sign-in of a login.
     pub async fn last_sign_in_failure(&self, login: &str) -> Result<Option<i64>> {
-        let r = sqlx::query(&self.q("SELECT MAX(at_ms) FROM sign_in_failures WHERE login = ?"))
-            .bind(login.to_string())
-            .fetch_one(self.pool())
+        let r = self
+            .fetch_one(
+                "SELECT MAX(at_ms) FROM sign_in_failures WHERE login = ?",
+                &vals![login],
+            )
             .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?)
     }
@@ -168,18 +168,18 @@ impl Store {
     }
 
     async fn grants_uncached(&self, person_id: Uuid) -> Result<Vec<GrantRow>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT person_id, role, jurisdiction_id, jurisdiction_path FROM role_grants WHERE person_id = ? ORDER BY jurisdiction_path, role",
-        ))
-        .bind(person_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(person_id), role, yj_text(jurisdiction_id), jurisdiction_path FROM role_grants WHERE person_id = ? ORDER BY jurisdiction_path, role",
+                &vals![person_id],
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(GrantRow {
-                    person_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    person_id: uuid_col(r, 0)?,
                     role: r.try_get(1)?,
-                    jurisdiction_id: parse_uuid(&r.try_get::<String, _>(2)?)?,
+                    jurisdiction_id: uuid_col(r, 2)?,
                     jurisdiction_path: r.try_get(3)?,
                 })
             })

@@ -80,7 +80,7 @@ fn envelope(
         id: Uuid::now_v7(),
         stream_id: stream,
         stream_seq: seq,
-        stream_kind: "test".into(),
+        stream_kind: "incident".into(),
         jurisdiction_id: Uuid::nil(),
         at: fmt_ts(jiff::Timestamp::UNIX_EPOCH),
         actor_id: Uuid::nil(),
@@ -113,7 +113,7 @@ fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String
     }
     ws.heads.push(StreamHead {
         id: stream,
-        kind: "test".into(),
+        kind: "incident".into(),
         expected_version: version,
         new_version: version + n as i64,
         head_hash: prev.clone(),
@@ -128,7 +128,7 @@ fn one_event(stream: Uuid, payload: &str, reason: Option<String>) -> WriteSet {
     WriteSet {
         heads: vec![StreamHead {
             id: stream,
-            kind: "test".into(),
+            kind: "incident".into(),
             expected_version: 0,
             new_version: 1,
             head_hash: hash.clone(),
@@ -295,7 +295,16 @@ async fn contract(db: Db) {
     w.rows.push(
         Stmt::new(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            args![Uuid::now_v7(), Uuid::now_v7(), "test", "{}", "pending", 0i64, &now, &now],
+            args![
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                "call",
+                Val::json("{}"),
+                "pending",
+                0i64,
+                Val::ts(&now),
+                Val::ts(&now)
+            ],
         )
         .into(),
     );
@@ -371,14 +380,41 @@ async fn contract(db: Db) {
     crowd(s, &tricky, 40, Some(a)).await;
     assert_eq!(s.stream_head(a).await.unwrap(), a_before);
 
-    // The log verifies; editing one stored event is found and named.
+    // The log verifies. The database refuses to change or remove an event.
     assert!(s.verify().await.unwrap().broken.is_empty());
     let victim = s.stream_events(a).await.unwrap()[1].envelope.id;
-    let sql = match s.backend() {
-        yingji_store::Backend::Sqlite => "UPDATE events SET payload = '{\"n\":99}' WHERE id = ?",
-        yingji_store::Backend::Postgres => "UPDATE events SET payload = '{\"n\":99}' WHERE id = $1",
+    let (edit, remove, unguard) = match s.backend() {
+        yingji_store::Backend::Sqlite => (
+            "UPDATE events SET payload = '{\"n\":99}' WHERE id = ?",
+            "DELETE FROM events WHERE id = ?",
+            "DROP TRIGGER events_no_update",
+        ),
+        yingji_store::Backend::Postgres => (
+            "UPDATE events SET payload = '{\"n\":99}' WHERE CAST(id AS TEXT) = $1",
+            "DELETE FROM events WHERE CAST(id AS TEXT) = $1",
+            "DROP TRIGGER events_append_only ON events",
+        ),
     };
-    sqlx::query(sql)
+    for sql in [edit, remove] {
+        let refused = sqlx::query(sql)
+            .bind(victim.to_string())
+            .execute(s.pool())
+            .await
+            .expect_err("events are append-only");
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+    if s.backend() == yingji_store::Backend::Postgres {
+        let refused = sqlx::query("TRUNCATE events CASCADE")
+            .execute(s.pool())
+            .await
+            .expect_err("events are append-only");
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+    assert!(s.verify().await.unwrap().broken.is_empty());
+    // Someone with full access to the database can drop the trigger first, as an attacker
+    // would: editing one stored event is still found and named.
+    sqlx::query(unguard).execute(s.pool()).await.unwrap();
+    sqlx::query(edit)
         .bind(victim.to_string())
         .execute(s.pool())
         .await

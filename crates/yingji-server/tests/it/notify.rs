@@ -228,7 +228,7 @@ on_both! {
         // The directory keeps the phone sealed (random nonce): no SQL equality can find it.
         let sealed = app.state.sealer.seal("13900000077", &yingji_server::directory::phone_aad(pid));
         let sql = if app.state.store.backend() == yingji_store::Backend::Postgres {
-            "UPDATE people SET phone = $1 WHERE id = $2"
+            "UPDATE people SET phone = $1 WHERE id = $2::uuid"
         } else {
             "UPDATE people SET phone = ? WHERE id = ?"
         };
@@ -314,7 +314,34 @@ on_both! {
     };
 
     only_a_dead_delivery_is_retried => |app: TestApp| async move {
+        // A webhook receiver that answers 410 Gone: a permanent failure, dead at once.
+        let gone = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gone_at = format!("http://{}/hook", gone.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = gone.accept().await else { return };
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = vec![0u8; 65536];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock.write_all(b"HTTP/1.1 410 Gone\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+                });
+            }
+        });
         let iid = setup(&app).await;
+        // Everyone called has that webhook as a channel too.
+        let (_, calls) = app.get(&format!("/api/v1/incidents/{iid}/calls"), "demo-duty-officer").await;
+        let mut people: Vec<String> = calls["items"].as_array().unwrap().iter()
+            .flat_map(|c| c["recipients"].as_array().unwrap().iter().map(|r| r["person"]["person_id"].as_str().unwrap().to_string()))
+            .collect();
+        people.dedup();
+        assert!(!people.is_empty(), "{calls}");
+        for p in &people {
+            let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{p}/channels"), Some("demo-duty-officer"),
+                Some(Body::from(json!({"channels": [{"channel": "webhook", "address": gone_at}]}).to_string())),
+                &[("content-type", "application/json")]).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
         app.state.notify.run_once().await.unwrap();
         let (_, list) = app.get(&format!("/api/v1/deliveries?incident_id={iid}"), "demo-duty-officer").await;
         let d = list["items"].as_array().unwrap().iter().find(|d| d["channel"] == "inapp").expect("an in-app delivery").clone();
@@ -327,11 +354,10 @@ on_both! {
         // Without `manage_notifications` (the auditor), refused before anything else.
         let (s, v) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-auditor", json!({})).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-        // A dead letter goes back in the queue once.
-        let mut ws = yingji_store::WriteSet::default();
-        ws.rows.push(yingji_store::Row::Sql(yingji_store::Stmt::new(
-            "UPDATE deliveries SET state = 'dead', attempts = 5 WHERE id = ?", yingji_store::args![id.clone()])));
-        app.state.store.commit(ws).await.unwrap();
+        // A dead letter (the webhook answered 410) goes back in the queue once.
+        let (_, list) = app.get(&format!("/api/v1/deliveries?incident_id={iid}&state=dead"), "demo-duty-officer").await;
+        let d = list["items"].as_array().unwrap().iter().find(|d| d["channel"] == "webhook").expect("a dead webhook delivery").clone();
+        let id = d["id"].as_str().unwrap().to_string();
         let (s, v) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-duty-officer", json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v, json!({"id": id, "state": "pending"}));

@@ -233,10 +233,10 @@ on_both! {
         // `rekey` leaves values sealed with the current key alone, and seals a value stored in
         // clear before sealing existed; it still reveals the same.
         assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 0);
-        sqlx::query("UPDATE case_petitioners SET petitioner_contact = '13812345678' WHERE case_id = $1")
+        sqlx::query("UPDATE case_petitioners SET petitioner_contact = '13812345678' WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).execute(app.state.store.pool()).await.unwrap();
         assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
-        let (stored,): (String,) = sqlx::query_as("SELECT petitioner_contact FROM case_petitioners WHERE case_id = $1")
+        let (stored,): (String,) = sqlx::query_as("SELECT petitioner_contact FROM case_petitioners WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).fetch_one(app.state.store.pool()).await.unwrap();
         assert!(stored.starts_with("sealed1:"), "{stored}");
         let (_, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "contact", "reason": "电话回访"})).await;

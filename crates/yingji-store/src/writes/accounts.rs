@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::Statements;
 use crate::Conflict;
 use crate::args;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 
 #[derive(Debug, Clone)]
 pub enum AccountWrite {
@@ -98,22 +98,22 @@ impl Statements for AccountWrite {
                 created_at,
                 expires_ms,
             } => Stmt::new(
-                "INSERT INTO sessions (token_hash, person_id, csrf_hash, created_at, expires_ms, revoked) VALUES (?, ?, ?, ?, ?, 0)",
-                args![token_hash, person_id, csrf_hash, created_at, expires_ms],
+                "INSERT INTO sessions (token_hash, person_id, csrf_hash, created_at, expires_ms, revoked) VALUES (?, ?, ?, ?, ?, FALSE)",
+                args![token_hash, person_id, csrf_hash, Val::ts(created_at), expires_ms],
             ),
             AccountWrite::RevokeSession { token_hash } => Stmt::new(
-                "UPDATE sessions SET revoked = 1 WHERE token_hash = ?",
+                "UPDATE sessions SET revoked = TRUE WHERE token_hash = ?",
                 args![token_hash],
             ),
             AccountWrite::RevokeSessions { person_id } => Stmt::new(
-                "UPDATE sessions SET revoked = 1 WHERE person_id = ?",
+                "UPDATE sessions SET revoked = TRUE WHERE person_id = ?",
                 args![person_id],
             ),
             AccountWrite::RevokeOtherSessions {
                 person_id,
                 keep_token_hash,
             } => Stmt::new(
-                "UPDATE sessions SET revoked = 1 WHERE person_id = ? AND token_hash <> ?",
+                "UPDATE sessions SET revoked = TRUE WHERE person_id = ? AND token_hash <> ?",
                 args![person_id, keep_token_hash],
             ),
             AccountWrite::Account {
@@ -122,9 +122,9 @@ impl Statements for AccountWrite {
                 password_hash,
                 at,
             } => Stmt::new(
-                "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, 0, ?, ?) \
+                "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, ?, FALSE, ?, ?) \
                  ON CONFLICT (person_id) DO UPDATE SET login = excluded.login, password_hash = excluded.password_hash, password_changed_at = excluded.password_changed_at",
-                args![person_id, login, password_hash, &at, &at],
+                args![person_id, login, password_hash, Val::ts(&at), Val::ts(&at)],
             )
             .on_unique(Conflict::LoginTaken),
             AccountWrite::Password {
@@ -133,7 +133,7 @@ impl Statements for AccountWrite {
                 at,
             } => Stmt::new(
                 "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE person_id = ?",
-                args![password_hash, at, person_id],
+                args![password_hash, Val::ts(at), person_id],
             ),
             AccountWrite::Disabled {
                 person_id,
@@ -142,7 +142,7 @@ impl Statements for AccountWrite {
             } => Stmt::new(
                 "INSERT INTO accounts (person_id, login, password_hash, disabled, password_changed_at, created_at) VALUES (?, ?, NULL, ?, NULL, ?) \
                  ON CONFLICT (person_id) DO UPDATE SET disabled = excluded.disabled",
-                args![person_id, person_id.to_string(), disabled, at],
+                args![person_id, person_id.to_string(), disabled, Val::ts(at)],
             ),
             AccountWrite::ApiToken {
                 id,
@@ -151,11 +151,11 @@ impl Statements for AccountWrite {
                 token_hash,
                 created_at,
             } => Stmt::new(
-                "INSERT INTO api_tokens (id, person_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, 0)",
-                args![id, person_id, name, token_hash, created_at],
+                "INSERT INTO api_tokens (id, person_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, FALSE)",
+                args![id, person_id, name, token_hash, Val::ts(created_at)],
             ),
             AccountWrite::RevokeApiToken { id, person_id } => Stmt::new(
-                "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND person_id = ?",
+                "UPDATE api_tokens SET revoked = TRUE WHERE id = ? AND person_id = ?",
                 args![id, person_id],
             ),
             AccountWrite::Grant {
@@ -166,7 +166,7 @@ impl Statements for AccountWrite {
                 granted_at,
             } => Stmt::new(
                 "INSERT INTO role_grants (person_id, role, jurisdiction_id, jurisdiction_path, granted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                args![person_id, role, jurisdiction_id, jurisdiction_path, granted_at],
+                args![person_id, role, jurisdiction_id, jurisdiction_path, Val::ts(granted_at)],
             ),
             AccountWrite::RevokeGrant {
                 person_id,

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::Statements;
 use crate::args;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 
 #[derive(Debug, Clone)]
 pub enum CallWrite {
@@ -43,7 +43,7 @@ impl Statements for CallWrite {
                 next_due_ms,
             } => Stmt::new(
                 "INSERT INTO callouts (incident_id, jurisdiction_path, body, next_due_ms) VALUES (?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body, next_due_ms = excluded.next_due_ms",
-                args![incident_id, jurisdiction_path, body, next_due_ms],
+                args![incident_id, jurisdiction_path, Val::json(body), next_due_ms],
             ),
             CallWrite::Recipient {
                 call_id,
@@ -62,8 +62,8 @@ impl Statements for CallWrite {
                     person_id,
                     jurisdiction_path,
                     reached_as,
-                    called_at,
-                    acked_at,
+                    Val::ts(called_at),
+                    Val::opt_ts(acked_at),
                     ack_channel
                 ],
             ),

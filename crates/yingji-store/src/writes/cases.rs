@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::Statements;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 use crate::{Conflict, args};
 
 /// A petitioner's sealed field, as named in the API and the associated data.
@@ -148,16 +148,16 @@ impl Statements for CaseWrite {
                         r.topic,
                         r.department,
                         r.title,
-                        r.received_at,
-                        r.accepted_on,
-                        r.due_on,
+                        Val::ts(r.received_at),
+                        Val::Date(r.accepted_on),
+                        Val::Date(r.due_on),
                         r.due_ms,
                         r.overdue,
                         r.extended,
                         r.supervision_step,
                         r.next_due_ms,
-                        r.updated_at,
-                        r.body,
+                        Val::ts(r.updated_at),
+                        Val::json(r.body),
                     ],
                 )
                 .on_unique(Conflict::CaseNumber)
@@ -239,7 +239,7 @@ impl Statements for CaseWrite {
             ),
             CaseWrite::Purge { case_id, at } => Stmt::new(
                 "UPDATE case_petitioners SET petitioner_contact = NULL, petitioner_address = NULL, petitioner_id_number = NULL, purged_at = ? WHERE case_id = ? AND purged_at IS NULL",
-                args![at, case_id],
+                args![Val::ts(at), case_id],
             ),
         });
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Statements;
 use crate::args;
 use crate::notify::NewDelivery;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 
 #[derive(Debug, Clone)]
 pub enum DeliveryWrite {
@@ -55,8 +55,8 @@ impl Statements for DeliveryWrite {
                     d.drill,
                     d.state,
                     d.next_at_ms,
-                    d.sent_at,
-                    d.created_at
+                    Val::opt_ts(d.sent_at),
+                    Val::ts(d.created_at)
                 ],
             ),
             DeliveryWrite::OutboxDone {
@@ -71,12 +71,12 @@ impl Statements for DeliveryWrite {
                 };
                 Stmt::new(
                     "UPDATE outbox SET state = ?, done_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-                    args![state, at, error, outbox_id],
+                    args![state, Val::ts(at), error, outbox_id],
                 )
             }
             DeliveryWrite::Sent { id, lease, at } => Stmt::new(
                 "UPDATE deliveries SET state = 'sent', sent_at = ?, lease = NULL, lease_until_ms = NULL, last_error = NULL WHERE id = ? AND lease = ?",
-                args![at, id, lease],
+                args![Val::ts(at), id, lease],
             ),
             DeliveryWrite::Failed {
                 id,

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::Statements;
 use crate::args;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 
 #[derive(Debug, Clone)]
 pub enum DirectoryWrite {
@@ -79,7 +79,7 @@ impl Statements for DirectoryWrite {
                 updated_at,
             } => out.push(Stmt::new(
                 "INSERT INTO rosters (jurisdiction_id, post_id, body, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction_id, post_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                args![jurisdiction_id, post_id, body, updated_at],
+                args![jurisdiction_id, post_id, Val::json(body), Val::ts(updated_at)],
             )),
         }
     }

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::Statements;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 use crate::{Conflict, args};
 
 #[derive(Debug, Clone)]
@@ -55,14 +55,14 @@ impl Statements for ReportWrite {
                     id,
                     plan_id,
                     schedule_id,
-                    due_at,
+                    Val::ts(due_at),
                     party,
                     party_name,
                     jurisdiction_path,
                     nil,
                     content,
                     submitted_by,
-                    submitted_at
+                    Val::ts(submitted_at)
                 ],
             )
             .on_unique(Conflict::AlreadySubmitted),
@@ -75,7 +75,7 @@ impl Statements for ReportWrite {
                 created_at,
             } => Stmt::new(
                 "INSERT INTO report_reminders (plan_id, schedule_id, due_at, party, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                args![plan_id, schedule_id, due_at, party, kind, created_at],
+                args![plan_id, schedule_id, Val::ts(due_at), party, kind, Val::ts(created_at)],
             ),
         });
     }

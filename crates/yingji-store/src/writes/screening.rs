@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::Statements;
-use crate::rows::Stmt;
+use crate::rows::{Stmt, Val};
 use crate::{Conflict, args};
 
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ impl Statements for ScreeningWrite {
                 opened_at,
             } => Stmt::new(
                 "INSERT INTO screening_rounds (id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
-                args![id, jurisdiction_id, jurisdiction_path, cadence, round_key, opened_at],
+                args![id, jurisdiction_id, jurisdiction_path, cadence, round_key, Val::ts(opened_at)],
             )
             .on_unique(Conflict::RoundExists),
             ScreeningWrite::Submission {
@@ -70,7 +70,7 @@ impl Statements for ScreeningWrite {
                 submitted_at,
             } => Stmt::new(
                 "INSERT INTO screening_submissions (round_id, unit_id, nil, disputes_found, note, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                args![round_id, unit_id, nil, disputes_found, note, submitted_by, submitted_at],
+                args![round_id, unit_id, nil, disputes_found, note, submitted_by, Val::ts(submitted_at)],
             )
             .on_unique(Conflict::AlreadySubmitted),
             ScreeningWrite::Dispute {
@@ -98,9 +98,9 @@ impl Statements for ScreeningWrite {
                     nature,
                     title,
                     reported_upward,
-                    registered_at,
-                    updated_at,
-                    body
+                    Val::ts(registered_at),
+                    Val::ts(updated_at),
+                    Val::json(body)
                 ],
             ),
         });
