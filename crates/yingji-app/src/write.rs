@@ -7,9 +7,7 @@ use uuid::Uuid;
 use yingji_domain::ActorRef;
 use yingji_domain::audit::{EventEnvelope, GENESIS, StoredEvent};
 use yingji_domain::incident::{Event, Incident, next_due};
-use yingji_store::{
-    IdempotencyRecord, IncidentRow, OutboxRow, Row, StreamHead, TaskRow, WriteSet, fmt_ts,
-};
+use yingji_store::{IncidentRow, OutboxRow, Row, StreamHead, TaskRow, WriteSet, fmt_ts};
 
 /// One event to append: its type, payload and the reason given, if any.
 pub struct Item {
@@ -222,28 +220,4 @@ pub fn incident_events(
         outbox_for(ws, inc_after, path, *id, e, now);
     }
     crate::JsonText(incident_rows(ws, inc_after, path, now))
-}
-
-pub use crate::command::Idem;
-
-/// Adds the idempotency record to a write set (for writes not yet on the command runner,
-/// which does this itself).
-pub fn idempotency(
-    ws: &mut WriteSet,
-    idem: Option<&Idem>,
-    actor: &ActorRef,
-    status: u16,
-    body: impl Into<crate::JsonText>,
-    now: Timestamp,
-) {
-    if let Some(i) = idem {
-        ws.idempotency = Some(IdempotencyRecord {
-            actor_id: actor.person_id,
-            key: i.key.clone(),
-            request_hash: i.request_hash.clone(),
-            status: i64::from(status),
-            response: body.into().0,
-            created_at: fmt_ts(now),
-        });
-    }
 }

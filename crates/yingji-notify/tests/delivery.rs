@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
 use yingji_domain::clock::ManualClock;
 use yingji_notify::{NotifyConfig, Worker};
-use yingji_store::{OutboxRow, Row, Stmt, Store, WriteSet, args, fmt_ts};
+use yingji_store::{OutboxRow, Row, Store, WriteSet, fmt_ts};
 
 #[derive(Default)]
 struct Receiver {
@@ -131,10 +131,16 @@ async fn fixture() -> Fixture {
         "2026-10-05T02:00:00Z".parse::<Timestamp>().unwrap(),
     ));
     let mut ws = WriteSet::default();
-    ws.rows.push(Row::Sql(Stmt::new(
-        "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES (?, NULL, ?, ?, NULL, ?, ?)",
-        args![Uuid::from_u128(1), "青石镇", "township", "/q/", "2026-01-01T00:00:00Z"],
-    )));
+    ws.rows
+        .push(Row::Jurisdiction(yingji_store::JurisdictionRow {
+            id: Uuid::from_u128(1),
+            parent_id: None,
+            name: "青石镇".into(),
+            kind: "township".into(),
+            code: None,
+            path: "/q/".into(),
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+        }));
     store.commit(ws).await.unwrap();
     Fixture { store, clock, dir }
 }
@@ -142,16 +148,23 @@ async fn fixture() -> Fixture {
 async fn person(f: &Fixture, name: &str, email: Option<&str>, channels: &[(&str, &str)]) -> Uuid {
     let id = Uuid::now_v7();
     let mut ws = WriteSet::default();
-    ws.rows.push(Row::Sql(Stmt::new(
-        "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, NULL, ?, NULL, ?)",
-        args![id, Uuid::from_u128(1), name, email, "2026-01-01T00:00:00Z"],
-    )));
-    for (c, a) in channels {
-        ws.rows.push(Row::Sql(Stmt::new(
-            "INSERT INTO person_channels (person_id, channel, address) VALUES (?, ?, ?)",
-            args![id, *c, *a],
-        )));
-    }
+    ws.rows.push(Row::Person(yingji_store::PersonRow {
+        id,
+        jurisdiction_id: Uuid::from_u128(1),
+        name: name.into(),
+        phone: None,
+        email: email.map(str::to_string),
+        token_hash: None,
+        created_at: "2026-01-01T00:00:00.000000Z".into(),
+    }));
+    ws.rows
+        .push(Row::Directory(yingji_store::DirectoryWrite::Channels {
+            person_id: id,
+            channels: channels
+                .iter()
+                .map(|(c, a)| (c.to_string(), a.to_string()))
+                .collect(),
+        }));
     f.store.commit(ws).await.unwrap();
     id
 }

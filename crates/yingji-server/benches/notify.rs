@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 use yingji_domain::clock::SystemClock;
 use yingji_server::{AppState, app};
-use yingji_store::{Row, Stmt, Store, WriteSet, args};
+use yingji_store::{Row, Store, WriteSet};
 
 type Counts = Arc<Mutex<HashMap<String, (usize, Instant)>>>;
 
@@ -91,18 +91,25 @@ fn main() {
         let mut ws = WriteSet::default();
         for i in 0..people {
             let id = Uuid::now_v7();
-            ws.rows.push(Row::Sql(Stmt::new(
-                "INSERT INTO people (id, jurisdiction_id, name, phone, email, token_hash, created_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?)",
-                args![id, county_id, format!("值守人员{i:03}"), "2026-01-01T00:00:00Z"],
-            )));
-            ws.rows.push(Row::Sql(Stmt::new(
-                "INSERT INTO post_holders (jurisdiction_id, post_id, person_id, deputy) VALUES (?, ?, ?, 0)",
-                args![county_id, "police-commissar", id],
-            )));
-            ws.rows.push(Row::Sql(Stmt::new(
-                "INSERT INTO person_channels (person_id, channel, address) VALUES (?, ?, ?)",
-                args![id, "webhook", &hook],
-            )));
+            ws.rows.push(Row::Person(yingji_store::PersonRow {
+                id,
+                jurisdiction_id: county_id,
+                name: format!("值守人员{i:03}"),
+                phone: None,
+                email: None,
+                token_hash: None,
+                created_at: "2026-01-01T00:00:00.000000Z".into(),
+            }));
+            ws.rows.push(Row::PostHolder(yingji_store::PostHolderRow {
+                jurisdiction_id: county_id,
+                post_id: "police-commissar".into(),
+                person_id: id,
+                deputy: false,
+            }));
+            ws.rows.push(Row::Directory(yingji_store::DirectoryWrite::Channels {
+                person_id: id,
+                channels: vec![("webhook".into(), hook.clone())],
+            }));
         }
         store.commit(ws).await.unwrap();
         let worker = state.notify.clone();

@@ -29,7 +29,7 @@ pub use yingji_app::{CaseRules, Change, JsonText, calls, sealer, system_actor, w
 
 use crate::auth::Actor;
 use crate::error::ApiError;
-use crate::write::Idem;
+use yingji_app::Idem;
 
 /// The application every handler works on.
 pub type AppState = yingji_app::App;
@@ -91,73 +91,6 @@ pub async fn run_api<C: yingji_app::Command>(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
-}
-
-/// Runs a create or command with the Idempotency-Key semantics: a repeated key with the same
-/// request replays the stored response; with a different request it is refused.
-pub async fn idempotent<F, Fut, B>(
-    state: &AppState,
-    actor: &Actor,
-    headers: &HeaderMap,
-    request_hash: &str,
-    f: F,
-) -> Result<Response, ApiError>
-where
-    F: FnOnce(Option<Idem>) -> Fut,
-    Fut: std::future::Future<Output = Result<(StatusCode, B), ApiError>>,
-    B: Into<JsonText>,
-{
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::InvalidIdempotencyKey,
-                        "Idempotency-Key must be 1–255 visible characters",
-                    )
-                })?;
-            Some(k.to_string())
-        }
-    };
-    let replay = |rec: yingji_store::IdempotencyRecord| -> Result<Response, ApiError> {
-        if rec.request_hash != request_hash {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was already used for a different request",
-            ));
-        }
-        let status = StatusCode::from_u16(rec.status as u16).unwrap_or(StatusCode::OK);
-        let mut resp = json_response(status, JsonText(rec.response));
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        Ok(resp)
-    };
-    if let Some(k) = &key
-        && let Some(rec) = state.store.idempotency(actor.person_id, k).await?
-    {
-        return replay(rec);
-    }
-    let idem = key.clone().map(|k| Idem {
-        key: k,
-        request_hash: request_hash.to_string(),
-    });
-    match f(idem).await {
-        Ok((status, body)) => Ok(json_response(status, body.into())),
-        Err(e) if e.code == ErrorCode::IdempotencyRace => {
-            // A concurrent request with the same key committed first: answer as it did.
-            let k = key.unwrap_or_default();
-            match state.store.idempotency(actor.person_id, &k).await? {
-                Some(rec) => replay(rec),
-                None => Err(ApiError::internal("idempotency record vanished")),
-            }
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Errors produced outside the handlers (a malformed path parameter, a wrong method, a timeout)

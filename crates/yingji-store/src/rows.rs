@@ -71,7 +71,8 @@ pub struct Stmt {
 }
 
 impl Stmt {
-    pub fn new(sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Val>) -> Stmt {
+    /// A statement; only the store builds them (callers use typed rows and writes).
+    pub(crate) fn new(sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Val>) -> Stmt {
         Stmt {
             sql: sql.into(),
             args,
@@ -99,6 +100,16 @@ impl Stmt {
         self.expect_rows = Some(n);
         self.conflict = c;
         self
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Stmt {
+    /// A raw statement, for the store's own integration tests only (the `testing` feature,
+    /// enabled by its dev-dependencies; nothing else may enable it — CI checks).
+    #[doc(hidden)]
+    pub fn raw(sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Val>) -> Stmt {
+        Stmt::new(sql, args)
     }
 }
 

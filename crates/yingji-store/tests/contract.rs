@@ -293,7 +293,7 @@ async fn contract(db: Db) {
         created_at: now.clone(),
     }));
     w.rows.push(
-        Stmt::new(
+        Stmt::raw(
             "INSERT INTO outbox (id, event_id, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             args![
                 Uuid::now_v7(),
@@ -315,7 +315,7 @@ async fn contract(db: Db) {
     assert_eq!(first.name, "甲");
     let mut w = WriteSet::default();
     w.rows.push(
-        Stmt::new(
+        Stmt::raw(
             "UPDATE people SET name = ? WHERE token_hash = ?",
             vec![Val::from("乙"), Val::from("t1")],
         )
@@ -327,14 +327,14 @@ async fn contract(db: Db) {
     // A failed check rolls back everything else in the same write.
     let mut w = WriteSet::default();
     w.rows.push(
-        Stmt::new(
+        Stmt::raw(
             "UPDATE people SET name = ? WHERE token_hash = ?",
             args!["丙", "t1"],
         )
         .into(),
     );
     w.rows.push(
-        Stmt::new(
+        Stmt::raw(
             "UPDATE people SET name = ? WHERE token_hash = ?",
             args!["丁", "no-such-token"],
         )

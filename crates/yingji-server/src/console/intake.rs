@@ -19,7 +19,7 @@ use yingji_plan::model::FieldKind;
 use super::{Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::write::Idem;
+use yingji_app::Idem;
 use yingji_app::incidents::{NewIncidentRequest, ReportIncident};
 
 /// One input of the generated form.
