@@ -696,6 +696,12 @@ pub struct OnTask {
     pub reason: Option<String>,
 }
 
+/// The action names of `POST /tasks/{id}/{action}`: what [`OnTask::parse_action`] accepts.
+pub const TASK_ACTIONS: &[&str] = &["acknowledge", "start", "done", "cancel"];
+
+/// The decisions of `POST /incidents/{id}/regrade/{decision}`.
+pub const REGRADE_DECISIONS: &[&str] = &["accept", "decline"];
+
 impl OnTask {
     /// `acknowledge`, `start`, `done` or `cancel`; anything else is "not found".
     pub fn parse_action(action: &str) -> Result<TaskAction, AppError> {
@@ -1067,4 +1073,24 @@ fn parent_record(
     let inc = inc.ok_or_else(|| AppError::internal("the parent's record was not created"))?;
     incident_events(ws, &inc, &parent.path, 0, None, actor, now, &events);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_action_parses() {
+        for a in TASK_ACTIONS {
+            assert!(OnTask::parse_action(a).is_ok(), "{a}");
+        }
+        let req = ActionRequest {
+            reason: Some("r".into()),
+            ..Default::default()
+        };
+        for d in REGRADE_DECISIONS {
+            let a = IncidentAction::parse(&format!("regrade-{d}"), &req);
+            assert!(a.is_ok(), "{d}");
+        }
+    }
 }

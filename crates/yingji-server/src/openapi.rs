@@ -117,6 +117,53 @@ impl Modify for ErrorResponses {
     }
 }
 
+/// The path parameters that name an action or a decision list the names the server accepts
+/// (from the application's own lists, so the document cannot drift from them).
+struct ActionNames;
+
+impl Modify for ActionNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let incident: Vec<&str> = yingji_app::incidents::ACTIONS
+            .iter()
+            .copied()
+            // The re-grade decisions have a route of their own.
+            .filter(|a| !a.starts_with("regrade"))
+            .collect();
+        let names: &[(&str, &str, &[&str])] = &[
+            ("incident_action", "action", &incident),
+            (
+                "regrade",
+                "decision",
+                yingji_app::incidents::REGRADE_DECISIONS,
+            ),
+            ("task_action", "action", yingji_app::incidents::TASK_ACTIONS),
+            ("case_action", "action", yingji_app::cases::ACTIONS),
+            ("dispute_action", "action", yingji_app::disputes::ACTIONS),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else {
+                continue;
+            };
+            for (id, param, values) in names {
+                if op.operation_id.as_deref() != Some(*id) {
+                    continue;
+                }
+                for p in op.parameters.iter_mut().flatten() {
+                    if p.name == *param {
+                        p.schema = Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(values.iter().copied()))
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -124,7 +171,7 @@ impl Modify for ErrorResponses {
         description = "Emergency plans run as data: incidents, tasks, plans and the directory; petition cases with statutory clocks, dispute screening and scheduled reports. Every request carries `Authorization: Bearer <token>` (an API token) or the session cookie from `POST /api/v1/session` plus, on changes, the session's `X-CSRF-Token`. Roles granted per jurisdiction subtree decide what an actor may do: outside their subtree everything is 404, inside it a missing role is 403 `forbidden`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
         version = "1"
     ),
-    modifiers(&Security, &ErrorResponses),
+    modifiers(&Security, &ErrorResponses, &ActionNames),
     security(("bearer" = [])),
     paths(
         incidents::create_incident,

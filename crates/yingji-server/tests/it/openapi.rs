@@ -495,6 +495,19 @@ on_both! {
             .iter().map(|c| c.as_str().unwrap()).collect();
         let all_codes: Vec<&str> = yingji_app::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(codes, all_codes);
+        // The action path parameters list the names the application accepts.
+        let names = |path: &str, param: &str| -> Vec<String> {
+            doc["paths"][path]["post"]["parameters"].as_array().unwrap().iter()
+                .find(|p| p["name"] == param).unwrap()["schema"]["enum"].as_array()
+                .unwrap_or_else(|| panic!("{path} {param} has no enum")).iter()
+                .map(|v| v.as_str().unwrap().to_string()).collect()
+        };
+        let incident: Vec<&str> = yingji_app::incidents::ACTIONS.iter().copied().filter(|a| !a.starts_with("regrade")).collect();
+        assert_eq!(names("/api/v1/incidents/{id}/{action}", "action"), incident);
+        assert_eq!(names("/api/v1/incidents/{id}/regrade/{decision}", "decision"), yingji_app::incidents::REGRADE_DECISIONS);
+        assert_eq!(names("/api/v1/tasks/{id}/{action}", "action"), yingji_app::incidents::TASK_ACTIONS);
+        assert_eq!(names("/api/v1/cases/{id}/{action}", "action"), yingji_app::cases::ACTIONS);
+        assert_eq!(names("/api/v1/disputes/{id}/{action}", "action"), yingji_app::disputes::ACTIONS);
         // The validator sees what it should: a wrong answer fails.
         let mut errs = vec![];
         validate(doc, &json!({"$ref": "#/components/schemas/ErrorBody"}), &json!({"error": {"code": "no_such_code", "message": 1}}), "$", &mut errs);
