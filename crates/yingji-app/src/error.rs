@@ -2,7 +2,9 @@
 //! message for developers, details for machines, and — for internal errors — the cause chain,
 //! which is logged and printed by the CLI but never sent to a client.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use yingji_domain::error::ErrorCode;
 use yingji_domain::policy::Permission;
 use yingji_store::{Conflict, StoreError};
@@ -94,12 +96,34 @@ impl AppError {
 
     /// The API's envelope: `{"error":{"code","message","details"}}`.
     pub fn body(&self) -> Value {
-        let mut e = json!({ "code": self.code, "message": self.message });
-        if !self.details.is_null() {
-            e["details"] = self.details.clone();
-        }
-        json!({ "error": e })
+        serde_json::to_value(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                details: (!self.details.is_null()).then(|| self.details.clone()),
+            },
+        })
+        .expect("an error envelope serialises")
     }
+}
+
+/// The envelope of every error answer: `{"error":{"code","message","details"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a code from the closed list, a message for developers (English), and
+/// details for machines when there are any.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// For example `{"field": "reason"}`, `{"permission": "handle_incident"}`, `{"line": 1,
+    /// "column": 7}`, `{"diagnostics": [...]}`; left out when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub details: Option<Value>,
 }
 
 impl std::fmt::Display for AppError {

@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yingji_domain::incident::{
     Attachment, Command, CorrectiveAction, Ctx, Event, Incident, IncidentKind, NewReport,
-    ObligationKind, TaskAction, Update, apply, decide,
+    ObligationKind, Proposal, TaskAction, TaskState, Update, apply, decide, propose,
 };
 use yingji_domain::{ActorRef, PersonRef};
-use yingji_store::{IncidentRecord, JurisdictionRow, WriteSet};
+use yingji_store::{IncidentRecord, IncidentSummary, JurisdictionRow, TaskRow, WriteSet};
 
 use crate::command::{Authorized, Command as AppCommand, Decided};
 use crate::write::incident_events;
@@ -422,6 +422,177 @@ pub async fn plan_for(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reads
+
+/// One incident of a list: its row, without the body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentListItem {
+    pub id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub plan_id: String,
+    pub plan_version: i64,
+    #[schema(value_type = IncidentKind)]
+    pub kind: String,
+    #[schema(value_type = yingji_domain::incident::Status)]
+    pub status: String,
+    /// The level's id, once one is assessed.
+    pub level: Option<String>,
+    pub drill: bool,
+    pub headcount: i64,
+    pub title: String,
+    #[schema(format = DateTime)]
+    pub reported_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&IncidentSummary> for IncidentListItem {
+    fn from(r: &IncidentSummary) -> Self {
+        IncidentListItem {
+            id: r.id,
+            jurisdiction_id: r.jurisdiction_id,
+            plan_id: r.plan_id.clone(),
+            plan_version: r.plan_version,
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            level: r.level.clone(),
+            drill: r.drill,
+            headcount: r.headcount,
+            title: r.title.clone(),
+            reported_at: r.reported_at.clone(),
+            updated_at: r.updated_at.clone(),
+        }
+    }
+}
+
+/// A page of incidents, newest first; `next` is the cursor of the next page (`before=`), null on
+/// the last.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentList {
+    pub items: Vec<IncidentListItem>,
+    pub next: Option<Uuid>,
+}
+
+/// One event of an incident's timeline (its own events and its callout's), with its place in
+/// the hash chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentTimelineEvent {
+    pub id: Uuid,
+    pub stream_id: Uuid,
+    /// `incident` or `callout`.
+    pub stream_kind: String,
+    pub jurisdiction_id: Uuid,
+    pub seq: i64,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The event type, e.g. `verified`, `task_acknowledged`, `call_placed`.
+    pub kind: String,
+    pub reason: Option<String>,
+    pub actor: ActorRef,
+    /// The event as recorded (its `type` and fields).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    pub hash: String,
+    pub prev_hash: String,
+}
+
+/// Every event of an incident, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentTimeline {
+    pub items: Vec<IncidentTimelineEvent>,
+}
+
+/// An incident's timeline, for an actor who may see the incident: its own events and its
+/// callout's (calls, acknowledgements, escalations), in time order.
+pub async fn timeline(app: &App, actor: &Actor, id: Uuid) -> Result<IncidentTimeline, AppError> {
+    load(app, actor, id, Permission::ViewIncidents).await?;
+    let mut events = app.store.stream_events(id).await?;
+    events.extend(
+        app.store
+            .stream_events(yingji_domain::callout::stream_id(id))
+            .await?,
+    );
+    events.sort_by(|a, b| a.envelope.at.cmp(&b.envelope.at));
+    let items = events
+        .into_iter()
+        .map(|e| {
+            let v = e.envelope;
+            IncidentTimelineEvent {
+                id: v.id,
+                stream_id: v.stream_id,
+                stream_kind: v.stream_kind,
+                jurisdiction_id: v.jurisdiction_id,
+                seq: v.stream_seq,
+                at: v.at,
+                kind: v.kind,
+                reason: v.reason,
+                actor: ActorRef {
+                    person_id: v.actor_id,
+                    name: v.actor_name,
+                },
+                payload: serde_json::from_str(&v.payload).unwrap_or(Value::Null),
+                hash: e.hash,
+                prev_hash: v.prev_hash,
+            }
+        })
+        .collect();
+    Ok(IncidentTimeline { items })
+}
+
+/// The level the incident's pinned plan proposes now, with the rule that matched.
+pub async fn proposal(app: &App, actor: &Actor, id: Uuid) -> Result<Proposal, AppError> {
+    let (inc, _) = load(app, actor, id, Permission::ViewIncidents).await?;
+    let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+    Ok(propose(
+        &plan,
+        inc.headcount,
+        inc.venue.as_deref(),
+        &inc.behaviours,
+    ))
+}
+
+/// One task of a list, with its incident's title.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TaskListItem {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    pub incident_title: String,
+    pub group: String,
+    pub title: String,
+    #[schema(value_type = TaskState)]
+    pub state: String,
+    #[schema(format = DateTime)]
+    pub due_at: String,
+    pub overdue: bool,
+    pub drill: bool,
+    /// The assignees' person ids.
+    pub assignees: Vec<Uuid>,
+}
+
+impl TaskListItem {
+    pub fn of(t: TaskRow, incident_title: String) -> TaskListItem {
+        TaskListItem {
+            id: t.id,
+            incident_id: t.incident_id,
+            incident_title,
+            group: t.group,
+            title: t.title,
+            state: t.state,
+            due_at: t.due_at,
+            overdue: t.overdue,
+            drill: t.drill,
+            assignees: t.assignees,
+        }
+    }
+}
+
+/// Tasks in the actor's scope, soonest due first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TaskList {
+    pub items: Vec<TaskListItem>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Commands
 
 /// Records a new report in a jurisdiction (`POST /incidents`, the console's intake, the demo).
@@ -571,6 +742,12 @@ pub struct OnTask {
     pub action: TaskAction,
     pub reason: Option<String>,
 }
+
+/// The action names of `POST /tasks/{id}/{action}`: what [`OnTask::parse_action`] accepts.
+pub const TASK_ACTIONS: &[&str] = &["acknowledge", "start", "done", "cancel"];
+
+/// The decisions of `POST /incidents/{id}/regrade/{decision}`.
+pub const REGRADE_DECISIONS: &[&str] = &["accept", "decline"];
 
 impl OnTask {
     /// `acknowledge`, `start`, `done` or `cancel`; anything else is "not found".
@@ -951,4 +1128,24 @@ fn parent_record(
     let inc = inc.ok_or_else(|| AppError::internal("the parent's record was not created"))?;
     incident_events(ws, &inc, &parent.path, 0, None, actor, now, &events);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_action_parses() {
+        for a in TASK_ACTIONS {
+            assert!(OnTask::parse_action(a).is_ok(), "{a}");
+        }
+        let req = ActionRequest {
+            reason: Some("r".into()),
+            ..Default::default()
+        };
+        for d in REGRADE_DECISIONS {
+            let a = IncidentAction::parse(&format!("regrade-{d}"), &req);
+            assert!(a.is_ok(), "{d}");
+        }
+    }
 }

@@ -35,7 +35,7 @@ use yingji_store::{Row, Store, StoreError, WriteSet};
 
 pub use actor::Actor;
 pub use command::{Authorized, Command, Decided, Idem, Outcome};
-pub use error::AppError;
+pub use error::{AppError, ErrorBody};
 pub use yingji_domain::error::ErrorCode;
 pub use yingji_domain::policy::Permission;
 

@@ -375,6 +375,7 @@ pub struct Petitioner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", schema(as = CaseStatus))]
 pub enum Status {
     Registered,
     Proposed,

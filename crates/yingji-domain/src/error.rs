@@ -297,6 +297,33 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// The OpenAPI schema: a string enum of every code, generated from [`ErrorCode::ALL`] (so the
+/// document can never miss one), with each code's status and meaning in the description.
+#[cfg(feature = "schema")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut description =
+            String::from("A stable snake_case error code. Each code has one HTTP status:\n");
+        for c in ErrorCode::ALL {
+            description.push_str(&format!(
+                "\n- `{}` ({}): {}",
+                c.as_str(),
+                c.status(),
+                c.meaning().split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(description))
+            .into()
+    }
+}
+
+#[cfg(feature = "schema")]
+impl utoipa::ToSchema for ErrorCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use yingji_plan::response::{effective, tasks_of};
 use crate::{ActorRef, PersonRef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
     /// 苗头: a report of something that may happen.
@@ -26,6 +27,8 @@ pub enum IncidentKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", schema(as = IncidentStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Reported,
@@ -66,6 +69,7 @@ impl Status {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LevelRef {
     pub id: String,
     pub name: String,
@@ -73,6 +77,7 @@ pub struct LevelRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Proposal {
     /// The level the plan proposes, or None with the reason.
     pub level: Option<LevelRef>,
@@ -82,6 +87,7 @@ pub struct Proposal {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Open,
@@ -107,6 +113,7 @@ impl TaskState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: Uuid,
     pub group: String,
@@ -114,6 +121,7 @@ pub struct Task {
     pub title: String,
     /// The plan's time limit, as written.
     pub within: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     /// The post whose holders are assigned.
     pub post: Option<String>,
@@ -123,15 +131,20 @@ pub struct Task {
     pub first_response: bool,
     /// The level whose activation created the task.
     pub level: Option<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub acknowledged_at: Option<Timestamp>,
     pub acknowledged_by: Option<ActorRef>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<Timestamp>,
     pub drill: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObligationKind {
     /// 承诺事项: a promise made to petitioners.
@@ -151,32 +164,39 @@ impl ObligationKind {
 
 /// A commitment or a written reply owed, tracked to its deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Obligation {
     pub id: Uuid,
     pub kind: ObligationKind,
     /// What was promised, or to whom the reply is owed and on what.
     pub text: String,
     pub owner: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     pub done: bool,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<Timestamp>,
     /// For replies: how it was sent (letter, in person…), and a summary.
     pub channel: Option<String>,
     pub outcome: Option<String>,
     pub overdue: bool,
     pub drill: bool,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 /// One entry of the things heard and done on site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Note {
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: ActorRef,
     pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub name: String,
     pub media_type: String,
@@ -185,33 +205,40 @@ pub struct Attachment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CoerciveStepRecord {
     pub step: String,
     pub name: String,
     pub approver_post: String,
     pub approver: PersonRef,
     pub reason: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub recorded_by: ActorRef,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct RegradeProposal {
     pub from: Option<String>,
     pub to: LevelRef,
     pub rule: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CorrectiveAction {
     pub title: String,
     pub owner: String,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Timestamp>,
 }
 
 /// Durations measured from the record, in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Measured {
     pub report_to_verify_s: Option<i64>,
     pub verify_to_activate_s: Option<i64>,
@@ -222,6 +249,7 @@ pub struct Measured {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct TaskTiming {
     pub task_id: Uuid,
     pub title: String,
@@ -232,16 +260,19 @@ pub struct TaskTiming {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Review {
     pub measured: Measured,
     pub summary: String,
     pub lessons: Vec<String>,
     pub corrective_actions: Vec<CorrectiveAction>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 /// The incident as its events have made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Incident {
     pub id: Uuid,
     pub jurisdiction_id: Uuid,
@@ -251,20 +282,27 @@ pub struct Incident {
     pub drill: bool,
     pub status: Status,
     pub title: String,
+    #[cfg_attr(feature = "schema", schema(value_type = Object))]
     pub fields: BTreeMap<String, serde_json::Value>,
     pub headcount: u32,
     pub venue: Option<String>,
     pub behaviours: Vec<String>,
     pub location: Option<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub reported_at: Timestamp,
     pub reported_by: ActorRef,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub verified_at: Option<Timestamp>,
     pub proposal: Option<Proposal>,
     pub level: Option<LevelRef>,
     pub warning: Option<LevelRef>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub warning_issued_at: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub activated_at: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     pub tasks: Vec<Task>,
     pub obligations: Vec<Obligation>,
@@ -272,6 +310,7 @@ pub struct Incident {
     pub care: Vec<Note>,
     pub conversations: Vec<Note>,
     pub attachments: Vec<Attachment>,
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<(String, u32)>))]
     pub headcount_history: Vec<(Timestamp, u32)>,
     pub coercive_steps: Vec<CoerciveStepRecord>,
     pub regrade: Option<RegradeProposal>,

@@ -9,12 +9,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use uuid::Uuid;
-use yingji_app::ErrorCode;
 use yingji_app::cases::{
     self as app_cases, CaseAction, CaseActionRequest, CaseList, CaseListQuery, CaseRevealRequest,
     CaseStats, CaseTimeline, CaseView, NewCaseRequest, OnCase, RegisterCase, RevealPetitioner,
     RevealView, StatsQuery,
 };
+use yingji_app::{ErrorBody, ErrorCode};
 
 pub use yingji_app::cases::{rekey_petitioners, tick_cases};
 
@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
     request_body = NewCaseRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry return the first response instead of registering twice")),
     responses((status = 201, description = "the case as registered, with its number and due date", body = CaseView),
-              (status = 422, description = "missing or invalid field (single_one_petitioner: a single petition names one petitioner)", body = Object)))]
+              (status = 422, description = "missing or invalid field (single_one_petitioner: a single petition names one petitioner)", body = ErrorBody)))]
 pub async fn create_case(
     State(state): State<AppState>,
     actor: Actor,
@@ -58,9 +58,9 @@ pub async fn create_case(
            ("Idempotency-Key" = Option<String>, Header)),
     request_body = CaseActionRequest,
     responses((status = 200, description = "the case after the command", body = CaseView),
-              (status = 403, description = "wrong_approver: the actor does not hold the post the rules name", body = Object),
-              (status = 409, description = "illegal_transition, extension_after_due, extension_already_used, not_approved…", body = Object),
-              (status = 422, description = "extension_too_long, missing_field, unknown_topic…", body = Object)))]
+              (status = 403, description = "wrong_approver: the actor does not hold the post the rules name", body = ErrorBody),
+              (status = 409, description = "illegal_transition, extension_after_due, extension_already_used, not_approved…", body = ErrorBody),
+              (status = 422, description = "extension_too_long, missing_field, unknown_topic…", body = ErrorBody)))]
 pub async fn case_action(
     State(state): State<AppState>,
     actor: Actor,
@@ -81,7 +81,7 @@ pub async fn case_action(
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = CaseView), (status = 404, body = Object)))]
+    responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
 pub async fn get_case(
     State(state): State<AppState>,
     actor: Actor,
@@ -137,9 +137,9 @@ pub async fn case_stats(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/reveal", tag = "cases",
     params(("id" = Uuid, Path)), request_body = CaseRevealRequest,
     responses((status = 200, description = "the full value; the read is logged with who and why (never the value)", body = RevealView),
-              (status = 403, description = "forbidden: no reveal_personal_data role here", body = Object),
-              (status = 404, body = Object),
-              (status = 422, description = "reason_required, invalid_field, unknown_petitioner", body = Object)))]
+              (status = 403, description = "forbidden: no reveal_personal_data role here", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, description = "reason_required, invalid_field, unknown_petitioner", body = ErrorBody)))]
 pub async fn reveal_petitioner(
     State(state): State<AppState>,
     actor: Actor,

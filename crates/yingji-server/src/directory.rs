@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use uuid::Uuid;
+use yingji_app::ErrorBody;
 use yingji_app::directory::{
     self, AssignHolderRequest, ChangeHolder, CreateJurisdiction, CreatePerson, HolderChange,
     HolderList, Jurisdiction, JurisdictionList, Me, NewJurisdictionRequest, NewPersonRequest,
@@ -19,7 +20,7 @@ pub use yingji_app::directory::{JURISDICTION_KINDS, open_phone, rekey_phones};
 pub use yingji_app::phone_aad;
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "directory",
-    responses((status = 200, description = "the signed-in actor and their jurisdiction", body = Me), (status = 401, body = Object)))]
+    responses((status = 200, description = "the signed-in actor and their jurisdiction", body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, actor: Actor) -> Result<axum::Json<Me>, ApiError> {
     Ok(axum::Json(directory::me(&state, &actor).await?))
 }
@@ -35,7 +36,7 @@ pub async fn list_jurisdictions(
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "directory",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Jurisdiction), (status = 404, body = Object)))]
+    responses((status = 200, body = Jurisdiction), (status = 404, body = ErrorBody)))]
 pub async fn get_jurisdiction(
     State(state): State<AppState>,
     actor: Actor,
@@ -49,7 +50,7 @@ pub async fn get_jurisdiction(
 #[utoipa::path(post, path = "/api/v1/jurisdictions", tag = "directory",
     request_body = NewJurisdictionRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Jurisdiction), (status = 404, description = "parent not found", body = Object)))]
+    responses((status = 201, body = Jurisdiction), (status = 404, description = "parent not found", body = ErrorBody)))]
 pub async fn create_jurisdiction(
     State(state): State<AppState>,
     actor: Actor,
@@ -72,7 +73,7 @@ pub async fn list_people(
 #[utoipa::path(post, path = "/api/v1/people", tag = "directory",
     request_body = NewPersonRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Person), (status = 404, body = Object)))]
+    responses((status = 201, body = Person), (status = 404, body = ErrorBody)))]
 pub async fn create_person(
     State(state): State<AppState>,
     actor: Actor,
@@ -97,7 +98,7 @@ pub async fn list_holders(
 #[utoipa::path(post, path = "/api/v1/jurisdictions/{id}/holders", tag = "directory",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = AssignHolderRequest,
-    responses((status = 201, body = HolderChange), (status = 404, body = Object)))]
+    responses((status = 201, body = HolderChange), (status = 404, body = ErrorBody)))]
 pub async fn assign_holder(
     State(state): State<AppState>,
     actor: Actor,
@@ -113,7 +114,7 @@ pub async fn assign_holder(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = AssignHolderRequest,
     responses((status = 200, description = "the post is no longer held by the person", body = HolderChange),
-              (status = 404, description = "the person does not hold the post", body = Object)))]
+              (status = 404, description = "the person does not hold the post", body = ErrorBody)))]
 pub async fn remove_holder(
     State(state): State<AppState>,
     actor: Actor,

@@ -8,11 +8,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
-use yingji_app::ErrorCode;
 use yingji_app::disputes::{
     self, DisputeAction, DisputeActionRequest, DisputeQuery, NewDisputeRequest, OnDispute,
     OpenRound, OpenRoundRequest, RegisterDispute, RoundSubmissionRequest, SubmitReturn,
 };
+use yingji_app::{ErrorBody, ErrorCode};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/disputes/rounds", tag = "disputes",
     request_body = OpenRoundRequest, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, description = "the round: monthly, or daily inside a special period", body = yingji_app::disputes::RoundOpened),
-              (status = 409, description = "round_exists (details.id names it)", body = Object)))]
+              (status = 409, description = "round_exists (details.id names it)", body = ErrorBody)))]
 pub async fn open_round(
     State(state): State<AppState>,
     actor: Actor,
@@ -51,7 +51,7 @@ pub async fn open_round(
 #[utoipa::path(get, path = "/api/v1/disputes/rounds/{id}", tag = "disputes",
     params(("id" = Uuid, Path)),
     responses((status = 200, description = "the round and each unit below: submitted, nil or missing", body = yingji_app::disputes::RoundView),
-              (status = 404, body = Object)))]
+              (status = 404, body = ErrorBody)))]
 pub async fn get_round(
     State(state): State<AppState>,
     actor: Actor,
@@ -64,8 +64,8 @@ pub async fn get_round(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = RoundSubmissionRequest,
     responses((status = 201, description = "the round after the submission", body = yingji_app::disputes::RoundView),
-              (status = 409, description = "already_submitted", body = Object),
-              (status = 422, description = "not_owed, invalid_field", body = Object)))]
+              (status = 409, description = "already_submitted", body = ErrorBody),
+              (status = 422, description = "not_owed, invalid_field", body = ErrorBody)))]
 pub async fn submit_round(
     State(state): State<AppState>,
     actor: Actor,
@@ -83,7 +83,7 @@ pub async fn submit_round(
 #[utoipa::path(post, path = "/api/v1/disputes", tag = "disputes",
     request_body = NewDisputeRequest, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, description = "the dispute as registered", body = yingji_domain::dispute::Dispute),
-              (status = 422, description = "missing_field, unknown_round", body = Object)))]
+              (status = 422, description = "missing_field, unknown_round", body = ErrorBody)))]
 pub async fn create_dispute(
     State(state): State<AppState>,
     actor: Actor,
@@ -105,8 +105,8 @@ pub async fn create_dispute(
            ("Idempotency-Key" = Option<String>, Header)),
     request_body = DisputeActionRequest,
     responses((status = 200, description = "the dispute after the command", body = yingji_domain::dispute::Dispute),
-              (status = 409, description = "illegal_transition, already_reported", body = Object),
-              (status = 422, description = "missing_field, invalid_field, not_major", body = Object)))]
+              (status = 409, description = "illegal_transition, already_reported", body = ErrorBody),
+              (status = 422, description = "missing_field, invalid_field, not_major", body = ErrorBody)))]
 pub async fn dispute_action(
     State(state): State<AppState>,
     actor: Actor,
@@ -127,7 +127,7 @@ pub async fn dispute_action(
 
 #[utoipa::path(get, path = "/api/v1/disputes/{id}", tag = "disputes",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = yingji_domain::dispute::Dispute), (status = 404, body = Object)))]
+    responses((status = 200, body = yingji_domain::dispute::Dispute), (status = 404, body = ErrorBody)))]
 pub async fn get_dispute(
     State(state): State<AppState>,
     actor: Actor,

@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
-use yingji_app::ErrorCode;
 use yingji_app::incidents::{
-    ActionRequest, IncidentAction, NewIncidentRequest, OnIncident, OnTask, ReportIncident,
-    incident_json, load,
+    ActionRequest, IncidentAction, IncidentList, IncidentListItem, IncidentTimeline,
+    NewIncidentRequest, OnIncident, OnTask, ReportIncident, TaskList, TaskListItem, incident_json,
+    load,
 };
-use yingji_domain::incident::propose;
+use yingji_app::{ErrorBody, ErrorCode};
+use yingji_domain::incident::{Incident, Proposal};
 use yingji_store::{IncidentFilter, TaskFilter, fmt_ts};
 
 use crate::auth::Actor;
@@ -24,9 +24,8 @@ use crate::{AppState, run_api};
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents",
     request_body = NewIncidentRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry return the first response instead of creating a duplicate")),
-    responses((status = 201, description = "the incident as recorded", body = Object),
-              (status = 422, description = "missing or invalid intake field, unknown plan", body = Object),
-              (status = 400, description = "malformed JSON", body = Object)))]
+    responses((status = 201, description = "the incident as recorded", body = Incident),
+              (status = 422, description = "missing or invalid intake field, unknown plan", body = ErrorBody)))]
 pub async fn create_incident(
     State(state): State<AppState>,
     actor: Actor,
@@ -62,12 +61,12 @@ pub struct ListQuery {
            ("to" = Option<String>, Query, description = "reported before (RFC 3339)"),
            ("before" = Option<Uuid>, Query, description = "the `next` cursor of the previous page"),
            ("limit" = Option<i64>, Query, description = "1–200, default 50")),
-    responses((status = 200, description = "{items, next}", body = Object)))]
+    responses((status = 200, description = "a page of incidents, newest first", body = IncidentList)))]
 pub async fn list_incidents(
     State(state): State<AppState>,
     actor: Actor,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<IncidentList>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     state.require(
         &actor,
@@ -128,23 +127,13 @@ pub async fn list_incidents(
     } else {
         None
     };
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "jurisdiction_id": r.jurisdiction_id, "plan_id": r.plan_id,
-                "plan_version": r.plan_version, "kind": r.kind, "status": r.status, "level": r.level,
-                "drill": r.drill, "headcount": r.headcount, "title": r.title,
-                "reported_at": r.reported_at, "updated_at": r.updated_at,
-            })
-        })
-        .collect();
-    Ok(axum::Json(json!({ "items": items, "next": next })))
+    let items = rows.iter().map(IncidentListItem::from).collect();
+    Ok(axum::Json(IncidentList { items, next }))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, description = "the incident as its events have made it", body = Incident)))]
 pub async fn get_incident(
     State(state): State<AppState>,
     actor: Actor,
@@ -156,53 +145,27 @@ pub async fn get_incident(
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "every event of the incident, oldest first, with its hash", body = Object)))]
+    responses((status = 200, description = "every event of the incident and its callout, oldest first, with its hash", body = IncidentTimeline)))]
 pub async fn get_timeline(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
-    load(&state, &actor, id, Permission::ViewIncidents).await?;
-    // The incident's own events and its callout's (calls, acknowledgements, escalations), in
-    // time order.
-    let mut events = state.store.stream_events(id).await?;
-    events.extend(
-        state
-            .store
-            .stream_events(yingji_domain::callout::stream_id(id))
-            .await?,
-    );
-    events.sort_by(|a, b| a.envelope.at.cmp(&b.envelope.at));
-    let items: Vec<Value> = events
-        .into_iter()
-        .map(|e| {
-            let v = e.envelope;
-            json!({
-                "id": v.id, "stream_id": v.stream_id, "stream_kind": v.stream_kind,
-                "jurisdiction_id": v.jurisdiction_id,
-                "seq": v.stream_seq, "at": v.at, "kind": v.kind, "reason": v.reason,
-                "actor": { "person_id": v.actor_id, "name": v.actor_name },
-                "payload": serde_json::from_str::<Value>(&v.payload).unwrap_or(Value::Null),
-                "hash": e.hash, "prev_hash": v.prev_hash,
-            })
-        })
-        .collect();
-    Ok(axum::Json(json!({ "items": items })))
+) -> Result<axum::Json<IncidentTimeline>, ApiError> {
+    Ok(axum::Json(
+        yingji_app::incidents::timeline(&state, &actor, id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/proposal", tag = "incidents",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "the level the plan proposes now, with the rule that matched", body = Object)))]
+    responses((status = 200, description = "the level the plan proposes now, with the rule that matched", body = Proposal)))]
 pub async fn get_proposal(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let (inc, _) = load(&state, &actor, id, Permission::ViewIncidents).await?;
-    let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
-    let p = propose(&plan, inc.headcount, inc.venue.as_deref(), &inc.behaviours);
+) -> Result<axum::Json<Proposal>, ApiError> {
     Ok(axum::Json(
-        serde_json::to_value(p).map_err(ApiError::internal)?,
+        yingji_app::incidents::proposal(&state, &actor, id).await?,
     ))
 }
 
@@ -211,9 +174,9 @@ pub async fn get_proposal(
            ("action" = String, Path, description = "verify, unfounded, assess, warning, lift-warning, activate, updates, escalate, coercive-steps, end, obligations, review, close"),
            ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
-    responses((status = 200, description = "the incident after the command", body = Object),
-              (status = 409, description = "illegal transition", body = Object),
-              (status = 422, description = "invalid for this plan or state", body = Object)))]
+    responses((status = 200, description = "the incident after the command", body = Incident),
+              (status = 409, description = "illegal_transition, already_escalated, open_tasks, open_obligations…", body = ErrorBody),
+              (status = 422, description = "invalid for this plan or state: missing_field, unknown_level, not_in_plan…", body = ErrorBody)))]
 pub async fn incident_action(
     State(state): State<AppState>,
     actor: Actor,
@@ -239,7 +202,8 @@ pub async fn incident_action(
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/regrade/{decision}", tag = "incidents",
     params(("id" = Uuid, Path), ("decision" = String, Path, description = "accept or decline"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
-    responses((status = 200, body = Object), (status = 409, body = Object)))]
+    responses((status = 200, description = "the incident after the decision", body = Incident),
+              (status = 409, description = "no_regrade_pending", body = ErrorBody)))]
 pub async fn regrade(
     State(state): State<AppState>,
     actor: Actor,
@@ -266,7 +230,9 @@ pub async fn regrade(
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/obligations/{oid}/fulfil", tag = "incidents",
     params(("id" = Uuid, Path), ("oid" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, description = "the incident after the commitment or reply is fulfilled", body = Incident),
+              (status = 404, description = "not_found, unknown_obligation", body = ErrorBody),
+              (status = 409, description = "already_fulfilled", body = ErrorBody)))]
 pub async fn fulfil_obligation(
     State(state): State<AppState>,
     actor: Actor,
@@ -298,12 +264,12 @@ pub struct TaskQuery {
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
     params(("assignee" = Option<String>, Query, description = "`me` or a person id"), ("state" = Option<String>, Query),
            ("overdue" = Option<bool>, Query), ("drill" = Option<bool>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, description = "{items}", body = Object)))]
+    responses((status = 200, description = "tasks in the actor's scope", body = TaskList)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     actor: Actor,
     q: Result<Query<TaskQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<TaskList>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     state.require(&actor, Permission::ViewIncidents, &actor.scope_path, "task")?;
     let assignee = match q.assignee.as_deref() {
@@ -342,23 +308,19 @@ pub async fn list_tasks(
             limit,
         })
         .await?;
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|(t, title)| {
-            json!({
-                "id": t.id, "incident_id": t.incident_id, "incident_title": title, "group": t.group,
-                "title": t.title, "state": t.state, "due_at": t.due_at, "overdue": t.overdue,
-                "drill": t.drill, "assignees": t.assignees,
-            })
-        })
+        .map(|(t, title)| TaskListItem::of(t, title))
         .collect();
-    Ok(axum::Json(json!({ "items": items })))
+    Ok(axum::Json(TaskList { items }))
 }
 
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/{action}", tag = "tasks",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "acknowledge, start, done or cancel"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
-    responses((status = 200, description = "the incident after the change", body = Object), (status = 409, body = Object)))]
+    responses((status = 200, description = "the incident after the change", body = Incident),
+              (status = 404, description = "not_found, unknown_task", body = ErrorBody),
+              (status = 409, description = "illegal_task_transition", body = ErrorBody)))]
 pub async fn task_action(
     State(state): State<AppState>,
     actor: Actor,

@@ -223,11 +223,12 @@ pub fn app(state: AppState) -> Router {
         .merge(console::routes())
         .merge(notify_api::page_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(envelope_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outside the timeout, so that a timeout's answer gets the envelope too.
+        .layer(axum::middleware::map_response(envelope_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -15,13 +15,13 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
-use yingji_app::ErrorCode;
 use yingji_app::calls::AcknowledgeCall;
 use yingji_app::notify::{
     self, AckAnswer, AcknowledgeMessage, ChannelsRequest, DeliveryList, DeliveryQuery, GapQuery,
     Gaps, Inbox, InboxPush, IncidentCalls, PersonChannels, Resolution, ResolveQuery, Retried,
     RetryDelivery, RosterList, SetChannels, SetRoster, SmsAnswer, SmsReply,
 };
+use yingji_app::{ErrorBody, ErrorCode};
 use yingji_domain::roster::Roster;
 
 use crate::auth::Actor;
@@ -78,7 +78,7 @@ pub async fn incident_calls(
 #[utoipa::path(post, path = "/api/v1/calls/{id}/ack", tag = "notify",
     params(("id" = Uuid, Path)),
     responses((status = 200, description = "the caller's acknowledgement of a call (a repeat changes nothing: `new` is false)", body = AckAnswer),
-        (status = 404, description = "no such call for this person")))]
+        (status = 404, description = "not_found, unknown_call: no such call", body = ErrorBody)))]
 pub async fn ack_call(
     State(state): State<AppState>,
     actor: Actor,
@@ -153,7 +153,7 @@ pub async fn list_deliveries(
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/retry", tag = "notify",
     params(("id" = Uuid, Path)),
     responses((status = 200, description = "a dead letter back in the queue", body = Retried),
-        (status = 409, description = "the delivery is not dead")))]
+        (status = 409, description = "delivery_not_dead", body = ErrorBody)))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
     actor: Actor,
@@ -165,7 +165,7 @@ pub async fn retry_delivery(
 #[utoipa::path(post, path = "/api/v1/sms/inbound", tag = "notify", request_body = SmsReply,
     security(()),
     responses((status = 200, description = "a reply \"1\" or \"收到\" acknowledges every call still open for the sender; `X-Yingji-Signature` must be hex HMAC-SHA256 of the body with the inbound secret", body = SmsAnswer),
-        (status = 401, description = "bad signature")))]
+        (status = 401, description = "bad_signature", body = ErrorBody)))]
 pub async fn sms_inbound(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -318,7 +318,8 @@ pub async fn list_rosters(
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}/resolve", tag = "notify",
     params(("id" = Uuid, Path), ResolveQuery),
-    responses((status = 200, description = "who holds the post at that moment, and how (rotation, holiday, swap, override, holder, deputy)", body = Resolution)))]
+    responses((status = 200, description = "who holds the post at that moment, and how (rotation, holiday, swap, override, holder, deputy)", body = Resolution),
+        (status = 422, description = "invalid_time: `at` is not an RFC 3339 time", body = ErrorBody)))]
 pub async fn resolve_post(
     State(state): State<AppState>,
     actor: Actor,
@@ -330,7 +331,8 @@ pub async fn resolve_post(
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}/gaps", tag = "notify",
     params(("id" = Uuid, Path), GapQuery),
-    responses((status = 200, description = "posts the plan needs that nobody holds, with the periods", body = Gaps)))]
+    responses((status = 200, description = "posts the plan needs that nobody holds, with the periods", body = Gaps),
+        (status = 422, description = "invalid_time: `from` or `to` is not an RFC 3339 time", body = ErrorBody)))]
 pub async fn gaps(
     State(state): State<AppState>,
     actor: Actor,

@@ -2,7 +2,9 @@
 
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+use yingji_app::ErrorBody;
 
 use crate::{cases, directory, disputes, incidents, notify_api, plans, reports, trust};
 
@@ -18,6 +20,150 @@ impl Modify for Security {
     }
 }
 
+/// The error answers any operation can give for reasons that are not its own: each is the
+/// `ErrorBody` envelope. An operation's annotation names the statuses it answers for its own
+/// reasons (with the codes in the description); these fill in the rest, so that every status the
+/// server can answer is documented with its schema.
+struct ErrorResponses;
+
+impl ErrorResponses {
+    /// Every operation: the request could not be read, no credential, no permission, not found
+    /// or out of scope, the server failed.
+    const ALWAYS: &[(&str, &str)] = &[
+        (
+            "400",
+            "the request could not be read: a path or query parameter, a header or the body (bad_request, invalid_path, invalid_query, invalid_idempotency_key, malformed_json, invalid_request…)",
+        ),
+        (
+            "401",
+            "no credential, or one that is unknown, expired or of a disabled account (unauthenticated, account_disabled)",
+        ),
+        (
+            "403",
+            "the actor holds no role with the permission this needs here (forbidden; details.permission), or a session change without its CSRF token (csrf_failed)",
+        ),
+        (
+            "404",
+            "not found, or outside the actor's jurisdiction (the two are not told apart)",
+        ),
+        ("500", "internal: logged with its cause on the server"),
+        ("503", "unavailable: storage cannot be reached; retry later"),
+    ];
+
+    /// Operations that change something: a concurrent change or the same key in flight, and a
+    /// key reused for another request.
+    const CHANGES: &[(&str, &str)] = &[
+        (
+            "409",
+            "a concurrent change got there first (conflict), or a request with the same Idempotency-Key is being handled (idempotency_race)",
+        ),
+        (
+            "422",
+            "a field is missing or not valid (missing_field, invalid_field…), or the Idempotency-Key was used for a different request (idempotency_key_reused)",
+        ),
+    ];
+
+    /// Operations with a JSON body.
+    const WITH_BODY: &[(&str, &str)] = &[
+        (
+            "413",
+            "payload_too_large: the body is larger than the limit",
+        ),
+        (
+            "415",
+            "unsupported_media_type: the body is not sent as application/json",
+        ),
+    ];
+}
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let body = Ref::from_schema_name(ErrorBody::name());
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.patch, true),
+            ];
+            for (op, changes) in ops {
+                let Some(op) = op else { continue };
+                let mut add: Vec<(&str, &str)> = Self::ALWAYS.to_vec();
+                if changes {
+                    add.extend(Self::CHANGES);
+                }
+                if op.request_body.is_some() {
+                    add.extend(Self::WITH_BODY);
+                }
+                for (status, description) in add {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content(
+                                        "application/json",
+                                        ContentBuilder::new().schema(Some(body.clone())).build(),
+                                    )
+                                    .build(),
+                            )
+                        });
+                }
+            }
+        }
+    }
+}
+
+/// The path parameters that name an action or a decision list the names the server accepts
+/// (from the application's own lists, so the document cannot drift from them).
+struct ActionNames;
+
+impl Modify for ActionNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let incident: Vec<&str> = yingji_app::incidents::ACTIONS
+            .iter()
+            .copied()
+            // The re-grade decisions have a route of their own.
+            .filter(|a| !a.starts_with("regrade"))
+            .collect();
+        let names: &[(&str, &str, &[&str])] = &[
+            ("incident_action", "action", &incident),
+            (
+                "regrade",
+                "decision",
+                yingji_app::incidents::REGRADE_DECISIONS,
+            ),
+            ("task_action", "action", yingji_app::incidents::TASK_ACTIONS),
+            ("case_action", "action", yingji_app::cases::ACTIONS),
+            ("dispute_action", "action", yingji_app::disputes::ACTIONS),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else {
+                continue;
+            };
+            for (id, param, values) in names {
+                if op.operation_id.as_deref() != Some(*id) {
+                    continue;
+                }
+                for p in op.parameters.iter_mut().flatten() {
+                    if p.name == *param {
+                        p.schema = Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(values.iter().copied()))
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -25,7 +171,7 @@ impl Modify for Security {
         description = "Emergency plans run as data: incidents, tasks, plans and the directory; petition cases with statutory clocks, dispute screening and scheduled reports. Every request carries `Authorization: Bearer <token>` (an API token) or the session cookie from `POST /api/v1/session` plus, on changes, the session's `X-CSRF-Token`. Roles granted per jurisdiction subtree decide what an actor may do: outside their subtree everything is 404, inside it a missing role is 403 `forbidden`. Errors use one envelope: {\"error\":{\"code\",\"message\",\"details\"}} with stable snake_case codes. Creates and commands accept an `Idempotency-Key` header.",
         version = "1"
     ),
-    modifiers(&Security),
+    modifiers(&Security, &ErrorResponses, &ActionNames),
     security(("bearer" = [])),
     paths(
         incidents::create_incident,
@@ -94,6 +240,9 @@ impl Modify for Security {
         notify_api::gaps,
     ),
     components(schemas(
+        yingji_app::ErrorBody,
+        yingji_app::error::ErrorDetail,
+        yingji_app::ErrorCode,
         yingji_app::incidents::NewIncidentRequest,
         yingji_app::incidents::ActionRequest,
         yingji_app::incidents::AttachmentRequest,
@@ -127,6 +276,29 @@ impl Modify for Security {
         yingji_app::accounts::GrantList,
         yingji_app::trust::AuditReport,
         yingji_app::trust::BrokenLink,
+        yingji_app::incidents::IncidentList,
+        yingji_app::incidents::IncidentListItem,
+        yingji_app::incidents::IncidentTimeline,
+        yingji_app::incidents::IncidentTimelineEvent,
+        yingji_app::incidents::TaskList,
+        yingji_app::incidents::TaskListItem,
+        yingji_domain::incident::Incident,
+        yingji_domain::incident::IncidentKind,
+        yingji_domain::incident::Status,
+        yingji_domain::incident::LevelRef,
+        yingji_domain::incident::Proposal,
+        yingji_domain::incident::Task,
+        yingji_domain::incident::TaskState,
+        yingji_domain::incident::Obligation,
+        yingji_domain::incident::ObligationKind,
+        yingji_domain::incident::Note,
+        yingji_domain::incident::Attachment,
+        yingji_domain::incident::CoerciveStepRecord,
+        yingji_domain::incident::RegradeProposal,
+        yingji_domain::incident::CorrectiveAction,
+        yingji_domain::incident::Review,
+        yingji_domain::incident::Measured,
+        yingji_domain::incident::TaskTiming,
         yingji_app::plans::UploadPlanRequest,
         yingji_app::plans::PlanVersion,
         yingji_app::plans::PlanList,
@@ -182,6 +354,7 @@ impl Modify for Security {
         yingji_app::notify::GapItem,
         yingji_app::notify::Gaps,
         yingji_domain::PersonRef,
+        yingji_domain::ActorRef,
         yingji_domain::callout::Call,
         yingji_domain::callout::Recipient,
         yingji_domain::callout::Policy,

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use yingji_app::ErrorBody;
 use yingji_app::plans::{self, PlanList, PlanVersion, UploadPlan, UploadPlanRequest};
 
 use crate::auth::Actor;
@@ -15,7 +16,7 @@ use crate::{AppState, run_api};
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, description = "a new version was stored", body = PlanVersion),
               (status = 200, description = "the text equals the newest version; nothing stored", body = PlanVersion),
-              (status = 422, description = "plan_check_failed, with the diagnostics (file:line:col) in details", body = Object)))]
+              (status = 422, description = "plan_check_failed, with the diagnostics (file:line:col) in details", body = ErrorBody)))]
 pub async fn upload_plan(
     State(state): State<AppState>,
     actor: Actor,
@@ -43,7 +44,7 @@ pub async fn list_plans(
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan_id}", tag = "plans",
     params(("plan_id" = String, Path)),
-    responses((status = 200, description = "the newest version with its source", body = PlanVersion), (status = 404, body = Object)))]
+    responses((status = 200, description = "the newest version with its source", body = PlanVersion), (status = 404, body = ErrorBody)))]
 pub async fn get_plan(
     State(state): State<AppState>,
     actor: Actor,
@@ -55,7 +56,7 @@ pub async fn get_plan(
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan_id}/versions/{version}", tag = "plans",
     params(("plan_id" = String, Path), ("version" = i64, Path)),
-    responses((status = 200, description = "the version with its source", body = PlanVersion), (status = 404, body = Object)))]
+    responses((status = 200, description = "the version with its source", body = PlanVersion), (status = 404, body = ErrorBody)))]
 pub async fn get_plan_version(
     State(state): State<AppState>,
     actor: Actor,

@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use yingji_app::ErrorCode;
 use yingji_app::reports::{self, ReportSubmissionRequest, SubmitReport};
+use yingji_app::{ErrorBody, ErrorCode};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
@@ -33,7 +33,7 @@ pub struct BoardQuery {
     params(("plan_id" = String, Query), ("date" = Option<String>, Query, description = "YYYY-MM-DD in the plan's zone; default today"),
            ("late" = Option<bool>, Query, description = "only rows whose state is `late`")),
     responses((status = 200, description = "every report slot of the day × owing party: submitted, nil, submitted_late, pending or late", body = yingji_app::reports::Board),
-              (status = 404, body = Object)))]
+              (status = 404, body = ErrorBody)))]
 pub async fn report_board(
     State(state): State<AppState>,
     actor: Actor,
@@ -55,8 +55,8 @@ pub async fn report_board(
     request_body = ReportSubmissionRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, description = "the submission as recorded", body = yingji_app::reports::ReportSubmitted),
-              (status = 409, description = "already_submitted", body = Object),
-              (status = 422, description = "unknown_slot, not_owed, nil_not_allowed, missing_field", body = Object)))]
+              (status = 409, description = "already_submitted", body = ErrorBody),
+              (status = 422, description = "unknown_slot, not_owed, nil_not_allowed, missing_field", body = ErrorBody)))]
 pub async fn submit_report(
     State(state): State<AppState>,
     actor: Actor,

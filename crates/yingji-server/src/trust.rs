@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
+use yingji_app::ErrorBody;
 use yingji_app::accounts::{
     self, ChangeGrant, ChangePassword, ChangePasswordRequest, CreateToken, GrantList, GrantRequest,
     NewSession, NewTokenRequest, NewTokenResponse, ReasonRequest, RevokeToken, SetAccount,
@@ -62,8 +63,8 @@ fn json_of<T: serde::Serialize>(status: StatusCode, v: &T) -> Response {
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "sign-in", request_body = SignInRequest, security(()),
     responses((status = 200, description = "signed in; sets the HttpOnly session cookie", body = SignInResponse),
-              (status = 401, description = "invalid_credentials or account_disabled", body = Object),
-              (status = 429, description = "sign_in_locked: too many wrong passwords", body = Object)))]
+              (status = 401, description = "invalid_credentials or account_disabled", body = ErrorBody),
+              (status = 429, description = "sign_in_locked: too many wrong passwords", body = ErrorBody)))]
 pub async fn sign_in(
     State(st): State<AppState>,
     body: JsonBody<SignInRequest>,
@@ -89,7 +90,7 @@ pub async fn sign_out(State(st): State<AppState>, actor: Actor) -> Result<Respon
 }
 
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "sign-in", request_body = ChangePasswordRequest,
-    responses((status = 204, description = "changed; every other session is signed out"), (status = 403, body = Object), (status = 422, body = Object)))]
+    responses((status = 204, description = "changed; every other session is signed out"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_password(
     State(st): State<AppState>,
     actor: Actor,
@@ -123,7 +124,7 @@ pub async fn list_tokens(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/tokens/{id}/revoke", tag = "sign-in", params(("id" = Uuid, Path)),
-    responses((status = 204, description = "revoked"), (status = 404, body = Object)))]
+    responses((status = 204, description = "revoked"), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     State(st): State<AppState>,
     actor: Actor,
@@ -133,7 +134,7 @@ pub async fn revoke_token(
 }
 
 #[utoipa::path(post, path = "/api/v1/people/{id}/account", tag = "users", params(("id" = Uuid, Path)), request_body = SetAccountRequest,
-    responses((status = 204, description = "the person can sign in with this login and password"), (status = 403, body = Object), (status = 409, body = Object)))]
+    responses((status = 204, description = "the person can sign in with this login and password"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn set_account(
     State(st): State<AppState>,
     actor: Actor,
@@ -145,7 +146,7 @@ pub async fn set_account(
 
 #[utoipa::path(post, path = "/api/v1/people/{id}/{switch}", tag = "users",
     params(("id" = Uuid, Path), ("switch" = String, Path, description = "disable or enable")), request_body = ReasonRequest,
-    responses((status = 204, description = "done; a disabled person's sessions and tokens stop working at once"), (status = 403, body = Object)))]
+    responses((status = 204, description = "done; a disabled person's sessions and tokens stop working at once"), (status = 403, body = ErrorBody)))]
 pub async fn set_disabled(
     State(st): State<AppState>,
     actor: Actor,
@@ -167,7 +168,7 @@ pub async fn list_grants(
 
 #[utoipa::path(post, path = "/api/v1/people/{id}/grants/{op}", tag = "users",
     params(("id" = Uuid, Path), ("op" = String, Path, description = "add or remove")), request_body = GrantRequest,
-    responses((status = 204, description = "done"), (status = 403, body = Object), (status = 422, body = Object)))]
+    responses((status = 204, description = "done"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_grant(
     State(st): State<AppState>,
     actor: Actor,
@@ -179,7 +180,7 @@ pub async fn change_grant(
 
 #[utoipa::path(post, path = "/api/v1/people/{id}/reveal", tag = "directory", params(("id" = Uuid, Path)), request_body = RevealRequest,
     responses((status = 200, description = "the read is logged with who and why", body = RevealResponse),
-              (status = 403, body = Object), (status = 422, description = "reason_required", body = Object)))]
+              (status = 403, body = ErrorBody), (status = 422, description = "reason_required", body = ErrorBody)))]
 pub async fn reveal(
     State(st): State<AppState>,
     actor: Actor,
@@ -196,7 +197,7 @@ pub async fn reveal(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
-    responses((status = 200, description = "every stream's hash chain checked", body = AuditReport), (status = 403, body = Object)))]
+    responses((status = 200, description = "every stream's hash chain checked", body = AuditReport), (status = 403, body = ErrorBody)))]
 pub async fn audit_verify(
     State(st): State<AppState>,
     actor: Actor,

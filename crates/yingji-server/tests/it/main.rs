@@ -9,6 +9,7 @@ mod contract;
 mod harness;
 mod notify;
 mod offers;
+mod openapi;
 mod screening;
 mod trust;
 

@@ -203,7 +203,7 @@ on_both! {
             assert!(v["components"]["schemas"][name].is_object(), "{name} is registered");
         }
         // Nested types are registered too.
-        for name in ["UnitReturn", "ReturnState", "Party", "Risk", "Status", "BoardRow", "BoardState"] {
+        for name in ["UnitReturn", "ReturnState", "Party", "Risk", "DisputeStatus", "BoardRow", "BoardState"] {
             assert!(v["components"]["schemas"][name].is_object(), "{name} is registered");
         }
     };
