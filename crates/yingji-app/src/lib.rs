@@ -12,6 +12,7 @@ pub mod actor;
 pub mod calls;
 pub mod cases;
 pub mod command;
+pub mod demo;
 pub mod directory;
 pub mod disputes;
 pub mod error;

@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod cases;
 pub mod console;
-pub mod demo;
 pub mod directory;
 mod disputes;
 pub mod error;
@@ -25,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use yingji_app::{CaseRules, Change, JsonText, calls, sealer, system_actor, write};
+pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
 use crate::auth::Actor;
 use crate::error::ApiError;

@@ -442,7 +442,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_case_rules(case_rules(&args)?);
     if yingji_server::demo::is_empty(&state)
         .await
-        .map_err(|e| app_error(e.0))?
+        .map_err(app_error)?
     {
         if args.no_demo {
             let token = std::env::var("YINGJI_ADMIN_TOKEN").unwrap_or_else(|_| {
@@ -454,16 +454,16 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             });
             yingji_server::demo::bootstrap(&state, "根辖区", &token)
                 .await
-                .map_err(|e| app_error(e.0))?;
+                .map_err(app_error)?;
             eprintln!("first start: created the root jurisdiction and an administrator");
             eprintln!("administrator token (shown once): {token}");
         } else {
             yingji_server::demo::load_demo(&state)
                 .await
-                .map_err(|e| app_error(e.0))?;
+                .map_err(app_error)?;
             yingji_server::demo::load_demo_extras(&state)
                 .await
-                .map_err(|e| app_error(e.0))?;
+                .map_err(app_error)?;
             eprintln!(
                 "first start: loaded the demo (fictional jurisdictions, people, plans and incidents)"
             );

@@ -4,23 +4,22 @@
 
 use std::collections::BTreeMap;
 
-use jiff::SignedDuration;
-use serde_json::json;
-use uuid::Uuid;
-use yingji_app::Command as AppCommand;
-use yingji_app::accounts::{ChangeGrant, SetAccount};
-use yingji_app::directory::{
+use crate::Command as AppCommand;
+use crate::accounts::{ChangeGrant, SetAccount};
+use crate::directory::{
     AssignHolderRequest, ChangeHolder, CreateJurisdiction, CreatePerson, NewJurisdictionRequest,
     NewPersonRequest,
 };
-use yingji_app::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
+use crate::incidents::{IncidentAction, NewIncidentRequest, OnIncident, ReportIncident};
+use jiff::SignedDuration;
+use serde_json::json;
+use uuid::Uuid;
 use yingji_domain::incident::{Command, ObligationKind, TaskAction};
 use yingji_store::JurisdictionRow;
 
-use crate::AppState;
-use crate::auth::token_hash;
-use crate::error::ApiError;
-use yingji_app::cases::{NewCaseRequest, PetitionerRequest, RegisterCase};
+use crate::actor::token_hash;
+use crate::cases::{NewCaseRequest, PetitionerRequest, RegisterCase};
+use crate::{App, AppError};
 
 /// The example plans, embedded so that the binary runs from anywhere.
 pub const EXAMPLE_PLANS: &[(&str, &str)] = &[
@@ -74,22 +73,22 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
 
 /// Runs a command as `actor` on the command path and gives its fresh output.
 async fn run<C: AppCommand>(
-    state: &AppState,
-    actor: &yingji_app::Actor,
+    state: &App,
+    actor: &crate::Actor,
     cmd: C,
-) -> Result<C::Output, ApiError> {
+) -> Result<C::Output, AppError> {
     state
         .execute(actor, None, &cmd)
         .await?
         .output()
-        .ok_or_else(|| ApiError::internal("a demo command was replayed"))
+        .ok_or_else(|| AppError::internal("a demo command was replayed"))
 }
 
 /// Seeds the directory through the directory and account commands, each leaving its event:
 /// as yingji itself for the root and its first administrator, then as that administrator.
 struct Seed<'a> {
-    state: &'a AppState,
-    actor: yingji_app::Actor,
+    state: &'a App,
+    actor: crate::Actor,
     /// Invented phone numbers are numbered from here.
     phones: usize,
 }
@@ -113,7 +112,7 @@ impl Seed<'_> {
         name: &str,
         kind: &str,
         code: Option<&str>,
-    ) -> Result<JurisdictionRow, ApiError> {
+    ) -> Result<JurisdictionRow, AppError> {
         let cmd = match parent {
             None => CreateJurisdiction::root(name, kind, code),
             Some(p) => CreateJurisdiction::from(NewJurisdictionRequest {
@@ -128,7 +127,7 @@ impl Seed<'_> {
 
     /// A demo person with an invented phone and their demo token if any, the posts they hold
     /// and the roles they have in their jurisdiction, and their password sign-in.
-    async fn person(&self, p: &DemoPerson<'_>, phone: usize) -> Result<Uuid, ApiError> {
+    async fn person(&self, p: &DemoPerson<'_>, phone: usize) -> Result<Uuid, AppError> {
         let req = NewPersonRequest {
             jurisdiction_id: p.j.id,
             name: p.name.into(),
@@ -162,7 +161,7 @@ impl Seed<'_> {
     async fn people(
         &self,
         people: &[DemoPerson<'_>],
-    ) -> Result<std::collections::HashMap<&'static str, Uuid>, ApiError> {
+    ) -> Result<std::collections::HashMap<&'static str, Uuid>, AppError> {
         let ids = futures_util::future::try_join_all(
             people
                 .iter()
@@ -174,7 +173,7 @@ impl Seed<'_> {
     }
 
     /// A role for a person in a jurisdiction's subtree.
-    async fn grant(&self, person: Uuid, role: &str, j: &JurisdictionRow) -> Result<(), ApiError> {
+    async fn grant(&self, person: Uuid, role: &str, j: &JurisdictionRow) -> Result<(), AppError> {
         run(
             self.state,
             &self.actor,
@@ -184,7 +183,7 @@ impl Seed<'_> {
     }
 
     /// A password sign-in with the documented demo password.
-    async fn account(&self, person: Uuid, login: &str) -> Result<(), ApiError> {
+    async fn account(&self, person: Uuid, login: &str) -> Result<(), AppError> {
         run(self.state, &self.actor, SetAccount::demo(person, login)).await
     }
 }
@@ -199,54 +198,50 @@ fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, serde_json::Value> {
 /// Whether the database has never been set up.
 /// Records a report as `actor`, on the command path.
 async fn report(
-    state: &AppState,
-    actor: &yingji_app::Actor,
+    state: &App,
+    actor: &crate::Actor,
     req: NewIncidentRequest,
-) -> Result<yingji_domain::incident::Incident, ApiError> {
+) -> Result<yingji_domain::incident::Incident, AppError> {
     let out = state.execute(actor, None, &ReportIncident(req)).await?;
     out.output()
         .map(|o| o.incident)
-        .ok_or_else(|| ApiError::internal("a demo report was replayed"))
+        .ok_or_else(|| AppError::internal("a demo report was replayed"))
 }
 
 /// Runs an incident command as `actor`, on the command path.
 async fn run_as(
-    state: &AppState,
-    actor: &yingji_app::Actor,
+    state: &App,
+    actor: &crate::Actor,
     id: Uuid,
     cmd: Command,
-) -> Result<yingji_domain::incident::Incident, ApiError> {
+) -> Result<yingji_domain::incident::Incident, AppError> {
     let action = IncidentAction::Decide(cmd);
     let out = state
         .execute(actor, None, &OnIncident { id, action })
         .await?;
     out.output()
         .map(|o| o.incident)
-        .ok_or_else(|| ApiError::internal("a demo command was replayed"))
+        .ok_or_else(|| AppError::internal("a demo command was replayed"))
 }
 
 /// Registers a petition as `actor`, on the command path.
 async fn register_as(
-    state: &AppState,
-    actor: &yingji_app::Actor,
+    state: &App,
+    actor: &crate::Actor,
     req: NewCaseRequest,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     state.execute(actor, None, &RegisterCase(req)).await?;
     Ok(())
 }
 
-pub async fn is_empty(state: &AppState) -> Result<bool, ApiError> {
+pub async fn is_empty(state: &App) -> Result<bool, AppError> {
     Ok(state.store.jurisdiction_count().await? == 0)
 }
 
 /// Creates a root jurisdiction and its administrator (with `admin_token`, at least 16
 /// characters), as yingji itself; returns the administrator's id.
-pub async fn bootstrap(
-    state: &AppState,
-    root_name: &str,
-    admin_token: &str,
-) -> Result<Uuid, ApiError> {
-    let system = yingji_app::Actor::system();
+pub async fn bootstrap(state: &App, root_name: &str, admin_token: &str) -> Result<Uuid, AppError> {
+    let system = crate::Actor::system();
     let root = run(
         state,
         &system,
@@ -271,11 +266,11 @@ pub async fn bootstrap(
 }
 
 /// Loads the demo: jurisdictions, people with posts, the example plans and four incidents.
-pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
+pub async fn load_demo(state: &App) -> Result<(), AppError> {
     // yingji itself creates the root and its first administrator…
     let mut s = Seed {
         state,
-        actor: yingji_app::Actor::system(),
+        actor: crate::Actor::system(),
         phones: 1,
     };
     let province = s
@@ -295,7 +290,7 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         )
         .await?;
     // …who sets up the rest.
-    s.actor = yingji_app::Actor::load(state, admin, None).await?;
+    s.actor = crate::Actor::load(state, admin, None).await?;
     let city = s
         .jurisdiction(Some(&province), "云岭市", "city", Some("990100"))
         .await?;
@@ -511,9 +506,9 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     };
     // The example plans are uploaded by the province's administrator, through the command
     // path, as a deployment's administrator would upload them.
-    let as_admin = yingji_app::Actor::load(state, admin, None).await?;
+    let as_admin = crate::Actor::load(state, admin, None).await?;
     for (file, text) in EXAMPLE_PLANS {
-        let cmd = yingji_app::plans::UploadPlan(yingji_app::plans::UploadPlanRequest {
+        let cmd = crate::plans::UploadPlan(crate::plans::UploadPlanRequest {
             jurisdiction_id: owner(file),
             source: text.to_string(),
             file_name: Some(file.to_string()),
@@ -523,9 +518,9 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
 
     // The demo's incidents are recorded by the demo's people, through the command path and
     // its checks, as they would record them.
-    let as_duty = yingji_app::Actor::load(state, duty, None).await?;
-    let as_commander = yingji_app::Actor::load(state, commander, None).await?;
-    let as_member = yingji_app::Actor::load(state, member, None).await?;
+    let as_duty = crate::Actor::load(state, duty, None).await?;
+    let as_commander = crate::Actor::load(state, commander, None).await?;
+    let as_member = crate::Actor::load(state, member, None).await?;
 
     // 1. An active level Ⅱ response in 临溪市, one task acknowledged.
     let big = report(
@@ -717,7 +712,7 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
     .await?;
     run_as(
         state,
-        &yingji_app::Actor::load(state, plac_deputy, None).await?,
+        &crate::Actor::load(state, plac_deputy, None).await?,
         ended.id,
         Command::EndResponse {
             reason: "业主代表已与住建局达成约谈安排，群众已散去".into(),
@@ -762,8 +757,8 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
         .store
         .person_by_token(&token_hash("demo-petition-clerk"))
         .await?
-        .ok_or_else(|| ApiError::not_found("demo-petition-clerk"))?;
-    let as_clerk = yingji_app::Actor::load(state, registrar.id, None).await?;
+        .ok_or_else(|| AppError::not_found("demo-petition-clerk"))?;
+    let as_clerk = crate::Actor::load(state, registrar.id, None).await?;
     let petition =
         |channel: &str, form: &str, names: &[&str], title: &str, grievance: &str| NewCaseRequest {
             jurisdiction_id: county.id,
@@ -810,13 +805,13 @@ pub async fn load_demo(state: &AppState) -> Result<(), ApiError> {
 /// date and one past it; this month's dispute screening round in 临溪市 with one township's
 /// return; a dispute; and a day/night duty roster for a post the demo leaves vacant. Everything
 /// goes through the same functions as the API.
-pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
-    use yingji_app::disputes::{
+pub async fn load_demo_extras(state: &App) -> Result<(), AppError> {
+    use crate::disputes::{
         NewDisputeRequest, OpenRound, OpenRoundRequest, RegisterDispute, RoundSubmissionRequest,
         SubmitReturn,
     };
 
-    use crate::auth::Actor;
+    use crate::Actor;
 
     let find = |name: &'static str| async move {
         state
@@ -825,7 +820,7 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             .await?
             .into_iter()
             .find(|j| j.name == name)
-            .ok_or_else(|| ApiError::not_found(name))
+            .ok_or_else(|| AppError::not_found(name))
     };
     let county = find("临溪市").await?;
     let town = find("青石镇").await?;
@@ -834,13 +829,13 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             .store
             .person_by_token(&token_hash(token))
             .await?
-            .ok_or_else(|| ApiError::not_found(token))
+            .ok_or_else(|| AppError::not_found(token))
     };
     let clerk = person("demo-petition-clerk").await?;
     let duty = person("demo-duty-officer").await?;
     let town_duty = person("demo-town-duty").await?;
     let lead = person("demo-commander").await?;
-    let as_clerk = yingji_app::Actor::load(state, clerk.id, None).await?;
+    let as_clerk = crate::Actor::load(state, clerk.id, None).await?;
     let now = state.clock.now();
     for (days_ago, names, title, grievance) in [
         (
@@ -894,7 +889,7 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
         )
         .await?
         .output()
-        .ok_or_else(|| ApiError::internal("a fresh round was answered as a replay"))?;
+        .ok_or_else(|| AppError::internal("a fresh round was answered as a replay"))?;
     state
         .execute(
             &town_actor,
@@ -942,15 +937,15 @@ pub async fn load_demo_extras(state: &AppState) -> Result<(), ApiError> {
             {"id": "day", "name": "白班", "start": "08:30", "end": "17:30"},
             {"id": "night", "name": "夜班", "start": "17:30", "end": "08:30"}
         ],
-        "start_date": now.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").map_err(ApiError::internal)?).date().to_string(),
+        "start_date": now.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").map_err(AppError::internal)?).date().to_string(),
         "rotation": [
             {"person_id": duty.id, "name": duty.name},
             {"person_id": clerk.id, "name": clerk.name},
             {"person_id": lead.id, "name": lead.name}
         ]
     }))
-    .map_err(ApiError::internal)?;
-    let cmd = yingji_app::notify::SetRoster {
+    .map_err(AppError::internal)?;
+    let cmd = crate::notify::SetRoster {
         jurisdiction_id: county.id,
         post: "party-office-director".to_string(),
         roster,
