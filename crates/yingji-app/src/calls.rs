@@ -11,6 +11,7 @@ use uuid::Uuid;
 use yingji_domain::callout::{self, Call, Callout, Policy, Recipient, Step, Target};
 use yingji_domain::incident::{Event as IncidentEvent, Incident};
 use yingji_domain::roster::{self, PostHolders, Resolved, Roster};
+use yingji_domain::values::{CallId, IncidentId};
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_notify::mark_drill;
 use yingji_plan::Plan;
@@ -405,7 +406,7 @@ async fn resolve_target(
 
 /// Escalates and repeats what is due in one incident's callout (the ticker, as the
 /// system). Answers whether anything changed.
-pub struct TickCallout(pub Uuid);
+pub struct TickCallout(pub IncidentId);
 
 impl Command for TickCallout {
     type Output = bool;
@@ -415,7 +416,7 @@ impl Command for TickCallout {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
-        let incident_id = self.0;
+        let incident_id = self.0.0;
         let rec = app
             .store
             .get_incident(incident_id)
@@ -490,7 +491,7 @@ impl Command for TickCallout {
 /// One person's acknowledgement of a call addressed to them (from the API, the in-app inbox,
 /// a signed link or an SMS reply). A second acknowledgement changes nothing.
 pub struct AcknowledgeCall {
-    pub call_id: Uuid,
+    pub call_id: CallId,
     /// How it came: `api`, `in_app`, `link`, `sms`…
     pub channel: String,
 }
@@ -512,7 +513,7 @@ impl Command for AcknowledgeCall {
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Acknowledged>, AppError> {
         let incident_id = app
             .store
-            .call_incident(self.call_id)
+            .call_incident(self.call_id.0)
             .await?
             .ok_or_else(|| AppError::not_found("call"))?;
         let rec = app
@@ -529,7 +530,7 @@ impl Command for AcknowledgeCall {
             person_id: actor.person_id,
             name: actor.name.clone(),
         };
-        let e = match callout::acknowledge(&before, self.call_id, &person, &self.channel, now) {
+        let e = match callout::acknowledge(&before, self.call_id.0, &person, &self.channel, now) {
             Ok(e) => e,
             Err(callout::CalloutError::AlreadyAcknowledged) => {
                 return Ok(Decided::nothing(
@@ -572,7 +573,7 @@ impl Command for AcknowledgeCall {
     }
 
     fn respond(&self, out: &Acknowledged) -> JsonText {
-        let a = crate::notify::AckAnswer::of(out, self.call_id);
+        let a = crate::notify::AckAnswer::of(out, self.call_id.0);
         JsonText(serde_json::to_string(&a).expect("answers serialise"))
     }
 }

@@ -14,6 +14,7 @@ use yingji_domain::case::{
     Case, CaseSettings, Category, Channel, Command, Ctx, Event, ExtensionState, Form, NewCase,
     Origin, Petitioner, RouteKind, Satisfaction, apply_all, decide,
 };
+use yingji_domain::values::CaseId;
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_store::{
     CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, OutboxRow, PetitionerField, Row,
@@ -787,13 +788,8 @@ fn check_petitioners(ps: &[PetitionerRequest]) -> Result<(), AppError> {
             return bad("address", "an address has at most 300 characters");
         }
         if let Some(id) = &p.id_number {
-            let n = id.chars().count();
-            let shape = (n == 15 || n == 18)
-                && id
-                    .chars()
-                    .enumerate()
-                    .all(|(i, c)| c.is_ascii_digit() || (i + 1 == n && (c == 'X' || c == 'x')));
-            if !shape {
+            // The one rule for ID numbers ([`yingji_domain::values::IdNumber`]).
+            if yingji_domain::values::IdNumber::try_from(id.as_str()).is_err() {
                 return bad(
                     "id_number",
                     "an ID number has 15 or 18 characters: digits, the last may be X",
@@ -1016,7 +1012,7 @@ async fn prepare(
 
 /// A command on one case (`POST /cases/{id}/{action}`, the case page's forms).
 pub struct OnCase {
-    pub id: Uuid,
+    pub id: CaseId,
     pub action: CaseAction,
 }
 
@@ -1028,7 +1024,7 @@ impl AppCommand for OnCase {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<CaseView>, AppError> {
-        let rec = record(app, self.id).await?;
+        let rec = record(app, self.id.0).await?;
         let auth = app.authorize(
             actor,
             self.action.permission(),
@@ -1122,7 +1118,7 @@ fn changed(
 
 /// Marks a case overdue and runs the supervision steps that have fallen due (the ticker, as
 /// the system). Answers whether anything changed.
-pub struct TickCase(pub Uuid);
+pub struct TickCase(pub CaseId);
 
 impl AppCommand for TickCase {
     type Output = bool;
@@ -1132,7 +1128,7 @@ impl AppCommand for TickCase {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
-        let rec = record(app, self.0).await?;
+        let rec = record(app, self.0.0).await?;
         let auth = app.authorize(
             actor,
             Permission::HandleCase,
@@ -1158,7 +1154,11 @@ pub async fn tick_cases(app: &App) -> Result<usize, AppError> {
     let now = app.clock.now();
     let mut changed = 0;
     for id in app.store.due_cases(now.as_millisecond(), 1000).await? {
-        if let Some(true) = app.execute(&system, None, &TickCase(id)).await?.output() {
+        if let Some(true) = app
+            .execute(&system, None, &TickCase(id.into()))
+            .await?
+            .output()
+        {
             changed += 1;
         }
     }

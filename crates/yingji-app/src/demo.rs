@@ -217,7 +217,14 @@ async fn run_as(
 ) -> Result<yingji_domain::incident::Incident, AppError> {
     let action = IncidentAction::Decide(cmd);
     let out = state
-        .execute(actor, None, &OnIncident { id, action })
+        .execute(
+            actor,
+            None,
+            &OnIncident {
+                id: id.into(),
+                action,
+            },
+        )
         .await?;
     out.output()
         .map(|o| o.incident)

@@ -174,11 +174,9 @@ pub fn person_view(app: &App, p: &PersonRow) -> Person {
     }
 }
 
+/// A phone number by the one rule for phones ([`yingji_domain::values::Phone`]).
 fn valid_phone(p: &str) -> bool {
-    let digits = p.chars().filter(char::is_ascii_digit).count();
-    (5..=20).contains(&digits)
-        && p.chars().count() <= 24
-        && p.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c))
+    yingji_domain::values::Phone::try_from(p).is_ok()
 }
 
 /// Re-seals every person's phone (and SMS channel number) sealed with an older key, or stored

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use yingji_domain::dispute::{
     Cadence, Command, Dispute, Event, NewDispute, Party, Risk, apply, decide, round_key,
 };
+use yingji_domain::values::DisputeId;
 use yingji_store::{
     OutboxRow, RoundRow, Row, ScreeningSubmissionRow, ScreeningWrite, StreamRecord, WriteSet,
     fmt_ts,
@@ -631,7 +632,7 @@ impl AppCommand for RegisterDispute {
 
 /// A command on one dispute (`POST /disputes/{id}/{action}`).
 pub struct OnDispute {
-    pub id: Uuid,
+    pub id: DisputeId,
     pub action: DisputeAction,
 }
 
@@ -645,7 +646,7 @@ impl AppCommand for OnDispute {
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<Dispute>, AppError> {
         let rec = app
             .store
-            .get_dispute(self.id)
+            .get_dispute(self.id.0)
             .await?
             .ok_or_else(|| AppError::not_found("dispute"))?;
         let auth = app.authorize(

@@ -12,6 +12,7 @@ use yingji_domain::incident::{
     Attachment, Command, CorrectiveAction, Ctx, Event, Incident, IncidentKind, NewReport,
     ObligationKind, Proposal, TaskAction, TaskState, Update, apply, decide, propose,
 };
+use yingji_domain::values::{IncidentId, TaskId};
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_store::{IncidentRecord, IncidentSummary, JurisdictionRow, TaskRow, WriteSet};
 
@@ -695,7 +696,7 @@ async fn report_writes(
 
 /// A command on one incident.
 pub struct OnIncident {
-    pub id: Uuid,
+    pub id: IncidentId,
     pub action: IncidentAction,
 }
 
@@ -709,7 +710,7 @@ impl AppCommand for OnIncident {
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
         let rec = app
             .store
-            .get_incident(self.id)
+            .get_incident(self.id.0)
             .await?
             .ok_or_else(|| AppError::not_found("incident"))?;
         let auth = app.authorize(
@@ -738,7 +739,7 @@ fn task_kind(a: TaskAction) -> &'static str {
 
 /// A command on one task (its incident is found from the task).
 pub struct OnTask {
-    pub task_id: Uuid,
+    pub task_id: TaskId,
     pub action: TaskAction,
     pub reason: Option<String>,
 }
@@ -772,13 +773,13 @@ impl AppCommand for OnTask {
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<IncidentOut>, AppError> {
         let incident = app
             .store
-            .task_incident(self.task_id)
+            .task_incident(self.task_id.0)
             .await?
             .ok_or_else(|| AppError::not_found("task"))?;
         OnIncident {
-            id: incident,
+            id: incident.into(),
             action: IncidentAction::Decide(Command::Task {
-                id: self.task_id,
+                id: self.task_id.0,
                 action: self.action,
                 reason: self.reason.clone(),
             }),
@@ -793,7 +794,7 @@ impl AppCommand for OnTask {
 }
 
 /// Marks what has fallen due in one incident (the ticker, as the system).
-pub struct TickIncident(pub Uuid);
+pub struct TickIncident(pub IncidentId);
 
 impl AppCommand for TickIncident {
     type Output = bool;
@@ -803,7 +804,7 @@ impl AppCommand for TickIncident {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
-        let Some(rec) = app.store.get_incident(self.0).await? else {
+        let Some(rec) = app.store.get_incident(self.0.0).await? else {
             return Err(AppError::not_found("incident"));
         };
         let auth = app.authorize(

@@ -151,7 +151,7 @@ impl Command for AcknowledgeMessage {
             )
         })?;
         let cmd = AcknowledgeCall {
-            call_id,
+            call_id: call_id.into(),
             channel: "inapp".into(),
         };
         Ok(cmd
@@ -173,7 +173,7 @@ async fn acknowledge(
     channel: &str,
 ) -> Result<Acknowledged, AppError> {
     let cmd = AcknowledgeCall {
-        call_id,
+        call_id: call_id.into(),
         channel: channel.to_string(),
     };
     app.execute(actor, None, &cmd)
@@ -622,11 +622,7 @@ impl ChannelEntry {
         let a = self.address.trim();
         let ok = match self.channel.as_str() {
             "email" => a.contains('@') && !a.contains(' '),
-            "sms" => {
-                a.len() >= 5
-                    && a.chars()
-                        .all(|x| x.is_ascii_digit() || x == '+' || x == '-')
-            }
+            "sms" => yingji_domain::values::Phone::try_from(a).is_ok(),
             _ => a.starts_with("https://") || a.starts_with("http://"),
         };
         if !ok || a.len() > 2000 {

@@ -74,7 +74,10 @@ pub async fn case_action(
         &actor,
         &headers,
         &body.sha256,
-        OnCase { id, action },
+        OnCase {
+            id: id.into(),
+            action,
+        },
     )
     .await
 }

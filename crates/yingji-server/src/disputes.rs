@@ -120,7 +120,10 @@ pub async fn dispute_action(
         &actor,
         &headers,
         &body.sha256,
-        OnDispute { id, action },
+        OnDispute {
+            id: id.into(),
+            action,
+        },
     )
     .await
 }

@@ -194,7 +194,10 @@ pub async fn incident_action(
         &actor,
         &headers,
         &body.sha256,
-        OnIncident { id, action },
+        OnIncident {
+            id: id.into(),
+            action,
+        },
     )
     .await
 }
@@ -222,7 +225,10 @@ pub async fn regrade(
         &actor,
         &headers,
         &body.sha256,
-        OnIncident { id, action },
+        OnIncident {
+            id: id.into(),
+            action,
+        },
     )
     .await
 }
@@ -246,7 +252,10 @@ pub async fn fulfil_obligation(
         &actor,
         &headers,
         &body.sha256,
-        OnIncident { id, action },
+        OnIncident {
+            id: id.into(),
+            action,
+        },
     )
     .await
 }
@@ -329,7 +338,7 @@ pub async fn task_action(
     body: JsonBody<ActionRequest>,
 ) -> Result<Response, ApiError> {
     let cmd = OnTask {
-        task_id,
+        task_id: task_id.into(),
         action: OnTask::parse_action(&action)?,
         reason: body.value.reason.clone(),
     };

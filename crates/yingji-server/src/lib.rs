@@ -242,7 +242,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
         .await?;
     let mut changed = 0;
     for id in due {
-        let cmd = yingji_app::incidents::TickIncident(id);
+        let cmd = yingji_app::incidents::TickIncident(id.into());
         if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
             changed += 1;
         }
@@ -250,7 +250,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
     changed += cases::tick_cases(state).await?;
     changed += yingji_app::reports::tick(state).await?;
     for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
-        let cmd = yingji_app::calls::TickCallout(id);
+        let cmd = yingji_app::calls::TickCallout(id.into());
         if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
             changed += 1;
         }

@@ -85,7 +85,7 @@ pub async fn ack_call(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let cmd = AcknowledgeCall {
-        call_id: id,
+        call_id: id.into(),
         channel: "api".into(),
     };
     run_plain(&state, &actor, cmd).await

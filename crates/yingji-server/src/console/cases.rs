@@ -667,7 +667,14 @@ async fn run_action(
 ) -> Result<(), ApiError> {
     let action = CaseAction::parse(action, &request_of(f)?)?;
     state
-        .execute(&v.actor, None, &OnCase { id, action })
+        .execute(
+            &v.actor,
+            None,
+            &OnCase {
+                id: id.into(),
+                action,
+            },
+        )
         .await?;
     Ok(())
 }

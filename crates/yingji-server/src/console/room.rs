@@ -517,7 +517,14 @@ pub async fn action(
     let Posted { viewer: v, form } = posted;
     let result = match action_for(&state, &v, id, &action, &form).await {
         Ok(action) => state
-            .execute(&v.actor, None, &OnIncident { id, action })
+            .execute(
+                &v.actor,
+                None,
+                &OnIncident {
+                    id: id.into(),
+                    action,
+                },
+            )
             .await
             .map(|_| ())
             .map_err(ApiError::from),
@@ -538,7 +545,7 @@ pub async fn task(
         Err(e) => return after(&state, &v, id, Err(e.into())).await,
     };
     let cmd = OnTask {
-        task_id: task,
+        task_id: task.into(),
         action,
         reason: posted.form.get("reason"),
     };
