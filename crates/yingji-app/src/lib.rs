@@ -21,6 +21,7 @@ pub mod notify;
 pub mod plans;
 pub mod reports;
 pub mod sealer;
+pub mod ticker;
 pub mod trust;
 pub mod write;
 

@@ -2,18 +2,10 @@
 //! registry, the ticker that marks what falls due, and the demo data. `app(state)` builds the
 //! router, so tests call it without binding a socket.
 
+pub mod api;
 pub mod auth;
-pub mod cases;
-pub mod console;
-pub mod directory;
-mod disputes;
 pub mod error;
-mod incidents;
-pub mod notify_api;
-pub mod openapi;
-mod plans;
-mod reports;
-pub mod trust;
+pub mod pages;
 
 use std::time::Duration;
 use yingji_app::ErrorCode;
@@ -26,6 +18,7 @@ use axum::routing::{get, post};
 
 pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
+use crate::api::{cases, directory, disputes, incidents, notify, openapi, plans, reports, trust};
 use crate::auth::Actor;
 use crate::error::ApiError;
 use yingji_app::Idem;
@@ -212,15 +205,15 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(disputes::routes())
         .merge(reports::routes())
-        .merge(notify_api::routes())
+        .merge(notify::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .merge(trust::routes())
         .fallback(|| async { ApiError::not_found("route") });
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
-        .merge(console::routes())
-        .merge(notify_api::page_routes())
+        .merge(pages::routes())
+        .merge(notify::page_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -232,42 +225,4 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Marks what has fallen due in every incident, once. Returns how many incidents changed.
-pub async fn tick(state: &AppState) -> Result<usize, ApiError> {
-    let now = state.clock.now();
-    let system = yingji_app::Actor::system();
-    let due = state
-        .store
-        .due_incidents(now.as_millisecond(), 1000)
-        .await?;
-    let mut changed = 0;
-    for id in due {
-        let cmd = yingji_app::incidents::TickIncident(id.into());
-        if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
-            changed += 1;
-        }
-    }
-    changed += cases::tick_cases(state).await?;
-    changed += yingji_app::reports::tick(state).await?;
-    for id in state.store.due_callouts(now.as_millisecond(), 1000).await? {
-        let cmd = yingji_app::calls::TickCallout(id.into());
-        if let Some(true) = state.execute(&system, None, &cmd).await?.output() {
-            changed += 1;
-        }
-    }
-    Ok(changed)
-}
-
-/// Runs `tick` every `every` until the process ends.
-pub fn spawn_ticker(state: AppState, every: Duration) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            if let Err(e) = tick(&state).await {
-                tracing::warn!(error = %e.message, "tick failed");
-            }
-        }
-    });
-}
+pub use yingji_app::ticker::{spawn as spawn_ticker, tick};

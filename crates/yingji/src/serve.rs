@@ -71,9 +71,9 @@ pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
-fn sealer(db: &DbArgs) -> Result<yingji_server::sealer::Sealer> {
+fn sealer(db: &DbArgs) -> Result<yingji_app::sealer::Sealer> {
     let dir = db.database_url.is_none().then_some(db.data.as_path());
-    yingji_server::sealer::Sealer::load(db.data_key_file.as_deref(), dir)
+    yingji_app::sealer::Sealer::load(db.data_key_file.as_deref(), dir)
 }
 
 pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
@@ -134,8 +134,8 @@ pub async fn purge(
     dry_run: bool,
 ) -> Result<ExitCode> {
     let cfg = match &trust {
-        None => yingji_server::trust::TrustConfig::default(),
-        Some(f) => yingji_server::trust::TrustConfig::from_json(
+        None => yingji_app::trust::TrustConfig::default(),
+        Some(f) => yingji_app::trust::TrustConfig::from_json(
             &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
         )
         .with_context(|| format!("{}", f.display()))?,
@@ -208,8 +208,8 @@ pub async fn purge(
 }
 
 /// The case configuration and calendar named on the command line, or the built-in ones.
-fn case_rules(args: &ServeArgs) -> Result<yingji_server::CaseRules> {
-    let mut rules = yingji_server::CaseRules::default();
+fn case_rules(args: &ServeArgs) -> Result<yingji_app::CaseRules> {
+    let mut rules = yingji_app::CaseRules::default();
     if let Some(f) = &args.case_config {
         let src = std::fs::read_to_string(f)
             .with_context(|| format!("reading the case configuration {}", f.display()))?;
@@ -429,8 +429,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     })?;
     let store = open(&args.db).await?;
     let trust = match &args.trust {
-        None => yingji_server::trust::TrustConfig::default(),
-        Some(f) => yingji_server::trust::TrustConfig::from_json(
+        None => yingji_app::trust::TrustConfig::default(),
+        Some(f) => yingji_app::trust::TrustConfig::from_json(
             &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
         )
         .with_context(|| format!("{}", f.display()))?,

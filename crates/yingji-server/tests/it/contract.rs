@@ -2,7 +2,7 @@
 //! language of the console and a row in `docs/api.md` with its HTTP status.
 
 use yingji_app::ErrorCode;
-use yingji_server::console::Lang;
+use yingji_server::pages::Lang;
 
 #[test]
 fn every_error_code_has_both_catalogue_entries() {

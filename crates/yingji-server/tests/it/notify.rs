@@ -226,7 +226,7 @@ on_both! {
             .next().expect("a recipient");
         let pid: uuid::Uuid = who["person"]["person_id"].as_str().unwrap().parse().unwrap();
         // The directory keeps the phone sealed (random nonce): no SQL equality can find it.
-        let sealed = app.state.sealer.seal("13900000077", &yingji_server::directory::phone_aad(pid));
+        let sealed = app.state.sealer.seal("13900000077", &yingji_app::phone_aad(pid));
         let sql = if app.state.store.backend() == yingji_store::Backend::Postgres {
             "UPDATE people SET phone = $1 WHERE id = $2::uuid"
         } else {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::{TestApp, report_body};
 use crate::on_both;
 
-const PW: &str = yingji_server::trust::DEMO_PASSWORD;
+const PW: &str = yingji_server::api::trust::DEMO_PASSWORD;
 
 async fn sign_in(app: &TestApp, login: &str, password: &str) -> (StatusCode, Value, HeaderMap) {
     app.send(
@@ -232,10 +232,10 @@ on_both! {
         assert_eq!(n, 0);
         // `rekey` leaves values sealed with the current key alone, and seals a value stored in
         // clear before sealing existed; it still reveals the same.
-        assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 0);
+        assert_eq!(yingji_app::cases::rekey_petitioners(&app.state).await.unwrap(), 0);
         sqlx::query("UPDATE case_petitioners SET petitioner_contact = '13812345678' WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).execute(app.state.store.pool()).await.unwrap();
-        assert_eq!(yingji_server::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
+        assert_eq!(yingji_app::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
         let (stored,): (String,) = sqlx::query_as("SELECT petitioner_contact FROM case_petitioners WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).fetch_one(app.state.store.pool()).await.unwrap();
         assert!(stored.starts_with("sealed1:"), "{stored}");

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use yingji_app::ErrorBody;
 
-use crate::{cases, directory, disputes, incidents, notify_api, plans, reports, trust};
+use crate::api::{cases, directory, disputes, incidents, notify, plans, reports, trust};
 
 struct Security;
 
@@ -225,19 +225,19 @@ impl Modify for ActionNames {
         disputes::dispute_action,
         reports::report_board,
         reports::submit_report,
-        notify_api::incident_calls,
-        notify_api::ack_call,
-        notify_api::inbox,
-        notify_api::ack_inbox,
-        notify_api::list_deliveries,
-        notify_api::retry_delivery,
-        notify_api::sms_inbound,
-        notify_api::put_channels,
-        notify_api::get_channels,
-        notify_api::put_roster,
-        notify_api::list_rosters,
-        notify_api::resolve_post,
-        notify_api::gaps,
+        notify::incident_calls,
+        notify::ack_call,
+        notify::inbox,
+        notify::ack_inbox,
+        notify::list_deliveries,
+        notify::retry_delivery,
+        notify::sms_inbound,
+        notify::put_channels,
+        notify::get_channels,
+        notify::put_roster,
+        notify::list_rosters,
+        notify::resolve_post,
+        notify::gaps,
     ),
     components(schemas(
         yingji_app::ErrorBody,

@@ -32,9 +32,9 @@ use super::{
     Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, hm, may, render, see_other,
 };
 use crate::AppState;
+use crate::api::trust::Permission;
 use crate::error::ApiError;
 use crate::sealer::mask_phone;
-use crate::trust::Permission;
 
 /// A case counts as "due soon" when its last day is this many days away or fewer.
 pub const DUE_SOON_DAYS: i64 = 7;

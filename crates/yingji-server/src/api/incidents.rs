@@ -16,9 +16,9 @@ use yingji_app::{ErrorBody, ErrorCode};
 use yingji_domain::incident::{Incident, Proposal};
 use yingji_store::{IncidentFilter, TaskFilter, fmt_ts};
 
+use crate::api::trust::Permission;
 use crate::auth::Actor;
 use crate::error::{ApiError, JsonBody};
-use crate::trust::Permission;
 use crate::{AppState, run_api};
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents",

@@ -42,9 +42,9 @@ use sha2::{Digest, Sha256};
 pub use i18n::Lang;
 
 use crate::AppState;
+use crate::api::trust::{self, Permission};
 use crate::auth::{self, Actor};
 use crate::error::ApiError;
-use crate::trust::{self, Permission};
 
 const SESSION_COOKIE: &str = "yj_session";
 const PRE_COOKIE: &str = "yj_pre";

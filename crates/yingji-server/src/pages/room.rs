@@ -18,8 +18,8 @@ use super::{
     Chrome, Form, OrPage, PageOut, Posted, Viewer, chart, error_text, hm, render, see_other,
 };
 use crate::AppState;
+use crate::api::trust::Permission;
 use crate::error::ApiError;
-use crate::trust::Permission;
 use yingji_app::incidents::{ActionRequest, Checker, IncidentAction, OnIncident, OnTask, load};
 
 pub struct TaskView {
