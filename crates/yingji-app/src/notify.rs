@@ -38,6 +38,15 @@ fn parse_time(s: &str, field: &str) -> Result<Timestamp, AppError> {
         .map_err(|e| AppError::field(ErrorCode::InvalidTime, field, format!("{field}: {e}")))
 }
 
+/// The jurisdiction a path ends with (`/<root>/…/<id>/`).
+fn jurisdiction_of(path: &str) -> Result<Uuid, AppError> {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| AppError::internal(format!("not a jurisdiction path: {path}")))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Calls and acknowledgements
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +373,9 @@ pub async fn deliveries(
 }
 
 /// A dead letter put back in the queue (`manage_notifications`); anything not dead is
-/// `delivery_not_dead`.
+/// `delivery_not_dead`. Who put it back, and when, is a `delivery_retried` event in the
+/// delivery's own stream (kind `delivery`, in the delivery's jurisdiction): the audit trail of
+/// the action, and what tells live pages in scope that the delivery moved.
 pub struct RetryDelivery(pub Uuid);
 
 /// A delivery back in the queue.
@@ -401,11 +412,41 @@ impl Command for RetryDelivery {
                 "only a dead delivery can be retried",
             ));
         }
+        let jurisdiction_id = jurisdiction_of(&d.jurisdiction_path)?;
+        let (version, hash) = app
+            .store
+            .stream_head(d.id)
+            .await?
+            .map_or((0, None), |(v, h)| (v, Some(h)));
+        let now = app.clock.now();
         let mut ws = WriteSet::default();
+        append(
+            &mut ws,
+            d.id,
+            "delivery",
+            jurisdiction_id,
+            version,
+            hash.as_deref(),
+            &actor.as_ref(),
+            now,
+            vec![Item::new(
+                "delivery_retried",
+                &json!({
+                    "id": d.id,
+                    "channel": d.channel,
+                    "person_id": d.person_id,
+                    "incident_id": d.incident_id,
+                    "call_id": d.call_id,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error,
+                }),
+                None,
+            )],
+        );
         // The write checks again that it is still dead (a concurrent retry is refused).
         ws.rows.push(Row::Delivery(DeliveryWrite::Retry {
             id: d.id,
-            now_ms: app.clock.now().as_millisecond(),
+            now_ms: now.as_millisecond(),
         }));
         Ok(Decided::new(
             auth,

@@ -7,6 +7,7 @@ mod cases;
 mod console;
 mod contract;
 mod harness;
+mod live;
 mod notify;
 mod offers;
 mod openapi;

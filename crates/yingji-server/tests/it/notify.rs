@@ -363,6 +363,10 @@ on_both! {
         assert_eq!(v, json!({"id": id, "state": "pending"}));
         let row = app.state.store.delivery(id.parse().unwrap()).await.unwrap().unwrap();
         assert_eq!((row.state.as_str(), row.attempts), ("pending", 0));
+        // Who put it back is in the log: an event in the delivery's own stream.
+        let events = app.state.store.stream_events(id.parse().unwrap()).await.unwrap();
+        let who: Vec<(&str, &str, &str)> = events.iter().map(|e| (e.envelope.stream_kind.as_str(), e.envelope.kind.as_str(), e.envelope.actor_name.as_str())).collect();
+        assert_eq!(who, vec![("delivery", "delivery_retried", "王晓明")]);
         let (s, _) = app.post(&format!("/api/v1/deliveries/{id}/retry"), "demo-duty-officer", json!({})).await;
         assert_eq!(s, StatusCode::CONFLICT);
     };
