@@ -322,7 +322,7 @@ on_both! {
         // The form itself needs its CSRF token.
         let r = req(&app, "POST", "/signin", "", Some("login=petition-registrar&password=yingji-demo-2026")).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::api::trust::DEMO_PASSWORD).await.unwrap();
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_app::accounts::DEMO_PASSWORD).await.unwrap();
         let q = req(&app, "GET", "/cases", &cookie, None).await;
         assert_eq!(q.status, StatusCode::OK);
         assert!(q.body.contains("高文静"), "signed in as the registrar");
@@ -352,11 +352,11 @@ on_both! {
                 &[("content-type", "application/json")]).await;
             assert_eq!(s, StatusCode::UNAUTHORIZED);
         }
-        let r = sign_in_password(&app, "auditor", yingji_server::api::trust::DEMO_PASSWORD).await.unwrap_err();
+        let r = sign_in_password(&app, "auditor", yingji_app::accounts::DEMO_PASSWORD).await.unwrap_err();
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "locked on the console too");
         assert!(r.body.contains("密码错误次数过多"), "{}", r.body);
         app.advance_mins(16);
-        let cookie = sign_in_password(&app, "auditor", yingji_server::api::trust::DEMO_PASSWORD).await.unwrap();
+        let cookie = sign_in_password(&app, "auditor", yingji_app::accounts::DEMO_PASSWORD).await.unwrap();
         let page = req(&app, "GET", "/", &cookie, None).await;
         assert_eq!(page.status, StatusCode::OK);
         // The console's sign-in and sign-out are events of the person, as the API's are.
@@ -369,7 +369,7 @@ on_both! {
     };
 
     a_case_registered_on_the_console_shows_its_due_date_and_masked_contact => |app: TestApp| async move {
-        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::api::trust::DEMO_PASSWORD).await.unwrap();
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_app::accounts::DEMO_PASSWORD).await.unwrap();
         // Without the CSRF token nothing is registered.
         let before = app.state.store.event_count().await.unwrap();
         let r = req(&app, "POST", "/cases/new", &cookie, Some("channel=letter&names=x&title=t&grievance=g")).await;
@@ -425,7 +425,7 @@ on_both! {
     };
 
     the_case_queue_shows_clocks_filters_scope_and_english => |app: TestApp| async move {
-        let cookie = sign_in_password(&app, "petition-registrar", yingji_server::api::trust::DEMO_PASSWORD).await.unwrap();
+        let cookie = sign_in_password(&app, "petition-registrar", yingji_app::accounts::DEMO_PASSWORD).await.unwrap();
         let to = register_case(&app, &cookie, "case-q", "13900001111").await.location.unwrap();
         let id = to.trim_start_matches("/cases/").to_string();
         let q = req(&app, "GET", "/cases", &cookie, None).await;

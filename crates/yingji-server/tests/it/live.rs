@@ -35,7 +35,7 @@ const CLERK: &str = "demo-petition-clerk";
 const SECGEN: &str = "demo-secretary-general";
 const TOWN: &str = "demo-town-duty";
 const STREET: &str = "demo-street-duty";
-const PW: &str = yingji_server::trust::DEMO_PASSWORD;
+const PW: &str = yingji_app::accounts::DEMO_PASSWORD;
 
 /// How long the test waits for a change that must come.
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::{TestApp, report_body};
 use crate::on_both;
 
-const PW: &str = yingji_server::api::trust::DEMO_PASSWORD;
+const PW: &str = yingji_app::accounts::DEMO_PASSWORD;
 
 async fn sign_in(app: &TestApp, login: &str, password: &str) -> (StatusCode, Value, HeaderMap) {
     app.send(
