@@ -1256,45 +1256,6 @@ pub struct RevealView {
     pub purged: bool,
 }
 
-/// The disclosure event of a reveal: who read which personal value and why (never the value),
-/// in a `disclosure` stream of its own. The reason must be 2–500 characters.
-#[expect(clippy::too_many_arguments, reason = "the fields of one disclosure")]
-pub fn disclosure(
-    ws: &mut WriteSet,
-    actor: &ActorRef,
-    now: Timestamp,
-    subject_kind: &str,
-    subject_id: Uuid,
-    jurisdiction_id: Uuid,
-    field: &str,
-    reason: &str,
-) -> Result<(), AppError> {
-    let reason = reason.trim();
-    if reason.chars().count() < 2 || reason.chars().count() > 500 {
-        return Err(AppError::field(
-            ErrorCode::ReasonRequired,
-            "reason",
-            "revealing personal data needs a reason (2–500 characters)",
-        ));
-    }
-    append(
-        ws,
-        Uuid::now_v7(),
-        "disclosure",
-        jurisdiction_id,
-        0,
-        None,
-        actor,
-        now,
-        vec![Item::new(
-            "personal_data_revealed",
-            &json!({ "subject": subject_kind, "subject_id": subject_id, "field": field }),
-            Some(reason.to_string()),
-        )],
-    );
-    Ok(())
-}
-
 /// Reveals one sealed petitioner value (`reveal_personal_data`), recording who, which field and
 /// why in the same write before the value is answered. Run it without an Idempotency-Key: the
 /// answer holds the value and must not be stored.
@@ -1339,10 +1300,10 @@ impl AppCommand for RevealPetitioner {
             .get(req.petitioner)
             .is_some_and(|r| r.purged_at.is_some());
         let mut ws = WriteSet::default();
-        disclosure(
+        crate::trust::disclosure(
+            app,
             &mut ws,
-            &actor.as_ref(),
-            app.clock.now(),
+            actor,
             "case",
             c.id,
             c.jurisdiction_id,
