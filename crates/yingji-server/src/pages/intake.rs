@@ -5,7 +5,7 @@
 //! double submission records one report.
 
 use std::collections::BTreeMap;
-use yingji_app::ErrorCode;
+use yingji_app::{AppError, ErrorCode};
 
 use askama::Template;
 use axum::extract::State;
@@ -18,6 +18,7 @@ use yingji_plan::model::FieldKind;
 
 use super::{Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, render, see_other};
 use crate::AppState;
+use crate::api::trust::Permission;
 use crate::error::ApiError;
 use yingji_app::Idem;
 use yingji_app::incidents::{NewIncidentRequest, ReportIncident};
@@ -185,6 +186,10 @@ async fn build(
     error: Option<String>,
 ) -> Result<IntakePage, ApiError> {
     let l = v.lang;
+    // The form is for people who may report (the command checks again on submit).
+    if !v.pages.contains(&"report") {
+        return Err(AppError::forbidden(Permission::ReportIncident).into());
+    }
     let plans = usable_plans(state, v).await?;
     let plan_id = form
         .get("plan")

@@ -86,6 +86,20 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("plans", "/plans", "nav.plans"),
 ];
 
+/// The permission a console page needs (in the viewer's own jurisdiction); the nav shows a
+/// page only to people who hold it, and the page refuses the others as the API does. The desk
+/// needs none: it shows each person what is theirs.
+pub fn page_permission(key: &str) -> Option<Permission> {
+    match key {
+        "report" => Some(Permission::ReportIncident),
+        "cases" => Some(Permission::ViewCases),
+        "disputes" => Some(Permission::ViewDisputes),
+        "roster" => Some(Permission::ViewCalls),
+        "plans" => Some(Permission::ViewPlans),
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cookies, language, the viewer
 
@@ -142,6 +156,8 @@ pub struct Viewer {
     pub csrf: String,
     /// The request's path and query, for the language switch and redirects.
     pub here: String,
+    /// The console pages (keys of [`NAV`]) this person may open.
+    pub pages: Vec<&'static str>,
 }
 
 fn csrf_for(state: &AppState, purpose: &str, secret: &str) -> String {
@@ -190,11 +206,17 @@ impl FromRequestParts<AppState> for Viewer {
             Ok(None) => return Err(to_signin()),
             Err(e) => return Err(PageError::Api(e).render(lang)),
         };
+        let pages = NAV
+            .iter()
+            .map(|(k, _, _)| *k)
+            .filter(|k| page_permission(k).is_none_or(|p| actor.may(state, p, &actor.scope_path)))
+            .collect();
         Ok(Viewer {
             actor,
             lang,
             csrf: csrf_for(state, "session", token),
             here,
+            pages,
         })
     }
 }
@@ -271,6 +293,8 @@ pub struct Chrome {
     pub here: String,
     /// Which streams this page refreshes for (`*` any in scope, an id, or empty: not live).
     pub live: String,
+    /// The nav entries shown (the pages the viewer may open).
+    pub pages: Vec<&'static str>,
 }
 
 impl Chrome {
@@ -283,11 +307,13 @@ impl Chrome {
             title,
             here: v.here.clone(),
             live: String::new(),
+            pages: v.pages.clone(),
         }
     }
 
     pub fn nav(&self) -> Vec<(bool, &'static str, &str)> {
         NAV.iter()
+            .filter(|(k, _, _)| self.pages.contains(k))
             .map(|(k, href, key)| (*k == self.active, *href, self.l.t(key)))
             .collect()
     }
@@ -365,6 +391,7 @@ impl PageError {
                 title: l.t("error.title").to_string(),
                 here: "/".into(),
                 live: String::new(),
+                pages: Vec::new(),
             },
             message,
             code,
@@ -491,6 +518,7 @@ async fn signin_render(
                 n
             }),
             live: String::new(),
+            pages: Vec::new(),
         },
         next,
         demo,

@@ -390,3 +390,261 @@ async fn incident_room_offers_exactly_what_the_api_accepts() {
     }
     assert!(rows.iter().any(|r| !r.2), "someone is refused something");
 }
+
+/// The nav entries of a console page (the hrefs inside the `<nav>` of the layout).
+fn nav_of(html: &str) -> Vec<String> {
+    let Some(start) = html.find("<nav aria-label=") else {
+        return Vec::new();
+    };
+    let end = html[start..]
+        .find("</nav>")
+        .map_or(html.len(), |e| start + e);
+    html[start..end]
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every person sees in the nav exactly the pages they may open; a page they may not open is
+/// refused as the API refuses its read; and the report form is offered exactly to the people
+/// whose report the API records (the console once recorded reports from anyone signed in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nav_offers_exactly_the_pages_each_person_may_use() {
+    let app = TestApp::sqlite().await;
+    let mut reporters = 0;
+    let mut non_reporters = 0;
+    for who in IDENTITIES {
+        let cookie = console_session(&app, who).await;
+        let (s, desk) = page(&app, Method::GET, "/", &cookie, None).await;
+        assert_eq!(s, StatusCode::OK, "the desk of {who}");
+        let nav = nav_of(&desk);
+        assert!(nav.iter().any(|h| h == "/"), "{who}'s nav has the desk");
+        for href in ["/report", "/cases", "/disputes", "/roster", "/plans"] {
+            let (status, _) = page(&app, Method::GET, href, &cookie, None).await;
+            let shown = nav.iter().any(|h| h == href);
+            assert_eq!(
+                shown,
+                status == StatusCode::OK,
+                "{href}: the nav {} it to {who}, the page answered {status}",
+                if shown { "shows" } else { "does not show" }
+            );
+            if !shown {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{href} for {who}");
+            }
+        }
+        // The API's answer to the same person's report, in their own jurisdiction.
+        let (_, me) = app.get("/api/v1/me", who).await;
+        let mut body = report_body(&app, 30).await;
+        body["jurisdiction_id"] = me["jurisdiction"]["id"].clone();
+        let (api, v) = app.post("/api/v1/incidents", who, body).await;
+        // (Another plan may apply there: only the permission is compared, not the body.)
+        let offered = nav.iter().any(|h| h == "/report");
+        assert_eq!(
+            offered,
+            api != StatusCode::FORBIDDEN,
+            "the report form: the console {} it to {who}, the API answered {api} {v}",
+            if offered { "offers" } else { "does not offer" }
+        );
+        if offered {
+            reporters += 1;
+        } else {
+            non_reporters += 1;
+            // A forged submission of the form is refused as the API refused it.
+            let form = format!(
+                "csrf={}&step=confirm&plan=linxiang-city-mass-petition&jurisdiction={}&headcount=600&title=x&f.unit=x&f.address=x&f.time=x&f.demands=x",
+                csrf_of(&desk),
+                me["jurisdiction"]["id"].as_str().unwrap_or_default()
+            );
+            let (forged, _) = page(&app, Method::POST, "/report", &cookie, Some(form)).await;
+            assert_eq!(forged, api, "a forged report by {who}");
+        }
+    }
+    assert!(
+        reporters > 0 && non_reporters > 0,
+        "{reporters} / {non_reporters}"
+    );
+}
+
+/// The state a case must be in for an action.
+#[derive(Debug, Clone, Copy)]
+enum CaseStage {
+    Registered,
+    Proposed,
+    Approved,
+    Routed,
+    ExtensionAsked,
+    Replied,
+}
+
+/// A fresh case in `stage`, moved there by the people whose job it is (the clerk registers and
+/// works it; the deputy and the secretary-general sign the proposal).
+async fn case_in(app: &TestApp, stage: CaseStage) -> String {
+    let body = json!({
+        "jurisdiction_id": app.jurisdiction("临溪市").await,
+        "channel": "letter",
+        "petitioners": [{ "name": "测试来信人", "contact": "13800000000" }],
+        "title": "测试：反映小区停车位被占用",
+        "grievance": "要求物业公司清理占用的停车位",
+    });
+    let c = ok(app, "/api/v1/cases", "demo-petition-clerk", body).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let at = |a: &str| format!("/api/v1/cases/{id}/{a}");
+    if matches!(stage, CaseStage::Registered) {
+        return id;
+    }
+    ok(
+        app,
+        &at("propose"),
+        "demo-petition-clerk",
+        json!({"text": "拟交市住建局办理"}),
+    )
+    .await;
+    if matches!(stage, CaseStage::Proposed) {
+        return id;
+    }
+    ok(app, &at("approve"), "demo-commander", json!({})).await;
+    ok(app, &at("approve"), "demo-secretary-general", json!({})).await;
+    if matches!(stage, CaseStage::Approved) {
+        return id;
+    }
+    ok(
+        app,
+        &at("route"),
+        "demo-petition-clerk",
+        json!({"kind": "assign", "target": "临溪市住建局"}),
+    )
+    .await;
+    match stage {
+        CaseStage::Routed => id,
+        CaseStage::ExtensionAsked => {
+            ok(
+                app,
+                &at("extension-request"),
+                "demo-petition-clerk",
+                json!({"days": 10, "reason": "需补充材料"}),
+            )
+            .await;
+            id
+        }
+        _ => {
+            let today = &app.clock_now_plus_days(0)[..10];
+            ok(
+                app,
+                &at("reply"),
+                "demo-petition-clerk",
+                json!({"date": today, "channel": "书面邮寄", "summary": "已督促清理"}),
+            )
+            .await;
+            id
+        }
+    }
+}
+
+/// Every action of the case page is offered to a person exactly when the API accepts the same
+/// action from them, and a forged form gets the API's refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_page_offers_exactly_what_the_api_accepts() {
+    let app = TestApp::sqlite().await;
+    let today = app.clock_now_plus_days(0)[..10].to_string();
+    // (action, stage, form fields, API body)
+    let table: Vec<(&str, CaseStage, String, Value)> = vec![
+        (
+            "classify",
+            CaseStage::Registered,
+            "category=administrative&topic=%E5%9F%8E%E4%B9%A1%E5%BB%BA%E8%AE%BE".into(),
+            json!({"category": "administrative", "topic": "城乡建设"}),
+        ),
+        (
+            "propose",
+            CaseStage::Registered,
+            "text=x".into(),
+            json!({"text": "x"}),
+        ),
+        ("approve", CaseStage::Proposed, String::new(), json!({})),
+        (
+            "route",
+            CaseStage::Approved,
+            "kind=in_house&target=x".into(),
+            json!({"kind": "in_house", "target": "x"}),
+        ),
+        (
+            "extension-request",
+            CaseStage::Routed,
+            "days=1&reason=x".into(),
+            json!({"days": 1, "reason": "x"}),
+        ),
+        (
+            "extension-decision",
+            CaseStage::ExtensionAsked,
+            "approve=no".into(),
+            json!({"approve": false}),
+        ),
+        (
+            "reply",
+            CaseStage::Routed,
+            format!("date={today}&channel=x&summary=x"),
+            json!({"date": today, "channel": "x", "summary": "x"}),
+        ),
+        (
+            "follow-up",
+            CaseStage::Replied,
+            "satisfaction=satisfied".into(),
+            json!({"satisfaction": "satisfied"}),
+        ),
+    ];
+    let mut sessions = Vec::new();
+    for who in IDENTITIES {
+        sessions.push((*who, console_session(&app, who).await));
+    }
+    let mut accepted_somewhere = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    for (action, stage, fields, body) in &table {
+        for (who, cookie) in &sessions {
+            let id = case_in(&app, *stage).await;
+            let (status, html) =
+                page(&app, Method::GET, &format!("/cases/{id}"), cookie, None).await;
+            let offered = status == StatusCode::OK
+                && html.contains(&format!("action=\"/cases/{id}/do/{action}\""));
+            let (api, v) = app
+                .post(&format!("/api/v1/cases/{id}/{action}"), who, body.clone())
+                .await;
+            if api.is_success() {
+                accepted_somewhere.insert(*action);
+            }
+            assert_eq!(
+                offered,
+                api.is_success(),
+                "{action}: the case page {} it to {who}, the API answered {api} {v}",
+                if offered { "offers" } else { "does not offer" }
+            );
+            if !api.is_success() {
+                refused += 1;
+                let id2 = case_in(&app, *stage).await;
+                let (_, desk) = page(&app, Method::GET, "/", cookie, None).await;
+                let form = if fields.is_empty() {
+                    format!("csrf={}", csrf_of(&desk))
+                } else {
+                    format!("csrf={}&{fields}", csrf_of(&desk))
+                };
+                let (forged, _) = page(
+                    &app,
+                    Method::POST,
+                    &format!("/cases/{id2}/do/{action}"),
+                    cookie,
+                    Some(form),
+                )
+                .await;
+                assert_eq!(forged, api, "{action}: a forged case form by {who}");
+            }
+        }
+    }
+    for (action, ..) in &table {
+        assert!(
+            accepted_somewhere.contains(action),
+            "{action} was accepted from no one"
+        );
+    }
+    assert!(refused > 0);
+}
