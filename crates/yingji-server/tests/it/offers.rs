@@ -648,3 +648,50 @@ async fn case_page_offers_exactly_what_the_api_accepts() {
     }
     assert!(refused > 0);
 }
+
+/// The register button of the case list (and the register form) is offered exactly to the
+/// people whose registration the API accepts; a forged form gets the API's refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_form_is_offered_exactly_to_who_may_register() {
+    let app = TestApp::sqlite().await;
+    let (mut yes, mut no) = (0, 0);
+    for who in IDENTITIES {
+        let cookie = console_session(&app, who).await;
+        let (_, list) = page(&app, Method::GET, "/cases", &cookie, None).await;
+        let offered = list.contains("id=\"register-case\"");
+        let (form_status, _) = page(&app, Method::GET, "/cases/new", &cookie, None).await;
+        assert_eq!(
+            offered,
+            form_status == StatusCode::OK,
+            "/cases/new for {who}: {form_status}"
+        );
+        let (_, me) = app.get("/api/v1/me", who).await;
+        let body = json!({
+            "jurisdiction_id": me["jurisdiction"]["id"],
+            "channel": "letter",
+            "petitioners": [{ "name": "测试来信人" }],
+            "title": "测试：反映路灯损坏",
+            "grievance": "要求修复路灯",
+        });
+        let (api, v) = app.post("/api/v1/cases", who, body).await;
+        assert_eq!(
+            offered,
+            api != StatusCode::FORBIDDEN,
+            "register: the console {} it to {who}, the API answered {api} {v}",
+            if offered { "offers" } else { "does not offer" }
+        );
+        if offered {
+            yes += 1;
+        } else {
+            no += 1;
+            let (_, desk) = page(&app, Method::GET, "/", &cookie, None).await;
+            let form = format!(
+                "csrf={}&channel=letter&names=x&title=x&grievance=x",
+                csrf_of(&desk)
+            );
+            let (forged, _) = page(&app, Method::POST, "/cases/new", &cookie, Some(form)).await;
+            assert_eq!(forged, api, "a forged registration by {who}");
+        }
+    }
+    assert!(yes > 0 && no > 0, "{yes} / {no}");
+}
