@@ -61,8 +61,12 @@ pub struct NewCaseRequest {
     pub grievance: String,
     /// A case type with a clock of its own in the configuration (default `general`).
     pub case_type: Option<String>,
-    /// When it was received (RFC 3339; default now). The clock runs from its day.
+    /// When it was received (RFC 3339; default now). The clock runs from its day. Not in the
+    /// future; older than the configuration's `max_backdate_days` only with `backdate_reason`.
     pub received_at: Option<String>,
+    /// Why a petition received long ago is registered only now (recorded as the registration's
+    /// reason); required when `received_at` is older than `max_backdate_days`.
+    pub backdate_reason: Option<String>,
     /// Earlier cases on the same grievance (重复信访).
     #[serde(default)]
     pub related_cases: Vec<Uuid>,
@@ -846,6 +850,37 @@ impl RegisterCase {
     }
 }
 
+/// A received time older than `max_days` before `now` needs a reason for the late
+/// registration (2–500 characters); a reason given for a recent petition is kept all the same.
+fn backdated(
+    received_at: Timestamp,
+    now: Timestamp,
+    max_days: u32,
+    reason: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = reason
+        && r.chars().count() > 500
+    {
+        return Err(AppError::field(
+            ErrorCode::InvalidField,
+            "backdate_reason",
+            "`backdate_reason` is at most 500 characters",
+        ));
+    }
+    let age_days = (now.as_second() - received_at.as_second()) / 86_400;
+    if age_days > i64::from(max_days) && reason.is_none_or(|r| r.chars().count() < 2) {
+        return Err(AppError::field(
+            ErrorCode::ReceivedTooLongAgo,
+            "received_at",
+            format!(
+                "`received_at` is {age_days} days ago, more than the {max_days} days allowed; give `backdate_reason` to register it"
+            ),
+        ));
+    }
+    Ok(reason.map(str::to_string))
+}
+
 impl AppCommand for RegisterCase {
     type Output = CaseView;
 
@@ -874,6 +909,12 @@ impl AppCommand for RegisterCase {
                 })?;
         }
         let (settings, _) = settings_for(app, &j.path).await?;
+        let backdate_reason = backdated(
+            received_at,
+            app.clock.now(),
+            settings.max_backdate_days,
+            req.backdate_reason.as_deref(),
+        )?;
         let case_type = req.case_type.clone().unwrap_or_else(|| "general".into());
         if case_type != "general" && !settings.case_types.contains_key(&case_type) {
             return Err(AppError::field(
@@ -907,6 +948,7 @@ impl AppCommand for RegisterCase {
             origin: None,
             related_cases: req.related_cases.clone(),
             incident_id: req.incident_id,
+            backdate_reason,
         };
         let mut ws = WriteSet::default();
         let c = registration(app, &mut ws, actor, &j, n, Uuid::now_v7()).await?;
@@ -1070,6 +1112,7 @@ impl AppCommand for OnCase {
                 }),
                 related_cases: vec![],
                 incident_id: c.incident_id,
+                backdate_reason: None,
             };
             registration(app, d.writes(), actor, &j, n, child_id).await?;
         }

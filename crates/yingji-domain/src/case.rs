@@ -101,12 +101,16 @@ pub struct CaseSettings {
     /// Posts that approve the 拟办意见, in order (e.g. 分管领导 → 秘书长).
     pub approval_chain: Vec<String>,
     pub supervision: Vec<SupervisionRule>,
+    /// How many days before registration a petition may have been received without a reason
+    /// for the late registration (an older `received_at` needs `backdate_reason`).
+    pub max_backdate_days: u32,
 }
 
 impl Default for CaseSettings {
     fn default() -> Self {
         CaseSettings {
             case_number: "{code}-{year}-{seq:6}".into(),
+            max_backdate_days: 30,
             time_zone: "Asia/Shanghai".into(),
             clock: ClockRule {
                 days: 60,
@@ -608,6 +612,10 @@ pub struct NewCase {
     pub origin: Option<Origin>,
     pub related_cases: Vec<Uuid>,
     pub incident_id: Option<Uuid>,
+    /// Why a petition received long ago is registered only now (see
+    /// `CaseSettings::max_backdate_days`); the registration event's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backdate_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -737,6 +745,7 @@ impl Event {
 
     pub fn reason(&self) -> Option<String> {
         match self {
+            Event::Registered { case, .. } => case.backdate_reason.clone(),
             Event::ExtensionRequested { reason, .. } => Some(reason.clone()),
             Event::ExtensionRefused { reason } => reason.clone(),
             _ => None,

@@ -158,6 +158,9 @@ codes! {
     InvalidField = "invalid_field", 422;
     /// A time is not an RFC 3339 time; `details.field` names it.
     InvalidTime = "invalid_time", 422;
+    /// A petition's `received_at` is older than the configuration allows without a
+    /// `backdate_reason`.
+    ReceivedTooLongAgo = "received_too_long_ago", 422;
     /// A deadline is not after now.
     DeadlineInPast = "deadline_in_past", 422;
     /// A reason is required for this action.

@@ -320,6 +320,7 @@ impl World {
             origin,
             related_cases: vec![],
             incident_id: None,
+            backdate_reason: None,
         };
         let ev = decide(None, &Command::Register(Box::new(n)), &ctx).unwrap();
         apply_all(None, Uuid::from_u128(9), &ev, ctx.now, &clerk).unwrap()

@@ -484,3 +484,46 @@ on_both! {
         assert_eq!(seqs, (first..first + n).collect::<Vec<_>>(), "{numbers:?}");
     };
 }
+
+on_both! {
+    a_received_date_is_bounded => |app: TestApp| async move {
+        let j = app.jurisdiction("临溪市").await;
+        let body = |received: &str, reason: Option<&str>| {
+            let mut b = json!({
+                "jurisdiction_id": j,
+                "channel": "letter",
+                "petitioners": [{ "name": "测试来信人" }],
+                "title": "测试：反映路灯损坏",
+                "grievance": "要求修复路灯",
+                "received_at": received,
+            });
+            if let Some(r) = reason {
+                b["backdate_reason"] = json!(r);
+            }
+            b
+        };
+        let before = app.event_count().await;
+        // 1970, or a year ago: refused, saying which key and why; nothing stored.
+        for old in ["1970-01-01T00:00:00Z", &app.clock_now_plus_days(-365)] {
+            let (s, v) = app.post("/api/v1/cases", CLERK, body(old, None)).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert_eq!(v["error"]["code"], "received_too_long_ago", "{v}");
+            assert_eq!(v["error"]["details"]["field"], "received_at", "{v}");
+        }
+        // Tomorrow: refused as in the future.
+        let (s, v) = app.post("/api/v1/cases", CLERK, body(&app.clock_now_plus_days(1), None)).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_time")), "{v}");
+        assert_eq!(app.event_count().await, before);
+        // Within the configured 30 days: registered without a reason.
+        let (s, v) = app.post("/api/v1/cases", CLERK, body(&app.clock_now_plus_days(-29), None)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        // Older, with the reason for the late registration: registered, and the reason is on
+        // the case's timeline.
+        let (s, v) = app.post("/api/v1/cases", CLERK, body(&app.clock_now_plus_days(-45), Some("来信夹在其他材料中，整理档案时发现"))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let cid = id(&v);
+        let (_, tl) = app.get(&format!("/api/v1/cases/{cid}/timeline"), CLERK).await;
+        let reg = tl["items"].as_array().unwrap().iter().find(|e| e["kind"] == "registered").unwrap().clone();
+        assert_eq!(reg["reason"], "来信夹在其他材料中，整理档案时发现", "{reg}");
+    };
+}
