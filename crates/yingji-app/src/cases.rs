@@ -1180,7 +1180,19 @@ impl AppCommand for TickCase {
         )?;
         let c = open_case(app, &rec)?;
         let (settings, _) = settings_for(app, &rec.jurisdiction_path).await?;
-        let events = yingji_domain::case::tick(&c, &settings, app.clock.now());
+        let now = app.clock.now();
+        // A provisional due date first (its calendar may have arrived), then what is due by
+        // the date as it now stands.
+        let mut events: Vec<Event> =
+            yingji_domain::case::recompute_due(&c, &settings, &app.case_rules.calendar)
+                .into_iter()
+                .collect();
+        let current = match events.first() {
+            Some(e) => yingji_domain::case::apply(Some(c.clone()), e, now, &actor.as_ref())
+                .unwrap_or_else(|| c.clone()),
+            None => c.clone(),
+        };
+        events.extend(yingji_domain::case::tick(&current, &settings, now));
         let (ws, _) = changed(app, actor, &c, &rec, &settings, &events)?;
         Ok(Decided::new(auth, ws, !events.is_empty()))
     }
@@ -1204,6 +1216,52 @@ pub async fn tick_cases(app: &App) -> Result<usize, AppError> {
         {
             changed += 1;
         }
+    }
+    Ok(changed)
+}
+
+/// Recomputes, with the calendar loaded now, the due date of every open case whose due date
+/// was provisional (run at start-up, after the calendar is loaded: a year's calendar arrives
+/// with a new file or a new built-in year). Each change is a `due_recomputed` event in the
+/// case's stream. Returns how many cases changed.
+pub async fn recompute_provisional(app: &App) -> Result<usize, AppError> {
+    let system = Actor::system();
+    let mut changed = 0;
+    let mut from = i64::MIN;
+    loop {
+        let page = app
+            .store
+            .list_cases(&CaseFilter {
+                scope_path: "/".into(),
+                open_due_from_ms: Some(from),
+                limit: 500,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.last().map(|c| c.due_ms) else {
+            break;
+        };
+        for c in &page {
+            // Only periods the calendar now covers can come out differently.
+            let covered = [&c.accepted_on, &c.due_on].iter().all(|d| {
+                d.parse::<jiff::civil::Date>()
+                    .is_ok_and(|d| app.case_rules.calendar.covers(d))
+            });
+            if !covered {
+                continue;
+            }
+            if let Some(true) = app
+                .execute(&system, None, &TickCase(c.id.into()))
+                .await?
+                .output()
+            {
+                changed += 1;
+            }
+        }
+        if page.len() < 500 || last == from {
+            break;
+        }
+        from = last;
     }
     Ok(changed)
 }

@@ -715,6 +715,13 @@ pub enum Event {
     BecameOverdue {
         due_at: Timestamp,
     },
+    /// A due date computed as provisional (a year without a calendar) computed again now that
+    /// the calendar covers the period: what it was and what it is.
+    DueRecomputed {
+        was: PeriodEnd,
+        due: PeriodEnd,
+        due_at: Timestamp,
+    },
     Supervised {
         step: SupervisionKind,
         label: String,
@@ -1126,6 +1133,38 @@ pub fn decide(case: Option<&Case>, cmd: &Command, ctx: &Ctx) -> R {
     }
 }
 
+/// The due date of an open case whose due date was provisional, computed again with the
+/// calendar as it is now (the clock from the day of acceptance, then an approved extension):
+/// an event when the answer differs or is no longer provisional, else nothing.
+pub fn recompute_due(c: &Case, s: &CaseSettings, cal: &Calendar) -> Option<Event> {
+    if !c.status.open() || !c.due.provisional {
+        return None;
+    }
+    let (mut due, _) = due_for(cal, s, c.accepted_on, c.clock);
+    if let Some(x) = c
+        .extension
+        .as_ref()
+        .filter(|x| x.state == ExtensionState::Approved)
+    {
+        let mut end = cal.period_end(
+            due.last_day,
+            x.days,
+            s.extension.unit,
+            PeriodRules {
+                count_first_day: false,
+                ..s.period
+            },
+        );
+        end.provisional |= due.provisional;
+        due = end;
+    }
+    (due != c.due).then(|| Event::DueRecomputed {
+        was: c.due,
+        due,
+        due_at: due.ends_at(&s.tz()),
+    })
+}
+
 /// What has fallen due at `now`: the overdue mark, then each supervision step whose time has
 /// come, in order, once each.
 pub fn tick(c: &Case, s: &CaseSettings, now: Timestamp) -> Vec<Event> {
@@ -1241,6 +1280,12 @@ pub fn apply(case: Option<Case>, e: &Event, at: Timestamp, actor: &ActorRef) -> 
                 decided_at: None,
                 due_before: c.due_at,
             });
+        }
+        Event::DueRecomputed { due, due_at, .. } => {
+            c.due = *due;
+            c.due_at = *due_at;
+            // Marked overdue by the provisional date, it is not overdue by the right one.
+            c.overdue &= at >= *due_at;
         }
         Event::ExtensionApproved { due, due_at, .. } => {
             if let Some(x) = &mut c.extension {

@@ -472,6 +472,17 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.plans {
         load_plan_dir(&state, dir).await?;
     }
+    // Due dates computed as provisional are computed again with the calendar loaded now.
+    {
+        let app = state.clone();
+        tokio::spawn(async move {
+            match yingji_app::cases::recompute_provisional(&app).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("recomputed the provisional due dates of {n} case(s)"),
+                Err(e) => tracing::warn!(error = %e, "recomputing provisional due dates failed"),
+            }
+        });
+    }
     yingji_server::spawn_ticker(state.clone(), Duration::from_secs(args.tick_seconds.max(1)));
     state.notify.clone().spawn();
     let listener = tokio::net::TcpListener::bind(addr)

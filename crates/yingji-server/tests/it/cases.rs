@@ -527,3 +527,30 @@ on_both! {
         assert_eq!(reg["reason"], "来信夹在其他材料中，整理档案时发现", "{reg}");
     };
 }
+
+on_both! {
+    a_provisional_due_date_is_recomputed_when_its_year_arrives => |app: TestApp| async move {
+        // Received Tuesday 1 December 2026: 60 days end on Saturday 30 January 2027, a year
+        // with no calendar yet, so the due date rolls to Monday 1 February, provisionally.
+        app.clock.set("2026-12-01T02:00:00Z".parse().unwrap());
+        let c = new_case(&app, json!({})).await;
+        let cid = id(&c);
+        assert_eq!((c["due"]["last_day"].clone(), c["due"]["provisional"].clone()), (json!("2027-02-01"), json!(true)), "{c}");
+        // With the same calendar there is nothing to recompute (once what is due anyway at this
+        // time has been ticked).
+        yingji_server::tick(&app.state).await.unwrap();
+        assert_eq!(yingji_app::cases::recompute_provisional(&app.state).await.unwrap(), 0);
+        // The 2027 calendar arrives (an invented test year: days off 29 January – 2 February).
+        let file = "name = '测试 2027'\nyears = [2027]\nweekend = ['saturday', 'sunday']\nholidays = [{ name = '测试假日', from = 2027-01-29, to = 2027-02-02 }]\n";
+        let (calendar, _) = yingji_domain::calendar::Calendar::builtin_with([file]).unwrap();
+        let with_2027 = app.state.clone().with_case_rules(yingji_server::CaseRules { calendar, ..Default::default() });
+        assert_eq!(yingji_app::cases::recompute_provisional(&with_2027).await.unwrap(), 1);
+        let (_, c) = app.get(&format!("/api/v1/cases/{cid}"), CLERK).await;
+        assert_eq!((c["due"]["last_day"].clone(), c["due"]["provisional"].clone()), (json!("2027-02-03"), json!(false)), "{c}");
+        let (_, tl) = app.get(&format!("/api/v1/cases/{cid}/timeline"), CLERK).await;
+        let ev = tl["items"].as_array().unwrap().iter().find(|e| e["kind"] == "due_recomputed").expect("a due_recomputed event").clone();
+        assert_eq!((ev["payload"]["was"]["last_day"].clone(), ev["payload"]["due"]["last_day"].clone()), (json!("2027-02-01"), json!("2027-02-03")), "{ev}");
+        // Once final, it is not recomputed again.
+        assert_eq!(yingji_app::cases::recompute_provisional(&with_2027).await.unwrap(), 0);
+    };
+}
