@@ -391,19 +391,33 @@ pub async fn load(
     Ok((inc, rec))
 }
 
-/// The plan an incident may run under: owned by its jurisdiction or one above it.
+/// The plan an incident reported now runs under: owned by its jurisdiction or one above it,
+/// in the version in force by the app clock (`crate::plans::in_force`: a version takes effect
+/// on its `effective_on` day in the plan's time zone).
 pub async fn plan_for(
     app: &App,
     jurisdiction_path: &str,
     plan_id: &str,
 ) -> Result<yingji_store::PlanRow, AppError> {
-    let row = app.store.plan_latest(plan_id).await?.ok_or_else(|| {
+    let latest = app.store.plan_latest(plan_id).await?.ok_or_else(|| {
         AppError::field(
             ErrorCode::UnknownPlan,
             "plan_id",
             format!("plan `{plan_id}` is not loaded"),
         )
     })?;
+    let row = crate::plans::in_force(app, plan_id, app.clock.now())
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                ErrorCode::PlanNotInForce,
+                "plan_id",
+                format!(
+                    "no version of plan `{plan_id}` is in force yet (version {} takes effect later)",
+                    latest.version
+                ),
+            )
+        })?;
     let owner = app
         .store
         .jurisdiction(row.jurisdiction_id)

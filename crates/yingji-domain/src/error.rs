@@ -184,6 +184,8 @@ codes! {
     UnknownPlan = "unknown_plan", 422;
     /// The plan belongs to a jurisdiction that is neither this one nor above it.
     PlanNotApplicable = "plan_not_applicable", 422;
+    /// No version of the plan has taken effect yet (every version's `effective_on` is ahead).
+    PlanNotInForce = "plan_not_in_force", 422;
     /// The plan file does not pass `plan check`; `details.diagnostics` lists why.
     PlanCheckFailed = "plan_check_failed", 422;
     /// The jurisdiction has no parent to escalate to.

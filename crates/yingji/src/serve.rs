@@ -516,11 +516,56 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    let mut read = Vec::new();
     for f in files {
         let text =
             std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        read.push((f, text));
+    }
+    // A parent before its children: an upload is checked against the stored plans, so a child
+    // loaded first would not find its parent (P0301).
+    let ids: Vec<Option<(String, Option<String>)>> = read
+        .iter()
+        .map(|(_, t)| {
+            yingji_plan::load(t).plan.map(|p| {
+                (
+                    p.id().to_string(),
+                    p.meta.parent.as_ref().map(|x| x.value.clone()),
+                )
+            })
+        })
+        .collect();
+    let mut order: Vec<usize> = Vec::new();
+    while order.len() < read.len() {
+        let before = order.len();
+        for i in 0..read.len() {
+            if order.contains(&i) {
+                continue;
+            }
+            let ready = match &ids[i] {
+                Some((_, Some(parent))) => !ids.iter().enumerate().any(|(k, x)| {
+                    !order.contains(&k) && x.as_ref().is_some_and(|(id, _)| id == parent)
+                }),
+                _ => true,
+            };
+            if ready {
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            // A cycle: the rest in name order (the check reports it).
+            order.extend(
+                (0..read.len())
+                    .filter(|i| !order.contains(i))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    for i in order {
+        let (f, text) = &read[i];
+        let text = text.as_str();
         let file = f.display().to_string();
-        let checked = yingji_plan::load(&text);
+        let checked = yingji_plan::load(text);
         let owner = checked
             .plan
             .as_ref()
@@ -531,14 +576,18 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
                 })
             })
             .unwrap_or(root);
-        match yingji_app::plans::load_file(state, owner.id, &text, &file).await {
+        match yingji_app::plans::load_file(state, owner.id, text, &file).await {
             Ok(loaded) => eprintln!("{file}: {}", loaded.describe()),
             Err(e) => {
                 eprintln!("{file}: not loaded: {e}");
-                if !e.details.is_null() {
-                    print!(
-                        "{}",
-                        yingji_plan::diag::render(&file, &text, &checked.diagnostics, false)
+                for d in e.details["diagnostics"].as_array().into_iter().flatten() {
+                    eprintln!(
+                        "{}:{}:{}: {} {}",
+                        d["file"].as_str().unwrap_or_default(),
+                        d["line"].as_u64().unwrap_or(0),
+                        d["column"].as_u64().unwrap_or(0),
+                        d["code"].as_str().unwrap_or_default(),
+                        d["message"].as_str().unwrap_or_default()
                     );
                 }
             }

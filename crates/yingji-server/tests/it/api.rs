@@ -329,3 +329,83 @@ on_both! {
         assert!(tasks["items"].as_array().unwrap().iter().any(|t| t["incident_id"] == iid.as_str()));
     };
 }
+
+/// The Linxiang example's text as stored (version 1), with its `[meta]` id line replaced by
+/// `meta`.
+async fn linxiang_with(app: &TestApp, meta: &str) -> String {
+    let (_, plan) = app
+        .get(
+            "/api/v1/plans/linxiang-city-mass-petition/versions/1",
+            "demo-duty-officer",
+        )
+        .await;
+    let src = plan["source"].as_str().unwrap().to_string();
+    let line = "id = \"linxiang-city-mass-petition\"\n";
+    assert!(src.contains(line));
+    src.replacen(line, meta, 1)
+}
+
+on_both! {
+    an_upload_is_checked_with_the_stored_plans_and_a_missing_parent_is_refused => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let child = linxiang_with(&app, "id = \"linxiang-child\"\nparent = \"no-such-plan\"\n").await;
+        let events = app.event_count().await;
+        let (_, before) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": child, "file_name": "child.toml"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_check_failed")), "{v}");
+        let d = v["error"]["details"]["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "P0301").expect("P0301");
+        assert_eq!((d["file"].clone(), d["line"].clone(), d["severity"].clone()), (json!("child.toml"), json!(11), json!("error")), "{d}");
+        assert!(d["column"].as_u64().unwrap() > 1);
+        assert!(v["error"]["message"].as_str().unwrap().contains("child.toml:11:"), "{v}");
+        // Nothing stored changed.
+        assert_eq!(app.event_count().await, events);
+        let (_, after) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(before, after);
+        let (s, _) = app.get("/api/v1/plans/linxiang-child", "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // With a parent that is stored, the same file is accepted.
+        let child = linxiang_with(&app, "id = \"linxiang-child\"\nparent = \"linxiang-city-mass-petition\"\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": child, "file_name": "child.toml"})).await;
+        assert_eq!((s, v["standing"].clone()), (StatusCode::CREATED, json!("in_force")), "{v}");
+    };
+
+    a_version_takes_effect_on_its_effective_on_day => |app: TestApp| async move {
+        // The app clock: Monday 2026-03-02 10:00 in Shanghai.
+        let county = app.jurisdiction("临溪市").await;
+        let v2 = linxiang_with(&app, "id = \"linxiang-city-mass-petition\"\neffective_on = 2026-03-05\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": v2})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!((v["version"].clone(), v["standing"].clone(), v["effective_on"].clone()), (json!(2), json!("scheduled"), json!("2026-03-05")));
+        let standing = |list: &Value| -> Vec<(i64, String)> {
+            list["items"].as_array().unwrap().iter().filter(|p| p["plan_id"] == "linxiang-city-mass-petition")
+                .map(|p| (p["version"].as_i64().unwrap(), p["standing"].as_str().unwrap().to_string())).collect()
+        };
+        let (_, list) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(standing(&list), vec![(2, "scheduled".into()), (1, "in_force".into())]);
+        let (_, newest) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        assert_eq!((newest["version"].clone(), newest["standing"].clone()), (json!(2), json!("scheduled")));
+        // Stored, not used: an incident reported now is graded by version 1.
+        let before = create(&app, 30).await;
+        assert_eq!(before["plan_version"], 1);
+        // 23:59 on 03-04 in Shanghai (15:59 UTC): still version 1.
+        app.clock.set("2026-03-04T15:59:00Z".parse().unwrap());
+        assert_eq!(create(&app, 30).await["plan_version"], 1);
+        // 00:00 on 03-05 in Shanghai: version 2 is in force.
+        app.clock.set("2026-03-04T16:00:00Z".parse().unwrap());
+        let after = create(&app, 30).await;
+        assert_eq!(after["plan_version"], 2);
+        let (_, list) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(standing(&list), vec![(2, "in_force".into()), (1, "superseded".into())]);
+        // The incident reported before keeps the version it was graded under.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{}/verify", id(&before)), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["plan_version"].clone()), (StatusCode::OK, json!(1)));
+        // A plan whose only version is still ahead grades nothing yet.
+        let future = linxiang_with(&app, "id = \"linxiang-future\"\neffective_on = 2026-12-01\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": future})).await;
+        assert_eq!((s, v["standing"].clone()), (StatusCode::CREATED, json!("scheduled")), "{v}");
+        let mut body = report_body(&app, 30).await;
+        body["plan_id"] = json!("linxiang-future");
+        let (s, v) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_not_in_force")), "{v}");
+    };
+}

@@ -595,6 +595,44 @@ on_both! {
         assert_eq!(none.status, StatusCode::NOT_FOUND);
     };
 
+    a_plan_uploaded_on_the_console_is_checked_like_the_api_and_shows_its_standing => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let page = req(&app, "GET", "/plans", &cookie, None).await;
+        assert!(page.body.contains("action=\"/plans\"") && page.body.contains("现行版本"), "{}", page.body);
+        let csrf = csrf_of(&page.body);
+        let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        let src = plan["source"].as_str().unwrap();
+        let line = "id = \"linxiang-city-mass-petition\"\n";
+        let child = src.replacen(line, "id = \"linxiang-child\"\nparent = \"no-such-plan\"\n", 1);
+        let form = |source: &str| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("csrf", &csrf)
+                .append_pair("jurisdiction", &county)
+                .append_pair("file_name", "child.toml")
+                .append_pair("source", source)
+                .finish()
+        };
+        let events = app.event_count().await;
+        let r = req(&app, "POST", "/plans", &cookie, Some(&form(&child))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("P0301") && r.body.contains("child.toml:11:"), "{}", r.body);
+        assert!(r.body.contains("no-such-plan"), "the form keeps its text");
+        assert_eq!(app.event_count().await, events, "nothing stored");
+        // A scheduled version: listed as scheduled, the older one in force.
+        let v2 = src.replacen(line, "id = \"linxiang-city-mass-petition\"\neffective_on = 2026-03-05\n", 1);
+        let r = req(&app, "POST", "/plans", &cookie, Some(&form(&v2))).await;
+        assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/plans/linxiang-city-mass-petition")), "{}", r.body);
+        let list = req(&app, "GET", "/plans?lang=en", &cookie, None).await;
+        assert!(list.body.contains("v2 · 2026-03-05") && list.body.contains("<td class=\"in-force\">v1</td>"), "{}", list.body);
+        let doc = req(&app, "GET", "/plans/linxiang-city-mass-petition?lang=en", &cookie, None).await;
+        assert!(doc.body.contains("standing-scheduled") && doc.body.contains("standing-in_force"), "{}", doc.body);
+        // Someone who may not upload plans is not offered the form.
+        let auditor = sign_in(&app, "demo-auditor").await;
+        let page = req(&app, "GET", "/plans", &auditor, None).await;
+        assert!(!page.body.contains("action=\"/plans\""));
+    };
+
     plan_and_roster_pages_refuse_whom_the_api_refuses => |app: TestApp| async move {
         // A person with no role at all: the API refuses the plans and the duty rosters with
         // 403, and so do the console's pages (they read through the same application reads).
