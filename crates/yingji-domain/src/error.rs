@@ -82,6 +82,9 @@ codes! {
     /// The step must be approved or decided by a post the plan or the rules name, which the
     /// actor does not hold.
     WrongApprover = "wrong_approver", 403;
+    /// Only the person a coercive-step request names as approver may approve or refuse it; the
+    /// requester never may.
+    NotTheApprover = "not_the_approver", 403;
     /// The current password given to change it is wrong.
     WrongPassword = "wrong_password", 403;
     /// The actor is not among the people this call went to.
@@ -94,6 +97,8 @@ codes! {
     UnknownTask = "unknown_task", 404;
     /// The incident has no commitment or reply with this id.
     UnknownObligation = "unknown_obligation", 404;
+    /// The incident has no coercive-step request with this id.
+    UnknownCoerciveRequest = "unknown_coercive_request", 404;
     /// The incident's calls have no call with this id.
     UnknownCall = "unknown_call", 404;
     /// The HTTP method is not allowed on this path.
@@ -106,6 +111,10 @@ codes! {
     IdempotencyRace = "idempotency_race", 409;
     /// The action is not allowed in the record's current state; the message names both.
     IllegalTransition = "illegal_transition", 409;
+    /// The coercive-step request has already been approved or refused.
+    CoerciveAlreadyDecided = "coercive_already_decided", 409;
+    /// The plan names a consultation (会商) before this coercive step and none is recorded yet.
+    ConsultationRequired = "consultation_required", 409;
     /// The task's current state does not allow this action.
     IllegalTaskTransition = "illegal_task_transition", 409;
     /// The commitment or reply is already fulfilled.
@@ -162,6 +171,8 @@ codes! {
     DeadlineInPast = "deadline_in_past", 422;
     /// A reason is required for this action.
     ReasonRequired = "reason_required", 422;
+    /// A coercive step cannot be requested naming the requester as its approver.
+    SelfApproval = "self_approval", 422;
     /// The report lacks an intake field the plan requires; `details.field` names it.
     MissingIntakeField = "missing_intake_field", 422;
     /// The report has an intake field the plan does not define.

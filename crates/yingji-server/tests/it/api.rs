@@ -73,14 +73,20 @@ on_both! {
         let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/regrade/accept"), "demo-commander", json!({})).await;
         assert_eq!((s, v["level"]["id"].clone()), (StatusCode::OK, json!("I")));
 
-        // Police only with the post the plan names as approver, and a reason.
+        // Police only with the post the plan names as approver, and a reason; requested by one
+        // person (the 政法委书记), approved by the one it names (林建国).
         let wrong = app.person("周敏").await;
-        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": wrong, "reason": "有人冲击大门"})).await;
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "police", "approver_id": wrong, "reason": "有人冲击大门"})).await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("wrong_approver")));
         let right = app.person("林建国").await;
-        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
+        let (s, _) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": ["市信访局"], "conclusion": "报请调集警力"})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["coercive_steps"][0]["approver"]["name"], "林建国");
+        assert_eq!((v["coercive_steps"][0]["approver"]["name"].clone(), v["coercive_steps"][0]["state"].clone()), (json!("林建国"), json!("pending")));
+        let rid = v["coercive_steps"][0]["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&path(&format!("coercive-steps/{rid}/approve")), "demo-commander", json!({})).await;
+        assert_eq!((s, v["coercive_steps"][0]["state"].clone()), (StatusCode::OK, json!("approved")), "{v}");
 
         app.advance_mins(60);
         let (s, _) = app.post(&path("end"), "demo-commander", json!({"reason": "群众已散去"})).await;
@@ -407,5 +413,88 @@ on_both! {
         body["plan_id"] = json!("linxiang-future");
         let (s, v) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_not_in_force")), "{v}");
+    };
+}
+
+/// An active level-Ⅱ incident (120 people) under the Linxiang plan; its id.
+async fn active_level_two(app: &TestApp) -> String {
+    let iid = id(&create(app, 120).await);
+    for (a, who) in [
+        ("verify", "demo-duty-officer"),
+        ("assess", "demo-commander"),
+        ("activate", "demo-commander"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/incidents/{iid}/{a}"), who, json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}: {v}");
+    }
+    iid
+}
+
+on_both! {
+    a_coercive_step_is_a_request_decided_only_by_the_approver_it_names => |app: TestApp| async move {
+        let iid = active_level_two(&app).await;
+        let path = |a: &str| format!("/api/v1/incidents/{iid}/{a}");
+        let lin = app.person("林建国").await; // demo-commander, holds 市委分管副书记 (the approver post)
+        let police = json!({"step": "police", "approver_id": lin, "reason": "有人冲击大门"});
+        // The plan names a consultation (会商) before police.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", police.clone()).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("consultation_required")), "{v}");
+        let (s, v) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": []})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("missing_field")), "{v}");
+        let (s, v) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": ["市信访局", "市公安局"], "conclusion": "劝离无效，报请调集警力"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["consultations"][0]["participants"], json!(["市信访局", "市公安局"]));
+        // Nobody requests a step naming themselves.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", police.clone()).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("self_approval")), "{v}");
+        // The request: pending, and the approver is called.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", police.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = &v["coercive_steps"][0];
+        assert_eq!((r["state"].clone(), r["recorded_by"]["name"].clone(), r["approver"]["name"].clone()), (json!("pending"), json!("钱立新"), json!("林建国")));
+        assert_eq!(r["consultation_id"], v["consultations"][0]["id"]);
+        let rid = r["id"].as_str().unwrap().to_string();
+        let (_, calls) = app.get(&path("calls"), "demo-duty-officer").await;
+        let call = calls["items"].as_array().unwrap().iter()
+            .find(|c| c["post"] == "deputy-secretary" && c["subject"].as_str().unwrap().contains("须由您审批"))
+            .expect("a call to the approver");
+        assert_eq!(call["recipients"].as_array().unwrap().len(), 1);
+        assert_eq!(call["recipients"][0]["person"]["name"], "林建国");
+        assert!(call["subject"].as_str().unwrap().contains("报请市人民政府调集警力"), "{call}");
+        // Nobody but the named approver decides it: not the requester, not another approver,
+        // not the duty officer (who lacks the permission).
+        let decide = |d: &str| path(&format!("coercive-steps/{rid}/{d}"));
+        let events = app.event_count().await;
+        for who in ["demo-plac-secretary", "demo-secretary-general"] {
+            let (s, v) = app.post(&decide("approve"), who, json!({})).await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("not_the_approver")), "{who}: {v}");
+        }
+        let (s, v) = app.post(&decide("approve"), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")), "{v}");
+        assert_eq!(app.event_count().await, events, "refusals write nothing");
+        let (s, v) = app.post(&decide("refuse"), "demo-commander", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("reason_required")));
+        let (s, v) = app.post(&decide("approve"), "demo-commander", json!({"reason": "同意"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = &v["coercive_steps"][0];
+        assert_eq!((r["state"].clone(), r["decided_by"]["name"].clone(), r["decision_reason"].clone()), (json!("approved"), json!("林建国"), json!("同意")));
+        assert!(r["decided_at"].is_string());
+        let (s, v) = app.post(&decide("refuse"), "demo-commander", json!({"reason": "x"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("coercive_already_decided")));
+        let (s, v) = app.post(&path(&format!("coercive-steps/{}/approve", uuid::Uuid::now_v7())), "demo-commander", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("unknown_coercive_request")));
+        // A second request, refused by the approver with a reason.
+        let (_, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "dispersal", "approver_id": lin, "reason": "堵塞交通"})).await;
+        let rid2 = v["coercive_steps"][1]["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&path(&format!("coercive-steps/{rid2}/refuse")), "demo-commander", json!({"reason": "尚可劝离"})).await;
+        assert_eq!((s, v["coercive_steps"][1]["state"].clone()), (StatusCode::OK, json!("refused")), "{v}");
+        // The timeline records who asked and who decided.
+        let (_, tl) = app.get(&path("timeline"), "demo-duty-officer").await;
+        let tl = tl.to_string();
+        for k in ["consultation_recorded", "coercive_step_requested", "coercive_step_approved", "coercive_step_refused"] {
+            assert!(tl.contains(&format!("\"{k}\"")), "{k} missing from the timeline");
+        }
     };
 }
