@@ -524,43 +524,8 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
     }
     // A parent before its children: an upload is checked against the stored plans, so a child
     // loaded first would not find its parent (P0301).
-    let ids: Vec<Option<(String, Option<String>)>> = read
-        .iter()
-        .map(|(_, t)| {
-            yingji_plan::load(t).plan.map(|p| {
-                (
-                    p.id().to_string(),
-                    p.meta.parent.as_ref().map(|x| x.value.clone()),
-                )
-            })
-        })
-        .collect();
-    let mut order: Vec<usize> = Vec::new();
-    while order.len() < read.len() {
-        let before = order.len();
-        for i in 0..read.len() {
-            if order.contains(&i) {
-                continue;
-            }
-            let ready = match &ids[i] {
-                Some((_, Some(parent))) => !ids.iter().enumerate().any(|(k, x)| {
-                    !order.contains(&k) && x.as_ref().is_some_and(|(id, _)| id == parent)
-                }),
-                _ => true,
-            };
-            if ready {
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            // A cycle: the rest in name order (the check reports it).
-            order.extend(
-                (0..read.len())
-                    .filter(|i| !order.contains(i))
-                    .collect::<Vec<_>>(),
-            );
-        }
-    }
+    let texts: Vec<&str> = read.iter().map(|(_, t)| t.as_str()).collect();
+    let order = yingji_plan::parents_first(&texts);
     for i in order {
         let (f, text) = &read[i];
         let text = text.as_str();
