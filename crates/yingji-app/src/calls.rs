@@ -283,6 +283,42 @@ pub async fn calls_for_incident(
                     });
                 }
             }
+            // A coercive-step request calls the one person it names as approver (no escalation:
+            // nobody else may decide it).
+            IncidentEvent::CoerciveStepRequested { record } => {
+                out.push(callout::Event::CallPlaced {
+                    drill: inc.drill,
+                    call: Call {
+                        id: Uuid::now_v7(),
+                        jurisdiction_id: inc.jurisdiction_id,
+                        post: Some(record.approver_post.clone()),
+                        post_name: plan.name_of(&record.approver_post).map(str::to_string),
+                        level: inc.level.as_ref().map(|l| l.id.clone()),
+                        subject: format!(
+                            "{}申请采取强制性措施“{}”，须由您审批：",
+                            record.recorded_by.name, record.name
+                        ),
+                        lines: vec![
+                            format!("理由：{}", record.reason),
+                            "请在事件指挥室以本人账号批准或不批准".to_string(),
+                        ],
+                        placed_at: now,
+                        recipients: vec![Recipient {
+                            person: record.approver.clone(),
+                            // As the holder of the approver post (the stored values are a
+                            // closed list).
+                            reached_as: "holder".into(),
+                            called_at: now,
+                            acked_at: None,
+                            ack_channel: None,
+                        }],
+                        policy: Policy::default(),
+                        next_step: 0,
+                        repeats_done: 0,
+                        closed: false,
+                    },
+                });
+            }
             IncidentEvent::ResponseEnded { .. }
             | IncidentEvent::Closed
             | IncidentEvent::MarkedUnfounded { .. } => {

@@ -65,9 +65,12 @@ pub struct ActionRequest {
     pub conversations: Vec<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRequest>,
-    // coercive steps
+    // coercive steps (a request names the approver) and consultations (会商)
     pub step: Option<String>,
     pub approver_id: Option<Uuid>,
+    #[serde(default)]
+    pub participants: Vec<String>,
+    pub conclusion: Option<String>,
     // obligations
     /// `commitment` or `reply`.
     pub kind: Option<String>,
@@ -142,8 +145,9 @@ pub enum IncidentAction {
     Decide(Command),
     /// Escalation to the parent jurisdiction (its linked record is created in the same write).
     Escalate { note: Option<String> },
-    /// A coercive step, naming the person who approved it.
+    /// A request for a coercive step, naming the person who must approve it.
     CoerciveStep {
+        id: Uuid,
         step: String,
         approver_id: Uuid,
         reason: String,
@@ -161,6 +165,7 @@ pub const ACTIONS: &[&str] = &[
     "updates",
     "escalate",
     "coercive-steps",
+    "consultations",
     "end",
     "obligations",
     "review",
@@ -276,11 +281,18 @@ impl IncidentAction {
                     note: req.note.clone(),
                 });
             }
+            "consultations" => Command::RecordConsultation {
+                id: Uuid::now_v7(),
+                step: required(&req.step, "step")?.to_string(),
+                participants: req.participants.clone(),
+                conclusion: required(&req.conclusion, "conclusion")?.to_string(),
+            },
             "coercive-steps" => {
                 let approver_id = req
                     .approver_id
                     .ok_or_else(|| AppError::missing("approver_id"))?;
                 return Ok(IncidentAction::CoerciveStep {
+                    id: Uuid::now_v7(),
                     step: required(&req.step, "step")?.to_string(),
                     approver_id,
                     reason: req.reason.clone().unwrap_or_default(),
@@ -289,6 +301,28 @@ impl IncidentAction {
             _ => return Err(AppError::not_found("action")),
         };
         Ok(IncidentAction::Decide(cmd))
+    }
+
+    /// The named approver's decision on a coercive-step request: `approve` or `refuse` (a
+    /// refusal needs a `reason`); anything else is "not found".
+    pub fn decide_coercive(
+        request: Uuid,
+        decision: &str,
+        req: &ActionRequest,
+    ) -> Result<IncidentAction, AppError> {
+        let approve = match decision {
+            "approve" => true,
+            "refuse" => false,
+            _ => return Err(AppError::not_found("decision")),
+        };
+        if let Some(r) = &req.reason {
+            text_field_opt(r, "reason", 2000)?;
+        }
+        Ok(IncidentAction::Decide(Command::DecideCoerciveStep {
+            id: request,
+            approve,
+            reason: req.reason.clone(),
+        }))
     }
 
     /// Fulfilling a commitment or reply.
@@ -317,7 +351,10 @@ impl IncidentAction {
                 Command::AcceptRegrade => "incident.regrade-accept",
                 Command::DeclineRegrade { .. } => "incident.regrade-decline",
                 Command::Escalate { .. } => "incident.escalate",
-                Command::RecordCoerciveStep { .. } => "incident.coercive-steps",
+                Command::RequestCoerciveStep { .. } => "incident.coercive-steps",
+                Command::DecideCoerciveStep { approve: true, .. } => "incident.coercive-approve",
+                Command::DecideCoerciveStep { approve: false, .. } => "incident.coercive-refuse",
+                Command::RecordConsultation { .. } => "incident.consultations",
                 Command::EndResponse { .. } => "incident.end",
                 Command::AddObligation { .. } => "incident.obligations",
                 Command::FulfilObligation { .. } => "incident.fulfil",
@@ -355,7 +392,9 @@ pub fn command_permission(cmd: &Command) -> Permission {
         Command::Report(_) => Permission::ReportIncident,
         Command::Update(_) => Permission::UpdateIncident,
         Command::EndResponse { .. } => Permission::EndResponse,
-        Command::RecordCoerciveStep { .. } => Permission::RecordCoerciveStep,
+        Command::RequestCoerciveStep { .. } | Command::DecideCoerciveStep { .. } => {
+            Permission::RecordCoerciveStep
+        }
         Command::Review { .. } | Command::Close => Permission::ReviewIncident,
         Command::Task { .. } => Permission::WorkTasks,
         _ => Permission::HandleIncident,
@@ -391,19 +430,33 @@ pub async fn load(
     Ok((inc, rec))
 }
 
-/// The plan an incident may run under: owned by its jurisdiction or one above it.
+/// The plan an incident reported now runs under: owned by its jurisdiction or one above it,
+/// in the version in force by the app clock (`crate::plans::in_force`: a version takes effect
+/// on its `effective_on` day in the plan's time zone).
 pub async fn plan_for(
     app: &App,
     jurisdiction_path: &str,
     plan_id: &str,
 ) -> Result<yingji_store::PlanRow, AppError> {
-    let row = app.store.plan_latest(plan_id).await?.ok_or_else(|| {
+    let latest = app.store.plan_latest(plan_id).await?.ok_or_else(|| {
         AppError::field(
             ErrorCode::UnknownPlan,
             "plan_id",
             format!("plan `{plan_id}` is not loaded"),
         )
     })?;
+    let row = crate::plans::in_force(app, plan_id, app.clock.now())
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                ErrorCode::PlanNotInForce,
+                "plan_id",
+                format!(
+                    "no version of plan `{plan_id}` is in force yet (version {} takes effect later)",
+                    latest.version
+                ),
+            )
+        })?;
     let owner = app
         .store
         .jurisdiction(row.jurisdiction_id)
@@ -917,6 +970,7 @@ async fn prepare(
             )
         }
         IncidentAction::CoerciveStep {
+            id,
             step,
             approver_id,
             reason,
@@ -929,7 +983,8 @@ async fn prepare(
                 )
             })?;
             (
-                Command::RecordCoerciveStep {
+                Command::RequestCoerciveStep {
+                    id: *id,
                     step: step.clone(),
                     approver: PersonRef {
                         person_id: approver.id,

@@ -2,11 +2,13 @@
 //! stored as a new version when its text changed, recorded in the plan's stream) and reading
 //! plans back. Incidents are pinned to the version they ran under.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use yingji_plan::Plan;
 use yingji_plan::diag::Located;
 use yingji_store::{PlanRow, Row, WriteSet, fmt_ts};
 
@@ -36,13 +38,48 @@ pub struct PlanVersion {
     /// SHA-256 of the source text.
     pub sha256: String,
     pub loaded_at: String,
+    /// The day this version takes effect (`effective_on`, in the plan's time zone); none: from
+    /// its upload.
+    pub effective_on: Option<String>,
+    /// `in_force` (the version incidents reported now are graded by), `scheduled` (newer, its
+    /// `effective_on` still ahead) or `superseded` (older than the one in force).
+    pub standing: Standing,
     /// The plan file's text (when one plan is read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
 
+/// Where a version stands against the version in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    InForce,
+    Scheduled,
+    Superseded,
+}
+
+impl Standing {
+    /// A version's standing, given the version in force (if any).
+    pub fn of(version: i64, in_force: Option<i64>) -> Standing {
+        match in_force {
+            Some(f) if version == f => Standing::InForce,
+            Some(f) if version < f => Standing::Superseded,
+            _ => Standing::Scheduled,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::InForce => "in_force",
+            Standing::Scheduled => "scheduled",
+            Standing::Superseded => "superseded",
+        }
+    }
+}
+
 impl PlanVersion {
-    pub fn of(p: &PlanRow, with_source: bool) -> PlanVersion {
+    /// A stored version as answered, with its standing against the version in force.
+    pub fn of(p: &PlanRow, plan: &Plan, in_force: Option<i64>, with_source: bool) -> PlanVersion {
         PlanVersion {
             plan_id: p.plan_id.clone(),
             version: p.version,
@@ -50,9 +87,53 @@ impl PlanVersion {
             title: p.title.clone(),
             sha256: p.sha256.clone(),
             loaded_at: p.loaded_at.clone(),
+            effective_on: plan.meta.effective_on.map(|d| d.to_string()),
+            standing: Standing::of(p.version, in_force),
             source: with_source.then(|| p.source.to_string()),
         }
     }
+
+    /// A stored version as answered now (its standing by the app clock).
+    pub async fn now(app: &App, p: &PlanRow, with_source: bool) -> Result<PlanVersion, AppError> {
+        let plan = app.plan(&p.plan_id, p.version).await?;
+        let force = in_force(app, &p.plan_id, app.clock.now()).await?;
+        Ok(PlanVersion::of(
+            p,
+            &plan,
+            force.map(|r| r.version),
+            with_source,
+        ))
+    }
+}
+
+/// Whether a plan version has taken effect at `at`: its `effective_on` day (in the plan's time
+/// zone) has begun; a version without `effective_on` takes effect when it is uploaded.
+pub fn effective(plan: &Plan, at: Timestamp) -> bool {
+    plan.meta
+        .effective_on
+        .is_none_or(|d| at.to_zoned(plan.time.tz.clone()).date() >= d)
+}
+
+/// The version of a plan in force at `at`: the newest stored version that has taken effect
+/// ([`effective`]). None when the plan is not stored or no version has taken effect yet.
+pub async fn in_force(
+    app: &App,
+    plan_id: &str,
+    at: Timestamp,
+) -> Result<Option<PlanRow>, AppError> {
+    let mut row = app.store.plan_latest(plan_id).await?;
+    while let Some(r) = row {
+        let plan = app.plan(&r.plan_id, r.version).await?;
+        if effective(&plan, at) {
+            return Ok(Some(r));
+        }
+        row = if r.version > 1 {
+            app.store.plan_version(plan_id, r.version - 1).await?
+        } else {
+            None
+        };
+    }
+    Ok(None)
 }
 
 /// Every version of the plans owned in the actor's subtree.
@@ -73,13 +154,13 @@ pub fn plan_stream(plan_id: &str) -> Uuid {
 #[derive(Debug, Clone)]
 pub enum Loaded {
     /// A new version was stored.
-    New(PlanRow),
+    New(PlanVersion),
     /// The text equals the newest version: nothing stored.
-    Unchanged(PlanRow),
+    Unchanged(PlanVersion),
 }
 
 impl Loaded {
-    pub fn row(&self) -> &PlanRow {
+    pub fn version(&self) -> &PlanVersion {
         match self {
             Loaded::New(r) | Loaded::Unchanged(r) => r,
         }
@@ -87,9 +168,15 @@ impl Loaded {
 
     /// What happened, in a line (for `serve --plans`).
     pub fn describe(&self) -> String {
+        let r = self.version();
+        let when = match (r.standing, &r.effective_on) {
+            (Standing::Scheduled, Some(d)) => format!(", in force from {d}"),
+            (Standing::InForce, _) => ", in force".to_string(),
+            _ => String::new(),
+        };
         match self {
-            Loaded::New(r) => format!("loaded {} version {}", r.plan_id, r.version),
-            Loaded::Unchanged(r) => format!("{} version {} unchanged", r.plan_id, r.version),
+            Loaded::New(_) => format!("loaded {} version {}{when}", r.plan_id, r.version),
+            Loaded::Unchanged(_) => format!("{} version {} unchanged{when}", r.plan_id, r.version),
         }
     }
 }
@@ -121,7 +208,7 @@ impl Command for UploadPlan {
         let auth = app.authorize(actor, Permission::UploadPlans, &j.path, "jurisdiction")?;
         let source = req.source.as_str();
         let file_name = req.file_name.as_deref().unwrap_or("plan.toml");
-        let checked = yingji_plan::load(source);
+        let checked = check_with_stored(app, source, file_name).await?;
         if checked.has_errors() {
             let diags: Vec<Located> = checked
                 .diagnostics
@@ -163,7 +250,8 @@ impl Command for UploadPlan {
                 ));
             }
             if l.sha256 == sha {
-                return Ok(Decided::nothing(auth, Loaded::Unchanged(l.clone())));
+                let answer = PlanVersion::now(app, l, false).await?;
+                return Ok(Decided::nothing(auth, Loaded::Unchanged(answer)));
             }
         }
         let now = app.clock.now();
@@ -196,12 +284,49 @@ impl Command for UploadPlan {
             )],
         );
         ws.rows.push(Row::Plan(row.clone()));
-        Ok(Decided::new(auth, ws, Loaded::New(row)))
+        let force = if effective(&plan, now) {
+            Some(row.version)
+        } else {
+            in_force(app, &plan_id, now).await?.map(|r| r.version)
+        };
+        let answer = PlanVersion::of(&row, &plan, force, false);
+        Ok(Decided::new(auth, ws, Loaded::New(answer)))
     }
 
     fn respond(&self, out: &Loaded) -> JsonText {
-        json_text(&PlanVersion::of(out.row(), false))
+        json_text(out.version())
     }
+}
+
+/// Checks an uploaded plan file as `yingji plan check` checks a directory: one set made of the
+/// newest stored version of every other plan and this file, through the same
+/// [`yingji_plan::load_set`] (so the cross-file checks — duplicate ids, P0301 parent not
+/// found — are the same code). Returns this file's result.
+async fn check_with_stored(
+    app: &App,
+    source: &str,
+    file_name: &str,
+) -> Result<yingji_plan::Checked, AppError> {
+    let own_id = yingji_plan::load(source).plan.map(|p| p.id().to_string());
+    let mut sources: Vec<yingji_plan::Source> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    // Newest version first per plan.
+    for row in app.store.list_plans("/").await? {
+        if seen.contains(&row.plan_id) || own_id.as_deref() == Some(row.plan_id.as_str()) {
+            continue;
+        }
+        seen.push(row.plan_id.clone());
+        sources.push(yingji_plan::Source {
+            file: format!("{} (stored version {})", row.plan_id, row.version),
+            text: row.source.to_string(),
+        });
+    }
+    sources.push(yingji_plan::Source {
+        file: file_name.to_string(),
+        text: source.to_string(),
+    });
+    let mut results = yingji_plan::load_set(&sources);
+    Ok(results.pop().expect("one result per source"))
 }
 
 fn json_text<T: Serialize>(v: &T) -> JsonText {
@@ -232,9 +357,22 @@ pub async fn load_file(
 pub async fn list(app: &App, actor: &Actor) -> Result<PlanList, AppError> {
     app.require(actor, Permission::ViewPlans, &actor.scope_path, "plan")?;
     let rows = app.store.list_plans(&actor.scope_path).await?;
-    Ok(PlanList {
-        items: rows.iter().map(|p| PlanVersion::of(p, false)).collect(),
-    })
+    let now = app.clock.now();
+    let mut items = Vec::with_capacity(rows.len());
+    let mut force: Option<(String, Option<i64>)> = None;
+    for p in &rows {
+        let f = match &force {
+            Some((id, f)) if *id == p.plan_id => *f,
+            _ => {
+                let f = in_force(app, &p.plan_id, now).await?.map(|r| r.version);
+                force = Some((p.plan_id.clone(), f));
+                f
+            }
+        };
+        let plan = app.plan(&p.plan_id, p.version).await?;
+        items.push(PlanVersion::of(p, &plan, f, false));
+    }
+    Ok(PlanList { items })
 }
 
 /// Whether the actor may read the plans of the jurisdiction at `owner_path`: those of their

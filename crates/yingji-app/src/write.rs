@@ -82,7 +82,10 @@ fn reason_of(e: &Event) -> Option<String> {
         | Event::WarningLifted { reason }
         | Event::RegradeDeclined { reason }
         | Event::ResponseEnded { reason } => Some(reason.clone()),
-        Event::CoerciveStepRecorded { record } => Some(record.reason.clone()),
+        Event::CoerciveStepRecorded { record } | Event::CoerciveStepRequested { record } => {
+            Some(record.reason.clone())
+        }
+        Event::CoerciveStepRefused { reason, .. } => Some(reason.clone()),
         Event::Assessed { reason, .. } => reason.clone(),
         Event::TaskCancelled { reason, .. } => reason.clone(),
         _ => None,

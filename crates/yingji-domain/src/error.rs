@@ -82,6 +82,9 @@ codes! {
     /// The step must be approved or decided by a post the plan or the rules name, which the
     /// actor does not hold.
     WrongApprover = "wrong_approver", 403;
+    /// Only the person a coercive-step request names as approver may approve or refuse it; the
+    /// requester never may.
+    NotTheApprover = "not_the_approver", 403;
     /// The current password given to change it is wrong.
     WrongPassword = "wrong_password", 403;
     /// The actor is not among the people this call went to.
@@ -94,6 +97,8 @@ codes! {
     UnknownTask = "unknown_task", 404;
     /// The incident has no commitment or reply with this id.
     UnknownObligation = "unknown_obligation", 404;
+    /// The incident has no coercive-step request with this id.
+    UnknownCoerciveRequest = "unknown_coercive_request", 404;
     /// The incident's calls have no call with this id.
     UnknownCall = "unknown_call", 404;
     /// The HTTP method is not allowed on this path.
@@ -106,6 +111,10 @@ codes! {
     IdempotencyRace = "idempotency_race", 409;
     /// The action is not allowed in the record's current state; the message names both.
     IllegalTransition = "illegal_transition", 409;
+    /// The coercive-step request has already been approved or refused.
+    CoerciveAlreadyDecided = "coercive_already_decided", 409;
+    /// The plan names a consultation (会商) before this coercive step and none is recorded yet.
+    ConsultationRequired = "consultation_required", 409;
     /// The task's current state does not allow this action.
     IllegalTaskTransition = "illegal_task_transition", 409;
     /// The commitment or reply is already fulfilled.
@@ -165,6 +174,8 @@ codes! {
     DeadlineInPast = "deadline_in_past", 422;
     /// A reason is required for this action.
     ReasonRequired = "reason_required", 422;
+    /// A coercive step cannot be requested naming the requester as its approver.
+    SelfApproval = "self_approval", 422;
     /// The report lacks an intake field the plan requires; `details.field` names it.
     MissingIntakeField = "missing_intake_field", 422;
     /// The report has an intake field the plan does not define.
@@ -187,6 +198,8 @@ codes! {
     UnknownPlan = "unknown_plan", 422;
     /// The plan belongs to a jurisdiction that is neither this one nor above it.
     PlanNotApplicable = "plan_not_applicable", 422;
+    /// No version of the plan has taken effect yet (every version's `effective_on` is ahead).
+    PlanNotInForce = "plan_not_in_force", 422;
     /// The plan file does not pass `plan check`; `details.diagnostics` lists why.
     PlanCheckFailed = "plan_check_failed", 422;
     /// The jurisdiction has no parent to escalate to.

@@ -1,5 +1,6 @@
 //! The incident lifecycle (WF-01 … WF-06): report → verify → assess → warn / activate → updates,
-//! re-grading, escalation, coercive steps with a named approver → end → aftermath (commitments,
+//! re-grading, escalation, coercive steps (a request naming the approver, approved or refused by
+//! that person alone; a consultation first where the plan names one) → end → aftermath (commitments,
 //! written replies) → after-action review → close. `decide` checks a command against the state and
 //! the plan and returns events; `apply` folds an event into the state. Both are pure.
 
@@ -204,14 +205,75 @@ pub struct Attachment {
     pub sha256: Option<String>,
 }
 
+/// Where a coercive-step request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CoerciveState {
+    /// Requested; the named approver has not decided.
+    Pending,
+    /// The named approver approved it, with their own sign-in.
+    Approved,
+    /// The named approver refused it.
+    Refused,
+    /// Recorded before requests needed the approver's own decision: the approver was named by
+    /// the person who recorded it and never signed.
+    #[default]
+    Unconfirmed,
+}
+
+impl CoerciveState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoerciveState::Pending => "pending",
+            CoerciveState::Approved => "approved",
+            CoerciveState::Refused => "refused",
+            CoerciveState::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+/// A coercive step requested by one person (`recorded_by`, at `at`) and decided by the approver
+/// it names (`decided_by`, at `decided_at`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CoerciveStepRecord {
+    /// The request's id (nil for records made before requests).
+    #[serde(default)]
+    pub id: Uuid,
     pub step: String,
     pub name: String,
     pub approver_post: String,
     pub approver: PersonRef,
     pub reason: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// Who requested it.
+    pub recorded_by: ActorRef,
+    #[serde(default)]
+    pub state: CoerciveState,
+    #[serde(default)]
+    pub decided_by: Option<ActorRef>,
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub decided_at: Option<Timestamp>,
+    /// Why it was refused (or a note on the approval).
+    #[serde(default)]
+    pub decision_reason: Option<String>,
+    /// The consultation (会商) the plan required before the request.
+    #[serde(default)]
+    pub consultation_id: Option<Uuid>,
+}
+
+/// A consultation (会商) held before a coercive step: who took part and what they concluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ConsultationRecord {
+    pub id: Uuid,
+    /// The coercive step it was held about.
+    pub step: String,
+    pub participants: Vec<String>,
+    pub conclusion: String,
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub recorded_by: ActorRef,
@@ -313,6 +375,9 @@ pub struct Incident {
     #[cfg_attr(feature = "schema", schema(value_type = Vec<(String, u32)>))]
     pub headcount_history: Vec<(Timestamp, u32)>,
     pub coercive_steps: Vec<CoerciveStepRecord>,
+    /// Consultations (会商) recorded before coercive steps.
+    #[serde(default)]
+    pub consultations: Vec<ConsultationRecord>,
     pub regrade: Option<RegradeProposal>,
     pub parent_incident: Option<Uuid>,
     /// For an escalation record: the lower jurisdiction's incident.
@@ -396,10 +461,26 @@ pub enum Command {
         parent_jurisdiction: Uuid,
         note: Option<String>,
     },
-    RecordCoerciveStep {
+    /// A request for a coercive step, naming the person who must approve it (never the
+    /// requester).
+    RequestCoerciveStep {
+        id: Uuid,
         step: String,
         approver: PersonRef,
         reason: String,
+    },
+    /// The named approver's decision on a request (only they may make it).
+    DecideCoerciveStep {
+        id: Uuid,
+        approve: bool,
+        reason: Option<String>,
+    },
+    /// A consultation (会商) about a coercive step: participants and conclusion.
+    RecordConsultation {
+        id: Uuid,
+        step: String,
+        participants: Vec<String>,
+        conclusion: String,
     },
     EndResponse {
         reason: String,
@@ -446,7 +527,9 @@ impl Command {
             Command::AcceptRegrade => "accept a re-grade of",
             Command::DeclineRegrade { .. } => "decline a re-grade of",
             Command::Escalate { .. } => "escalate",
-            Command::RecordCoerciveStep { .. } => "record a coercive step for",
+            Command::RequestCoerciveStep { .. } => "request a coercive step for",
+            Command::DecideCoerciveStep { .. } => "decide a coercive step of",
+            Command::RecordConsultation { .. } => "record a consultation for",
             Command::EndResponse { .. } => "end the response to",
             Command::AddObligation { .. } => "add a commitment or reply to",
             Command::FulfilObligation { .. } => "fulfil a commitment or reply of",
@@ -508,8 +591,23 @@ pub enum Event {
         parent_jurisdiction: Uuid,
         note: Option<String>,
     },
+    /// A step recorded before requests needed the approver's own decision (old logs only).
     CoerciveStepRecorded {
         record: CoerciveStepRecord,
+    },
+    CoerciveStepRequested {
+        record: CoerciveStepRecord,
+    },
+    CoerciveStepApproved {
+        id: Uuid,
+        reason: Option<String>,
+    },
+    CoerciveStepRefused {
+        id: Uuid,
+        reason: String,
+    },
+    ConsultationRecorded {
+        record: ConsultationRecord,
     },
     ResponseEnded {
         reason: String,
@@ -567,6 +665,10 @@ impl Event {
             Event::RegradeDeclined { .. } => "regrade_declined",
             Event::EscalatedToParent { .. } => "escalated_to_parent",
             Event::CoerciveStepRecorded { .. } => "coercive_step_recorded",
+            Event::CoerciveStepRequested { .. } => "coercive_step_requested",
+            Event::CoerciveStepApproved { .. } => "coercive_step_approved",
+            Event::CoerciveStepRefused { .. } => "coercive_step_refused",
+            Event::ConsultationRecorded { .. } => "consultation_recorded",
             Event::ResponseEnded { .. } => "response_ended",
             Event::ObligationAdded { .. } => "obligation_added",
             Event::ObligationFulfilled { .. } => "obligation_fulfilled",
@@ -615,6 +717,16 @@ pub enum IncidentError {
     },
     #[error("a reason is required")]
     ReasonRequired,
+    #[error("the requester of a coercive step cannot be its approver")]
+    SelfApproval,
+    #[error("only {approver}, the approver named by the request, may decide it")]
+    NotTheApprover { approver: String },
+    #[error("coercive-step request {id} is not part of this incident")]
+    UnknownCoerciveRequest { id: Uuid },
+    #[error("the coercive-step request is already {state}")]
+    CoerciveAlreadyDecided { state: &'static str },
+    #[error("the plan requires a consultation before `{step}` ({consultation}); record it first")]
+    ConsultationRequired { step: String, consultation: String },
     #[error("there is no re-grade proposal to decide")]
     NoRegradePending,
     #[error("task {id} is not part of this incident")]
@@ -660,6 +772,17 @@ impl IncidentError {
             }
             IncidentError::WrongApprover { .. } => crate::error::ErrorCode::WrongApprover,
             IncidentError::ReasonRequired => crate::error::ErrorCode::ReasonRequired,
+            IncidentError::SelfApproval => crate::error::ErrorCode::SelfApproval,
+            IncidentError::NotTheApprover { .. } => crate::error::ErrorCode::NotTheApprover,
+            IncidentError::UnknownCoerciveRequest { .. } => {
+                crate::error::ErrorCode::UnknownCoerciveRequest
+            }
+            IncidentError::CoerciveAlreadyDecided { .. } => {
+                crate::error::ErrorCode::CoerciveAlreadyDecided
+            }
+            IncidentError::ConsultationRequired { .. } => {
+                crate::error::ErrorCode::ConsultationRequired
+            }
             IncidentError::NoRegradePending => crate::error::ErrorCode::NoRegradePending,
             IncidentError::UnknownTask { .. } => crate::error::ErrorCode::UnknownTask,
             IncidentError::IllegalTaskTransition { .. } => {
@@ -689,6 +812,29 @@ pub struct Ctx<'a> {
 }
 
 type R = Result<Vec<Event>, IncidentError>;
+
+/// The coercive step `step` of the incident's level (inherited steps included).
+fn coercive_step<'p>(
+    inc: &Incident,
+    ctx: &Ctx<'p>,
+    step: &str,
+) -> Result<&'p yingji_plan::model::CoerciveStep, IncidentError> {
+    let level = inc.level.as_ref().map(|l| l.id.clone()).unwrap_or_default();
+    let i = ctx
+        .plan
+        .level_index(&level)
+        .ok_or(IncidentError::UnknownLevel {
+            level: level.clone(),
+        })?;
+    effective(ctx.plan, i)
+        .coercive_steps
+        .into_iter()
+        .find(|c| c.step.value == step)
+        .ok_or(IncidentError::UnknownCoerciveStep {
+            step: step.to_string(),
+            level,
+        })
+}
 
 fn illegal(cmd: &Command, s: Status) -> IncidentError {
     IncidentError::IllegalTransition {
@@ -1113,7 +1259,8 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 note: note.clone(),
             }])
         }
-        Command::RecordCoerciveStep {
+        Command::RequestCoerciveStep {
+            id,
             step,
             approver,
             reason,
@@ -1121,20 +1268,7 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             if s != Status::Active {
                 return Err(illegal(cmd, s));
             }
-            let level = inc.level.as_ref().map(|l| l.id.clone()).unwrap_or_default();
-            let i = ctx
-                .plan
-                .level_index(&level)
-                .ok_or(IncidentError::UnknownLevel {
-                    level: level.clone(),
-                })?;
-            let resp = effective(ctx.plan, i);
-            let Some(cs) = resp.coercive_steps.iter().find(|c| c.step.value == *step) else {
-                return Err(IncidentError::UnknownCoerciveStep {
-                    step: step.clone(),
-                    level,
-                });
-            };
+            let cs = coercive_step(inc, ctx, step)?;
             if reason.trim().is_empty() {
                 return Err(IncidentError::ReasonRequired);
             }
@@ -1149,13 +1283,106 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                     person: approver.name.clone(),
                 });
             }
-            Ok(vec![Event::CoerciveStepRecorded {
+            if approver.person_id == ctx.actor.person_id {
+                return Err(IncidentError::SelfApproval);
+            }
+            let consultation_id = inc
+                .consultations
+                .iter()
+                .rev()
+                .find(|c| c.step == *step)
+                .map(|c| c.id);
+            if let Some(required) = &cs.consultation
+                && consultation_id.is_none()
+            {
+                return Err(IncidentError::ConsultationRequired {
+                    step: step.clone(),
+                    consultation: required.value.clone(),
+                });
+            }
+            Ok(vec![Event::CoerciveStepRequested {
                 record: CoerciveStepRecord {
+                    id: *id,
                     step: step.clone(),
                     name: cs.name.clone(),
                     approver_post: post.clone(),
                     approver: approver.clone(),
                     reason: reason.clone(),
+                    at: ctx.now,
+                    recorded_by: ctx.actor.clone(),
+                    state: CoerciveState::Pending,
+                    decided_by: None,
+                    decided_at: None,
+                    decision_reason: None,
+                    consultation_id,
+                },
+            }])
+        }
+        Command::DecideCoerciveStep {
+            id,
+            approve,
+            reason,
+        } => {
+            if s != Status::Active {
+                return Err(illegal(cmd, s));
+            }
+            let r = inc
+                .coercive_steps
+                .iter()
+                .find(|r| r.id == *id && !id.is_nil())
+                .ok_or(IncidentError::UnknownCoerciveRequest { id: *id })?;
+            // Only the person the request names; never the requester.
+            if ctx.actor.person_id != r.approver.person_id
+                || ctx.actor.person_id == r.recorded_by.person_id
+            {
+                return Err(IncidentError::NotTheApprover {
+                    approver: r.approver.name.clone(),
+                });
+            }
+            if r.state != CoerciveState::Pending {
+                return Err(IncidentError::CoerciveAlreadyDecided {
+                    state: r.state.as_str(),
+                });
+            }
+            let reason = reason.clone().filter(|r| !r.trim().is_empty());
+            if *approve {
+                Ok(vec![Event::CoerciveStepApproved { id: *id, reason }])
+            } else {
+                let reason = reason.ok_or(IncidentError::ReasonRequired)?;
+                Ok(vec![Event::CoerciveStepRefused { id: *id, reason }])
+            }
+        }
+        Command::RecordConsultation {
+            id,
+            step,
+            participants,
+            conclusion,
+        } => {
+            if s != Status::Active {
+                return Err(illegal(cmd, s));
+            }
+            coercive_step(inc, ctx, step)?;
+            let participants: Vec<String> = participants
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if participants.is_empty() {
+                return Err(IncidentError::Invalid(
+                    "a consultation names its participants".into(),
+                ));
+            }
+            if conclusion.trim().is_empty() {
+                return Err(IncidentError::Invalid(
+                    "a consultation records its conclusion".into(),
+                ));
+            }
+            Ok(vec![Event::ConsultationRecorded {
+                record: ConsultationRecord {
+                    id: *id,
+                    step: step.clone(),
+                    participants,
+                    conclusion: conclusion.clone(),
                     at: ctx.now,
                     recorded_by: ctx.actor.clone(),
                 },
@@ -1436,6 +1663,7 @@ pub fn apply(
             attachments: vec![],
             headcount_history: vec![(at, report.headcount)],
             coercive_steps: vec![],
+            consultations: vec![],
             regrade: None,
             parent_incident: None,
             source_incident: report.source_incident,
@@ -1496,7 +1724,26 @@ pub fn apply(
         Event::EscalatedToParent {
             parent_incident, ..
         } => inc.parent_incident = Some(*parent_incident),
-        Event::CoerciveStepRecorded { record } => inc.coercive_steps.push(record.clone()),
+        Event::CoerciveStepRecorded { record } | Event::CoerciveStepRequested { record } => {
+            inc.coercive_steps.push(record.clone())
+        }
+        Event::CoerciveStepApproved { id, reason } => {
+            if let Some(r) = inc.coercive_steps.iter_mut().find(|r| r.id == *id) {
+                r.state = CoerciveState::Approved;
+                r.decided_by = Some(actor.clone());
+                r.decided_at = Some(at);
+                r.decision_reason = reason.clone();
+            }
+        }
+        Event::CoerciveStepRefused { id, reason } => {
+            if let Some(r) = inc.coercive_steps.iter_mut().find(|r| r.id == *id) {
+                r.state = CoerciveState::Refused;
+                r.decided_by = Some(actor.clone());
+                r.decided_at = Some(at);
+                r.decision_reason = Some(reason.clone());
+            }
+        }
+        Event::ConsultationRecorded { record } => inc.consultations.push(record.clone()),
         Event::ResponseEnded { .. } => {
             inc.status = Status::Ended;
             inc.ended_at = Some(at);

@@ -55,6 +55,10 @@ impl World {
             person_id: Uuid::from_u128(9),
             name: "值班员王某".into(),
         };
+        self.run_as(actor, cmd)
+    }
+
+    fn run_as(&mut self, actor: ActorRef, cmd: Command) -> Result<Vec<Event>, IncidentError> {
         let next = || {
             let mut n = self.ids.lock().unwrap();
             *n += 1;
@@ -217,7 +221,8 @@ fn a_report_of_120_runs_through_the_whole_loop() {
 
     // Police need the approval of the post the plan names.
     let wrong = w
-        .run(Command::RecordCoerciveStep {
+        .run(Command::RequestCoerciveStep {
+            id: Uuid::now_v7(),
             step: "police".into(),
             approver: person(2, "周局长"),
             reason: "有人冲击大门".into(),
@@ -225,20 +230,67 @@ fn a_report_of_120_runs_through_the_whole_loop() {
         .unwrap_err();
     assert_eq!(wrong.code().as_str(), "wrong_approver");
     let no_reason = w
-        .run(Command::RecordCoerciveStep {
+        .run(Command::RequestCoerciveStep {
+            id: Uuid::now_v7(),
             step: "police".into(),
             approver: person(1, "林副书记"),
             reason: " ".into(),
         })
         .unwrap_err();
     assert_eq!(no_reason.code().as_str(), "reason_required");
-    w.run(Command::RecordCoerciveStep {
+    // The plan names a consultation (会商) before police: none recorded yet.
+    let request = |id: Uuid| Command::RequestCoerciveStep {
+        id,
         step: "police".into(),
         approver: person(1, "林副书记"),
         reason: "有人冲击大门".into(),
+    };
+    let rid = Uuid::from_u128(77);
+    let no_consult = w.run(request(rid)).unwrap_err();
+    assert_eq!(no_consult.code().as_str(), "consultation_required");
+    w.run(Command::RecordConsultation {
+        id: Uuid::from_u128(78),
+        step: "police".into(),
+        participants: vec!["市信访局".into(), "市公安局".into()],
+        conclusion: "劝离无效，报请调集警力".into(),
     })
     .unwrap();
-    assert_eq!(w.inc().coercive_steps[0].approver_post, "deputy-secretary");
+    // The approver cannot request a step naming himself.
+    let lin = ActorRef {
+        person_id: Uuid::from_u128(1),
+        name: "林副书记".into(),
+    };
+    let own = w
+        .run_as(lin.clone(), request(Uuid::from_u128(79)))
+        .unwrap_err();
+    assert_eq!(own.code().as_str(), "self_approval");
+    w.run(request(rid)).unwrap();
+    let r = &w.inc().coercive_steps[0];
+    assert_eq!(r.approver_post, "deputy-secretary");
+    assert_eq!(r.state, CoerciveState::Pending);
+    assert_eq!(r.consultation_id, Some(Uuid::from_u128(78)));
+    // Neither the requester nor anyone else but the named approver may decide it.
+    let decide = |approve: bool| Command::DecideCoerciveStep {
+        id: rid,
+        approve,
+        reason: None,
+    };
+    let by_requester = w.run(decide(true)).unwrap_err();
+    assert_eq!(by_requester.code().as_str(), "not_the_approver");
+    let zhou = ActorRef {
+        person_id: Uuid::from_u128(2),
+        name: "周局长".into(),
+    };
+    let by_other = w.run_as(zhou, decide(true)).unwrap_err();
+    assert_eq!(by_other.code().as_str(), "not_the_approver");
+    let no_reason = w.run_as(lin.clone(), decide(false)).unwrap_err();
+    assert_eq!(no_reason.code().as_str(), "reason_required");
+    w.run_as(lin.clone(), decide(true)).unwrap();
+    let r = &w.inc().coercive_steps[0];
+    assert_eq!(r.state, CoerciveState::Approved);
+    assert_eq!(r.decided_by.as_ref().unwrap().name, "林副书记");
+    let twice = w.run_as(lin, decide(false)).unwrap_err();
+    assert_eq!(twice.code().as_str(), "coercive_already_decided");
 
     w.later(60);
     w.run(Command::EndResponse {

@@ -117,3 +117,73 @@ pub fn load_set(sources: &[Source]) -> Vec<Checked> {
     }
     out
 }
+
+/// An order in which to load plan texts one by one so that each parent (`[meta] parent`, when
+/// it is among them) comes before its children; otherwise the given order. Used where plans are
+/// stored one at a time and each is checked against those already stored (`serve --plans`).
+/// Texts that do not read, and cycles, keep their place after the rest.
+pub fn parents_first(texts: &[&str]) -> Vec<usize> {
+    let ids: Vec<Option<(String, Option<String>)>> = texts
+        .iter()
+        .map(|t| {
+            load(t).plan.map(|p| {
+                (
+                    p.id().to_string(),
+                    p.meta.parent.as_ref().map(|x| x.value.clone()),
+                )
+            })
+        })
+        .collect();
+    let mut order: Vec<usize> = Vec::with_capacity(texts.len());
+    while order.len() < texts.len() {
+        let before = order.len();
+        for i in 0..texts.len() {
+            if order.contains(&i) {
+                continue;
+            }
+            let waits = match &ids[i] {
+                Some((_, Some(parent))) => ids.iter().enumerate().any(|(k, x)| {
+                    k != i && !order.contains(&k) && x.as_ref().is_some_and(|(id, _)| id == parent)
+                }),
+                _ => false,
+            };
+            if !waits {
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            let rest: Vec<usize> = (0..texts.len()).filter(|i| !order.contains(i)).collect();
+            order.extend(rest);
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::parents_first;
+
+    fn plan(id: &str, parent: Option<&str>) -> String {
+        let text = include_str!("../../../examples/plans/linxiang-city.toml");
+        let line = "id = \"linxiang-city-mass-petition\"\n";
+        let meta = match parent {
+            Some(p) => format!("id = \"{id}\"\nparent = \"{p}\"\n"),
+            None => format!("id = \"{id}\"\n"),
+        };
+        text.replacen(line, &meta, 1)
+    }
+
+    #[test]
+    fn a_parent_comes_before_its_children() {
+        let a = plan("a-child", Some("z-parent"));
+        let b = plan("b-grandchild", Some("a-child"));
+        let z = plan("z-parent", None);
+        let o = plan("other", Some("not-here"));
+        assert_eq!(parents_first(&[&a, &b, &z, &o]), vec![2, 3, 0, 1]);
+        assert_eq!(parents_first(&[&z, &a, &b]), vec![0, 1, 2]);
+        // A cycle keeps the given order.
+        let x = plan("x", Some("y"));
+        let y = plan("y", Some("x"));
+        assert_eq!(parents_first(&[&x, &y]), vec![0, 1]);
+    }
+}

@@ -464,6 +464,8 @@ pub struct CoerciveStep {
     pub step: Sp<String>,
     pub name: String,
     pub approver: Sp<String>,
+    /// The consultation (会商) that must be recorded before the step is requested.
+    pub consultation: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

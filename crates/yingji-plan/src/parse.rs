@@ -808,11 +808,13 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
             let step = id_of(&ct, "step");
             let name = ct.req_str("name");
             let approver = ct.req_str("approver");
+            let consultation = ct.str("consultation");
             ct.finish();
             Some(CoerciveStep {
                 step: step?,
                 name: name.map(|n| n.value).unwrap_or_default(),
                 approver: approver?,
+                consultation,
             })
         })
         .collect();

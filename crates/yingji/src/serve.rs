@@ -527,11 +527,21 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    let mut read = Vec::new();
     for f in files {
         let text =
             std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        read.push((f, text));
+    }
+    // A parent before its children: an upload is checked against the stored plans, so a child
+    // loaded first would not find its parent (P0301).
+    let texts: Vec<&str> = read.iter().map(|(_, t)| t.as_str()).collect();
+    let order = yingji_plan::parents_first(&texts);
+    for i in order {
+        let (f, text) = &read[i];
+        let text = text.as_str();
         let file = f.display().to_string();
-        let checked = yingji_plan::load(&text);
+        let checked = yingji_plan::load(text);
         let owner = checked
             .plan
             .as_ref()
@@ -542,14 +552,18 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
                 })
             })
             .unwrap_or(root);
-        match yingji_app::plans::load_file(state, owner.id, &text, &file).await {
+        match yingji_app::plans::load_file(state, owner.id, text, &file).await {
             Ok(loaded) => eprintln!("{file}: {}", loaded.describe()),
             Err(e) => {
                 eprintln!("{file}: not loaded: {e}");
-                if !e.details.is_null() {
-                    print!(
-                        "{}",
-                        yingji_plan::diag::render(&file, &text, &checked.diagnostics, false)
+                for d in e.details["diagnostics"].as_array().into_iter().flatten() {
+                    eprintln!(
+                        "{}:{}:{}: {} {}",
+                        d["file"].as_str().unwrap_or_default(),
+                        d["line"].as_u64().unwrap_or(0),
+                        d["column"].as_u64().unwrap_or(0),
+                        d["code"].as_str().unwrap_or_default(),
+                        d["message"].as_str().unwrap_or_default()
                     );
                 }
             }

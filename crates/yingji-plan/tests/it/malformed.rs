@@ -79,8 +79,8 @@ fn several_problems_are_all_reported() {
         .replace("colour = \"red\"", "color = \"red\"")
         .replace("within = \"2h\"", "within = \"-2h\"")
         .replace(
-            "approver = \"deputy-secretary\"\n\n[[levels.coercive_steps]]",
-            "approver = \"nobody\"\n\n[[levels.coercive_steps]]",
+            "approver = \"deputy-secretary\"\nconsultation",
+            "approver = \"nobody\"\nconsultation",
         );
     let codes: Vec<Code> = errors(&text).into_iter().map(|e| e.0).collect();
     assert!(codes.contains(&Code::UnknownKey), "{codes:?}");

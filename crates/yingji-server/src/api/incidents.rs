@@ -171,7 +171,7 @@ pub async fn get_proposal(
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/{action}", tag = "incidents",
     params(("id" = Uuid, Path),
-           ("action" = String, Path, description = "verify, unfounded, assess, warning, lift-warning, activate, updates, escalate, coercive-steps, end, obligations, review, close"),
+           ("action" = String, Path, description = "verify, unfounded, assess, warning, lift-warning, activate, updates, escalate, coercive-steps (a request naming the approver), consultations, end, obligations, review, close"),
            ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
     responses((status = 200, description = "the incident after the command", body = Incident),
@@ -189,6 +189,36 @@ pub async fn incident_action(
         return Err(ApiError::not_found("action"));
     }
     let action = IncidentAction::parse(&action, &body.value)?;
+    run_api(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        OnIncident {
+            id: id.into(),
+            action,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/coercive-steps/{request}/{decision}", tag = "incidents",
+    params(("id" = Uuid, Path), ("request" = Uuid, Path, description = "the coercive-step request's id"),
+           ("decision" = String, Path, description = "approve or refuse (a refusal needs a `reason`)"),
+           ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ActionRequest,
+    responses((status = 200, description = "the incident after the decision", body = Incident),
+              (status = 403, description = "not_the_approver: only the person the request names may decide it (never the requester)", body = ErrorBody),
+              (status = 404, description = "unknown_coercive_request", body = ErrorBody),
+              (status = 409, description = "coercive_already_decided, illegal_transition", body = ErrorBody)))]
+pub async fn decide_coercive_step(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path((id, request, decision)): Path<(Uuid, Uuid, String)>,
+    body: JsonBody<ActionRequest>,
+) -> Result<Response, ApiError> {
+    let action = IncidentAction::decide_coercive(request, &decision, &body.value)?;
     run_api(
         &state,
         &actor,

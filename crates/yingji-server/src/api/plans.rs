@@ -16,7 +16,7 @@ use crate::{AppState, run_api};
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, description = "a new version was stored", body = PlanVersion),
               (status = 200, description = "the text equals the newest version; nothing stored", body = PlanVersion),
-              (status = 422, description = "plan_check_failed, with the diagnostics (file:line:col) in details", body = ErrorBody)))]
+              (status = 422, description = "plan_check_failed, with the diagnostics (file:line:col) in details; the file is checked together with the stored plans, as `yingji plan check` checks a directory (P0301: parent not found)", body = ErrorBody)))]
 pub async fn upload_plan(
     State(state): State<AppState>,
     actor: Actor,
@@ -44,14 +44,14 @@ pub async fn list_plans(
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan_id}", tag = "plans",
     params(("plan_id" = String, Path)),
-    responses((status = 200, description = "the newest version with its source", body = PlanVersion), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the newest version with its source and its standing (in force, scheduled)", body = PlanVersion), (status = 404, body = ErrorBody)))]
 pub async fn get_plan(
     State(state): State<AppState>,
     actor: Actor,
     Path(plan_id): Path<String>,
 ) -> Result<axum::Json<PlanVersion>, ApiError> {
     let row = plans::latest(&state, &actor, &plan_id).await?;
-    Ok(axum::Json(PlanVersion::of(&row, true)))
+    Ok(axum::Json(PlanVersion::now(&state, &row, true).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan_id}/versions/{version}", tag = "plans",
@@ -63,5 +63,5 @@ pub async fn get_plan_version(
     Path((plan_id, version)): Path<(String, i64)>,
 ) -> Result<axum::Json<PlanVersion>, ApiError> {
     let row = plans::version(&state, &actor, &plan_id, version).await?;
-    Ok(axum::Json(PlanVersion::of(&row, true)))
+    Ok(axum::Json(PlanVersion::now(&state, &row, true).await?))
 }

@@ -94,8 +94,14 @@ async fn usable_plans(state: &AppState, v: &Viewer) -> Result<Vec<(String, Strin
         let Some(owner) = state.store.jurisdiction(row.jurisdiction_id).await? else {
             continue;
         };
-        if v.actor.scope_path.starts_with(&owner.path) || v.actor.sees(&owner.path) {
-            out.push((row.plan_id, row.title));
+        if !(v.actor.scope_path.starts_with(&owner.path) || v.actor.sees(&owner.path)) {
+            continue;
+        }
+        // Only plans with a version in force; the title of that version.
+        if let Some(force) =
+            yingji_app::plans::in_force(state, &row.plan_id, state.clock.now()).await?
+        {
+            out.push((row.plan_id, force.title));
         }
     }
     Ok(out)
@@ -196,11 +202,9 @@ async fn build(
         .filter(|p| plans.iter().any(|(id, _)| id == p))
         .or_else(|| plans.first().map(|(id, _)| id.clone()))
         .ok_or_else(|| ApiError::new(ErrorCode::UnknownPlan, "no plan is loaded"))?;
-    let row = state
-        .store
-        .plan_latest(&plan_id)
+    let row = yingji_app::plans::in_force(state, &plan_id, state.clock.now())
         .await?
-        .ok_or_else(|| ApiError::not_found("plan"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::PlanNotInForce, "no version is in force yet"))?;
     let plan = state.plan(&row.plan_id, row.version).await?;
     let now_local = state
         .clock
@@ -283,7 +287,7 @@ pub async fn proposal(
             .collect(),
     );
     let plan = match form.get("plan") {
-        Some(id) => match state.store.plan_latest(&id).await {
+        Some(id) => match yingji_app::plans::in_force(&state, &id, state.clock.now()).await {
             Ok(Some(row)) => state.plan(&row.plan_id, row.version).await.ok(),
             _ => None,
         },
@@ -339,11 +343,9 @@ async fn confirm(state: &AppState, v: &Viewer, form: &Form) -> Result<Uuid, ApiE
         .and_then(|j| Uuid::parse_str(&j).ok())
         .unwrap_or(v.actor.jurisdiction_id);
     let headcount = headcount_of(form).ok_or_else(|| bad("headcount"))?;
-    let row = state
-        .store
-        .plan_latest(&plan_id)
+    let row = yingji_app::plans::in_force(state, &plan_id, state.clock.now())
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownPlan, "unknown plan"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::PlanNotInForce, "no version is in force yet"))?;
     let plan = state.plan(&row.plan_id, row.version).await?;
     let mut fields: BTreeMap<String, Value> = BTreeMap::new();
     for f in &plan.intake {

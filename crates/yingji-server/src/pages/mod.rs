@@ -67,7 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/do/{action}", post(cases::action))
         .route("/disputes", get(disputes::page))
         .route("/roster", get(roster::page))
-        .route("/plans", get(plans::list))
+        .route("/plans", get(plans::list).post(plans::upload))
         .route("/plans/{plan_id}", get(plans::document))
         .route("/plans/{plan_id}/simulate", get(plans::simulate))
         .route("/plans/{plan_id}/diff", get(plans::diff))

@@ -9,8 +9,14 @@ use yingji_plan::Plan;
 use yingji_plan::reader::Sp;
 use yingji_store::PlanRow;
 
-use super::{Chrome, Form, OrPage, PageOut, Viewer, render};
+use axum::response::Response;
+use uuid::Uuid;
+use yingji_app::AppError;
+use yingji_app::plans::{UploadPlan, UploadPlanRequest};
+
+use super::{Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, may, render, see_other};
 use crate::AppState;
+use crate::api::trust::Permission;
 use crate::error::ApiError;
 
 fn query(q: RawQuery) -> Form {
@@ -33,6 +39,17 @@ pub struct PlanLine {
     pub version: i64,
     pub owner: String,
     pub loaded: String,
+    /// The version in force now ("v1"), or empty when none is yet.
+    pub in_force: String,
+    /// The newer versions waiting for their day: "v2 · 2026-04-01".
+    pub scheduled: Vec<String>,
+}
+
+/// One diagnostic of a refused upload: code, file:line:col, message.
+pub struct UploadDiag {
+    pub code: String,
+    pub at: String,
+    pub message: String,
 }
 
 #[derive(Template)]
@@ -40,33 +57,135 @@ pub struct PlanLine {
 pub struct PlansPage {
     pub p: Chrome,
     pub plans: Vec<PlanLine>,
+    /// The jurisdictions the viewer may upload a plan for (id, name, chosen); empty: no form.
+    pub upload_to: Vec<(String, String, bool)>,
+    pub file_name: String,
+    pub source: String,
+    pub error: Option<String>,
+    pub diags: Vec<UploadDiag>,
+}
+
+fn short_ts(s: &str) -> String {
+    s.chars().take(16).collect::<String>().replace('T', " ")
+}
+
+async fn plans_page(
+    state: &AppState,
+    v: &Viewer,
+    form: &Form,
+    error: Option<&ApiError>,
+) -> Result<PlansPage, ApiError> {
+    let mut out: Vec<PlanLine> = Vec::new();
+    let now = state.clock.now();
+    for (row, owner) in yingji_app::plans::readable_plans(state, &v.actor).await? {
+        let force = yingji_app::plans::in_force(state, &row.plan_id, now).await?;
+        let force_v = force.as_ref().map(|r| r.version);
+        let mut scheduled = Vec::new();
+        for n in force_v.map_or(1, |f| f + 1)..=row.version {
+            let plan = state.plan(&row.plan_id, n).await?;
+            let on = plan
+                .meta
+                .effective_on
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            scheduled.push(format!("v{n} · {on}"));
+        }
+        out.push(PlanLine {
+            id: row.plan_id,
+            title: row.title,
+            version: row.version,
+            owner,
+            loaded: short_ts(&row.loaded_at),
+            in_force: force_v.map(|f| format!("v{f}")).unwrap_or_default(),
+            scheduled,
+        });
+    }
+    let chosen = form
+        .get("jurisdiction")
+        .unwrap_or_else(|| v.actor.jurisdiction_id.to_string());
+    let upload_to = state
+        .store
+        .list_jurisdictions(&v.actor.scope_path)
+        .await?
+        .into_iter()
+        .filter(|j| may(state, v, Permission::UploadPlans, &j.path))
+        .map(|j| {
+            let id = j.id.to_string();
+            let on = id == chosen;
+            (id, j.name, on)
+        })
+        .collect();
+    let diags = error
+        .and_then(|e| e.details.get("diagnostics"))
+        .and_then(|d| d.as_array())
+        .map(|ds| {
+            ds.iter()
+                .map(|d| UploadDiag {
+                    code: d["code"].as_str().unwrap_or_default().to_string(),
+                    at: format!(
+                        "{}:{}:{}",
+                        d["file"].as_str().unwrap_or_default(),
+                        d["line"].as_u64().unwrap_or(0),
+                        d["column"].as_u64().unwrap_or(0)
+                    ),
+                    message: d["message"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(PlansPage {
+        p: Chrome::new(v, "plans", v.lang.t("plans.title").to_string()),
+        plans: out,
+        upload_to,
+        file_name: form.get("file_name").unwrap_or_default(),
+        source: form.get("source").unwrap_or_default(),
+        error: error.map(|e| error_text(v.lang, e)),
+        diags,
+    })
 }
 
 pub async fn list(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
+    let r = plans_page(&state, &v, &Form::default(), None).await;
+    PageOut(r.or_page(v.lang).map(|p| render(&p)))
+}
+
+/// POST /plans: uploads a plan through the API's `UploadPlan` command (checked together with
+/// the stored plans); a refusal shows the diagnostics above the form, which keeps its text.
+pub async fn upload(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { viewer: v, form } = posted;
     let r = async {
-        let out: Vec<PlanLine> = yingji_app::plans::readable_plans(&state, &v.actor)
-            .await?
-            .into_iter()
-            .map(|(row, owner)| PlanLine {
-                id: row.plan_id,
-                title: row.title,
-                version: row.version,
-                owner,
-                loaded: row
-                    .loaded_at
-                    .chars()
-                    .take(16)
-                    .collect::<String>()
-                    .replace('T', " "),
-            })
-            .collect();
-        Ok::<_, ApiError>(PlansPage {
-            p: Chrome::new(&v, "plans", v.lang.t("plans.title").to_string()),
-            plans: out,
-        })
+        let jurisdiction_id = match form.get("jurisdiction") {
+            None => v.actor.jurisdiction_id,
+            Some(j) => Uuid::parse_str(&j)
+                .map_err(|_| AppError::invalid("jurisdiction_id", "not an id"))?,
+        };
+        let cmd = UploadPlan(UploadPlanRequest {
+            jurisdiction_id,
+            source: form.get("source").unwrap_or_default(),
+            file_name: form.get("file_name"),
+        });
+        let out = state.execute(&v.actor, None, &cmd).await?;
+        let body: serde_json::Value =
+            serde_json::from_str(&out.body().0).map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(body["plan_id"].as_str().unwrap_or_default().to_string())
     }
     .await;
-    PageOut(r.or_page(v.lang).map(|p| render(&p)))
+    match r {
+        Ok(id) => see_other(&format!("/plans/{id}")),
+        Err(e) => {
+            let mut resp = PageOut(
+                plans_page(&state, &v, &form, Some(&e))
+                    .await
+                    .or_page(v.lang)
+                    .map(|p| render(&p)),
+            )
+            .into_response();
+            if resp.status().is_success() {
+                *resp.status_mut() = e.status();
+            }
+            resp
+        }
+    }
 }
 
 pub struct LevelRow {
@@ -103,8 +222,8 @@ pub struct PlanDoc {
     pub p: Chrome,
     pub id: String,
     pub version: i64,
-    /// (version, loaded at)
-    pub versions: Vec<(i64, String)>,
+    /// (version, loaded at, standing: in_force | scheduled | superseded)
+    pub versions: Vec<(i64, String, &'static str, String)>,
     /// (label, value)
     pub meta: Vec<(String, String)>,
     pub principles: Vec<String>,
@@ -158,6 +277,9 @@ pub async fn document(
     let r = async {
         let want = q.get("v").and_then(|s| s.parse().ok());
         let (rows, row) = pick(&state, &v, &plan_id, want).await?;
+        let force = yingji_app::plans::in_force(&state, &plan_id, state.clock.now())
+            .await?
+            .map(|r| r.version);
         let checked = yingji_plan::load(&row.source);
         let plan = checked
             .plan
@@ -266,13 +388,12 @@ pub async fn document(
             versions: rows
                 .iter()
                 .map(|r| {
+                    let s = yingji_app::plans::Standing::of(r.version, force).as_str();
                     (
                         r.version,
-                        r.loaded_at
-                            .chars()
-                            .take(16)
-                            .collect::<String>()
-                            .replace('T', " "),
+                        short_ts(&r.loaded_at),
+                        s,
+                        l.t(&format!("plans.standing_{s}")).to_string(),
                     )
                 })
                 .collect(),

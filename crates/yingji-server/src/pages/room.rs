@@ -61,6 +61,29 @@ pub struct NoteView {
     pub text: String,
 }
 
+/// A coercive-step request as the room shows it: who asked, whom it names, and where it stands.
+pub struct CoerciveView {
+    pub id: String,
+    pub name: String,
+    /// pending, approved, refused, unconfirmed
+    pub state: &'static str,
+    pub state_label: String,
+    pub requested: String,
+    pub approver: String,
+    pub decided: String,
+    pub reason: String,
+    pub decision_reason: String,
+    /// The viewer is the named approver and may decide now.
+    pub can_decide: bool,
+}
+
+pub struct ConsultationView {
+    pub step: String,
+    pub participants: String,
+    pub conclusion: String,
+    pub recorded: String,
+}
+
 pub struct EventView {
     pub at: String,
     pub kind: String,
@@ -82,6 +105,10 @@ pub struct Allowed {
     pub obligation: bool,
     pub review: bool,
     pub close: bool,
+    /// Request a coercive step (some step of the level, naming someone else).
+    pub coercive: bool,
+    /// Record a consultation (会商) about a coercive step.
+    pub consultation: bool,
 }
 
 impl Allowed {
@@ -120,6 +147,13 @@ pub struct RoomPage {
     pub chart: String,
     pub timeline: Vec<EventView>,
     pub allowed: Allowed,
+    pub coercive: Vec<CoerciveView>,
+    pub consultations: Vec<ConsultationView>,
+    /// The coercive steps of the level: (step id, label with its approver post and any
+    /// consultation the plan requires first).
+    pub coercive_steps: Vec<(String, String)>,
+    /// Whom a request may name: (person id, name and post), the viewer left out.
+    pub approvers: Vec<(String, String)>,
     /// (level id, name) for the assess form.
     pub levels: Vec<(String, String)>,
     pub due_default: String,
@@ -203,7 +237,110 @@ async fn build(
             }))
             .await,
         close: dry.accepts(&ok(Command::Close)).await,
+        coercive: false,
+        consultation: false,
     };
+    let mut allowed = allowed;
+    // The level's coercive steps, and the holders of their approver posts but the viewer.
+    let level_steps: Vec<yingji_plan::model::CoerciveStep> = inc
+        .level
+        .as_ref()
+        .and_then(|lv| plan.level_index(&lv.id))
+        .map(|i| {
+            yingji_plan::response::effective(&plan, i)
+                .coercive_steps
+                .into_iter()
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let holders = state.holders(inc.jurisdiction_id).await?;
+    let mut coercive_steps = Vec::new();
+    let mut approvers: Vec<(String, String)> = Vec::new();
+    for cs in &level_steps {
+        let post = &cs.approver.value;
+        let post_name = plan.name_of(post).unwrap_or(post).to_string();
+        let mut label = format!(
+            "{}（{}）",
+            cs.name,
+            l.f1("room.approved_by_post", &post_name)
+        );
+        if let Some(c) = &cs.consultation {
+            label.push_str(&format!(" · {}", l.f1("room.consult_first", &c.value)));
+        }
+        coercive_steps.push((cs.step.value.clone(), label));
+        for h in holders.get(post).cloned().unwrap_or_default() {
+            if h.person_id == v.actor.person_id {
+                continue;
+            }
+            let request = IncidentAction::CoerciveStep {
+                id: Uuid::nil(),
+                step: cs.step.value.clone(),
+                approver_id: h.person_id,
+                reason: x(),
+            };
+            if dry.accepts(&request).await {
+                allowed.coercive = true;
+                let id = h.person_id.to_string();
+                if !approvers.iter().any(|(a, _)| *a == id) {
+                    approvers.push((id, format!("{} · {}", h.name, post_name)));
+                }
+            }
+        }
+        if !allowed.consultation {
+            allowed.consultation = dry
+                .accepts(&ok(Command::RecordConsultation {
+                    id: Uuid::nil(),
+                    step: cs.step.value.clone(),
+                    participants: vec![x()],
+                    conclusion: x(),
+                }))
+                .await;
+        }
+    }
+    let mut coercive = Vec::new();
+    for r in &inc.coercive_steps {
+        let can_decide = !r.id.is_nil()
+            && dry
+                .accepts(&ok(Command::DecideCoerciveStep {
+                    id: r.id,
+                    approve: true,
+                    reason: None,
+                }))
+                .await;
+        let post_name = plan
+            .name_of(&r.approver_post)
+            .unwrap_or(&r.approver_post)
+            .to_string();
+        coercive.push(CoerciveView {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            state: r.state.as_str(),
+            state_label: l.tk("coercive", r.state.as_str()),
+            requested: format!("{} · {}", r.recorded_by.name, hm(r.at, tz)),
+            approver: format!("{} · {}", r.approver.name, post_name),
+            decided: match (&r.decided_by, r.decided_at) {
+                (Some(by), Some(at)) => format!("{} · {}", by.name, hm(at, tz)),
+                _ => String::new(),
+            },
+            reason: r.reason.clone(),
+            decision_reason: r.decision_reason.clone().unwrap_or_default(),
+            can_decide,
+        });
+    }
+    let consultations = inc
+        .consultations
+        .iter()
+        .map(|c| ConsultationView {
+            step: level_steps
+                .iter()
+                .find(|s| s.step.value == c.step)
+                .map_or(c.step.clone(), |s| s.name.clone()),
+            participants: c.participants.join("、"),
+            conclusion: c.conclusion.clone(),
+            recorded: format!("{} · {}", c.recorded_by.name, hm(c.at, tz)),
+        })
+        .collect();
     let rel = |due: Timestamp| {
         let mins = (due.as_second() - now.as_second()) / 60;
         if due < now {
@@ -412,6 +549,10 @@ async fn build(
             .strftime("%Y-%m-%dT%H:%M")
             .to_string(),
         allowed,
+        coercive,
+        consultations,
+        coercive_steps,
+        approvers,
         error,
         plan_link: format!("/plans/{}?v={}", inc.plan_id, inc.plan_version),
         inc,
@@ -465,6 +606,8 @@ async fn request_for(
         channel: f.get("channel"),
         outcome: f.get("outcome"),
         step: f.get("step"),
+        participants: lines(f.get("participants")),
+        conclusion: f.get("conclusion"),
         ..Default::default()
     };
     if let Some(h) = f.get("headcount") {
@@ -504,6 +647,16 @@ async fn action_for(
             .and_then(|o| o.parse().ok())
             .ok_or_else(|| ApiError::not_found("commitment or reply"))?;
         return Ok(IncidentAction::fulfil(oid, &req));
+    }
+    if let Some(decision) = action
+        .strip_prefix("coercive-")
+        .filter(|d| matches!(*d, "approve" | "refuse"))
+    {
+        let rid = f
+            .get("request")
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| ApiError::new(ErrorCode::UnknownCoerciveRequest, "no such request"))?;
+        return Ok(IncidentAction::decide_coercive(rid, decision, &req)?);
     }
     Ok(IncidentAction::parse(action, &req)?)
 }

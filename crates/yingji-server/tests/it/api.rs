@@ -73,14 +73,20 @@ on_both! {
         let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/regrade/accept"), "demo-commander", json!({})).await;
         assert_eq!((s, v["level"]["id"].clone()), (StatusCode::OK, json!("I")));
 
-        // Police only with the post the plan names as approver, and a reason.
+        // Police only with the post the plan names as approver, and a reason; requested by one
+        // person (the 政法委书记), approved by the one it names (林建国).
         let wrong = app.person("周敏").await;
-        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": wrong, "reason": "有人冲击大门"})).await;
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "police", "approver_id": wrong, "reason": "有人冲击大门"})).await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("wrong_approver")));
         let right = app.person("林建国").await;
-        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
+        let (s, _) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": ["市信访局"], "conclusion": "报请调集警力"})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["coercive_steps"][0]["approver"]["name"], "林建国");
+        assert_eq!((v["coercive_steps"][0]["approver"]["name"].clone(), v["coercive_steps"][0]["state"].clone()), (json!("林建国"), json!("pending")));
+        let rid = v["coercive_steps"][0]["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&path(&format!("coercive-steps/{rid}/approve")), "demo-commander", json!({})).await;
+        assert_eq!((s, v["coercive_steps"][0]["state"].clone()), (StatusCode::OK, json!("approved")), "{v}");
 
         app.advance_mins(60);
         let (s, _) = app.post(&path("end"), "demo-commander", json!({"reason": "群众已散去"})).await;
@@ -327,5 +333,168 @@ on_both! {
         assert!(v["tasks"].as_array().unwrap().iter().all(|t| t["drill"] == true));
         let (_, tasks) = app.get("/api/v1/tasks?drill=true", "demo-duty-officer").await;
         assert!(tasks["items"].as_array().unwrap().iter().any(|t| t["incident_id"] == iid.as_str()));
+    };
+}
+
+/// The Linxiang example's text as stored (version 1), with its `[meta]` id line replaced by
+/// `meta`.
+async fn linxiang_with(app: &TestApp, meta: &str) -> String {
+    let (_, plan) = app
+        .get(
+            "/api/v1/plans/linxiang-city-mass-petition/versions/1",
+            "demo-duty-officer",
+        )
+        .await;
+    let src = plan["source"].as_str().unwrap().to_string();
+    let line = "id = \"linxiang-city-mass-petition\"\n";
+    assert!(src.contains(line));
+    src.replacen(line, meta, 1)
+}
+
+on_both! {
+    an_upload_is_checked_with_the_stored_plans_and_a_missing_parent_is_refused => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let child = linxiang_with(&app, "id = \"linxiang-child\"\nparent = \"no-such-plan\"\n").await;
+        let events = app.event_count().await;
+        let (_, before) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": child, "file_name": "child.toml"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_check_failed")), "{v}");
+        let d = v["error"]["details"]["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "P0301").expect("P0301");
+        assert_eq!((d["file"].clone(), d["line"].clone(), d["severity"].clone()), (json!("child.toml"), json!(11), json!("error")), "{d}");
+        assert!(d["column"].as_u64().unwrap() > 1);
+        assert!(v["error"]["message"].as_str().unwrap().contains("child.toml:11:"), "{v}");
+        // Nothing stored changed.
+        assert_eq!(app.event_count().await, events);
+        let (_, after) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(before, after);
+        let (s, _) = app.get("/api/v1/plans/linxiang-child", "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // With a parent that is stored, the same file is accepted.
+        let child = linxiang_with(&app, "id = \"linxiang-child\"\nparent = \"linxiang-city-mass-petition\"\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": child, "file_name": "child.toml"})).await;
+        assert_eq!((s, v["standing"].clone()), (StatusCode::CREATED, json!("in_force")), "{v}");
+    };
+
+    a_version_takes_effect_on_its_effective_on_day => |app: TestApp| async move {
+        // The app clock: Monday 2026-03-02 10:00 in Shanghai.
+        let county = app.jurisdiction("临溪市").await;
+        let v2 = linxiang_with(&app, "id = \"linxiang-city-mass-petition\"\neffective_on = 2026-03-05\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": v2})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!((v["version"].clone(), v["standing"].clone(), v["effective_on"].clone()), (json!(2), json!("scheduled"), json!("2026-03-05")));
+        let standing = |list: &Value| -> Vec<(i64, String)> {
+            list["items"].as_array().unwrap().iter().filter(|p| p["plan_id"] == "linxiang-city-mass-petition")
+                .map(|p| (p["version"].as_i64().unwrap(), p["standing"].as_str().unwrap().to_string())).collect()
+        };
+        let (_, list) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(standing(&list), vec![(2, "scheduled".into()), (1, "in_force".into())]);
+        let (_, newest) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        assert_eq!((newest["version"].clone(), newest["standing"].clone()), (json!(2), json!("scheduled")));
+        // Stored, not used: an incident reported now is graded by version 1.
+        let before = create(&app, 30).await;
+        assert_eq!(before["plan_version"], 1);
+        // 23:59 on 03-04 in Shanghai (15:59 UTC): still version 1.
+        app.clock.set("2026-03-04T15:59:00Z".parse().unwrap());
+        assert_eq!(create(&app, 30).await["plan_version"], 1);
+        // 00:00 on 03-05 in Shanghai: version 2 is in force.
+        app.clock.set("2026-03-04T16:00:00Z".parse().unwrap());
+        let after = create(&app, 30).await;
+        assert_eq!(after["plan_version"], 2);
+        let (_, list) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(standing(&list), vec![(2, "in_force".into()), (1, "superseded".into())]);
+        // The incident reported before keeps the version it was graded under.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{}/verify", id(&before)), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["plan_version"].clone()), (StatusCode::OK, json!(1)));
+        // A plan whose only version is still ahead grades nothing yet.
+        let future = linxiang_with(&app, "id = \"linxiang-future\"\neffective_on = 2026-12-01\n").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": future})).await;
+        assert_eq!((s, v["standing"].clone()), (StatusCode::CREATED, json!("scheduled")), "{v}");
+        let mut body = report_body(&app, 30).await;
+        body["plan_id"] = json!("linxiang-future");
+        let (s, v) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_not_in_force")), "{v}");
+    };
+}
+
+/// An active level-Ⅱ incident (120 people) under the Linxiang plan; its id.
+async fn active_level_two(app: &TestApp) -> String {
+    let iid = id(&create(app, 120).await);
+    for (a, who) in [
+        ("verify", "demo-duty-officer"),
+        ("assess", "demo-commander"),
+        ("activate", "demo-commander"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/incidents/{iid}/{a}"), who, json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}: {v}");
+    }
+    iid
+}
+
+on_both! {
+    a_coercive_step_is_a_request_decided_only_by_the_approver_it_names => |app: TestApp| async move {
+        let iid = active_level_two(&app).await;
+        let path = |a: &str| format!("/api/v1/incidents/{iid}/{a}");
+        let lin = app.person("林建国").await; // demo-commander, holds 市委分管副书记 (the approver post)
+        let police = json!({"step": "police", "approver_id": lin, "reason": "有人冲击大门"});
+        // The plan names a consultation (会商) before police.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", police.clone()).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("consultation_required")), "{v}");
+        let (s, v) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": []})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("missing_field")), "{v}");
+        let (s, v) = app.post(&path("consultations"), "demo-duty-officer", json!({"step": "police", "participants": ["市信访局", "市公安局"], "conclusion": "劝离无效，报请调集警力"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["consultations"][0]["participants"], json!(["市信访局", "市公安局"]));
+        // Nobody requests a step naming themselves.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-commander", police.clone()).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("self_approval")), "{v}");
+        // The request: pending, and the approver is called.
+        let (s, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", police.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = &v["coercive_steps"][0];
+        assert_eq!((r["state"].clone(), r["recorded_by"]["name"].clone(), r["approver"]["name"].clone()), (json!("pending"), json!("钱立新"), json!("林建国")));
+        assert_eq!(r["consultation_id"], v["consultations"][0]["id"]);
+        let rid = r["id"].as_str().unwrap().to_string();
+        let (_, calls) = app.get(&path("calls"), "demo-duty-officer").await;
+        let call = calls["items"].as_array().unwrap().iter()
+            .find(|c| c["post"] == "deputy-secretary" && c["subject"].as_str().unwrap().contains("须由您审批"))
+            .expect("a call to the approver");
+        assert_eq!(call["recipients"].as_array().unwrap().len(), 1);
+        assert_eq!(call["recipients"][0]["person"]["name"], "林建国");
+        assert!(call["subject"].as_str().unwrap().contains("报请市人民政府调集警力"), "{call}");
+        // Nobody but the named approver decides it: not the requester, not another approver,
+        // not the duty officer (who lacks the permission).
+        let decide = |d: &str| path(&format!("coercive-steps/{rid}/{d}"));
+        let events = app.event_count().await;
+        for who in ["demo-plac-secretary", "demo-secretary-general"] {
+            let (s, v) = app.post(&decide("approve"), who, json!({})).await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("not_the_approver")), "{who}: {v}");
+        }
+        let (s, v) = app.post(&decide("approve"), "demo-duty-officer", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")), "{v}");
+        assert_eq!(app.event_count().await, events, "refusals write nothing");
+        let (s, v) = app.post(&decide("refuse"), "demo-commander", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("reason_required")));
+        let (s, v) = app.post(&decide("approve"), "demo-commander", json!({"reason": "同意"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = &v["coercive_steps"][0];
+        assert_eq!((r["state"].clone(), r["decided_by"]["name"].clone(), r["decision_reason"].clone()), (json!("approved"), json!("林建国"), json!("同意")));
+        assert!(r["decided_at"].is_string());
+        let (s, v) = app.post(&decide("refuse"), "demo-commander", json!({"reason": "x"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("coercive_already_decided")));
+        let (s, v) = app.post(&path(&format!("coercive-steps/{}/approve", uuid::Uuid::now_v7())), "demo-commander", json!({})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("unknown_coercive_request")));
+        // A second request, refused by the approver with a reason.
+        let (_, v) = app.post(&path("coercive-steps"), "demo-plac-secretary", json!({"step": "dispersal", "approver_id": lin, "reason": "堵塞交通"})).await;
+        let rid2 = v["coercive_steps"][1]["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&path(&format!("coercive-steps/{rid2}/refuse")), "demo-commander", json!({"reason": "尚可劝离"})).await;
+        assert_eq!((s, v["coercive_steps"][1]["state"].clone()), (StatusCode::OK, json!("refused")), "{v}");
+        // The timeline records who asked and who decided.
+        let (_, tl) = app.get(&path("timeline"), "demo-duty-officer").await;
+        let tl = tl.to_string();
+        for k in ["consultation_recorded", "coercive_step_requested", "coercive_step_approved", "coercive_step_refused"] {
+            assert!(tl.contains(&format!("\"{k}\"")), "{k} missing from the timeline");
+        }
     };
 }

@@ -248,6 +248,59 @@ on_both! {
         assert_eq!(incident_status(&app, &id).await, "reported");
     };
 
+    the_room_sends_a_coercive_step_to_the_named_approver_who_alone_decides => |app: TestApp| async move {
+        let id = new_report(&app, 120).await;
+        for (a, who) in [("verify", "demo-duty-officer"), ("assess", "demo-commander"), ("activate", "demo-commander")] {
+            let (s, v) = app.post(&format!("/api/v1/incidents/{id}/{a}"), who, json!({})).await;
+            assert_eq!(s, StatusCode::OK, "{a}: {v}");
+        }
+        let lin = app.person("林建国").await;
+        let room_of = |cookie: String| {
+            let app = &app;
+            let id = id.clone();
+            async move { req(app, "GET", &format!("/incidents/{id}"), &cookie, None).await }
+        };
+        // The 政法委书记 may request (naming 林建国) and record the consultation.
+        let boss = sign_in(&app, "demo-plac-secretary").await;
+        let room = room_of(boss.clone()).await;
+        assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/coercive-steps\"")), "{}", room.body);
+        assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/consultations\"")));
+        assert!(room.body.contains(&format!("<option value=\"{lin}\">林建国")), "the approver is offered");
+        // 林建国 may not request what only he could approve: no one else holds the post.
+        let lin_cookie = sign_in(&app, "demo-commander").await;
+        let room_lin = room_of(lin_cookie.clone()).await;
+        assert!(!room_lin.body.contains("/do/coercive-steps\""), "{}", room_lin.body);
+        // Police first needs the consultation.
+        let csrf = csrf_of(&room.body);
+        let police = format!("csrf={csrf}&step=police&approver_id={lin}&reason=%E5%86%B2%E5%87%BB%E5%A4%A7%E9%97%A8");
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/coercive-steps"), &boss, Some(&police)).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("须先会商") || r.body.contains("先会商"), "{}", r.body);
+        let consult = format!("csrf={csrf}&step=police&participants=%E5%B8%82%E4%BF%A1%E8%AE%BF%E5%B1%80%0A%E5%B8%82%E5%85%AC%E5%AE%89%E5%B1%80&conclusion=%E6%8A%A5%E8%AF%B7");
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/consultations"), &boss, Some(&consult)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/coercive-steps"), &boss, Some(&police)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let (_, inc) = app.get(&format!("/api/v1/incidents/{id}"), "demo-duty-officer").await;
+        let rid = inc["coercive_steps"][0]["id"].as_str().unwrap().to_string();
+        // The room shows it pending; only 林建国 is offered the decision.
+        let room = room_of(boss.clone()).await;
+        assert!(room.body.contains("data-coercive-state=\"pending\"") && room.body.contains("市信访局、市公安局"), "{}", room.body);
+        assert!(!room.body.contains("/do/coercive-approve"));
+        let room_lin = room_of(lin_cookie.clone()).await;
+        assert!(room_lin.body.contains(&format!("action=\"/incidents/{id}/do/coercive-approve\"")), "{}", room_lin.body);
+        // A forged decision by the requester is refused as the API refuses it.
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/coercive-approve"), &boss, Some(&format!("csrf={csrf}&request={rid}"))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("只有申请中指定的审批人"), "{}", r.body);
+        // 林建国 approves with his own session.
+        let csrf_lin = csrf_of(&room_lin.body);
+        let r = req(&app, "POST", &format!("/incidents/{id}/do/coercive-approve"), &lin_cookie, Some(&format!("csrf={csrf_lin}&request={rid}"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let room = req(&app, "GET", &format!("/incidents/{id}?lang=en"), &boss, None).await;
+        assert!(room.body.contains("data-coercive-state=\"approved\"") && room.body.contains("Decided by：林建国 · "), "{}", room.body);
+    };
+
     incidents_outside_the_viewers_jurisdiction_are_not_found => |app: TestApp| async move {
         let id = new_report(&app, 120).await;
         let town = sign_in(&app, "demo-town-duty").await;
@@ -593,6 +646,44 @@ on_both! {
         assert_eq!(diff.status, StatusCode::OK);
         let none = req(&app, "GET", "/plans/no-such-plan", &cookie, None).await;
         assert_eq!(none.status, StatusCode::NOT_FOUND);
+    };
+
+    a_plan_uploaded_on_the_console_is_checked_like_the_api_and_shows_its_standing => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let cookie = sign_in(&app, "demo-duty-officer").await;
+        let page = req(&app, "GET", "/plans", &cookie, None).await;
+        assert!(page.body.contains("action=\"/plans\"") && page.body.contains("现行版本"), "{}", page.body);
+        let csrf = csrf_of(&page.body);
+        let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        let src = plan["source"].as_str().unwrap();
+        let line = "id = \"linxiang-city-mass-petition\"\n";
+        let child = src.replacen(line, "id = \"linxiang-child\"\nparent = \"no-such-plan\"\n", 1);
+        let form = |source: &str| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("csrf", &csrf)
+                .append_pair("jurisdiction", &county)
+                .append_pair("file_name", "child.toml")
+                .append_pair("source", source)
+                .finish()
+        };
+        let events = app.event_count().await;
+        let r = req(&app, "POST", "/plans", &cookie, Some(&form(&child))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("P0301") && r.body.contains("child.toml:11:"), "{}", r.body);
+        assert!(r.body.contains("no-such-plan"), "the form keeps its text");
+        assert_eq!(app.event_count().await, events, "nothing stored");
+        // A scheduled version: listed as scheduled, the older one in force.
+        let v2 = src.replacen(line, "id = \"linxiang-city-mass-petition\"\neffective_on = 2026-03-05\n", 1);
+        let r = req(&app, "POST", "/plans", &cookie, Some(&form(&v2))).await;
+        assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/plans/linxiang-city-mass-petition")), "{}", r.body);
+        let list = req(&app, "GET", "/plans?lang=en", &cookie, None).await;
+        assert!(list.body.contains("v2 · 2026-03-05") && list.body.contains("<td class=\"in-force\">v1</td>"), "{}", list.body);
+        let doc = req(&app, "GET", "/plans/linxiang-city-mass-petition?lang=en", &cookie, None).await;
+        assert!(doc.body.contains("standing-scheduled") && doc.body.contains("standing-in_force"), "{}", doc.body);
+        // Someone who may not upload plans is not offered the form.
+        let auditor = sign_in(&app, "demo-auditor").await;
+        let page = req(&app, "GET", "/plans", &auditor, None).await;
+        assert!(!page.body.contains("action=\"/plans\""));
     };
 
     plan_and_roster_pages_refuse_whom_the_api_refuses => |app: TestApp| async move {

@@ -676,11 +676,40 @@ async fn every_kind(app: TestApp) {
     let lin = app.person("林建国").await;
     post(
         &app,
-        &at(&a, "coercive-steps"),
-        COMMANDER,
-        json!({"step": "police", "approver_id": lin, "reason": "有人冲击大门"}),
+        &at(&a, "consultations"),
+        DUTY,
+        json!({"step": "police", "participants": ["市信访局", "市公安局"], "conclusion": "报请调集警力"}),
     )
     .await;
+    // Two requests, named approver 林建国 (demo-commander): one approved, one refused.
+    for (step, decision, body) in [
+        ("police", "approve", json!({})),
+        ("dispersal", "refuse", json!({"reason": "尚可劝离"})),
+    ] {
+        let v = post(
+            &app,
+            &at(&a, "coercive-steps"),
+            "demo-plac-secretary",
+            json!({"step": step, "approver_id": lin, "reason": "有人冲击大门"}),
+        )
+        .await;
+        let rid = v["coercive_steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["step"] == step)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        post(
+            &app,
+            &at(&a, &format!("coercive-steps/{rid}/{decision}")),
+            COMMANDER,
+            body,
+        )
+        .await;
+    }
     app.advance_mins(60);
     post(
         &app,

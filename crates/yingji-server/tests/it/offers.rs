@@ -109,6 +109,10 @@ enum Stage {
     Verified,
     Assessed,
     Active,
+    /// Active; the part is 林建国's person id (the approver of the level's coercive steps).
+    CoerciveApprover,
+    /// Active with a `dispersal` request by the 政法委书记 naming 林建国; the part is its id.
+    CoercivePending,
     RegradePending,
     Ended,
     EndedOwing,
@@ -147,6 +151,21 @@ async fn incident(app: &TestApp, stage: Stage) -> (String, Option<String>) {
     let task = active["tasks"][0]["id"].as_str().map(str::to_string);
     match stage {
         Stage::Active => return (id, task),
+        Stage::CoerciveApprover => return (id, Some(app.person("林建国").await)),
+        Stage::CoercivePending => {
+            let lin = app.person("林建国").await;
+            let v = ok(
+                app,
+                &at("coercive-steps"),
+                "demo-plac-secretary",
+                json!({"step": "dispersal", "approver_id": lin, "reason": "堵塞交通"}),
+            )
+            .await;
+            return (
+                id,
+                v["coercive_steps"][0]["id"].as_str().map(str::to_string),
+            );
+        }
         Stage::RegradePending => {
             ok(
                 app,
@@ -237,6 +256,76 @@ fn actions() -> Vec<Action> {
                 (
                     format!("/api/v1/incidents/{id}/updates"),
                     json!({"grievances": ["补偿"]}),
+                )
+            },
+        },
+        Action {
+            name: "coercive-steps",
+            stage: Stage::CoerciveApprover,
+            console: |_, lin| {
+                (
+                    "/do/coercive-steps".into(),
+                    format!("step=dispersal&approver_id={}&reason=x", lin.unwrap()),
+                )
+            },
+            api: |id, lin| {
+                (
+                    format!("/api/v1/incidents/{id}/coercive-steps"),
+                    json!({"step": "dispersal", "approver_id": lin.unwrap(), "reason": "x"}),
+                )
+            },
+        },
+        Action {
+            name: "consultations",
+            stage: Stage::Active,
+            console: |_, _| {
+                (
+                    "/do/consultations".into(),
+                    "step=police&participants=a&conclusion=b".into(),
+                )
+            },
+            api: |id, _| {
+                (
+                    format!("/api/v1/incidents/{id}/consultations"),
+                    json!({"step": "police", "participants": ["a"], "conclusion": "b"}),
+                )
+            },
+        },
+        Action {
+            name: "coercive-approve",
+            stage: Stage::CoercivePending,
+            console: |_, r| {
+                (
+                    "/do/coercive-approve".into(),
+                    format!("request={}", r.unwrap()),
+                )
+            },
+            api: |id, r| {
+                (
+                    format!(
+                        "/api/v1/incidents/{id}/coercive-steps/{}/approve",
+                        r.unwrap()
+                    ),
+                    json!({}),
+                )
+            },
+        },
+        Action {
+            name: "coercive-refuse",
+            stage: Stage::CoercivePending,
+            console: |_, r| {
+                (
+                    "/do/coercive-refuse".into(),
+                    format!("request={}&reason=x", r.unwrap()),
+                )
+            },
+            api: |id, r| {
+                (
+                    format!(
+                        "/api/v1/incidents/{id}/coercive-steps/{}/refuse",
+                        r.unwrap()
+                    ),
+                    json!({"reason": "x"}),
                 )
             },
         },

@@ -539,7 +539,10 @@ on_both! {
             "attachments": [{"name": "现场.jpg", "media_type": "image/jpeg", "size": 1024}]})).await;
         p.post("/api/v1/incidents/{id}/regrade/{decision}", &ipath("regrade/accept"), COMMANDER, json!({})).await;
         let right = app.person("林建国").await;
-        p.post(ACTION, &ipath("coercive-steps"), COMMANDER, json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
+        p.post(ACTION, &ipath("consultations"), DUTY, json!({"step": "police", "participants": ["市信访局", "市公安局"], "conclusion": "报请调集警力"})).await;
+        let asked = p.post(ACTION, &ipath("coercive-steps"), "demo-plac-secretary", json!({"step": "police", "approver_id": right, "reason": "有人冲击大门"})).await;
+        let rid = asked["coercive_steps"][0]["id"].as_str().unwrap().to_string();
+        p.post("/api/v1/incidents/{id}/coercive-steps/{request}/{decision}", &ipath(&format!("coercive-steps/{rid}/approve")), COMMANDER, json!({})).await;
 
         // Calls and acknowledgements. One recipient also has a webhook whose receiver answers
         // 410 Gone, so that a dead letter exists to retry.
