@@ -875,6 +875,8 @@ pub async fn load_demo_extras(state: &App) -> Result<(), AppError> {
             title: title.into(),
             grievance: grievance.into(),
             received_at: Some(yingji_store::fmt_ts(received_at)),
+            // Petitions accepted before the office used yingji are entered with the reason.
+            backdate_reason: Some("示例：系统启用前受理的信访事项，补录入系统".into()),
             ..Default::default()
         };
         register_as(state, &as_clerk, n).await?;
