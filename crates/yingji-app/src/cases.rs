@@ -17,8 +17,8 @@ use yingji_domain::case::{
 use yingji_domain::values::CaseId;
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_store::{
-    CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, PetitionerField, Row,
-    StatCounts, WriteSet, fmt_ts,
+    CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, PetitionerField, Row, StatCounts,
+    WriteSet, fmt_ts,
 };
 
 use crate::command::{Command as AppCommand, Decided};
@@ -711,16 +711,7 @@ fn case_write(ws: &mut WriteSet, app: &App, actor: &ActorRef, now: Timestamp, ch
         items,
     );
     for (id, e) in ids.iter().zip(ch.events) {
-        outbox_for(
-            ws,
-            &app.sealer,
-            ch.after,
-            ch.path,
-            ch.settings,
-            *id,
-            e,
-            now,
-        );
+        outbox_for(ws, &app.sealer, ch.after, ch.path, ch.settings, *id, e, now);
     }
     case_rows(ws, ch.before, ch.after, ch.path, ch.settings, &app.sealer);
 }

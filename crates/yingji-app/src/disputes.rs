@@ -15,8 +15,7 @@ use yingji_domain::dispute::{
 };
 use yingji_domain::values::DisputeId;
 use yingji_store::{
-    RoundRow, Row, ScreeningSubmissionRow, ScreeningWrite, StreamRecord, WriteSet,
-    fmt_ts,
+    RoundRow, Row, ScreeningSubmissionRow, ScreeningWrite, StreamRecord, WriteSet, fmt_ts,
 };
 
 use crate::command::{Command as AppCommand, Decided};

@@ -121,7 +121,10 @@ pub enum Notice {
         note: Option<String>,
     },
     /// To the case's owner and its handling unit.
-    CaseSupervision { case: CaseFacts, step: SupervisionKind },
+    CaseSupervision {
+        case: CaseFacts,
+        step: SupervisionKind,
+    },
     /// To the case's owner, its handling unit and the office of the case's jurisdiction.
     CaseOverdue { case: CaseFacts },
     /// To the approver: the rules' approver post, or the office of the referring body.
@@ -202,6 +205,12 @@ impl Notice {
     }
 }
 
+/// The language notices are written in: the notification configuration's (`language`), zh-CN
+/// by default. People have no language preference of their own yet.
+pub fn language(app: &App) -> &'static str {
+    catalogue::language(Some(&app.notify.config().language))
+}
+
 /// The associated data that binds a contact sealed for one notice to its outbox row.
 pub fn notice_aad(outbox_id: Uuid) -> String {
     format!("outbox.address:{outbox_id}")
@@ -227,7 +236,9 @@ fn local(at: Timestamp, tz: &str) -> String {
 }
 
 fn local_in(at: Timestamp, tz: &TimeZone) -> String {
-    at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// Recipients found so far, and why some were not.
@@ -262,9 +273,11 @@ impl Found {
 
 /// Who holds `post` in a jurisdiction now (duty roster, principals, deputies).
 async fn post(app: &App, jurisdiction_id: Uuid, post: &str) -> Result<Vec<PersonRef>, AppError> {
-    Ok(crate::calls::resolve_post(app, jurisdiction_id, post, app.clock.now())
-        .await?
-        .people)
+    Ok(
+        crate::calls::resolve_post(app, jurisdiction_id, post, app.clock.now())
+            .await?
+            .people,
+    )
 }
 
 /// The office of a jurisdiction: the holders of the office posts its plans name (head, then
@@ -357,284 +370,293 @@ async fn jurisdiction_name(app: &App, id: Uuid) -> Result<String, AppError> {
 
 /// Resolves a notice into the worker's payload: recipients, subject and text.
 pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppError> {
-    let lang = catalogue::language(Some(&app.notify.config().language));
+    let lang = language(app);
     let mut found = Found::default();
     let mut addresses: Vec<DirectAddress> = vec![];
     let s = |v: &str| v.to_string();
     let none = || catalogue::word(lang, "words", "none");
-    let (key, args, drill, path, ids): (&str, Vec<(&str, String)>, bool, String, serde_json::Value) =
-        match n {
-            Notice::TaskOverdue {
-                incident,
-                task_id,
-                task,
-                due_at,
-                assignees,
-            } => {
-                found.add(assignees.clone(), || format!("the task “{task}” has no assignee"));
-                let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
-                (
-                    "task_overdue",
-                    vec![
-                        ("incident", s(&incident.title)),
-                        ("task", s(task)),
-                        ("due", local_in(*due_at, &plan.time.tz)),
-                    ],
-                    incident.drill,
-                    incident.path.clone(),
-                    json!({ "incident_id": incident.id, "task_id": task_id }),
-                )
+    let (key, args, drill, path, ids): (
+        &str,
+        Vec<(&str, String)>,
+        bool,
+        String,
+        serde_json::Value,
+    ) = match n {
+        Notice::TaskOverdue {
+            incident,
+            task_id,
+            task,
+            due_at,
+            assignees,
+        } => {
+            found.add(assignees.clone(), || {
+                format!("the task “{task}” has no assignee")
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                "task_overdue",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("task", s(task)),
+                    ("due", local_in(*due_at, &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "task_id": task_id }),
+            )
+        }
+        Notice::ObligationOverdue {
+            incident,
+            obligation_id,
+            kind,
+            what,
+            owner: who,
+            due_at,
+        } => {
+            let people = owner(app, incident.jurisdiction_id, who).await?;
+            let people = if people.is_empty() {
+                office(app, incident.jurisdiction_id).await?
+            } else {
+                people
+            };
+            found.add(people, || {
+                format!("nobody holds or is named “{who}”, and the office has nobody")
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                match kind {
+                    ObligationKind::Commitment => "commitment_overdue",
+                    ObligationKind::Reply => "reply_overdue",
+                },
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("what", s(what)),
+                    ("owner", s(who)),
+                    ("due", local_in(*due_at, &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "obligation_id": obligation_id }),
+            )
+        }
+        Notice::Escalated {
+            incident,
+            parent_incident,
+            parent_jurisdiction,
+            note,
+        } => {
+            let from = jurisdiction_name(app, incident.jurisdiction_id).await?;
+            found.add(office(app, *parent_jurisdiction).await?, || {
+                "the parent jurisdiction's office has nobody".into()
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                "escalated",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("from", from),
+                    ("at", local_in(app.clock.now(), &plan.time.tz)),
+                    (
+                        "note",
+                        note.as_deref()
+                            .filter(|x| !x.trim().is_empty())
+                            .map(|x| format!("{x} "))
+                            .unwrap_or_default(),
+                    ),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction }),
+            )
+        }
+        Notice::CaseSupervision { case, step } => {
+            if let Some(l) = &case.lead {
+                found.add(vec![l.clone()], String::new);
             }
-            Notice::ObligationOverdue {
-                incident,
-                obligation_id,
-                kind,
-                what,
-                owner: who,
-                due_at,
-            } => {
-                let people = owner(app, incident.jurisdiction_id, who).await?;
-                let people = if people.is_empty() {
-                    office(app, incident.jurisdiction_id).await?
-                } else {
-                    people
-                };
-                found.add(people, || {
-                    format!("nobody holds or is named “{who}”, and the office has nobody")
+            found.add(unit(app, case).await?, || match &case.unit {
+                Some(u) => format!("nobody can be found for the handling unit “{u}”"),
+                None => "the case has no handling unit".into(),
+            });
+            let step_key = serde_json::to_value(step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (
+                "case_supervision",
+                vec![
+                    ("label", catalogue::word(lang, "supervision", &step_key)),
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("unit", case.unit.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id, "step": step }),
+            )
+        }
+        Notice::CaseOverdue { case } => {
+            if let Some(l) = &case.lead {
+                found.add(vec![l.clone()], String::new);
+            }
+            let u = unit(app, case).await?;
+            found.add(u, String::new);
+            found.missing.clear();
+            found.add(office(app, case.jurisdiction_id).await?, || {
+                "the case has no owner or unit anyone holds, and the office has nobody".into()
+            });
+            (
+                "case_overdue",
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("unit", case.unit.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id }),
+            )
+        }
+        Notice::ExtensionRequested {
+            case,
+            days,
+            reason,
+            approver_post,
+            origin_jurisdiction,
+        } => {
+            match origin_jurisdiction {
+                Some(o) => found.add(office(app, *o).await?, || {
+                    "the referring body's office has nobody".into()
+                }),
+                None => found.add(
+                    post(app, case.jurisdiction_id, approver_post).await?,
+                    || format!("nobody holds the approver post “{approver_post}”"),
+                ),
+            }
+            (
+                "extension_requested",
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("days", days.to_string()),
+                    ("reason", s(reason)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id }),
+            )
+        }
+        Notice::PetitionerNotice {
+            case,
+            about,
+            notice,
+            days,
+            reason,
+            contacts,
+        } => {
+            addresses = contacts.clone();
+            if addresses.is_empty() {
+                found.missing.push(
+                    "the petitioner gave no contact a channel can reach (phone or e-mail)".into(),
+                );
+            }
+            let key = match about.as_str() {
+                "transferred" => "petitioner_transferred",
+                "extended" => "petitioner_extended",
+                _ => "petitioner_notice",
+            };
+            (
+                key,
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("notice", s(notice)),
+                    ("days", days.map(|d| d.to_string()).unwrap_or_default()),
+                    ("reason", reason.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id, "about": about }),
+            )
+        }
+        Notice::ReportLate {
+            plan_id,
+            schedule_id,
+            schedule,
+            due_at,
+            tz,
+            party,
+            party_name,
+            jurisdiction_id,
+            path,
+            unit_head,
+        } => {
+            let mut owner_path = path.clone();
+            if let Some(h) = unit_head {
+                found.add(post(app, *jurisdiction_id, h).await?, || {
+                    format!("nobody holds the unit's head post “{h}”")
                 });
-                let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
-                (
-                    match kind {
-                        ObligationKind::Commitment => "commitment_overdue",
-                        ObligationKind::Reply => "reply_overdue",
-                    },
-                    vec![
-                        ("incident", s(&incident.title)),
-                        ("what", s(what)),
-                        ("owner", s(who)),
-                        ("due", local_in(*due_at, &plan.time.tz)),
-                    ],
-                    incident.drill,
-                    incident.path.clone(),
-                    json!({ "incident_id": incident.id, "obligation_id": obligation_id }),
-                )
+            } else if let Some((p, j)) = party
+                .strip_prefix("post:")
+                .and_then(|x| x.split_once('@'))
+                .and_then(|(p, j)| Some((p, j.parse::<Uuid>().ok()?)))
+            {
+                found.add(post(app, j, p).await?, || {
+                    format!("nobody holds the post “{p}” there")
+                });
+                if let Some(jr) = app.store.jurisdiction(j).await? {
+                    owner_path = jr.path;
+                }
+            } else {
+                found
+                    .missing
+                    .push(format!("the party “{party}” names no post"));
             }
-            Notice::Escalated {
-                incident,
-                parent_incident,
-                parent_jurisdiction,
-                note,
-            } => {
-                let from = jurisdiction_name(app, incident.jurisdiction_id).await?;
-                found.add(office(app, *parent_jurisdiction).await?, || {
+            (
+                "report_late",
+                vec![
+                    ("schedule", s(schedule)),
+                    ("party", s(party_name)),
+                    ("due", local(*due_at, tz)),
+                ],
+                false,
+                owner_path,
+                json!({ "plan_id": plan_id, "schedule_id": schedule_id, "party": party, "due_at": due_at }),
+            )
+        }
+        Notice::DisputeReportedUpward {
+            dispute_id,
+            title,
+            reason,
+            jurisdiction_id,
+            path,
+            to_jurisdiction,
+        } => {
+            let from = jurisdiction_name(app, *jurisdiction_id).await?;
+            match to_jurisdiction {
+                Some(p) => found.add(office(app, *p).await?, || {
                     "the parent jurisdiction's office has nobody".into()
-                });
-                let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
-                (
-                    "escalated",
-                    vec![
-                        ("incident", s(&incident.title)),
-                        ("from", from),
-                        ("at", local_in(app.clock.now(), &plan.time.tz)),
-                        (
-                            "note",
-                            note.as_deref()
-                                .filter(|x| !x.trim().is_empty())
-                                .map(|x| format!("{x} "))
-                                .unwrap_or_default(),
-                        ),
-                    ],
-                    incident.drill,
-                    incident.path.clone(),
-                    json!({ "incident_id": incident.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction }),
-                )
+                }),
+                None => found
+                    .missing
+                    .push("the jurisdiction has no parent to report to".into()),
             }
-            Notice::CaseSupervision { case, step } => {
-                if let Some(l) = &case.lead {
-                    found.add(vec![l.clone()], String::new);
-                }
-                found.add(unit(app, case).await?, || match &case.unit {
-                    Some(u) => format!("nobody can be found for the handling unit “{u}”"),
-                    None => "the case has no handling unit".into(),
-                });
-                let step_key = serde_json::to_value(step)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                (
-                    "case_supervision",
-                    vec![
-                        ("label", catalogue::word(lang, "supervision", &step_key)),
-                        ("case_number", s(&case.case_number)),
-                        ("title", s(&case.title)),
-                        ("unit", case.unit.clone().unwrap_or_else(none)),
-                        ("due", s(&case.due_day)),
-                    ],
-                    false,
-                    case.path.clone(),
-                    json!({ "case_id": case.id, "step": step }),
-                )
-            }
-            Notice::CaseOverdue { case } => {
-                if let Some(l) = &case.lead {
-                    found.add(vec![l.clone()], String::new);
-                }
-                let u = unit(app, case).await?;
-                found.add(u, String::new);
-                found.missing.clear();
-                found.add(office(app, case.jurisdiction_id).await?, || {
-                    "the case has no owner or unit anyone holds, and the office has nobody".into()
-                });
-                (
-                    "case_overdue",
-                    vec![
-                        ("case_number", s(&case.case_number)),
-                        ("title", s(&case.title)),
-                        ("unit", case.unit.clone().unwrap_or_else(none)),
-                        ("due", s(&case.due_day)),
-                    ],
-                    false,
-                    case.path.clone(),
-                    json!({ "case_id": case.id }),
-                )
-            }
-            Notice::ExtensionRequested {
-                case,
-                days,
-                reason,
-                approver_post,
-                origin_jurisdiction,
-            } => {
-                match origin_jurisdiction {
-                    Some(o) => found.add(office(app, *o).await?, || {
-                        "the referring body's office has nobody".into()
-                    }),
-                    None => found.add(post(app, case.jurisdiction_id, approver_post).await?, || {
-                        format!("nobody holds the approver post “{approver_post}”")
-                    }),
-                }
-                (
-                    "extension_requested",
-                    vec![
-                        ("case_number", s(&case.case_number)),
-                        ("title", s(&case.title)),
-                        ("days", days.to_string()),
-                        ("reason", s(reason)),
-                        ("due", s(&case.due_day)),
-                    ],
-                    false,
-                    case.path.clone(),
-                    json!({ "case_id": case.id }),
-                )
-            }
-            Notice::PetitionerNotice {
-                case,
-                about,
-                notice,
-                days,
-                reason,
-                contacts,
-            } => {
-                addresses = contacts.clone();
-                if addresses.is_empty() {
-                    found.missing.push(
-                        "the petitioner gave no contact a channel can reach (phone or e-mail)"
-                            .into(),
-                    );
-                }
-                let key = match about.as_str() {
-                    "transferred" => "petitioner_transferred",
-                    "extended" => "petitioner_extended",
-                    _ => "petitioner_notice",
-                };
-                (
-                    key,
-                    vec![
-                        ("case_number", s(&case.case_number)),
-                        ("notice", s(notice)),
-                        ("days", days.map(|d| d.to_string()).unwrap_or_default()),
-                        ("reason", reason.clone().unwrap_or_else(none)),
-                        ("due", s(&case.due_day)),
-                    ],
-                    false,
-                    case.path.clone(),
-                    json!({ "case_id": case.id, "about": about }),
-                )
-            }
-            Notice::ReportLate {
-                plan_id,
-                schedule_id,
-                schedule,
-                due_at,
-                tz,
-                party,
-                party_name,
-                jurisdiction_id,
-                path,
-                unit_head,
-            } => {
-                let mut owner_path = path.clone();
-                if let Some(h) = unit_head {
-                    found.add(post(app, *jurisdiction_id, h).await?, || {
-                        format!("nobody holds the unit's head post “{h}”")
-                    });
-                } else if let Some((p, j)) = party
-                    .strip_prefix("post:")
-                    .and_then(|x| x.split_once('@'))
-                    .and_then(|(p, j)| Some((p, j.parse::<Uuid>().ok()?)))
-                {
-                    found.add(post(app, j, p).await?, || {
-                        format!("nobody holds the post “{p}” there")
-                    });
-                    if let Some(jr) = app.store.jurisdiction(j).await? {
-                        owner_path = jr.path;
-                    }
-                } else {
-                    found.missing.push(format!("the party “{party}” names no post"));
-                }
-                (
-                    "report_late",
-                    vec![
-                        ("schedule", s(schedule)),
-                        ("party", s(party_name)),
-                        ("due", local(*due_at, tz)),
-                    ],
-                    false,
-                    owner_path,
-                    json!({ "plan_id": plan_id, "schedule_id": schedule_id, "party": party, "due_at": due_at }),
-                )
-            }
-            Notice::DisputeReportedUpward {
-                dispute_id,
-                title,
-                reason,
-                jurisdiction_id,
-                path,
-                to_jurisdiction,
-            } => {
-                let from = jurisdiction_name(app, *jurisdiction_id).await?;
-                match to_jurisdiction {
-                    Some(p) => found.add(office(app, *p).await?, || {
-                        "the parent jurisdiction's office has nobody".into()
-                    }),
-                    None => found
-                        .missing
-                        .push("the jurisdiction has no parent to report to".into()),
-                }
-                (
-                    "dispute_reported_upward",
-                    vec![
-                        ("title", s(title)),
-                        ("from", from),
-                        ("reason", s(reason)),
-                        ("at", local(app.clock.now(), "Asia/Shanghai")),
-                    ],
-                    false,
-                    path.clone(),
-                    json!({ "dispute_id": dispute_id, "to_jurisdiction": to_jurisdiction }),
-                )
-            }
-        };
+            (
+                "dispute_reported_upward",
+                vec![
+                    ("title", s(title)),
+                    ("from", from),
+                    ("reason", s(reason)),
+                    ("at", local(app.clock.now(), "Asia/Shanghai")),
+                ],
+                false,
+                path.clone(),
+                json!({ "dispute_id": dispute_id, "to_jurisdiction": to_jurisdiction }),
+            )
+        }
+    };
     let (subject, text) = render(lang, key, &args, drill);
     let unresolved = if addresses.is_empty() {
         found.unresolved()

@@ -533,7 +533,12 @@ fn late_reminder(
         schedule_id: r.schedule_id.clone(),
         schedule: r.schedule_name.clone(),
         due_at: r.due_at,
-        tz: plan.time.tz.iana_name().unwrap_or("Asia/Shanghai").to_string(),
+        tz: plan
+            .time
+            .tz
+            .iana_name()
+            .unwrap_or("Asia/Shanghai")
+            .to_string(),
         party: r.party.clone(),
         party_name: r.party_name.clone(),
         jurisdiction_id: owner.id,

@@ -173,7 +173,9 @@ fn outbox_for(
             Notice::ObligationOverdue {
                 incident,
                 obligation_id: *id,
-                kind: o.map_or(yingji_domain::incident::ObligationKind::Commitment, |o| o.kind),
+                kind: o.map_or(yingji_domain::incident::ObligationKind::Commitment, |o| {
+                    o.kind
+                }),
                 what: o.map(|o| o.text.clone()).unwrap_or_default(),
                 owner: o.map(|o| o.owner.clone()).unwrap_or_default(),
                 due_at: *due_at,

@@ -26,8 +26,13 @@ static CATALOGUES: LazyLock<BTreeMap<&'static str, Table>> = LazyLock::new(|| {
 
 /// The language to write in: `lang` when the catalogue has it, else the default.
 pub fn language(lang: Option<&str>) -> &'static str {
-    lang.and_then(|l| LANGUAGES.iter().copied().find(|x| x.eq_ignore_ascii_case(l)))
-        .unwrap_or(DEFAULT_LANGUAGE)
+    lang.and_then(|l| {
+        LANGUAGES
+            .iter()
+            .copied()
+            .find(|x| x.eq_ignore_ascii_case(l))
+    })
+    .unwrap_or(DEFAULT_LANGUAGE)
 }
 
 /// One entry (`section.key`) in `lang`, or in the default language; the key itself when
@@ -73,7 +78,11 @@ mod tests {
 
     #[test]
     fn renders_in_the_language_asked_with_the_drill_mark() {
-        let args = [("incident", "X".to_string()), ("task", "T".into()), ("due", "D".into())];
+        let args = [
+            ("incident", "X".to_string()),
+            ("task", "T".into()),
+            ("due", "D".into()),
+        ];
         let (s, t) = render("en", "task_overdue", &args, true);
         assert_eq!(s, "【演练】Task overdue: X");
         assert!(t.contains("\"T\"") && t.contains("(D)"), "{t}");

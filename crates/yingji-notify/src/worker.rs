@@ -122,8 +122,7 @@ pub struct Worker {
 /// Opens a sealed address: `(person, outbox id, sealed) → plain`, or why it cannot. A person's
 /// address is bound to the person; an address given for one message (a petitioner's contact)
 /// to its outbox row.
-pub type AddressOpener =
-    dyn Fn(Option<Uuid>, Uuid, &str) -> Result<String, String> + Send + Sync;
+pub type AddressOpener = dyn Fn(Option<Uuid>, Uuid, &str) -> Result<String, String> + Send + Sync;
 
 /// The prefix of values sealed at rest (see yingji-server's `sealer.rs`).
 const SEALED_PREFIX: &str = "sealed1:";
@@ -187,7 +186,10 @@ impl Worker {
                     intents.push((it, i));
                 }
                 Ok(i) => {
-                    let why = i.unresolved.clone().unwrap_or_else(|| "no recipients".into());
+                    let why = i
+                        .unresolved
+                        .clone()
+                        .unwrap_or_else(|| "no recipients".into());
                     deliveries.push(undeliverable(it, &i, why, now));
                     done.push((it.id, None));
                 }
@@ -201,7 +203,12 @@ impl Worker {
                         jurisdiction_path: v["jurisdiction_path"].as_str().unwrap_or("/").into(),
                         ..Intent::default()
                     };
-                    deliveries.push(undeliverable(it, &i, format!("unreadable payload: {e}"), now));
+                    deliveries.push(undeliverable(
+                        it,
+                        &i,
+                        format!("unreadable payload: {e}"),
+                        now,
+                    ));
                     done.push((it.id, None));
                 }
             }

@@ -22,7 +22,13 @@ pub(crate) struct Page {
     pub(crate) body: String,
 }
 
-pub(crate) async fn req(app: &TestApp, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Page {
+pub(crate) async fn req(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> Page {
     let mut b = Request::builder().method(method).uri(path);
     if !cookie.is_empty() {
         b = b.header(header::COOKIE, cookie);

@@ -49,7 +49,9 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     let g = got.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = l.accept().await else { return };
+            let Ok((sock, _)) = l.accept().await else {
+                return;
+            };
             let g = g.clone();
             tokio::spawn(async move {
                 let (r, mut w) = sock.into_split();
@@ -108,7 +110,8 @@ async fn rig(app: &TestApp) -> Rig {
         sms: Some(serde_json::from_value(json!({"url": format!("{base}/sms")})).unwrap()),
         ..Default::default()
     };
-    let worker = Arc::new(Worker::new(app.state.store.clone(), app.state.clock.clone(), cfg).unwrap());
+    let worker =
+        Arc::new(Worker::new(app.state.store.clone(), app.state.clock.clone(), cfg).unwrap());
     worker.set_opener(app.state.address_opener());
     let (s, people) = app.get("/api/v1/people", ADMIN).await;
     assert_eq!(s, StatusCode::OK, "{people}");
@@ -118,11 +121,23 @@ async fn rig(app: &TestApp) -> Rig {
             {"channel": "webhook", "address": format!("{base}/hook/{id}")},
             {"channel": "email", "address": format!("{id}@example.org")},
         ]});
-        let (s, v, _) = app.send(Method::PUT, &format!("/api/v1/people/{id}/channels"), Some(ADMIN),
-            Some(Body::from(body.to_string())), &[("content-type", "application/json")]).await;
+        let (s, v, _) = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/people/{id}/channels"),
+                Some(ADMIN),
+                Some(Body::from(body.to_string())),
+                &[("content-type", "application/json")],
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
-    Rig { base, http, mails, worker }
+    Rig {
+        base,
+        http,
+        mails,
+        worker,
+    }
 }
 
 impl Rig {
@@ -138,7 +153,9 @@ impl Rig {
         got.iter()
             .find(|(p, b)| {
                 *p == format!("/hook/{person}")
-                    && needles.iter().all(|n| b["text"].as_str().unwrap_or("").contains(n))
+                    && needles
+                        .iter()
+                        .all(|n| b["text"].as_str().unwrap_or("").contains(n))
             })
             .map(|(_, b)| b.clone())
             .unwrap_or_else(|| panic!("no webhook message to {person} with {needles:?}: {got:?}"))
@@ -151,7 +168,9 @@ impl Rig {
             .find(|(p, b)| {
                 p == "/sms"
                     && b["to"] == phone
-                    && needles.iter().all(|n| b["text"].as_str().unwrap_or("").contains(n))
+                    && needles
+                        .iter()
+                        .all(|n| b["text"].as_str().unwrap_or("").contains(n))
             })
             .map(|(_, b)| b.clone())
             .unwrap_or_else(|| panic!("no SMS to {phone} with {needles:?}: {got:?}"))
@@ -161,18 +180,33 @@ impl Rig {
 /// The e-mail sent to `address` whose text contains every needle: the delivery, and the
 /// SMTP server received it (its message id is the delivery id).
 async fn mail(app: &TestApp, rig: &Rig, address: &str, needles: &[&str]) {
-    let sent = app.state.store.list_deliveries(&DeliveryFilter {
-        scope_path: "/".into(), state: Some("sent".into()), incident_id: None,
-        channel: Some("email".into()), limit: 1000,
-    }).await.unwrap();
+    let sent = app
+        .state
+        .store
+        .list_deliveries(&DeliveryFilter {
+            scope_path: "/".into(),
+            state: Some("sent".into()),
+            incident_id: None,
+            channel: Some("email".into()),
+            limit: 1000,
+        })
+        .await
+        .unwrap();
     // A petitioner's contact is sealed in the row (opened only to send).
-    let d = sent.iter()
-        .find(|d| (d.address == address || (d.person_id.is_none() && d.address.starts_with("sealed1:")))
-            && needles.iter().all(|n| d.body.contains(n)))
+    let d = sent
+        .iter()
+        .find(|d| {
+            (d.address == address || (d.person_id.is_none() && d.address.starts_with("sealed1:")))
+                && needles.iter().all(|n| d.body.contains(n))
+        })
         .unwrap_or_else(|| panic!("no e-mail to {address} with {needles:?}"));
     let mails = rig.mails.lock().unwrap();
-    assert!(mails.iter().any(|m| m.contains(&format!("<{}@yingji>", d.id)) && m.contains(address)),
-        "the SMTP server did not receive the e-mail to {address}");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains(&format!("<{}@yingji>", d.id)) && m.contains(address)),
+        "the SMTP server did not receive the e-mail to {address}"
+    );
 }
 
 /// Both channels of a person reached.
@@ -195,7 +229,9 @@ async fn new_case(app: &TestApp, title: &str, contact: &str) -> String {
 }
 
 async fn act(app: &TestApp, token: &str, cid: &str, action: &str, body: Value) -> Value {
-    let (s, v) = app.post(&format!("/api/v1/cases/{cid}/{action}"), token, body).await;
+    let (s, v) = app
+        .post(&format!("/api/v1/cases/{cid}/{action}"), token, body)
+        .await;
     assert_eq!(s, StatusCode::OK, "{action}: {v}");
     v
 }
