@@ -355,7 +355,11 @@ on_both! {
         rig.deliver().await;
         reached(&app, &rig, &vid, &["测试丙村", "尚未报送"]).await;
 
-        // Nothing was skipped.
+        // Every kind the system writes was driven, and nothing was skipped.
+        for kind in ["call", "task_overdue", "obligation_overdue", "escalated", "case_supervision",
+            "case_overdue", "extension_requested", "petitioner_notice", "report_late", "dispute_reported_upward"] {
+            assert!(!app.state.store.outbox_payloads(kind).await.unwrap().is_empty(), "no {kind} notice was written");
+        }
         assert_eq!(app.state.store.outbox_count("skipped").await.unwrap(), 0);
         assert_eq!(app.state.store.outbox_count("pending").await.unwrap(), 0);
     };
