@@ -385,3 +385,56 @@ on_both! {
         assert!(!page.body.contains("data-delivery-state=\"undeliverable\""));
     };
 }
+
+/// With `language = "en"` in the notification configuration, notices are written in English
+/// (the catalogue's `en`), drills keep their mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_in_the_configured_language() {
+    let cfg = yingji_notify::NotifyConfig {
+        secret: "s".repeat(40),
+        language: "en".into(),
+        ..Default::default()
+    };
+    let app = TestApp::sqlite_with_notify(cfg).await;
+    let rig = rig(&app).await;
+    let he = app.person("何静怡").await;
+    let (s, v) = app
+        .post(
+            "/api/v1/incidents",
+            "demo-duty-officer",
+            report_body(&app, 600).await,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let up = v["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/incidents/{up}/verify"),
+        "demo-duty-officer",
+        json!({}),
+    )
+    .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/incidents/{up}/escalate"),
+            "demo-duty-officer",
+            json!({"note": "over 500 people"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    rig.deliver().await;
+    let b = rig.hook(&he, &["reported the incident", "over 500 people"]);
+    assert!(
+        b["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Reported up from below: "),
+        "{b}"
+    );
+    mail(
+        &app,
+        &rig,
+        &format!("{he}@example.org"),
+        &["reported the incident"],
+    )
+    .await;
+}
