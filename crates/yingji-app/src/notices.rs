@@ -635,6 +635,8 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
             to_jurisdiction,
         } => {
             let from = jurisdiction_name(app, *jurisdiction_id).await?;
+            // The jurisdiction's local time (its case rules' time zone).
+            let tz = crate::cases::settings_for(app, path).await?.0.time_zone;
             match to_jurisdiction {
                 Some(p) => found.add(office(app, *p).await?, || {
                     "the parent jurisdiction's office has nobody".into()
@@ -649,7 +651,7 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                     ("title", s(title)),
                     ("from", from),
                     ("reason", s(reason)),
-                    ("at", local(app.clock.now(), "Asia/Shanghai")),
+                    ("at", local(app.clock.now(), &tz)),
                 ],
                 false,
                 path.clone(),
