@@ -86,6 +86,8 @@ pub struct Target2<'a> {
     pub jurisdiction_id: Uuid,
     pub path: &'a str,
     pub title: &'a str,
+    /// The language of the messages (the notice catalogue's).
+    pub lang: &'a str,
 }
 
 /// Appends callout events with the projection rows and the outbox rows they cause.
@@ -121,7 +123,7 @@ pub fn callout_writes(
         if let Some((call, people)) = e.to_notify(&after)
             && !people.is_empty()
         {
-            let (subject, text) = message(call, e, after.drill, at.title);
+            let (subject, text) = message(call, e, after.drill, at.title, at.lang);
             ws.rows.push(Row::Outbox(OutboxRow {
                 id: Uuid::now_v7(),
                 event_id: *id,
@@ -161,47 +163,51 @@ pub fn callout_writes(
     after
 }
 
-/// The subject and text of a call message (drills marked).
-fn message(call: &Call, e: &callout::Event, drill: bool, title: &str) -> (String, String) {
-    let level = call
-        .level
-        .as_deref()
-        .map(|l| format!("{l}级响应"))
-        .unwrap_or_else(|| "应急响应".into());
+/// The subject and text of a call message (drills marked), from the notice catalogue.
+fn message(
+    call: &Call,
+    e: &callout::Event,
+    drill: bool,
+    title: &str,
+    lang: &str,
+) -> (String, String) {
+    use yingji_notify::catalogue::{fill, word};
+    let w = |k: &str| word(lang, "call", k);
+    let level = match call.level.as_deref() {
+        Some(l) => fill(&w("level"), &[("level", l.to_string())]),
+        None => w("level_none"),
+    };
     let mut text = match e {
-        callout::Event::CallEscalated { target, .. } => format!(
-            "【升级通知】{}未在时限内确认，现通知您（{}）。",
-            call.post_name.as_deref().unwrap_or("相关人员"),
-            target_zh(target)
+        callout::Event::CallEscalated { target, .. } => fill(
+            &w("escalated"),
+            &[
+                (
+                    "post",
+                    call.post_name.clone().unwrap_or_else(|| w("someone")),
+                ),
+                ("target", word(lang, "call_target", target)),
+            ],
         ),
         callout::Event::CallRepeated { repeat, .. } => {
-            format!("【第{}次提醒】您尚未确认收到。", repeat + 1)
+            fill(&w("repeated"), &[("n", (repeat + 1).to_string())])
         }
         _ => String::new(),
     };
-    text.push_str(&format!("{title}：已启动{level}。"));
+    let args = [("title", title.to_string()), ("level", level)];
+    text.push_str(&fill(&w("started"), &args));
     if let Some(p) = &call.post_name {
-        text.push_str(&format!("您作为{p}，"));
+        text.push_str(&fill(&w("as_post"), &[("post", p.clone())]));
     }
     text.push_str(&call.subject);
     for l in &call.lines {
         text.push_str(&format!("\n· {l}"));
     }
-    text.push_str("\n请确认收到（打开链接确认，或回复短信“1”/“收到”）。");
+    text.push('\n');
+    text.push_str(&w("ack"));
     (
-        mark_drill(&format!("{level}：{title}"), drill),
+        mark_drill(&fill(&w("subject"), &args), drill),
         mark_drill(&text, drill),
     )
-}
-
-fn target_zh(t: &str) -> &'static str {
-    match t {
-        "deputy" => "副职/AB角",
-        "above" => "上一级职务",
-        "post" => "指定职务",
-        "parent_office" => "上级办公室",
-        _ => "升级",
-    }
 }
 
 /// Calls for the events an incident command produced: activation and re-grading call the posts
@@ -343,6 +349,7 @@ pub async fn calls_for_incident(
             jurisdiction_id: inc.jurisdiction_id,
             path,
             title: &inc.title,
+            lang: crate::notices::language(state),
         },
         actor,
         now,
@@ -511,6 +518,7 @@ impl Command for TickCallout {
                 jurisdiction_id: inc.jurisdiction_id,
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
+                lang: crate::notices::language(app),
             },
             &actor.as_ref(),
             now,
@@ -593,6 +601,7 @@ impl Command for AcknowledgeCall {
                 jurisdiction_id: inc.jurisdiction_id,
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
+                lang: crate::notices::language(app),
             },
             &actor.as_ref(),
             now,

@@ -17,8 +17,8 @@ use yingji_domain::case::{
 use yingji_domain::values::CaseId;
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_store::{
-    CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, OutboxRow, PetitionerField, Row,
-    StatCounts, WriteSet, fmt_ts,
+    CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, PetitionerField, Row, StatCounts,
+    WriteSet, fmt_ts,
 };
 
 use crate::command::{Command as AppCommand, Decided};
@@ -627,35 +627,63 @@ fn case_rows(
     }
 }
 
-/// Outbox rows for what must reach people.
-fn outbox_for(ws: &mut WriteSet, c: &Case, event_id: Uuid, e: &Event, now: Timestamp) {
-    let (kind, payload) = match e {
-        Event::Supervised { step, label, unit } => (
-            "case_supervision",
-            json!({ "case_id": c.id, "case_number": c.case_number, "step": step, "label": label, "unit": unit, "due_at": c.due_at }),
-        ),
-        Event::PetitionerNotified { about, text } => (
-            "petitioner_notice",
-            json!({ "case_id": c.id, "case_number": c.case_number, "about": about, "text": text }),
-        ),
-        Event::ExtensionRequested { days, reason } => (
-            "extension_requested",
-            json!({ "case_id": c.id, "case_number": c.case_number, "days": days, "reason": reason }),
-        ),
-        Event::BecameOverdue { due_at } => (
-            "case_overdue",
-            json!({ "case_id": c.id, "case_number": c.case_number, "due_at": due_at }),
-        ),
+/// Outbox rows for what must reach people (their recipients are resolved in
+/// [`crate::notices::address`]).
+#[expect(clippy::too_many_arguments, reason = "the fields of one notice")]
+fn outbox_for(
+    ws: &mut WriteSet,
+    sealer: &crate::sealer::Sealer,
+    c: &Case,
+    path: &str,
+    settings: &CaseSettings,
+    event_id: Uuid,
+    e: &Event,
+    now: Timestamp,
+) {
+    use crate::notices::{CaseFacts, Notice, contact_channel, notice_aad};
+    let case = CaseFacts::of(c, path, &settings.time_zone);
+    let id = Uuid::now_v7();
+    let notice = match e {
+        Event::Supervised { step, .. } => Notice::CaseSupervision { case, step: *step },
+        Event::PetitionerNotified { about, text } => {
+            // Each contact a channel can reach, sealed for this row only.
+            let contacts = c
+                .petitioners
+                .iter()
+                .filter_map(|p| {
+                    let contact = p.contact.as_deref()?.trim();
+                    let channel = contact_channel(contact)?;
+                    Some(yingji_notify::DirectAddress {
+                        channel: channel.into(),
+                        address: sealer.seal(contact, &notice_aad(id)),
+                    })
+                })
+                .collect();
+            let extended = about == "extended";
+            Notice::PetitionerNotice {
+                case,
+                about: about.clone(),
+                notice: text.clone(),
+                days: c.extension.as_ref().filter(|_| extended).map(|x| x.days),
+                reason: c
+                    .extension
+                    .as_ref()
+                    .filter(|_| extended)
+                    .map(|x| x.reason.clone()),
+                contacts,
+            }
+        }
+        Event::ExtensionRequested { days, reason } => Notice::ExtensionRequested {
+            case,
+            days: *days,
+            reason: reason.clone(),
+            approver_post: settings.extension.approver_post.clone(),
+            origin_jurisdiction: c.origin.as_ref().map(|o| o.jurisdiction_id),
+        },
+        Event::BecameOverdue { .. } => Notice::CaseOverdue { case },
         _ => return,
     };
-    ws.rows.push(Row::Outbox(OutboxRow {
-        id: Uuid::now_v7(),
-        event_id,
-        kind: kind.into(),
-        payload: payload.to_string(),
-        next_at: fmt_ts(now),
-        created_at: fmt_ts(now),
-    }));
+    ws.rows.push(notice.row_with_id(id, event_id, now));
 }
 
 /// One case change as it is stored: events, rows, outbox.
@@ -687,7 +715,7 @@ fn case_write(ws: &mut WriteSet, app: &App, actor: &ActorRef, now: Timestamp, ch
         items,
     );
     for (id, e) in ids.iter().zip(ch.events) {
-        outbox_for(ws, ch.after, *id, e, now);
+        outbox_for(ws, &app.sealer, ch.after, ch.path, ch.settings, *id, e, now);
     }
     case_rows(ws, ch.before, ch.after, ch.path, ch.settings, &app.sealer);
 }

@@ -15,8 +15,7 @@ use yingji_domain::dispute::{
 };
 use yingji_domain::values::DisputeId;
 use yingji_store::{
-    OutboxRow, RoundRow, Row, ScreeningSubmissionRow, ScreeningWrite, StreamRecord, WriteSet,
-    fmt_ts,
+    RoundRow, Row, ScreeningSubmissionRow, ScreeningWrite, StreamRecord, WriteSet, fmt_ts,
 };
 
 use crate::command::{Command as AppCommand, Decided};
@@ -708,17 +707,15 @@ async fn reported_upward(
         .jurisdiction(rec.jurisdiction_id)
         .await?
         .and_then(|j| j.parent_id);
-    Ok(Row::Outbox(OutboxRow {
-        id: Uuid::now_v7(),
-        event_id,
-        kind: "dispute_reported_upward".into(),
-        payload: json!({
-            "dispute_id": d.id, "title": d.title, "reason": reason, "to_jurisdiction": parent,
-        })
-        .to_string(),
-        next_at: fmt_ts(now),
-        created_at: fmt_ts(now),
-    }))
+    Ok(crate::notices::Notice::DisputeReportedUpward {
+        dispute_id: d.id,
+        title: d.title.clone(),
+        reason: reason.to_string(),
+        jurisdiction_id: rec.jurisdiction_id,
+        path: rec.jurisdiction_path.clone(),
+        to_jurisdiction: parent,
+    }
+    .row(event_id, now))
 }
 
 /// A dispute the actor may see (else "not found") and view (else "forbidden").

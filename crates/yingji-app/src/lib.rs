@@ -17,6 +17,7 @@ pub mod directory;
 pub mod disputes;
 pub mod error;
 pub mod incidents;
+pub mod notices;
 pub mod notify;
 pub mod plans;
 pub mod reports;
@@ -196,15 +197,23 @@ impl App {
         &self.console_key
     }
 
-    /// Directory phones are sealed at rest; the notifier opens them only to send.
+    /// Directory phones and the contacts notices are sent to are sealed at rest; the notifier
+    /// opens them only to send.
     fn give_notifier_the_key(&self) {
+        self.notify.set_opener(self.address_opener());
+    }
+
+    /// Opens an address sealed at rest for the notifier: a directory phone (bound to its
+    /// person) or a contact sealed for one notice (bound to its outbox row).
+    pub fn address_opener(&self) -> Arc<yingji_notify::AddressOpener> {
         let sealer = self.sealer.clone();
-        self.notify.set_opener(Arc::new(move |person, sealed| {
-            let person = person.ok_or("no person")?;
-            sealer
-                .open(sealed, &phone_aad(person))
-                .map_err(|e| e.to_string())
-        }));
+        Arc::new(move |person, outbox_id, sealed| {
+            let aad = match person {
+                Some(p) => phone_aad(p),
+                None => notices::notice_aad(outbox_id),
+            };
+            sealer.open(sealed, &aad).map_err(|e| e.to_string())
+        })
     }
 
     /// Commits a write set and, once it is durable, tells live subscribers which streams
@@ -217,9 +226,13 @@ impl App {
     /// [`App::commit`] for a command of this kind (the runner's).
     pub(crate) async fn commit_command(
         &self,
-        ws: WriteSet,
+        mut ws: WriteSet,
         command: Option<&'static str>,
     ) -> Result<(), StoreError> {
+        // Every notice gets its recipients and text now, on the state of this moment.
+        notices::address(self, &mut ws)
+            .await
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("addressing notices: {e}")))?;
         let mut moved: Vec<(Uuid, String, Uuid)> = Vec::new();
         for e in &ws.events {
             let v = &e.envelope;

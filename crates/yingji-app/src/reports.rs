@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use yingji_domain::reports::{BoardRow, BoardState, Party, Slot, Submitted, board, slots_on};
 use yingji_plan::Plan;
-use yingji_store::{JurisdictionRow, OutboxRow, PlanRow, ReportWrite, Row, WriteSet, fmt_ts};
+use yingji_store::{JurisdictionRow, PlanRow, ReportWrite, Row, WriteSet, fmt_ts};
 
 use crate::command::{Command, Decided};
 use crate::write::{Item, append};
@@ -523,14 +523,29 @@ fn late_reminder(
         kind: "late".into(),
         created_at: fmt_ts(now),
     }));
-    ws.rows.push(Row::Outbox(OutboxRow {
-        id: Uuid::now_v7(),
-        event_id: ids[0],
-        kind: "report_late".into(),
-        payload: payload.to_string(),
-        next_at: fmt_ts(now),
-        created_at: fmt_ts(now),
-    }));
+    let unit_head = r
+        .party
+        .strip_prefix("unit:")
+        .and_then(|u| plan.member_units.iter().find(|m| m.id.value == u))
+        .and_then(|m| m.head.as_ref().map(|h| h.value.clone()));
+    let notice = crate::notices::Notice::ReportLate {
+        plan_id: row.plan_id.clone(),
+        schedule_id: r.schedule_id.clone(),
+        schedule: r.schedule_name.clone(),
+        due_at: r.due_at,
+        tz: plan
+            .time
+            .tz
+            .iana_name()
+            .unwrap_or("Asia/Shanghai")
+            .to_string(),
+        party: r.party.clone(),
+        party_name: r.party_name.clone(),
+        jurisdiction_id: owner.id,
+        path: owner.path.clone(),
+        unit_head,
+    };
+    ws.rows.push(notice.row(ids[0], now));
 }
 
 /// The reports part of the ticker: [`RemindLate`] for every plan with schedules, as the

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use yingji_domain::ActorRef;
 use yingji_domain::audit::{EventEnvelope, GENESIS, StoredEvent};
 use yingji_domain::incident::{Event, Incident, next_due};
-use yingji_store::{IncidentRow, OutboxRow, Row, StreamHead, TaskRow, WriteSet, fmt_ts};
+use yingji_store::{IncidentRow, Row, StreamHead, TaskRow, WriteSet, fmt_ts};
 
 /// One event to append: its type, payload and the reason given, if any.
 pub struct Item {
@@ -146,49 +146,47 @@ fn outbox_for(
     e: &Event,
     now: Timestamp,
 ) {
-    let mut push = |kind: &str, payload: serde_json::Value| {
-        ws.rows.push(Row::Outbox(OutboxRow {
-            id: Uuid::now_v7(),
-            event_id,
-            kind: kind.to_string(),
-            payload: payload.to_string(),
-            next_at: fmt_ts(now),
-            created_at: fmt_ts(now),
-        }));
-    };
-    let drill = inc.drill;
-    match e {
+    use crate::notices::{IncidentFacts, Notice};
+    let incident = IncidentFacts::of(inc, path);
+    let notice = match e {
         // Activation and re-grading call people through the callout (calls.rs), which
         // writes their outbox rows.
         Event::EscalatedToParent {
             parent_incident,
             parent_jurisdiction,
-            ..
-        } => push(
-            "escalated",
-            serde_json::json!({ "incident_id": inc.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction, "drill": drill }),
-        ),
-        Event::TaskOverdue { id, .. } => {
+            note,
+        } => Notice::Escalated {
+            incident,
+            parent_incident: *parent_incident,
+            parent_jurisdiction: *parent_jurisdiction,
+            note: note.clone(),
+        },
+        Event::TaskOverdue { id, due_at } => {
             let task = inc.tasks.iter().find(|t| t.id == *id);
-            let title = task.map(|t| t.title.as_str()).unwrap_or_default();
-            let mark = if drill { "【演练】" } else { "" };
-            push(
-                "task_overdue",
-                serde_json::json!({
-                    "incident_id": inc.id, "task_id": id, "drill": drill,
-                    "jurisdiction_path": path,
-                    "people": task.map(|t| t.assignees.clone()).unwrap_or_default(),
-                    "subject": format!("{mark}任务超时：{}", inc.title),
-                    "text": format!("{mark}{}：任务“{title}”已超过时限，请尽快办理并在系统中更新状态。", inc.title),
-                }),
-            )
+            Notice::TaskOverdue {
+                incident,
+                task_id: *id,
+                task: task.map(|t| t.title.clone()).unwrap_or_default(),
+                due_at: *due_at,
+                assignees: task.map(|t| t.assignees.clone()).unwrap_or_default(),
+            }
         }
-        Event::ObligationOverdue { id, .. } => push(
-            "obligation_overdue",
-            serde_json::json!({ "incident_id": inc.id, "obligation_id": id, "drill": drill }),
-        ),
-        _ => {}
-    }
+        Event::ObligationOverdue { id, due_at } => {
+            let o = inc.obligations.iter().find(|o| o.id == *id);
+            Notice::ObligationOverdue {
+                incident,
+                obligation_id: *id,
+                kind: o.map_or(yingji_domain::incident::ObligationKind::Commitment, |o| {
+                    o.kind
+                }),
+                what: o.map(|o| o.text.clone()).unwrap_or_default(),
+                owner: o.map(|o| o.owner.clone()).unwrap_or_default(),
+                due_at: *due_at,
+            }
+        }
+        _ => return,
+    };
+    ws.rows.push(notice.row(event_id, now));
 }
 
 /// Appends incident events, the projection and outbox rows to a write set. Returns the

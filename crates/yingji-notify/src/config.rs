@@ -35,6 +35,9 @@ pub struct NotifyConfig {
     /// public holidays of the working-day calendar (`--calendars`, docs/calendars.md), which
     /// rosters use like cases do. Put national and local holidays in a calendar file instead.
     pub holidays: Vec<jiff::civil::Date>,
+    /// The language notices are written in for people who have not chosen one (`zh-CN`, the
+    /// default, or `en`).
+    pub language: String,
 }
 
 impl Default for NotifyConfig {
@@ -53,6 +56,7 @@ impl Default for NotifyConfig {
             sms: None,
             webhook_headers: BTreeMap::new(),
             holidays: vec![],
+            language: crate::catalogue::DEFAULT_LANGUAGE.into(),
         }
     }
 }

@@ -4,13 +4,14 @@
 //! dead letters and per-channel rate limits, and signed acknowledgement links.
 
 pub mod ack;
+pub mod catalogue;
 pub mod channels;
 pub mod config;
 pub mod worker;
 
 pub use ack::AckKeys;
 pub use config::NotifyConfig;
-pub use worker::{AddressOpener, Intent, Round, Worker};
+pub use worker::{AddressOpener, DirectAddress, Intent, Round, UNDELIVERABLE, Worker};
 
 /// Every message of a drill starts with this mark.
 pub const DRILL_MARK: &str = "【演练】";

@@ -23,12 +23,20 @@ use crate::ack::AckKeys;
 use crate::channels::{SendError, Sender};
 use crate::config::NotifyConfig;
 
-/// The payload of an outbox intent that reaches people.
-#[derive(Debug, Clone, Deserialize)]
+/// The payload of an outbox intent that reaches people: whom (people of the directory, each on
+/// their channels, and addresses given for one message, such as a petitioner's contact), what
+/// (subject and text, already in the recipients' language) and the owning jurisdiction (whose
+/// desk shows it when nobody can be reached).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Intent {
     #[serde(default)]
     pub people: Vec<PersonRef>,
+    /// Addresses that belong to no person of the directory (a petitioner's contact), sealed.
+    #[serde(default)]
+    pub addresses: Vec<DirectAddress>,
+    #[serde(default)]
     pub subject: String,
+    #[serde(default)]
     pub text: String,
     #[serde(default)]
     pub incident_id: Option<Uuid>,
@@ -38,7 +46,22 @@ pub struct Intent {
     pub drill: bool,
     #[serde(default)]
     pub jurisdiction_path: String,
+    /// Why nobody was found, when the writer knows (shown with the undeliverable record).
+    #[serde(default)]
+    pub unresolved: Option<String>,
 }
+
+/// One channel and address outside the directory.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct DirectAddress {
+    pub channel: String,
+    /// Sealed at rest (opened by the [`AddressOpener`] just before sending).
+    pub address: String,
+}
+
+/// The state of a delivery that has no recipient: kept, and shown on the desk of the owning
+/// jurisdiction, instead of being dropped.
+pub const UNDELIVERABLE: &str = "undeliverable";
 
 /// A token bucket per channel.
 struct Limiter {
@@ -96,8 +119,10 @@ pub struct Worker {
     opener: std::sync::RwLock<Option<Arc<AddressOpener>>>,
 }
 
-/// Opens a sealed address of a person: `(person, sealed) → plain`, or why it cannot.
-pub type AddressOpener = dyn Fn(Option<Uuid>, &str) -> Result<String, String> + Send + Sync;
+/// Opens a sealed address: `(person, outbox id, sealed) → plain`, or why it cannot. A person's
+/// address is bound to the person; an address given for one message (a petitioner's contact)
+/// to its outbox row.
+pub type AddressOpener = dyn Fn(Option<Uuid>, Uuid, &str) -> Result<String, String> + Send + Sync;
 
 /// The prefix of values sealed at rest (see yingji-server's `sealer.rs`).
 const SEALED_PREFIX: &str = "sealed1:";
@@ -156,12 +181,36 @@ impl Worker {
         let mut deliveries: Vec<NewDelivery> = Vec::new();
         for it in &items {
             match serde_json::from_str::<Intent>(&it.payload) {
-                Ok(i) if !i.people.is_empty() => {
+                Ok(i) if !i.people.is_empty() || !i.addresses.is_empty() => {
                     people.extend(i.people.iter().map(|p| p.person_id));
                     intents.push((it, i));
                 }
-                Ok(_) => done.push((it.id, Some("no recipients".into()))),
-                Err(e) => done.push((it.id, Some(format!("unreadable payload: {e}")))),
+                Ok(i) => {
+                    let why = i
+                        .unresolved
+                        .clone()
+                        .unwrap_or_else(|| "no recipients".into());
+                    deliveries.push(undeliverable(it, &i, why, now));
+                    done.push((it.id, None));
+                }
+                Err(e) => {
+                    // A payload this worker cannot read still reaches a desk (the root's, when
+                    // it names no jurisdiction).
+                    let v: serde_json::Value =
+                        serde_json::from_str(&it.payload).unwrap_or_default();
+                    let i = Intent {
+                        subject: it.kind.clone(),
+                        jurisdiction_path: v["jurisdiction_path"].as_str().unwrap_or("/").into(),
+                        ..Intent::default()
+                    };
+                    deliveries.push(undeliverable(
+                        it,
+                        &i,
+                        format!("unreadable payload: {e}"),
+                        now,
+                    ));
+                    done.push((it.id, None));
+                }
             }
         }
         people.sort();
@@ -198,6 +247,7 @@ impl Worker {
                         state: if ch == "inapp" { "sent" } else { "pending" }.into(),
                         next_at_ms: now.as_millisecond(),
                         sent_at: (ch == "inapp").then(|| now_s.clone()),
+                        last_error: None,
                         created_at: now_s.clone(),
                     };
                     if ch == "inapp" {
@@ -205,6 +255,32 @@ impl Worker {
                     }
                     deliveries.push(d);
                 }
+            }
+            for (n, a) in i.addresses.iter().enumerate() {
+                if !self.sender.has(&a.channel) {
+                    let why = format!("the channel {} is not configured", a.channel);
+                    deliveries.push(undeliverable(it, i, why, now));
+                    continue;
+                }
+                deliveries.push(NewDelivery {
+                    id: Uuid::new_v5(&it.id, format!("address/{n}/{}", a.channel).as_bytes()),
+                    outbox_id: it.id,
+                    incident_id: i.incident_id,
+                    call_id: None,
+                    jurisdiction_path: i.jurisdiction_path.clone(),
+                    person_id: None,
+                    channel: a.channel.clone(),
+                    address: a.address.clone(),
+                    subject: i.subject.clone(),
+                    body: i.text.clone(),
+                    ack_url: None,
+                    drill: i.drill,
+                    state: "pending".into(),
+                    next_at_ms: now.as_millisecond(),
+                    sent_at: None,
+                    last_error: None,
+                    created_at: now_s.clone(),
+                });
             }
             done.push((it.id, None));
         }
@@ -259,7 +335,7 @@ impl Worker {
         }
         let opener = self.opener.read().expect("opener lock").clone();
         match opener {
-            Some(f) => f(d.person_id, &d.address)
+            Some(f) => f(d.person_id, d.outbox_id, &d.address)
                 .map(Some)
                 .map_err(|e| SendError::fatal(format!("the sealed address cannot be opened: {e}"))),
             None => Err(SendError::fatal(
@@ -372,5 +448,38 @@ impl Worker {
                 }
             }
         })
+    }
+}
+
+/// The record of a message nobody can receive: no person, no address; the owning
+/// jurisdiction's desk lists it (state [`UNDELIVERABLE`], with why).
+fn undeliverable(
+    it: &yingji_store::notify::OutboxItem,
+    i: &Intent,
+    why: String,
+    now: jiff::Timestamp,
+) -> NewDelivery {
+    NewDelivery {
+        id: Uuid::new_v5(&it.id, b"undeliverable"),
+        outbox_id: it.id,
+        incident_id: i.incident_id,
+        call_id: i.call_id,
+        jurisdiction_path: if i.jurisdiction_path.is_empty() {
+            "/".into()
+        } else {
+            i.jurisdiction_path.clone()
+        },
+        person_id: None,
+        channel: "inapp".into(),
+        address: String::new(),
+        subject: i.subject.clone(),
+        body: i.text.clone(),
+        ack_url: None,
+        drill: i.drill,
+        state: UNDELIVERABLE.into(),
+        next_at_ms: now.as_millisecond(),
+        sent_at: None,
+        last_error: Some(why),
+        created_at: fmt_ts(now),
     }
 }

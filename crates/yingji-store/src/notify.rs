@@ -82,10 +82,13 @@ pub struct NewDelivery {
     pub body: String,
     pub ack_url: Option<String>,
     pub drill: bool,
-    /// `pending`, or `sent` for the in-app inbox (delivered by being written).
+    /// `pending`, `sent` for the in-app inbox (delivered by being written), or
+    /// `undeliverable` for a message nobody can receive (kept for the owning desk).
     pub state: String,
     pub next_at_ms: i64,
     pub sent_at: Option<String>,
+    /// Why it is undeliverable.
+    pub last_error: Option<String>,
     pub created_at: String,
 }
 

@@ -167,6 +167,24 @@ impl Store {
         .await
     }
 
+    /// The people who hold `role` in exactly this jurisdiction (id and name), by name: the duty
+    /// officers a notice to a jurisdiction's office falls back to.
+    pub async fn role_holders(
+        &self,
+        jurisdiction_id: Uuid,
+        role: &str,
+    ) -> Result<Vec<(Uuid, String)>> {
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(p.id), p.name FROM role_grants g JOIN people p ON p.id = g.person_id WHERE g.jurisdiction_id = ? AND g.role = ? ORDER BY p.name, p.id",
+                &vals![jurisdiction_id, role],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     async fn grants_uncached(&self, person_id: Uuid) -> Result<Vec<GrantRow>> {
         let rows = self
             .fetch_all(

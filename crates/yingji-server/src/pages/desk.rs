@@ -68,6 +68,18 @@ pub struct CallLine {
     pub drill: bool,
 }
 
+/// A notice nobody received: no one to send it to (`undeliverable`), or every attempt failed
+/// (`dead`).
+pub struct UndeliveredLine {
+    pub subject: String,
+    pub state: String,
+    pub state_label: String,
+    pub why: String,
+    pub at: String,
+    pub incident_id: Option<String>,
+    pub drill: bool,
+}
+
 /// A report owed today (scheduled reports, e.g. the daily nil reports of a special period).
 pub struct ReportLine {
     pub schedule: String,
@@ -86,6 +98,7 @@ pub struct DeskPage {
     pub owed: Vec<OwedLine>,
     pub drills: usize,
     pub calls: Vec<CallLine>,
+    pub undelivered: Vec<UndeliveredLine>,
     pub cases: Vec<super::cases::CaseLine>,
     pub reports: Vec<ReportLine>,
     pub reports_late: usize,
@@ -246,6 +259,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     soon.sort_by_key(|(d, _)| *d);
     owed.sort_by_key(|(d, _)| *d);
     calls.sort_by_key(|(d, _)| *d);
+    let undelivered = undelivered(state, v).await?;
     let cases = super::cases::lines(state, v, "soon", 50).await?;
     let reports = report_board(state, v).await?;
     let mut p = Chrome::new(v, "desk", l.t("desk.title").to_string());
@@ -258,10 +272,49 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         owed: owed.into_iter().map(|x| x.1).collect(),
         drills,
         calls: calls.into_iter().map(|x| x.1).collect(),
+        undelivered,
         cases,
         reports_late: reports.iter().filter(|r| r.late).count(),
         reports,
     })
+}
+
+/// The notices in the viewer's scope that reached nobody: undeliverable ones (nobody holds the
+/// post, no channel), then dead letters (one per message, not per channel), newest first.
+async fn undelivered(state: &AppState, v: &Viewer) -> Result<Vec<UndeliveredLine>, ApiError> {
+    let l = v.lang;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (st, label) in [
+        (yingji_notify::UNDELIVERABLE, "desk.undeliverable"),
+        ("dead", "desk.undelivered_dead"),
+    ] {
+        let rows = state
+            .store
+            .list_deliveries(&yingji_store::notify::DeliveryFilter {
+                scope_path: v.actor.scope_path.clone(),
+                state: Some(st.into()),
+                incident_id: None,
+                channel: None,
+                limit: 50,
+            })
+            .await?;
+        for d in rows {
+            if !seen.insert(d.outbox_id) {
+                continue;
+            }
+            out.push(UndeliveredLine {
+                subject: d.subject,
+                state: d.state,
+                state_label: l.t(label).to_string(),
+                why: d.last_error.unwrap_or_default(),
+                at: d.created_at,
+                incident_id: d.incident_id.map(|i| i.to_string()),
+                drill: d.drill,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Today's scheduled reports not yet in, for every plan owned in the viewer's scope whose

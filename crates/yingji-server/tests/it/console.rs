@@ -15,14 +15,20 @@ use crate::harness::TestApp;
 use crate::on_both;
 
 #[derive(Debug)]
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     location: Option<String>,
     cookies: Vec<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
-async fn req(app: &TestApp, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Page {
+pub(crate) async fn req(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> Page {
     let mut b = Request::builder().method(method).uri(path);
     if !cookie.is_empty() {
         b = b.header(header::COOKIE, cookie);
@@ -66,7 +72,7 @@ fn csrf_of(html: &str) -> String {
 }
 
 /// Signs in through the form, as a browser does; returns the session cookie.
-async fn sign_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
     let page = req(app, "GET", "/signin", "", None).await;
     let pre = page.cookies[0].split(';').next().unwrap().to_string();
     let csrf = csrf_of(&page.body);

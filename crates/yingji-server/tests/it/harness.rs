@@ -69,8 +69,19 @@ pub fn start() -> Timestamp {
 
 impl TestApp {
     async fn with(store: Store, cleanup: Cleanup) -> TestApp {
+        Self::with_notify(store, cleanup, None).await
+    }
+
+    async fn with_notify(
+        store: Store,
+        cleanup: Cleanup,
+        notify: Option<yingji_notify::NotifyConfig>,
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(start()));
-        let state = AppState::new(store, clock.clone());
+        let state = match notify {
+            Some(cfg) => AppState::with_notify(store, clock.clone(), cfg).expect("notifier"),
+            None => AppState::new(store, clock.clone()),
+        };
         yingji_server::demo::load_demo(&state)
             .await
             .expect("demo loads");
@@ -87,6 +98,14 @@ impl TestApp {
             std::env::temp_dir().join(format!("yingji-test-{}", uuid::Uuid::now_v7().simple()));
         let store = Store::open_sqlite(&dir).await.expect("sqlite opens");
         Self::with(store, Cleanup::Dir(dir)).await
+    }
+
+    /// [`TestApp::sqlite`] whose application has this notification configuration.
+    pub async fn sqlite_with_notify(cfg: yingji_notify::NotifyConfig) -> TestApp {
+        let dir =
+            std::env::temp_dir().join(format!("yingji-test-{}", uuid::Uuid::now_v7().simple()));
+        let store = Store::open_sqlite(&dir).await.expect("sqlite opens");
+        Self::with_notify(store, Cleanup::Dir(dir), Some(cfg)).await
     }
 
     /// A fresh PostgreSQL database, or None (with a note) when no server is configured.

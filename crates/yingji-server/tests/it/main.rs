@@ -8,6 +8,7 @@ mod console;
 mod contract;
 mod harness;
 mod live;
+mod notices;
 mod notify;
 mod offers;
 mod openapi;

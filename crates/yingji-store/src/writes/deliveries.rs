@@ -39,7 +39,7 @@ impl Statements for DeliveryWrite {
     fn statements(self, out: &mut Vec<Stmt>) {
         out.push(match self {
             DeliveryWrite::Insert(d) => Stmt::new(
-                "INSERT INTO deliveries (id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, sent_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO deliveries (id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, sent_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 args![
                     d.id,
                     d.outbox_id,
@@ -56,6 +56,7 @@ impl Statements for DeliveryWrite {
                     d.state,
                     d.next_at_ms,
                     Val::opt_ts(d.sent_at),
+                    d.last_error,
                     Val::ts(d.created_at)
                 ],
             ),

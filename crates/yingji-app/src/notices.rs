@@ -1,0 +1,698 @@
+//! Notices: every outbox message the system writes reaches people, or a desk.
+//!
+//! A write that must tell someone writes a [`Notice`] — the facts, as the writer knows them —
+//! as its outbox row. [`address`] turns it, in [`App::commit`], into the payload the outbox
+//! worker delivers (`yingji_notify::Intent`): the recipients resolved by the notice's rule at
+//! that moment (posts through the duty roster, units through their head post, the owner of a
+//! task, commitment or case, the office of the jurisdiction a report goes up to, a petitioner
+//! through the contact they gave, sealed) and the subject and text from the notice catalogue
+//! (`yingji-notify/locales`) in the recipients' language. A notice nobody can receive says why
+//! (`unresolved`); the worker keeps it as an `undeliverable` delivery on the owning
+//! jurisdiction's desk.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+use yingji_domain::PersonRef;
+use yingji_domain::case::{Case, SupervisionKind};
+use yingji_domain::incident::{Incident, ObligationKind};
+use yingji_notify::DirectAddress;
+use yingji_notify::catalogue::{self, render};
+use yingji_store::{OutboxRow, Row, WriteSet, fmt_ts};
+
+use crate::{App, AppError};
+
+/// The role whose holders receive what is sent to a jurisdiction whose plans name no office
+/// post held by anyone (值班员).
+pub const DUTY_ROLE: &str = "duty_officer";
+
+/// What an incident notice needs to know of its incident.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncidentFacts {
+    pub id: Uuid,
+    pub title: String,
+    pub jurisdiction_id: Uuid,
+    pub path: String,
+    pub drill: bool,
+    pub plan_id: String,
+    pub plan_version: i64,
+}
+
+impl IncidentFacts {
+    pub fn of(inc: &Incident, path: &str) -> IncidentFacts {
+        IncidentFacts {
+            id: inc.id,
+            title: inc.title.clone(),
+            jurisdiction_id: inc.jurisdiction_id,
+            path: path.to_string(),
+            drill: inc.drill,
+            plan_id: inc.plan_id.clone(),
+            plan_version: inc.plan_version,
+        }
+    }
+}
+
+/// What a case notice needs to know of its case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseFacts {
+    pub id: Uuid,
+    pub case_number: String,
+    pub title: String,
+    pub jurisdiction_id: Uuid,
+    pub path: String,
+    pub due_at: Timestamp,
+    /// The last day to handle it (the day a petitioner is told).
+    pub due_day: String,
+    pub tz: String,
+    /// The case's owner (承办负责人), once assigned.
+    pub lead: Option<PersonRef>,
+    /// The handling unit, once routed, and its jurisdiction when it is one.
+    pub unit: Option<String>,
+    pub unit_jurisdiction: Option<Uuid>,
+}
+
+impl CaseFacts {
+    pub fn of(c: &Case, path: &str, tz: &str) -> CaseFacts {
+        CaseFacts {
+            id: c.id,
+            case_number: c.case_number.clone(),
+            title: c.title.clone(),
+            jurisdiction_id: c.jurisdiction_id,
+            path: path.to_string(),
+            due_at: c.due_at,
+            due_day: c.due.last_day.to_string(),
+            tz: tz.to_string(),
+            lead: c.lead.clone(),
+            unit: c.unit().map(str::to_string),
+            unit_jurisdiction: c.routing.as_ref().and_then(|r| r.target_jurisdiction),
+        }
+    }
+}
+
+/// A notice as its writer knows it, before its recipients are resolved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "pending_notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// To the task's assignees (the holders of its post when it was created).
+    TaskOverdue {
+        incident: IncidentFacts,
+        task_id: Uuid,
+        task: String,
+        due_at: Timestamp,
+        assignees: Vec<PersonRef>,
+    },
+    /// A commitment (承诺事项) or written reply past its deadline: to its owner (a post of the
+    /// incident's jurisdiction, else a person of that name there), else the office.
+    ObligationOverdue {
+        incident: IncidentFacts,
+        obligation_id: Uuid,
+        kind: ObligationKind,
+        what: String,
+        owner: String,
+        due_at: Timestamp,
+    },
+    /// To the office of the parent jurisdiction the incident was reported up to.
+    Escalated {
+        incident: IncidentFacts,
+        parent_incident: Uuid,
+        parent_jurisdiction: Uuid,
+        note: Option<String>,
+    },
+    /// To the case's owner and its handling unit.
+    CaseSupervision {
+        case: CaseFacts,
+        step: SupervisionKind,
+    },
+    /// To the case's owner, its handling unit and the office of the case's jurisdiction.
+    CaseOverdue { case: CaseFacts },
+    /// To the approver: the rules' approver post, or the office of the referring body.
+    ExtensionRequested {
+        case: CaseFacts,
+        days: u32,
+        reason: String,
+        approver_post: String,
+        origin_jurisdiction: Option<Uuid>,
+    },
+    /// To the petitioners, through the contacts they gave (sealed for this row).
+    PetitionerNotice {
+        case: CaseFacts,
+        about: String,
+        notice: String,
+        days: Option<u32>,
+        reason: Option<String>,
+        contacts: Vec<DirectAddress>,
+    },
+    /// To the late party: a member unit through its head post, a post's holders where they
+    /// hold it.
+    ReportLate {
+        plan_id: String,
+        schedule_id: String,
+        schedule: String,
+        due_at: Timestamp,
+        tz: String,
+        party: String,
+        party_name: String,
+        /// The plan's jurisdiction (owns the board).
+        jurisdiction_id: Uuid,
+        path: String,
+        /// A member unit's head post.
+        unit_head: Option<String>,
+    },
+    /// To the office of the parent jurisdiction.
+    DisputeReportedUpward {
+        dispute_id: Uuid,
+        title: String,
+        reason: String,
+        jurisdiction_id: Uuid,
+        path: String,
+        to_jurisdiction: Option<Uuid>,
+    },
+}
+
+impl Notice {
+    /// The outbox kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::TaskOverdue { .. } => "task_overdue",
+            Notice::ObligationOverdue { .. } => "obligation_overdue",
+            Notice::Escalated { .. } => "escalated",
+            Notice::CaseSupervision { .. } => "case_supervision",
+            Notice::CaseOverdue { .. } => "case_overdue",
+            Notice::ExtensionRequested { .. } => "extension_requested",
+            Notice::PetitionerNotice { .. } => "petitioner_notice",
+            Notice::ReportLate { .. } => "report_late",
+            Notice::DisputeReportedUpward { .. } => "dispute_reported_upward",
+        }
+    }
+
+    /// The outbox row, with this id (an id chosen first binds a sealed contact to the row).
+    pub fn row_with_id(&self, id: Uuid, event_id: Uuid, now: Timestamp) -> Row {
+        Row::Outbox(OutboxRow {
+            id,
+            event_id,
+            kind: self.kind().into(),
+            payload: serde_json::to_string(self).expect("a notice serialises"),
+            next_at: fmt_ts(now),
+            created_at: fmt_ts(now),
+        })
+    }
+
+    /// The outbox row.
+    pub fn row(&self, event_id: Uuid, now: Timestamp) -> Row {
+        self.row_with_id(Uuid::now_v7(), event_id, now)
+    }
+}
+
+/// The language notices are written in: the notification configuration's (`language`), zh-CN
+/// by default. People have no language preference of their own yet.
+pub fn language(app: &App) -> &'static str {
+    catalogue::language(Some(&app.notify.config().language))
+}
+
+/// The associated data that binds a contact sealed for one notice to its outbox row.
+pub fn notice_aad(outbox_id: Uuid) -> String {
+    format!("outbox.address:{outbox_id}")
+}
+
+/// The channel a contact a petitioner gave can be reached on: e-mail for an address with `@`,
+/// SMS for a phone number; None for anything else (a postal address, a name).
+pub fn contact_channel(contact: &str) -> Option<&'static str> {
+    let c = contact.trim();
+    if c.contains('@') && !c.contains(char::is_whitespace) {
+        return Some("email");
+    }
+    let digits = c.chars().filter(char::is_ascii_digit).count();
+    let phoneish = c
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | '-' | ' ' | '(' | ')'));
+    (phoneish && (7..=15).contains(&digits)).then_some("sms")
+}
+
+/// Local time for a notice's text.
+fn local(at: Timestamp, tz: &str) -> String {
+    local_in(at, &TimeZone::get(tz).unwrap_or(TimeZone::UTC))
+}
+
+fn local_in(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Recipients found so far, and why some were not.
+#[derive(Default)]
+struct Found {
+    people: Vec<PersonRef>,
+    missing: Vec<String>,
+}
+
+impl Found {
+    fn add(&mut self, people: Vec<PersonRef>, what: impl FnOnce() -> String) {
+        if people.is_empty() {
+            self.missing.push(what());
+        }
+        for p in people {
+            if !self.people.iter().any(|x| x.person_id == p.person_id) {
+                self.people.push(p);
+            }
+        }
+    }
+
+    fn unresolved(&self) -> Option<String> {
+        (self.people.is_empty()).then(|| {
+            if self.missing.is_empty() {
+                "no recipient is named".to_string()
+            } else {
+                self.missing.join("; ")
+            }
+        })
+    }
+}
+
+/// Who holds `post` in a jurisdiction now (duty roster, principals, deputies).
+async fn post(app: &App, jurisdiction_id: Uuid, post: &str) -> Result<Vec<PersonRef>, AppError> {
+    Ok(
+        crate::calls::resolve_post(app, jurisdiction_id, post, app.clock.now())
+            .await?
+            .people,
+    )
+}
+
+/// The office of a jurisdiction: the holders of the office posts its plans name (head, then
+/// deputies, then members: the first held), else its duty officers (the `duty_officer` role).
+pub async fn office(app: &App, jurisdiction_id: Uuid) -> Result<Vec<PersonRef>, AppError> {
+    let Some(j) = app.store.jurisdiction(jurisdiction_id).await? else {
+        return Ok(vec![]);
+    };
+    let mut seen = std::collections::HashSet::new();
+    for row in app.store.list_plans(&j.path).await? {
+        if row.jurisdiction_id != jurisdiction_id || !seen.insert(row.plan_id.clone()) {
+            continue; // another jurisdiction's, or an older version
+        }
+        let plan = app.plan(&row.plan_id, row.version).await?;
+        let Some(o) = &plan.office else { continue };
+        let posts = o.head.iter().chain(&o.deputies).chain(&o.members);
+        for p in posts {
+            let people = post(app, jurisdiction_id, &p.value).await?;
+            if !people.is_empty() {
+                return Ok(people);
+            }
+        }
+    }
+    Ok(app
+        .store
+        .role_holders(jurisdiction_id, DUTY_ROLE)
+        .await?
+        .into_iter()
+        .map(|(person_id, name)| PersonRef { person_id, name })
+        .collect())
+}
+
+/// A handling unit: a jurisdiction's office, a member unit of the jurisdiction's plans through
+/// its head post, or a post of that name.
+async fn unit(app: &App, c: &CaseFacts) -> Result<Vec<PersonRef>, AppError> {
+    if let Some(j) = c.unit_jurisdiction {
+        return office(app, j).await;
+    }
+    let Some(name) = c.unit.as_deref() else {
+        return Ok(vec![]);
+    };
+    let mut seen = std::collections::HashSet::new();
+    for row in app.store.list_plans(&c.path).await? {
+        if row.jurisdiction_id != c.jurisdiction_id || !seen.insert(row.plan_id.clone()) {
+            continue;
+        }
+        let plan = app.plan(&row.plan_id, row.version).await?;
+        for u in &plan.member_units {
+            if (u.id.value == name || u.name == name)
+                && let Some(h) = &u.head
+            {
+                return post(app, c.jurisdiction_id, &h.value).await;
+            }
+        }
+    }
+    post(app, c.jurisdiction_id, name).await
+}
+
+/// The owner of a commitment or reply: a post of the jurisdiction, else a person of that name
+/// there.
+async fn owner(app: &App, jurisdiction_id: Uuid, owner: &str) -> Result<Vec<PersonRef>, AppError> {
+    let by_post = post(app, jurisdiction_id, owner).await?;
+    if !by_post.is_empty() {
+        return Ok(by_post);
+    }
+    let Some(j) = app.store.jurisdiction(jurisdiction_id).await? else {
+        return Ok(vec![]);
+    };
+    Ok(app
+        .store
+        .list_people(&j.path)
+        .await?
+        .into_iter()
+        .filter(|p| p.jurisdiction_id == jurisdiction_id && p.name == owner.trim())
+        .map(|p| PersonRef {
+            person_id: p.id,
+            name: p.name,
+        })
+        .collect())
+}
+
+async fn jurisdiction_name(app: &App, id: Uuid) -> Result<String, AppError> {
+    Ok(app
+        .store
+        .jurisdiction(id)
+        .await?
+        .map(|j| j.name)
+        .unwrap_or_default())
+}
+
+/// Resolves a notice into the worker's payload: recipients, subject and text.
+pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppError> {
+    let lang = language(app);
+    let mut found = Found::default();
+    let mut addresses: Vec<DirectAddress> = vec![];
+    let s = |v: &str| v.to_string();
+    let none = || catalogue::word(lang, "words", "none");
+    let (key, args, drill, path, ids): (
+        &str,
+        Vec<(&str, String)>,
+        bool,
+        String,
+        serde_json::Value,
+    ) = match n {
+        Notice::TaskOverdue {
+            incident,
+            task_id,
+            task,
+            due_at,
+            assignees,
+        } => {
+            found.add(assignees.clone(), || {
+                format!("the task “{task}” has no assignee")
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                "task_overdue",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("task", s(task)),
+                    ("due", local_in(*due_at, &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "task_id": task_id }),
+            )
+        }
+        Notice::ObligationOverdue {
+            incident,
+            obligation_id,
+            kind,
+            what,
+            owner: who,
+            due_at,
+        } => {
+            let people = owner(app, incident.jurisdiction_id, who).await?;
+            let people = if people.is_empty() {
+                office(app, incident.jurisdiction_id).await?
+            } else {
+                people
+            };
+            found.add(people, || {
+                format!("nobody holds or is named “{who}”, and the office has nobody")
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                match kind {
+                    ObligationKind::Commitment => "commitment_overdue",
+                    ObligationKind::Reply => "reply_overdue",
+                },
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("what", s(what)),
+                    ("owner", s(who)),
+                    ("due", local_in(*due_at, &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "obligation_id": obligation_id }),
+            )
+        }
+        Notice::Escalated {
+            incident,
+            parent_incident,
+            parent_jurisdiction,
+            note,
+        } => {
+            let from = jurisdiction_name(app, incident.jurisdiction_id).await?;
+            found.add(office(app, *parent_jurisdiction).await?, || {
+                "the parent jurisdiction's office has nobody".into()
+            });
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                "escalated",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("from", from),
+                    ("at", local_in(app.clock.now(), &plan.time.tz)),
+                    (
+                        "note",
+                        note.as_deref()
+                            .filter(|x| !x.trim().is_empty())
+                            .map(|x| format!("{x} "))
+                            .unwrap_or_default(),
+                    ),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction }),
+            )
+        }
+        Notice::CaseSupervision { case, step } => {
+            if let Some(l) = &case.lead {
+                found.add(vec![l.clone()], String::new);
+            }
+            found.add(unit(app, case).await?, || match &case.unit {
+                Some(u) => format!("nobody can be found for the handling unit “{u}”"),
+                None => "the case has no handling unit".into(),
+            });
+            let step_key = serde_json::to_value(step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (
+                "case_supervision",
+                vec![
+                    ("label", catalogue::word(lang, "supervision", &step_key)),
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("unit", case.unit.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id, "step": step }),
+            )
+        }
+        Notice::CaseOverdue { case } => {
+            if let Some(l) = &case.lead {
+                found.add(vec![l.clone()], String::new);
+            }
+            let u = unit(app, case).await?;
+            found.add(u, String::new);
+            found.missing.clear();
+            found.add(office(app, case.jurisdiction_id).await?, || {
+                "the case has no owner or unit anyone holds, and the office has nobody".into()
+            });
+            (
+                "case_overdue",
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("unit", case.unit.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id }),
+            )
+        }
+        Notice::ExtensionRequested {
+            case,
+            days,
+            reason,
+            approver_post,
+            origin_jurisdiction,
+        } => {
+            match origin_jurisdiction {
+                Some(o) => found.add(office(app, *o).await?, || {
+                    "the referring body's office has nobody".into()
+                }),
+                None => found.add(
+                    post(app, case.jurisdiction_id, approver_post).await?,
+                    || format!("nobody holds the approver post “{approver_post}”"),
+                ),
+            }
+            (
+                "extension_requested",
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("title", s(&case.title)),
+                    ("days", days.to_string()),
+                    ("reason", s(reason)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id }),
+            )
+        }
+        Notice::PetitionerNotice {
+            case,
+            about,
+            notice,
+            days,
+            reason,
+            contacts,
+        } => {
+            addresses = contacts.clone();
+            if addresses.is_empty() {
+                found.missing.push(
+                    "the petitioner gave no contact a channel can reach (phone or e-mail)".into(),
+                );
+            }
+            let key = match about.as_str() {
+                "transferred" => "petitioner_transferred",
+                "extended" => "petitioner_extended",
+                _ => "petitioner_notice",
+            };
+            (
+                key,
+                vec![
+                    ("case_number", s(&case.case_number)),
+                    ("notice", s(notice)),
+                    ("days", days.map(|d| d.to_string()).unwrap_or_default()),
+                    ("reason", reason.clone().unwrap_or_else(none)),
+                    ("due", s(&case.due_day)),
+                ],
+                false,
+                case.path.clone(),
+                json!({ "case_id": case.id, "about": about }),
+            )
+        }
+        Notice::ReportLate {
+            plan_id,
+            schedule_id,
+            schedule,
+            due_at,
+            tz,
+            party,
+            party_name,
+            jurisdiction_id,
+            path,
+            unit_head,
+        } => {
+            let mut owner_path = path.clone();
+            if let Some(h) = unit_head {
+                found.add(post(app, *jurisdiction_id, h).await?, || {
+                    format!("nobody holds the unit's head post “{h}”")
+                });
+            } else if let Some((p, j)) = party
+                .strip_prefix("post:")
+                .and_then(|x| x.split_once('@'))
+                .and_then(|(p, j)| Some((p, j.parse::<Uuid>().ok()?)))
+            {
+                found.add(post(app, j, p).await?, || {
+                    format!("nobody holds the post “{p}” there")
+                });
+                if let Some(jr) = app.store.jurisdiction(j).await? {
+                    owner_path = jr.path;
+                }
+            } else {
+                found
+                    .missing
+                    .push(format!("the party “{party}” names no post"));
+            }
+            (
+                "report_late",
+                vec![
+                    ("schedule", s(schedule)),
+                    ("party", s(party_name)),
+                    ("due", local(*due_at, tz)),
+                ],
+                false,
+                owner_path,
+                json!({ "plan_id": plan_id, "schedule_id": schedule_id, "party": party, "due_at": due_at }),
+            )
+        }
+        Notice::DisputeReportedUpward {
+            dispute_id,
+            title,
+            reason,
+            jurisdiction_id,
+            path,
+            to_jurisdiction,
+        } => {
+            let from = jurisdiction_name(app, *jurisdiction_id).await?;
+            // The jurisdiction's local time (its case rules' time zone).
+            let tz = crate::cases::settings_for(app, path).await?.0.time_zone;
+            match to_jurisdiction {
+                Some(p) => found.add(office(app, *p).await?, || {
+                    "the parent jurisdiction's office has nobody".into()
+                }),
+                None => found
+                    .missing
+                    .push("the jurisdiction has no parent to report to".into()),
+            }
+            (
+                "dispute_reported_upward",
+                vec![
+                    ("title", s(title)),
+                    ("from", from),
+                    ("reason", s(reason)),
+                    ("at", local(app.clock.now(), &tz)),
+                ],
+                false,
+                path.clone(),
+                json!({ "dispute_id": dispute_id, "to_jurisdiction": to_jurisdiction }),
+            )
+        }
+    };
+    let (subject, text) = render(lang, key, &args, drill);
+    let unresolved = if addresses.is_empty() {
+        found.unresolved()
+    } else {
+        None
+    };
+    let mut v = json!({
+        "people": found.people,
+        "addresses": addresses,
+        "subject": subject,
+        "text": text,
+        "drill": drill,
+        "jurisdiction_path": path,
+        "language": lang,
+        "key": key,
+        "unresolved": unresolved,
+    });
+    if let (Some(o), Some(ids)) = (v.as_object_mut(), ids.as_object()) {
+        for (k, x) in ids {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+    Ok(v)
+}
+
+/// Resolves every notice among a write set's outbox rows into the worker's payload, in place
+/// (called by [`App::commit`]: once per commit, on the state of that moment).
+pub async fn address(app: &App, ws: &mut WriteSet) -> Result<(), AppError> {
+    for r in ws.rows.iter_mut() {
+        let Row::Outbox(o) = r else { continue };
+        let Ok(n) = serde_json::from_str::<Notice>(&o.payload) else {
+            continue; // already addressed (calls)
+        };
+        o.payload = resolve(app, &n).await?.to_string();
+    }
+    Ok(())
+}
