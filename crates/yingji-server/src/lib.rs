@@ -200,6 +200,10 @@ pub fn app(state: AppState) -> Router {
             "/incidents/{id}/obligations/{oid}/fulfil",
             post(incidents::fulfil_obligation),
         )
+        .route(
+            "/incidents/{id}/corrective-actions/{cid}/{action}",
+            post(incidents::corrective_action),
+        )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .merge(cases::routes())

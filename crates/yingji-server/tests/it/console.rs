@@ -656,7 +656,14 @@ fn the_catalogues_are_complete() {
     ] {
         used.insert(format!("status.{s}"));
     }
-    for s in ["open", "acknowledged", "started", "done", "cancelled"] {
+    for s in [
+        "open",
+        "acknowledged",
+        "started",
+        "done",
+        "cancelled",
+        "closed",
+    ] {
         used.insert(format!("task.{s}"));
     }
     // The cases, disputes and roster pages' value-built keys.
