@@ -156,8 +156,9 @@ pub struct RoomPage {
     pub review: Option<ReviewView>,
     /// (when, overdue) while the review is owed.
     pub review_due: Option<(String, bool)>,
-    /// (post id, name) for a corrective action's owner.
-    pub posts: Vec<(String, String)>,
+    /// (`post:<id>` or `person:<id>`, name) for a corrective action's owner: the plan's posts,
+    /// then the people holding them in the incident's jurisdiction.
+    pub owners: Vec<(String, String)>,
 }
 
 fn level_tuple(l: &yingji_domain::incident::LevelRef) -> (String, String, String) {
@@ -397,6 +398,24 @@ async fn build(
             corrective,
         });
     }
+    let mut owners: Vec<(String, String)> = plan
+        .posts
+        .iter()
+        .map(|p| (format!("post:{}", p.id.value), p.name.clone()))
+        .collect();
+    if allowed.review {
+        let mut people: Vec<(String, String)> = Vec::new();
+        for holders in state.holders(inc.jurisdiction_id).await?.values() {
+            for h in holders {
+                let v = format!("person:{}", h.person_id);
+                if !people.iter().any(|(x, _)| *x == v) {
+                    people.push((v, h.name.clone()));
+                }
+            }
+        }
+        people.sort_by(|a, b| a.1.cmp(&b.1));
+        owners.extend(people);
+    }
     let review_due = inc
         .review_due_at
         .filter(|_| inc.review.is_none())
@@ -523,11 +542,7 @@ async fn build(
         plan_link: format!("/plans/{}?v={}", inc.plan_id, inc.plan_version),
         review,
         review_due,
-        posts: plan
-            .posts
-            .iter()
-            .map(|p| (p.id.value.clone(), p.name.clone()))
-            .collect(),
+        owners,
         inc,
     })
 }
@@ -619,11 +634,23 @@ async fn request_for(
             Some(d) => Some(local_time(&d, &plan.time.tz)?.to_string()),
             None => None,
         };
+        // The owner: `post:<id>` or `person:<id>`.
+        let owner = f.get("ca_owner").unwrap_or_default();
+        let (owner_post, owner_person_id) = match owner.split_once(':') {
+            Some(("post", p)) => (Some(p.to_string()), None),
+            Some(("person", p)) => (
+                None,
+                Some(Uuid::parse_str(p).map_err(|_| {
+                    ApiError(yingji_app::AppError::invalid("ca_owner", "a person id"))
+                })?),
+            ),
+            _ => (None, None),
+        };
         req.corrective_actions
             .push(yingji_app::incidents::CorrectiveActionRequest {
                 title,
-                owner_person_id: None,
-                owner_post: f.get("ca_owner_post"),
+                owner_person_id,
+                owner_post,
                 due_at: due,
             });
     }

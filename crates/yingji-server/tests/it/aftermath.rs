@@ -274,6 +274,29 @@ on_both! {
         assert_eq!(v["review"]["corrective_actions"][1]["done"], true);
     };
 
+    the_console_saves_a_review_through_the_same_command => |app: TestApp| async move {
+        let iid = active(&app, 0).await;
+        ok(&app, &format!("/api/v1/incidents/{iid}/end"), SECRETARY, json!({"reason": "群众已散去"})).await;
+        let cookie = console_session(&app, COMMANDER).await;
+        let (_, html) = page(&app, Method::GET, &format!("/incidents/{iid}"), &cookie, None).await;
+        assert!(html.contains("/do/review"), "the review is offered once the response has ended");
+        let zheng = app.person("郑国平").await;
+        assert!(html.contains(&format!("person:{zheng}")), "a person may own a corrective action");
+        let csrf = crate::offers::csrf_of(&html);
+        let form = format!(
+            "csrf={csrf}&summary=%E5%A4%84%E7%BD%AE%E5%8F%8A%E6%97%B6&ca_title=%E5%AE%8C%E5%96%84%E5%80%BC%E7%8F%AD&ca_owner=person:{zheng}&ca_due=2026-03-20T10:00"
+        );
+        let (s, body) = page(&app, Method::POST, &format!("/incidents/{iid}/do/review"), &cookie, Some(form)).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+        let v = incident(&app, &iid).await;
+        assert_eq!(v["status"], "reviewed");
+        let ca = &v["review"]["corrective_actions"][0];
+        assert_eq!(ca["owner_person"]["name"], "郑国平", "{ca}");
+        assert_eq!(ts(&ca["due_at"]), "2026-03-20T02:00:00Z".parse::<Timestamp>().unwrap());
+        let (_, html) = page(&app, Method::GET, &format!("/incidents/{iid}"), &cookie, None).await;
+        assert!(html.contains("id=\"room-review\""));
+    };
+
     a_task_acknowledgement_answers_the_call_on_the_desk => |app: TestApp| async move {
         let iid = active(&app, 0).await;
         let cookie = console_session(&app, DUTY).await;
