@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::callout::{self, Call, Callout, Policy, Recipient, Step, Target};
-use yingji_domain::incident::{Event as IncidentEvent, Incident};
+use yingji_domain::incident::{CloseReason, Event as IncidentEvent, Incident};
 use yingji_domain::roster::{self, PostHolders, Resolved, Roster};
 use yingji_domain::values::{CallId, IncidentId};
 use yingji_domain::{ActorRef, PersonRef};
@@ -211,7 +211,8 @@ fn message(
 }
 
 /// Calls for the events an incident command produced: activation and re-grading call the posts
-/// of the new tasks; ending or closing stops escalation.
+/// of the new tasks; a task's acknowledgement answers the acknowledger's call for it; ending,
+/// closing or an unfounded report closes the calls (with the reason the tasks were closed with).
 #[expect(
     clippy::too_many_arguments,
     reason = "the fields of one command's writes"
@@ -227,6 +228,8 @@ pub async fn calls_for_incident(
     events: &[IncidentEvent],
 ) -> Result<(), AppError> {
     let mut out: Vec<callout::Event> = Vec::new();
+    // (task, the assignees it was signed for) of each task acknowledgement.
+    let mut acks: Vec<(Uuid, Vec<PersonRef>)> = Vec::new();
     let tz = plan.time.tz.clone();
     for e in events {
         match e {
@@ -285,6 +288,7 @@ pub async fn calls_for_incident(
                             next_step: 0,
                             repeats_done: 0,
                             closed: false,
+                            closed_reason: None,
                         },
                     });
                 }
@@ -322,22 +326,95 @@ pub async fn calls_for_incident(
                         next_step: 0,
                         repeats_done: 0,
                         closed: false,
+                        closed_reason: None,
                     },
                 });
             }
             IncidentEvent::ResponseEnded { .. }
             | IncidentEvent::Closed
             | IncidentEvent::MarkedUnfounded { .. } => {
-                out.push(callout::Event::CallsClosed);
+                // The calls close with the reason the open tasks were closed with.
+                let reason = events
+                    .iter()
+                    .find_map(|e| match e {
+                        IncidentEvent::TaskClosed { reason, .. } => Some(*reason),
+                        _ => None,
+                    })
+                    .unwrap_or(CloseReason::NotNeeded);
+                out.push(callout::Event::CallsClosed {
+                    reason: Some(reason),
+                });
+            }
+            IncidentEvent::TaskAcknowledged { id, on_behalf_of } => {
+                acks.push((*id, on_behalf_of.clone()));
+            }
+            IncidentEvent::TaskStarted { id } | IncidentEvent::TaskDone { id } => {
+                acks.push((*id, vec![]));
             }
             _ => {}
+        }
+    }
+    if out.is_empty() && acks.is_empty() {
+        return Ok(());
+    }
+    let (before, version, head) = load_callout(state, inc.id).await?;
+    // A task's acknowledgement answers the call of the person who acknowledged it for that
+    // task (the call to the task's post by the level that made it); signed for the assignees,
+    // it answers theirs, recorded as signed by the actor on their behalf.
+    for (task_id, for_whom) in acks {
+        let Some(t) = inc.tasks.iter().find(|t| t.id == task_id) else {
+            continue;
+        };
+        let Some(post) = &t.post else { continue };
+        let signer = PersonRef {
+            person_id: actor.person_id,
+            name: actor.name.clone(),
+        };
+        let (people, by) = if for_whom.is_empty() {
+            (vec![signer], None)
+        } else {
+            (for_whom, Some(signer))
+        };
+        for c in before
+            .calls
+            .iter()
+            .filter(|c| !c.closed && c.post.as_ref() == Some(post) && c.level == t.level)
+        {
+            for p in &people {
+                let waiting = c
+                    .recipients
+                    .iter()
+                    .any(|r| r.person.person_id == p.person_id && r.acked_at.is_none());
+                let already = out.iter().any(|e| {
+                    matches!(e, callout::Event::CallAcknowledged { call_id, person, .. }
+                        if *call_id == c.id && person.person_id == p.person_id)
+                });
+                if waiting && !already {
+                    let person = c
+                        .recipients
+                        .iter()
+                        .find(|r| r.person.person_id == p.person_id)
+                        .map(|r| r.person.clone())
+                        .unwrap_or_else(|| p.clone());
+                    out.push(callout::Event::CallAcknowledged {
+                        call_id: c.id,
+                        person,
+                        channel: "task".into(),
+                        at: now,
+                        by: by.clone(),
+                    });
+                }
+            }
         }
     }
     if out.is_empty() {
         return Ok(());
     }
-    let (before, version, head) = load_callout(state, inc.id).await?;
-    if before.calls.is_empty() && out.iter().all(|e| matches!(e, callout::Event::CallsClosed)) {
+    if before.calls.is_empty()
+        && out
+            .iter()
+            .all(|e| matches!(e, callout::Event::CallsClosed { .. }))
+    {
         return Ok(());
     }
     callout_writes(

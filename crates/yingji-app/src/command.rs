@@ -105,6 +105,8 @@ pub const COMMAND_KINDS: &[&str] = &[
     "incident.obligations",
     "incident.fulfil",
     "incident.review",
+    "incident.corrective-done",
+    "incident.corrective-link",
     "incident.close",
     "incident.tick",
     "task.acknowledge",

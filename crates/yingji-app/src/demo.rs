@@ -723,6 +723,7 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
         ended.id,
         Command::EndResponse {
             reason: "业主代表已与住建局达成约谈安排，群众已散去".into(),
+            open_tasks: yingji_domain::incident::CloseReason::NotNeeded,
         },
     )
     .await?;
@@ -736,9 +737,10 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
             kind: ObligationKind::Commitment,
             text: "十个工作日内组织业主代表与物业公司协调会".into(),
             owner: "临溪市住建局".into(),
-            due_at: now
-                .checked_add(SignedDuration::from_hours(24 * 14))
-                .expect("in range"),
+            due_at: Some(
+                now.checked_add(SignedDuration::from_hours(24 * 14))
+                    .expect("in range"),
+            ),
         },
     )
     .await?;
@@ -751,9 +753,10 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
             kind: ObligationKind::Reply,
             text: "向业主代表书面答复更换物业公司的程序".into(),
             owner: "临溪市信访局".into(),
-            due_at: now
-                .checked_add(SignedDuration::from_hours(24 * 30))
-                .expect("in range"),
+            due_at: Some(
+                now.checked_add(SignedDuration::from_hours(24 * 30))
+                    .expect("in range"),
+            ),
         },
     )
     .await?;

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yingji_domain::incident::{
-    Attachment, Command, CorrectiveAction, Ctx, Event, Incident, IncidentKind, NewReport,
-    ObligationKind, Proposal, TaskAction, TaskState, Update, apply, decide, propose,
+    Attachment, CloseReason, Command, CorrectiveAction, Ctx, Event, Incident, IncidentKind,
+    NewReport, ObligationKind, PlanRevision, Proposal, TaskAction, TaskState, Update, apply,
+    decide, measure_log, propose,
 };
 use yingji_domain::values::{IncidentId, TaskId};
 use yingji_domain::{ActorRef, PersonRef};
@@ -53,6 +54,9 @@ pub struct ActionRequest {
     pub note: Option<String>,
     pub reason: Option<String>,
     pub level: Option<String>,
+    /// For `end`: how the response's open tasks and calls are closed, `not_needed` (the
+    /// default) or `handed_over`.
+    pub open_tasks: Option<String>,
     // updates
     pub headcount: Option<u32>,
     pub behaviours: Option<Vec<String>>,
@@ -87,6 +91,9 @@ pub struct ActionRequest {
     // fulfil
     pub channel: Option<String>,
     pub outcome: Option<String>,
+    // a corrective action's link to the plan revision that answers it
+    pub plan_id: Option<String>,
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -98,12 +105,25 @@ pub struct AttachmentRequest {
     pub sha256: Option<String>,
 }
 
+/// A corrective action of a review: owned by a person or by a post of the incident's plan
+/// (exactly one), with a deadline.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectiveActionRequest {
     pub title: String,
-    pub owner: String,
+    pub owner_person_id: Option<Uuid>,
+    pub owner_post: Option<String>,
+    /// RFC 3339.
     pub due_at: Option<String>,
+}
+
+/// A corrective action as validated, before its owner is looked up.
+#[derive(Debug, Clone)]
+pub struct CorrectiveInput {
+    pub title: String,
+    pub owner_person_id: Option<Uuid>,
+    pub owner_post: Option<String>,
+    pub due_at: Timestamp,
 }
 
 /// An RFC 3339 time, or `invalid_time` naming the field.
@@ -152,7 +172,17 @@ pub enum IncidentAction {
         approver_id: Uuid,
         reason: String,
     },
+    /// The after-action review, its corrective actions' owners to be looked up and its times
+    /// to be measured from the event log.
+    Review {
+        summary: String,
+        lessons: Vec<String>,
+        corrective_actions: Vec<CorrectiveInput>,
+    },
 }
+
+/// The actions of `POST /incidents/{id}/corrective-actions/{cid}/{action}`.
+pub const CORRECTIVE_ACTIONS: &[&str] = &["done", "link"];
 
 /// The action names of `POST /incidents/{id}/{action}` (and the console's forms).
 pub const ACTIONS: &[&str] = &[
@@ -231,6 +261,12 @@ impl IncidentAction {
             }),
             "end" => Command::EndResponse {
                 reason: required(&req.reason, "reason")?.to_string(),
+                open_tasks: match req.open_tasks.as_deref() {
+                    None | Some("") => CloseReason::NotNeeded,
+                    Some(r) => CloseReason::parse(r).ok_or_else(|| {
+                        AppError::invalid("open_tasks", "`not_needed` or `handed_over`")
+                    })?,
+                },
             },
             "obligations" => {
                 let kind = match required(&req.kind, "kind")? {
@@ -249,28 +285,39 @@ impl IncidentAction {
                     kind,
                     text: required(&req.text, "text")?.to_string(),
                     owner: required(&req.owner, "owner")?.to_string(),
-                    due_at: parse_ts(required(&req.due_at, "due_at")?, "due_at")?,
+                    // Without a deadline, the plan's `reply_within` gives it.
+                    due_at: req
+                        .due_at
+                        .as_deref()
+                        .filter(|d| !d.trim().is_empty())
+                        .map(|d| parse_ts(d, "due_at"))
+                        .transpose()?,
                 }
             }
-            "review" => Command::Review {
-                summary: required(&req.summary, "summary")?.to_string(),
-                lessons: req.lessons.clone(),
-                corrective_actions: req
-                    .corrective_actions
-                    .iter()
-                    .map(|c| {
-                        Ok(CorrectiveAction {
-                            title: c.title.clone(),
-                            owner: c.owner.clone(),
-                            due_at: c
-                                .due_at
-                                .as_deref()
-                                .map(|d| parse_ts(d, "due_at"))
-                                .transpose()?,
-                        })
-                    })
-                    .collect::<Result<_, AppError>>()?,
-            },
+            "review" => {
+                let mut corrective_actions = Vec::new();
+                for c in &req.corrective_actions {
+                    text_field(&c.title, "title", 500)?;
+                    let post = c.owner_post.clone().filter(|p| !p.trim().is_empty());
+                    if post.is_some() == c.owner_person_id.is_some() {
+                        return Err(AppError::invalid(
+                            "owner_post",
+                            "a corrective action is owned by a person (`owner_person_id`) or a post (`owner_post`)",
+                        ));
+                    }
+                    corrective_actions.push(CorrectiveInput {
+                        title: c.title.clone(),
+                        owner_person_id: c.owner_person_id,
+                        owner_post: post,
+                        due_at: parse_ts(required(&c.due_at, "due_at")?, "due_at")?,
+                    });
+                }
+                return Ok(IncidentAction::Review {
+                    summary: required(&req.summary, "summary")?.to_string(),
+                    lessons: req.lessons.clone(),
+                    corrective_actions,
+                });
+            }
             "close" => Command::Close,
             "regrade-accept" => Command::AcceptRegrade,
             "regrade-decline" => Command::DeclineRegrade {
@@ -325,6 +372,26 @@ impl IncidentAction {
         }))
     }
 
+    /// An action on a corrective action of the review: `done`, or `link` to the plan
+    /// revision (`plan_id`, `version`) that answers it. Anything else is "not found".
+    pub fn corrective(
+        id: Uuid,
+        action: &str,
+        req: &ActionRequest,
+    ) -> Result<IncidentAction, AppError> {
+        Ok(IncidentAction::Decide(match action {
+            "done" => Command::CorrectiveActionDone { id },
+            "link" => Command::LinkCorrectiveAction {
+                id,
+                revision: PlanRevision {
+                    plan_id: required(&req.plan_id, "plan_id")?.to_string(),
+                    version: req.version.ok_or_else(|| AppError::missing("version"))?,
+                },
+            },
+            _ => return Err(AppError::not_found("action")),
+        }))
+    }
+
     /// Fulfilling a commitment or reply.
     pub fn fulfil(obligation: Uuid, req: &ActionRequest) -> IncidentAction {
         IncidentAction::Decide(Command::FulfilObligation {
@@ -339,6 +406,7 @@ impl IncidentAction {
         match self {
             IncidentAction::Escalate { .. } => "incident.escalate",
             IncidentAction::CoerciveStep { .. } => "incident.coercive-steps",
+            IncidentAction::Review { .. } => "incident.review",
             IncidentAction::Decide(cmd) => match cmd {
                 Command::Report(_) => "incident.report",
                 Command::Verify { .. } => "incident.verify",
@@ -359,6 +427,8 @@ impl IncidentAction {
                 Command::AddObligation { .. } => "incident.obligations",
                 Command::FulfilObligation { .. } => "incident.fulfil",
                 Command::Review { .. } => "incident.review",
+                Command::CorrectiveActionDone { .. } => "incident.corrective-done",
+                Command::LinkCorrectiveAction { .. } => "incident.corrective-link",
                 Command::Close => "incident.close",
                 Command::Task { action, .. } => task_kind(*action),
                 Command::Tick => "incident.tick",
@@ -372,6 +442,7 @@ impl IncidentAction {
             IncidentAction::Decide(cmd) => command_permission(cmd),
             IncidentAction::Escalate { .. } => Permission::HandleIncident,
             IncidentAction::CoerciveStep { .. } => Permission::RecordCoerciveStep,
+            IncidentAction::Review { .. } => Permission::ReviewIncident,
         }
     }
 }
@@ -395,7 +466,9 @@ pub fn command_permission(cmd: &Command) -> Permission {
         Command::RequestCoerciveStep { .. } | Command::DecideCoerciveStep { .. } => {
             Permission::RecordCoerciveStep
         }
-        Command::Review { .. } | Command::Close => Permission::ReviewIncident,
+        Command::Review { .. } | Command::Close | Command::LinkCorrectiveAction { .. } => {
+            Permission::ReviewIncident
+        }
         Command::Task { .. } => Permission::WorkTasks,
         _ => Permission::HandleIncident,
     }
@@ -940,6 +1013,14 @@ async fn prepare(
             if matches!(cmd, Command::EndResponse { .. }) {
                 may_end(app, actor, inc).await?;
             }
+            if let Command::LinkCorrectiveAction { revision, .. } = cmd {
+                // The plan revision must exist and be one the actor may see.
+                let row = app
+                    .store
+                    .plan_version(&revision.plan_id, revision.version)
+                    .await?;
+                crate::plans::visible(app, actor, row).await?;
+            }
             (cmd.clone(), None)
         }
         IncidentAction::Escalate { note } => {
@@ -995,7 +1076,84 @@ async fn prepare(
                 None,
             )
         }
+        IncidentAction::Review {
+            summary,
+            lessons,
+            corrective_actions,
+        } => {
+            let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+            let mut actions = Vec::new();
+            for c in corrective_actions {
+                let (owner, owner_person) = match (c.owner_person_id, &c.owner_post) {
+                    (Some(pid), _) => {
+                        let p = app.store.person(pid).await?.ok_or_else(|| {
+                            AppError::field(
+                                ErrorCode::UnknownPerson,
+                                "owner_person_id",
+                                "the owner is not a known person",
+                            )
+                        })?;
+                        (
+                            p.name.clone(),
+                            Some(PersonRef {
+                                person_id: p.id,
+                                name: p.name.clone(),
+                            }),
+                        )
+                    }
+                    (None, Some(post)) => (plan.name_of(post).unwrap_or(post).to_string(), None),
+                    (None, None) => return Err(AppError::missing("owner_post")),
+                };
+                actions.push(CorrectiveAction {
+                    id: Uuid::now_v7(),
+                    title: c.title.clone(),
+                    owner,
+                    owner_person,
+                    owner_post: c.owner_post.clone(),
+                    due_at: Some(c.due_at),
+                    done: false,
+                    done_at: None,
+                    overdue: false,
+                    plan_revision: None,
+                });
+            }
+            (
+                Command::Review {
+                    summary: summary.clone(),
+                    lessons: lessons.clone(),
+                    corrective_actions: actions,
+                    measured: Some(measured_times(app, inc).await?),
+                },
+                None,
+            )
+        }
     })
+}
+
+/// The review's times, measured from the incident's event log and its calls'
+/// acknowledgements.
+pub async fn measured_times(
+    app: &App,
+    inc: &Incident,
+) -> Result<yingji_domain::incident::Measured, AppError> {
+    let log: Vec<(Timestamp, Event)> = app
+        .store
+        .stream_events(inc.id)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            let at = e.envelope.at.parse::<Timestamp>().ok()?;
+            let ev = serde_json::from_str::<Event>(&e.envelope.payload).ok()?;
+            Some((at, ev))
+        })
+        .collect();
+    let (callout, _, _) = crate::calls::load_callout(app, inc.id).await?;
+    let acks: Vec<Timestamp> = callout
+        .calls
+        .iter()
+        .flat_map(|c| c.recipients.iter().filter_map(|r| r.acked_at))
+        .collect();
+    Ok(measure_log(inc, &log, &acks))
 }
 
 /// Decides an action against the stored incident and builds its writes: the incident's

@@ -382,7 +382,11 @@ fn readable(actor: &Actor, owner_path: &str) -> bool {
 }
 
 /// A plan row the actor may read (see [`readable`]); anything else is "not found".
-async fn visible(app: &App, actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, AppError> {
+pub(crate) async fn visible(
+    app: &App,
+    actor: &Actor,
+    row: Option<PlanRow>,
+) -> Result<PlanRow, AppError> {
     let row = row.ok_or_else(|| AppError::not_found("plan"))?;
     app.require(actor, Permission::ViewPlans, &actor.scope_path, "plan")?;
     let owner = app

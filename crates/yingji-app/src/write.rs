@@ -81,7 +81,8 @@ fn reason_of(e: &Event) -> Option<String> {
         Event::MarkedUnfounded { reason }
         | Event::WarningLifted { reason }
         | Event::RegradeDeclined { reason }
-        | Event::ResponseEnded { reason } => Some(reason.clone()),
+        | Event::ResponseEnded { reason, .. } => Some(reason.clone()),
+        Event::TaskClosed { reason, .. } => Some(reason.as_str().to_string()),
         Event::CoerciveStepRecorded { record } | Event::CoerciveStepRequested { record } => {
             Some(record.reason.clone())
         }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::PersonRef;
+use crate::incident::CloseReason;
 
 /// Where an escalation step goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,9 @@ pub struct Call {
     pub next_step: usize,
     pub repeats_done: u32,
     pub closed: bool,
+    /// Why an unanswered call was closed (the response ended, the report proved unfounded).
+    #[serde(default)]
+    pub closed_reason: Option<CloseReason>,
 }
 
 impl Call {
@@ -182,6 +186,9 @@ pub enum Event {
         person: PersonRef,
         channel: String,
         at: Timestamp,
+        /// Who signed, when not the person called (a task acknowledged on their behalf).
+        #[serde(default)]
+        by: Option<PersonRef>,
     },
     /// Nobody (or not everybody) acknowledged in time: the call went further.
     CallEscalated {
@@ -199,8 +206,11 @@ pub enum Event {
         repeat: u32,
         recipients: Vec<PersonRef>,
     },
-    /// The response ended: no more escalation.
-    CallsClosed,
+    /// The response ended (or the report proved unfounded): no more escalation.
+    CallsClosed {
+        #[serde(default)]
+        reason: Option<CloseReason>,
+    },
 }
 
 impl Event {
@@ -210,7 +220,7 @@ impl Event {
             Event::CallAcknowledged { .. } => "call_acknowledged",
             Event::CallEscalated { .. } => "call_escalated",
             Event::CallRepeated { .. } => "call_repeated",
-            Event::CallsClosed => "calls_closed",
+            Event::CallsClosed { .. } => "calls_closed",
         }
     }
 
@@ -279,6 +289,7 @@ pub fn acknowledge(
         person: r.person.clone(),
         channel: channel.to_string(),
         at: now,
+        by: None,
     })
 }
 
@@ -372,6 +383,7 @@ pub fn apply(mut state: Callout, e: &Event) -> Callout {
             person,
             channel,
             at,
+            ..
         } => {
             if let Some(c) = state.calls.iter_mut().find(|c| c.id == *call_id)
                 && let Some(r) = c
@@ -415,8 +427,11 @@ pub fn apply(mut state: Callout, e: &Event) -> Callout {
                 c.repeats_done = *repeat;
             }
         }
-        Event::CallsClosed => {
+        Event::CallsClosed { reason } => {
             for c in &mut state.calls {
+                if !c.closed && !c.answered() {
+                    c.closed_reason = *reason;
+                }
                 c.closed = true;
             }
         }
@@ -464,6 +479,7 @@ mod tests {
             next_step: 0,
             repeats_done: 0,
             closed: false,
+            closed_reason: None,
         }
     }
 

@@ -99,6 +99,8 @@ codes! {
     UnknownObligation = "unknown_obligation", 404;
     /// The incident has no coercive-step request with this id.
     UnknownCoerciveRequest = "unknown_coercive_request", 404;
+    /// The incident's review has no corrective action with this id.
+    UnknownCorrectiveAction = "unknown_corrective_action", 404;
     /// The incident's calls have no call with this id.
     UnknownCall = "unknown_call", 404;
     /// The HTTP method is not allowed on this path.
@@ -117,7 +119,7 @@ codes! {
     ConsultationRequired = "consultation_required", 409;
     /// The task's current state does not allow this action.
     IllegalTaskTransition = "illegal_task_transition", 409;
-    /// The commitment or reply is already fulfilled.
+    /// The commitment, reply or corrective action is already fulfilled (done).
     AlreadyFulfilled = "already_fulfilled", 409;
     /// The incident has already been escalated to its parent.
     AlreadyEscalated = "already_escalated", 409;

@@ -96,6 +96,36 @@ pub enum TaskState {
     Started,
     Done,
     Cancelled,
+    /// Closed without being done when the response ended or the report proved unfounded
+    /// (with a [`CloseReason`]).
+    Closed,
+}
+
+/// Why a task or call was closed without being done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The response ended (or the report proved unfounded): the work is no longer needed.
+    NotNeeded,
+    /// The work goes on outside this response (handed over to a unit or a case).
+    HandedOver,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::NotNeeded => "not_needed",
+            CloseReason::HandedOver => "handed_over",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CloseReason> {
+        Some(match s {
+            "not_needed" => CloseReason::NotNeeded,
+            "handed_over" => CloseReason::HandedOver,
+            _ => return None,
+        })
+    }
 }
 
 impl TaskState {
@@ -106,10 +136,14 @@ impl TaskState {
             TaskState::Started => "started",
             TaskState::Done => "done",
             TaskState::Cancelled => "cancelled",
+            TaskState::Closed => "closed",
         }
     }
     pub fn is_finished(self) -> bool {
-        matches!(self, TaskState::Done | TaskState::Cancelled)
+        matches!(
+            self,
+            TaskState::Done | TaskState::Cancelled | TaskState::Closed
+        )
     }
 }
 
@@ -142,6 +176,16 @@ pub struct Task {
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<Timestamp>,
     pub drill: bool,
+    /// Why the task was closed without being done (state `closed`).
+    #[serde(default)]
+    pub closed_reason: Option<CloseReason>,
+    /// A duty of the plan's aftermath, created when the response ended.
+    #[serde(default)]
+    pub aftermath: bool,
+    /// When the acknowledgement was signed by someone who is not an assignee: the assignees
+    /// it was signed for.
+    #[serde(default)]
+    pub acknowledged_for: Vec<PersonRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,22 +333,59 @@ pub struct RegradeProposal {
     pub at: Timestamp,
 }
 
+/// A plan revision: the plan and the version that answers a corrective action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct PlanRevision {
+    pub plan_id: String,
+    pub version: i64,
+}
+
+/// 整改措施: a corrective action of the review, owned by a person or a post, tracked to its
+/// deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CorrectiveAction {
+    #[serde(default)]
+    pub id: Uuid,
     pub title: String,
+    /// The owner's name (the person's, or the post's as the plan names it).
     pub owner: String,
+    #[serde(default)]
+    pub owner_person: Option<PersonRef>,
+    /// The owning post of the incident's plan.
+    #[serde(default)]
+    pub owner_post: Option<String>,
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Timestamp>,
+    #[serde(default)]
+    pub done: bool,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub done_at: Option<Timestamp>,
+    #[serde(default)]
+    pub overdue: bool,
+    /// The plan revision that answers it.
+    #[serde(default)]
+    pub plan_revision: Option<PlanRevision>,
 }
 
-/// Durations measured from the record, in seconds.
+/// Durations measured from the event log, in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Measured {
     pub report_to_verify_s: Option<i64>,
+    /// Report → the level decided (graded).
+    #[serde(default)]
+    pub report_to_assess_s: Option<i64>,
+    /// The level decided → the response activated.
+    #[serde(default)]
+    pub assess_to_activate_s: Option<i64>,
     pub verify_to_activate_s: Option<i64>,
     pub report_to_activate_s: Option<i64>,
+    /// Activation → the first acknowledgement of a call or a task of the response.
+    #[serde(default)]
+    pub activate_to_first_ack_s: Option<i64>,
     pub activate_to_end_s: Option<i64>,
     pub report_to_end_s: Option<i64>,
     pub tasks: Vec<TaskTiming>,
@@ -383,6 +464,12 @@ pub struct Incident {
     /// For an escalation record: the lower jurisdiction's incident.
     pub source_incident: Option<Uuid>,
     pub review: Option<Review>,
+    /// When the after-action review is due (the plan's `review_within` from the end).
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub review_due_at: Option<Timestamp>,
+    #[serde(default)]
+    pub review_overdue: bool,
 }
 
 /// A new report, as the intake form gives it.
@@ -482,15 +569,19 @@ pub enum Command {
         participants: Vec<String>,
         conclusion: String,
     },
+    /// Ends the response: its open tasks are closed with `open_tasks`, the plan's aftermath
+    /// duties become tasks and the review falls due.
     EndResponse {
         reason: String,
+        open_tasks: CloseReason,
     },
+    /// A commitment or reply; without `due_at` it is due within the plan's `reply_within`.
     AddObligation {
         id: Uuid,
         kind: ObligationKind,
         text: String,
         owner: String,
-        due_at: Timestamp,
+        due_at: Option<Timestamp>,
     },
     FulfilObligation {
         id: Uuid,
@@ -501,6 +592,17 @@ pub enum Command {
         summary: String,
         lessons: Vec<String>,
         corrective_actions: Vec<CorrectiveAction>,
+        /// The times measured from the event log (else from the state).
+        measured: Option<Measured>,
+    },
+    /// A corrective action is done.
+    CorrectiveActionDone {
+        id: Uuid,
+    },
+    /// Links a corrective action to the plan revision that answers it.
+    LinkCorrectiveAction {
+        id: Uuid,
+        revision: PlanRevision,
     },
     Close,
     Task {
@@ -534,6 +636,8 @@ impl Command {
             Command::AddObligation { .. } => "add a commitment or reply to",
             Command::FulfilObligation { .. } => "fulfil a commitment or reply of",
             Command::Review { .. } => "review",
+            Command::CorrectiveActionDone { .. } => "finish a corrective action of",
+            Command::LinkCorrectiveAction { .. } => "link a corrective action of",
             Command::Close => "close",
             Command::Task { .. } => "change a task of",
             Command::Tick => "tick",
@@ -611,6 +715,11 @@ pub enum Event {
     },
     ResponseEnded {
         reason: String,
+        /// The plan's aftermath duties, as tasks.
+        #[serde(default)]
+        aftermath: Vec<Task>,
+        #[serde(default)]
+        review_due_at: Option<Timestamp>,
     },
     ObligationAdded {
         obligation: Obligation,
@@ -626,6 +735,9 @@ pub enum Event {
     Closed,
     TaskAcknowledged {
         id: Uuid,
+        /// The assignees it was signed for, when the signer is not one of them.
+        #[serde(default)]
+        on_behalf_of: Vec<PersonRef>,
     },
     TaskStarted {
         id: Uuid,
@@ -642,6 +754,25 @@ pub enum Event {
         due_at: Timestamp,
     },
     ObligationOverdue {
+        id: Uuid,
+        due_at: Timestamp,
+    },
+    /// A task closed without being done (the response ended, the report proved unfounded).
+    TaskClosed {
+        id: Uuid,
+        reason: CloseReason,
+    },
+    ReviewOverdue {
+        due_at: Timestamp,
+    },
+    CorrectiveActionDone {
+        id: Uuid,
+    },
+    CorrectiveActionLinked {
+        id: Uuid,
+        revision: PlanRevision,
+    },
+    CorrectiveActionOverdue {
         id: Uuid,
         due_at: Timestamp,
     },
@@ -680,6 +811,11 @@ impl Event {
             Event::TaskCancelled { .. } => "task_cancelled",
             Event::TaskOverdue { .. } => "task_overdue",
             Event::ObligationOverdue { .. } => "obligation_overdue",
+            Event::TaskClosed { .. } => "task_closed",
+            Event::ReviewOverdue { .. } => "review_overdue",
+            Event::CorrectiveActionDone { .. } => "corrective_action_done",
+            Event::CorrectiveActionLinked { .. } => "corrective_action_linked",
+            Event::CorrectiveActionOverdue { .. } => "corrective_action_overdue",
         }
     }
 }
@@ -752,6 +888,12 @@ pub enum IncidentError {
     NoWarning,
     #[error("a written reply is recorded with the channel it was sent by")]
     ChannelRequired,
+    #[error("corrective action {id} is not part of this incident's review")]
+    UnknownCorrectiveAction { id: Uuid },
+    #[error("corrective action {id} is already done")]
+    CorrectiveActionAlreadyDone { id: Uuid },
+    #[error("a deadline is required: give `due_at`, or set the plan's `reply_within`")]
+    DeadlineRequired,
     #[error("{0}")]
     Invalid(String),
 }
@@ -796,6 +938,13 @@ impl IncidentError {
             IncidentError::OpenObligations { .. } => crate::error::ErrorCode::OpenObligations,
             IncidentError::NoWarning => crate::error::ErrorCode::NoWarning,
             IncidentError::ChannelRequired => crate::error::ErrorCode::ChannelRequired,
+            IncidentError::UnknownCorrectiveAction { .. } => {
+                crate::error::ErrorCode::UnknownCorrectiveAction
+            }
+            IncidentError::CorrectiveActionAlreadyDone { .. } => {
+                crate::error::ErrorCode::AlreadyFulfilled
+            }
+            IncidentError::DeadlineRequired => crate::error::ErrorCode::MissingField,
             IncidentError::Invalid(_) => crate::error::ErrorCode::Invalid,
         }
     }
@@ -937,7 +1086,99 @@ fn make_task(
         started_at: None,
         done_at: None,
         drill,
+        closed_reason: None,
+        aftermath: false,
+        acknowledged_for: vec![],
     }
+}
+
+/// When the after-action review is due if the response ends now (the plan's `review_within`).
+pub fn review_due(plan: &Plan, now: Timestamp) -> Option<Timestamp> {
+    let w = plan.aftermath.review_within.as_ref()?;
+    let start = now.to_zoned(plan.time.tz.clone());
+    Some(w.value.deadline(&start, plan.time.day).0.timestamp())
+}
+
+/// The post whose holders do an aftermath duty: the owner when it is a post, else the owning
+/// group's (or the office's, the command's) post.
+fn duty_post(plan: &Plan, owner: &str) -> Option<String> {
+    if plan.post(owner).is_some() {
+        return Some(owner.to_string());
+    }
+    task_post(plan, owner)
+}
+
+/// The plan's aftermath duties as tasks, due within the duty's own limit or, without one, by
+/// the review's deadline. A duty with neither has no deadline and is left out (`plan check`
+/// reports it as not acted on).
+pub fn aftermath_tasks(
+    plan: &Plan,
+    now: Timestamp,
+    holders: &dyn Fn(&str) -> Vec<PersonRef>,
+    new_id: &dyn Fn() -> Uuid,
+    drill: bool,
+) -> Vec<Task> {
+    let start = now.to_zoned(plan.time.tz.clone());
+    let review = review_due(plan, now);
+    plan.aftermath
+        .duties
+        .iter()
+        .filter_map(|d| {
+            let (due, within) = match &d.within {
+                Some(w) => (
+                    w.value.deadline(&start, plan.time.day).0.timestamp(),
+                    w.value.to_string(),
+                ),
+                None => (
+                    review?,
+                    plan.aftermath
+                        .review_within
+                        .as_ref()
+                        .map(|w| w.value.to_string())
+                        .unwrap_or_default(),
+                ),
+            };
+            let owner = d
+                .owner
+                .as_ref()
+                .map_or(OFFICE_ID, |o| o.value.as_str())
+                .to_string();
+            let post = duty_post(plan, &owner);
+            let assignees = post.as_deref().map(holders).unwrap_or_default();
+            Some(Task {
+                id: new_id(),
+                group_name: plan.name_of(&owner).unwrap_or(&owner).to_string(),
+                group: owner,
+                title: d.title.clone(),
+                within,
+                due_at: due,
+                post,
+                assignees,
+                state: TaskState::Open,
+                overdue: false,
+                first_response: false,
+                level: None,
+                created_at: now,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                started_at: None,
+                done_at: None,
+                drill,
+                closed_reason: None,
+                aftermath: true,
+                acknowledged_for: vec![],
+            })
+        })
+        .collect()
+}
+
+/// Closes every task not finished, with a reason (never as done).
+fn close_open(inc: &Incident, reason: CloseReason) -> Vec<Event> {
+    inc.tasks
+        .iter()
+        .filter(|t| !t.state.is_finished())
+        .map(|t| Event::TaskClosed { id: t.id, reason })
+        .collect()
 }
 
 /// Tasks a level's response generates, leaving out those the incident already has.
@@ -1073,9 +1314,11 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             if reason.trim().is_empty() {
                 return Err(IncidentError::ReasonRequired);
             }
-            Ok(vec![Event::MarkedUnfounded {
+            let mut out = vec![Event::MarkedUnfounded {
                 reason: reason.clone(),
-            }])
+            }];
+            out.extend(close_open(inc, CloseReason::NotNeeded));
+            Ok(out)
         }
         Command::Assess { level, reason } => {
             if !matches!(s, Status::Verified) {
@@ -1388,16 +1631,20 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 },
             }])
         }
-        Command::EndResponse { reason } => {
+        Command::EndResponse { reason, open_tasks } => {
             if s != Status::Active {
                 return Err(illegal(cmd, s));
             }
             if reason.trim().is_empty() {
                 return Err(IncidentError::ReasonRequired);
             }
-            Ok(vec![Event::ResponseEnded {
+            let mut out = close_open(inc, *open_tasks);
+            out.push(Event::ResponseEnded {
                 reason: reason.clone(),
-            }])
+                aftermath: aftermath_tasks(ctx.plan, ctx.now, ctx.holders, ctx.new_id, inc.drill),
+                review_due_at: review_due(ctx.plan, ctx.now),
+            });
+            Ok(out)
         }
         Command::AddObligation {
             id,
@@ -1414,9 +1661,23 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                     "a commitment or reply needs its text and an owner".into(),
                 ));
             }
-            if *due_at <= ctx.now {
+            let due_at = match due_at {
+                Some(d) => *d,
+                // The plan's default time for what is owed to petitioners.
+                None => {
+                    let w = ctx
+                        .plan
+                        .aftermath
+                        .reply_within
+                        .as_ref()
+                        .ok_or(IncidentError::DeadlineRequired)?;
+                    let start = ctx.now.to_zoned(ctx.plan.time.tz.clone());
+                    w.value.deadline(&start, ctx.plan.time.day).0.timestamp()
+                }
+            };
+            if due_at <= ctx.now {
                 return Err(IncidentError::DeadlineInPast {
-                    due_at: *due_at,
+                    due_at,
                     now: ctx.now,
                 });
             }
@@ -1426,7 +1687,7 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                     kind: *kind,
                     text: text.clone(),
                     owner: owner.clone(),
-                    due_at: *due_at,
+                    due_at,
                     done: false,
                     done_at: None,
                     channel: None,
@@ -1463,22 +1724,75 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             summary,
             lessons,
             corrective_actions,
+            measured,
         } => {
+            // The review is due once the response has ended; the aftermath's tasks may still
+            // be open (they are tracked to their own deadlines).
             if s != Status::Ended {
                 return Err(illegal(cmd, s));
             }
-            let open = inc.tasks.iter().filter(|t| !t.state.is_finished()).count();
-            if open > 0 {
-                return Err(IncidentError::OpenTasks { count: open });
+            let mut actions = Vec::new();
+            for c in corrective_actions {
+                if c.title.trim().is_empty() || c.owner.trim().is_empty() {
+                    return Err(IncidentError::Invalid(
+                        "a corrective action needs its title and an owner".into(),
+                    ));
+                }
+                if let Some(p) = &c.owner_post
+                    && ctx.plan.post(p).is_none()
+                {
+                    return Err(IncidentError::NotInPlan {
+                        what: "post",
+                        value: p.clone(),
+                    });
+                }
+                if let Some(d) = c.due_at
+                    && d <= ctx.now
+                {
+                    return Err(IncidentError::DeadlineInPast {
+                        due_at: d,
+                        now: ctx.now,
+                    });
+                }
+                actions.push(CorrectiveAction {
+                    id: if c.id.is_nil() { (ctx.new_id)() } else { c.id },
+                    done: false,
+                    done_at: None,
+                    overdue: false,
+                    plan_revision: None,
+                    ..c.clone()
+                });
             }
             Ok(vec![Event::Reviewed {
                 review: Review {
-                    measured: measure(inc),
+                    measured: measured.clone().unwrap_or_else(|| measure(inc)),
                     summary: summary.clone(),
                     lessons: lessons.clone(),
-                    corrective_actions: corrective_actions.clone(),
+                    corrective_actions: actions,
                     at: ctx.now,
                 },
+            }])
+        }
+        Command::CorrectiveActionDone { id } => {
+            let c = corrective(inc, *id)?;
+            if c.done {
+                return Err(IncidentError::CorrectiveActionAlreadyDone { id: *id });
+            }
+            Ok(vec![Event::CorrectiveActionDone { id: *id }])
+        }
+        Command::LinkCorrectiveAction { id, revision } => {
+            let c = corrective(inc, *id)?;
+            if c.plan_revision.as_ref() == Some(revision) {
+                return Ok(vec![]);
+            }
+            if revision.plan_id.trim().is_empty() || revision.version < 1 {
+                return Err(IncidentError::Invalid(
+                    "a plan revision is a plan id and a version".into(),
+                ));
+            }
+            Ok(vec![Event::CorrectiveActionLinked {
+                id: *id,
+                revision: revision.clone(),
             }])
         }
         Command::Close => {
@@ -1517,7 +1831,15 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                     if ts != TaskState::Open {
                         return Err(bad("acknowledge"));
                     }
-                    Ok(vec![Event::TaskAcknowledged { id: *id }])
+                    // Signed by someone else than the assignees: recorded as for them.
+                    let own = t.assignees.is_empty()
+                        || t.assignees
+                            .iter()
+                            .any(|a| a.person_id == ctx.actor.person_id);
+                    Ok(vec![Event::TaskAcknowledged {
+                        id: *id,
+                        on_behalf_of: if own { vec![] } else { t.assignees.clone() },
+                    }])
                 }
                 TaskAction::Start => {
                     if !matches!(ts, TaskState::Open | TaskState::Acknowledged) {
@@ -1549,12 +1871,43 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
     }
 }
 
-/// What has fallen due at `now`: overdue tasks, commitments and replies, each once.
+/// A corrective action of the incident's review.
+fn corrective(inc: &Incident, id: Uuid) -> Result<&CorrectiveAction, IncidentError> {
+    inc.review
+        .as_ref()
+        .and_then(|r| r.corrective_actions.iter().find(|c| c.id == id))
+        .ok_or(IncidentError::UnknownCorrectiveAction { id })
+}
+
+/// The corrective actions still to be done, with their deadlines.
+fn open_corrective(inc: &Incident) -> impl Iterator<Item = (&CorrectiveAction, Timestamp)> {
+    inc.review
+        .iter()
+        .flat_map(|r| r.corrective_actions.iter())
+        .filter(|c| !c.done && !c.overdue)
+        .filter_map(|c| c.due_at.map(|d| (c, d)))
+}
+
+/// What has fallen due at `now`: overdue tasks, commitments and replies, the review, and
+/// corrective actions (these outlive the record's closing), each once.
 pub fn tick(inc: &Incident, now: Timestamp) -> Vec<Event> {
+    let mut out: Vec<Event> = open_corrective(inc)
+        .filter(|(_, d)| *d < now)
+        .map(|(c, d)| Event::CorrectiveActionOverdue {
+            id: c.id,
+            due_at: d,
+        })
+        .collect();
     if matches!(inc.status, Status::Unfounded | Status::Closed) {
-        return vec![];
+        return out;
     }
-    let mut out = Vec::new();
+    if inc.status == Status::Ended
+        && !inc.review_overdue
+        && let Some(d) = inc.review_due_at
+        && d < now
+    {
+        out.push(Event::ReviewOverdue { due_at: d });
+    }
     for t in &inc.tasks {
         if !t.overdue && !t.state.is_finished() && t.due_at < now {
             out.push(Event::TaskOverdue {
@@ -1576,9 +1929,13 @@ pub fn tick(inc: &Incident, now: Timestamp) -> Vec<Event> {
 
 /// The earliest moment something of this incident falls due (for the scheduler's index).
 pub fn next_due(inc: &Incident) -> Option<Timestamp> {
+    let corrective = open_corrective(inc).map(|(_, d)| d).min();
     if matches!(inc.status, Status::Unfounded | Status::Closed) {
-        return None;
+        return corrective;
     }
+    let review = inc
+        .review_due_at
+        .filter(|_| inc.status == Status::Ended && !inc.review_overdue);
     let tasks = inc
         .tasks
         .iter()
@@ -1589,7 +1946,7 @@ pub fn next_due(inc: &Incident) -> Option<Timestamp> {
         .iter()
         .filter(|o| !o.overdue && !o.done)
         .map(|o| o.due_at);
-    tasks.chain(obl).min()
+    tasks.chain(obl).chain(review).chain(corrective).min()
 }
 
 fn secs(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
@@ -1598,25 +1955,83 @@ fn secs(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
 
 /// The measured times for the after-action review.
 pub fn measure(inc: &Incident) -> Measured {
+    let first_ack = inc
+        .tasks
+        .iter()
+        .filter(|t| !t.first_response)
+        .filter_map(|t| t.acknowledged_at)
+        .min();
     Measured {
         report_to_verify_s: secs(Some(inc.reported_at), inc.verified_at),
+        report_to_assess_s: None,
+        assess_to_activate_s: None,
         verify_to_activate_s: secs(inc.verified_at, inc.activated_at),
         report_to_activate_s: secs(Some(inc.reported_at), inc.activated_at),
+        activate_to_first_ack_s: secs(inc.activated_at, first_ack),
         activate_to_end_s: secs(inc.activated_at, inc.ended_at),
         report_to_end_s: secs(Some(inc.reported_at), inc.ended_at),
-        tasks: inc
-            .tasks
-            .iter()
-            .map(|t| TaskTiming {
-                task_id: t.id,
-                title: t.title.clone(),
-                group: t.group.clone(),
-                to_ack_s: secs(Some(t.created_at), t.acknowledged_at),
-                to_done_s: secs(Some(t.created_at), t.done_at),
-                overdue: t.overdue,
-            })
-            .collect(),
+        tasks: task_timings(inc),
     }
+}
+
+/// The measured times from the incident's event log (`log`: each event with its time) and the
+/// times its calls were acknowledged: report → verify, report → grade (the level decided),
+/// grade → activation, activation → the first acknowledgement (of a call, or of a task of the
+/// response), activation → end.
+pub fn measure_log(
+    inc: &Incident,
+    log: &[(Timestamp, Event)],
+    call_acks: &[Timestamp],
+) -> Measured {
+    let first = |f: &dyn Fn(&Event) -> bool| log.iter().find(|(_, e)| f(e)).map(|(at, _)| *at);
+    let reported = first(&|e| matches!(e, Event::Reported { .. })).or(Some(inc.reported_at));
+    let verified = first(&|e| matches!(e, Event::Verified { .. }));
+    let assessed = first(&|e| matches!(e, Event::Assessed { .. }));
+    let activated = first(&|e| matches!(e, Event::Activated { .. }));
+    let ended = first(&|e| matches!(e, Event::ResponseEnded { .. }));
+    let response_task = |id: &Uuid| {
+        inc.tasks
+            .iter()
+            .any(|t| t.id == *id && !t.first_response && !t.aftermath)
+    };
+    let first_ack = activated.and_then(|act| {
+        log.iter()
+            .filter(|(at, _)| *at >= act)
+            .filter(|(_, e)| match e {
+                Event::TaskAcknowledged { id, .. }
+                | Event::TaskStarted { id }
+                | Event::TaskDone { id } => response_task(id),
+                _ => false,
+            })
+            .map(|(at, _)| *at)
+            .chain(call_acks.iter().copied().filter(|at| *at >= act))
+            .min()
+    });
+    Measured {
+        report_to_verify_s: secs(reported, verified),
+        report_to_assess_s: secs(reported, assessed),
+        assess_to_activate_s: secs(assessed, activated),
+        verify_to_activate_s: secs(verified, activated),
+        report_to_activate_s: secs(reported, activated),
+        activate_to_first_ack_s: secs(activated, first_ack),
+        activate_to_end_s: secs(activated, ended),
+        report_to_end_s: secs(reported, ended),
+        tasks: task_timings(inc),
+    }
+}
+
+fn task_timings(inc: &Incident) -> Vec<TaskTiming> {
+    inc.tasks
+        .iter()
+        .map(|t| TaskTiming {
+            task_id: t.id,
+            title: t.title.clone(),
+            group: t.group.clone(),
+            to_ack_s: secs(Some(t.created_at), t.acknowledged_at),
+            to_done_s: secs(Some(t.created_at), t.done_at),
+            overdue: t.overdue,
+        })
+        .collect()
 }
 
 /// Folds one event into the state. `at` and `actor` come from the event's envelope.
@@ -1668,6 +2083,8 @@ pub fn apply(
             parent_incident: None,
             source_incident: report.source_incident,
             review: None,
+            review_due_at: None,
+            review_overdue: false,
         });
     }
     let mut inc = state?;
@@ -1744,11 +2161,17 @@ pub fn apply(
             }
         }
         Event::ConsultationRecorded { record } => inc.consultations.push(record.clone()),
-        Event::ResponseEnded { .. } => {
+        Event::ResponseEnded {
+            aftermath,
+            review_due_at,
+            ..
+        } => {
             inc.status = Status::Ended;
             inc.ended_at = Some(at);
             inc.warning = None;
             inc.regrade = None;
+            inc.tasks.extend(aftermath.iter().cloned());
+            inc.review_due_at = *review_due_at;
         }
         Event::ObligationAdded { obligation } => inc.obligations.push(obligation.clone()),
         Event::ObligationFulfilled {
@@ -1771,11 +2194,12 @@ pub fn apply(
             inc.status = Status::Closed;
             inc.closed_at = Some(at);
         }
-        Event::TaskAcknowledged { id } => {
+        Event::TaskAcknowledged { id, on_behalf_of } => {
             if let Some(i) = task(&mut inc, id) {
                 inc.tasks[i].state = TaskState::Acknowledged;
                 inc.tasks[i].acknowledged_at = Some(at);
                 inc.tasks[i].acknowledged_by = Some(actor.clone());
+                inc.tasks[i].acknowledged_for = on_behalf_of.clone();
             }
         }
         Event::TaskStarted { id } => {
@@ -1815,6 +2239,35 @@ pub fn apply(
                 o.overdue = true;
             }
         }
+        Event::TaskClosed { id, reason } => {
+            if let Some(i) = task(&mut inc, id) {
+                inc.tasks[i].state = TaskState::Closed;
+                inc.tasks[i].closed_reason = Some(*reason);
+            }
+        }
+        Event::ReviewOverdue { .. } => inc.review_overdue = true,
+        Event::CorrectiveActionDone { id } => {
+            if let Some(c) = corrective_mut(&mut inc, id) {
+                c.done = true;
+                c.done_at = Some(at);
+            }
+        }
+        Event::CorrectiveActionLinked { id, revision } => {
+            if let Some(c) = corrective_mut(&mut inc, id) {
+                c.plan_revision = Some(revision.clone());
+            }
+        }
+        Event::CorrectiveActionOverdue { id, .. } => {
+            if let Some(c) = corrective_mut(&mut inc, id) {
+                c.overdue = true;
+            }
+        }
     }
     Some(inc)
+}
+
+fn corrective_mut<'a>(inc: &'a mut Incident, id: &Uuid) -> Option<&'a mut CorrectiveAction> {
+    inc.review
+        .as_mut()
+        .and_then(|r| r.corrective_actions.iter_mut().find(|c| c.id == *id))
 }

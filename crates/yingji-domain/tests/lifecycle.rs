@@ -293,10 +293,42 @@ fn a_report_of_120_runs_through_the_whole_loop() {
     assert_eq!(twice.code().as_str(), "coercive_already_decided");
 
     w.later(60);
+    let open_before: Vec<Uuid> = w
+        .inc()
+        .tasks
+        .iter()
+        .filter(|t| !t.state.is_finished())
+        .map(|t| t.id)
+        .collect();
+    assert!(!open_before.is_empty());
+    let ended_at = w.now;
     w.run(Command::EndResponse {
         reason: "群众已散去".into(),
+        open_tasks: CloseReason::NotNeeded,
     })
     .unwrap();
+    // The response's open tasks are closed with the reason, never as done…
+    for id in &open_before {
+        let t = w.inc().tasks.iter().find(|t| t.id == *id).unwrap();
+        assert_eq!(t.state, TaskState::Closed);
+        assert_eq!(t.closed_reason, Some(CloseReason::NotNeeded));
+        assert!(t.done_at.is_none());
+    }
+    // …the plan's aftermath duties become tasks with the plan's times, and the review is due
+    // within `review_within` (7d).
+    let week = ended_at
+        .checked_add(SignedDuration::from_hours(24 * 7))
+        .unwrap();
+    assert_eq!(w.inc().review_due_at, Some(week));
+    let duties: Vec<&Task> = w.inc().tasks.iter().filter(|t| t.aftermath).collect();
+    assert_eq!(duties.len(), 4);
+    assert!(
+        duties
+            .iter()
+            .all(|t| t.due_at == week && t.state == TaskState::Open)
+    );
+    let township = duties.iter().find(|t| t.group == "township-head").unwrap();
+    assert_eq!(township.post.as_deref(), Some("township-head"));
     assert_eq!(
         w.run(Command::Activate { level: None })
             .unwrap_err()
@@ -313,7 +345,7 @@ fn a_report_of_120_runs_through_the_whole_loop() {
             kind: ObligationKind::Commitment,
             text: "十日内公布补偿标准".into(),
             owner: "市自然资源局".into(),
-            due_at: past,
+            due_at: Some(past),
         })
         .unwrap_err();
     assert_eq!(err.code().as_str(), "deadline_in_past");
@@ -326,18 +358,25 @@ fn a_report_of_120_runs_through_the_whole_loop() {
         kind: ObligationKind::Commitment,
         text: "十日内公布补偿标准".into(),
         owner: "市自然资源局".into(),
-        due_at: due,
+        due_at: Some(due),
     })
     .unwrap();
+    // Without a deadline, a reply is due within the plan's `reply_within` (15d).
     w.run(Command::AddObligation {
         id: Uuid::from_u128(501),
         kind: ObligationKind::Reply,
         text: "向上访代表书面答复".into(),
         owner: "市信访局".into(),
-        due_at: due,
+        due_at: None,
     })
     .unwrap();
-    w.later(11 * 24 * 60);
+    assert_eq!(
+        w.inc().obligations[1].due_at,
+        w.now
+            .checked_add(SignedDuration::from_hours(24 * 15))
+            .unwrap()
+    );
+    w.later(16 * 24 * 60);
     let ev = w.run(Command::Tick).unwrap();
     assert_eq!(
         ev.iter()
@@ -345,6 +384,14 @@ fn a_report_of_120_runs_through_the_whole_loop() {
             .count(),
         2
     );
+    // Closed tasks never turn overdue; the aftermath's and the review do.
+    for e in &ev {
+        if let Event::TaskOverdue { id, .. } = e {
+            assert!(!open_before.contains(id), "a closed task turned overdue");
+        }
+    }
+    assert!(ev.iter().any(|e| matches!(e, Event::ReviewOverdue { .. })));
+    assert!(w.inc().review_overdue);
     assert_eq!(
         w.run(Command::FulfilObligation {
             id: Uuid::from_u128(501),
@@ -363,18 +410,30 @@ fn a_report_of_120_runs_through_the_whole_loop() {
     })
     .unwrap();
 
-    // The review needs every task finished; then it measures the times.
-    assert_eq!(
-        w.run(Command::Review {
-            summary: "s".into(),
-            lessons: vec![],
-            corrective_actions: vec![]
-        })
-        .unwrap_err()
-        .code()
-        .as_str(),
-        "open_tasks"
-    );
+    // The review is available once the response has ended (the aftermath's tasks still
+    // open); it measures the times.
+    let ca_due = w
+        .now
+        .checked_add(SignedDuration::from_hours(24 * 30))
+        .unwrap();
+    w.run(Command::Review {
+        summary: "处置及时".into(),
+        lessons: vec!["夜间到岗偏慢".into()],
+        corrective_actions: vec![CorrectiveAction {
+            id: Uuid::nil(),
+            title: "完善夜间值班".into(),
+            owner: "联席会议办公室主任".into(),
+            owner_person: None,
+            owner_post: Some("township-head".into()),
+            due_at: Some(ca_due),
+            done: false,
+            done_at: None,
+            overdue: false,
+            plan_revision: None,
+        }],
+        measured: None,
+    })
+    .unwrap();
     let open: Vec<Uuid> = w
         .inc()
         .tasks
@@ -390,16 +449,6 @@ fn a_report_of_120_runs_through_the_whole_loop() {
         })
         .unwrap();
     }
-    w.run(Command::Review {
-        summary: "处置及时".into(),
-        lessons: vec!["夜间到岗偏慢".into()],
-        corrective_actions: vec![CorrectiveAction {
-            title: "完善夜间值班".into(),
-            owner: "指挥部办公室".into(),
-            due_at: None,
-        }],
-    })
-    .unwrap();
     let m = &w.inc().review.as_ref().unwrap().measured;
     assert_eq!(m.report_to_verify_s, Some(300));
     assert_eq!(m.report_to_activate_s, Some(300));
@@ -407,6 +456,35 @@ fn a_report_of_120_runs_through_the_whole_loop() {
     let t = m.tasks.iter().find(|t| t.task_id == order_id).unwrap();
     assert_eq!(t.to_ack_s, Some(31 * 60));
     assert!(t.overdue);
+    // The corrective action: an owner post, a deadline, overdue by the tick, then done and
+    // linked to the plan revision that answers it.
+    let ca = w.inc().review.as_ref().unwrap().corrective_actions[0].clone();
+    assert!(!ca.id.is_nil());
+    w.later(31 * 24 * 60);
+    let ev = w.run(Command::Tick).unwrap();
+    assert!(ev.contains(&Event::CorrectiveActionOverdue {
+        id: ca.id,
+        due_at: ca_due
+    }));
+    w.run(Command::LinkCorrectiveAction {
+        id: ca.id,
+        revision: PlanRevision {
+            plan_id: "linxiang-city-mass-petition".into(),
+            version: 2,
+        },
+    })
+    .unwrap();
+    w.run(Command::CorrectiveActionDone { id: ca.id }).unwrap();
+    assert_eq!(
+        w.run(Command::CorrectiveActionDone { id: ca.id })
+            .unwrap_err()
+            .code()
+            .as_str(),
+        "already_fulfilled"
+    );
+    let ca = &w.inc().review.as_ref().unwrap().corrective_actions[0];
+    assert!(ca.done && ca.overdue);
+    assert_eq!(ca.plan_revision.as_ref().unwrap().version, 2);
     // The commitment is still owed: the record stays open until it is fulfilled.
     assert_eq!(
         w.run(Command::Close).unwrap_err().code().as_str(),
@@ -445,12 +523,16 @@ fn illegal_transitions_are_refused() {
     w.run(Command::Report(report(30))).unwrap();
     for cmd in [
         Command::Activate { level: None },
-        Command::EndResponse { reason: "x".into() },
+        Command::EndResponse {
+            reason: "x".into(),
+            open_tasks: CloseReason::NotNeeded,
+        },
         Command::Close,
         Command::Review {
             summary: "x".into(),
             lessons: vec![],
             corrective_actions: vec![],
+            measured: None,
         },
     ] {
         let err = w.run(cmd).unwrap_err();
@@ -511,9 +593,63 @@ fn drills_mark_every_task_and_obligation() {
         kind: ObligationKind::Reply,
         text: "答复".into(),
         owner: "信访局".into(),
-        due_at: due,
+        due_at: Some(due),
     })
     .unwrap();
     assert!(w.inc().tasks.iter().all(|t| t.drill));
     assert!(w.inc().obligations.iter().all(|o| o.drill));
+}
+
+#[test]
+fn an_unfounded_report_closes_its_tasks_and_they_never_turn_overdue() {
+    let mut w = World::new();
+    w.run(Command::Report(report(30))).unwrap();
+    assert!(!w.inc().tasks.is_empty(), "first-response tasks");
+    w.run(Command::MarkUnfounded {
+        reason: "经核实，无人聚集".into(),
+    })
+    .unwrap();
+    assert!(
+        w.inc().tasks.iter().all(
+            |t| t.state == TaskState::Closed && t.closed_reason == Some(CloseReason::NotNeeded)
+        )
+    );
+    w.later(24 * 60);
+    assert_eq!(w.run(Command::Tick).unwrap(), vec![]);
+}
+
+#[test]
+fn a_task_signed_for_its_assignee_is_recorded_as_on_their_behalf() {
+    let mut w = World::new();
+    w.run(Command::Report(report(60))).unwrap();
+    w.run(Command::Verify { note: None }).unwrap();
+    w.run(Command::Assess {
+        level: None,
+        reason: None,
+    })
+    .unwrap();
+    w.run(Command::Activate { level: None }).unwrap();
+    let t = w
+        .inc()
+        .tasks
+        .iter()
+        .find(|t| !t.assignees.is_empty())
+        .unwrap()
+        .clone();
+    let ev = w
+        .run(Command::Task {
+            id: t.id,
+            action: TaskAction::Acknowledge,
+            reason: None,
+        })
+        .unwrap();
+    assert_eq!(
+        ev,
+        vec![Event::TaskAcknowledged {
+            id: t.id,
+            on_behalf_of: t.assignees.clone()
+        }]
+    );
+    let after = w.inc().tasks.iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!(after.acknowledged_for, t.assignees);
 }

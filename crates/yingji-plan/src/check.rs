@@ -1013,6 +1013,24 @@ impl Checker<'_, '_> {
                 .filter_map(|x| x.above.as_ref())
                 .map(|x| x.value.as_str()),
         );
+        // The engine makes each aftermath duty a task when the response ends, due within the
+        // duty's `within` or, without one, by the review (`review_within`). With neither, the
+        // duty has no deadline and no task is made: say so rather than ignore it.
+        if p.aftermath.review_within.is_none() {
+            for d in p.aftermath.duties.iter().filter(|d| d.within.is_none()) {
+                self.out.push(
+                    Diagnostic::new(
+                        Code::NotActedOn,
+                        d.span.clone(),
+                        format!(
+                            "aftermath duty “{}” is not acted on: it has no `within` and the plan no `[aftermath] review_within`, so no task is made for it",
+                            d.title
+                        ),
+                    )
+                    .label("no deadline: not acted on"),
+                );
+            }
+        }
         for post in &p.posts {
             if !used.contains(post.id.value.as_str()) {
                 self.out.push(

@@ -72,6 +72,8 @@ pub enum Code {
     EscalationOverlap,
     /// The `above` links of posts go round in a circle.
     AboveCycle,
+    /// A key the engine does not act on as written (it is kept, but nothing happens).
+    NotActedOn,
 }
 
 impl Code {
@@ -104,13 +106,16 @@ impl Code {
             Code::BelowScope => "P0401",
             Code::GroupNeverCalled => "P0402",
             Code::UnusedPost => "P0403",
+            Code::NotActedOn => "P0404",
         }
     }
 
     /// Errors stop a plan from being used; warnings do not.
     pub fn severity(self) -> Severity {
         match self {
-            Code::BelowScope | Code::GroupNeverCalled | Code::UnusedPost => Severity::Warning,
+            Code::BelowScope | Code::GroupNeverCalled | Code::UnusedPost | Code::NotActedOn => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }

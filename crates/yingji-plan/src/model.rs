@@ -564,6 +564,8 @@ pub struct Aftermath {
 #[derive(Debug, Clone)]
 pub struct AftermathDuty {
     pub title: String,
+    /// Where the duty's title is written.
+    pub span: Span,
     pub owner: Option<Sp<String>>,
     pub within: Option<Sp<TimeLimit>>,
 }

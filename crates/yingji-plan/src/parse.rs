@@ -233,8 +233,10 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
                         let owner = dt.str("owner");
                         let within = dt.value("within").and_then(|v| limit(&dt, "within", v));
                         dt.finish();
+                        let title = title?;
                         Some(AftermathDuty {
-                            title: title?.value,
+                            span: title.span,
+                            title: title.value,
                             owner,
                             within,
                         })

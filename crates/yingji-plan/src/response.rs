@@ -152,6 +152,13 @@ pub struct Simulation {
     pub coercive_steps: Vec<ApprovalOut>,
     pub parent_called: bool,
     pub next_level: Option<NextLevel>,
+    /// The aftermath if the response ended at the simulated moment: the plan's duties as the
+    /// tasks they become (a duty without its own `within` is due with the review)…
+    pub aftermath: Vec<TaskOut>,
+    /// …when the after-action review would be due (`review_within`)…
+    pub review_due_at: Option<String>,
+    /// …and a commitment or reply recorded then without a deadline (`reply_within`).
+    pub reply_due_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,6 +242,32 @@ fn report_out(plan: &Plan, r: &ReportDue, start: &Zoned) -> ReportOut {
     }
 }
 
+/// The aftermath as it would be if the response ended at `end`: the duties' tasks (as the
+/// engine makes them), the review's and a reply's deadlines.
+fn aftermath(plan: &Plan, end: &Zoned, sim: &mut Simulation) {
+    let a = &plan.aftermath;
+    let due = |w: &crate::time::TimeLimit| w.deadline(end, plan.time.day);
+    sim.review_due_at = a.review_within.as_ref().map(|w| stamp(&due(&w.value).0));
+    sim.reply_due_at = a.reply_within.as_ref().map(|w| stamp(&due(&w.value).0));
+    sim.aftermath = a
+        .duties
+        .iter()
+        .filter_map(|d| {
+            let within = d.within.as_ref().or(a.review_within.as_ref())?.value;
+            let (at, period) = due(&within);
+            let owner = d.owner.as_ref().map_or(OFFICE_ID, |o| o.value.as_str());
+            Some(TaskOut {
+                group: owner.to_string(),
+                group_name: plan.name_of(owner).unwrap_or(owner).to_string(),
+                title: d.title.clone(),
+                within,
+                period,
+                due_at: stamp(&at),
+            })
+        })
+        .collect();
+}
+
 /// Every task a response generates: the called groups' standing checklists, in the order the
 /// groups are called, then the level's own tasks.
 pub fn tasks_of<'p>(plan: &'p Plan, resp: &Response<'p>) -> Vec<&'p TaskTemplate> {
@@ -298,6 +331,9 @@ pub fn simulate_with(
         coercive_steps: vec![],
         parent_called: false,
         next_level: None,
+        aftermath: vec![],
+        review_due_at: None,
+        reply_due_at: None,
     };
     let (g_level, g_rule) = match graded {
         Ok(g) => g,
@@ -320,6 +356,7 @@ pub fn simulate_with(
         judgement: level.judgement.clone(),
     });
     fill(plan, &resp, &start, &mut sim);
+    aftermath(plan, &start, &mut sim);
     if g_level > 0 {
         let next_i = g_level - 1;
         let next = &plan.levels[next_i];
@@ -527,6 +564,25 @@ pub fn render_text(sim: &Simulation) -> String {
         "parent jurisdiction called: {}",
         if sim.parent_called { "yes" } else { "no" }
     );
+    if !sim.aftermath.is_empty() || sim.review_due_at.is_some() || sim.reply_due_at.is_some() {
+        let _ = writeln!(s, "aftermath, if the response ended at {}", sim.input.at);
+        for t in &sim.aftermath {
+            let _ = writeln!(
+                s,
+                "  {}  {} — {} ({})",
+                t.due_at, t.group_name, t.title, t.within
+            );
+        }
+        if let Some(r) = &sim.review_due_at {
+            let _ = writeln!(s, "  {r}  after-action review due");
+        }
+        if let Some(r) = &sim.reply_due_at {
+            let _ = writeln!(
+                s,
+                "  {r}  commitments and replies due, unless given a deadline"
+            );
+        }
+    }
     if let Some(n) = &sim.next_level {
         let _ = writeln!(s, "next level up: {} {}", n.id, n.name);
         if let Some(c) = &n.commander {

@@ -204,6 +204,10 @@ pub fn app(state: AppState) -> Router {
             "/incidents/{id}/coercive-steps/{request}/{decision}",
             post(incidents::decide_coercive_step),
         )
+        .route(
+            "/incidents/{id}/corrective-actions/{cid}/{action}",
+            post(incidents::corrective_action),
+        )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .merge(cases::routes())

@@ -151,3 +151,54 @@ impl Checked for jiff::Timestamp {
         s.parse::<jiff::Timestamp>().is_ok()
     }
 }
+
+#[test]
+fn the_aftermath_is_simulated_as_if_the_response_ended_then() {
+    let s = sim("linxiang-city.toml", 120, "2026-03-02T10:00:00+08:00");
+    // Four duties, each due within the plan's times (7d: its own, or the review's).
+    assert_eq!(s.aftermath.len(), 4, "{:?}", s.aftermath);
+    assert!(
+        s.aftermath
+            .iter()
+            .all(|t| t.due_at == "2026-03-09T10:00:00+08:00")
+    );
+    assert_eq!(
+        s.review_due_at.as_deref(),
+        Some("2026-03-09T10:00:00+08:00")
+    );
+    assert_eq!(s.reply_due_at.as_deref(), Some("2026-03-17T10:00:00+08:00"));
+    let text = yingji_plan::response::render_text(&s);
+    assert!(text.contains("after-action review due"), "{text}");
+}
+
+#[test]
+fn an_aftermath_duty_without_any_deadline_is_reported_as_not_acted_on() {
+    let path = crate::repo_root().join("examples/plans/linxiang-city.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let without = text.replace("review_within = \"7d\"", "");
+    assert_ne!(text, without);
+    let c = yingji_plan::load(&without);
+    let p0404: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.id() == "P0404")
+        .collect();
+    // Three duties have no `within` of their own; the fourth has one and is acted on.
+    assert_eq!(p0404.len(), 3, "{:#?}", c.diagnostics);
+    assert!(
+        p0404
+            .iter()
+            .all(|d| !d.is_error() && d.message.contains("not acted on"))
+    );
+    let s = yingji_plan::simulate(
+        c.plan.as_ref().unwrap(),
+        &Input {
+            headcount: 120,
+            venue: None,
+            behaviours: &[],
+        },
+        &at("2026-03-02T10:00:00+08:00"),
+    );
+    assert_eq!(s.aftermath.len(), 1);
+    assert_eq!(s.review_due_at, None);
+}

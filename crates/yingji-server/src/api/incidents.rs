@@ -175,7 +175,7 @@ pub async fn get_proposal(
            ("Idempotency-Key" = Option<String>, Header)),
     request_body = ActionRequest,
     responses((status = 200, description = "the incident after the command", body = Incident),
-              (status = 409, description = "illegal_transition, already_escalated, open_tasks, open_obligations…", body = ErrorBody),
+              (status = 409, description = "illegal_transition, already_escalated, open_tasks (close), open_obligations…", body = ErrorBody),
               (status = 422, description = "invalid for this plan or state: missing_field, unknown_level, not_in_plan…", body = ErrorBody)))]
 pub async fn incident_action(
     State(state): State<AppState>,
@@ -290,6 +290,35 @@ pub async fn fulfil_obligation(
     .await
 }
 
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/corrective-actions/{cid}/{action}", tag = "incidents",
+    params(("id" = Uuid, Path), ("cid" = Uuid, Path),
+           ("action" = String, Path, description = "done, or link (with `plan_id` and `version`: the plan revision that answers it)"),
+           ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ActionRequest,
+    responses((status = 200, description = "the incident after the change", body = Incident),
+              (status = 404, description = "not_found, unknown_corrective_action, the plan version", body = ErrorBody),
+              (status = 409, description = "already_fulfilled", body = ErrorBody)))]
+pub async fn corrective_action(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path((id, cid, action)): Path<(Uuid, Uuid, String)>,
+    body: JsonBody<ActionRequest>,
+) -> Result<Response, ApiError> {
+    let action = IncidentAction::corrective(cid, &action, &body.value)?;
+    run_api(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        OnIncident {
+            id: id.into(),
+            action,
+        },
+    )
+    .await
+}
+
 #[derive(Debug, Deserialize)]
 pub struct TaskQuery {
     /// `me` or a person id.
@@ -322,7 +351,15 @@ pub async fn list_tasks(
         })?),
     };
     if let Some(s) = &q.state
-        && !["open", "acknowledged", "started", "done", "cancelled"].contains(&s.as_str())
+        && ![
+            "open",
+            "acknowledged",
+            "started",
+            "done",
+            "cancelled",
+            "closed",
+        ]
+        .contains(&s.as_str())
     {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,

@@ -11,7 +11,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 use yingji_app::ErrorCode;
-use yingji_domain::incident::{Command, Incident, ObligationKind, TaskAction, Update};
+use yingji_domain::incident::{
+    CloseReason, Command, Incident, ObligationKind, PlanRevision, TaskAction, Update,
+};
 
 use super::desk::kind_str;
 use super::{
@@ -33,6 +35,9 @@ pub struct TaskView {
     pub assignees: String,
     pub ack: Option<String>,
     pub first_response: bool,
+    pub aftermath: bool,
+    /// Why it was closed without being done.
+    pub closed_as: Option<String>,
     /// (action, label)
     pub actions: Vec<(&'static str, String)>,
 }
@@ -53,6 +58,29 @@ pub struct ObligationView {
     pub done_note: String,
     pub can_fulfil: bool,
     pub needs_channel: bool,
+}
+
+pub struct CorrectiveView {
+    pub id: String,
+    pub title: String,
+    pub owner: String,
+    pub due: String,
+    pub overdue: bool,
+    pub done: bool,
+    /// "Answered by plan … v…"
+    pub revision: Option<String>,
+    pub can_done: bool,
+    pub can_link: bool,
+}
+
+/// The saved review, as the people who may see the incident see it.
+pub struct ReviewView {
+    pub at: String,
+    pub summary: String,
+    pub lessons: Vec<String>,
+    /// (label, duration)
+    pub measured: Vec<(String, String)>,
+    pub corrective: Vec<CorrectiveView>,
 }
 
 pub struct NoteView {
@@ -159,6 +187,12 @@ pub struct RoomPage {
     pub due_default: String,
     pub error: Option<String>,
     pub plan_link: String,
+    pub review: Option<ReviewView>,
+    /// (when, overdue) while the review is owed.
+    pub review_due: Option<(String, bool)>,
+    /// (`post:<id>` or `person:<id>`, name) for a corrective action's owner: the plan's posts,
+    /// then the people holding them in the incident's jurisdiction.
+    pub owners: Vec<(String, String)>,
 }
 
 fn level_tuple(l: &yingji_domain::incident::LevelRef) -> (String, String, String) {
@@ -219,22 +253,27 @@ async fn build(
         activate: dry.accepts(&ok(Command::Activate { level: None })).await,
         update: dry.accepts(&ok(Command::Update(Update::default()))).await,
         regrade: dry.accepts(&ok(Command::AcceptRegrade)).await,
-        end: dry.accepts(&ok(Command::EndResponse { reason: x() })).await,
+        end: dry
+            .accepts(&ok(Command::EndResponse {
+                reason: x(),
+                open_tasks: CloseReason::NotNeeded,
+            }))
+            .await,
         obligation: dry
             .accepts(&ok(Command::AddObligation {
                 id: Uuid::nil(),
                 kind: ObligationKind::Commitment,
                 text: x(),
                 owner: x(),
-                due_at: later,
+                due_at: Some(later),
             }))
             .await,
         review: dry
-            .accepts(&ok(Command::Review {
+            .accepts(&IncidentAction::Review {
                 summary: x(),
                 lessons: vec![],
                 corrective_actions: vec![],
-            }))
+            })
             .await,
         close: dry.accepts(&ok(Command::Close)).await,
         coercive: false,
@@ -386,10 +425,22 @@ async fn build(
                 .collect::<Vec<_>>()
                 .join("、"),
             ack: match (&t.acknowledged_by, t.acknowledged_at) {
-                (Some(by), Some(at)) => Some(l.f2("room.acked_by", &by.name, hm(at, tz))),
+                (Some(by), Some(at)) => {
+                    let mut a = l.f2("room.acked_by", &by.name, hm(at, tz));
+                    if !t.acknowledged_for.is_empty() {
+                        let names: Vec<&str> =
+                            t.acknowledged_for.iter().map(|p| p.name.as_str()).collect();
+                        a.push_str(&format!(" · {}", l.f1("room.acked_for", names.join("、"))));
+                    }
+                    Some(a)
+                }
                 _ => None,
             },
             first_response: t.first_response,
+            aftermath: t.aftermath,
+            closed_as: t
+                .closed_reason
+                .map(|r| l.f1("room.closed_as", l.tk("close_reason", r.as_str()))),
             actions,
         };
         match groups.iter_mut().find(|g| g.name == t.group_name) {
@@ -431,6 +482,81 @@ async fn build(
             needs_channel: o.kind == ObligationKind::Reply,
         })
         .collect();
+    let mut review = None;
+    if let Some(r) = &inc.review {
+        let dur = |s: Option<i64>| s.map(|s| l.minutes(s / 60));
+        let m = &r.measured;
+        let measured = [
+            ("report_to_verify", m.report_to_verify_s),
+            ("report_to_assess", m.report_to_assess_s),
+            ("assess_to_activate", m.assess_to_activate_s),
+            ("activate_to_first_ack", m.activate_to_first_ack_s),
+            ("activate_to_end", m.activate_to_end_s),
+            ("report_to_end", m.report_to_end_s),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| dur(v).map(|d| (l.tk("measured", k), d)))
+        .collect();
+        let mut corrective = Vec::new();
+        for c in &r.corrective_actions {
+            let can_done = !c.done
+                && dry
+                    .accepts(&ok(Command::CorrectiveActionDone { id: c.id }))
+                    .await;
+            let can_link = dry
+                .accepts(&ok(Command::LinkCorrectiveAction {
+                    id: c.id,
+                    revision: PlanRevision {
+                        plan_id: inc.plan_id.clone(),
+                        version: inc.plan_version,
+                    },
+                }))
+                .await;
+            corrective.push(CorrectiveView {
+                id: c.id.to_string(),
+                title: c.title.clone(),
+                owner: c.owner.clone(),
+                due: c.due_at.map(|d| hm(d, tz)).unwrap_or_default(),
+                overdue: !c.done && (c.overdue || c.due_at.is_some_and(|d| d < now)),
+                done: c.done,
+                revision: c
+                    .plan_revision
+                    .as_ref()
+                    .map(|p| l.f2("room.plan_revision", &p.plan_id, p.version)),
+                can_done,
+                can_link,
+            });
+        }
+        review = Some(ReviewView {
+            at: hm(r.at, tz),
+            summary: r.summary.clone(),
+            lessons: r.lessons.clone(),
+            measured,
+            corrective,
+        });
+    }
+    let mut owners: Vec<(String, String)> = plan
+        .posts
+        .iter()
+        .map(|p| (format!("post:{}", p.id.value), p.name.clone()))
+        .collect();
+    if allowed.review {
+        let mut people: Vec<(String, String)> = Vec::new();
+        for holders in state.holders(inc.jurisdiction_id).await?.values() {
+            for h in holders {
+                let v = format!("person:{}", h.person_id);
+                if !people.iter().any(|(x, _)| *x == v) {
+                    people.push((v, h.name.clone()));
+                }
+            }
+        }
+        people.sort_by(|a, b| a.1.cmp(&b.1));
+        owners.extend(people);
+    }
+    let review_due = inc
+        .review_due_at
+        .filter(|_| inc.review.is_none())
+        .map(|d| (hm(d, tz), inc.review_overdue || d < now));
     let notes = |ns: &[yingji_domain::incident::Note]| -> Vec<NoteView> {
         ns.iter()
             .map(|n| NoteView {
@@ -555,6 +681,9 @@ async fn build(
         approvers,
         error,
         plan_link: format!("/plans/{}?v={}", inc.plan_id, inc.plan_version),
+        review,
+        review_due,
+        owners,
         inc,
     })
 }
@@ -608,8 +737,16 @@ async fn request_for(
         step: f.get("step"),
         participants: lines(f.get("participants")),
         conclusion: f.get("conclusion"),
+        open_tasks: f.get("open_tasks"),
+        plan_id: f.get("plan_id"),
         ..Default::default()
     };
+    if let Some(n) = f.get("version") {
+        req.version =
+            Some(n.trim().parse().map_err(|_| {
+                ApiError(yingji_app::AppError::invalid("version", "a whole number"))
+            })?);
+    }
     if let Some(h) = f.get("headcount") {
         req.headcount =
             Some(h.parse().map_err(|_| {
@@ -629,6 +766,36 @@ async fn request_for(
         let (inc, _) = load(state, &v.actor, id, Permission::ViewIncidents).await?;
         let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
         req.due_at = Some(local_time(&due, &plan.time.tz)?.to_string());
+    }
+    // The review form's one corrective action: a title, the owning post and the deadline.
+    if action == "review"
+        && let Some(title) = f.get("ca_title")
+    {
+        let (inc, _) = load(state, &v.actor, id, Permission::ViewIncidents).await?;
+        let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
+        let due = match f.get("ca_due") {
+            Some(d) => Some(local_time(&d, &plan.time.tz)?.to_string()),
+            None => None,
+        };
+        // The owner: `post:<id>` or `person:<id>`.
+        let owner = f.get("ca_owner").unwrap_or_default();
+        let (owner_post, owner_person_id) = match owner.split_once(':') {
+            Some(("post", p)) => (Some(p.to_string()), None),
+            Some(("person", p)) => (
+                None,
+                Some(Uuid::parse_str(p).map_err(|_| {
+                    ApiError(yingji_app::AppError::invalid("ca_owner", "a person id"))
+                })?),
+            ),
+            _ => (None, None),
+        };
+        req.corrective_actions
+            .push(yingji_app::incidents::CorrectiveActionRequest {
+                title,
+                owner_person_id,
+                owner_post,
+                due_at: due,
+            });
     }
     Ok(req)
 }
@@ -657,6 +824,13 @@ async fn action_for(
             .and_then(|o| o.parse().ok())
             .ok_or_else(|| ApiError::new(ErrorCode::UnknownCoerciveRequest, "no such request"))?;
         return Ok(IncidentAction::decide_coercive(rid, decision, &req)?);
+    }
+    if let Some(what) = action.strip_prefix("corrective-") {
+        let cid = f
+            .get("corrective")
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| ApiError::not_found("corrective action"))?;
+        return Ok(IncidentAction::corrective(cid, what, &req)?);
     }
     Ok(IncidentAction::parse(action, &req)?)
 }

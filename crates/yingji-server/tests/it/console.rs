@@ -648,6 +648,9 @@ on_both! {
         assert!(doc.body.contains("lv-orange") && doc.body.contains("现场秩序维护组"));
         let sim = req(&app, "GET", "/plans/linxiang-city-mass-petition/simulate?headcount=120", &cookie, None).await;
         assert!(sim.body.contains("II 重大"), "{}", sim.body);
+        // The aftermath as the engine would make it, and the review's deadline.
+        assert!(sim.body.contains("善后（假定于模拟时刻应急结束）") && sim.body.contains("落实向上访群众承诺解决的问题"), "{}", sim.body);
+        assert!(sim.body.contains("总结评估期限"), "{}", sim.body);
         let diff = req(&app, "GET", "/plans/linxiang-city-mass-petition/diff", &cookie, None).await;
         assert_eq!(diff.status, StatusCode::OK);
         let none = req(&app, "GET", "/plans/no-such-plan", &cookie, None).await;
@@ -753,7 +756,14 @@ fn the_catalogues_are_complete() {
     ] {
         used.insert(format!("status.{s}"));
     }
-    for s in ["open", "acknowledged", "started", "done", "cancelled"] {
+    for s in [
+        "open",
+        "acknowledged",
+        "started",
+        "done",
+        "cancelled",
+        "closed",
+    ] {
         used.insert(format!("task.{s}"));
     }
     // The cases, disputes and roster pages' value-built keys.

@@ -2,6 +2,7 @@
 //! YINGJI_TEST_POSTGRES_URL is set, as `.ci/run` does — PostgreSQL. Time is driven by a manual
 //! clock, never by sleeping.
 
+mod aftermath;
 mod api;
 mod cases;
 mod console;

@@ -25,7 +25,7 @@ pub const IDENTITIES: &[&str] = &[
     "demo-auditor",
 ];
 
-async fn page(
+pub async fn page(
     app: &TestApp,
     method: Method,
     path: &str,

@@ -609,14 +609,18 @@ on_both! {
         let oid = id(&v["obligations"][0]);
         let inc = p.get("/api/v1/incidents/{id}", &format!("/api/v1/incidents/{iid}"), DUTY).await;
         for t in inc["tasks"].as_array().unwrap() {
-            if t["state"] != "done" {
+            if t["state"] == "open" {
                 p.post("/api/v1/tasks/{id}/{action}", &format!("/api/v1/tasks/{}/done", id(t)), DUTY, json!({})).await;
             }
         }
         p.post("/api/v1/incidents/{id}/obligations/{oid}/fulfil", &format!("/api/v1/incidents/{iid}/obligations/{oid}/fulfil"), DUTY,
             json!({"channel": "挂号信", "outcome": "已答复"})).await;
-        p.post(ACTION, &ipath("review"), COMMANDER, json!({"summary": "处置及时", "lessons": ["到岗偏慢"],
-            "corrective_actions": [{"title": "完善值班", "owner": "指挥部办公室", "due_at": "2026-04-01T00:00:00+08:00"}]})).await;
+        let v = p.post(ACTION, &ipath("review"), COMMANDER, json!({"summary": "处置及时", "lessons": ["到岗偏慢"],
+            "corrective_actions": [{"title": "完善值班", "owner_post": "township-head", "due_at": "2026-04-01T00:00:00+08:00"}]})).await;
+        let ca = id(&v["review"]["corrective_actions"][0]);
+        p.post("/api/v1/incidents/{id}/corrective-actions/{cid}/{action}", &format!("/api/v1/incidents/{iid}/corrective-actions/{ca}/link"), COMMANDER,
+            json!({"plan_id": "linxiang-city-mass-petition", "version": 1})).await;
+        p.post("/api/v1/incidents/{id}/corrective-actions/{cid}/{action}", &format!("/api/v1/incidents/{iid}/corrective-actions/{ca}/done"), COMMANDER, json!({})).await;
         p.post(ACTION, &ipath("close"), COMMANDER, json!({})).await;
         p.get("/api/v1/incidents/{id}/timeline", &ipath("timeline"), DUTY).await;
         p.get("/api/v1/incidents/{id}", &format!("/api/v1/incidents/{iid}"), DUTY).await;
