@@ -231,6 +231,9 @@ pub async fn calls_for_incident(
     // (task, the assignees it was signed for) of each task acknowledgement.
     let mut acks: Vec<(Uuid, Vec<PersonRef>)> = Vec::new();
     let tz = plan.time.tz.clone();
+    let lang = crate::notices::language(state);
+    let w = |k: &str| yingji_notify::catalogue::word(lang, "call", k);
+    let fill = yingji_notify::catalogue::fill;
     for e in events {
         match e {
             IncidentEvent::Activated { level, tasks, .. }
@@ -261,15 +264,23 @@ pub async fn calls_for_incident(
                             post: Some(post.clone()),
                             post_name,
                             level: Some(level.id.clone()),
-                            subject: format!("请牵头以下{}项任务：", ts.len()),
+                            subject: fill(&w("lead_tasks"), &[("n", ts.len().to_string())]),
                             lines: ts
                                 .iter()
                                 .map(|t| {
-                                    format!(
-                                        "{}（{}，{}前）",
-                                        t.title,
-                                        t.group_name,
-                                        t.due_at.to_zoned(tz.clone()).strftime("%m-%d %H:%M")
+                                    fill(
+                                        &w("task_line"),
+                                        &[
+                                            ("task", t.title.clone()),
+                                            ("group", t.group_name.clone()),
+                                            (
+                                                "due",
+                                                t.due_at
+                                                    .to_zoned(tz.clone())
+                                                    .strftime("%m-%d %H:%M")
+                                                    .to_string(),
+                                            ),
+                                        ],
                                     )
                                 })
                                 .collect(),
@@ -304,13 +315,16 @@ pub async fn calls_for_incident(
                         post: Some(record.approver_post.clone()),
                         post_name: plan.name_of(&record.approver_post).map(str::to_string),
                         level: inc.level.as_ref().map(|l| l.id.clone()),
-                        subject: format!(
-                            "{}申请采取强制性措施“{}”，须由您审批：",
-                            record.recorded_by.name, record.name
+                        subject: fill(
+                            &w("coercive_request"),
+                            &[
+                                ("requester", record.recorded_by.name.clone()),
+                                ("step", record.name.clone()),
+                            ],
                         ),
                         lines: vec![
-                            format!("理由：{}", record.reason),
-                            "请在事件指挥室以本人账号批准或不批准".to_string(),
+                            fill(&w("coercive_reason"), &[("reason", record.reason.clone())]),
+                            w("coercive_decide"),
                         ],
                         placed_at: now,
                         recipients: vec![Recipient {
