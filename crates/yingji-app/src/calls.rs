@@ -3,19 +3,20 @@
 //! policy for the level says. Callout events live in the incident's callout stream (shown in the
 //! incident timeline); their outbox rows are written in the same transaction.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::callout::{self, Call, Callout, Policy, Recipient, Step, Target};
-use yingji_domain::incident::{CloseReason, Event as IncidentEvent, Incident};
+use yingji_domain::incident::{CloseReason, Event as IncidentEvent, Incident, Task};
 use yingji_domain::roster::{self, PostHolders, Resolved, Roster};
 use yingji_domain::values::{CallId, IncidentId};
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_notify::mark_drill;
 use yingji_plan::Plan;
 use yingji_plan::model::EscalationTarget;
+use yingji_plan::response::CalledAs;
 use yingji_store::{CallWrite, OutboxRow, Row, WriteSet, fmt_ts};
 
 use crate::command::{Command, Decided};
@@ -88,6 +89,9 @@ pub struct Target2<'a> {
     pub title: &'a str,
     /// The language of the messages (the notice catalogue's).
     pub lang: &'a str,
+    /// The level in force now (every later message names it, not the level the call was
+    /// placed at).
+    pub level: Option<&'a str>,
 }
 
 /// Appends callout events with the projection rows and the outbox rows they cause.
@@ -123,7 +127,7 @@ pub fn callout_writes(
         if let Some((call, people)) = e.to_notify(&after)
             && !people.is_empty()
         {
-            let (subject, text) = message(call, e, after.drill, at.title, at.lang);
+            let (subject, text) = message(call, e, after.drill, at);
             ws.rows.push(Row::Outbox(OutboxRow {
                 id: Uuid::now_v7(),
                 event_id: *id,
@@ -164,16 +168,11 @@ pub fn callout_writes(
 }
 
 /// The subject and text of a call message (drills marked), from the notice catalogue.
-fn message(
-    call: &Call,
-    e: &callout::Event,
-    drill: bool,
-    title: &str,
-    lang: &str,
-) -> (String, String) {
+fn message(call: &Call, e: &callout::Event, drill: bool, at: &Target2<'_>) -> (String, String) {
     use yingji_notify::catalogue::{fill, word};
+    let (title, lang) = (at.title, at.lang);
     let w = |k: &str| word(lang, "call", k);
-    let level = match call.level.as_deref() {
+    let level = match at.level.or(call.level.as_deref()) {
         Some(l) => fill(&w("level"), &[("level", l.to_string())]),
         None => w("level_none"),
     };
@@ -210,9 +209,13 @@ fn message(
     )
 }
 
-/// Calls for the events an incident command produced: activation and re-grading call the posts
-/// of the new tasks; a task's acknowledgement answers the acknowledger's call for it; ending,
-/// closing or an unfounded report closes the calls (with the reason the tasks were closed with).
+/// Calls for the events an incident command produced: activation calls everyone the plan
+/// names for the level ([`yingji_plan::response::callees`]: commanders and deputies, the
+/// office, group leads and members, member units' contacts), each with the tasks they lead;
+/// re-grading calls the people the new level adds (and those given new tasks); a coercive-step
+/// request calls its approver; a task's acknowledgement answers the acknowledger's call for it;
+/// ending, closing or an unfounded report closes the calls (with the reason the tasks were
+/// closed with).
 #[expect(
     clippy::too_many_arguments,
     reason = "the fields of one command's writes"
@@ -227,82 +230,53 @@ pub async fn calls_for_incident(
     now: Timestamp,
     events: &[IncidentEvent],
 ) -> Result<(), AppError> {
-    let mut out: Vec<callout::Event> = Vec::new();
-    // (task, the assignees it was signed for) of each task acknowledgement.
-    let mut acks: Vec<(Uuid, Vec<PersonRef>)> = Vec::new();
-    let tz = plan.time.tz.clone();
+    let relevant = events.iter().any(|e| {
+        matches!(
+            e,
+            IncidentEvent::Activated { .. }
+                | IncidentEvent::RegradeAccepted { .. }
+                | IncidentEvent::CoerciveStepRequested { .. }
+                | IncidentEvent::ResponseEnded { .. }
+                | IncidentEvent::Closed
+                | IncidentEvent::MarkedUnfounded { .. }
+                | IncidentEvent::TaskAcknowledged { .. }
+                | IncidentEvent::TaskStarted { .. }
+                | IncidentEvent::TaskDone { .. }
+        )
+    });
+    if !relevant {
+        return Ok(());
+    }
+    let (before, version, head) = load_callout(state, inc.id).await?;
+    let activates = events.iter().any(|e| {
+        matches!(
+            e,
+            IncidentEvent::Activated { .. } | IncidentEvent::RegradeAccepted { .. }
+        )
+    });
+    let holders = if activates {
+        state.holders(inc.jurisdiction_id).await?
+    } else {
+        HashMap::new()
+    };
     let lang = crate::notices::language(state);
     let w = |k: &str| yingji_notify::catalogue::word(lang, "call", k);
     let fill = yingji_notify::catalogue::fill;
+    let mut out: Vec<callout::Event> = Vec::new();
+    // (task, the assignees it was signed for) of each task acknowledgement.
+    let mut acks: Vec<(Uuid, Vec<PersonRef>)> = Vec::new();
     for e in events {
         match e {
             IncidentEvent::Activated { level, tasks, .. }
             | IncidentEvent::RegradeAccepted { level, tasks } => {
-                let mut by_post: BTreeMap<String, Vec<&yingji_domain::incident::Task>> =
-                    BTreeMap::new();
-                for t in tasks {
-                    if let Some(p) = &t.post {
-                        by_post.entry(p.clone()).or_default().push(t);
-                    }
+                // A re-grade accepted before activation calls nobody (no response yet).
+                if matches!(e, IncidentEvent::RegradeAccepted { .. }) && inc.activated_at.is_none()
+                {
+                    continue;
                 }
-                let policy = policy_for(plan, &level.id);
-                for (post, ts) in by_post {
-                    let mut people: Vec<PersonRef> = Vec::new();
-                    for t in &ts {
-                        for a in &t.assignees {
-                            if !people.iter().any(|p| p.person_id == a.person_id) {
-                                people.push(a.clone());
-                            }
-                        }
-                    }
-                    let post_name = plan.name_of(&post).map(str::to_string);
-                    out.push(callout::Event::CallPlaced {
-                        drill: inc.drill,
-                        call: Call {
-                            id: Uuid::now_v7(),
-                            jurisdiction_id: inc.jurisdiction_id,
-                            post: Some(post.clone()),
-                            post_name,
-                            level: Some(level.id.clone()),
-                            subject: fill(&w("lead_tasks"), &[("n", ts.len().to_string())]),
-                            lines: ts
-                                .iter()
-                                .map(|t| {
-                                    fill(
-                                        &w("task_line"),
-                                        &[
-                                            ("task", t.title.clone()),
-                                            ("group", t.group_name.clone()),
-                                            (
-                                                "due",
-                                                t.due_at
-                                                    .to_zoned(tz.clone())
-                                                    .strftime("%m-%d %H:%M")
-                                                    .to_string(),
-                                            ),
-                                        ],
-                                    )
-                                })
-                                .collect(),
-                            placed_at: now,
-                            recipients: people
-                                .into_iter()
-                                .map(|person| Recipient {
-                                    person,
-                                    reached_as: "holder".into(),
-                                    called_at: now,
-                                    acked_at: None,
-                                    ack_channel: None,
-                                })
-                                .collect(),
-                            policy: policy.clone(),
-                            next_step: 0,
-                            repeats_done: 0,
-                            closed: false,
-                            closed_reason: None,
-                        },
-                    });
-                }
+                out.extend(activation_calls(
+                    plan, inc, &level.id, tasks, &before, &holders, now, lang,
+                ));
             }
             // A coercive-step request calls the one person it names as approver (no escalation:
             // nobody else may decide it).
@@ -371,7 +345,6 @@ pub async fn calls_for_incident(
     if out.is_empty() && acks.is_empty() {
         return Ok(());
     }
-    let (before, version, head) = load_callout(state, inc.id).await?;
     // A task's acknowledgement answers the call of the person who acknowledged it for that
     // task (the call to the task's post by the level that made it); signed for the assignees,
     // it answers theirs, recorded as signed by the actor on their behalf.
@@ -440,11 +413,245 @@ pub async fn calls_for_incident(
             jurisdiction_id: inc.jurisdiction_id,
             path,
             title: &inc.title,
-            lang: crate::notices::language(state),
+            lang,
+            level: inc.level.as_ref().map(|l| l.id.as_str()),
         },
         actor,
         now,
         &out,
+    );
+    Ok(())
+}
+
+/// The calls a level's activation (or a re-grade to it) places: one per post the plan names
+/// for the level, to the people holding it now (through the roster), with the roles it is
+/// called as and the tasks it leads. On a re-grade, a post whose call of an earlier level is
+/// still open is called again only for tasks the new level gives it.
+#[expect(clippy::too_many_arguments, reason = "the facts of one activation")]
+fn activation_calls(
+    plan: &Plan,
+    inc: &Incident,
+    level: &str,
+    tasks: &[Task],
+    before: &Callout,
+    holders: &HashMap<String, Vec<PersonRef>>,
+    now: Timestamp,
+    lang: &str,
+) -> Vec<callout::Event> {
+    use yingji_notify::catalogue::{fill, word};
+    let w = |k: &str| word(lang, "call", k);
+    let Some(i) = plan.level_index(level) else {
+        return vec![];
+    };
+    let resp = yingji_plan::response::effective(plan, i);
+    let mut posts: Vec<(String, Vec<CalledAs>)> = yingji_plan::response::callees(plan, &resp)
+        .into_iter()
+        .map(|c| (c.post, c.roles))
+        .collect();
+    for t in tasks {
+        if let Some(p) = &t.post
+            && !posts.iter().any(|(x, _)| x == p)
+        {
+            posts.push((p.clone(), vec![CalledAs::TaskLead]));
+        }
+    }
+    let tz = plan.time.tz.clone();
+    let policy = policy_for(plan, level);
+    let mut out = Vec::new();
+    for (post, roles) in posts {
+        let ts: Vec<&Task> = tasks
+            .iter()
+            .filter(|t| t.post.as_deref() == Some(post.as_str()))
+            .collect();
+        let called = before
+            .calls
+            .iter()
+            .any(|c| !c.closed && c.post.as_deref() == Some(post.as_str()));
+        if called && ts.is_empty() {
+            continue;
+        }
+        let mut people: Vec<PersonRef> = Vec::new();
+        for p in ts
+            .iter()
+            .flat_map(|t| t.assignees.iter())
+            .chain(holders.get(&post).into_iter().flatten())
+        {
+            if !people.iter().any(|x| x.person_id == p.person_id) {
+                people.push(p.clone());
+            }
+        }
+        let role_names: Vec<String> = roles.iter().map(|r| role_name(plan, r, lang)).collect();
+        let mut lines = vec![fill(&w("roles"), &[("roles", role_names.join("、"))])];
+        lines.extend(ts.iter().map(|t| {
+            fill(
+                &w("task_line"),
+                &[
+                    ("task", t.title.clone()),
+                    ("group", t.group_name.clone()),
+                    (
+                        "due",
+                        t.due_at
+                            .to_zoned(tz.clone())
+                            .strftime("%m-%d %H:%M")
+                            .to_string(),
+                    ),
+                ],
+            )
+        }));
+        let subject = if ts.is_empty() {
+            w("report_in")
+        } else {
+            fill(&w("lead_tasks"), &[("n", ts.len().to_string())])
+        };
+        out.push(callout::Event::CallPlaced {
+            drill: inc.drill,
+            call: Call {
+                id: Uuid::now_v7(),
+                jurisdiction_id: inc.jurisdiction_id,
+                post_name: plan.name_of(&post).map(str::to_string),
+                post: Some(post),
+                level: Some(level.to_string()),
+                subject,
+                lines,
+                placed_at: now,
+                recipients: people
+                    .into_iter()
+                    .map(|person| Recipient {
+                        person,
+                        reached_as: "holder".into(),
+                        called_at: now,
+                        acked_at: None,
+                        ack_channel: None,
+                    })
+                    .collect(),
+                policy: policy.clone(),
+                next_step: 0,
+                repeats_done: 0,
+                closed: false,
+                closed_reason: None,
+            },
+        });
+    }
+    out
+}
+
+/// What a role is called in a message, with the plan's own titles and names.
+fn role_name(plan: &Plan, role: &CalledAs, lang: &str) -> String {
+    use yingji_notify::catalogue::{fill, word};
+    let w = |k: &str| word(lang, "call_role", k);
+    let name = |id: &str| plan.name_of(id).unwrap_or(id).to_string();
+    match role {
+        CalledAs::Commander => fill(
+            &w("commander"),
+            &[
+                ("command", plan.command.name.clone()),
+                ("title", plan.command.commander_title.clone()),
+            ],
+        ),
+        CalledAs::Deputy => fill(
+            &w("deputy"),
+            &[
+                ("command", plan.command.name.clone()),
+                ("title", plan.command.deputy_title.clone()),
+            ],
+        ),
+        CalledAs::Office => fill(
+            &w("office"),
+            &[("office", name(yingji_plan::model::OFFICE_ID))],
+        ),
+        CalledAs::GroupLead { group } => fill(&w("group_lead"), &[("group", name(group))]),
+        CalledAs::GroupMember { group } => fill(&w("group_member"), &[("group", name(group))]),
+        CalledAs::Unit { unit } => fill(&w("unit"), &[("unit", name(unit))]),
+        CalledAs::TaskLead => w("task_lead"),
+    }
+}
+
+/// Calls the office of the parent jurisdiction about a linked record made for it (a level that
+/// calls the parent, or an explicit escalation): the office post its plans name (else its duty
+/// officers), then the escalation chain the plan gives the level, resolved in the parent.
+#[expect(clippy::too_many_arguments, reason = "the fields of one call")]
+pub async fn call_parent_office(
+    state: &App,
+    ws: &mut WriteSet,
+    child: &Incident,
+    parent_incident: Uuid,
+    parent: &yingji_store::JurisdictionRow,
+    parent_title: &str,
+    plan: &Plan,
+    actor: &ActorRef,
+    now: Timestamp,
+    note: Option<&str>,
+) -> Result<(), AppError> {
+    use yingji_notify::catalogue::{fill, word};
+    let lang = crate::notices::language(state);
+    let w = |k: &str| word(lang, "call", k);
+    let (post, people) = crate::notices::office_post(state, parent.id).await?;
+    let from = state
+        .store
+        .jurisdiction(child.jurisdiction_id)
+        .await?
+        .map(|j| j.name)
+        .unwrap_or_default();
+    let level = child.level.as_ref().map(|l| l.id.clone());
+    let mut lines = Vec::new();
+    if let Some(n) = note.filter(|n| !n.trim().is_empty()) {
+        lines.push(fill(&w("parent_note"), &[("note", n.to_string())]));
+    }
+    lines.push(fill(
+        &w("parent_facts"),
+        &[("headcount", child.headcount.to_string())],
+    ));
+    let call = Call {
+        id: Uuid::now_v7(),
+        jurisdiction_id: parent.id,
+        post_name: post.as_ref().map(|p| p.1.clone()),
+        post: post.map(|p| p.0),
+        level: level.clone(),
+        subject: fill(&w("parent_office"), &[("from", from)]),
+        lines,
+        placed_at: now,
+        recipients: people
+            .into_iter()
+            .map(|person| Recipient {
+                person,
+                reached_as: "holder".into(),
+                called_at: now,
+                acked_at: None,
+                ack_channel: None,
+            })
+            .collect(),
+        policy: level
+            .as_deref()
+            .map(|l| policy_for(plan, l))
+            .unwrap_or_default(),
+        next_step: 0,
+        repeats_done: 0,
+        closed: false,
+        closed_reason: None,
+    };
+    let before = Callout {
+        incident_id: parent_incident,
+        drill: child.drill,
+        calls: vec![],
+    };
+    callout_writes(
+        ws,
+        &before,
+        0,
+        None,
+        &Target2 {
+            jurisdiction_id: parent.id,
+            path: &parent.path,
+            title: parent_title,
+            lang,
+            level: level.as_deref(),
+        },
+        actor,
+        now,
+        &[callout::Event::CallPlaced {
+            call,
+            drill: child.drill,
+        }],
     );
     Ok(())
 }
@@ -529,9 +736,18 @@ async fn resolve_target(
             out
         }
         Target::Post { post } => resolve_post(state, j, post, now).await?.people,
+        // The post in the parent; nobody holds it there: the parent's office (the office
+        // post its plans name, else its duty officers).
         Target::ParentOffice { post } => {
             match state.store.jurisdiction(j).await?.and_then(|x| x.parent_id) {
-                Some(parent) => resolve_post(state, parent, post, now).await?.people,
+                Some(parent) => {
+                    let people = resolve_post(state, parent, post, now).await?.people;
+                    if people.is_empty() {
+                        crate::notices::office(state, parent).await?
+                    } else {
+                        people
+                    }
+                }
                 None => vec![],
             }
         }
@@ -610,6 +826,7 @@ impl Command for TickCallout {
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
                 lang: crate::notices::language(app),
+                level: inc.level.as_ref().map(|l| l.id.as_str()),
             },
             &actor.as_ref(),
             now,
@@ -693,6 +910,7 @@ impl Command for AcknowledgeCall {
                 path: &rec.jurisdiction_path,
                 title: &inc.title,
                 lang: crate::notices::language(app),
+                level: inc.level.as_ref().map(|l| l.id.as_str()),
             },
             &actor.as_ref(),
             now,

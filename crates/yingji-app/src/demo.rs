@@ -57,6 +57,7 @@ pub const EXAMPLE_PLANS: &[(&str, &str)] = &[
 pub const DEMO_TOKENS: &[(&str, &str)] = &[
     ("demo-province-admin", "江川省信访局 管理员"),
     ("demo-city-duty", "云岭市 值班员"),
+    ("demo-city-commander", "云岭市 带班领导（结束上报记录）"),
     ("demo-duty-officer", "临溪市 值班员"),
     ("demo-commander", "临溪市 市委分管副书记（指挥部组长）"),
     (
@@ -336,6 +337,15 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
                 &[],
                 &["duty_officer"],
                 Some("city-duty"),
+            ),
+            // The city's leader on duty: ends the records reported up to the city.
+            person(
+                &city,
+                "宋雅琴",
+                Some("demo-city-commander"),
+                &[],
+                &["commander"],
+                Some("city-commander"),
             ),
             person(
                 &county,

@@ -432,6 +432,8 @@ impl IncidentAction {
                 Command::Close => "incident.close",
                 Command::Task { action, .. } => task_kind(*action),
                 Command::Tick => "incident.tick",
+                // Written only inside the source's own command (never an action of its own).
+                Command::FollowSource { .. } => "incident.follow-source",
             },
         }
     }
@@ -963,6 +965,11 @@ pub async fn may_end(app: &App, actor: &Actor, inc: &Incident) -> Result<(), App
     if actor.is_system() {
         return Ok(());
     }
+    // A linked record the parent ran no response for: the parent's own approver (whoever may
+    // end responses there) ends it; the source's commander posts are not the parent's.
+    if inc.kind == yingji_domain::incident::IncidentKind::Escalation && inc.activated_at.is_none() {
+        return Ok(());
+    }
     let Some(level) = &inc.level else {
         return Ok(());
     };
@@ -1169,7 +1176,7 @@ async fn decide_on(
     let actor_ref = actor.as_ref();
     let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
     let now = app.clock.now();
-    let (cmd, parent) = prepare(app, actor, &inc, action).await?;
+    let (cmd, mut parent) = prepare(app, actor, &inc, action).await?;
     let holders = app.holders(inc.jurisdiction_id).await?;
     let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
     let ctx = Ctx {
@@ -1179,7 +1186,32 @@ async fn decide_on(
         holders: &lookup,
         new_id: &Uuid::now_v7,
     };
-    let events = decide(Some(&inc), &cmd, &ctx)?;
+    let mut events = decide(Some(&inc), &cmd, &ctx)?;
+    let explicit = parent.is_some();
+    // A level whose plan calls the parent escalates in the same write (once).
+    if parent.is_none() && inc.parent_incident.is_none() && calls_parent(&inc, &plan, &events) {
+        let j = app.store.jurisdiction(inc.jurisdiction_id).await?;
+        if let Some(pid) = j.and_then(|j| j.parent_id)
+            && let Some(pj) = app.store.jurisdiction(pid).await?
+        {
+            let mut tmp = Some(inc.clone());
+            for e in &events {
+                tmp = apply(tmp, e, now, &actor_ref);
+            }
+            let tmp = tmp.ok_or_else(|| AppError::internal("an incident stopped being one"))?;
+            let parent_incident = Uuid::now_v7();
+            events.extend(decide(
+                Some(&tmp),
+                &Command::Escalate {
+                    parent_incident,
+                    parent_jurisdiction: pj.id,
+                    note: None,
+                },
+                &ctx,
+            )?);
+            parent = Some((parent_incident, pj));
+        }
+    }
     if events.is_empty() {
         let body = incident_json(&inc);
         return Ok(Decided::nothing(
@@ -1207,7 +1239,7 @@ async fn decide_on(
         &events,
     );
     if let Some((parent_incident, pj)) = parent {
-        parent_record(
+        let title = parent_record(
             &mut ws,
             &after,
             parent_incident,
@@ -1216,6 +1248,25 @@ async fn decide_on(
             &actor_ref,
             now,
         )?;
+        let note = match action {
+            IncidentAction::Escalate { note } if explicit => note.clone(),
+            _ => None,
+        };
+        crate::calls::call_parent_office(
+            app,
+            &mut ws,
+            &after,
+            parent_incident,
+            &pj,
+            &title,
+            &plan,
+            &actor_ref,
+            now,
+            note.as_deref(),
+        )
+        .await?;
+    } else if let Some(pid) = after.parent_incident {
+        follow_source(app, &mut ws, &after, pid, &actor_ref, now).await?;
     }
     crate::calls::calls_for_incident(
         app,
@@ -1300,8 +1351,71 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Whether these events (of this incident) reach a level whose plan calls the parent: an
+/// activation, or a re-grade accepted while the response runs.
+fn calls_parent(inc: &Incident, plan: &yingji_plan::Plan, events: &[Event]) -> bool {
+    events.iter().any(|e| match e {
+        Event::Activated { parent_called, .. } => *parent_called,
+        Event::RegradeAccepted { level, .. } => {
+            inc.status == yingji_domain::incident::Status::Active
+                && plan
+                    .level_index(&level.id)
+                    .is_some_and(|i| yingji_plan::response::effective(plan, i).parent_called)
+        }
+        _ => false,
+    })
+}
+
+/// The parent's linked record follows its source: facts, level and status, in the same write
+/// as the source's change (nothing when nothing it shows changed).
+async fn follow_source(
+    app: &App,
+    ws: &mut WriteSet,
+    source: &Incident,
+    parent_incident: Uuid,
+    actor: &ActorRef,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let Some(prec) = app.store.get_incident(parent_incident).await? else {
+        return Ok(());
+    };
+    let pinc: Incident = serde_json::from_str(&prec.body).map_err(AppError::internal)?;
+    let plan = app.plan(&pinc.plan_id, pinc.plan_version).await?;
+    let none = |_: &str| Vec::new();
+    let ctx = Ctx {
+        now,
+        actor,
+        plan: &plan,
+        holders: &none,
+        new_id: &Uuid::now_v7,
+    };
+    let cmd = Command::FollowSource {
+        source: yingji_domain::incident::SourceState::of(source, now),
+    };
+    let events = decide(Some(&pinc), &cmd, &ctx)?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut after = Some(pinc);
+    for e in &events {
+        after = apply(after, e, now, actor);
+    }
+    let after = after.ok_or_else(|| AppError::internal("a linked record stopped being one"))?;
+    incident_events(
+        ws,
+        &after,
+        &prec.jurisdiction_path,
+        prec.version,
+        Some(&prec.head_hash),
+        actor,
+        now,
+        &events,
+    );
+    Ok(())
+}
+
 /// The parent's record of an escalation: pinned to the same plan version, so that the
-/// parent's office sees the level, the facts and the link back.
+/// parent's office sees the level, the facts and the link back. Answers its title.
 fn parent_record(
     ws: &mut WriteSet,
     child: &Incident,
@@ -1310,7 +1424,7 @@ fn parent_record(
     plan: &yingji_plan::Plan,
     actor: &ActorRef,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let report = NewReport {
         id: parent_incident,
         jurisdiction_id: parent.id,
@@ -1334,14 +1448,23 @@ fn parent_record(
         holders: &none,
         new_id: &Uuid::now_v7,
     };
-    let events: Vec<Event> = decide(None, &Command::Report(report), &ctx)?;
+    let mut events: Vec<Event> = decide(None, &Command::Report(report), &ctx)?;
     let mut inc = None;
     for e in &events {
         inc = apply(inc, e, now, actor);
     }
+    // It shows the source as it stands (its level, status and facts).
+    let follow = Command::FollowSource {
+        source: yingji_domain::incident::SourceState::of(child, now),
+    };
+    let more = decide(inc.as_ref(), &follow, &ctx)?;
+    for e in &more {
+        inc = apply(inc, e, now, actor);
+    }
+    events.extend(more);
     let inc = inc.ok_or_else(|| AppError::internal("the parent's record was not created"))?;
     incident_events(ws, &inc, &parent.path, 0, None, actor, now, &events);
-    Ok(())
+    Ok(inc.title)
 }
 
 #[cfg(test)]

@@ -113,13 +113,6 @@ pub enum Notice {
         owner: String,
         due_at: Timestamp,
     },
-    /// To the office of the parent jurisdiction the incident was reported up to.
-    Escalated {
-        incident: IncidentFacts,
-        parent_incident: Uuid,
-        parent_jurisdiction: Uuid,
-        note: Option<String>,
-    },
     /// To the case's owner and its handling unit.
     CaseSupervision {
         case: CaseFacts,
@@ -177,7 +170,6 @@ impl Notice {
         match self {
             Notice::TaskOverdue { .. } => "task_overdue",
             Notice::ObligationOverdue { .. } => "obligation_overdue",
-            Notice::Escalated { .. } => "escalated",
             Notice::CaseSupervision { .. } => "case_supervision",
             Notice::CaseOverdue { .. } => "case_overdue",
             Notice::ExtensionRequested { .. } => "extension_requested",
@@ -283,8 +275,17 @@ async fn post(app: &App, jurisdiction_id: Uuid, post: &str) -> Result<Vec<Person
 /// The office of a jurisdiction: the holders of the office posts its plans name (head, then
 /// deputies, then members: the first held), else its duty officers (the `duty_officer` role).
 pub async fn office(app: &App, jurisdiction_id: Uuid) -> Result<Vec<PersonRef>, AppError> {
+    Ok(office_post(app, jurisdiction_id).await?.1)
+}
+
+/// The office of a jurisdiction as [`office`] finds it, with the post (id, name) it was found
+/// through (None: the duty officers).
+pub async fn office_post(
+    app: &App,
+    jurisdiction_id: Uuid,
+) -> Result<(Option<(String, String)>, Vec<PersonRef>), AppError> {
     let Some(j) = app.store.jurisdiction(jurisdiction_id).await? else {
-        return Ok(vec![]);
+        return Ok((None, vec![]));
     };
     let mut seen = std::collections::HashSet::new();
     for row in app.store.list_plans(&j.path).await? {
@@ -297,17 +298,19 @@ pub async fn office(app: &App, jurisdiction_id: Uuid) -> Result<Vec<PersonRef>, 
         for p in posts {
             let people = post(app, jurisdiction_id, &p.value).await?;
             if !people.is_empty() {
-                return Ok(people);
+                let name = plan.name_of(&p.value).unwrap_or(&p.value).to_string();
+                return Ok((Some((p.value.clone(), name)), people));
             }
         }
     }
-    Ok(app
+    let people = app
         .store
         .role_holders(jurisdiction_id, DUTY_ROLE)
         .await?
         .into_iter()
         .map(|(person_id, name)| PersonRef { person_id, name })
-        .collect())
+        .collect();
+    Ok((None, people))
 }
 
 /// A handling unit: a jurisdiction's office, a member unit of the jurisdiction's plans through
@@ -437,36 +440,6 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 incident.drill,
                 incident.path.clone(),
                 json!({ "incident_id": incident.id, "obligation_id": obligation_id }),
-            )
-        }
-        Notice::Escalated {
-            incident,
-            parent_incident,
-            parent_jurisdiction,
-            note,
-        } => {
-            let from = jurisdiction_name(app, incident.jurisdiction_id).await?;
-            found.add(office(app, *parent_jurisdiction).await?, || {
-                "the parent jurisdiction's office has nobody".into()
-            });
-            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
-            (
-                "escalated",
-                vec![
-                    ("incident", s(&incident.title)),
-                    ("from", from),
-                    ("at", local_in(app.clock.now(), &plan.time.tz)),
-                    (
-                        "note",
-                        note.as_deref()
-                            .filter(|x| !x.trim().is_empty())
-                            .map(|x| format!("{x} "))
-                            .unwrap_or_default(),
-                    ),
-                ],
-                incident.drill,
-                incident.path.clone(),
-                json!({ "incident_id": incident.id, "parent_incident": parent_incident, "parent_jurisdiction": parent_jurisdiction }),
             )
         }
         Notice::CaseSupervision { case, step } => {

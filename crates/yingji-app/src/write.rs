@@ -150,18 +150,8 @@ fn outbox_for(
     use crate::notices::{IncidentFacts, Notice};
     let incident = IncidentFacts::of(inc, path);
     let notice = match e {
-        // Activation and re-grading call people through the callout (calls.rs), which
-        // writes their outbox rows.
-        Event::EscalatedToParent {
-            parent_incident,
-            parent_jurisdiction,
-            note,
-        } => Notice::Escalated {
-            incident,
-            parent_incident: *parent_incident,
-            parent_jurisdiction: *parent_jurisdiction,
-            note: note.clone(),
-        },
+        // Activation, re-grading and escalation call people through the callout (calls.rs),
+        // which writes their outbox rows: the parent's office gets a call to acknowledge.
         Event::TaskOverdue { id, due_at } => {
             let task = inc.tasks.iter().find(|t| t.id == *id);
             Notice::TaskOverdue {

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use yingji_plan::classify::{Input, classify};
-use yingji_plan::model::{COMMAND_ID, OFFICE_ID, Plan};
+use yingji_plan::model::{OFFICE_ID, Plan};
 use yingji_plan::response::{effective, tasks_of};
 
 use crate::{ActorRef, PersonRef};
@@ -463,6 +463,10 @@ pub struct Incident {
     pub parent_incident: Option<Uuid>,
     /// For an escalation record: the lower jurisdiction's incident.
     pub source_incident: Option<Uuid>,
+    /// For an escalation record: the lower jurisdiction's incident as it last stood (its
+    /// status, level and facts follow the source's updates, re-grading and end).
+    #[serde(default)]
+    pub source: Option<SourceState>,
     pub review: Option<Review>,
     /// When the after-action review is due (the plan's `review_within` from the end).
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
@@ -470,6 +474,42 @@ pub struct Incident {
     pub review_due_at: Option<Timestamp>,
     #[serde(default)]
     pub review_overdue: bool,
+}
+
+/// The lower jurisdiction's incident as its linked record in the parent shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SourceState {
+    pub status: Status,
+    pub level: Option<LevelRef>,
+    pub headcount: u32,
+    pub behaviours: Vec<String>,
+    pub location: Option<String>,
+    /// When the source last changed.
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+impl SourceState {
+    /// The state of an incident as its linked record in the parent shows it.
+    pub fn of(inc: &Incident, at: Timestamp) -> SourceState {
+        SourceState {
+            status: inc.status,
+            level: inc.level.clone(),
+            headcount: inc.headcount,
+            behaviours: inc.behaviours.clone(),
+            location: inc.location.clone(),
+            at,
+        }
+    }
+
+    /// The same state, whenever it was seen.
+    fn same(&self, other: &SourceState) -> bool {
+        SourceState {
+            at: other.at,
+            ..self.clone()
+        } == *other
+    }
 }
 
 /// A new report, as the intake form gives it.
@@ -610,6 +650,10 @@ pub enum Command {
         action: TaskAction,
         reason: Option<String>,
     },
+    /// The linked record in the parent follows its source (escalation records only).
+    FollowSource {
+        source: SourceState,
+    },
     /// Marks what has fallen due.
     Tick,
 }
@@ -641,6 +685,7 @@ impl Command {
             Command::Close => "close",
             Command::Task { .. } => "change a task of",
             Command::Tick => "tick",
+            Command::FollowSource { .. } => "follow the source of",
         }
     }
 }
@@ -694,6 +739,10 @@ pub enum Event {
         parent_incident: Uuid,
         parent_jurisdiction: Uuid,
         note: Option<String>,
+    },
+    /// The source incident of a linked record changed (its facts, level or status).
+    SourceFollowed {
+        source: SourceState,
     },
     /// A step recorded before requests needed the approver's own decision (old logs only).
     CoerciveStepRecorded {
@@ -795,6 +844,7 @@ impl Event {
             Event::RegradeAccepted { .. } => "regrade_accepted",
             Event::RegradeDeclined { .. } => "regrade_declined",
             Event::EscalatedToParent { .. } => "escalated_to_parent",
+            Event::SourceFollowed { .. } => "source_followed",
             Event::CoerciveStepRecorded { .. } => "coercive_step_recorded",
             Event::CoerciveStepRequested { .. } => "coercive_step_requested",
             Event::CoerciveStepApproved { .. } => "coercive_step_approved",
@@ -1034,19 +1084,7 @@ pub fn propose(
 /// The post whose holders do a group's task: the group's lead, else the office head, else the
 /// command's lead.
 fn task_post(plan: &Plan, group: &str) -> Option<String> {
-    if group == COMMAND_ID {
-        return plan.command.leads.first().map(|p| p.value.clone());
-    }
-    if group == OFFICE_ID {
-        return plan
-            .office
-            .as_ref()
-            .and_then(|o| o.head.as_ref())
-            .map(|h| h.value.clone());
-    }
-    plan.group(group)
-        .and_then(|g| g.lead.as_ref().or(g.members.first()))
-        .map(|p| p.value.clone())
+    yingji_plan::response::task_post(plan, group)
 }
 
 fn make_task(
@@ -1632,13 +1670,26 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             }])
         }
         Command::EndResponse { reason, open_tasks } => {
-            if s != Status::Active {
+            // A linked record the parent never ran a response for is ended by the parent's
+            // own decision: no aftermath, no review.
+            let linked = inc.kind == IncidentKind::Escalation
+                && inc.activated_at.is_none()
+                && matches!(s, Status::Reported | Status::Verified);
+            if s != Status::Active && !linked {
                 return Err(illegal(cmd, s));
             }
             if reason.trim().is_empty() {
                 return Err(IncidentError::ReasonRequired);
             }
             let mut out = close_open(inc, *open_tasks);
+            if linked {
+                out.push(Event::ResponseEnded {
+                    reason: reason.clone(),
+                    aftermath: vec![],
+                    review_due_at: None,
+                });
+                return Ok(out);
+            }
             out.push(Event::ResponseEnded {
                 reason: reason.clone(),
                 aftermath: aftermath_tasks(ctx.plan, ctx.now, ctx.holders, ctx.new_id, inc.drill),
@@ -1800,6 +1851,9 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 Status::Reviewed => {}
                 // A report that never needed a response can be closed after verification.
                 Status::Verified if inc.activated_at.is_none() => {}
+                // A linked record ended without a response of its own needs no review.
+                Status::Ended
+                    if inc.kind == IncidentKind::Escalation && inc.activated_at.is_none() => {}
                 _ => return Err(illegal(cmd, s)),
             }
             let open = inc.tasks.iter().filter(|t| !t.state.is_finished()).count();
@@ -1868,6 +1922,18 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             }
         }
         Command::Tick => Ok(tick(inc, ctx.now)),
+        Command::FollowSource { source } => {
+            if inc.kind != IncidentKind::Escalation {
+                return Err(illegal(cmd, s));
+            }
+            // A closed record no longer follows; nothing changed: nothing to record.
+            if terminal || inc.source.as_ref().is_some_and(|x| x.same(source)) {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::SourceFollowed {
+                source: source.clone(),
+            }])
+        }
     }
 }
 
@@ -2082,6 +2148,7 @@ pub fn apply(
             regrade: None,
             parent_incident: None,
             source_incident: report.source_incident,
+            source: None,
             review: None,
             review_due_at: None,
             review_overdue: false,
@@ -2141,6 +2208,21 @@ pub fn apply(
         Event::EscalatedToParent {
             parent_incident, ..
         } => inc.parent_incident = Some(*parent_incident),
+        Event::SourceFollowed { source } => {
+            if inc.headcount != source.headcount {
+                inc.headcount_history.push((source.at, source.headcount));
+            }
+            inc.headcount = source.headcount;
+            inc.behaviours = source.behaviours.clone();
+            if source.location.is_some() {
+                inc.location = source.location.clone();
+            }
+            // Until the parent runs a response of its own, the record shows the source's level.
+            if inc.activated_at.is_none() {
+                inc.level = source.level.clone();
+            }
+            inc.source = Some(source.clone());
+        }
         Event::CoerciveStepRecorded { record } | Event::CoerciveStepRequested { record } => {
             inc.coercive_steps.push(record.clone())
         }

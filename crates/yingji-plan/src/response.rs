@@ -66,6 +66,188 @@ pub fn effective(plan: &Plan, index: usize) -> Response<'_> {
     r
 }
 
+/// Why a post is called when a response is activated (one post may be called as several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "as", rename_all = "snake_case")]
+pub enum CalledAs {
+    /// The level's commander (指挥长/组长); the command's leads when the level names none.
+    Commander,
+    /// The level's deputy commander; the command's deputies when the level names no commander.
+    Deputy,
+    /// The office (办公室): its head, deputies and members.
+    Office,
+    /// A group of the level: its lead…
+    GroupLead { group: String },
+    /// …a deputy lead or a member.
+    GroupMember { group: String },
+    /// A member unit a group of the level names, through its head post (contact).
+    Unit { unit: String },
+    /// Called only because it leads one of the level's tasks.
+    TaskLead,
+}
+
+/// A post the activation of a level calls, and as what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Callee {
+    pub post: String,
+    pub roles: Vec<CalledAs>,
+}
+
+/// Everyone a level's response calls, in the order they are called: the commanders and
+/// deputies (the level's own, else the command's leads and deputies), the office, then each
+/// group of the level (lead, deputies, members, the member units it names through their head
+/// posts), then the member units no group names (the command's own, called at every level),
+/// then any other post leading a task. One entry per post, with every role it is called as. The live response
+/// (`yingji-app` calls) and `plan simulate` both use this list.
+pub fn callees(plan: &Plan, resp: &Response<'_>) -> Vec<Callee> {
+    let mut out: Vec<Callee> = Vec::new();
+    let mut add = |post: &str, role: CalledAs| {
+        if post.is_empty() {
+            return;
+        }
+        match out.iter_mut().find(|c| c.post == post) {
+            Some(c) => {
+                if !c.roles.contains(&role) {
+                    c.roles.push(role);
+                }
+            }
+            None => out.push(Callee {
+                post: post.to_string(),
+                roles: vec![role],
+            }),
+        }
+    };
+    let own_command = !resp.commander.is_empty();
+    let commanders: Vec<&str> = if own_command {
+        resp.commander.iter().map(|c| c.value.as_str()).collect()
+    } else {
+        plan.command
+            .leads
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect()
+    };
+    for c in commanders {
+        add(c, CalledAs::Commander);
+    }
+    let deputies: Vec<&str> = if !resp.deputies.is_empty() {
+        resp.deputies.iter().map(|c| c.value.as_str()).collect()
+    } else if !own_command {
+        plan.command
+            .deputies
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect()
+    } else {
+        vec![]
+    };
+    for d in deputies {
+        add(d, CalledAs::Deputy);
+    }
+    if let Some(o) = &plan.office {
+        for p in o.head.iter().chain(&o.deputies).chain(&o.members) {
+            add(&p.value, CalledAs::Office);
+        }
+    }
+    for g in &resp.groups {
+        let Some(group) = plan.group(g) else { continue };
+        let id = group.id.value.clone();
+        if let Some(l) = &group.lead {
+            add(&l.value, CalledAs::GroupLead { group: id.clone() });
+        }
+        for m in group.deputies.iter().chain(&group.members) {
+            add(&m.value, CalledAs::GroupMember { group: id.clone() });
+        }
+        for u in &group.units {
+            if let Some(h) = plan
+                .member_units
+                .iter()
+                .find(|x| x.id.value == u.value)
+                .and_then(|x| x.head.as_ref())
+            {
+                add(
+                    &h.value,
+                    CalledAs::Unit {
+                        unit: u.value.clone(),
+                    },
+                );
+            }
+        }
+    }
+    // Member units no group names belong to the command itself: called at every level.
+    for u in &plan.member_units {
+        let assigned = plan
+            .groups
+            .iter()
+            .any(|g| g.units.iter().any(|x| x.value == u.id.value));
+        if !assigned && let Some(h) = &u.head {
+            add(
+                &h.value,
+                CalledAs::Unit {
+                    unit: u.id.value.clone(),
+                },
+            );
+        }
+    }
+    for t in tasks_of(plan, resp) {
+        if let Some(p) = task_post(plan, &t.group.value)
+            && !out.iter().any(|c| c.post == p)
+        {
+            out.push(Callee {
+                post: p,
+                roles: vec![CalledAs::TaskLead],
+            });
+        }
+    }
+    out
+}
+
+/// The post that leads a task of a group (`command`: the command's first lead; `office`: the
+/// office head; a group: its lead, else its first member).
+pub fn task_post(plan: &Plan, group: &str) -> Option<String> {
+    if group == COMMAND_ID {
+        return plan.command.leads.first().map(|p| p.value.clone());
+    }
+    if group == OFFICE_ID {
+        return plan
+            .office
+            .as_ref()
+            .and_then(|o| o.head.as_ref())
+            .map(|h| h.value.clone());
+    }
+    plan.group(group)
+        .and_then(|g| g.lead.as_ref().or(g.members.first()))
+        .map(|p| p.value.clone())
+}
+
+/// A post a response calls, as `plan simulate` shows it: who, as what, and the tasks it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallOut {
+    pub post: String,
+    pub name: String,
+    pub roles: Vec<CalledAs>,
+    /// The titles of the tasks the post leads, in the plan's order.
+    pub tasks: Vec<String>,
+}
+
+fn calls_out(plan: &Plan, resp: &Response<'_>, except: &[Callee]) -> Vec<CallOut> {
+    let tasks = tasks_of(plan, resp);
+    callees(plan, resp)
+        .into_iter()
+        .filter(|c| !except.iter().any(|e| e.post == c.post))
+        .map(|c| CallOut {
+            name: plan.name_of(&c.post).unwrap_or(&c.post).to_string(),
+            tasks: tasks
+                .iter()
+                .filter(|t| task_post(plan, &t.group.value).as_deref() == Some(c.post.as_str()))
+                .map(|t| t.title.clone())
+                .collect(),
+            post: c.post,
+            roles: c.roles,
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PostRef {
     pub post: String,
@@ -132,6 +314,8 @@ pub struct NextLevel {
     pub reports: Vec<ReportOut>,
     pub coercive_steps: Vec<ApprovalOut>,
     pub parent_called: bool,
+    /// The posts re-grading to that level would call in addition.
+    pub calls: Vec<CallOut>,
 }
 
 /// The result of `plan simulate`: stable JSON, documented in docs/plan-format.md.
@@ -151,6 +335,8 @@ pub struct Simulation {
     pub reports: Vec<ReportOut>,
     pub coercive_steps: Vec<ApprovalOut>,
     pub parent_called: bool,
+    /// Everyone activation calls ([`callees`]), with the tasks each leads.
+    pub calls: Vec<CallOut>,
     pub next_level: Option<NextLevel>,
     /// The aftermath if the response ended at the simulated moment: the plan's duties as the
     /// tasks they become (a duty without its own `within` is due with the review)…
@@ -330,6 +516,7 @@ pub fn simulate_with(
         reports: vec![],
         coercive_steps: vec![],
         parent_called: false,
+        calls: vec![],
         next_level: None,
         aftermath: vec![],
         review_due_at: None,
@@ -404,6 +591,7 @@ pub fn simulate_with(
                 .map(|s| approval_out(plan, s))
                 .collect(),
             parent_called: nresp.parent_called && !resp.parent_called,
+            calls: calls_out(plan, &nresp, &callees(plan, &resp)),
         });
     }
     sim
@@ -450,6 +638,31 @@ fn fill(plan: &Plan, resp: &Response<'_>, start: &Zoned, sim: &mut Simulation) {
         .map(|s| approval_out(plan, s))
         .collect();
     sim.parent_called = resp.parent_called;
+    sim.calls = calls_out(plan, resp, &[]);
+}
+
+fn roles_text(roles: &[CalledAs]) -> String {
+    roles
+        .iter()
+        .map(|r| match r {
+            CalledAs::Commander => "commander".to_string(),
+            CalledAs::Deputy => "deputy commander".to_string(),
+            CalledAs::Office => "office".to_string(),
+            CalledAs::GroupLead { group } => format!("lead of {group}"),
+            CalledAs::GroupMember { group } => format!("member of {group}"),
+            CalledAs::Unit { unit } => format!("contact of {unit}"),
+            CalledAs::TaskLead => "task lead".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tasks_text(tasks: &[String]) -> String {
+    if tasks.is_empty() {
+        String::new()
+    } else {
+        format!(", {} task(s)", tasks.len())
+    }
 }
 
 /// Renders a simulation for a terminal.
@@ -527,6 +740,16 @@ pub fn render_text(sim: &Simulation) -> String {
             .unwrap_or_default();
         let _ = writeln!(s, "  {} {}{lead}", g.id, g.name);
     }
+    let _ = writeln!(s, "calls");
+    for c in &sim.calls {
+        let _ = writeln!(
+            s,
+            "  {} ({}){}",
+            c.name,
+            roles_text(&c.roles),
+            tasks_text(&c.tasks)
+        );
+    }
     let _ = writeln!(s, "tasks");
     for t in &sim.tasks {
         let period = match t.period {
@@ -602,6 +825,9 @@ pub fn render_text(sim: &Simulation) -> String {
                 r.to,
                 r.within
             );
+        }
+        for c in &n.calls {
+            let _ = writeln!(s, "  + call {} ({})", c.name, roles_text(&c.roles));
         }
         for a in &n.coercive_steps {
             let _ = writeln!(

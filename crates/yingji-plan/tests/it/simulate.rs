@@ -202,3 +202,51 @@ fn an_aftermath_duty_without_any_deadline_is_reported_as_not_acted_on() {
     assert_eq!(s.aftermath.len(), 1);
     assert_eq!(s.review_due_at, None);
 }
+
+#[test]
+fn activation_calls_everyone_the_level_names() {
+    let s = sim("linxiang-city.toml", 120, "2026-03-02T10:00:00+08:00");
+    let posts: Vec<&str> = s.calls.iter().map(|c| c.post.as_str()).collect();
+    // The level's commanders (Ⅲ's, inherited by Ⅱ), the office, every group's lead and members.
+    for p in [
+        "plac-secretary",
+        "vice-mayor",
+        "petition-bureau-director",
+        "police-commissar",
+        "police-deputy",
+        "traffic-police-deputy",
+        "armed-police-deputy",
+        "township-head",
+        "plac-deputy-secretary",
+        "petition-bureau-deputy",
+        "health-bureau-deputy",
+        "transport-bureau-deputy",
+        // 市财政局: a member unit no group names, called through its head at every level.
+        "finance-bureau-director",
+    ] {
+        assert!(posts.contains(&p), "{p} is not called: {posts:?}");
+    }
+    // Commanders first, each post once.
+    assert_eq!(&posts[..2], &["plac-secretary", "vice-mayor"]);
+    let mut unique = posts.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), posts.len(), "{posts:?}");
+    // The level-Ⅰ commander is not called at Ⅱ, and is what re-grading to Ⅰ adds.
+    assert!(!posts.contains(&"party-deputy-secretary"));
+    let next = s.next_level.as_ref().expect("Ⅰ is above Ⅱ");
+    let added: Vec<&str> = next.calls.iter().map(|c| c.post.as_str()).collect();
+    assert_eq!(added, vec!["party-deputy-secretary"]);
+    // Every task's lead post is called, with that task.
+    let police = s
+        .calls
+        .iter()
+        .find(|c| c.post == "police-commissar")
+        .unwrap();
+    assert!(
+        police.tasks.iter().any(|t| t.contains("维护秩序")),
+        "{police:?}"
+    );
+    let n_tasks: usize = s.calls.iter().map(|c| c.tasks.len()).sum();
+    assert_eq!(n_tasks, s.tasks.len());
+}

@@ -193,6 +193,8 @@ pub struct RoomPage {
     /// (`post:<id>` or `person:<id>`, name) for a corrective action's owner: the plan's posts,
     /// then the people holding them in the incident's jurisdiction.
     pub owners: Vec<(String, String)>,
+    /// The linked records up and down the tree: (label, link, text).
+    pub linked: Vec<(String, String, String)>,
 }
 
 fn level_tuple(l: &yingji_domain::incident::LevelRef) -> (String, String, String) {
@@ -626,6 +628,38 @@ async fn build(
             facts.push((f.label.clone(), text));
         }
     }
+    // Up the tree: the record this one was reported to; down: the one it follows.
+    let mut linked = Vec::new();
+    if let Some(pid) = inc.parent_incident {
+        linked.push((
+            l.t("room.reported_up").to_string(),
+            format!("/incidents/{pid}"),
+            l.t("room.parent_record").to_string(),
+        ));
+    }
+    if let Some(sid) = inc.source_incident {
+        let text = match &inc.source {
+            Some(src) => {
+                let mut t = l.tk("status", src.status.as_str());
+                if let Some(lv) = &src.level {
+                    t.push_str(&format!(" · {} {}", lv.id, lv.name));
+                }
+                t.push_str(&format!(
+                    " · {} {} · {}",
+                    l.t("room.headcount"),
+                    src.headcount,
+                    hm(src.at, tz)
+                ));
+                t
+            }
+            None => l.t("room.source_record").to_string(),
+        };
+        linked.push((
+            l.t("room.source").to_string(),
+            format!("/incidents/{sid}"),
+            text,
+        ));
+    }
     let mut p = Chrome::new(v, "", inc.title.clone());
     p.live = id.to_string();
     Ok(RoomPage {
@@ -646,6 +680,7 @@ async fn build(
             .as_ref()
             .and_then(|pr| pr.level.is_none().then(|| pr.reason.clone()).flatten()),
         facts,
+        linked,
         groups,
         obligations,
         grievances: notes(&inc.grievances),

@@ -94,14 +94,14 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 /// The real outbox worker with a webhook receiver, an SMTP server and an SMS gateway; every
 /// person of the demo directory has a webhook (`/hook/<id>`) and an e-mail (`<id>@example.org`).
-struct Rig {
+pub struct Rig {
     base: String,
     http: Got,
     mails: Arc<Mutex<Vec<String>>>,
     worker: Arc<Worker>,
 }
 
-async fn rig(app: &TestApp) -> Rig {
+pub async fn rig(app: &TestApp) -> Rig {
     let (base, http) = http_receiver().await;
     let (port, mails) = smtp_server().await;
     let cfg = yingji_notify::NotifyConfig {
@@ -141,14 +141,14 @@ async fn rig(app: &TestApp) -> Rig {
 }
 
 impl Rig {
-    async fn deliver(&self) {
+    pub async fn deliver(&self) {
         for _ in 0..3 {
             self.worker.run_once().await.unwrap();
         }
     }
 
     /// The webhook message to a person whose text contains every needle.
-    fn hook(&self, person: &str, needles: &[&str]) -> Value {
+    pub fn hook(&self, person: &str, needles: &[&str]) -> Value {
         let got = self.http.lock().unwrap();
         got.iter()
             .find(|(p, b)| {
@@ -210,7 +210,7 @@ async fn mail(app: &TestApp, rig: &Rig, address: &str, needles: &[&str]) {
 }
 
 /// Both channels of a person reached.
-async fn reached(app: &TestApp, rig: &Rig, person: &str, needles: &[&str]) {
+pub async fn reached(app: &TestApp, rig: &Rig, person: &str, needles: &[&str]) {
     rig.hook(person, needles);
     mail(app, rig, &format!("{person}@example.org"), needles).await;
 }
@@ -311,8 +311,8 @@ on_both! {
         reached(&app, &rig, who, &["测试：群众反映拖欠工程款", title, "已超过时限"]).await;
         // obligation_overdue (a commitment): the holder of its owner post.
         reached(&app, &rig, &zheng, &["承诺事项", "三日内公布工程款结算方案", "2026-03-02 11:00"]).await;
-        // escalated: the parent jurisdiction's office (its duty officer).
-        reached(&app, &rig, &he, &["临溪市", "上报本级", "人数超过五百"]).await;
+        // An escalation calls the parent jurisdiction's office (its duty officer).
+        reached(&app, &rig, &he, &["临溪市报请本级", "人数超过五百", "请确认收到"]).await;
         // extension_requested: the approver post (petition-deputy, 林建国).
         reached(&app, &rig, &lin, &["申请延长办理期限30日", "案情复杂，需多部门会商"]).await;
         // case_supervision: the case's lead.
@@ -356,7 +356,7 @@ on_both! {
         reached(&app, &rig, &vid, &["测试丙村", "尚未报送"]).await;
 
         // Every kind the system writes was driven, and nothing was skipped.
-        for kind in ["call", "task_overdue", "obligation_overdue", "escalated", "case_supervision",
+        for kind in ["call", "task_overdue", "obligation_overdue", "case_supervision",
             "case_overdue", "extension_requested", "petitioner_notice", "report_late", "dispute_reported_upward"] {
             assert!(!app.state.store.outbox_payloads(kind).await.unwrap().is_empty(), "no {kind} notice was written");
         }
@@ -422,19 +422,19 @@ async fn notices_in_the_configured_language() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     rig.deliver().await;
-    let b = rig.hook(&he, &["reported the incident", "over 500 people"]);
+    let b = rig.hook(&he, &["reports this to your level", "over 500 people"]);
     assert!(
         b["subject"]
             .as_str()
             .unwrap()
-            .starts_with("Reported up from below: "),
+            .contains("测试：群众反映拖欠工程款"),
         "{b}"
     );
     mail(
         &app,
         &rig,
         &format!("{he}@example.org"),
-        &["reported the incident"],
+        &["reports this to your level", "Please acknowledge"],
     )
     .await;
 }
