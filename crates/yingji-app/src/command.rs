@@ -108,6 +108,7 @@ pub const COMMAND_KINDS: &[&str] = &[
     "incident.corrective-done",
     "incident.corrective-link",
     "incident.close",
+    "incident.upward-report",
     "incident.tick",
     "task.acknowledge",
     "task.start",

@@ -190,9 +190,10 @@ from_domain!(
         use yingji_domain::incident::IncidentError as E;
         match e {
             E::MissingIntakeField { field, label } => json!({ "field": field, "label": label }),
-            E::UnknownIntakeField { field } | E::InvalidIntakeField { field, .. } => {
-                json!({ "field": field })
-            }
+            E::UnknownIntakeField { field }
+            | E::InvalidIntakeField { field, .. }
+            | E::MissingReportField { field }
+            | E::UnknownReportField { field } => json!({ "field": field }),
             _ => Value::Null,
         }
     }

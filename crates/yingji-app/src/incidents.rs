@@ -117,6 +117,18 @@ pub struct CorrectiveActionRequest {
     pub due_at: Option<String>,
 }
 
+/// A report owed upward (首报/续报/终报), as submitted: every field the plan names for it with
+/// its value, and free text.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpwardReportRequest {
+    /// Each field of the report (as the plan names it) with its value; every one is required.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Anything else to report (required when the plan names no fields).
+    pub text: Option<String>,
+}
+
 /// A corrective action as validated, before its owner is looked up.
 #[derive(Debug, Clone)]
 pub struct CorrectiveInput {
@@ -392,6 +404,26 @@ impl IncidentAction {
         }))
     }
 
+    /// Submitting a report owed upward (`POST /incidents/{id}/upward-reports/{rid}/submit`, the
+    /// room's form).
+    pub fn submit_report(
+        report: Uuid,
+        req: &UpwardReportRequest,
+    ) -> Result<IncidentAction, AppError> {
+        for (k, v) in &req.values {
+            text_field_opt(k, "values", 200)?;
+            text_field_opt(v, k, 4000)?;
+        }
+        if let Some(t) = &req.text {
+            text_field_opt(t, "text", 8000)?;
+        }
+        Ok(IncidentAction::Decide(Command::SubmitUpwardReport {
+            id: report,
+            values: req.values.clone(),
+            text: req.text.clone(),
+        }))
+    }
+
     /// Fulfilling a commitment or reply.
     pub fn fulfil(obligation: Uuid, req: &ActionRequest) -> IncidentAction {
         IncidentAction::Decide(Command::FulfilObligation {
@@ -430,6 +462,7 @@ impl IncidentAction {
                 Command::CorrectiveActionDone { .. } => "incident.corrective-done",
                 Command::LinkCorrectiveAction { .. } => "incident.corrective-link",
                 Command::Close => "incident.close",
+                Command::SubmitUpwardReport { .. } => "incident.upward-report",
                 Command::Task { action, .. } => task_kind(*action),
                 Command::Tick => "incident.tick",
                 // Written only inside the source's own command (never an action of its own).
@@ -472,6 +505,7 @@ pub fn command_permission(cmd: &Command) -> Permission {
             Permission::ReviewIncident
         }
         Command::Task { .. } => Permission::WorkTasks,
+        Command::SubmitUpwardReport { .. } => Permission::SubmitReports,
         _ => Permission::HandleIncident,
     }
 }
@@ -1006,6 +1040,43 @@ pub async fn may_end(app: &App, actor: &Actor, inc: &Incident) -> Result<(), App
     .details(json!({ "posts": posts })))
 }
 
+/// A report owed upward is submitted by the holders (principal or deputy, in the incident's
+/// jurisdiction) of its responsible posts or of the level's commander posts; when it names
+/// neither, by anyone who may submit reports there.
+pub async fn may_submit(
+    app: &App,
+    actor: &Actor,
+    inc: &Incident,
+    id: Uuid,
+) -> Result<(), AppError> {
+    let Some(r) = inc.upward_reports.iter().find(|r| r.id == id) else {
+        return Ok(()); // the domain refuses it
+    };
+    let posts: Vec<String> = r.posts.iter().chain(&r.commanders).cloned().collect();
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let holds = app
+        .store
+        .holders_in(inc.jurisdiction_id)
+        .await?
+        .iter()
+        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post));
+    if holds {
+        return Ok(());
+    }
+    let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
+    let names: Vec<&str> = posts.iter().map(|p| plan.name_of(p).unwrap_or(p)).collect();
+    Err(AppError::new(
+        ErrorCode::NotReportOwner,
+        format!(
+            "this report is submitted by the posts responsible for it or the level's commander ({})",
+            names.join(", ")
+        ),
+    )
+    .details(json!({ "posts": posts })))
+}
+
 /// The domain command an action becomes for this incident and actor (with the checks that
 /// need storage: who may end a response, the parent to escalate to, the approver), and the
 /// parent's new record for an escalation.
@@ -1019,6 +1090,9 @@ async fn prepare(
         IncidentAction::Decide(cmd) => {
             if matches!(cmd, Command::EndResponse { .. }) {
                 may_end(app, actor, inc).await?;
+            }
+            if let Command::SubmitUpwardReport { id, .. } = cmd {
+                may_submit(app, actor, inc, *id).await?;
             }
             if let Command::LinkCorrectiveAction { revision, .. } = cmd {
                 // The plan revision must exist and be one the actor may see.

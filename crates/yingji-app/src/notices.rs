@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::PersonRef;
 use yingji_domain::case::{Case, SupervisionKind};
-use yingji_domain::incident::{Incident, ObligationKind};
+use yingji_domain::incident::{Incident, ObligationKind, UpwardKind};
 use yingji_notify::DirectAddress;
 use yingji_notify::catalogue::{self, render};
 use yingji_store::{OutboxRow, Row, WriteSet, fmt_ts};
@@ -113,6 +113,37 @@ pub enum Notice {
         owner: String,
         due_at: Timestamp,
     },
+    /// A report owed upward (首报/续报/终报), submitted: to its recipient — the parent
+    /// jurisdiction's office (`deliver_to = "parent"`, the default where there is a parent),
+    /// the holders of the level's commander posts (`command`, the default at the top, and where
+    /// there is no parent), or the holders of the post it names.
+    UpwardReportSubmitted {
+        incident: IncidentFacts,
+        report_id: Uuid,
+        kind: UpwardKind,
+        seq: u32,
+        to: String,
+        /// The name of the level in force.
+        level: String,
+        deliver_to: Option<String>,
+        commanders: Vec<String>,
+        /// Each field of the plan with its value, in the plan's order.
+        fields: Vec<(String, String)>,
+        text: Option<String>,
+        by: String,
+    },
+    /// A report owed upward past its deadline: to the holders of its responsible posts and of
+    /// the level's commander posts (a reminder and an escalation in one).
+    UpwardReportLate {
+        incident: IncidentFacts,
+        report_id: Uuid,
+        kind: UpwardKind,
+        seq: u32,
+        to: String,
+        due_at: Timestamp,
+        posts: Vec<String>,
+        commanders: Vec<String>,
+    },
     /// To the case's owner and its handling unit.
     CaseSupervision {
         case: CaseFacts,
@@ -170,6 +201,8 @@ impl Notice {
         match self {
             Notice::TaskOverdue { .. } => "task_overdue",
             Notice::ObligationOverdue { .. } => "obligation_overdue",
+            Notice::UpwardReportSubmitted { .. } => "upward_report",
+            Notice::UpwardReportLate { .. } => "upward_report_late",
             Notice::CaseSupervision { .. } => "case_supervision",
             Notice::CaseOverdue { .. } => "case_overdue",
             Notice::ExtensionRequested { .. } => "extension_requested",
@@ -362,6 +395,14 @@ async fn owner(app: &App, jurisdiction_id: Uuid, owner: &str) -> Result<Vec<Pers
         .collect())
 }
 
+/// 首报, 续报（第n次）or 终报, in `lang`.
+fn upward_kind(lang: &str, kind: UpwardKind, seq: u32) -> String {
+    catalogue::fill(
+        &catalogue::word(lang, "upward_kind", kind.as_str()),
+        &[("n", seq.to_string())],
+    )
+}
+
 async fn jurisdiction_name(app: &App, id: Uuid) -> Result<String, AppError> {
     Ok(app
         .store
@@ -440,6 +481,117 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 incident.drill,
                 incident.path.clone(),
                 json!({ "incident_id": incident.id, "obligation_id": obligation_id }),
+            )
+        }
+        Notice::UpwardReportSubmitted {
+            incident,
+            report_id,
+            kind,
+            seq,
+            to,
+            level,
+            deliver_to,
+            commanders,
+            fields,
+            text,
+            by,
+        } => {
+            let j = app.store.jurisdiction(incident.jurisdiction_id).await?;
+            let from = j.as_ref().map(|j| j.name.clone()).unwrap_or_default();
+            let parent = j.and_then(|j| j.parent_id);
+            match (deliver_to.as_deref(), parent) {
+                (None | Some("parent"), Some(p)) => {
+                    found.add(office(app, p).await?, || {
+                        "the parent jurisdiction's office has nobody".into()
+                    });
+                }
+                (Some(p), _) if p != "parent" && p != "command" => {
+                    found.add(post(app, incident.jurisdiction_id, p).await?, || {
+                        format!("nobody holds the post “{p}” the report is delivered to")
+                    });
+                }
+                // The command: asked for, or the default where there is no parent.
+                _ => {
+                    for c in commanders {
+                        found.add(post(app, incident.jurisdiction_id, c).await?, || {
+                            format!("nobody holds the commander post “{c}”")
+                        });
+                    }
+                    if commanders.is_empty() {
+                        found.missing.push("the level names no commander".into());
+                    }
+                }
+            }
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            let sep = catalogue::word(lang, "upward_report", "separator");
+            let mut parts: Vec<String> = fields
+                .iter()
+                .map(|(f, v)| {
+                    catalogue::fill(
+                        &catalogue::word(lang, "upward_report", "field"),
+                        &[("field", f.clone()), ("value", v.clone())],
+                    )
+                })
+                .collect();
+            if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
+                parts.push(catalogue::fill(
+                    &catalogue::word(lang, "upward_report", "free_text"),
+                    &[("text", t.to_string())],
+                ));
+            }
+            let body = if parts.is_empty() {
+                String::new()
+            } else {
+                parts.join(&sep) + &catalogue::word(lang, "upward_report", "end")
+            };
+            (
+                "upward_report",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("level", s(level)),
+                    ("kind", upward_kind(lang, *kind, *seq)),
+                    ("to", s(to)),
+                    ("body", body),
+                    ("from", from),
+                    ("by", s(by)),
+                    ("at", local_in(app.clock.now(), &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "upward_report_id": report_id }),
+            )
+        }
+        Notice::UpwardReportLate {
+            incident,
+            report_id,
+            kind,
+            seq,
+            to,
+            due_at,
+            posts,
+            commanders,
+        } => {
+            for p in posts.iter().chain(commanders) {
+                let people = post(app, incident.jurisdiction_id, p).await?;
+                found.add(people, || format!("nobody holds the post “{p}”"));
+            }
+            if found.people.is_empty() {
+                found.add(office(app, incident.jurisdiction_id).await?, || {
+                    "the office has nobody".into()
+                });
+            }
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            (
+                "upward_report_late",
+                vec![
+                    ("incident", s(&incident.title)),
+                    ("kind", upward_kind(lang, *kind, *seq)),
+                    ("to", s(to)),
+                    ("due", local_in(*due_at, &plan.time.tz)),
+                ],
+                incident.drill,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id, "upward_report_id": report_id }),
             )
         }
         Notice::CaseSupervision { case, step } => {

@@ -175,6 +175,51 @@ fn outbox_for(
                 due_at: *due_at,
             }
         }
+        Event::UpwardReportSubmitted { id, .. } => {
+            let Some(r) = inc.upward_reports.iter().find(|r| r.id == *id) else {
+                return;
+            };
+            Notice::UpwardReportSubmitted {
+                incident,
+                report_id: *id,
+                kind: r.kind,
+                seq: r.seq,
+                to: r.to.clone(),
+                level: inc
+                    .level
+                    .as_ref()
+                    .map(|l| format!("{} {}", l.id, l.name))
+                    .unwrap_or_default(),
+                deliver_to: r.deliver_to.clone(),
+                commanders: r.commanders.clone(),
+                fields: r
+                    .fields
+                    .iter()
+                    .map(|f| (f.clone(), r.values.get(f).cloned().unwrap_or_default()))
+                    .collect(),
+                text: r.text.clone(),
+                by: r
+                    .submitted_by
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+            }
+        }
+        Event::UpwardReportLate { id, due_at } => {
+            let Some(r) = inc.upward_reports.iter().find(|r| r.id == *id) else {
+                return;
+            };
+            Notice::UpwardReportLate {
+                incident,
+                report_id: *id,
+                kind: r.kind,
+                seq: r.seq,
+                to: r.to.clone(),
+                due_at: *due_at,
+                posts: r.posts.clone(),
+                commanders: r.commanders.clone(),
+            }
+        }
         _ => return,
     };
     ws.rows.push(notice.row(event_id, now));

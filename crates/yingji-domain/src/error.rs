@@ -89,6 +89,9 @@ codes! {
     WrongPassword = "wrong_password", 403;
     /// The actor is not among the people this call went to.
     NotARecipient = "not_a_recipient", 403;
+    /// A report owed upward is submitted by the holders of its responsible post or of the
+    /// level's commander posts; `details.posts` names them.
+    NotReportOwner = "not_report_owner", 403;
 
     // --- what is addressed (404)
     /// No such record, or it lies outside the actor's jurisdiction (the two are not told apart).
@@ -103,6 +106,8 @@ codes! {
     UnknownCorrectiveAction = "unknown_corrective_action", 404;
     /// The incident's calls have no call with this id.
     UnknownCall = "unknown_call", 404;
+    /// The incident owes no report upward with this id.
+    UnknownUpwardReport = "unknown_upward_report", 404;
     /// The HTTP method is not allowed on this path.
     MethodNotAllowed = "method_not_allowed", 405;
 

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use yingji_plan::classify::{Input, classify};
-use yingji_plan::model::{OFFICE_ID, Plan};
-use yingji_plan::response::{effective, tasks_of};
+use yingji_plan::model::{COMMAND_ID, OFFICE_ID, Plan, ReportDue, ReportKind};
+use yingji_plan::response::{effective, next_follow_up_at, report_due_at, tasks_of};
 
 use crate::{ActorRef, PersonRef};
 
@@ -228,6 +228,90 @@ pub struct Obligation {
     pub drill: bool,
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+/// The kind of a report owed upward: 首报, 续报 or 终报.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum UpwardKind {
+    First,
+    FollowUp,
+    Final,
+}
+
+impl UpwardKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpwardKind::First => "first",
+            UpwardKind::FollowUp => "follow-up",
+            UpwardKind::Final => "final",
+        }
+    }
+
+    fn of(k: ReportKind) -> UpwardKind {
+        match k {
+            ReportKind::First => UpwardKind::First,
+            ReportKind::FollowUp => UpwardKind::FollowUp,
+            ReportKind::Final => UpwardKind::Final,
+        }
+    }
+}
+
+/// A report owed upward (首报/续报/终报) under the level in force: an obligation with a
+/// deadline, submitted by the holders of its responsible posts (or the level's commanders)
+/// with the plan's fields, and delivered to its recipient office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct UpwardReport {
+    pub id: Uuid,
+    pub kind: UpwardKind,
+    /// The follow-up's number (续报 1, 2, …); 1 for the others.
+    pub seq: u32,
+    /// The recipient, as the plan names it.
+    pub to: String,
+    /// Who sends it, as the plan writes it (a group, `command`, `office`, a post; none: the
+    /// office).
+    pub by: Option<String>,
+    /// The responsible posts `by` resolves to (a group's lead, the level's commanders, the
+    /// office head, the post itself).
+    pub posts: Vec<String>,
+    /// The commander posts of the level, who may also submit it.
+    pub commanders: Vec<String>,
+    /// The level whose response owes it.
+    pub level: String,
+    /// The plan's limit, as written.
+    pub within: String,
+    /// For follow-ups: the cadence after each submission, as written.
+    pub every: Option<String>,
+    /// The plan's `deliver_to` (`parent`, `command` or a post); none: the parent where there
+    /// is one, else the command.
+    pub deliver_to: Option<String>,
+    /// None for a final report until the response ends (its limit counts from the end).
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub due_at: Option<Timestamp>,
+    /// What the report must contain (the plan's `fields`).
+    pub fields: Vec<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub submitted_at: Option<Timestamp>,
+    pub submitted_by: Option<ActorRef>,
+    /// The fields' values as submitted.
+    pub values: BTreeMap<String, String>,
+    /// Free text submitted with the fields.
+    pub text: Option<String>,
+    pub late: bool,
+    /// No longer owed (a follow-up not yet due when the response ended or the final report
+    /// was submitted).
+    pub closed: bool,
+}
+
+impl UpwardReport {
+    /// Still to be submitted.
+    pub fn is_open(&self) -> bool {
+        self.submitted_at.is_none() && !self.closed
+    }
 }
 
 /// One entry of the things heard and done on site.
@@ -474,6 +558,9 @@ pub struct Incident {
     pub review_due_at: Option<Timestamp>,
     #[serde(default)]
     pub review_overdue: bool,
+    /// The reports owed upward (首报/续报/终报) under the levels activated.
+    #[serde(default)]
+    pub upward_reports: Vec<UpwardReport>,
 }
 
 /// The lower jurisdiction's incident as its linked record in the parent shows it.
@@ -654,6 +741,12 @@ pub enum Command {
     FollowSource {
         source: SourceState,
     },
+    /// A report owed upward, submitted with the plan's fields and free text.
+    SubmitUpwardReport {
+        id: Uuid,
+        values: BTreeMap<String, String>,
+        text: Option<String>,
+    },
     /// Marks what has fallen due.
     Tick,
 }
@@ -684,6 +777,7 @@ impl Command {
             Command::LinkCorrectiveAction { .. } => "link a corrective action of",
             Command::Close => "close",
             Command::Task { .. } => "change a task of",
+            Command::SubmitUpwardReport { .. } => "submit a report upward for",
             Command::Tick => "tick",
             Command::FollowSource { .. } => "follow the source of",
         }
@@ -825,6 +919,34 @@ pub enum Event {
         id: Uuid,
         due_at: Timestamp,
     },
+    /// The reports a level's response owes upward (at activation, or the new ones of a level
+    /// a re-grade moves to while the response is active).
+    UpwardReportsOwed {
+        reports: Vec<UpwardReport>,
+    },
+    /// A report owed upward submitted; for a follow-up with a cadence while the response is
+    /// active, the next one owed.
+    UpwardReportSubmitted {
+        id: Uuid,
+        values: BTreeMap<String, String>,
+        text: Option<String>,
+        next: Option<UpwardReport>,
+    },
+    /// A report owed upward past its deadline (once).
+    UpwardReportLate {
+        id: Uuid,
+        due_at: Timestamp,
+    },
+    /// A final report falls due (the response ended).
+    UpwardReportDue {
+        id: Uuid,
+        due_at: Timestamp,
+    },
+    /// A report no longer owed (a follow-up not yet due when the response ended, or any open
+    /// follow-up once the final report is in).
+    UpwardReportClosed {
+        id: Uuid,
+    },
 }
 
 impl Event {
@@ -866,6 +988,11 @@ impl Event {
             Event::CorrectiveActionDone { .. } => "corrective_action_done",
             Event::CorrectiveActionLinked { .. } => "corrective_action_linked",
             Event::CorrectiveActionOverdue { .. } => "corrective_action_overdue",
+            Event::UpwardReportsOwed { .. } => "upward_reports_owed",
+            Event::UpwardReportSubmitted { .. } => "upward_report_submitted",
+            Event::UpwardReportLate { .. } => "upward_report_late",
+            Event::UpwardReportDue { .. } => "upward_report_due",
+            Event::UpwardReportClosed { .. } => "upward_report_closed",
         }
     }
 }
@@ -944,6 +1071,16 @@ pub enum IncidentError {
     CorrectiveActionAlreadyDone { id: Uuid },
     #[error("a deadline is required: give `due_at`, or set the plan's `reply_within`")]
     DeadlineRequired,
+    #[error("report {id} is not owed upward by this incident")]
+    UnknownUpwardReport { id: Uuid },
+    #[error("this report was already submitted")]
+    UpwardReportSubmitted,
+    #[error("this report is no longer owed (closed)")]
+    UpwardReportClosed,
+    #[error("the report must give `{field}`")]
+    MissingReportField { field: String },
+    #[error("`{field}` is not a field of this report")]
+    UnknownReportField { field: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -995,6 +1132,14 @@ impl IncidentError {
                 crate::error::ErrorCode::AlreadyFulfilled
             }
             IncidentError::DeadlineRequired => crate::error::ErrorCode::MissingField,
+            IncidentError::UnknownUpwardReport { .. } => {
+                crate::error::ErrorCode::UnknownUpwardReport
+            }
+            IncidentError::UpwardReportSubmitted | IncidentError::UpwardReportClosed => {
+                crate::error::ErrorCode::AlreadySubmitted
+            }
+            IncidentError::MissingReportField { .. } => crate::error::ErrorCode::MissingField,
+            IncidentError::UnknownReportField { .. } => crate::error::ErrorCode::InvalidField,
             IncidentError::Invalid(_) => crate::error::ErrorCode::Invalid,
         }
     }
@@ -1303,6 +1448,229 @@ fn validate_fields(plan: &Plan, r: &NewReport) -> Result<(), IncidentError> {
     Ok(())
 }
 
+/// The posts responsible for a report owed upward: `by` resolved (a group → its lead, else its
+/// first member; `command` → the level's commanders; `office` or none → the office head; a
+/// member unit → its head; a post → that post).
+pub fn report_posts(plan: &Plan, by: Option<&str>, commanders: &[String]) -> Vec<String> {
+    let office_head = || {
+        plan.office
+            .as_ref()
+            .and_then(|o| o.head.as_ref())
+            .map(|h| h.value.clone())
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    match by {
+        None | Some(OFFICE_ID) => office_head(),
+        Some(COMMAND_ID) => commanders.to_vec(),
+        Some(p) if plan.post(p).is_some() => vec![p.to_string()],
+        Some(g) if plan.group(g).is_some() => task_post(plan, g).into_iter().collect(),
+        Some(u) => plan
+            .member_units
+            .iter()
+            .find(|x| x.id.value == u)
+            .and_then(|x| x.head.as_ref())
+            .map(|h| h.value.clone())
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The commander posts of a level (inherited through `extends`).
+fn commander_posts(plan: &Plan, level: &str) -> Vec<String> {
+    plan.level_index(level)
+        .map(|i| {
+            effective(plan, i)
+                .commander
+                .iter()
+                .map(|p| p.value.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn same_report(r: &UpwardReport, d: &ReportDue) -> bool {
+    r.kind == UpwardKind::of(d.kind) && r.to == d.to
+}
+
+/// The plan's entry a report owed upward comes from (its level's, inherited included).
+fn plan_report<'p>(plan: &'p Plan, r: &UpwardReport) -> Option<&'p ReportDue> {
+    let i = plan.level_index(&r.level)?;
+    effective(plan, i)
+        .reports
+        .into_iter()
+        .find(|d| same_report(r, d))
+}
+
+fn upward_report(
+    ctx: &Ctx<'_>,
+    d: &ReportDue,
+    level: &str,
+    seq: u32,
+    due_at: Option<Timestamp>,
+) -> UpwardReport {
+    let commanders = commander_posts(ctx.plan, level);
+    let by = d.by.as_ref().map(|b| b.value.clone());
+    UpwardReport {
+        id: (ctx.new_id)(),
+        kind: UpwardKind::of(d.kind),
+        seq,
+        to: d.to.clone(),
+        posts: report_posts(ctx.plan, by.as_deref(), &commanders),
+        by,
+        commanders,
+        level: level.to_string(),
+        within: d.within.value.to_string(),
+        every: d.every.as_ref().map(|e| e.value.to_string()),
+        deliver_to: d.deliver_to.as_ref().map(|x| x.value.clone()),
+        due_at,
+        fields: d.fields.clone(),
+        created_at: ctx.now,
+        submitted_at: None,
+        submitted_by: None,
+        values: BTreeMap::new(),
+        text: None,
+        late: false,
+        closed: false,
+    }
+}
+
+/// The reports a level's response owes upward from now, leaving out those already owed (the
+/// same kind to the same recipient). First and follow-up reports are due within their limits
+/// from now (as `plan simulate` computes them); a final report falls due when the response
+/// ends.
+fn owed_reports(ctx: &Ctx<'_>, inc: &Incident, level: &str) -> Vec<UpwardReport> {
+    let Some(i) = ctx.plan.level_index(level) else {
+        return vec![];
+    };
+    let start = ctx.now.to_zoned(ctx.plan.time.tz.clone());
+    let mut out: Vec<UpwardReport> = Vec::new();
+    for d in effective(ctx.plan, i).reports {
+        if inc
+            .upward_reports
+            .iter()
+            .chain(&out)
+            .any(|r| same_report(r, d))
+        {
+            continue;
+        }
+        let due =
+            (d.kind != ReportKind::Final).then(|| report_due_at(ctx.plan, d, &start).timestamp());
+        out.push(upward_report(ctx, d, level, 1, due));
+    }
+    out
+}
+
+/// What ending the response does to the reports owed upward: each final report falls due
+/// within its limit from the end; follow-ups not yet due are no longer needed.
+fn reports_at_end(ctx: &Ctx<'_>, inc: &Incident) -> Vec<Event> {
+    let end = ctx.now.to_zoned(ctx.plan.time.tz.clone());
+    let mut out = Vec::new();
+    for r in inc.upward_reports.iter().filter(|r| r.is_open()) {
+        match r.kind {
+            UpwardKind::Final if r.due_at.is_none() => {
+                if let Some(d) = plan_report(ctx.plan, r) {
+                    out.push(Event::UpwardReportDue {
+                        id: r.id,
+                        due_at: report_due_at(ctx.plan, d, &end).timestamp(),
+                    });
+                }
+            }
+            UpwardKind::FollowUp if r.due_at.is_none_or(|d| d > ctx.now) => {
+                out.push(Event::UpwardReportClosed { id: r.id });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A report owed upward submitted: every field of the plan given, in a status where it is
+/// owed (a final report once the response has ended).
+fn submit_report(
+    inc: &Incident,
+    ctx: &Ctx<'_>,
+    id: Uuid,
+    values: &BTreeMap<String, String>,
+    text: &Option<String>,
+) -> R {
+    let cmd = Command::SubmitUpwardReport {
+        id,
+        values: values.clone(),
+        text: text.clone(),
+    };
+    let r = inc
+        .upward_reports
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or(IncidentError::UnknownUpwardReport { id })?;
+    if r.submitted_at.is_some() {
+        return Err(IncidentError::UpwardReportSubmitted);
+    }
+    if r.closed {
+        return Err(IncidentError::UpwardReportClosed);
+    }
+    let s = inc.status;
+    let owed = match r.kind {
+        UpwardKind::Final => matches!(s, Status::Ended | Status::Reviewed) && r.due_at.is_some(),
+        _ => matches!(s, Status::Active | Status::Ended | Status::Reviewed),
+    };
+    if !owed {
+        return Err(illegal(&cmd, s));
+    }
+    if let Some(k) = values.keys().find(|k| !r.fields.contains(k)) {
+        return Err(IncidentError::UnknownReportField { field: k.clone() });
+    }
+    let mut given = BTreeMap::new();
+    for f in &r.fields {
+        let v = values.get(f).map(|v| v.trim()).unwrap_or_default();
+        if v.is_empty() {
+            return Err(IncidentError::MissingReportField { field: f.clone() });
+        }
+        given.insert(f.clone(), v.to_string());
+    }
+    let text = text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    if r.fields.is_empty() && text.is_none() {
+        return Err(IncidentError::MissingReportField {
+            field: "text".into(),
+        });
+    }
+    let final_in = inc
+        .upward_reports
+        .iter()
+        .any(|x| x.kind == UpwardKind::Final && x.submitted_at.is_some());
+    // The cadence: the next follow-up is due `every` after this one, while the response runs
+    // and no final report is in.
+    let next = (r.kind == UpwardKind::FollowUp && s == Status::Active && !final_in)
+        .then(|| plan_report(ctx.plan, r))
+        .flatten()
+        .and_then(|d| {
+            let at = ctx.now.to_zoned(ctx.plan.time.tz.clone());
+            let due = next_follow_up_at(ctx.plan, d, &at)?.timestamp();
+            Some(upward_report(ctx, d, &r.level, r.seq + 1, Some(due)))
+        });
+    let mut out = vec![Event::UpwardReportSubmitted {
+        id,
+        values: given,
+        text,
+        next,
+    }];
+    // The final report stops the follow-ups.
+    if r.kind == UpwardKind::Final {
+        out.extend(
+            inc.upward_reports
+                .iter()
+                .filter(|x| x.kind == UpwardKind::FollowUp && x.is_open())
+                .map(|x| Event::UpwardReportClosed { id: x.id }),
+        );
+    }
+    Ok(out)
+}
+
 /// Decides what a command does to an incident (None before its report).
 pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
     let Some(inc) = state else {
@@ -1444,11 +1812,16 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             let i = ctx.plan.level_index(&id).expect("level exists");
             let parent_called = effective(ctx.plan, i).parent_called;
             let tasks = response_tasks(ctx, Some(inc), &id, inc.drill);
-            Ok(vec![Event::Activated {
+            let reports = owed_reports(ctx, inc, &id);
+            let mut out = vec![Event::Activated {
                 level: lr,
                 tasks,
                 parent_called,
-            }])
+            }];
+            if !reports.is_empty() {
+                out.push(Event::UpwardReportsOwed { reports });
+            }
+            Ok(out)
         }
         Command::Update(u) => {
             if terminal {
@@ -1502,15 +1875,22 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
             if terminal {
                 return Err(illegal(cmd, s));
             }
-            let tasks = if s == Status::Active {
-                response_tasks(ctx, Some(inc), &r.to.id, inc.drill)
+            let (tasks, reports) = if s == Status::Active {
+                (
+                    response_tasks(ctx, Some(inc), &r.to.id, inc.drill),
+                    owed_reports(ctx, inc, &r.to.id),
+                )
             } else {
-                vec![]
+                (vec![], vec![])
             };
-            Ok(vec![Event::RegradeAccepted {
+            let mut out = vec![Event::RegradeAccepted {
                 level: r.to.clone(),
                 tasks,
-            }])
+            }];
+            if !reports.is_empty() {
+                out.push(Event::UpwardReportsOwed { reports });
+            }
+            Ok(out)
         }
         Command::DeclineRegrade { reason } => {
             if inc.regrade.is_none() {
@@ -1695,6 +2075,7 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 aftermath: aftermath_tasks(ctx.plan, ctx.now, ctx.holders, ctx.new_id, inc.drill),
                 review_due_at: review_due(ctx.plan, ctx.now),
             });
+            out.extend(reports_at_end(ctx, inc));
             Ok(out)
         }
         Command::AddObligation {
@@ -1921,6 +2302,9 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 }
             }
         }
+        Command::SubmitUpwardReport { id, values, text } => {
+            submit_report(inc, ctx, *id, values, text)
+        }
         Command::Tick => Ok(tick(inc, ctx.now)),
         Command::FollowSource { source } => {
             if inc.kind != IncidentKind::Escalation {
@@ -1990,7 +2374,23 @@ pub fn tick(inc: &Incident, now: Timestamp) -> Vec<Event> {
             });
         }
     }
+    for (r, d) in reports_pending(inc) {
+        if d < now {
+            out.push(Event::UpwardReportLate {
+                id: r.id,
+                due_at: d,
+            });
+        }
+    }
     out
+}
+
+/// The reports owed upward that will be late at their deadline (open, due, not yet late).
+fn reports_pending(inc: &Incident) -> impl Iterator<Item = (&UpwardReport, Timestamp)> {
+    inc.upward_reports
+        .iter()
+        .filter(|r| r.is_open() && !r.late)
+        .filter_map(|r| r.due_at.map(|d| (r, d)))
 }
 
 /// The earliest moment something of this incident falls due (for the scheduler's index).
@@ -2012,7 +2412,13 @@ pub fn next_due(inc: &Incident) -> Option<Timestamp> {
         .iter()
         .filter(|o| !o.overdue && !o.done)
         .map(|o| o.due_at);
-    tasks.chain(obl).chain(review).chain(corrective).min()
+    let reports = reports_pending(inc).map(|(_, d)| d);
+    tasks
+        .chain(obl)
+        .chain(review)
+        .chain(corrective)
+        .chain(reports)
+        .min()
 }
 
 fn secs(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
@@ -2152,6 +2558,7 @@ pub fn apply(
             review: None,
             review_due_at: None,
             review_overdue: false,
+            upward_reports: vec![],
         });
     }
     let mut inc = state?;
@@ -2342,6 +2749,36 @@ pub fn apply(
         Event::CorrectiveActionOverdue { id, .. } => {
             if let Some(c) = corrective_mut(&mut inc, id) {
                 c.overdue = true;
+            }
+        }
+        Event::UpwardReportsOwed { reports } => inc.upward_reports.extend(reports.iter().cloned()),
+        Event::UpwardReportSubmitted {
+            id,
+            values,
+            text,
+            next,
+        } => {
+            if let Some(r) = inc.upward_reports.iter_mut().find(|r| r.id == *id) {
+                r.submitted_at = Some(at);
+                r.submitted_by = Some(actor.clone());
+                r.values = values.clone();
+                r.text = text.clone();
+            }
+            inc.upward_reports.extend(next.iter().cloned());
+        }
+        Event::UpwardReportLate { id, .. } => {
+            if let Some(r) = inc.upward_reports.iter_mut().find(|r| r.id == *id) {
+                r.late = true;
+            }
+        }
+        Event::UpwardReportDue { id, due_at } => {
+            if let Some(r) = inc.upward_reports.iter_mut().find(|r| r.id == *id) {
+                r.due_at = Some(*due_at);
+            }
+        }
+        Event::UpwardReportClosed { id } => {
+            if let Some(r) = inc.upward_reports.iter_mut().find(|r| r.id == *id) {
+                r.closed = true;
             }
         }
     }

@@ -653,3 +653,268 @@ fn a_task_signed_for_its_assignee_is_recorded_as_on_their_behalf() {
     let after = w.inc().tasks.iter().find(|x| x.id == t.id).unwrap();
     assert_eq!(after.acknowledged_for, t.assignees);
 }
+
+/// The example plan with a final report (终报) added to level IV.
+fn plan_with_final() -> Plan {
+    let text = include_str!("../../../examples/plans/linxiang-city.toml").replace(
+        "# 4.1 先期处置: before any grading.",
+        "[[levels.reports]]\nkind = \"final\"\nto = \"市委、市政府\"\nby = \"office\"\nwithin = \"1h\"\nfields = [\"处置结果\"]\n\n# 4.1 先期处置: before any grading.",
+    );
+    let loaded = yingji_plan::load(&text);
+    loaded.plan.unwrap()
+}
+
+/// A level IV response (30 people), activated at 10:05.
+fn active_iv(plan: Plan) -> World {
+    let mut w = World::new();
+    w.plan = plan;
+    w.run(Command::Report(report(30))).unwrap();
+    w.later(5);
+    w.run(Command::Verify { note: None }).unwrap();
+    w.run(Command::Assess {
+        level: None,
+        reason: None,
+    })
+    .unwrap();
+    assert_eq!(w.inc().level.as_ref().unwrap().id, "IV");
+    w.run(Command::Activate { level: None }).unwrap();
+    w
+}
+
+fn follow_up_values(r: &UpwardReport) -> BTreeMap<String, String> {
+    r.fields
+        .iter()
+        .map(|f| (f.clone(), format!("{f}情况")))
+        .collect()
+}
+
+fn open_of(w: &World, kind: UpwardKind) -> Vec<UpwardReport> {
+    w.inc()
+        .upward_reports
+        .iter()
+        .filter(|r| r.kind == kind && r.is_open())
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn reports_owed_upward_are_due_as_simulate_computes_them() {
+    let w = active_iv(plan());
+    let activated = w.now;
+    let sim = yingji_plan::simulate(
+        &w.plan,
+        &yingji_plan::classify::Input {
+            headcount: 30,
+            venue: None,
+            behaviours: &[],
+        },
+        &activated,
+    );
+    let reports = &w.inc().upward_reports;
+    assert_eq!(reports.len(), sim.reports.len());
+    for (r, s) in reports.iter().zip(&sim.reports) {
+        assert_eq!(r.to, s.to);
+        let due: Timestamp = s.due_at.parse().unwrap();
+        assert_eq!(r.due_at, Some(due), "{:?}", r.kind);
+    }
+    let first = &reports[0];
+    assert_eq!(first.kind, UpwardKind::First);
+    assert_eq!(
+        first.due_at,
+        Some(activated + SignedDuration::from_mins(30))
+    );
+    // `by = "office"`: the office head; the level's commanders may submit too.
+    assert_eq!(first.posts, vec!["petition-bureau-director".to_string()]);
+    assert_eq!(
+        first.commanders,
+        vec![
+            "petition-bureau-director".to_string(),
+            "plac-deputy-secretary".to_string()
+        ]
+    );
+    assert_eq!(first.deliver_to.as_deref(), Some("command"));
+    // The ticker wakes by then (earlier for the first response's tasks).
+    assert!(next_due(w.inc()) <= first.due_at);
+}
+
+#[test]
+fn a_late_report_is_marked_once_and_fields_are_required() {
+    let mut w = active_iv(plan());
+    let first = open_of(&w, UpwardKind::First)[0].clone();
+    w.later(31);
+    let ev = w.run(Command::Tick).unwrap();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::UpwardReportLate { id, .. } if *id == first.id))
+    );
+    assert!(w.inc().upward_reports[0].late);
+    let again = w.run(Command::Tick).unwrap();
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Event::UpwardReportLate { .. })),
+        "late once"
+    );
+    // A first report without fields needs its text.
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: first.id,
+            values: BTreeMap::new(),
+            text: None,
+        })
+        .unwrap_err();
+    assert!(matches!(err, IncidentError::MissingReportField { .. }));
+    w.run(Command::SubmitUpwardReport {
+        id: first.id,
+        values: BTreeMap::new(),
+        text: Some("现场约30人，情绪平稳".into()),
+    })
+    .unwrap();
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: first.id,
+            values: BTreeMap::new(),
+            text: Some("again".into()),
+        })
+        .unwrap_err();
+    assert_eq!(err, IncidentError::UpwardReportSubmitted);
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: Uuid::from_u128(424242),
+            values: BTreeMap::new(),
+            text: Some("x".into()),
+        })
+        .unwrap_err();
+    assert!(matches!(err, IncidentError::UnknownUpwardReport { .. }));
+    // The follow-up's plan fields must each be given.
+    let follow = open_of(&w, UpwardKind::FollowUp)[0].clone();
+    let mut values = follow_up_values(&follow);
+    values.remove("起因");
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: follow.id,
+            values,
+            text: None,
+        })
+        .unwrap_err();
+    assert_eq!(
+        err,
+        IncidentError::MissingReportField {
+            field: "起因".into()
+        }
+    );
+}
+
+#[test]
+fn a_submitted_follow_up_makes_the_next_one_due_every_after_it() {
+    let mut w = active_iv(plan());
+    let follow = open_of(&w, UpwardKind::FollowUp)[0].clone();
+    assert_eq!(follow.seq, 1);
+    w.later(100);
+    let submitted = w.now;
+    w.run(Command::SubmitUpwardReport {
+        id: follow.id,
+        values: follow_up_values(&follow),
+        text: None,
+    })
+    .unwrap();
+    let next = open_of(&w, UpwardKind::FollowUp);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].seq, 2);
+    assert_eq!(
+        next[0].due_at,
+        Some(submitted + SignedDuration::from_hours(2))
+    );
+    // Ending the response closes the follow-up not yet due: no more follow-ups.
+    w.run_as(
+        ActorRef {
+            person_id: Uuid::from_u128(2),
+            name: "周局长".into(),
+        },
+        Command::EndResponse {
+            reason: "群众已离开".into(),
+            open_tasks: CloseReason::NotNeeded,
+        },
+    )
+    .unwrap();
+    assert!(open_of(&w, UpwardKind::FollowUp).is_empty());
+    assert!(
+        w.inc()
+            .upward_reports
+            .iter()
+            .any(|r| r.seq == 2 && r.closed)
+    );
+}
+
+#[test]
+fn the_final_report_falls_due_at_the_end_and_stops_the_follow_ups() {
+    let mut w = active_iv(plan_with_final());
+    let fin = open_of(&w, UpwardKind::Final)[0].clone();
+    assert_eq!(fin.due_at, None, "due only once the response ends");
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: fin.id,
+            values: [("处置结果".to_string(), "已平息".to_string())].into(),
+            text: None,
+        })
+        .unwrap_err();
+    assert!(matches!(err, IncidentError::IllegalTransition { .. }));
+    // The first follow-up is late (2h); it stays owed after the end.
+    w.later(130);
+    w.run(Command::Tick).unwrap();
+    let late_follow = open_of(&w, UpwardKind::FollowUp)[0].clone();
+    assert!(late_follow.late);
+    w.run(Command::EndResponse {
+        reason: "群众已离开".into(),
+        open_tasks: CloseReason::NotNeeded,
+    })
+    .unwrap();
+    let ended = w.now;
+    let fin = open_of(&w, UpwardKind::Final)[0].clone();
+    assert_eq!(fin.due_at, Some(ended + SignedDuration::from_hours(1)));
+    assert_eq!(open_of(&w, UpwardKind::FollowUp).len(), 1);
+    w.later(10);
+    w.run(Command::SubmitUpwardReport {
+        id: fin.id,
+        values: [("处置结果".to_string(), "已平息".to_string())].into(),
+        text: None,
+    })
+    .unwrap();
+    assert!(open_of(&w, UpwardKind::FollowUp).is_empty(), "stopped");
+    // Only the first report, never submitted, is still owed (late).
+    assert!(
+        w.inc()
+            .upward_reports
+            .iter()
+            .all(|r| !r.is_open() || (r.kind == UpwardKind::First && r.late))
+    );
+    // A late follow-up submitted after the end makes no next one.
+    let err = w
+        .run(Command::SubmitUpwardReport {
+            id: late_follow.id,
+            values: follow_up_values(&late_follow),
+            text: None,
+        })
+        .unwrap_err();
+    assert_eq!(err, IncidentError::UpwardReportClosed);
+}
+
+#[test]
+fn a_regrade_adds_only_the_reports_the_new_level_adds() {
+    let mut w = active_iv(plan());
+    assert_eq!(w.inc().upward_reports.len(), 2);
+    w.run(Command::Update(Update {
+        headcount: Some(600),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.later(3);
+    w.run(Command::AcceptRegrade).unwrap();
+    assert_eq!(w.inc().level.as_ref().unwrap().id, "I");
+    let added: Vec<&UpwardReport> = w.inc().upward_reports.iter().skip(2).collect();
+    assert_eq!(added.len(), 1, "only the report to 岳阳市");
+    assert!(added[0].to.starts_with("岳阳市"));
+    assert_eq!(added[0].due_at, Some(w.now + SignedDuration::from_mins(30)));
+    assert_eq!(added[0].posts, vec!["party-deputy-secretary".to_string()]);
+    assert_eq!(added[0].deliver_to.as_deref(), Some("parent"));
+}

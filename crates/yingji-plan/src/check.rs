@@ -392,6 +392,24 @@ impl Checker<'_, '_> {
                 if let Some(b) = &r.by {
                     self.any_ref(b, "report sender");
                 }
+                if let Some(d) = &r.deliver_to
+                    && d.value != DELIVER_PARENT
+                    && d.value != COMMAND_ID
+                    && !self.is_post(&d.value)
+                {
+                    self.push(
+                        Diagnostic::new(
+                            Code::UndefinedPost,
+                            d.span.clone(),
+                            format!(
+                                "report recipient `{}` is not `parent`, `command` or a post defined in [[posts]]",
+                                d.value
+                            ),
+                        )
+                        .label("undefined recipient")
+                        .help("deliver_to = \"parent\" (the parent jurisdiction's office), \"command\" (the level's commander) or a post id"),
+                    );
+                }
             }
             for s in &l.coercive_steps {
                 self.post_ref(&s.approver, "approver");
@@ -987,7 +1005,7 @@ impl Checker<'_, '_> {
             used.extend(
                 l.reports
                     .iter()
-                    .filter_map(|r| r.by.as_ref())
+                    .flat_map(|r| r.by.iter().chain(&r.deliver_to))
                     .map(|x| x.value.as_str()),
             );
         }

@@ -455,8 +455,15 @@ pub struct ReportDue {
     /// For follow-up reports: how often after the first.
     pub every: Option<Sp<TimeLimit>>,
     pub fields: Vec<String>,
+    /// Where the engine delivers the submitted report: `parent` (the parent jurisdiction's
+    /// office), `command` (the level's commander posts) or a post of this plan. Default: the
+    /// parent where the jurisdiction has one, else the command.
+    pub deliver_to: Option<Sp<String>>,
     pub span: Span,
 }
+
+/// The `deliver_to` value naming the parent jurisdiction's office.
+pub const DELIVER_PARENT: &str = "parent";
 
 /// A coercive step (police request, dispersal order) and the post that must approve it.
 #[derive(Debug, Clone)]

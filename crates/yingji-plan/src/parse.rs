@@ -791,6 +791,7 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
             }
             let by = rt.str("by");
             let fields = texts(&rt, "fields");
+            let deliver_to = rt.str("deliver_to");
             rt.finish();
             Some(ReportDue {
                 kind: kind?,
@@ -799,6 +800,7 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
                 within: within?,
                 every,
                 fields,
+                deliver_to,
                 span: rt.span(),
             })
         })

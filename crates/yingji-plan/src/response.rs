@@ -416,8 +416,22 @@ pub fn task_out(plan: &Plan, t: &TaskTemplate, start: &Zoned) -> TaskOut {
     }
 }
 
+/// When a report owed upward is due if its clock starts at `start` (in the plan's zone): the
+/// response's start for first and follow-up reports, the end for a final one. `plan simulate`
+/// and the engine (`yingji_domain::incident`) both use this.
+pub fn report_due_at(plan: &Plan, r: &ReportDue, start: &Zoned) -> Zoned {
+    r.within.value.deadline(start, plan.time.day).0
+}
+
+/// When the next follow-up is due after one submitted at `submitted` (the report's `every`),
+/// or None when the plan sets no cadence.
+pub fn next_follow_up_at(plan: &Plan, r: &ReportDue, submitted: &Zoned) -> Option<Zoned> {
+    let every = r.every.as_ref()?;
+    Some(every.value.deadline(submitted, plan.time.day).0)
+}
+
 fn report_out(plan: &Plan, r: &ReportDue, start: &Zoned) -> ReportOut {
-    let (due, _) = r.within.value.deadline(start, plan.time.day);
+    let due = report_due_at(plan, r, start);
     ReportOut {
         kind: r.kind,
         to: r.to.clone(),

@@ -208,6 +208,10 @@ pub fn app(state: AppState) -> Router {
             "/incidents/{id}/corrective-actions/{cid}/{action}",
             post(incidents::corrective_action),
         )
+        .route(
+            "/incidents/{id}/upward-reports/{rid}/submit",
+            post(incidents::submit_upward_report),
+        )
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .merge(cases::routes())

@@ -130,3 +130,27 @@ fn nonsense_never_panics() {
         assert!(c.has_errors(), "{text:?} should not pass");
     }
 }
+
+#[test]
+fn a_report_delivered_to_an_unknown_recipient() {
+    let text = linxiang().replace(
+        "deliver_to = \"parent\" # the parent",
+        "deliver_to = \"parnet\" # the parent",
+    );
+    let errs = errors(&text);
+    let line = line_of(&text, "deliver_to = \"parnet\"");
+    let col = text
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("\"parnet\"")
+        .unwrap()
+        + 1;
+    assert_eq!(errs, vec![(Code::UndefinedPost, line, col)]);
+    // `parent`, `command` and a post of the plan are all fine.
+    let text = linxiang().replace(
+        "deliver_to = \"parent\" # the parent",
+        "deliver_to = \"vice-mayor\" # the parent",
+    );
+    assert_eq!(errors(&text), vec![]);
+}

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 use yingji_app::incidents::{
     ActionRequest, IncidentAction, IncidentList, IncidentListItem, IncidentTimeline,
-    NewIncidentRequest, OnIncident, OnTask, ReportIncident, TaskList, TaskListItem, incident_json,
-    load,
+    NewIncidentRequest, OnIncident, OnTask, ReportIncident, TaskList, TaskListItem,
+    UpwardReportRequest, incident_json, load,
 };
 use yingji_app::{ErrorBody, ErrorCode};
 use yingji_domain::incident::{Incident, Proposal};
@@ -277,6 +277,36 @@ pub async fn fulfil_obligation(
     body: JsonBody<ActionRequest>,
 ) -> Result<Response, ApiError> {
     let action = IncidentAction::fulfil(oid, &body.value);
+    run_api(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        OnIncident {
+            id: id.into(),
+            action,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/upward-reports/{rid}/submit", tag = "incidents",
+    params(("id" = Uuid, Path), ("rid" = Uuid, Path, description = "the report owed upward (`upward_reports[].id`)"),
+           ("Idempotency-Key" = Option<String>, Header)),
+    request_body = UpwardReportRequest,
+    responses((status = 200, description = "the incident after the report is submitted (and delivered to its recipient)", body = Incident),
+              (status = 403, description = "forbidden, not_report_owner", body = ErrorBody),
+              (status = 404, description = "not_found, unknown_upward_report", body = ErrorBody),
+              (status = 409, description = "already_submitted, illegal_transition", body = ErrorBody),
+              (status = 422, description = "missing_field (a field of the report), invalid_field", body = ErrorBody)))]
+pub async fn submit_upward_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path((id, rid)): Path<(Uuid, Uuid)>,
+    body: JsonBody<UpwardReportRequest>,
+) -> Result<Response, ApiError> {
+    let action = IncidentAction::submit_report(rid, &body.value)?;
     run_api(
         &state,
         &actor,

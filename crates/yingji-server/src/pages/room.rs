@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use uuid::Uuid;
 use yingji_app::ErrorCode;
 use yingji_domain::incident::{
-    CloseReason, Command, Incident, ObligationKind, PlanRevision, TaskAction, Update,
+    CloseReason, Command, Incident, ObligationKind, PlanRevision, TaskAction, Update, UpwardKind,
 };
 
 use super::desk::kind_str;
@@ -58,6 +58,28 @@ pub struct ObligationView {
     pub done_note: String,
     pub can_fulfil: bool,
     pub needs_channel: bool,
+}
+
+/// A report owed upward (首报/续报/终报) as the room shows it.
+pub struct UpwardView {
+    pub id: String,
+    /// 首报, 续报 n, 终报
+    pub kind: String,
+    pub to: String,
+    /// The responsible posts' names.
+    pub by: String,
+    pub due: String,
+    pub late: bool,
+    /// "submitted by … at …"
+    pub submitted: Option<String>,
+    pub closed: bool,
+    /// (field, value) as submitted
+    pub values: Vec<(String, String)>,
+    pub text: String,
+    /// The plan's fields: one input each in the form.
+    pub fields: Vec<String>,
+    /// The viewer may submit it now (the command would accept it).
+    pub can_submit: bool,
 }
 
 pub struct CorrectiveView {
@@ -168,6 +190,7 @@ pub struct RoomPage {
     pub facts: Vec<(String, String)>,
     pub groups: Vec<GroupView>,
     pub obligations: Vec<ObligationView>,
+    pub upward: Vec<UpwardView>,
     pub grievances: Vec<NoteView>,
     pub care: Vec<NoteView>,
     pub conversations: Vec<NoteView>,
@@ -484,6 +507,50 @@ async fn build(
             needs_channel: o.kind == ObligationKind::Reply,
         })
         .collect();
+    let mut upward = Vec::new();
+    for r in &inc.upward_reports {
+        let can_submit = r.is_open()
+            && dry
+                .accepts(&ok(Command::SubmitUpwardReport {
+                    id: r.id,
+                    values: r.fields.iter().map(|f| (f.clone(), x())).collect(),
+                    text: Some(x()),
+                }))
+                .await;
+        let mut kind = l.tk("report_kind", r.kind.as_str());
+        if r.kind == UpwardKind::FollowUp {
+            kind = format!("{kind} {}", r.seq);
+        }
+        let names: Vec<&str> = r
+            .posts
+            .iter()
+            .map(|p| plan.name_of(p).unwrap_or(p))
+            .collect();
+        upward.push(UpwardView {
+            id: r.id.to_string(),
+            kind,
+            to: r.to.clone(),
+            by: names.join("、"),
+            due: r
+                .due_at
+                .map(|d| hm(d, tz))
+                .unwrap_or_else(|| l.t("room.upward_due_at_end").to_string()),
+            late: r.late || (r.is_open() && r.due_at.is_some_and(|d| d < now)),
+            submitted: match (&r.submitted_by, r.submitted_at) {
+                (Some(by), Some(at)) => Some(l.f2("room.upward_submitted", &by.name, hm(at, tz))),
+                _ => None,
+            },
+            closed: r.closed,
+            values: r
+                .fields
+                .iter()
+                .filter_map(|f| r.values.get(f).map(|v| (f.clone(), v.clone())))
+                .collect(),
+            text: r.text.clone().unwrap_or_default(),
+            fields: r.fields.clone(),
+            can_submit,
+        });
+    }
     let mut review = None;
     if let Some(r) = &inc.review {
         let dur = |s: Option<i64>| s.map(|s| l.minutes(s / 60));
@@ -683,6 +750,7 @@ async fn build(
         linked,
         groups,
         obligations,
+        upward,
         grievances: notes(&inc.grievances),
         care: notes(&inc.care),
         conversations: notes(&inc.conversations),
@@ -843,6 +911,26 @@ async fn action_for(
     f: &Form,
 ) -> Result<IncidentAction, ApiError> {
     let req = request_for(state, v, id, action, f).await?;
+    if action == "upward-report" {
+        let rid = f
+            .get("report")
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| ApiError::new(ErrorCode::UnknownUpwardReport, "no such report"))?;
+        // One input per field of the report (`value:<field>`), and free text.
+        let req = yingji_app::incidents::UpwardReportRequest {
+            values: f
+                .0
+                .iter()
+                .filter_map(|(k, v)| {
+                    let field = k.strip_prefix("value:")?;
+                    Some((field.to_string(), v.trim().to_string()))
+                })
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
+            text: f.get("text"),
+        };
+        return Ok(IncidentAction::submit_report(rid, &req)?);
+    }
     if action == "fulfil" {
         let oid = f
             .get("obligation")

@@ -13,6 +13,7 @@ mod notices;
 mod notify;
 mod offers;
 mod openapi;
+mod reports_upward;
 mod scenario;
 mod screening;
 mod trust;

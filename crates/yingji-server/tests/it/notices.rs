@@ -94,14 +94,14 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 /// The real outbox worker with a webhook receiver, an SMTP server and an SMS gateway; every
 /// person of the demo directory has a webhook (`/hook/<id>`) and an e-mail (`<id>@example.org`).
-pub struct Rig {
+pub(crate) struct Rig {
     base: String,
     http: Got,
     mails: Arc<Mutex<Vec<String>>>,
     worker: Arc<Worker>,
 }
 
-pub async fn rig(app: &TestApp) -> Rig {
+pub(crate) async fn rig(app: &TestApp) -> Rig {
     let (base, http) = http_receiver().await;
     let (port, mails) = smtp_server().await;
     let cfg = yingji_notify::NotifyConfig {
@@ -141,14 +141,14 @@ pub async fn rig(app: &TestApp) -> Rig {
 }
 
 impl Rig {
-    pub async fn deliver(&self) {
+    pub(crate) async fn deliver(&self) {
         for _ in 0..3 {
             self.worker.run_once().await.unwrap();
         }
     }
 
     /// The webhook message to a person whose text contains every needle.
-    pub fn hook(&self, person: &str, needles: &[&str]) -> Value {
+    pub(crate) fn hook(&self, person: &str, needles: &[&str]) -> Value {
         let got = self.http.lock().unwrap();
         got.iter()
             .find(|(p, b)| {

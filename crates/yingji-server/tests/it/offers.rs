@@ -114,6 +114,9 @@ enum Stage {
     /// Active with a `dispersal` request by the 政法委书记 naming 林建国; the part is its id.
     CoercivePending,
     RegradePending,
+    /// Active; the part is the first report owed upward (首报 to 市委、市政府, by the office,
+    /// under level Ⅱ commanded by the 政法委书记).
+    UpwardReport,
     Ended,
     EndedOwing,
 }
@@ -151,6 +154,14 @@ async fn incident(app: &TestApp, stage: Stage) -> (String, Option<String>) {
     let task = active["tasks"][0]["id"].as_str().map(str::to_string);
     match stage {
         Stage::Active => return (id, task),
+        Stage::UpwardReport => {
+            return (
+                id,
+                active["upward_reports"][0]["id"]
+                    .as_str()
+                    .map(str::to_string),
+            );
+        }
         Stage::CoerciveApprover => return (id, Some(app.person("林建国").await)),
         Stage::CoercivePending => {
             let lin = app.person("林建国").await;
@@ -381,6 +392,25 @@ fn actions() -> Vec<Action> {
                 (
                     format!("/api/v1/incidents/{id}/obligations"),
                     json!({"kind": "commitment", "text": "t", "owner": "o", "due_at": "2026-03-09T10:00:00+08:00"}),
+                )
+            },
+        },
+        Action {
+            name: "upward-report",
+            stage: Stage::UpwardReport,
+            console: |_, r| {
+                (
+                    "/do/upward-report".into(),
+                    format!("report={}&text=x", r.unwrap()),
+                )
+            },
+            api: |id, r| {
+                (
+                    format!(
+                        "/api/v1/incidents/{id}/upward-reports/{}/submit",
+                        r.unwrap()
+                    ),
+                    json!({"text": "x"}),
                 )
             },
         },

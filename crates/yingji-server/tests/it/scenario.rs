@@ -2,10 +2,11 @@
 //! the people in it see it through the real outbox worker (webhook and SMTP receivers).
 //!
 //! 120 people → Ⅱ proposed and activated: the level's commanders, the office and every group are
-//! called, exactly the posts `plan simulate` lists, with the same tasks and deadlines; nobody
+//! called, exactly the posts `plan simulate` lists, with the same tasks, reports and deadlines; nobody
 //! acknowledges → the deputies → the parent's office; 520 → Ⅰ accepted: the level-Ⅰ commander is
 //! called, the parent (云岭市) has a linked record and its office a call, later reminders name
-//! level Ⅰ; the response ends: open tasks closed with a reason, aftermath tasks and the review's
+//! level Ⅰ; the first report owed upward turns late unsent and the post owing it is told; the
+//! response ends: open tasks closed with a reason, aftermath tasks and the review's
 //! deadline exist, the parent's record follows and its own commander ends it; a commitment
 //! passes its deadline and its owner is told.
 
@@ -133,6 +134,17 @@ on_both! {
         live_tasks.sort();
         sim_tasks.sort();
         assert_eq!(live_tasks, sim_tasks);
+        // …and the same reports owed upward, due at the same times.
+        let mut live_reports: Vec<(String, String, jiff::Timestamp)> = inc["upward_reports"].as_array().unwrap().iter()
+            .map(|r| (r["kind"].as_str().unwrap().to_string(), r["to"].as_str().unwrap().to_string(), r["due_at"].as_str().unwrap().parse().unwrap()))
+            .collect();
+        let mut sim_reports: Vec<(String, String, jiff::Timestamp)> = sim.reports.iter()
+            .map(|r| (r.kind.as_str().to_string(), r.to.clone(), r.due_at.parse().unwrap()))
+            .collect();
+        live_reports.sort();
+        sim_reports.sort();
+        assert!(!sim_reports.is_empty());
+        assert_eq!(live_reports, sim_reports);
 
         // The commanders, the office and the groups hear it, each as what they are called.
         let qian = app.person("钱立新").await;
@@ -200,13 +212,25 @@ on_both! {
         let text = reminder["text"].as_str().unwrap();
         assert!(text.contains("I级响应") && !text.contains("II级响应"), "{text}");
 
+        // The first report to 市委、市政府 is due at 10:30 (the plan's 30 minutes); nobody
+        // sends it: at 10:31 it is late and the office head, who must send it, is told.
+        app.advance_mins(16);
+        tick(&app, &rig).await;
+        let v = get(&app, &format!("/api/v1/incidents/{iid}"), DUTY).await;
+        let first = v["upward_reports"].as_array().unwrap().iter()
+            .find(|r| r["kind"] == "first" && r["to"] == "市委、市政府").expect("the first report is owed").clone();
+        assert_eq!(first["due_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+            "2026-03-02T02:30:00Z".parse::<jiff::Timestamp>().unwrap());
+        assert_eq!(first["late"], true, "{first}");
+        reached(&app, &rig, &zhou, &["的首报（报市委、市政府）", "已逾期"]).await;
+
         // A commitment owned by the office head post, due tomorrow 10:00.
         ok(&app, &format!("/api/v1/incidents/{iid}/obligations"), DUTY,
             json!({"kind": "commitment", "text": "三日内公布工程款结算方案", "owner": "petition-bureau-director", "due_at": "2026-03-03T10:00:00+08:00"})).await;
 
         // The response ends at 11:00: open tasks closed with the reason, never done; the
         // aftermath's tasks and the review's deadline (7 days) exist.
-        app.advance_mins(45);
+        app.advance_mins(29);
         let v = ok(&app, &format!("/api/v1/incidents/{iid}/end"), COMMANDER,
             json!({"reason": "群众已散去", "open_tasks": "not_needed"})).await;
         assert_eq!(v["status"], "ended");
