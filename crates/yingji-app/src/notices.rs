@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 use yingji_domain::PersonRef;
 use yingji_domain::case::{Case, SupervisionKind};
-use yingji_domain::incident::{Incident, ObligationKind, UpwardKind};
+use yingji_domain::incident::{Incident, LevelRef, ObligationKind, UpwardKind};
 use yingji_notify::DirectAddress;
 use yingji_notify::catalogue::{self, render};
 use yingji_store::{OutboxRow, Row, WriteSet, fmt_ts};
@@ -113,6 +113,14 @@ pub enum Notice {
         owner: String,
         due_at: Timestamp,
     },
+    /// A warning (预警) issued at a level, or lifted: to everyone the plan names for that level
+    /// (the posts activation would call, through the roster), else the office.
+    Warning {
+        incident: IncidentFacts,
+        level: Option<LevelRef>,
+        /// Set when the warning was lifted, with the reason.
+        lifted: Option<String>,
+    },
     /// A report owed upward (首报/续报/终报), submitted: to its recipient — the parent
     /// jurisdiction's office (`deliver_to = "parent"`, the default where there is a parent),
     /// the holders of the level's commander posts (`command`, the default at the top, and where
@@ -201,6 +209,7 @@ impl Notice {
         match self {
             Notice::TaskOverdue { .. } => "task_overdue",
             Notice::ObligationOverdue { .. } => "obligation_overdue",
+            Notice::Warning { .. } => "warning",
             Notice::UpwardReportSubmitted { .. } => "upward_report",
             Notice::UpwardReportLate { .. } => "upward_report_late",
             Notice::CaseSupervision { .. } => "case_supervision",
@@ -448,6 +457,67 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 incident.path.clone(),
                 json!({ "incident_id": incident.id, "task_id": task_id }),
             )
+        }
+        Notice::Warning {
+            incident,
+            level,
+            lifted,
+        } => {
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            let posts: Vec<String> = level
+                .as_ref()
+                .and_then(|l| plan.level_index(&l.id))
+                .map(|i| {
+                    yingji_plan::response::callees(
+                        &plan,
+                        &yingji_plan::response::effective(&plan, i),
+                    )
+                    .into_iter()
+                    .map(|c| c.post)
+                    .collect()
+                })
+                .unwrap_or_default();
+            for p in &posts {
+                found.add(post(app, incident.jurisdiction_id, p).await?, || {
+                    format!("nobody holds the post {p}")
+                });
+            }
+            if found.people.is_empty() {
+                found.add(office(app, incident.jurisdiction_id).await?, || {
+                    "the jurisdiction's office has nobody".into()
+                });
+            }
+            let level_id = level.as_ref().map(|l| l.id.clone()).unwrap_or_default();
+            let level_name = level.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+            let at = local_in(app.clock.now(), &plan.time.tz);
+            let extra = json!({ "incident_id": incident.id });
+            match lifted {
+                None => (
+                    "warning",
+                    vec![
+                        ("incident", s(&incident.title)),
+                        ("level", level_id),
+                        ("name", level_name),
+                        ("at", at),
+                    ],
+                    incident.drill,
+                    incident.path.clone(),
+                    extra,
+                ),
+                Some(reason) => (
+                    "warning_lifted",
+                    vec![
+                        ("incident", s(&incident.title)),
+                        ("level", level_id),
+                        ("name", level_name),
+                        ("at", at),
+                        ("reason", s(reason)),
+                    ],
+                    incident.drill,
+                    incident.path.clone(),
+                    extra,
+                ),
+            }
         }
         Notice::ObligationOverdue {
             incident,

@@ -152,6 +152,21 @@ fn outbox_for(
     let notice = match e {
         // Activation, re-grading and escalation call people through the callout (calls.rs),
         // which writes their outbox rows: the parent's office gets a call to acknowledge.
+        // A warning reaches everyone the plan names for its level; its lifting, the same people
+        // (by the level the incident was assessed at, the warning being gone).
+        Event::WarningIssued { level } => Notice::Warning {
+            incident,
+            level: Some(level.clone()),
+            lifted: None,
+        },
+        Event::WarningLifted { reason } => Notice::Warning {
+            incident,
+            level: inc
+                .level
+                .clone()
+                .or_else(|| inc.proposal.as_ref().and_then(|p| p.level.clone())),
+            lifted: Some(reason.clone()),
+        },
         Event::TaskOverdue { id, due_at } => {
             let task = inc.tasks.iter().find(|t| t.id == *id);
             Notice::TaskOverdue {

@@ -96,7 +96,7 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 /// person of the demo directory has a webhook (`/hook/<id>`) and an e-mail (`<id>@example.org`).
 pub(crate) struct Rig {
     base: String,
-    http: Got,
+    pub(crate) http: Got,
     mails: Arc<Mutex<Vec<String>>>,
     worker: Arc<Worker>,
 }

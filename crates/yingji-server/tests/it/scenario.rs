@@ -261,3 +261,32 @@ on_both! {
         assert_eq!(app.state.store.outbox_count("skipped").await.unwrap(), 0);
     };
 }
+
+on_both! {
+    a_warning_reaches_the_people_of_its_level_and_so_does_its_lifting => |app: TestApp| async move {
+        let rig = rig(&app).await;
+        let v = ok(&app, "/api/v1/incidents", DUTY, report_body(&app, 120).await).await;
+        let iid = v["id"].as_str().unwrap().to_string();
+        ok(&app, &format!("/api/v1/incidents/{iid}/verify"), DUTY, json!({})).await;
+        ok(&app, &format!("/api/v1/incidents/{iid}/assess"), COMMANDER, json!({})).await;
+        let v = ok(&app, &format!("/api/v1/incidents/{iid}/warning"), DUTY, json!({})).await;
+        assert_eq!(v["warning"]["id"], "II", "{v}");
+        rig.deliver().await;
+        // The level's commander, the office and the group leads are told; nobody is called.
+        for name in ["钱立新", "周敏", "郑国平"] {
+            let id = app.person(name).await;
+            reached(&app, &rig, &id, &["已发布II级（重大）预警", "做好响应准备"]).await;
+        }
+        assert!(calls(&app, &iid, DUTY).await.is_empty());
+        // Someone the level does not name hears nothing.
+        let street = app.person("蒋雨桐").await;
+        assert!(!rig.http.lock().unwrap().iter().any(|(p, b)| *p == format!("/hook/{street}")
+            && b["text"].as_str().unwrap_or("").contains("预警")));
+        app.advance_mins(20);
+        ok(&app, &format!("/api/v1/incidents/{iid}/lift-warning"), DUTY, json!({"reason": "群众已由接访人员疏导离开"})).await;
+        rig.deliver().await;
+        let qian = app.person("钱立新").await;
+        reached(&app, &rig, &qian, &["预警已解除", "群众已由接访人员疏导离开"]).await;
+        assert_eq!(app.state.store.outbox_count("skipped").await.unwrap(), 0);
+    };
+}
