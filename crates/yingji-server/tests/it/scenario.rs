@@ -200,6 +200,16 @@ on_both! {
         assert_eq!(pcalls.len(), 1, "{pcalls:?}");
         assert_eq!(recipients(&pcalls[0]), vec!["何静怡".to_string()]);
         reached(&app, &rig, &he, &["临溪市报请本级", "I级响应", "520"]).await;
+        // The city's console shows the record with its source below, as it stands; the
+        // county's shows its own record reported up.
+        let city = crate::console::sign_in(&app, CITY_DUTY).await;
+        let page = crate::console::req(&app, "GET", &format!("/incidents/{parent_id}"), &city, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("下级来源") && page.body.contains(&format!("/incidents/{iid}"))
+            && page.body.contains("I 特别重大"), "{}", page.body);
+        let county_page = crate::console::sign_in(&app, DUTY).await;
+        let page = crate::console::req(&app, "GET", &format!("/incidents/{iid}"), &county_page, None).await;
+        assert!(page.body.contains("已上报上级") && page.body.contains(&format!("/incidents/{parent_id}")), "{}", page.body);
         // The county cannot open the city's record.
         let (s, _) = app.get(&format!("/api/v1/incidents/{parent_id}"), DUTY).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
