@@ -45,6 +45,7 @@ use crate::AppState;
 use crate::api::trust::{self, Permission};
 use crate::auth::{self, Actor};
 use crate::error::ApiError;
+use yingji_app::ErrorCode;
 
 const SESSION_COOKIE: &str = "yj_session";
 const PRE_COOKIE: &str = "yj_pre";
@@ -462,12 +463,31 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths may be redirected to after sign-in or a language switch.
-fn safe_next(n: Option<&str>) -> String {
-    match n {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
-        _ => "/".into(),
+/// Only same-site paths may be redirected to after sign-in or a language switch: a path that
+/// starts with one `/` (not `//`, no `\\`); anything else goes to the desk. A control character,
+/// a space or a non-ASCII character (which browsers strip or rewrite, turning `/\t/evil` into
+/// `//evil`) is refused with 400 `bad_request`.
+fn safe_next(n: Option<&str>) -> Option<String> {
+    let Some(n) = n else { return Some("/".into()) };
+    if n.chars().any(|c| !c.is_ascii_graphic()) {
+        return None;
     }
+    Some(
+        if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') {
+            n.into()
+        } else {
+            "/".into()
+        },
+    )
+}
+
+/// The answer to a refused `next`.
+fn bad_next(l: &'static Lang) -> Response {
+    let e = ApiError::new(
+        ErrorCode::BadRequest,
+        "`next` must be a path of printable ASCII characters",
+    );
+    PageError::Api(e).render(l)
 }
 
 fn pre_token(headers: &HeaderMap) -> Option<String> {
@@ -482,7 +502,10 @@ async fn signin_page(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    signin_render(&state, l, &headers, safe_next(q.next.as_deref()), None).await
+    match safe_next(q.next.as_deref()) {
+        Some(next) => signin_render(&state, l, &headers, next, None).await,
+        None => bad_next(l),
+    }
 }
 
 async fn signin_render(
@@ -546,7 +569,9 @@ async fn signin(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let next = safe_next(form.get("next").as_deref());
+    let Some(next) = safe_next(form.get("next").as_deref()) else {
+        return bad_next(l);
+    };
     let expected = pre_token(&headers).map(|p| csrf_for(&state, "signin", &p));
     let sent = form.get("csrf").unwrap_or_default();
     if expected.is_none_or(|e| !same(&e, &sent)) {
@@ -658,7 +683,9 @@ async fn switch_lang(
     axum::extract::Path(code): axum::extract::Path<String>,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let next = safe_next(q.next.as_deref());
+    let Some(next) = safe_next(q.next.as_deref()) else {
+        return bad_next(Lang::by_code(&code).unwrap_or_else(Lang::default_lang));
+    };
     let Some(l) = Lang::by_code(&code) else {
         return see_other(&next);
     };

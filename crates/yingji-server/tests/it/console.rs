@@ -354,6 +354,20 @@ on_both! {
         assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Duty desk"));
         let sw = req(&app, "GET", "/lang/en?next=/plans", &cookie, None).await;
         assert_eq!(sw.location.as_deref(), Some("/plans"));
+        // Redirects stay on the site: another host goes to the desk; a control character
+        // (which a browser strips, making `/\t/evil` into `//evil`) is a 400.
+        for off in ["//evil.example", "/\\evil.example", "https://evil.example/", "evil.example"] {
+            let q: String = form_urlencoded::byte_serialize(off.as_bytes()).collect();
+            let r = req(&app, "GET", &format!("/lang/en?next={q}"), &cookie, None).await;
+            assert_eq!(r.location.as_deref(), Some("/"), "{off}");
+        }
+        for bad in ["/%09/evil.example", "/%0D%0ALocation:%20x", "/%0A", "/%20x"] {
+            let r = req(&app, "GET", &format!("/lang/en?next={bad}"), &cookie, None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(r.location.is_none(), "{bad}");
+            let r = req(&app, "GET", &format!("/signin?next={bad}"), "", None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
         let lang_cookie = sw.cookies[0].split(';').next().unwrap().to_string();
         let en = req(&app, "GET", "/plans", &format!("{cookie}; {lang_cookie}"), None).await;
         assert!(en.body.contains("<html lang=\"en\">"));
