@@ -301,15 +301,8 @@ pub async fn calls_for_incident(
                             w("coercive_decide"),
                         ],
                         placed_at: now,
-                        recipients: vec![Recipient {
-                            person: record.approver.clone(),
-                            // As the holder of the approver post (the stored values are a
-                            // closed list).
-                            reached_as: "holder".into(),
-                            called_at: now,
-                            acked_at: None,
-                            ack_channel: None,
-                        }],
+                        // As the holder of the approver post.
+                        recipients: holders_called(vec![record.approver.clone()], now),
                         policy: Policy::default(),
                         next_step: 0,
                         repeats_done: 0,
@@ -514,16 +507,7 @@ fn activation_calls(
                 subject,
                 lines,
                 placed_at: now,
-                recipients: people
-                    .into_iter()
-                    .map(|person| Recipient {
-                        person,
-                        reached_as: "holder".into(),
-                        called_at: now,
-                        acked_at: None,
-                        ack_channel: None,
-                    })
-                    .collect(),
+                recipients: holders_called(people, now),
                 policy: policy.clone(),
                 next_step: 0,
                 repeats_done: 0,
@@ -533,6 +517,20 @@ fn activation_calls(
         });
     }
     out
+}
+
+/// The people a call first reaches, as the holders of what it calls (not yet acknowledged).
+fn holders_called(people: Vec<PersonRef>, now: Timestamp) -> Vec<Recipient> {
+    people
+        .into_iter()
+        .map(|person| Recipient {
+            person,
+            reached_as: "holder".into(),
+            called_at: now,
+            acked_at: None,
+            ack_channel: None,
+        })
+        .collect()
 }
 
 /// What a role is called in a message, with the plan's own titles and names.
@@ -610,16 +608,7 @@ pub async fn call_parent_office(
         subject: fill(&w("parent_office"), &[("from", from)]),
         lines,
         placed_at: now,
-        recipients: people
-            .into_iter()
-            .map(|person| Recipient {
-                person,
-                reached_as: "holder".into(),
-                called_at: now,
-                acked_at: None,
-                ack_channel: None,
-            })
-            .collect(),
+        recipients: holders_called(people, now),
         policy: level
             .as_deref()
             .map(|l| policy_for(plan, l))

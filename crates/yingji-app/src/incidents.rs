@@ -992,6 +992,21 @@ impl AppCommand for TickIncident {
     }
 }
 
+/// Whether the actor holds one of these posts (principal or deputy) in the jurisdiction.
+async fn holds_any(
+    app: &App,
+    actor: &Actor,
+    jurisdiction_id: Uuid,
+    posts: &[String],
+) -> Result<bool, AppError> {
+    Ok(app
+        .store
+        .holders_in(jurisdiction_id)
+        .await?
+        .iter()
+        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post)))
+}
+
 /// Ending a response is an approval: where the plan names the commander's posts for the
 /// incident's level, only a holder of one of them (principal or deputy, in the incident's
 /// jurisdiction) may end it.
@@ -1019,13 +1034,7 @@ pub async fn may_end(app: &App, actor: &Actor, inc: &Incident) -> Result<(), App
     if posts.is_empty() {
         return Ok(());
     }
-    let holds = app
-        .store
-        .holders_in(inc.jurisdiction_id)
-        .await?
-        .iter()
-        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post));
-    if holds {
+    if holds_any(app, actor, inc.jurisdiction_id, &posts).await? {
         return Ok(());
     }
     let names: Vec<&str> = posts.iter().map(|p| plan.name_of(p).unwrap_or(p)).collect();
@@ -1056,13 +1065,7 @@ pub async fn may_submit(
     if posts.is_empty() {
         return Ok(());
     }
-    let holds = app
-        .store
-        .holders_in(inc.jurisdiction_id)
-        .await?
-        .iter()
-        .any(|(post, person, _, _)| *person == actor.person_id && posts.contains(post));
-    if holds {
+    if holds_any(app, actor, inc.jurisdiction_id, &posts).await? {
         return Ok(());
     }
     let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
