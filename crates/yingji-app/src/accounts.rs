@@ -352,70 +352,17 @@ impl Command for SignIn {
                 "this account has been disabled",
             ));
         }
-        let person = app
-            .store
-            .person(account.person_id)
-            .await?
-            .ok_or_else(|| AppError::internal("account without person"))?;
-        let signed_in = Actor::load(app, person.id, None).await?;
-        let j = app
-            .store
-            .jurisdiction(signed_in.jurisdiction_id)
-            .await?
-            .ok_or_else(|| AppError::not_found("jurisdiction"))?;
-        let auth = app.authorize_own(&signed_in, &j.path);
-        let token = random_token();
-        let csrf = random_token();
-        let expires_ms = now_ms + cfg.session_hours * 3_600_000;
-        let rows = vec![
-            Row::Account(AccountWrite::Session {
-                token_hash: token_hash(&token),
-                person_id: person.id,
-                csrf_hash: token_hash(&csrf),
-                created_at: fmt_ts(now),
-                expires_ms,
-            }),
-            Row::Account(AccountWrite::ClearSignInFailures {
-                login: login.clone(),
-                older_than_ms: now_ms - 86_400_000,
-            }),
-        ];
-        let ws = person_event(
+        let rows = vec![Row::Account(AccountWrite::ClearSignInFailures {
+            login: login.clone(),
+            older_than_ms: now_ms - 86_400_000,
+        })];
+        open_session(
             app,
-            &signed_in.as_ref(),
-            &person,
-            "signed_in",
-            &json!({ "login": login, "via": "password" }),
-            None,
+            account.person_id,
+            json!({ "login": login, "via": "password" }),
             rows,
         )
-        .await?;
-        let expires_at =
-            fmt_ts(jiff::Timestamp::from_millisecond(expires_ms).map_err(AppError::internal)?);
-        let response = SignInResponse {
-            actor: SignedInActor {
-                person_id: signed_in.person_id,
-                name: signed_in.name.clone(),
-                jurisdiction: JurisdictionBrief {
-                    id: j.id,
-                    name: j.name,
-                    kind: j.kind,
-                },
-                roles: roles_of(&signed_in),
-                permissions: app.permissions_at(&signed_in, &signed_in.scope_path),
-            },
-            csrf_token: csrf,
-            expires_at,
-        };
-        Ok(Decided::new(
-            auth,
-            ws,
-            SignInOutcome::SignedIn(NewSession {
-                token,
-                expires_ms,
-                response,
-            }),
-        ))
+        .await
     }
 
     fn respond(&self, out: &SignInOutcome) -> JsonText {
@@ -428,9 +375,128 @@ impl Command for SignIn {
     }
 }
 
+/// A new session for a person whose credential checked out: the session row (token and CSRF
+/// token stored hashed), a `signed_in` event saying how (`via`), and the answer.
+async fn open_session(
+    app: &App,
+    person_id: Uuid,
+    via: serde_json::Value,
+    mut rows: Vec<Row>,
+) -> Result<Decided<SignInOutcome>, AppError> {
+    let now = app.clock.now();
+    let now_ms = now.as_millisecond();
+    let person = app
+        .store
+        .person(person_id)
+        .await?
+        .ok_or_else(|| AppError::internal("account without person"))?;
+    let signed_in = Actor::load(app, person.id, None).await?;
+    let j = app
+        .store
+        .jurisdiction(signed_in.jurisdiction_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("jurisdiction"))?;
+    let auth = app.authorize_own(&signed_in, &j.path);
+    let token = random_token();
+    let csrf = random_token();
+    let expires_ms = now_ms + app.trust.session_hours * 3_600_000;
+    rows.insert(
+        0,
+        Row::Account(AccountWrite::Session {
+            token_hash: token_hash(&token),
+            person_id: person.id,
+            csrf_hash: token_hash(&csrf),
+            created_at: fmt_ts(now),
+            expires_ms,
+        }),
+    );
+    let ws = person_event(
+        app,
+        &signed_in.as_ref(),
+        &person,
+        "signed_in",
+        &via,
+        None,
+        rows,
+    )
+    .await?;
+    let expires_at =
+        fmt_ts(jiff::Timestamp::from_millisecond(expires_ms).map_err(AppError::internal)?);
+    let response = SignInResponse {
+        actor: SignedInActor {
+            person_id: signed_in.person_id,
+            name: signed_in.name.clone(),
+            jurisdiction: JurisdictionBrief {
+                id: j.id,
+                name: j.name,
+                kind: j.kind,
+            },
+            roles: roles_of(&signed_in),
+            permissions: app.permissions_at(&signed_in, &signed_in.scope_path),
+        },
+        csrf_token: csrf,
+        expires_at,
+    };
+    Ok(Decided::new(
+        auth,
+        ws,
+        SignInOutcome::SignedIn(NewSession {
+            token,
+            expires_ms,
+            response,
+        }),
+    ))
+}
+
+/// The console's token sign-in (the demo tokens, a person's API token): the token proves who
+/// is asking once, and the browser gets a session like a password sign-in's — never the token
+/// itself in a cookie — which sign-out revokes and which expires.
+pub struct TokenSignIn(pub String);
+
+impl Command for TokenSignIn {
+    type Output = SignInOutcome;
+
+    fn kind(&self) -> &'static str {
+        "account.token-sign-in"
+    }
+
+    async fn run(&self, app: &App, _actor: &Actor) -> Result<Decided<SignInOutcome>, AppError> {
+        let Some(who) = Actor::from_token(app, &self.0).await? else {
+            return Err(AppError::new(
+                ErrorCode::Unauthenticated,
+                "the token is not known",
+            ));
+        };
+        open_session(app, who.person_id, json!({ "via": "token" }), Vec::new()).await
+    }
+
+    fn respond(&self, out: &SignInOutcome) -> JsonText {
+        match out {
+            SignInOutcome::SignedIn(s) => {
+                JsonText(serde_json::to_string(&s.response).expect("serialises"))
+            }
+            SignInOutcome::Refused(e) => JsonText::from(e.body()),
+        }
+    }
+}
+
+/// Signs in with a token (the console's token form): a new session, or why not.
+pub async fn sign_in_with_token(app: &App, token: &str) -> Result<NewSession, AppError> {
+    let out = app
+        .execute(&Actor::system(), None, &TokenSignIn(token.to_string()))
+        .await?;
+    match out.output() {
+        Some(SignInOutcome::SignedIn(s)) => Ok(s),
+        Some(SignInOutcome::Refused(e)) => Err(e),
+        None => Err(AppError::internal("a sign-in was replayed")),
+    }
+}
+
 /// Signs in with a login and password (the API and the console): the session, or why not.
 /// A wrong password is recorded before it is answered.
 pub async fn sign_in(app: &App, req: SignInRequest) -> Result<NewSession, AppError> {
+    let login = req.login.trim().to_lowercase();
+    let _turn = app.sign_in_turn(&login).await;
     let out = app.execute(&Actor::system(), None, &SignIn(req)).await?;
     match out.output() {
         Some(SignInOutcome::SignedIn(s)) => Ok(s),

@@ -23,6 +23,9 @@ pub struct Actor {
     pub grants: Vec<GrantRow>,
     /// The hash of the session token, when the actor signed in with a session cookie.
     pub session: Option<String>,
+    /// The hash of the bearer token, when the actor presented one (an API token or a
+    /// development token): what [`Actor::still_valid`] checks again for a long stream.
+    pub token: Option<String>,
     /// yingji itself (the ticker, operator commands): sees and may do everything.
     system: bool,
 }
@@ -46,6 +49,7 @@ impl Actor {
             scope_path: "/".into(),
             grants: Vec::new(),
             session: None,
+            token: None,
             system: true,
         }
     }
@@ -82,15 +86,38 @@ impl Actor {
     /// The one place a bearer credential (an API token or a person's development token)
     /// becomes an actor.
     pub async fn from_token(app: &App, token: &str) -> Result<Option<Actor>, AppError> {
-        let h = token_hash(token);
-        let id = match app.store.api_token_person(&h).await? {
+        Actor::from_token_hash(app, &token_hash(token)).await
+    }
+
+    /// Whether the credential this actor came with still stands: the session is live (not
+    /// signed out, revoked or expired), the token is still known, and the account is not
+    /// disabled. Long-lived answers (the live streams) ask this again as they run, so a
+    /// sign-out or a disabling ends them.
+    pub async fn still_valid(&self, app: &App) -> bool {
+        if self.system {
+            return true;
+        }
+        let again = if let Some(h) = &self.session {
+            Actor::from_session(app, h).await
+        } else if let Some(h) = &self.token {
+            Actor::from_token_hash(app, h).await
+        } else {
+            return false;
+        };
+        matches!(again, Ok(Some(a)) if a.person_id == self.person_id)
+    }
+
+    async fn from_token_hash(app: &App, h: &str) -> Result<Option<Actor>, AppError> {
+        let id = match app.store.api_token_person(h).await? {
             Some(id) => id,
-            None => match app.store.person_by_token(&h).await? {
+            None => match app.store.person_by_token(h).await? {
                 Some(p) => p.id,
                 None => return Ok(None),
             },
         };
-        Actor::load(app, id, None).await.map(Some)
+        let mut a = Actor::load(app, id, None).await?;
+        a.token = Some(h.to_string());
+        Ok(Some(a))
     }
 
     /// The actor of a live (not revoked, not expired) password session, by the session
@@ -142,6 +169,7 @@ impl Actor {
             scope_path: j.path,
             grants,
             session,
+            token: None,
             system: false,
         })
     }

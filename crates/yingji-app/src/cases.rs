@@ -936,6 +936,15 @@ impl AppCommand for RegisterCase {
                     AppError::new(ErrorCode::UnknownCase, format!("case {r} not found"))
                 })?;
         }
+        if req
+            .headcount
+            .is_some_and(|h| h > crate::incidents::MAX_HEADCOUNT)
+        {
+            return Err(AppError::invalid(
+                "headcount",
+                format!("at most {}", crate::incidents::MAX_HEADCOUNT),
+            ));
+        }
         let (settings, _) = settings_for(app, &j.path).await?;
         let backdate_reason = backdated(
             received_at,
@@ -978,6 +987,19 @@ impl AppCommand for RegisterCase {
             incident_id: req.incident_id,
             backdate_reason,
         };
+        // A linked incident must be one the actor may see, as when linking later.
+        if let Some(incident_id) = req.incident_id {
+            app.store
+                .get_incident(incident_id)
+                .await?
+                .filter(|r| actor.sees(&r.jurisdiction_path))
+                .ok_or_else(|| {
+                    AppError::new(
+                        ErrorCode::UnknownIncident,
+                        format!("incident {incident_id} not found"),
+                    )
+                })?;
+        }
         let mut ws = WriteSet::default();
         let c = registration(app, &mut ws, actor, &j, n, Uuid::now_v7()).await?;
         Ok(Decided::new(auth, ws, CaseView::of(&c)))
@@ -1009,6 +1031,16 @@ async fn prepare(
                 .person(*person_id)
                 .await?
                 .ok_or_else(|| AppError::new(ErrorCode::UnknownPerson, "person not found"))?;
+            // A lead from outside the actor's subtree is "not found" like an unknown one: the
+            // case would otherwise show a name the actor may not see.
+            let seen = app
+                .store
+                .jurisdiction(p.jurisdiction_id)
+                .await?
+                .is_some_and(|j| actor.sees(&j.path));
+            if !seen {
+                return Err(AppError::new(ErrorCode::UnknownPerson, "person not found"));
+            }
             (
                 Command::AssignLead {
                     lead: PersonRef {

@@ -151,6 +151,7 @@ pub const COMMAND_KINDS: &[&str] = &[
     "holder.assign",
     "holder.remove",
     "account.sign-in",
+    "account.token-sign-in",
     "account.sign-out",
     "account.password",
     "account.set",

@@ -15,7 +15,7 @@ use yingji_store::{
 use crate::accounts::{RoleRef, managed_person, person_event, roles_of};
 use crate::actor::token_hash;
 use crate::command::{Command, Decided};
-use crate::sealer::{PREFIX, SealError, UNREADABLE, mask_phone};
+use crate::sealer::{PREFIX, SealError, UNREADABLE, mask_email, mask_phone};
 use crate::write::{Item, append};
 use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission, phone_aad};
 
@@ -158,11 +158,15 @@ pub fn open_phone(app: &App, p: &PersonRow, stored: &str) -> Result<String, AppE
         .map_err(|e| seal_failure(p.id, "phone", app, e))
 }
 
-/// A person as the API shows them (the phone masked; one this process cannot open is shown
+/// A person as the API shows them (the phone and e-mail masked; one this process cannot open is shown
 /// as such).
 pub fn person_view(app: &App, p: &PersonRow) -> Person {
     let phone = p.phone.as_deref().map(|s| match open_phone(app, p, s) {
         Ok(v) => mask_phone(&v),
+        Err(_) => UNREADABLE.to_string(),
+    });
+    let email = p.email.as_deref().map(|s| match open_phone(app, p, s) {
+        Ok(v) => mask_email(&v),
         Err(_) => UNREADABLE.to_string(),
     });
     Person {
@@ -170,7 +174,7 @@ pub fn person_view(app: &App, p: &PersonRow) -> Person {
         jurisdiction_id: p.jurisdiction_id,
         name: p.name.clone(),
         phone,
-        email: p.email.clone(),
+        email,
     }
 }
 
@@ -179,8 +183,8 @@ fn valid_phone(p: &str) -> bool {
     yingji_domain::values::Phone::try_from(p).is_ok()
 }
 
-/// Re-seals every person's phone (and SMS channel number) sealed with an older key, or stored
-/// before sealing, with the current key. Returns how many values changed. Idempotent; safe
+/// Re-seals every person's phone, e-mail and channel address sealed with an older key, or
+/// stored before sealing, with the current key. Returns how many values changed. Idempotent; safe
 /// while serving (a value changed meanwhile is left as it is). An operator command.
 pub async fn rekey_phones(app: &App) -> Result<usize, AppError> {
     let mut n = 0;
@@ -199,21 +203,37 @@ pub async fn rekey_phones(app: &App) -> Result<usize, AppError> {
         app.commit(ws).await?;
         n += 1;
     }
-    // SMS channel numbers are sealed for the same place as the directory phone.
-    for (id, _, stored) in app.store.people_phones().await? {
-        if !stored.starts_with(PREFIX) || !app.sealer.needs_rekey(&stored) {
+    // Channel addresses (phones, e-mails, robot and webhook URLs) and directory e-mails are
+    // sealed for the same place as the directory phone; ones stored in clear before every
+    // address was sealed are sealed now.
+    for (id, channel, stored) in app.store.all_channel_addresses().await? {
+        if stored.starts_with(PREFIX) && !app.sealer.needs_rekey(&stored) {
             continue;
         }
-        let plain = app
-            .sealer
-            .open(&stored, &phone_aad(id))
-            .map_err(|e| seal_failure(id, "SMS channel number", app, e))?;
+        let plain = if stored.starts_with(PREFIX) {
+            app.sealer
+                .open(&stored, &phone_aad(id))
+                .map_err(|e| seal_failure(id, "channel address", app, e))?
+        } else {
+            stored.clone()
+        };
+        let sealed = app.sealer.seal(&plain, &phone_aad(id));
         let mut ws = WriteSet::default();
-        ws.rows.push(Row::Directory(DirectoryWrite::SmsAddress {
-            person_id: id,
-            address: app.sealer.seal(&plain, &phone_aad(id)),
-            was: stored,
-        }));
+        ws.rows
+            .push(Row::Directory(if channel == "directory_email" {
+                DirectoryWrite::PersonEmail {
+                    person_id: id,
+                    email: sealed,
+                    was: stored,
+                }
+            } else {
+                DirectoryWrite::ChannelAddress {
+                    person_id: id,
+                    channel,
+                    address: sealed,
+                    was: stored,
+                }
+            }));
         app.commit(ws).await?;
         n += 1;
     }
@@ -531,7 +551,10 @@ impl Command for CreatePerson {
                 .phone
                 .as_deref()
                 .map(|p| app.sealer.seal(p.trim(), &phone_aad(id))),
-            email: req.email.clone(),
+            email: req
+                .email
+                .as_deref()
+                .map(|e| app.sealer.seal(e.trim(), &phone_aad(id))),
             token_hash: req.token.as_deref().map(token_hash),
             created_at: fmt_ts(now),
         };
@@ -541,7 +564,7 @@ impl Command for CreatePerson {
             jurisdiction_id: j.id,
             name: row.name.clone(),
             phone: req.phone.as_deref().map(|p| mask_phone(p.trim())),
-            email: req.email.clone(),
+            email: req.email.as_deref().map(|e| mask_email(e.trim())),
         };
         let mut ws = WriteSet::default();
         append(

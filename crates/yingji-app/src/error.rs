@@ -80,7 +80,10 @@ impl AppError {
     /// happened, the CLI prints the cause.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         let cause = format!("{e:#}");
-        tracing::error!(error = %cause, "internal error");
+        // One line per burst of identical errors (`folded`: how many were not logged since).
+        if let Some(folded) = yingji_store::burst::log_once(&cause) {
+            tracing::error!(error = %cause, folded, "internal error");
+        }
         AppError {
             code: ErrorCode::Internal,
             message: "an internal error occurred; it has been logged".into(),
@@ -166,6 +169,27 @@ impl From<StoreError> for AppError {
                 ErrorCode::Conflict,
                 format!("a concurrent change got there first ({c:?}); retry"),
             ),
+            StoreError::Unavailable(why) => {
+                if let Some(folded) = yingji_store::burst::log_once(&why) {
+                    tracing::warn!(cause = %why, folded, "storage unavailable");
+                }
+                AppError::new(
+                    ErrorCode::Unavailable,
+                    "the storage cannot serve this request now; retry shortly",
+                )
+                .details(serde_json::json!({ "retry_after_s": 5 }))
+            }
+            StoreError::Other(e) if yingji_store::is_unavailable_text(&format!("{e:#}")) => {
+                let why = format!("{e:#}");
+                if let Some(folded) = yingji_store::burst::log_once(&why) {
+                    tracing::warn!(cause = %why, folded, "storage unavailable");
+                }
+                AppError::new(
+                    ErrorCode::Unavailable,
+                    "the storage cannot serve this request now; retry shortly",
+                )
+                .details(serde_json::json!({ "retry_after_s": 5 }))
+            }
             StoreError::Other(e) => AppError::internal(format!("{e:#}")),
         }
     }

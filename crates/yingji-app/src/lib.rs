@@ -64,6 +64,12 @@ pub struct App {
     pub case_rules: Arc<CaseRules>,
     /// The notification worker (channels, configuration, ack link keys, live inbox).
     pub notify: Arc<yingji_notify::Worker>,
+    /// Sign-ins of one login take turns (striped by login), so that parallel wrong passwords
+    /// are each counted before the next is checked and the lockout cannot be outrun.
+    sign_in_turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// Why the last write failed because storage could not take it (a full disk…), until a
+    /// write succeeds again: readiness reports it.
+    storage_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether it may see it
@@ -80,13 +86,10 @@ pub struct Change {
     pub command: Option<&'static str>,
 }
 
-/// 32 random bytes from the operating system's generator (through UUIDv4, so that no crate
-/// is added for it).
+/// 32 random bytes (256 bits) from the operating system's generator.
 fn random_key() -> [u8; 32] {
-    let mut k = [0u8; 32];
-    k[..16].copy_from_slice(Uuid::new_v4().as_bytes());
-    k[16..].copy_from_slice(Uuid::new_v4().as_bytes());
-    k
+    use chacha20poly1305::KeyInit;
+    chacha20poly1305::ChaCha20Poly1305::generate_key(&mut chacha20poly1305::aead::OsRng).into()
 }
 
 /// The case configuration and the working-day calendar.
@@ -170,9 +173,38 @@ impl App {
             console_key: Arc::new(random_key()),
             case_rules: Arc::new(CaseRules::default()),
             notify,
+            sign_in_turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            storage_failure: Arc::default(),
         };
         app.give_notifier_the_key();
         Ok(app)
+    }
+
+    /// Whether the server can serve now (readiness): the database answers and the last write
+    /// did not fail for want of storage. `Err` says why not.
+    pub async fn ready(&self) -> Result<(), String> {
+        if let Some(why) = self
+            .storage_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(format!("the last write failed: {why}"));
+        }
+        self.store
+            .ping()
+            .await
+            .map_err(|e| format!("the database does not answer: {e}"))
+    }
+
+    /// The turn of one login's sign-in (see `sign_in_turns`).
+    pub async fn sign_in_turn(&self, login: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let h = login.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        self.sign_in_turns[(h % self.sign_in_turns.len() as u64) as usize]
+            .lock()
+            .await
     }
 
     pub fn with_trust(mut self, t: trust::TrustConfig) -> Self {
@@ -245,7 +277,30 @@ impl App {
             .rows
             .iter()
             .any(|r| matches!(r, Row::Outbox(_) | Row::Delivery(_)));
-        self.store.commit(ws).await?;
+        match self.store.commit(ws).await {
+            Ok(()) => {
+                let mut f = self
+                    .storage_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if f.is_some() {
+                    tracing::info!("storage takes writes again");
+                    *f = None;
+                }
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                if matches!(e, StoreError::Unavailable(_))
+                    || yingji_store::is_unavailable_text(&text)
+                {
+                    *self
+                        .storage_failure
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(text);
+                }
+                return Err(e);
+            }
+        }
         if outbox {
             self.notify.wake.notify_one();
         }
@@ -323,7 +378,16 @@ impl App {
         }
     }
 
-    /// Who holds each post in a jurisdiction now: principals, or the deputies when no
+    /// Whether a person's account is disabled (a person without an account is not).
+    pub async fn disabled(&self, person_id: Uuid) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .account(person_id)
+            .await?
+            .is_some_and(|a| a.disabled))
+    }
+
+    /// Who holds each post in a jurisdiction now (nobody whose account is disabled): principals, or the deputies when no
     /// principal holds the post; a duty roster decides its post.
     pub async fn holders(
         &self,
@@ -332,6 +396,10 @@ impl App {
         let mut principals: HashMap<String, Vec<PersonRef>> = HashMap::new();
         let mut deputies: HashMap<String, Vec<PersonRef>> = HashMap::new();
         for (post, person_id, name, deputy) in self.store.holders_in(jurisdiction_id).await? {
+            // A disabled person holds no post for calling: their deputy is called instead.
+            if self.disabled(person_id).await? {
+                continue;
+            }
             let target = if deputy {
                 &mut deputies
             } else {
@@ -351,9 +419,15 @@ impl App {
             let Ok(r) = serde_json::from_str::<yingji_domain::roster::Roster>(&body) else {
                 continue;
             };
-            let on = r.on_duty(now, &cal);
-            if !on.people.is_empty() {
-                principals.insert(post, on.people);
+            let mut on = r.on_duty(now, &cal).people;
+            let mut kept = Vec::with_capacity(on.len());
+            for p in on.drain(..) {
+                if !self.disabled(p.person_id).await? {
+                    kept.push(p);
+                }
+            }
+            if !kept.is_empty() {
+                principals.insert(post, kept);
             }
         }
         Ok(principals)

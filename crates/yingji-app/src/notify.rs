@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use yingji_domain::PersonRef;
@@ -24,7 +24,7 @@ use crate::calls::{
     AcknowledgeCall, Acknowledged, holidays, load_callout, resolve_post, roster_of,
 };
 use crate::command::{Authorized, Command, Decided};
-use crate::sealer::{PREFIX, UNREADABLE, mask_phone};
+use crate::sealer::{PREFIX, UNREADABLE, mask_email, mask_phone};
 use crate::write::{Item, append};
 use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission, phone_aad};
 
@@ -287,7 +287,8 @@ pub struct DeliveryQuery {
     pub limit: Option<i64>,
 }
 
-/// One message on one channel (SMS numbers masked).
+/// One message on one channel. The address is shown in full only to its recipient (masked for
+/// everyone else), and the signed acknowledgement link only to its recipient (None for others).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryView {
     pub id: Uuid,
@@ -349,7 +350,15 @@ pub async fn deliveries(
         items: items
             .into_iter()
             .map(|d| DeliveryView {
-                address: read_address(app, d.person_id, &d.channel, &d.address),
+                address: read_address(
+                    app,
+                    d.person_id,
+                    &d.channel,
+                    &d.address,
+                    d.person_id == Some(actor.person_id),
+                ),
+                // The signed link acknowledges in its recipient's name: only they see it.
+                ack_url: d.ack_url.filter(|_| d.person_id == Some(actor.person_id)),
                 id: d.id,
                 outbox_id: d.outbox_id,
                 incident_id: d.incident_id,
@@ -359,7 +368,6 @@ pub async fn deliveries(
                 channel: d.channel,
                 subject: d.subject,
                 body: d.body,
-                ack_url: d.ack_url,
                 drill: d.drill,
                 state: d.state,
                 attempts: d.attempts,
@@ -676,7 +684,7 @@ impl ChannelEntry {
     }
 }
 
-/// A channel as shown (an SMS number masked).
+/// A channel as shown: in full to its person, masked for everyone else.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelView {
     pub channel: String,
@@ -713,33 +721,44 @@ async fn scoped_person(
     Ok((person, auth))
 }
 
-/// A channel address as stored: SMS numbers sealed for the person's phone place.
-fn stored_address(app: &App, person: Uuid, channel: &str, address: &str) -> String {
-    if channel == "sms" {
-        app.sealer.seal(address, &phone_aad(person))
-    } else {
-        address.to_string()
+/// A channel address as stored: every address (a phone number, an e-mail address, a webhook or
+/// group-robot URL, whose path is the robot's key) sealed, bound to its person.
+fn stored_address(app: &App, person: Uuid, _channel: &str, address: &str) -> String {
+    app.sealer.seal(address, &phone_aad(person))
+}
+
+/// A channel address as shown to someone: in full to the person it belongs to (a phone number
+/// always masked); masked for everyone else (a phone number's middle digits, an e-mail's local part, a URL's path and
+/// query, which hold a robot's key or a webhook's secret).
+fn shown_address(channel: &str, plain: &str, own: bool) -> String {
+    // A phone number is masked even for its owner, as the directory's phone is (revealing it
+    // is a logged act).
+    if own && channel != "sms" {
+        return plain.to_string();
+    }
+    match channel {
+        "sms" => mask_phone(plain),
+        "email" => mask_email(plain),
+        _ => match plain.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let host = host.rsplit('@').next().unwrap_or(host);
+                format!("{scheme}://{host}/***")
+            }
+            None => "***".into(),
+        },
     }
 }
 
-/// A channel address as shown: SMS numbers masked.
-fn shown_address(channel: &str, plain: &str) -> String {
-    if channel == "sms" {
-        mask_phone(plain)
-    } else {
-        plain.to_string()
-    }
-}
-
-/// An address read back from storage (a channel row or a delivery), as shown: sealed values
-/// opened and masked.
-fn read_address(app: &App, person: Option<Uuid>, channel: &str, stored: &str) -> String {
+/// An address read back from storage (a channel row or a delivery), as shown to someone:
+/// sealed values opened, then shown as [`shown_address`] does.
+fn read_address(app: &App, person: Option<Uuid>, channel: &str, stored: &str, own: bool) -> String {
     if !stored.starts_with(PREFIX) {
-        return shown_address(channel, stored);
+        return shown_address(channel, stored, own);
     }
     person
         .and_then(|p| app.sealer.open(stored, &phone_aad(p)).ok())
-        .map(|plain| mask_phone(&plain))
+        .map(|plain| shown_address(channel, &plain, own))
         .unwrap_or_else(|| UNREADABLE.to_string())
 }
 
@@ -771,12 +790,18 @@ impl Command for SetChannels {
             c.validate()?;
         }
         let now = app.clock.now();
+        let own = p.id == actor.person_id;
         let shown: Vec<ChannelView> = channels
             .iter()
             .map(|c| ChannelView {
                 channel: c.channel.clone(),
-                address: shown_address(&c.channel, c.address.trim()),
+                address: shown_address(&c.channel, c.address.trim(), own),
             })
+            .collect();
+        // The record keeps every address masked: events cannot be erased.
+        let recorded: Vec<Value> = channels
+            .iter()
+            .map(|c| json!({"channel": c.channel, "address": shown_address(&c.channel, c.address.trim(), false)}))
             .collect();
         let mut ws = WriteSet::default();
         let head = app.store.stream_head(p.id).await?;
@@ -792,7 +817,7 @@ impl Command for SetChannels {
             now,
             vec![Item::new(
                 "channels_set",
-                &json!({ "channels": shown.iter().map(|c| json!({"channel": c.channel, "address": c.address})).collect::<Vec<_>>() }),
+                &json!({ "channels": recorded }),
                 None,
             )],
         );
@@ -838,7 +863,7 @@ pub async fn channels(
             .await?
             .into_iter()
             .map(|(c, a)| ChannelView {
-                address: read_address(app, Some(p.id), &c, &a),
+                address: read_address(app, Some(p.id), &c, &a, p.id == actor.person_id),
                 channel: c,
             })
             .collect(),

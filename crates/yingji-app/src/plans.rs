@@ -387,8 +387,9 @@ pub(crate) async fn visible(
     actor: &Actor,
     row: Option<PlanRow>,
 ) -> Result<PlanRow, AppError> {
-    let row = row.ok_or_else(|| AppError::not_found("plan"))?;
+    // The permission first: an unknown plan and another subtree's answer the same.
     app.require(actor, Permission::ViewPlans, &actor.scope_path, "plan")?;
+    let row = row.ok_or_else(|| AppError::not_found("plan"))?;
     let owner = app
         .store
         .jurisdiction(row.jurisdiction_id)

@@ -118,6 +118,11 @@ impl Sealer {
         Self::from_hex_keys(text.lines())
     }
 
+    /// The id of the key a sealed value was sealed with (None: not a sealed value).
+    pub fn key_id_of(sealed: &str) -> Option<&str> {
+        sealed.strip_prefix(PREFIX)?.split(':').next()
+    }
+
     pub fn key_ids(&self) -> Vec<String> {
         self.keys.iter().map(|(id, _)| id.clone()).collect()
     }
@@ -209,6 +214,18 @@ pub fn mask_phone(p: &str) -> String {
     let head: String = chars[..3].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+}
+
+/// An e-mail address for display: the first character of the local part and the domain
+/// (`w***@example.org`).
+pub fn mask_email(e: &str) -> String {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
 }
 
 /// An ID number for display: the first four and last four characters (`3301**********1234`).

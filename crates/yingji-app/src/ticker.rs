@@ -36,7 +36,9 @@ pub fn spawn(app: App, every: Duration) {
         loop {
             interval.tick().await;
             if let Err(e) = tick(&app).await {
-                tracing::warn!(error = %e, "tick failed");
+                if let Some(folded) = yingji_store::burst::log_once(&e.to_string()) {
+                    tracing::warn!(error = %e, folded, "tick failed");
+                }
             }
         }
     });

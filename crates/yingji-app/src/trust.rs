@@ -28,6 +28,11 @@ pub struct TrustConfig {
     /// How long petitioners' contact, address and ID number are kept after a case is no longer
     /// open (replied or closed), in days; `yingji purge` erases them after that.
     pub retention_days: i64,
+    /// Sign-in attempts (API and console) per minute from one address.
+    pub sign_in_per_minute: u32,
+    /// Intake requests (incident reports, new cases, inbound SMS) per minute from one address;
+    /// 0 (the default): not limited — a reporting gateway may send many from one address.
+    pub intake_per_minute: u32,
     /// Role id → permissions.
     pub roles: Roles,
 }
@@ -42,6 +47,8 @@ impl Default for TrustConfig {
             secure_cookie: false,
             min_password_length: 10,
             retention_days: 3 * 365,
+            sign_in_per_minute: 30,
+            intake_per_minute: 0,
             roles: yingji_domain::policy::default_roles(),
         }
     }
@@ -182,6 +189,60 @@ impl BrokenLink {
             problem: b.to_string(),
         }
     }
+}
+
+/// One disclosure: who read which personal value in clear, when and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Disclosure {
+    pub at: String,
+    pub actor_id: Uuid,
+    pub actor_name: String,
+    pub jurisdiction_id: Uuid,
+    /// `person` or `case`.
+    pub subject: String,
+    pub subject_id: Option<Uuid>,
+    /// `phone`, `contact`, `address`, `id_number`…
+    pub field: String,
+    pub reason: String,
+}
+
+/// The reveal log of the auditor's subtree, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisclosureList {
+    pub items: Vec<Disclosure>,
+}
+
+/// Who revealed personal data in clear in the auditor's subtree (`read_audit`), newest first.
+pub async fn disclosures(
+    app: &App,
+    actor: &Actor,
+    limit: Option<i64>,
+) -> Result<DisclosureList, AppError> {
+    app.require(actor, Permission::ReadAudit, &actor.scope_path, "audit")?;
+    let rows = app
+        .store
+        .disclosures(&actor.scope_path, limit.unwrap_or(100))
+        .await?;
+    Ok(DisclosureList {
+        items: rows
+            .into_iter()
+            .map(|e| {
+                let v = e.envelope;
+                let p: serde_json::Value =
+                    serde_json::from_str(&v.payload).unwrap_or(serde_json::Value::Null);
+                Disclosure {
+                    at: v.at,
+                    actor_id: v.actor_id,
+                    actor_name: v.actor_name,
+                    jurisdiction_id: v.jurisdiction_id,
+                    subject: p["subject"].as_str().unwrap_or("").to_string(),
+                    subject_id: p["subject_id"].as_str().and_then(|s| s.parse().ok()),
+                    field: p["field"].as_str().unwrap_or("").to_string(),
+                    reason: v.reason.unwrap_or_default(),
+                }
+            })
+            .collect(),
+    })
 }
 
 /// Checks every stream's hash chain: for an auditor (`read_audit` in their jurisdiction) or

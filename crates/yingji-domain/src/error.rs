@@ -76,6 +76,9 @@ codes! {
     BadSignature = "bad_signature", 401;
     /// Too many wrong passwords: the login is locked for a while.
     SignInLocked = "sign_in_locked", 429;
+    /// Too many sign-in or intake requests from one address; retry after `Retry-After`
+    /// seconds (`details.retry_after_s`).
+    RateLimited = "rate_limited", 429;
     /// The actor holds no role with the permission this action needs in this jurisdiction;
     /// `details.permission` names it.
     Forbidden = "forbidden", 403;

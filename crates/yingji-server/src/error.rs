@@ -45,7 +45,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.0.body())).into_response()
+        let retry = self.0.details.get("retry_after_s").and_then(|v| v.as_i64());
+        let mut r = (self.status(), axum::Json(self.0.body())).into_response();
+        // A refusal that passes (locked out, rate-limited, storage busy) says when to retry.
+        if let Some(s) = retry
+            && (r.status() == StatusCode::SERVICE_UNAVAILABLE
+                || r.status() == StatusCode::TOO_MANY_REQUESTS)
+        {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(s.max(1)),
+            );
+        }
+        r
     }
 }
 
@@ -53,6 +65,30 @@ impl<E: Into<AppError>> From<E> for ApiError {
     fn from(e: E) -> Self {
         ApiError(e.into())
     }
+}
+
+/// Where a JSON text escapes a NUL character (`\u0000`, the backslash itself not escaped).
+fn escaped_nul(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 6 <= b.len() {
+        if b[i] == b'\\' {
+            if b[i + 1..i + 6].eq_ignore_ascii_case(b"u0000") {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The 1-based line and column of a byte offset.
+fn line_col(b: &[u8], at: usize) -> (usize, usize) {
+    let before = &b[..at];
+    let line = before.iter().filter(|c| **c == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|c| **c != b'\n').count() + 1;
+    (line, col)
 }
 
 /// A JSON body that is parsed with the error envelope on failure, and whose raw bytes are
@@ -92,6 +128,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ErrorCode::UnsupportedMediaType,
                 "send the body as application/json",
             ));
+        }
+        if let Some(at) = escaped_nul(&bytes) {
+            // No stored text may hold a NUL (PostgreSQL refuses it; no reader expects it).
+            let (line, column) = line_col(&bytes, at);
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "text may not contain the NUL character (\\u0000)",
+            )
+            .details(json!({ "line": line, "column": column })));
         }
         let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
             let code = if e.is_data() {

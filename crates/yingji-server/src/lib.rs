@@ -5,7 +5,10 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod listen;
 pub mod pages;
+pub mod ratelimit;
+pub mod streams;
 
 use std::time::Duration;
 use yingji_app::ErrorCode;
@@ -153,8 +156,23 @@ async fn security_headers(mut resp: Response) -> Response {
     resp
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// Readiness: `ok` when the database answers and the last write did not fail for want of
+/// storage (a full disk); otherwise 503 `unavailable` with the reason, so that a load balancer
+/// stops sending requests here.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.ready().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(why) => {
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable", "reason": why })),
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(5));
+            r
+        }
+    }
 }
 
 /// The whole HTTP application.
@@ -230,6 +248,10 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), ratelimit::Buckets::default()),
+            ratelimit::limit,
         ))
         // Outside the timeout, so that a timeout's answer gets the envelope too.
         .layer(axum::middleware::map_response(envelope_errors))

@@ -13,6 +13,7 @@
 //! (`pg_writer.rs`). Reads go through the sqlx pool; directory rows are cached (`cache.rs`).
 
 mod backup;
+pub mod burst;
 mod cache;
 mod cases;
 mod merge;
@@ -48,8 +49,31 @@ pub enum StoreError {
     /// write; which one is a closed set (never matched by name).
     #[error("conflict: {0:?}")]
     Conflict(Conflict),
+    /// The storage cannot serve now (every connection busy, the disk full, the database
+    /// refusing connections): the request may be retried later; nothing was written.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// Whether an error's text says the storage cannot serve now rather than that the request is
+/// wrong: a full disk (SQLite `SQLITE_FULL`, PostgreSQL class 53 — insufficient resources),
+/// a database refusing connections (57P03), an exhausted or closed pool.
+pub fn is_unavailable_text(t: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "database or disk is full",
+        "No space left on device",
+        "no space left on device",
+        "SQLSTATE 53",
+        "could not extend file",
+        "too many clients",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "pool timed out",
+        "attempted to acquire a connection on a closed pool",
+    ];
+    SIGNS.iter().any(|s| t.contains(s))
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -61,6 +85,18 @@ impl From<sqlx::Error> for StoreError {
         }
         if let sqlx::Error::RowNotFound = e {
             return StoreError::NotFound;
+        }
+        if let sqlx::Error::Database(db) = &e
+            && db
+                .code()
+                .is_some_and(|c| c.starts_with("53") || c == "57P03" || c == "13")
+        {
+            return StoreError::Unavailable(e.to_string());
+        }
+        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+            || is_unavailable_text(&e.to_string())
+        {
+            return StoreError::Unavailable(e.to_string());
         }
         StoreError::Other(anyhow::Error::new(e))
     }
@@ -191,7 +227,9 @@ impl Store {
             .disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 32 })
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits at most this long for a connection, then answers 503 with
+            // Retry-After instead of holding the client.
+            .acquire_timeout(Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -320,6 +358,17 @@ impl Store {
         let rows = self.fetch_all(
             "SELECT yj_text(id), yj_text(stream_id), stream_seq, stream_kind, yj_text(jurisdiction_id), at, yj_text(actor_id), actor_name, kind, reason, payload, prev_hash, hash FROM events WHERE stream_id = ? ORDER BY stream_seq",
             &vals![stream_id],
+        )
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The newest disclosures (reveals of personal data) recorded in a subtree, newest first.
+    pub async fn disclosures(&self, scope_path: &str, limit: i64) -> Result<Vec<StoredEvent>> {
+        let (lo, hi) = rows::subtree_range(scope_path);
+        let rows = self.fetch_all(
+            "SELECT yj_text(e.id), yj_text(e.stream_id), e.stream_seq, e.stream_kind, yj_text(e.jurisdiction_id), e.at, yj_text(e.actor_id), e.actor_name, e.kind, e.reason, e.payload, e.prev_hash, e.hash FROM events e JOIN jurisdictions j ON j.id = e.jurisdiction_id WHERE e.stream_kind = 'disclosure' AND j.path >= ? AND j.path < ? ORDER BY e.seq DESC LIMIT ?",
+            &vals![lo, hi, limit.clamp(1, 1000)],
         )
         .await?;
         rows.iter().map(event_from_row).collect()

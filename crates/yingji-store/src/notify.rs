@@ -343,6 +343,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Every channel address of everyone: (person, channel, stored value — sealed or not), and
+    /// every directory e-mail as channel `email` of the directory (`directory_email`).
+    pub async fn all_channel_addresses(&self) -> Result<Vec<(Uuid, String, String)>> {
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(person_id), channel, address FROM person_channels UNION ALL SELECT yj_text(id), 'directory_email', email FROM people WHERE email IS NOT NULL",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     /// Every phone of a person (directory phone, sms channel): (id, name, stored value — sealed
     /// or not).
     /// For matching an inbound SMS against sealed phones, which no index can compare.

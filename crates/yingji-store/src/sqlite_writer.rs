@@ -200,7 +200,9 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, checkpoints: Checkpoints) 
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "group commit failed");
+                if let Some(folded) = crate::burst::log_once(&e.to_string()) {
+                    tracing::error!(error = %e, folded, "group commit failed");
+                }
                 let _ = conn.execute_batch("ROLLBACK");
                 for job in batch {
                     let _ = job.reply.send(Err(StoreError::Other(anyhow::anyhow!(

@@ -78,6 +78,33 @@ impl Store {
         row.map(|r| account_from(&r)).transpose()
     }
 
+    /// One sealed value of each place personal data is sealed in (directory phones and
+    /// e-mails, channel addresses, petitioners' contacts and addresses), when there is one:
+    /// what a server checks its data key against at start.
+    pub async fn sealed_samples(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (col, table) in [
+            ("phone", "people"),
+            ("email", "people"),
+            ("address", "person_channels"),
+            ("petitioner_contact", "case_petitioners"),
+            ("petitioner_address", "case_petitioners"),
+        ] {
+            let sql = format!(
+                "SELECT {col} FROM {table} WHERE {col} LIKE 'sealed1:%' ORDER BY {col} DESC LIMIT 1"
+            );
+            if let Some(r) = self.fetch_optional(&sql, &[]).await? {
+                out.push(r.try_get(0)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the database answers a query now (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        self.fetch_optional("SELECT 1", &[]).await.map(|_| ())
+    }
+
     /// A live (not revoked) session by the hash of its token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
         let row = self

@@ -153,6 +153,16 @@ struct ServeArgs {
     /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway). Without it the in-app inbox and webhook/robot channels work.
     #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
     notify_config: Option<PathBuf>,
+    /// Open connections at most (lowered to what the descriptor limit leaves room for); one
+    /// more is closed at once.
+    #[arg(long, env = "YINGJI_MAX_CONNECTIONS", default_value = "1024")]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "YINGJI_HEADER_TIMEOUT", default_value = "10")]
+    header_timeout_seconds: u64,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in flight.
+    #[arg(long, env = "YINGJI_DRAIN", default_value = "20")]
+    drain_seconds: u64,
 }
 
 #[derive(Subcommand)]

@@ -76,6 +76,54 @@ fn sealer(db: &DbArgs) -> Result<yingji_app::sealer::Sealer> {
     yingji_app::sealer::Sealer::load(db.data_key_file.as_deref(), dir)
 }
 
+/// The data key for a database that may already hold sealed data: a server never starts on
+/// data sealed with a key it does not hold (after a restore without the key, say), and never
+/// makes a new key for such data — the values would be unreadable and new ones sealed with
+/// a key that the old backups know nothing of.
+async fn checked_sealer(
+    store: &yingji_store::Store,
+    db: &DbArgs,
+) -> Result<yingji_app::sealer::Sealer> {
+    let samples = store
+        .sealed_samples()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the database: {e}"))?;
+    let needed: std::collections::BTreeSet<&str> = samples
+        .iter()
+        .filter_map(|s| yingji_app::sealer::Sealer::key_id_of(s))
+        .collect();
+    let default_key = db.database_url.is_none().then(|| db.data.join("data.key"));
+    let no_key_given = std::env::var("YINGJI_DATA_KEY").map_or(true, |v| v.trim().is_empty())
+        && db.data_key_file.is_none();
+    if !needed.is_empty() && no_key_given && default_key.as_ref().is_some_and(|k| !k.exists()) {
+        anyhow::bail!(
+            "the database holds data sealed with key {} but no data key is here ({} is missing): \
+             give the key that sealed it (YINGJI_DATA_KEY or --data-key-file). A new key will \
+             not be made for sealed data.",
+            needed.iter().copied().collect::<Vec<_>>().join(", "),
+            default_key
+                .map(|k| k.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    let sealer = sealer(db)?;
+    let held = sealer.key_ids();
+    let missing: Vec<&str> = needed
+        .into_iter()
+        .filter(|id| !held.iter().any(|h| h == id))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the database holds data sealed with key {} which this server does not hold (it \
+             holds {}): give the key that sealed it (YINGJI_DATA_KEY or --data-key-file; \
+             docs/security.md)",
+            missing.join(", "),
+            held.join(", ")
+        );
+    }
+    Ok(sealer)
+}
+
 pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
     let store = open(&db).await?;
     let s = store
@@ -347,12 +395,9 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
             cfg.secret = match std::fs::read_to_string(&path) {
                 Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
                 _ => {
-                    let s = format!(
-                        "{}{}",
-                        uuid::Uuid::now_v7().simple(),
-                        uuid::Uuid::now_v7().simple()
-                    );
-                    std::fs::write(&path, &s)
+                    // 256 bits from the operating system's generator, readable by the owner only.
+                    let s = yingji_app::accounts::random_token();
+                    write_private(&path, &s)
                         .with_context(|| format!("writing {}", path.display()))?;
                     s
                 }
@@ -436,22 +481,19 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("{}", f.display()))?,
     };
     let cfg = notify_config(&args, &addr)?;
+    let sealer = checked_sealer(&store, &args.db).await?;
     let state = AppState::with_notify(store.clone(), Arc::new(SystemClock), cfg)?
         .with_trust(trust)
-        .with_sealer(sealer(&args.db)?)
+        .with_sealer(sealer)
         .with_case_rules(case_rules(&args)?);
     if yingji_server::demo::is_empty(&state)
         .await
         .map_err(app_error)?
     {
         if args.no_demo {
-            let token = std::env::var("YINGJI_ADMIN_TOKEN").unwrap_or_else(|_| {
-                format!(
-                    "{}{}",
-                    uuid::Uuid::now_v7().simple(),
-                    uuid::Uuid::now_v7().simple()
-                )
-            });
+            // 256 bits from the operating system's generator.
+            let token = std::env::var("YINGJI_ADMIN_TOKEN")
+                .unwrap_or_else(|_| yingji_app::accounts::random_token());
             yingji_server::demo::bootstrap(&state, "根辖区", &token)
                 .await
                 .map_err(app_error)?;
@@ -500,13 +542,68 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    axum::serve(listener, yingji_server::app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")?;
+    let nofile = raise_descriptor_limit();
+    let limits = yingji_server::listen::Limits {
+        max_connections: args.max_connections.max(1),
+        header_timeout: Duration::from_secs(args.header_timeout_seconds.max(1)),
+        drain: Duration::from_secs(args.drain_seconds),
+    }
+    .within_descriptors(nofile);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        descriptors = ?nofile,
+        "serving"
+    );
+    yingji_server::listen::serve(
+        listener,
+        yingji_server::app(state),
+        limits,
+        shutdown_signal(),
+    )
+    .await;
+    eprintln!("yingji stopped: requests in flight were answered");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(text.as_bytes())
+}
+
+/// SIGTERM (a service manager's stop) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Raises the soft limit on open descriptors to the hard limit (a default of 256 or 1024 is
+/// too few for a server); answers the limit in force.
+fn raise_descriptor_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-descriptor limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .ok()
+                .map(|(s, _)| s)
+        }
+    }
 }
 
 /// Loads every plan file of a directory: checked, versioned when changed, owned by the

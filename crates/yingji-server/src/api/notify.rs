@@ -110,16 +110,30 @@ pub async fn inbox(
 pub async fn inbox_stream(State(state): State<AppState>, actor: Actor) -> impl IntoResponse {
     let rx = state.notify.inbox.subscribe();
     let me = actor.person_id;
-    let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
+    let guard = crate::streams::Guard::new(state, actor);
+    let stream = futures_util::stream::unfold((rx, guard), move |(mut rx, mut guard)| async move {
         loop {
-            match rx.recv().await {
+            let got = tokio::select! {
+                got = rx.recv() => got,
+                _ = tokio::time::sleep_until(guard.due()) => {
+                    if !guard.still_valid().await {
+                        return None;
+                    }
+                    continue;
+                }
+            };
+            match got {
                 Ok(d) => {
                     let Some(m) = InboxPush::for_person(&d, me) else {
                         continue;
                     };
+                    // Nothing more for a session signed out or an account disabled since.
+                    if !guard.still_valid().await {
+                        return None;
+                    }
                     let data = serde_json::to_string(&m).expect("messages serialise");
                     let ev = SseEvent::default().event("message").data(data);
-                    return Some((Ok::<_, Infallible>(ev), rx));
+                    return Some((Ok::<_, Infallible>(ev), (rx, guard)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return None,

@@ -207,6 +207,25 @@ pub async fn audit_verify(
     ))
 }
 
+/// How many disclosures to list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct DisclosureQuery {
+    /// At most this many, newest first (1–1000; default 100).
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/disclosures", tag = "audit", params(DisclosureQuery),
+    responses((status = 200, description = "who read personal data in clear in the caller's subtree, newest first", body = yingji_app::trust::DisclosureList), (status = 403, body = ErrorBody)))]
+pub async fn audit_disclosures(
+    State(st): State<AppState>,
+    actor: Actor,
+    axum::extract::Query(q): axum::extract::Query<DisclosureQuery>,
+) -> Result<axum::Json<yingji_app::trust::DisclosureList>, ApiError> {
+    Ok(axum::Json(
+        yingji_app::trust::disclosures(&st, &actor, q.limit).await?,
+    ))
+}
+
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
@@ -220,4 +239,5 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/people/{id}/grants/{op}", post(change_grant))
         .route("/people/{id}/{switch}", post(set_disabled))
         .route("/audit/verify", get(audit_verify))
+        .route("/audit/disclosures", get(audit_disclosures))
 }

@@ -7,9 +7,11 @@
 //!
 //! Sign-in: login and password, through the application's sign-in as the API's
 //! (`yingji_app::accounts::sign_in`: argon2, lockout, the `yingji_session` session cookie,
-//! HttpOnly, SameSite=Strict). The demo tokens
-//! remain a secondary way in for the demo data (cookie `yj_session`). `Viewer` is the one place
-//! a console request becomes an `Actor` (a session, or `Actor::from_token`). Every POST goes
+//! HttpOnly, SameSite=Strict, Secure under `secure_cookie`, expiring). A token (the demo
+//! tokens, an API token) is a secondary way in: it is checked once and the browser gets a
+//! session like a password sign-in's (`yingji_app::accounts::sign_in_with_token`), never the
+//! token itself. `Viewer` is the one place a console request becomes an `Actor` (a live
+//! session). Every POST goes
 //! through `Posted`, which checks the per-session CSRF token in the form's hidden `csrf` field
 //! (derived from the session secret with the process's console key).
 
@@ -47,7 +49,8 @@ use crate::auth::{self, Actor};
 use crate::error::ApiError;
 use yingji_app::ErrorCode;
 
-const SESSION_COOKIE: &str = "yj_session";
+/// The cookie that once carried a raw demo token; only ever cleared now.
+const CLEAR_OLD_TOKEN_COOKIE: &str = "yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
 const PRE_COOKIE: &str = "yj_pre";
 const LANG_COOKIE: &str = "yj_lang";
 
@@ -193,15 +196,12 @@ impl FromRequestParts<AppState> for Viewer {
             let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
             Redirect::to(&format!("/signin?next={next}")).into_response()
         };
-        // A password session first, then a demo token.
-        let (token, found) =
-            match cookie(&parts.headers, auth::SESSION_COOKIE).filter(|t| !t.is_empty()) {
-                Some(t) => (t, session_actor(state, t).await),
-                None => match cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
-                    Some(t) => (t, Actor::from_token(state, t).await),
-                    None => return Err(to_signin()),
-                },
-            };
+        // A session (from a password or a token sign-in); never a raw token in a cookie.
+        let Some(token) = cookie(&parts.headers, auth::SESSION_COOKIE).filter(|t| !t.is_empty())
+        else {
+            return Err(to_signin());
+        };
+        let found = session_actor(state, token).await;
         let actor = match found {
             Ok(Some(a)) => a,
             Ok(None) => return Err(to_signin()),
@@ -275,6 +275,17 @@ impl FromRequest<AppState> for Posted {
         let sent = form.get("csrf").unwrap_or_default();
         if !same(&sent, &viewer.csrf) {
             return Err(PageError::Csrf.render(viewer.lang));
+        }
+        if form
+            .0
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let e = ApiError::new(
+                ErrorCode::BadRequest,
+                "text may not contain the NUL character",
+            );
+            return Err(PageError::Api(e).render(viewer.lang));
         }
         Ok(Posted { viewer, form })
     }
@@ -490,9 +501,18 @@ fn bad_next(l: &'static Lang) -> Response {
     PageError::Api(e).render(l)
 }
 
+/// `; Secure` when credential cookies must travel over HTTPS only (`secure_cookie`).
+fn secure(state: &AppState) -> &'static str {
+    if state.trust.secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 fn pre_token(headers: &HeaderMap) -> Option<String> {
     cookie(headers, PRE_COOKIE)
-        .filter(|v| v.len() == 32)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string)
 }
 
@@ -516,7 +536,7 @@ async fn signin_render(
     error: Option<String>,
 ) -> Response {
     // A pre-session secret so that the sign-in form, too, carries a CSRF token.
-    let pre = pre_token(headers).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let pre = pre_token(headers).unwrap_or_else(|| yingji_app::accounts::random_token());
     let mut demo = Vec::new();
     for (token, who) in crate::demo::DEMO_TOKENS {
         if let Ok(Some(a)) = Actor::from_token(state, token).await {
@@ -555,7 +575,8 @@ async fn signin_render(
     r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_str(&format!(
-            "{PRE_COOKIE}={pre}; Path=/signin; HttpOnly; SameSite=Strict"
+            "{PRE_COOKIE}={pre}; Path=/signin; HttpOnly; SameSite=Strict{}",
+            secure(state)
         ))
         .expect("ascii"),
     );
@@ -584,31 +605,28 @@ async fn signin(
         let msg = l.t("signin.missing").to_string();
         return signin_render(&state, l, &headers, next, Some(msg)).await;
     };
-    match Actor::from_token(&state, &token).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
+    // The token proves who is asking once; the browser keeps a session (revoked by sign-out,
+    // expiring, Secure under `secure_cookie`), never the token itself.
+    let signed_in = match yingji_app::accounts::sign_in_with_token(&state, &token).await {
+        Ok(s) => s,
+        Err(e) if e.code == ErrorCode::Unauthenticated => {
             let msg = l.t("signin.unknown").to_string();
             return signin_render(&state, l, &headers, next, Some(msg)).await;
         }
-        Err(e) => return PageError::Api(e).render(l),
+        Err(e) => return PageError::Api(e.into()).render(l),
+    };
+    match trust::session_cookie(&state, &signed_in) {
+        Ok(c) => {
+            let mut r = see_other(&next);
+            r.headers_mut().append(header::SET_COOKIE, c);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(CLEAR_OLD_TOKEN_COOKIE),
+            );
+            r
+        }
+        Err(e) => PageError::Api(e).render(l),
     }
-    // The cookie value must be a cookie-safe token (the demo tokens are).
-    if !token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
-    {
-        let msg = l.t("signin.unknown").to_string();
-        return signin_render(&state, l, &headers, next, Some(msg)).await;
-    }
-    let mut r = see_other(&next);
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
-        ))
-        .expect("checked above"),
-    );
-    r
 }
 
 /// Password sign-in through the application's sign-in, as the API's (argon2, failures counted,
@@ -643,9 +661,7 @@ async fn password_signin(
             // A demo-token cookie from before would otherwise linger.
             r.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-                ),
+                HeaderValue::from_static(CLEAR_OLD_TOKEN_COOKIE),
             );
             r
         }
@@ -674,7 +690,7 @@ async fn signout(State(state): State<AppState>, posted: Posted) -> Response {
     );
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("yj_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(CLEAR_OLD_TOKEN_COOKIE),
     );
     r
 }
@@ -711,31 +727,43 @@ async fn live(
     viewer: Viewer,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.subscribe();
-    let scope = viewer.actor.clone();
-    let stream =
-        futures_util::stream::unfold((rx, state, scope), |(mut rx, state, scope)| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(c) => {
-                        if scope.sees(&c.jurisdiction_path) {
-                            let ev = SseEvent::default().event("change").data(format!(
-                                "{} {} {}",
-                                c.stream_kind,
-                                c.stream_id,
-                                c.command.unwrap_or("-")
-                            ));
-                            return Some((Ok(ev), (rx, state, scope)));
-                        }
+    let guard = crate::streams::Guard::new(state, viewer.actor);
+    let stream = futures_util::stream::unfold((rx, guard), |(mut rx, mut guard)| async move {
+        loop {
+            let got = tokio::select! {
+                got = rx.recv() => got,
+                _ = tokio::time::sleep_until(guard.due()) => {
+                    if !guard.still_valid().await {
+                        return None;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        // Missed some: tell the page to refresh anyway.
-                        let ev = SseEvent::default().event("change").data("lagged *");
-                        return Some((Ok(ev), (rx, state, scope)));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    continue;
                 }
+            };
+            match got {
+                Ok(c) => {
+                    // A change to a person (a sign-out, a disabling) may have ended this one.
+                    if c.stream_kind == "person" && !guard.still_valid().await {
+                        return None;
+                    }
+                    if guard.actor().sees(&c.jurisdiction_path) {
+                        let ev = SseEvent::default().event("change").data(format!(
+                            "{} {} {}",
+                            c.stream_kind,
+                            c.stream_id,
+                            c.command.unwrap_or("-")
+                        ));
+                        return Some((Ok(ev), (rx, guard)));
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed some: tell the page to refresh anyway.
+                    let ev = SseEvent::default().event("change").data("lagged *");
+                    return Some((Ok(ev), (rx, guard)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
-        });
+        }
+    });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -461,6 +461,11 @@ async fn every_kind(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // 王晓明 signs in on the console with his token: a session, not the token, in the cookie
+    // (account.token-sign-in).
+    let t = Instant::now();
+    console_session(&app, DUTY).await;
+    root.got_promptly(&wang, "account.token-sign-in", t).await;
     // 郑国平's own token and password (token.create, token.revoke, account.password).
     let member = app.person("郑国平").await;
     let t = post(

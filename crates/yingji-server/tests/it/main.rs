@@ -7,6 +7,7 @@ mod api;
 mod cases;
 mod console;
 mod contract;
+mod doors;
 mod harness;
 mod live;
 mod notices;

@@ -89,7 +89,7 @@ pub async fn console_session(app: &TestApp, token: &str) -> String {
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("yj_session="))
+        .find(|c| c.starts_with("yingji_session="))
         .expect("a session cookie")
         .split(';')
         .next()

@@ -14,16 +14,23 @@ pub enum DirectoryWrite {
         phone: String,
         was: String,
     },
-    /// A person's SMS channel number sealed again (key rotation), only if it is still the
-    /// value read.
-    SmsAddress {
+    /// A person's channel address sealed again (key rotation, or sealing one stored before
+    /// every address was sealed), only if it is still the value read.
+    ChannelAddress {
         person_id: Uuid,
+        channel: String,
         address: String,
+        was: String,
+    },
+    /// A person's directory e-mail sealed (again), only if it is still the value read.
+    PersonEmail {
+        person_id: Uuid,
+        email: String,
         was: String,
     },
     // --- Reaching people: a person's channels and the duty rosters (notifications). ---
     /// A person's channels, replacing every channel they had: (channel, address as stored —
-    /// an SMS number sealed).
+    /// sealed).
     Channels {
         person_id: Uuid,
         channels: Vec<(String, String)>,
@@ -49,13 +56,22 @@ impl Statements for DirectoryWrite {
                 "UPDATE people SET phone = ? WHERE id = ? AND phone = ?",
                 args![phone, person_id, was],
             )),
-            DirectoryWrite::SmsAddress {
+            DirectoryWrite::ChannelAddress {
                 person_id,
+                channel,
                 address,
                 was,
             } => out.push(Stmt::new(
-                "UPDATE person_channels SET address = ? WHERE person_id = ? AND channel = 'sms' AND address = ?",
-                args![address, person_id, was],
+                "UPDATE person_channels SET address = ? WHERE person_id = ? AND channel = ? AND address = ?",
+                args![address, person_id, channel, was],
+            )),
+            DirectoryWrite::PersonEmail {
+                person_id,
+                email,
+                was,
+            } => out.push(Stmt::new(
+                "UPDATE people SET email = ? WHERE id = ? AND email = ?",
+                args![email, person_id, was],
             )),
             DirectoryWrite::Channels {
                 person_id,

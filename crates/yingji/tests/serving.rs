@@ -1,0 +1,231 @@
+//! A server that stays up (issue 18 item 8), against the real binary on a real socket: headers
+//! that trickle in do not take `/healthz` off the air and are cut off; sign-in attempts from one
+//! address are limited; SIGTERM answers the request in flight before the process exits; a
+//! database whose data was sealed with a key the server does not hold is refused at start.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(data: &Path, port: u16, extra: &[&str], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .env_remove("YINGJI_DATA_KEY")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("server starts")
+}
+
+fn start(data: &Path, port: u16, extra: &[&str]) -> Child {
+    let mut child = spawn(data, port, extra, Stdio::null());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok((200, _, _)) = http(port, "GET", "/healthz", None) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not come up");
+}
+
+/// One request per connection: (status, headers, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    read_answer(&mut s)
+}
+
+fn read_answer(s: &mut TcpStream) -> std::io::Result<(u16, String, String)> {
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status: u16 = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn data_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("yingji-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn slow_headers_do_not_take_the_server_off_the_air() {
+    let data = data_dir("slow");
+    let port = free_port();
+    let server = start(&data, port, &["--header-timeout-seconds", "2"]);
+    // 300 clients that send half a request line and then nothing.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
+        slow.push(s);
+    }
+    // The service still answers, promptly.
+    let t = Instant::now();
+    let (status, _, body) = http(port, "GET", "/healthz", None).expect("healthz answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    // A client that never finishes its headers is cut off after the header timeout.
+    let mut s = slow.pop().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        n == 0 || answer.starts_with("HTTP/1.1 408"),
+        "the slow client got {answer}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    drop(slow);
+    stop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn sign_in_attempts_from_one_address_are_limited() {
+    let data = data_dir("ratelimit");
+    let port = free_port();
+    let server = start(&data, port, &[]);
+    let body = r#"{"login":"nobody-here","password":"wrong-password"}"#;
+    let mut codes = Vec::new();
+    for _ in 0..31 {
+        let (status, head, _) = http(port, "POST", "/api/v1/session", Some(body)).unwrap();
+        codes.push((status, head));
+    }
+    // The default is 30 a minute: the 31st is refused before any password is checked.
+    assert!(
+        codes[..30].iter().all(|(s, _)| *s == 401 || *s == 429),
+        "{codes:?}"
+    );
+    let (status, head) = &codes[30];
+    assert_eq!(*status, 429, "{head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    // Other requests from the same address are not limited.
+    assert_eq!(http(port, "GET", "/healthz", None).unwrap().0, 200);
+    stop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn sigterm_answers_the_request_in_flight() {
+    let data = data_dir("drain");
+    let port = free_port();
+    let server = start(&data, port, &[]);
+    // A request whose headers are in and whose body is still coming when SIGTERM arrives.
+    let body = r#"{"login":"duty-officer","password":"not-the-password"}"#;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // New connections are no longer accepted…
+    assert!(
+        http(port, "GET", "/healthz", None).is_err(),
+        "a draining server accepts nothing new"
+    );
+    // …but the request in flight is answered.
+    s.write_all(body[10..].as_bytes()).unwrap();
+    let (status, _, answer) = read_answer(&mut s).expect("an answer, not a reset");
+    assert_eq!(status, 401, "{answer}");
+    let mut server = server;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(code) = server.try_wait().unwrap() {
+            assert!(code.success(), "{code:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn a_server_without_the_key_that_sealed_the_data_refuses_to_start() {
+    let data = data_dir("nokey");
+    let port = free_port();
+    // The demo's phones are sealed with the key made at first start.
+    stop(start(&data, port, &[]));
+    let key = data.join("data.key");
+    assert!(key.exists());
+    let saved = std::fs::read_to_string(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    let out = spawn(&data, free_port(), &[], Stdio::piped())
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started without its key: {err}");
+    assert!(err.contains("sealed with key"), "{err}");
+    assert!(!key.exists(), "no new key was made for sealed data");
+    // Another key is refused too.
+    let other = data.join("other.key");
+    std::fs::write(
+        &other,
+        "0000000000000000000000000000000000000000000000000000000000000001\n",
+    )
+    .unwrap();
+    let out = spawn(
+        &data,
+        free_port(),
+        &["--data-key-file", other.to_str().unwrap()],
+        Stdio::piped(),
+    )
+    .wait_with_output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not hold"));
+    // With the right key it starts.
+    std::fs::write(&key, saved).unwrap();
+    stop(start(&data, free_port(), &[]));
+    let _ = std::fs::remove_dir_all(&data);
+}
