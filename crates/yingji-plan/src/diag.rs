@@ -89,6 +89,20 @@ pub enum Code {
     /// An escalation policy with no steps and no repeats: the levels it lists are never
     /// escalated.
     EscalationEmpty,
+    /// Scope (docs/plan-format.md §9): registering or listing individual petitioners.
+    ScopeRegister,
+    /// Scope: tracking people's whereabouts.
+    ScopeTrack,
+    /// Scope: watching people.
+    ScopeWatch,
+    /// Scope: intercepting people on their way to petition.
+    ScopeIntercept,
+    /// Scope: escorting or bringing people back.
+    ScopeEscort,
+    /// Scope: holding people (训诫, keeping at home).
+    ScopeHold,
+    /// Scope: collecting identity-card numbers in a form.
+    ScopeIdentity,
 }
 
 impl Code {
@@ -129,6 +143,13 @@ impl Code {
             Code::EmptyTitle => "P0213",
             Code::EscalationNobody => "P0214",
             Code::EscalationEmpty => "P0405",
+            Code::ScopeRegister => "P0501",
+            Code::ScopeTrack => "P0502",
+            Code::ScopeWatch => "P0503",
+            Code::ScopeIntercept => "P0504",
+            Code::ScopeEscort => "P0505",
+            Code::ScopeHold => "P0506",
+            Code::ScopeIdentity => "P0507",
         }
     }
 
@@ -144,11 +165,25 @@ impl Code {
         }
     }
 
+    /// Whether the code is one of the scope codes (P05xx): content yingji refuses to act on.
+    pub fn is_scope(self) -> bool {
+        matches!(
+            self,
+            Code::ScopeRegister
+                | Code::ScopeTrack
+                | Code::ScopeWatch
+                | Code::ScopeIntercept
+                | Code::ScopeEscort
+                | Code::ScopeHold
+                | Code::ScopeIdentity
+        )
+    }
+
     /// Whether an error of this code found while reading leaves the plan's structure in doubt,
-    /// so that the coverage and usage checks would mostly repeat it. An empty title is about
-    /// one value only.
+    /// so that the coverage and usage checks would mostly repeat it. A refused term or an
+    /// empty title is about one value only.
     pub fn leaves_structure_in_doubt(self) -> bool {
-        self.severity() == Severity::Error && self != Code::EmptyTitle
+        self.severity() == Severity::Error && !self.is_scope() && self != Code::EmptyTitle
     }
 }
 

@@ -10,6 +10,7 @@ pub mod model;
 mod parse;
 pub mod reader;
 pub mod response;
+pub mod scope;
 pub mod time;
 
 pub use classify::{Input, NoLevel, classify};

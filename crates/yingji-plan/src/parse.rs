@@ -7,6 +7,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::model::*;
 use crate::reader::{Diags, Sp, Table, type_name};
+use crate::scope;
 use crate::time::{TimeLimit, parse_clock, parse_minutes};
 
 /// The default time zone of a plan that does not name one.
@@ -81,6 +82,21 @@ fn req_title(t: &Table<'_, '_>, key: &'static str, what: &str) -> Option<Sp<Stri
         );
     }
     Some(v)
+}
+
+/// Refuses an item whose values name a measure yingji does not build (`scope`).
+fn scope_item(d: &Diags, values: &[scope::Value<'_>], identity: bool) {
+    if let Some(x) = scope::check_item(values, identity) {
+        d.push(x);
+    }
+}
+
+fn value<'a>(what: &'a str, v: &'a Sp<String>) -> scope::Value<'a> {
+    scope::Value {
+        what,
+        text: &v.value,
+        span: v.span.clone(),
+    }
 }
 
 fn text(t: &Table<'_, '_>, key: &'static str) -> Option<String> {
@@ -259,6 +275,7 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
                         let within = dt.value("within").and_then(|v| limit(&dt, "within", v));
                         dt.finish();
                         let title = title?;
+                        scope_item(d, &[value("aftermath duty", &title)], false);
                         Some(AftermathDuty {
                             span: title.span,
                             title: title.value,
@@ -711,6 +728,9 @@ fn read_task(t: &Table<'_, '_>, group: Option<Sp<String>>) -> Option<TaskTemplat
     let title = req_title(t, "title", "task title");
     let within = req_limit(t, "within");
     t.finish();
+    if let Some(x) = &title {
+        scope_item(t.diags(), &[value("task", x)], false);
+    }
     Some(TaskTemplate {
         group: group?,
         title: title?.value,
@@ -818,7 +838,13 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
                 );
             }
             let by = rt.str("by");
-            let fields = texts(&rt, "fields");
+            let fields = rt.str_list("fields");
+            let values: Vec<scope::Value<'_>> = fields
+                .iter()
+                .map(|f| value("upward report field", f))
+                .collect();
+            scope_item(d, &values, true);
+            let fields = fields.into_iter().map(|f| f.value).collect();
             let deliver_to = rt.str("deliver_to");
             rt.finish();
             Some(ReportDue {
@@ -842,6 +868,12 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
             let approver = ct.req_str("approver");
             let consultation = ct.str("consultation");
             ct.finish();
+            let values: Vec<scope::Value<'_>> = name
+                .iter()
+                .map(|n| value("coercive step", n))
+                .chain(step.iter().map(|s| value("coercive step id", s)))
+                .collect();
+            scope_item(d, &values, false);
             Some(CoerciveStep {
                 step: step?,
                 name: name.map(|n| n.value).unwrap_or_default(),
@@ -902,7 +934,15 @@ fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
             }
         },
     };
-    let options = texts(t, "options");
+    let options = t.str_list("options");
+    let values: Vec<scope::Value<'_>> = label
+        .iter()
+        .map(|l| value("intake field", l))
+        .chain(id.iter().map(|i| value("intake field id", i)))
+        .chain(options.iter().map(|o| value("intake field option", o)))
+        .collect();
+    scope_item(d, &values, true);
+    let options: Vec<String> = options.into_iter().map(|o| o.value).collect();
     if kind.is_some_and(|k| k != FieldKind::Choice) && !options.is_empty() {
         t.forbid("options", "is only for fields of kind `choice`");
     }
@@ -1123,7 +1163,15 @@ fn read_schedule(t: &Table<'_, '_>) -> Option<Schedule> {
     });
     let nil_allowed = t.bool("nil_allowed").is_none_or(|b| b.value);
     let period = t.str("period");
-    let fields = texts(t, "fields");
+    let fields = t.str_list("fields");
+    let values: Vec<scope::Value<'_>> = name
+        .iter()
+        .map(|n| value("schedule", n))
+        .chain(id.iter().map(|i| value("schedule id", i)))
+        .chain(fields.iter().map(|f| value("schedule field", f)))
+        .collect();
+    scope_item(d, &values, true);
+    let fields = fields.into_iter().map(|f| f.value).collect();
     t.finish();
     Some(Schedule {
         id: id?,

@@ -7,6 +7,7 @@ mod examples;
 mod malformed;
 mod properties;
 mod scale;
+mod scope;
 mod simulate;
 
 use std::path::{Path, PathBuf};
