@@ -210,11 +210,7 @@ impl Command for UploadPlan {
         let file_name = req.file_name.as_deref().unwrap_or("plan.toml");
         let checked = check_with_stored(app, source, file_name).await?;
         if checked.has_errors() {
-            let diags: Vec<Located> = checked
-                .diagnostics
-                .iter()
-                .map(|d| Located::new(file_name, source, d))
-                .collect();
+            let diags: Vec<Located> = Located::all(file_name, source, &checked.diagnostics);
             let first = diags
                 .iter()
                 .find(|d| d.severity == yingji_plan::Severity::Error)
@@ -316,15 +312,12 @@ async fn check_with_stored(
             continue;
         }
         seen.push(row.plan_id.clone());
-        sources.push(yingji_plan::Source {
-            file: format!("{} (stored version {})", row.plan_id, row.version),
-            text: row.source.to_string(),
-        });
+        sources.push(yingji_plan::Source::new(
+            format!("{} (stored version {})", row.plan_id, row.version),
+            row.source.to_string(),
+        ));
     }
-    sources.push(yingji_plan::Source {
-        file: file_name.to_string(),
-        text: source.to_string(),
-    });
+    sources.push(yingji_plan::Source::new(file_name, source));
     let mut results = yingji_plan::load_set(&sources);
     Ok(results.pop().expect("one result per source"))
 }

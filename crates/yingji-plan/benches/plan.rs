@@ -18,9 +18,11 @@ fn examples() -> Vec<Source> {
     files.sort();
     files
         .into_iter()
-        .map(|p| Source {
-            file: p.display().to_string(),
-            text: std::fs::read_to_string(&p).unwrap(),
+        .map(|p| {
+            Source::new(
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
         })
         .collect()
 }

@@ -18,6 +18,42 @@ pub fn check(plan: &Plan, out: &mut Vec<Diagnostic>) {
     c.coverage();
     c.usage();
     c.escalation();
+    c.self_parent();
+    suppress_follow_ons(out);
+}
+
+/// One defect, one diagnostic: a reference to an undefined group or post usually means a
+/// misspelt id, and the group or post it meant then looks never called or unused. Those
+/// warnings are dropped while any such reference is reported; they return once it is fixed.
+fn suppress_follow_ons(out: &mut Vec<Diagnostic>) {
+    let undefined_group = out.iter().any(|d| d.code == Code::UndefinedGroup);
+    let undefined_post = out.iter().any(|d| d.code == Code::UndefinedPost);
+    out.retain(|d| {
+        !(undefined_group && d.code == Code::GroupNeverCalled
+            || undefined_post && d.code == Code::UnusedPost)
+    });
+}
+
+impl Checker<'_, '_> {
+    /// A plan that names itself as its parent links to nothing above it.
+    fn self_parent(&mut self) {
+        let m = &self.plan.meta;
+        if let Some(parent) = &m.parent
+            && !m.id.value.is_empty()
+            && parent.value == m.id.value
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::SelfParent,
+                    parent.span.clone(),
+                    format!("plan `{}` names itself as its parent", parent.value),
+                )
+                .label("its own id")
+                .note(m.id.span.clone(), "the plan's id")
+                .help("`parent` is the id of the upper-level plan (上级预案); remove it if there is none"),
+            );
+        }
+    }
 }
 
 impl Checker<'_, '_> {
@@ -109,6 +145,25 @@ impl Checker<'_, '_> {
                     .label("zero or less"),
                 );
             }
+            if e.steps.is_empty() && e.repeat_every.is_none() {
+                let which = if e.levels.is_empty() {
+                    "every level no other policy lists".to_string()
+                } else {
+                    let ids: Vec<&str> = e.levels.iter().map(|l| l.as_str()).collect();
+                    format!("level(s) {}", ids.join(", "))
+                };
+                self.push(
+                    Diagnostic::new(
+                        Code::EscalationEmpty,
+                        e.span.start..e.span.start + 1,
+                        format!(
+                            "this escalation policy has no steps and no repeats: an unanswered call at {which} calls nobody else"
+                        ),
+                    )
+                    .label("escalates to nobody")
+                    .help("add [[escalation.steps]] or `repeat_every`; to leave levels without escalation, remove the policy (unless a default policy should not apply to them)"),
+                );
+            }
             let mut prev: Option<&Sp<i64>> = None;
             for s in &e.steps {
                 if s.after.value <= 0 {
@@ -139,7 +194,23 @@ impl Checker<'_, '_> {
                     );
                 }
                 prev = Some(&s.after);
-                if s.to == EscalationTarget::Post
+                if let Some(x) = &s.post
+                    && x.value.trim().is_empty()
+                    && matches!(
+                        s.to,
+                        EscalationTarget::Post | EscalationTarget::ParentOffice
+                    )
+                {
+                    self.push(
+                        Diagnostic::new(
+                            Code::EscalationNobody,
+                            x.span.clone(),
+                            "this escalation step calls a blank post: nobody holds it, so the step calls nobody",
+                        )
+                        .label("blank post")
+                        .help("name the post to call by its id, or remove `post` (for `parent_office` the default is the office head)"),
+                    );
+                } else if s.to == EscalationTarget::Post
                     && let Some(x) = &s.post
                 {
                     self.post_ref(x, "escalation post");
@@ -501,12 +572,20 @@ impl Checker<'_, '_> {
 
     fn levels(&mut self) {
         let p = self.plan;
-        // extends cycles
-        for l in &p.levels {
+        // extends cycles: reported once per cycle, by its first level (a level that merely
+        // extends into a cycle is not reported again).
+        for (i, l) in p.levels.iter().enumerate() {
             let mut seen = vec![l.id.value.as_str()];
             let mut cur = l;
             while let Some(e) = &cur.extends {
                 if seen.contains(&e.value.as_str()) {
+                    let first_of_cycle = e.value == l.id.value
+                        && seen
+                            .iter()
+                            .all(|id| p.level_index(id).is_none_or(|j| j >= i));
+                    if !first_of_cycle {
+                        break;
+                    }
                     self.push(
                         Diagnostic::new(
                             Code::ExtendsCycle,
@@ -532,7 +611,9 @@ impl Checker<'_, '_> {
         }
         for (i, l) in p.levels.iter().enumerate() {
             let resp = crate::response::effective(p, i);
-            if resp.commander.is_empty() {
+            // A level that extends an undefined level (P0104) or a cycle (P0207) has its
+            // commander in doubt: that error is the one to fix, not a missing commander.
+            if resp.commander.is_empty() && !self.extends_broken(l) {
                 self.push(
                     Diagnostic::new(
                         Code::NoCommander,
@@ -587,6 +668,24 @@ impl Checker<'_, '_> {
                 .label("empty range"),
             );
         }
+    }
+
+    /// Whether following `extends` from a level reaches an undefined level or goes round.
+    fn extends_broken(&self, l: &Level) -> bool {
+        let p = self.plan;
+        let mut seen = vec![l.id.value.as_str()];
+        let mut cur = l;
+        while let Some(e) = &cur.extends {
+            match p.level(&e.value) {
+                None => return true,
+                Some(n) if seen.contains(&n.id.value.as_str()) => return true,
+                Some(n) => {
+                    seen.push(n.id.value.as_str());
+                    cur = n;
+                }
+            }
+        }
+        false
     }
 
     fn time_limits(&mut self) {

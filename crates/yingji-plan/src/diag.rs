@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use annotate_snippets::{AnnotationKind, Element, Level, Origin, Renderer, Snippet};
+use annotate_snippets::{Annotation, AnnotationKind, Element, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
 /// A byte range into the plan file's text.
@@ -74,6 +74,35 @@ pub enum Code {
     AboveCycle,
     /// A key the engine does not act on as written (it is kept, but nothing happens).
     NotActedOn,
+    /// The file could not be read (I/O error).
+    Unreadable,
+    /// The file is larger than [`crate::MAX_SOURCE_BYTES`].
+    TooLarge,
+    /// The file is not UTF-8 text (e.g. saved as GBK).
+    NotUtf8,
+    /// The plan names itself as its parent.
+    SelfParent,
+    /// A title or name that is empty or only whitespace.
+    EmptyTitle,
+    /// An escalation step that can call nobody.
+    EscalationNobody,
+    /// An escalation policy with no steps and no repeats: the levels it lists are never
+    /// escalated.
+    EscalationEmpty,
+    /// Scope (docs/plan-format.md §9): registering or listing individual petitioners.
+    ScopeRegister,
+    /// Scope: tracking people's whereabouts.
+    ScopeTrack,
+    /// Scope: watching people.
+    ScopeWatch,
+    /// Scope: intercepting people on their way to petition.
+    ScopeIntercept,
+    /// Scope: escorting or bringing people back.
+    ScopeEscort,
+    /// Scope: holding people (训诫, keeping at home).
+    ScopeHold,
+    /// Scope: collecting identity-card numbers in a form.
+    ScopeIdentity,
 }
 
 impl Code {
@@ -107,17 +136,54 @@ impl Code {
             Code::GroupNeverCalled => "P0402",
             Code::UnusedPost => "P0403",
             Code::NotActedOn => "P0404",
+            Code::Unreadable => "P0006",
+            Code::TooLarge => "P0007",
+            Code::NotUtf8 => "P0008",
+            Code::SelfParent => "P0212",
+            Code::EmptyTitle => "P0213",
+            Code::EscalationNobody => "P0214",
+            Code::EscalationEmpty => "P0405",
+            Code::ScopeRegister => "P0501",
+            Code::ScopeTrack => "P0502",
+            Code::ScopeWatch => "P0503",
+            Code::ScopeIntercept => "P0504",
+            Code::ScopeEscort => "P0505",
+            Code::ScopeHold => "P0506",
+            Code::ScopeIdentity => "P0507",
         }
     }
 
     /// Errors stop a plan from being used; warnings do not.
     pub fn severity(self) -> Severity {
         match self {
-            Code::BelowScope | Code::GroupNeverCalled | Code::UnusedPost | Code::NotActedOn => {
-                Severity::Warning
-            }
+            Code::BelowScope
+            | Code::GroupNeverCalled
+            | Code::UnusedPost
+            | Code::NotActedOn
+            | Code::EscalationEmpty => Severity::Warning,
             _ => Severity::Error,
         }
+    }
+
+    /// Whether the code is one of the scope codes (P05xx): content yingji refuses to act on.
+    pub fn is_scope(self) -> bool {
+        matches!(
+            self,
+            Code::ScopeRegister
+                | Code::ScopeTrack
+                | Code::ScopeWatch
+                | Code::ScopeIntercept
+                | Code::ScopeEscort
+                | Code::ScopeHold
+                | Code::ScopeIdentity
+        )
+    }
+
+    /// Whether an error of this code found while reading leaves the plan's structure in doubt,
+    /// so that the coverage and usage checks would mostly repeat it. A refused term or an
+    /// empty title is about one value only.
+    pub fn leaves_structure_in_doubt(self) -> bool {
+        self.severity() == Severity::Error && !self.is_scope() && self != Code::EmptyTitle
     }
 }
 
@@ -193,14 +259,66 @@ impl Diagnostic {
     }
 }
 
-/// A 1-based line and column (in characters) for a byte offset.
+/// A 1-based line and column (in characters) for a byte offset. For many offsets into the same
+/// text, build a [`LineIndex`] once instead: this scans the text up to `offset`.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..floor_char_boundary(src, offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
-    (line, col)
+    LineIndex::new(src).line_col(src, offset)
+}
+
+/// Where each line of a text starts, for turning byte offsets into lines and columns in
+/// O(log lines) each (plus the column's length), so that locating n diagnostics is linear in n
+/// rather than rescanning the text for each one.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    /// Byte offset of the start of every line; the first is 0.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(src: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            src.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            len: src.len(),
+        }
+    }
+
+    /// The 0-based line holding a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset into `src`, the text the
+    /// index was built from.
+    pub fn line_col(&self, src: &str, offset: usize) -> (usize, usize) {
+        debug_assert_eq!(src.len(), self.len, "the index belongs to another text");
+        let offset = floor_char_boundary(src, offset.min(src.len()));
+        let line = self.line_of(offset);
+        let col = src[self.starts[line]..offset].chars().count() + 1;
+        (line + 1, col)
+    }
+
+    /// The byte range of whole lines covering `span` (without the last line's newline), and
+    /// the 1-based number of its first line.
+    fn lines_around(&self, src: &str, span: &Span) -> (Span, usize) {
+        let first = self.line_of(span.start.min(self.len));
+        let last = self.line_of(span.end.max(span.start).min(self.len));
+        let start = self.starts[first];
+        let end = match self.starts.get(last + 1) {
+            Some(next) => next - 1,
+            None => self.len,
+        };
+        let end = end.max(start);
+        debug_assert!(src.is_char_boundary(start) && src.is_char_boundary(end));
+        (start..end, first + 1)
+    }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -224,10 +342,24 @@ pub struct Located {
 }
 
 impl Located {
+    /// One diagnostic located. For several, use [`Located::all`] (one line index for all).
     pub fn new(file: &str, src: &str, d: &Diagnostic) -> Self {
+        Located::with_index(file, src, &LineIndex::new(src), d)
+    }
+
+    /// Every diagnostic of one file, located with one line index.
+    pub fn all(file: &str, src: &str, diags: &[Diagnostic]) -> Vec<Located> {
+        let index = LineIndex::new(src);
+        diags
+            .iter()
+            .map(|d| Located::with_index(file, src, &index, d))
+            .collect()
+    }
+
+    pub fn with_index(file: &str, src: &str, index: &LineIndex, d: &Diagnostic) -> Self {
         let (line, column) = match &d.span {
             Some(s) => {
-                let (l, c) = line_col(src, s.start);
+                let (l, c) = index.line_col(src, s.start);
                 (Some(l), Some(c))
             }
             None => (None, None),
@@ -246,12 +378,16 @@ impl Located {
 
 /// Renders diagnostics like a compiler: `error[P0102]: …`, ` --> file:line:col`, the source line
 /// and a caret under the offending text.
+///
+/// Each snippet is given only the lines its annotations cover (with their line number), not the
+/// whole file, so rendering n diagnostics costs O(n × lines shown), not O(n × file size).
 pub fn render(file: &str, src: &str, diags: &[Diagnostic], colour: bool) -> String {
     let renderer = if colour {
         Renderer::styled()
     } else {
         Renderer::plain()
     };
+    let index = LineIndex::new(src);
     let mut out = String::new();
     for d in diags {
         let level = match d.severity() {
@@ -262,19 +398,38 @@ pub fn render(file: &str, src: &str, diags: &[Diagnostic], colour: bool) -> Stri
         match &d.span {
             Some(span) => {
                 let span = clamp(src, span.clone());
-                let mut ann = AnnotationKind::Primary.span(span);
+                let (window, first_line) = index.lines_around(src, &span);
+                let rel = |s: &Span| s.start - window.start..s.end - window.start;
+                let mut ann = AnnotationKind::Primary.span(rel(&span));
                 if let Some(l) = &d.label {
                     ann = ann.label(l.as_str());
                 }
-                let mut snippet = Snippet::source(src).path(file).fold(true).annotation(ann);
+                let mut snippet = Snippet::source(&src[window.clone()])
+                    .line_start(first_line)
+                    .path(file)
+                    .fold(true)
+                    .annotation(ann);
+                let mut apart: Vec<Snippet<'_, Annotation<'_>>> = Vec::new();
                 for n in &d.notes {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(clamp(src, n.span.clone()))
-                            .label(n.label.as_str()),
-                    );
+                    let ns = clamp(src, n.span.clone());
+                    let ctx = |s: Span| AnnotationKind::Context.span(s).label(n.label.as_str());
+                    if ns.start >= window.start && ns.end <= window.end {
+                        snippet = snippet.annotation(ctx(rel(&ns)));
+                    } else {
+                        // A note elsewhere in the file ("first defined here") gets its own
+                        // snippet of its own lines.
+                        let (w, l) = index.lines_around(src, &ns);
+                        apart.push(
+                            Snippet::source(&src[w.clone()])
+                                .line_start(l)
+                                .path(file)
+                                .fold(true)
+                                .annotation(ctx(ns.start - w.start..ns.end - w.start)),
+                        );
+                    }
                 }
                 elements.push(snippet.into());
+                elements.extend(apart.into_iter().map(Element::from));
             }
             None => elements.push(Origin::path(file).into()),
         }

@@ -10,6 +10,7 @@ pub mod model;
 mod parse;
 pub mod reader;
 pub mod response;
+pub mod scope;
 pub mod time;
 
 pub use classify::{Input, NoLevel, classify};
@@ -40,14 +41,39 @@ impl Checked {
     }
 }
 
+/// The largest plan file read: 1 MiB. A larger file (or upload) is refused with P0007 instead
+/// of being read; the largest real plan is far below (the examples are 10–40 KiB).
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
+
+fn too_large(len: Option<usize>) -> Diagnostic {
+    let size = match len {
+        Some(n) => format!("{n} bytes"),
+        None => format!("more than {MAX_SOURCE_BYTES} bytes"),
+    };
+    Diagnostic::new(
+        Code::TooLarge,
+        None,
+        format!("file too large: {size} (limit {MAX_SOURCE_BYTES} bytes, 1 MiB); not read"),
+    )
+    .help("a plan file is at most 1 MiB; split it, or check that this is the plan file (预案文件不得超过 1 MiB)")
+}
+
 /// Reads and checks one plan file's text.
 pub fn load(src: &str) -> Checked {
+    if src.len() > MAX_SOURCE_BYTES {
+        return Checked {
+            plan: None,
+            diagnostics: vec![too_large(Some(src.len()))],
+        };
+    }
     let (plan, mut diagnostics) = parse::read(src);
     // After a syntax error the file is cut short: references to what follows the cut would all
     // look undefined, so only the local (structural) diagnostics are kept.
     let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     if let Some(p) = plan.as_ref().filter(|_| !syntax_failed) {
-        let structural = diagnostics.iter().any(|d| d.is_error());
+        let structural = diagnostics
+            .iter()
+            .any(|d| d.code.leaves_structure_in_doubt());
         let mut semantic = Vec::new();
         check::check(p, &mut semantic);
         if structural {
@@ -75,13 +101,88 @@ pub fn load(src: &str) -> Checked {
 /// A named source, for checking several files together.
 pub struct Source {
     pub file: String,
+    /// The text; for a file refused before reading (see [`Source::from_bytes`]) the part that
+    /// could be decoded, for showing the refusal's position.
     pub text: String,
+    refused: Option<Diagnostic>,
+}
+
+impl Source {
+    pub fn new(file: impl Into<String>, text: impl Into<String>) -> Self {
+        Source {
+            file: file.into(),
+            text: text.into(),
+            refused: None,
+        }
+    }
+
+    /// A file's bytes as read with [`read_limited`]: refused with P0007 when they exceed
+    /// [`MAX_SOURCE_BYTES`], with P0008 at the first byte that is not UTF-8 (then the text
+    /// holds the file decoded with replacement characters, so that the position can be shown).
+    pub fn from_bytes(file: impl Into<String>, bytes: Vec<u8>) -> Self {
+        let file = file.into();
+        if bytes.len() > MAX_SOURCE_BYTES {
+            return Source {
+                file,
+                text: String::new(),
+                refused: Some(too_large(None)),
+            };
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Source::new(file, text),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                // The lossy text equals the bytes up to `at`; there it holds U+FFFD (3 bytes).
+                let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                let d = Diagnostic::new(
+                    Code::NotUtf8,
+                    at..end,
+                    "the file is not UTF-8 text: invalid byte here (文件不是 UTF-8 编码)",
+                )
+                .label("first byte that is not UTF-8")
+                .help("save the file as UTF-8 (e.g. it may be GBK: `iconv -f GBK -t UTF-8`) / 请将文件另存为 UTF-8 编码");
+                Source {
+                    file,
+                    text,
+                    refused: Some(d),
+                }
+            }
+        }
+    }
+
+    /// Whether the file was refused before reading (too large, not UTF-8).
+    pub fn refused(&self) -> bool {
+        self.refused.is_some()
+    }
+}
+
+/// Reads at most [`MAX_SOURCE_BYTES`] + 1 bytes, so that an endless or huge input (`/dev/zero`)
+/// costs no more than the limit; [`Source::from_bytes`] then refuses what is over it.
+pub fn read_limited(r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    r.take(MAX_SOURCE_BYTES as u64 + 1).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Checks one source, as [`load`] does for text, or answers its refusal.
+pub fn load_source(source: &Source) -> Checked {
+    match &source.refused {
+        Some(d) => Checked {
+            plan: None,
+            diagnostics: vec![d.clone()],
+        },
+        None => load(&source.text),
+    }
 }
 
 /// Checks several files together: each on its own, then the links between them (parent plans,
-/// duplicate plan ids). Diagnostics are returned per file, in input order.
+/// duplicate plan ids). Diagnostics are returned per file, in input order. A refused file
+/// (too large, not UTF-8) gets its refusal and takes no part in the links; the others are
+/// still checked.
 pub fn load_set(sources: &[Source]) -> Vec<Checked> {
-    let mut out: Vec<Checked> = sources.iter().map(|s| load(&s.text)).collect();
+    let mut out: Vec<Checked> = sources.iter().map(load_source).collect();
     let loaded: Vec<(usize, check::Loaded<'_>)> = out
         .iter()
         .enumerate()

@@ -7,6 +7,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::model::*;
 use crate::reader::{Diags, Sp, Table, type_name};
+use crate::scope;
 use crate::time::{TimeLimit, parse_clock, parse_minutes};
 
 /// The default time zone of a plan that does not name one.
@@ -66,6 +67,38 @@ fn id_of(t: &Table<'_, '_>, key: &'static str) -> Option<Sp<String>> {
     Some(v)
 }
 
+/// A required title or name: P0004 when absent, P0213 when empty or only whitespace.
+fn req_title(t: &Table<'_, '_>, key: &'static str, what: &str) -> Option<Sp<String>> {
+    let v = t.req_str(key)?;
+    if v.value.trim().is_empty() {
+        t.diags().push(
+            Diagnostic::new(
+                Code::EmptyTitle,
+                v.span.clone(),
+                format!("the {what} (`{}.{key}`) is empty", t.path()),
+            )
+            .label("empty")
+            .help("write what it is; the title is what people are shown (标题/名称不能为空)"),
+        );
+    }
+    Some(v)
+}
+
+/// Refuses an item whose values name a measure yingji does not build (`scope`).
+fn scope_item(d: &Diags, values: &[scope::Value<'_>], identity: bool) {
+    if let Some(x) = scope::check_item(values, identity) {
+        d.push(x);
+    }
+}
+
+fn value<'a>(what: &'a str, v: &'a Sp<String>) -> scope::Value<'a> {
+    scope::Value {
+        what,
+        text: &v.value,
+        span: v.span.clone(),
+    }
+}
+
 fn text(t: &Table<'_, '_>, key: &'static str) -> Option<String> {
     t.str(key).map(|s| s.value)
 }
@@ -104,7 +137,11 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .tables("posts")
         .into_iter()
         .filter_map(|t| {
-            let (id, name, unit) = (id_of(&t, "id"), t.req_str("name"), t.str("unit"));
+            let (id, name, unit) = (
+                id_of(&t, "id"),
+                req_title(&t, "name", "post name"),
+                t.str("unit"),
+            );
             let above = t.str("above");
             t.finish();
             Some(Post {
@@ -117,7 +154,9 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .collect();
     let command = root.req_table("command").map(|t| {
         let c = Command {
-            name: t.req_str("name").map(|s| s.value).unwrap_or_default(),
+            name: req_title(&t, "name", "command name")
+                .map(|s| s.value)
+                .unwrap_or_default(),
             commander_title: text(&t, "commander_title").unwrap_or_else(|| "指挥长".into()),
             deputy_title: text(&t, "deputy_title").unwrap_or_else(|| "副指挥长".into()),
             leads: t.str_list("leads"),
@@ -131,7 +170,9 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
     });
     let office = root.table("office").map(|t| {
         let o = Office {
-            name: t.req_str("name").map(|s| s.value).unwrap_or_default(),
+            name: req_title(&t, "name", "office name")
+                .map(|s| s.value)
+                .unwrap_or_default(),
             location: text(&t, "location"),
             head: t.str("head"),
             deputies: t.str_list("deputies"),
@@ -146,7 +187,7 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .into_iter()
         .filter_map(|t| {
             let id = id_of(&t, "id");
-            let name = t.req_str("name");
+            let name = req_title(&t, "name", "group name");
             let tasks = t
                 .tables("tasks")
                 .into_iter()
@@ -181,7 +222,7 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
         .filter_map(|t| {
             let (id, name, head, duties) = (
                 id_of(&t, "id"),
-                t.req_str("name"),
+                req_title(&t, "name", "member unit name"),
                 t.str("head"),
                 texts(&t, "duties"),
             );
@@ -229,11 +270,12 @@ fn read_plan(root: &Table<'_, '_>) -> Option<Plan> {
                     .tables("duties")
                     .into_iter()
                     .filter_map(|dt| {
-                        let title = dt.req_str("title");
+                        let title = req_title(&dt, "title", "aftermath duty title");
                         let owner = dt.str("owner");
                         let within = dt.value("within").and_then(|v| limit(&dt, "within", v));
                         dt.finish();
                         let title = title?;
+                        scope_item(d, &[value("aftermath duty", &title)], false);
                         Some(AftermathDuty {
                             span: title.span,
                             title: title.value,
@@ -376,7 +418,7 @@ fn read_escalation(t: &Table<'_, '_>) -> Option<Escalation> {
 
 fn read_meta(t: &Table<'_, '_>) -> Option<Meta> {
     let id = id_of(t, "id");
-    let title = t.req_str("title");
+    let title = req_title(t, "title", "plan title");
     let m = Meta {
         id: id.clone().unwrap_or_else(|| Sp::new(String::new(), 0..0)),
         title: title.clone().map(|t| t.value).unwrap_or_default(),
@@ -683,9 +725,12 @@ fn read_task(t: &Table<'_, '_>, group: Option<Sp<String>>) -> Option<TaskTemplat
         Some(g) => Some(g),
         None => t.req_str("group"),
     };
-    let title = t.req_str("title");
+    let title = req_title(t, "title", "task title");
     let within = req_limit(t, "within");
     t.finish();
+    if let Some(x) = &title {
+        scope_item(t.diags(), &[value("task", x)], false);
+    }
     Some(TaskTemplate {
         group: group?,
         title: title?.value,
@@ -698,7 +743,10 @@ fn read_choices(root: &Table<'_, '_>, key: &'static str) -> Vec<Choice> {
     root.tables(key)
         .into_iter()
         .filter_map(|t| {
-            let (id, name) = (id_of(&t, "id"), t.req_str("name"));
+            let (id, name) = (
+                id_of(&t, "id"),
+                req_title(&t, "name", &format!("{} name", key.trim_end_matches('s'))),
+            );
             t.finish();
             Some(Choice {
                 id: id?,
@@ -711,7 +759,7 @@ fn read_choices(root: &Table<'_, '_>, key: &'static str) -> Vec<Choice> {
 fn read_level(t: &Table<'_, '_>) -> Option<Level> {
     let d = t.diags();
     let id = id_of(t, "id");
-    let name = t.req_str("name");
+    let name = req_title(t, "name", "level name");
     let colour = t.str("colour").and_then(|c| match Colour::parse(&c.value) {
         Some(c) => Some(c),
         None => {
@@ -790,7 +838,13 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
                 );
             }
             let by = rt.str("by");
-            let fields = texts(&rt, "fields");
+            let fields = rt.str_list("fields");
+            let values: Vec<scope::Value<'_>> = fields
+                .iter()
+                .map(|f| value("upward report field", f))
+                .collect();
+            scope_item(d, &values, true);
+            let fields = fields.into_iter().map(|f| f.value).collect();
             let deliver_to = rt.str("deliver_to");
             rt.finish();
             Some(ReportDue {
@@ -810,10 +864,16 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
         .into_iter()
         .filter_map(|ct| {
             let step = id_of(&ct, "step");
-            let name = ct.req_str("name");
+            let name = req_title(&ct, "name", "coercive step name");
             let approver = ct.req_str("approver");
             let consultation = ct.str("consultation");
             ct.finish();
+            let values: Vec<scope::Value<'_>> = name
+                .iter()
+                .map(|n| value("coercive step", n))
+                .chain(step.iter().map(|s| value("coercive step id", s)))
+                .collect();
+            scope_item(d, &values, false);
             Some(CoerciveStep {
                 step: step?,
                 name: name.map(|n| n.value).unwrap_or_default(),
@@ -854,7 +914,7 @@ fn read_level(t: &Table<'_, '_>) -> Option<Level> {
 fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
     let d = t.diags();
     let id = id_of(t, "id");
-    let label = t.req_str("label");
+    let label = req_title(t, "label", "intake field label");
     let kind = t.str("kind");
     let kind = match kind {
         None => Some(FieldKind::Text),
@@ -874,7 +934,15 @@ fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
             }
         },
     };
-    let options = texts(t, "options");
+    let options = t.str_list("options");
+    let values: Vec<scope::Value<'_>> = label
+        .iter()
+        .map(|l| value("intake field", l))
+        .chain(id.iter().map(|i| value("intake field id", i)))
+        .chain(options.iter().map(|o| value("intake field option", o)))
+        .collect();
+    scope_item(d, &values, true);
+    let options: Vec<String> = options.into_iter().map(|o| o.value).collect();
     if kind.is_some_and(|k| k != FieldKind::Choice) && !options.is_empty() {
         t.forbid("options", "is only for fields of kind `choice`");
     }
@@ -904,7 +972,7 @@ fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
 fn read_period(t: &Table<'_, '_>) -> Option<SpecialPeriod> {
     let d = t.diags();
     let id = id_of(t, "id");
-    let name = t.req_str("name");
+    let name = req_title(t, "name", "special period name");
     let windows: Vec<(jiff::civil::Date, jiff::civil::Date)> = t
         .tables("windows")
         .into_iter()
@@ -969,7 +1037,7 @@ fn weekday(s: &str) -> Option<jiff::civil::Weekday> {
 fn read_schedule(t: &Table<'_, '_>) -> Option<Schedule> {
     let d = t.diags();
     let id = id_of(t, "id");
-    let name = t.req_str("name");
+    let name = req_title(t, "name", "schedule name");
     let from = t.str_list("from");
     if from.is_empty() {
         d.push(
@@ -1095,7 +1163,15 @@ fn read_schedule(t: &Table<'_, '_>) -> Option<Schedule> {
     });
     let nil_allowed = t.bool("nil_allowed").is_none_or(|b| b.value);
     let period = t.str("period");
-    let fields = texts(t, "fields");
+    let fields = t.str_list("fields");
+    let values: Vec<scope::Value<'_>> = name
+        .iter()
+        .map(|n| value("schedule", n))
+        .chain(id.iter().map(|i| value("schedule id", i)))
+        .chain(fields.iter().map(|f| value("schedule field", f)))
+        .collect();
+    scope_item(d, &values, true);
+    let fields = fields.into_iter().map(|f| f.value).collect();
     t.finish();
     Some(Schedule {
         id: id?,

@@ -312,8 +312,13 @@ fn plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading plan {}", path.display()))
+/// Reads a plan file, at most `yingji_plan::MAX_SOURCE_BYTES` (+1 to notice more): a file too
+/// large or not UTF-8 comes back refused (P0007, P0008), to be reported like any diagnostic.
+fn read(path: &Path) -> Result<Source> {
+    let bytes = std::fs::File::open(path)
+        .and_then(yingji_plan::read_limited)
+        .with_context(|| format!("reading plan {}", path.display()))?;
+    Ok(Source::from_bytes(path.display().to_string(), bytes))
 }
 
 fn colour() -> bool {
@@ -322,16 +327,19 @@ fn colour() -> bool {
 
 /// Reads and checks one file; on errors prints them and returns None.
 fn load_usable(path: &Path) -> Result<Option<(String, yingji_plan::Plan)>> {
-    let text = read(path)?;
-    let checked = yingji_plan::load(&text);
+    let source = read(path)?;
+    let checked = yingji_plan::load_source(&source);
     if checked.has_errors() {
-        let file = path.display().to_string();
-        print!("{}", render(&file, &text, &checked.diagnostics, colour()));
+        let file = &source.file;
+        print!(
+            "{}",
+            render(file, &source.text, &checked.diagnostics, colour())
+        );
         let (e, w) = summary(&checked.diagnostics);
         println!("{file}: {e} error(s), {w} warning(s); fix the errors first");
         return Ok(None);
     }
-    Ok(checked.plan.map(|p| (text, p)))
+    Ok(checked.plan.map(|p| (source.text, p)))
 }
 
 fn run_plan(cmd: PlanCommand) -> Result<ExitCode> {
@@ -340,10 +348,7 @@ fn run_plan(cmd: PlanCommand) -> Result<ExitCode> {
             let files = plan_files(&paths)?;
             let mut sources = Vec::new();
             for f in &files {
-                sources.push(Source {
-                    file: f.display().to_string(),
-                    text: read(f)?,
-                });
+                sources.push(read(f)?);
             }
             let results = yingji_plan::load_set(&sources);
             let (mut errors, mut warnings) = (0, 0);
@@ -359,11 +364,9 @@ fn run_plan(cmd: PlanCommand) -> Result<ExitCode> {
                             render(&src.file, &src.text, &res.diagnostics, colour())
                         )
                     }
-                    Format::Json => located.extend(
-                        res.diagnostics
-                            .iter()
-                            .map(|d| Located::new(&src.file, &src.text, d)),
-                    ),
+                    Format::Json => {
+                        located.extend(Located::all(&src.file, &src.text, &res.diagnostics))
+                    }
                 }
             }
             match format {

@@ -626,9 +626,29 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
     files.sort();
     let mut read = Vec::new();
     for f in files {
-        let text =
-            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-        read.push((f, text));
+        let bytes = std::fs::File::open(&f)
+            .and_then(yingji_plan::read_limited)
+            .with_context(|| format!("reading {}", f.display()))?;
+        // Too large or not UTF-8: reported like `plan check` does, and not loaded.
+        let source = yingji_plan::Source::from_bytes(f.display().to_string(), bytes);
+        if source.refused() {
+            let checked = yingji_plan::load_source(&source);
+            for d in
+                yingji_plan::diag::Located::all(&source.file, &source.text, &checked.diagnostics)
+            {
+                eprintln!(
+                    "{}:{}:{}: {} {}",
+                    d.file,
+                    d.line.unwrap_or(0),
+                    d.column.unwrap_or(0),
+                    d.code,
+                    d.message
+                );
+            }
+            eprintln!("{}: not loaded", source.file);
+            continue;
+        }
+        read.push((f, source.text));
     }
     // A parent before its children: an upload is checked against the stored plans, so a child
     // loaded first would not find its parent (P0301).

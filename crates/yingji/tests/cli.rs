@@ -57,6 +57,44 @@ fn check_json_lists_diagnostics_with_line_and_column() {
 }
 
 #[test]
+fn check_of_an_endless_file_stops_at_the_size_limit() {
+    // `plan check /dev/zero` used to read until memory ran out (issue 18 item 10).
+    let o = yingji(&["plan", "check", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("error[P0007]"), "{out}");
+    assert!(
+        out.contains("too large") && out.contains("1048576"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_gbk_file_is_located_with_a_hint_and_the_other_files_are_still_checked() {
+    let dir = std::env::temp_dir().join(format!("yingji-cli-gbk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Line 2 holds 测试 in GBK (B2 E2 CA D4).
+    let mut gbk = b"format = 1\n# ".to_vec();
+    gbk.extend_from_slice(&[0xB2, 0xE2, 0xCA, 0xD4]);
+    gbk.push(b'\n');
+    std::fs::write(dir.join("a-gbk.toml"), gbk).unwrap();
+    let faulty =
+        std::fs::read(root().join("examples/plans/faulty/linxiang-city-overlap.toml")).unwrap();
+    std::fs::write(dir.join("b-overlap.toml"), faulty).unwrap();
+    let o = yingji(&["plan", "check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("error[P0008]"), "{out}");
+    assert!(out.contains("a-gbk.toml:2:3"), "{out}");
+    assert!(out.contains("save the file as UTF-8"), "{out}");
+    assert!(
+        out.contains("error[P0201]"),
+        "the other file's errors are reported: {out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn check_of_a_missing_file_is_a_usage_error() {
     let o = yingji(&["plan", "check", "no/such/plan.toml"]);
     assert_eq!(o.status.code(), Some(2));

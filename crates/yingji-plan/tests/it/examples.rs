@@ -11,14 +11,15 @@ use crate::{repo_root, toml_files};
 fn sources(dir: &str) -> Vec<Source> {
     toml_files(&repo_root().join(dir))
         .into_iter()
-        .map(|p| Source {
-            file: p
-                .strip_prefix(repo_root())
-                .unwrap_or(&p)
-                .display()
-                .to_string()
-                .replace('\\', "/"),
-            text: std::fs::read_to_string(&p).unwrap(),
+        .map(|p| {
+            Source::new(
+                p.strip_prefix(repo_root())
+                    .unwrap_or(&p)
+                    .display()
+                    .to_string()
+                    .replace('\\', "/"),
+                std::fs::read_to_string(&p).unwrap(),
+            )
         })
         .collect()
 }

@@ -1,10 +1,13 @@
 //! Integration tests of the plan crate: the shipped examples, the faulty plans, malformed input,
 //! classification properties and simulation.
 
+mod checks;
 mod escalation;
 mod examples;
 mod malformed;
 mod properties;
+mod scale;
+mod scope;
 mod simulate;
 
 use std::path::{Path, PathBuf};

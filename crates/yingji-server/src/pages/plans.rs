@@ -367,11 +367,13 @@ pub async fn document(
                     .unwrap_or_default(),
             })
             .collect();
+        let index = yingji_plan::diag::LineIndex::new(&row.source);
         let diags = checked
             .diagnostics
             .iter()
             .map(|d| {
-                let loc = yingji_plan::diag::Located::new("plan.toml", &row.source, d);
+                let loc =
+                    yingji_plan::diag::Located::with_index("plan.toml", &row.source, &index, d);
                 DiagView {
                     severity: l.tk("severity", if d.is_error() { "error" } else { "warning" }),
                     code: d.code.id().to_string(),

@@ -375,6 +375,45 @@ on_both! {
         assert_eq!((s, v["standing"].clone()), (StatusCode::CREATED, json!("in_force")), "{v}");
     };
 
+    an_upload_asking_for_excluded_measures_is_refused_and_nothing_is_stored => |app: TestApp| async move {
+        // Issue 18 item 7: intake fields for key persons' names, ID numbers and whereabouts, a
+        // task to fetch people back for 训诫, one to watch them at home, a daily key-person
+        // report. Each is a plan-check error with its scope code; nothing is stored.
+        let county = app.jurisdiction("临溪市").await;
+        let mut src = linxiang_with(&app, "id = \"linxiang-scope\"\n").await;
+        src.push_str(concat!(
+            "\n[[intake]]\nid = \"names\"\nlabel = \"重点人员姓名\"\n",
+            "\n[[intake]]\nid = \"id_number\"\nlabel = \"身份证号\"\n",
+            "\n[[intake]]\nid = \"where\"\nlabel = \"行踪去向\"\n",
+            "\n[[levels.tasks]]\ngroup = \"command\"\ntitle = \"接返上访人员，带回本地训诫\"\nwithin = \"2h\"\n",
+            "\n[[levels.tasks]]\ngroup = \"command\"\ntitle = \"人盯人稳控在家\"\nwithin = \"1h\"\n",
+            "\n[[schedules]]\nid = \"key-daily\"\nname = \"重点人员日报\"\nfrom = [\"deputy-secretary\"]\nto = \"command\"\nevery = \"day\"\nat = \"16:00\"\n",
+        ));
+        let events = app.event_count().await;
+        let (_, before) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": src, "file_name": "scope.toml"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_check_failed")), "{v}");
+        let diags = v["error"]["details"]["diagnostics"].as_array().unwrap();
+        let codes: Vec<&str> = diags.iter().filter(|d| d["severity"] == "error").map(|d| d["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, vec!["P0501", "P0507", "P0502", "P0504", "P0503", "P0501"], "{v}");
+        let first = &diags.iter().find(|d| d["code"] == "P0501").unwrap();
+        let line = src.lines().position(|l| l.contains("重点人员姓名")).unwrap() + 1;
+        assert_eq!((first["file"].clone(), first["line"].clone(), first["column"].clone()), (json!("scope.toml"), json!(line), json!(9)), "{first}");
+        assert!(first["message"].as_str().unwrap().contains("重点人员"), "{first}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(&format!("scope.toml:{line}:9")), "{v}");
+        // Nothing stored.
+        assert_eq!(app.event_count().await, events);
+        let (_, after) = app.get("/api/v1/plans", "demo-duty-officer").await;
+        assert_eq!(before, after);
+        let (s, _) = app.get("/api/v1/plans/linxiang-scope", "demo-duty-officer").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // A file over the size limit is refused with P0007 before it is read.
+        let big = format!("{}\n#{}", linxiang_with(&app, "id = \"linxiang-big\"\n").await, "x".repeat(yingji_plan::MAX_SOURCE_BYTES));
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": big})).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+        assert_eq!(app.event_count().await, events);
+    };
+
     a_version_takes_effect_on_its_effective_on_day => |app: TestApp| async move {
         // The app clock: Monday 2026-03-02 10:00 in Shanghai.
         let county = app.jurisdiction("临溪市").await;
