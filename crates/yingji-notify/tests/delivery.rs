@@ -421,3 +421,189 @@ async fn rate_limits_come_from_configuration() {
     );
     assert_eq!(rx.lock().unwrap().delivered.len(), 6);
 }
+
+/// A receiver that answers its first `slow` requests only after `delay`: every request as
+/// (message id header, body, when it arrived), and how many it has answered.
+#[derive(Default)]
+struct Timed {
+    arrived: Vec<(String, Value, std::time::Instant)>,
+    answered: usize,
+}
+
+async fn slow_receiver(delay: std::time::Duration, slow: usize) -> (String, Arc<Mutex<Timed>>) {
+    let shared: Arc<Mutex<Timed>> = Arc::default();
+    let s = shared.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let s = s.clone();
+            async move {
+                let id = headers
+                    .get("x-yingji-message-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let n = {
+                    let mut t = s.lock().unwrap();
+                    t.arrived.push((id, body.0, std::time::Instant::now()));
+                    t.arrived.len()
+                };
+                if n <= slow {
+                    tokio::time::sleep(delay).await;
+                }
+                s.lock().unwrap().answered += 1;
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}/hook"), shared)
+}
+
+/// The state of a person's delivery on a channel.
+async fn state_for(store: &Store, person: Uuid, channel: &str) -> Vec<String> {
+    let f = yingji_store::notify::DeliveryFilter {
+        scope_path: "/".into(),
+        channel: Some(channel.into()),
+        limit: 100,
+        ..Default::default()
+    };
+    store
+        .list_deliveries(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.person_id == Some(person))
+        .map(|d| d.state)
+        .collect()
+}
+
+/// Waits (up to `within`) until `cond` holds; answers how long it took.
+async fn until<F, Fut>(within: std::time::Duration, mut cond: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = std::time::Instant::now();
+    while !cond().await {
+        assert!(t.elapsed() < within, "not within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    t.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_destination_does_not_hold_the_others() {
+    let f = fixture().await;
+    let slow_for = std::time::Duration::from_secs(5);
+    let (slow_url, slow) = slow_receiver(slow_for, usize::MAX).await;
+    let (fast_url, fast) = slow_receiver(std::time::Duration::ZERO, 0).await;
+    let a = person(&f, "慢一", None, &[("webhook", &slow_url)]).await;
+    let b = person(&f, "快二", None, &[("webhook", &fast_url)]).await;
+    let mut c = cfg();
+    c.poll_ms = 50;
+    let w = worker(&f, c);
+    let running = w.clone().spawn();
+    let t0 = std::time::Instant::now();
+    call(&f, &[(a, "慢一"), (b, "快二")], false).await;
+    w.wake.notify_one();
+
+    // The other person's message arrives at once, and is recorded sent, while the slow
+    // destination has not answered.
+    until(std::time::Duration::from_secs(2), || async {
+        fast.lock().unwrap().arrived.len() == 1
+    })
+    .await;
+    until(std::time::Duration::from_secs(2), || async {
+        state_for(&f.store, b, "webhook").await == ["sent"]
+    })
+    .await;
+    assert_eq!(
+        slow.lock().unwrap().arrived.len(),
+        1,
+        "the slow one was sent too"
+    );
+    assert_eq!(slow.lock().unwrap().answered, 0, "and has not answered yet");
+    assert_eq!(state_for(&f.store, a, "webhook").await, ["sending"]);
+    assert!(t0.elapsed() < slow_for / 2, "{:?}", t0.elapsed());
+
+    // A new call meanwhile: its in-app message is written and its webhook sent at once.
+    let t1 = std::time::Instant::now();
+    call(&f, &[(b, "快二")], false).await;
+    w.wake.notify_one();
+    until(std::time::Duration::from_secs(2), || async {
+        f.store.inbox(b, 10).await.unwrap().len() == 2
+    })
+    .await;
+    until(std::time::Duration::from_secs(2), || async {
+        fast.lock().unwrap().arrived.len() == 2
+    })
+    .await;
+    assert!(t1.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(slow.lock().unwrap().answered, 0, "still in flight");
+
+    // The slow one is recorded when it answers.
+    until(slow_for * 2, || async {
+        state_for(&f.store, a, "webhook").await == ["sent"]
+    })
+    .await;
+    assert_eq!(slow.lock().unwrap().arrived.len(), 1, "sent once");
+    running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_resends_only_what_was_in_flight() {
+    let f = fixture().await;
+    // The first request to the slow receiver hangs past the kill; later ones answer at once.
+    let (slow_url, slow) = slow_receiver(std::time::Duration::from_secs(60), 1).await;
+    let (fast_url, fast) = slow_receiver(std::time::Duration::ZERO, 0).await;
+    let mut people = vec![];
+    for i in 0..4 {
+        let n = format!("值班员{i}");
+        people.push((person(&f, &n, None, &[("webhook", &fast_url)]).await, n));
+    }
+    let late = person(&f, "迟五", None, &[("webhook", &slow_url)]).await;
+    people.push((late, "迟五".into()));
+    let refs: Vec<(Uuid, &str)> = people.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    call(&f, &refs, false).await;
+    let c = cfg();
+    let a = worker(&f, c.clone());
+    let round = tokio::spawn({
+        let a = a.clone();
+        async move { a.run_once().await }
+    });
+    // The four quick sends are recorded while the fifth is still in flight…
+    until(std::time::Duration::from_secs(5), || async {
+        let mut sent = 0;
+        for (p, _) in &people[..4] {
+            sent += usize::from(state_for(&f.store, *p, "webhook").await == ["sent"]);
+        }
+        sent == 4
+    })
+    .await;
+    assert_eq!(slow.lock().unwrap().arrived.len(), 1);
+    // …when the worker dies.
+    round.abort();
+    let _ = round.await;
+    drop(a);
+    assert_eq!(state_for(&f.store, late, "webhook").await, ["sending"]);
+
+    // After the lease, another worker sends only the one that was in flight.
+    f.clock.advance(SignedDuration::from_millis(c.lease_ms + 1));
+    let b = worker(&f, c);
+    let r = b.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed, r.dead), (1, 0, 0), "{r:?}");
+    assert_eq!(
+        fast.lock().unwrap().arrived.len(),
+        4,
+        "no quick message went twice"
+    );
+    {
+        let s = slow.lock().unwrap();
+        assert_eq!(s.arrived.len(), 2);
+        assert_eq!(s.arrived[0].0, s.arrived[1].0, "the same message id");
+    }
+    assert_eq!(state_for(&f.store, late, "webhook").await, ["sent"]);
+}
