@@ -9,9 +9,14 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Value, json};
 use sha2::Sha256;
+
+use crate::catalogue::{fill, word};
 use yingji_store::notify::Delivery;
 
 use crate::config::{NotifyConfig, SmsConfig, SmtpConfig};
+
+/// The header every HTTP send carries with the message (delivery) id.
+pub const MESSAGE_ID_HEADER: &str = "X-Yingji-Message-Id";
 
 /// Channels a person can have besides the inbox.
 pub const CHANNELS: &[&str] = &["webhook", "wecom", "dingtalk", "feishu", "email", "sms"];
@@ -38,13 +43,30 @@ impl SendError {
     }
 }
 
-/// The text of a message as every text channel shows it.
-pub fn full_text(d: &Delivery) -> String {
+/// The text of a message as every text channel shows it, in the notice language `lang`.
+pub fn full_text(d: &Delivery, lang: &str) -> String {
     let mut s = format!("{}\n{}", d.subject, d.body);
     if let Some(u) = &d.ack_url {
-        s.push_str(&format!("\n确认收到：{u}"));
+        s.push('\n');
+        s.push_str(&fill(
+            &word(lang, "message", "ack_link"),
+            &[("url", u.clone())],
+        ));
     }
     s
+}
+
+/// The text of a robot message: [`full_text`] and a last line with the message id, which the
+/// robots' formats have no field for.
+pub fn robot_text(d: &Delivery, lang: &str) -> String {
+    format!(
+        "{}\n{}",
+        full_text(d, lang),
+        fill(
+            &word(lang, "message", "id_line"),
+            &[("id", d.id.to_string())]
+        )
+    )
 }
 
 /// Builds a robot message for WeCom (企业微信), DingTalk (钉钉) or Feishu (飞书) group robots;
@@ -182,7 +204,7 @@ impl Sender {
                     .post(&d.address)
                     .timeout(timeout)
                     .header("Idempotency-Key", d.id.to_string())
-                    .header("X-Yingji-Message-Id", d.id.to_string())
+                    .header(MESSAGE_ID_HEADER, d.id.to_string())
                     .json(&webhook_body(d));
                 for (k, v) in &self.cfg.webhook_headers {
                     req = req.header(k, v);
@@ -190,12 +212,12 @@ impl Sender {
                 check_http(req.send().await, None).await
             }
             "wecom" | "dingtalk" | "feishu" => {
-                let body = robot_body(&d.channel, &full_text(d), phone);
+                let body = robot_body(&d.channel, &robot_text(d, &self.cfg.language), phone);
                 let req = self
                     .http
                     .post(&d.address)
                     .timeout(timeout)
-                    .header("X-Yingji-Message-Id", d.id.to_string())
+                    .header(MESSAGE_ID_HEADER, d.id.to_string())
                     .json(&body);
                 let code_key = if d.channel == "feishu" {
                     "code"
@@ -211,7 +233,13 @@ impl Sender {
                     .as_ref()
                     .ok_or_else(|| SendError::fatal("no SMS gateway configured"))?;
                 let ts = jiff::Timestamp::now().as_second();
-                let body = fill_template(cfg, &d.address, &full_text(d), &d.id.to_string(), ts);
+                let body = fill_template(
+                    cfg,
+                    &d.address,
+                    &full_text(d, &self.cfg.language),
+                    &d.id.to_string(),
+                    ts,
+                );
                 let method = reqwest::Method::from_bytes(cfg.method.as_bytes())
                     .map_err(|_| SendError::fatal("sms.method is not an HTTP method"))?;
                 let mut req = self
@@ -220,6 +248,9 @@ impl Sender {
                     .timeout(timeout)
                     .header("Content-Type", &cfg.content_type)
                     .header(&cfg.id_header, d.id.to_string());
+                if !cfg.id_header.eq_ignore_ascii_case(MESSAGE_ID_HEADER) {
+                    req = req.header(MESSAGE_ID_HEADER, d.id.to_string());
+                }
                 for (k, v) in &cfg.headers {
                     req = req.header(k, v);
                 }
@@ -246,7 +277,7 @@ impl Sender {
                     .subject(&d.subject)
                     .message_id(Some(format!("<{}@yingji>", d.id)))
                     .header(ContentType::TEXT_PLAIN)
-                    .body(full_text(d))
+                    .body(full_text(d, &self.cfg.language))
                     .map_err(|e| SendError::fatal(format!("building the e-mail: {e}")))?;
                 match tokio::time::timeout(timeout, t.send(msg)).await {
                     Err(_) => Err(SendError::retry("SMTP timed out")),

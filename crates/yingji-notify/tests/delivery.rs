@@ -386,6 +386,17 @@ async fn email_over_smtp_and_robot_formats() {
                 .unwrap()
                 .starts_with("【演练】")
     }));
+    // Every robot request carries the message id: in the X-Yingji-Message-Id header, and as
+    // the text's last line (the robots' formats have no id field).
+    assert_eq!(r.requests.len(), 3);
+    for (id, b) in &r.requests {
+        assert_eq!(id.len(), 36, "{id}");
+        let text = b["text"]["content"]
+            .as_str()
+            .or(b["content"]["text"].as_str())
+            .unwrap();
+        assert!(text.ends_with(&format!("\n消息编号：{id}")), "{text}");
+    }
 }
 
 #[tokio::test]
@@ -606,4 +617,47 @@ async fn a_worker_killed_mid_batch_resends_only_what_was_in_flight() {
         assert_eq!(s.arrived[0].0, s.arrived[1].0, "the same message id");
     }
     assert_eq!(state_for(&f.store, late, "webhook").await, ["sent"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sms_gateway_gets_the_message_id() {
+    let f = fixture().await;
+    let got: Arc<Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/send",
+        post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push((headers, body.0));
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let id = Uuid::now_v7();
+    let mut ws = WriteSet::default();
+    ws.rows.push(Row::Person(yingji_store::PersonRow {
+        id,
+        jurisdiction_id: Uuid::from_u128(1),
+        name: "钟敏".into(),
+        phone: Some("13900000001".into()),
+        email: None,
+        token_hash: None,
+        created_at: "2026-01-01T00:00:00.000000Z".into(),
+    }));
+    f.store.commit(ws).await.unwrap();
+    call(&f, &[(id, "钟敏")], false).await;
+    let mut c = cfg();
+    c.sms = Some(serde_json::from_value(json!({"url": format!("http://{addr}/send")})).unwrap());
+    let r = worker(&f, c).run_once().await.unwrap();
+    assert_eq!(r.sent, 1, "{r:?}");
+    let got = got.lock().unwrap();
+    let (h, b) = &got[0];
+    let mid = h["x-yingji-message-id"].to_str().unwrap();
+    assert_eq!(h["idempotency-key"].to_str().unwrap(), mid);
+    assert_eq!(b["id"], mid);
+    assert_eq!(b["to"], "13900000001");
 }
