@@ -207,12 +207,21 @@ fn worker(f: &Fixture, cfg: NotifyConfig) -> Arc<Worker> {
     Arc::new(Worker::new(f.store.clone(), f.clock.clone(), cfg).unwrap())
 }
 
+/// The receivers listen on loopback, which the operator allows here.
 fn cfg() -> NotifyConfig {
     NotifyConfig {
         secret: "test-secret".into(),
         base_url: "http://127.0.0.1:9".into(),
+        allow_destinations: allow(&["127.0.0.0/8", "::1/128"]),
         ..NotifyConfig::default()
     }
+}
+
+fn allow(entries: &[&str]) -> yingji_notify::outbound::AllowList {
+    yingji_notify::outbound::AllowList::try_from(
+        entries.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    )
+    .unwrap()
 }
 
 async fn state_of(store: &Store, channel: &str) -> Vec<(String, i64, Option<String>)> {
@@ -620,7 +629,7 @@ async fn a_worker_killed_mid_batch_resends_only_what_was_in_flight() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sms_gateway_gets_the_message_id() {
+async fn the_sms_gateway_gets_the_message_id_and_is_reached_without_an_allow_list() {
     let f = fixture().await;
     let got: Arc<Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
     let g = got.clone();
@@ -650,7 +659,9 @@ async fn the_sms_gateway_gets_the_message_id() {
     }));
     f.store.commit(ws).await.unwrap();
     call(&f, &[(id, "钟敏")], false).await;
+    // The gateway is the operator's own (on loopback here): no allow-list entry needed.
     let mut c = cfg();
+    c.allow_destinations = Default::default();
     c.sms = Some(serde_json::from_value(json!({"url": format!("http://{addr}/send")})).unwrap());
     let r = worker(&f, c).run_once().await.unwrap();
     assert_eq!(r.sent, 1, "{r:?}");
@@ -660,4 +671,133 @@ async fn the_sms_gateway_gets_the_message_id() {
     assert_eq!(h["idempotency-key"].to_str().unwrap(), mid);
     assert_eq!(b["id"], mid);
     assert_eq!(b["to"], "13900000001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destinations_on_restricted_addresses_get_nothing() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/hook")
+        .to_string();
+    // Stored as if before the rule (the API refuses the literal ones when saved).
+    let literal = person(&f, "甲", None, &[("webhook", &url)]).await;
+    let mapped = person(
+        &f,
+        "乙",
+        None,
+        &[("webhook", &format!("http://[::ffff:127.0.0.1]:{port}/hook"))],
+    )
+    .await;
+    // A name that resolves to loopback: refused when connecting, by the resolver.
+    let named = person(
+        &f,
+        "丙",
+        None,
+        &[
+            ("webhook", &format!("http://localhost:{port}/hook")),
+            ("wecom", &format!("http://LocalHost:{port}/hook")),
+        ],
+    )
+    .await;
+    call(&f, &[(literal, "甲"), (mapped, "乙"), (named, "丙")], false).await;
+    let mut c = cfg();
+    c.allow_destinations = Default::default();
+    let w = worker(&f, c);
+    let r = w.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed, r.dead), (0, 0, 4), "{r:?}");
+    assert!(
+        rx.lock().unwrap().requests.is_empty(),
+        "the receiver got nothing"
+    );
+    let mut errors = state_of(&f.store, "webhook").await;
+    errors.extend(state_of(&f.store, "wecom").await);
+    for (state, attempts, e) in &errors {
+        assert_eq!((state.as_str(), *attempts), ("dead", 1), "{errors:?}");
+        assert!(
+            e.as_deref()
+                .unwrap()
+                .starts_with("destination not allowed: "),
+            "{errors:?}"
+        );
+    }
+    let e: Vec<String> = errors.iter().map(|x| x.2.clone().unwrap()).collect();
+    assert!(
+        e.iter()
+            .any(|e| e.contains("127.0.0.1 is a loopback address")),
+        "{e:?}"
+    );
+    // The IPv4-mapped form is written in hex by the URL parser.
+    assert!(
+        e.iter()
+            .any(|e| e.contains("[::ffff:7f00:1] is a loopback address")),
+        "{e:?}"
+    );
+    // The names were refused by the resolver, with the address they resolved to.
+    assert_eq!(
+        e.iter()
+            .filter(|e| e.starts_with("destination not allowed: localhost (")
+                && e.ends_with(") is a loopback address"))
+            .count(),
+        2,
+        "{e:?}"
+    );
+    // The in-app copies were delivered.
+    for p in [literal, mapped, named] {
+        assert_eq!(f.store.inbox(p, 10).await.unwrap().len(), 1);
+    }
+
+    // With loopback allowed, the same destinations receive the messages.
+    let f2 = fixture().await;
+    let p = person(
+        &f2,
+        "丁",
+        None,
+        &[
+            ("webhook", &format!("http://localhost:{port}/hook")),
+            ("wecom", &format!("http://127.0.0.1:{port}/hook")),
+        ],
+    )
+    .await;
+    call(&f2, &[(p, "丁")], false).await;
+    let r = worker(&f2, cfg()).run_once().await.unwrap();
+    assert_eq!(r.sent, 2, "{r:?}");
+    assert_eq!(rx.lock().unwrap().delivered.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let f = fixture().await;
+    let (target, rx) = webhook_receiver().await;
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let target = target.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", target)]) }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let p = person(
+        &f,
+        "戊",
+        None,
+        &[("webhook", &format!("http://{addr}/hook"))],
+    )
+    .await;
+    call(&f, &[(p, "戊")], false).await;
+    let r = worker(&f, cfg()).run_once().await.unwrap();
+    assert_eq!(r.dead, 1, "{r:?}");
+    assert!(rx.lock().unwrap().requests.is_empty());
+    let st = state_of(&f.store, "webhook").await;
+    assert!(
+        st[0]
+            .2
+            .as_deref()
+            .unwrap()
+            .contains("redirects are not followed"),
+        "{st:?}"
+    );
 }
