@@ -15,6 +15,7 @@ use yingji_domain::PersonRef;
 use yingji_domain::callout::{Call, Recipient};
 use yingji_domain::roster::{self, PostHolders, Resolved, Roster};
 use yingji_notify::channels::{CHANNELS, hmac_hex};
+use yingji_notify::outbound::DestinationError;
 use yingji_store::notify::{Delivery, DeliveryFilter};
 use yingji_store::{
     DeliveryWrite, DirectoryWrite, JurisdictionRow, PersonRow, PlanRow, Row, WriteSet, fmt_ts,
@@ -684,7 +685,41 @@ impl ChannelEntry {
     }
 }
 
-/// A channel as shown: in full to its person, masked for everyone else.
+/// A webhook or robot URL that outbound messages may reach: not an IP literal in a restricted
+/// range (loopback, private, link-local, metadata…) nor a name of the server itself, unless the
+/// notification configuration's `allow_destinations` allows it. Names are checked again on what
+/// they resolve to when a message is sent (`yingji_notify::outbound`).
+fn allowed_destination(app: &App, c: &ChannelEntry) -> Result<(), AppError> {
+    if !URL_CHANNELS.contains(&c.channel.as_str()) {
+        return Ok(());
+    }
+    let address = c.address.trim();
+    match app
+        .notify
+        .config()
+        .allow_destinations
+        .check_url(address)
+    {
+        Ok(_) => Ok(()),
+        Err(DestinationError::Invalid(why)) => Err(AppError::new(
+            ErrorCode::InvalidAddress,
+            format!("`{address}` is not a valid address for {}: {why}", c.channel),
+        )),
+        Err(DestinationError::NotAllowed(r)) => Err(AppError::new(
+            ErrorCode::DestinationNotAllowed,
+            format!(
+                "`{address}` is not an allowed destination: {} is {}; messages go only to public addresses and to those the operator allows (allow_destinations)",
+                r.host, r.why
+            ),
+        )
+        .details(json!({ "address": address, "host": r.host, "reason": r.why }))),
+    }
+}
+
+/// The channels whose address is a URL a person sets.
+const URL_CHANNELS: &[&str] = &["webhook", "wecom", "dingtalk", "feishu"];
+
+/// A channel as shown: in full to its person (a phone number masked), masked for everyone else.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelView {
     pub channel: String,
@@ -788,6 +823,7 @@ impl Command for SetChannels {
         let channels = &self.request.channels;
         for c in channels {
             c.validate()?;
+            allowed_destination(app, c)?;
         }
         let now = app.clock.now();
         let own = p.id == actor.person_id;

@@ -62,6 +62,11 @@ codes! {
     InvalidPeriod = "invalid_period", 400;
     /// A state filter names no state.
     InvalidState = "invalid_state", 400;
+    /// A person's channel address (a webhook or robot URL) points at an address outbound
+    /// messages may not reach: loopback, private, link-local, metadata or another non-public
+    /// range, or a name of the server itself, and the operator's `allow_destinations` does not
+    /// allow it. `details`: `address`, `host`, `reason`.
+    DestinationNotAllowed = "destination_not_allowed", 400;
     /// A form was posted without the page's current CSRF token.
     CsrfFailed = "csrf_failed", 403;
 

@@ -1,6 +1,7 @@
 //! The channels: what a message looks like on each, and sending it once. Every send carries the
 //! delivery's id as the message id, so a provider that deduplicates recognises a retry.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -9,9 +10,15 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Value, json};
 use sha2::Sha256;
+
+use crate::catalogue::{fill, word};
 use yingji_store::notify::Delivery;
 
 use crate::config::{NotifyConfig, SmsConfig, SmtpConfig};
+use crate::outbound::{DestinationError, GuardedResolver, refused_in};
+
+/// The header every HTTP send carries with the message (delivery) id.
+pub const MESSAGE_ID_HEADER: &str = "X-Yingji-Message-Id";
 
 /// Channels a person can have besides the inbox.
 pub const CHANNELS: &[&str] = &["webhook", "wecom", "dingtalk", "feishu", "email", "sms"];
@@ -38,13 +45,30 @@ impl SendError {
     }
 }
 
-/// The text of a message as every text channel shows it.
-pub fn full_text(d: &Delivery) -> String {
+/// The text of a message as every text channel shows it, in the notice language `lang`.
+pub fn full_text(d: &Delivery, lang: &str) -> String {
     let mut s = format!("{}\n{}", d.subject, d.body);
     if let Some(u) = &d.ack_url {
-        s.push_str(&format!("\n确认收到：{u}"));
+        s.push('\n');
+        s.push_str(&fill(
+            &word(lang, "message", "ack_link"),
+            &[("url", u.clone())],
+        ));
     }
     s
+}
+
+/// The text of a robot message: [`full_text`] and a last line with the message id, which the
+/// robots' formats have no field for.
+pub fn robot_text(d: &Delivery, lang: &str) -> String {
+    format!(
+        "{}\n{}",
+        full_text(d, lang),
+        fill(
+            &word(lang, "message", "id_line"),
+            &[("id", d.id.to_string())]
+        )
+    )
 }
 
 /// Builds a robot message for WeCom (企业微信), DingTalk (钉钉) or Feishu (飞书) group robots;
@@ -121,9 +145,13 @@ pub fn hmac_hex(secret: &[u8], data: &[u8]) -> String {
         .collect()
 }
 
-/// Sends deliveries; holds the HTTP client and the SMTP transport.
+/// Sends deliveries; holds the HTTP clients and the SMTP transport.
 pub struct Sender {
+    /// For the endpoints of the configuration (the SMS gateway): the operator's own.
     http: reqwest::Client,
+    /// For people's own destinations (webhooks, robots): restricted addresses refused at
+    /// connect time ([`GuardedResolver`]), no redirects, no proxy from the environment.
+    outbound: reqwest::Client,
     smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
     cfg: NotifyConfig,
 }
@@ -157,8 +185,34 @@ impl Sender {
             .timeout(Duration::from_secs(15))
             .pool_max_idle_per_host(64)
             .build()?;
+        let outbound = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(Arc::new(
+                cfg.allow_destinations.clone(),
+            ))))
+            .build()?;
         let smtp = cfg.smtp.as_ref().map(smtp_transport).transpose()?;
-        Ok(Sender { http, smtp, cfg })
+        Ok(Sender {
+            http,
+            outbound,
+            smtp,
+            cfg,
+        })
+    }
+
+    /// A person's own destination, checked before sending: an IP literal is connected to
+    /// without a resolver, and the allow-list may have changed since the address was saved.
+    fn destination(&self, address: &str) -> Result<reqwest::Url, SendError> {
+        self.cfg
+            .allow_destinations
+            .check_before_send(address)
+            .map_err(|e| match e {
+                DestinationError::Invalid(m) => SendError::fatal(format!("invalid address {m}")),
+                DestinationError::NotAllowed(r) => SendError::fatal(r.to_string()),
+            })
     }
 
     /// Whether a channel can be used with this configuration.
@@ -177,32 +231,34 @@ impl Sender {
         match d.channel.as_str() {
             "inapp" => Ok(()),
             "webhook" => {
+                let url = self.destination(&d.address)?;
                 let mut req = self
-                    .http
-                    .post(&d.address)
+                    .outbound
+                    .post(url)
                     .timeout(timeout)
                     .header("Idempotency-Key", d.id.to_string())
-                    .header("X-Yingji-Message-Id", d.id.to_string())
+                    .header(MESSAGE_ID_HEADER, d.id.to_string())
                     .json(&webhook_body(d));
                 for (k, v) in &self.cfg.webhook_headers {
                     req = req.header(k, v);
                 }
-                check_http(req.send().await, None).await
+                check_http(req.send().await, None, true).await
             }
             "wecom" | "dingtalk" | "feishu" => {
-                let body = robot_body(&d.channel, &full_text(d), phone);
+                let url = self.destination(&d.address)?;
+                let body = robot_body(&d.channel, &robot_text(d, &self.cfg.language), phone);
                 let req = self
-                    .http
-                    .post(&d.address)
+                    .outbound
+                    .post(url)
                     .timeout(timeout)
-                    .header("X-Yingji-Message-Id", d.id.to_string())
+                    .header(MESSAGE_ID_HEADER, d.id.to_string())
                     .json(&body);
                 let code_key = if d.channel == "feishu" {
                     "code"
                 } else {
                     "errcode"
                 };
-                check_http(req.send().await, Some(code_key)).await
+                check_http(req.send().await, Some(code_key), true).await
             }
             "sms" => {
                 let cfg = self
@@ -211,7 +267,13 @@ impl Sender {
                     .as_ref()
                     .ok_or_else(|| SendError::fatal("no SMS gateway configured"))?;
                 let ts = jiff::Timestamp::now().as_second();
-                let body = fill_template(cfg, &d.address, &full_text(d), &d.id.to_string(), ts);
+                let body = fill_template(
+                    cfg,
+                    &d.address,
+                    &full_text(d, &self.cfg.language),
+                    &d.id.to_string(),
+                    ts,
+                );
                 let method = reqwest::Method::from_bytes(cfg.method.as_bytes())
                     .map_err(|_| SendError::fatal("sms.method is not an HTTP method"))?;
                 let mut req = self
@@ -220,6 +282,9 @@ impl Sender {
                     .timeout(timeout)
                     .header("Content-Type", &cfg.content_type)
                     .header(&cfg.id_header, d.id.to_string());
+                if !cfg.id_header.eq_ignore_ascii_case(MESSAGE_ID_HEADER) {
+                    req = req.header(MESSAGE_ID_HEADER, d.id.to_string());
+                }
                 for (k, v) in &cfg.headers {
                     req = req.header(k, v);
                 }
@@ -229,7 +294,7 @@ impl Sender {
                         .header(&cfg.sign_header, sig)
                         .header(&cfg.timestamp_header, ts.to_string());
                 }
-                check_http(req.body(body).send().await, None).await
+                check_http(req.body(body).send().await, None, false).await
             }
             "email" => {
                 let (t, from) = self
@@ -246,7 +311,7 @@ impl Sender {
                     .subject(&d.subject)
                     .message_id(Some(format!("<{}@yingji>", d.id)))
                     .header(ContentType::TEXT_PLAIN)
-                    .body(full_text(d))
+                    .body(full_text(d, &self.cfg.language))
                     .map_err(|e| SendError::fatal(format!("building the e-mail: {e}")))?;
                 match tokio::time::timeout(timeout, t.send(msg)).await {
                     Err(_) => Err(SendError::retry("SMTP timed out")),
@@ -262,12 +327,37 @@ impl Sender {
     }
 }
 
+/// What an HTTP send's answer means. `outbound`: a person's own destination, where a refused
+/// destination (found among the error's causes, from [`GuardedResolver`]) and a redirect (not
+/// followed) are permanent failures.
 async fn check_http(
     r: Result<reqwest::Response, reqwest::Error>,
     code_key: Option<&str>,
+    outbound: bool,
 ) -> Result<(), SendError> {
-    let resp = r.map_err(|e| SendError::retry(format!("request failed: {e}")))?;
+    let resp = match r {
+        Ok(resp) => resp,
+        Err(e) => {
+            if let Some(refused) = refused_in(&e) {
+                return Err(SendError::fatal(refused.to_string()));
+            }
+            return Err(SendError::retry(format!("request failed: {e}")));
+        }
+    };
     let status = resp.status();
+    if outbound && status.is_redirection() {
+        let to = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect::<String>();
+        return Err(SendError::fatal(format!(
+            "HTTP {status}: redirects are not followed (Location: {to})"
+        )));
+    }
     let text = resp.text().await.unwrap_or_default();
     let short: String = text.chars().take(300).collect();
     if status.is_success() {

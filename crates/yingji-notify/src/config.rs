@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::outbound::AllowList;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifyConfig {
@@ -31,6 +33,12 @@ pub struct NotifyConfig {
     pub sms: Option<SmsConfig>,
     /// Extra headers on generic webhook posts (e.g. a bearer token of the receiving system).
     pub webhook_headers: BTreeMap<String, String>,
+    /// Exceptions for people's own destinations (webhook and robot URLs), which by default may
+    /// not reach loopback, private, link-local, metadata and other non-public addresses:
+    /// networks in CIDR form (`10.1.0.0/16`, `127.0.0.1/32`, `::1/128`) and host names, for
+    /// the operator's own gateways. The SMS gateway and the SMTP server of this file are the
+    /// operator's and need no entry. See [`crate::outbound`].
+    pub allow_destinations: AllowList,
     /// Deprecated: extra holidays for duty rosters' holiday rotation (YYYY-MM-DD), added to the
     /// public holidays of the working-day calendar (`--calendars`, docs/calendars.md), which
     /// rosters use like cases do. Put national and local holidays in a calendar file instead.
@@ -55,6 +63,7 @@ impl Default for NotifyConfig {
             smtp: None,
             sms: None,
             webhook_headers: BTreeMap::new(),
+            allow_destinations: AllowList::default(),
             holidays: vec![],
             language: crate::catalogue::DEFAULT_LANGUAGE.into(),
         }

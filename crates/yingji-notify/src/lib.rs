@@ -7,6 +7,7 @@ pub mod ack;
 pub mod catalogue;
 pub mod channels;
 pub mod config;
+pub mod outbound;
 pub mod worker;
 
 pub use ack::AckKeys;

@@ -3,9 +3,14 @@
 //!    person and channel, with deterministic ids (so expanding twice changes nothing); the in-app
 //!    one is delivered by being written.
 //! 2. *deliver*: due deliveries are claimed under a lease, sent (with their id as the message id /
-//!    idempotency key), and marked sent, or failed with exponential backoff, or dead after
-//!    `max_attempts`. A worker that dies between sending and marking leaves the lease to expire;
+//!    idempotency key), and each is marked sent, or failed with exponential backoff, or dead
+//!    after `max_attempts`, as soon as its own send has finished (not when the whole claimed
+//!    batch has). A worker that dies between sending and marking leaves the lease to expire;
 //!    the retry carries the same message id, so a provider that deduplicates delivers once.
+//!
+//! Sends run concurrently, at most `batch` at once (and each channel's `concurrency`), and the
+//! loop ([`Worker::spawn`]) does not wait for them: while one destination takes its time,
+//! new intents are expanded (in-app messages written) and other deliveries claimed and sent.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio::sync::{Mutex, Notify, Semaphore, broadcast};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 use yingji_domain::PersonRef;
 use yingji_domain::clock::Clock;
@@ -117,6 +123,29 @@ pub struct Worker {
     /// Opens an address sealed at rest (a directory phone) just before sending; set by the
     /// server, which holds the data key. Delivery rows keep the sealed value.
     opener: std::sync::RwLock<Option<Arc<AddressOpener>>>,
+    /// Room for deliveries being sent at once (`batch`): a round claims no more than is free.
+    room: Arc<Semaphore>,
+}
+
+/// What became of one claimed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Sent,
+    Failed,
+    Dead,
+    /// Given back unsent (its lease would have run out during the send).
+    Released,
+}
+
+impl Round {
+    fn count(&mut self, d: Done) {
+        match d {
+            Done::Sent => self.sent += 1,
+            Done::Failed => self.failed += 1,
+            Done::Dead => self.dead += 1,
+            Done::Released => {}
+        }
+    }
 }
 
 /// Opens a sealed address: `(person, outbox id, sealed) → plain`, or why it cannot. A person's
@@ -131,6 +160,7 @@ impl Worker {
     pub fn new(store: Store, clock: Arc<dyn Clock>, cfg: NotifyConfig) -> anyhow::Result<Worker> {
         let sender = Sender::new(cfg.clone())?;
         let keys = AckKeys::new(&cfg.secret, &cfg.base_url);
+        let room = Arc::new(Semaphore::new(cfg_room(&cfg)));
         Ok(Worker {
             store,
             clock,
@@ -141,6 +171,7 @@ impl Worker {
             wake: Arc::new(Notify::new()),
             inbox: broadcast::channel(1024).0,
             opener: std::sync::RwLock::new(None),
+            room,
         })
     }
 
@@ -312,13 +343,17 @@ impl Worker {
         Ok(items.len())
     }
 
-    /// Stage 2a: claims due deliveries under a new lease.
+    /// Stage 2a: claims due deliveries (up to `batch`) under a new lease.
     pub async fn claim(&self) -> anyhow::Result<(Uuid, Vec<Delivery>)> {
+        self.claim_up_to(self.cfg.batch).await
+    }
+
+    async fn claim_up_to(&self, limit: i64) -> anyhow::Result<(Uuid, Vec<Delivery>)> {
         let lease = Uuid::now_v7();
         let now = self.clock.now().as_millisecond();
         let claimed = self
             .store
-            .claim_deliveries(lease, now, now + self.cfg.lease_ms, self.cfg.batch)
+            .claim_deliveries(lease, now, now + self.cfg.lease_ms, limit)
             .await?;
         Ok((lease, claimed))
     }
@@ -344,27 +379,38 @@ impl Worker {
         }
     }
 
-    /// Stage 2b: sends claimed deliveries concurrently, within each channel's limits.
+    /// Sends one delivery once, within its channel's limits, opening a sealed address in memory.
+    async fn send_one(&self, d: &Delivery) -> Result<(), SendError> {
+        let lim = self.limiter(&d.channel);
+        let _permit = lim.concurrency.acquire().await;
+        lim.acquire().await;
+        self.send_now(d).await
+    }
+
+    async fn send_now(&self, d: &Delivery) -> Result<(), SendError> {
+        match self.open_address(d) {
+            Ok(None) => self.sender.send(d, None).await,
+            Ok(Some(plain)) => {
+                let mut open = d.clone();
+                open.address = plain;
+                self.sender.send(&open, None).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends claimed deliveries concurrently and records nothing: what a worker that dies
+    /// before recording has done. The worker itself records each delivery as soon as its send
+    /// has finished ([`Worker::run_once`], [`Worker::spawn`]).
     pub async fn send_all(
         self: &Arc<Self>,
         batch: Vec<Delivery>,
     ) -> Vec<(Delivery, Result<(), SendError>)> {
-        let mut set = tokio::task::JoinSet::new();
+        let mut set = JoinSet::new();
         for d in batch {
             let me = self.clone();
             set.spawn(async move {
-                let lim = me.limiter(&d.channel);
-                let _permit = lim.concurrency.acquire().await;
-                lim.acquire().await;
-                let r = match me.open_address(&d) {
-                    Ok(None) => me.sender.send(&d, None).await,
-                    Ok(Some(plain)) => {
-                        let mut open = d.clone();
-                        open.address = plain;
-                        me.sender.send(&open, None).await
-                    }
-                    Err(e) => Err(e),
-                };
+                let r = me.send_one(&d).await;
                 (d, r)
             });
         }
@@ -377,77 +423,186 @@ impl Worker {
         out
     }
 
-    /// Stage 2c: records what happened, if the lease is still ours.
-    pub async fn record(
+    /// The latest moment a send of `channel` claimed at `claimed` may start: its timeout (and a
+    /// second to record it) must end before the lease does, or another round could claim and
+    /// send it again meanwhile.
+    fn latest_start(&self, channel: &str, claimed: Instant) -> Instant {
+        let lease = self.cfg.lease_ms.max(0) as u64;
+        let timeout = self.cfg.limits(channel).timeout_ms;
+        let margin = lease
+            .saturating_sub(timeout.saturating_add(1_000))
+            .max(lease / 2);
+        claimed + Duration::from_millis(margin)
+    }
+
+    /// Stage 2b: sends one claimed delivery (when there is room, within its channel's limits)
+    /// and records its outcome at once: sent, failed with backoff, or dead; or gives it back
+    /// unsent when its lease would run out before the send could finish.
+    async fn deliver(
+        self: Arc<Self>,
+        lease: Uuid,
+        d: Delivery,
+        claimed: Instant,
+        room: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> anyhow::Result<Done> {
+        let _room = match room {
+            Some(p) => p,
+            None => self.room.clone().acquire_owned().await?,
+        };
+        let lim = self.limiter(&d.channel);
+        let _permit = lim.concurrency.acquire().await?;
+        lim.acquire().await;
+        let now_s = fmt_ts(self.clock.now());
+        if Instant::now() > self.latest_start(&d.channel, claimed) {
+            self.store
+                .record_outcomes(lease, &now_s, vec![(d.id, Outcome::Released)])
+                .await?;
+            return Ok(Done::Released);
+        }
+        let r = self.send_now(&d).await;
+        self.record(lease, &d, r).await
+    }
+
+    /// Stage 2c: records what happened to one delivery, if the lease is still ours.
+    async fn record(
         &self,
         lease: Uuid,
-        results: &[(Delivery, Result<(), SendError>)],
-    ) -> anyhow::Result<Round> {
+        d: &Delivery,
+        r: Result<(), SendError>,
+    ) -> anyhow::Result<Done> {
         let now = self.clock.now();
-        let now_s = fmt_ts(now);
-        let mut round = Round::default();
-        let mut outcomes = Vec::new();
-        for (d, r) in results {
+        let (outcome, done) = match r {
+            Ok(()) => (Outcome::Sent, Done::Sent),
+            Err(e) => {
+                let dead = e.permanent || d.attempts >= self.cfg.max_attempts;
+                if dead {
+                    tracing::warn!(delivery = %d.id, channel = %d.channel, error = %e.message, "delivery dead-lettered");
+                }
+                let next = now.as_millisecond() + self.cfg.backoff(d.attempts);
+                (
+                    Outcome::Failed {
+                        error: e.message,
+                        next_at_ms: next,
+                        dead,
+                    },
+                    if dead { Done::Dead } else { Done::Failed },
+                )
+            }
+        };
+        self.store
+            .record_outcomes(lease, &fmt_ts(now), vec![(d.id, outcome)])
+            .await?;
+        Ok(done)
+    }
+
+    /// Claims as many due deliveries as there is room for and starts delivering each in
+    /// `sending`; answers how many were started and whether the claim filled the room (more
+    /// may be due).
+    async fn start(
+        self: &Arc<Self>,
+        sending: &mut JoinSet<anyhow::Result<Done>>,
+    ) -> anyhow::Result<(usize, bool)> {
+        let free = self
+            .room
+            .available_permits()
+            .min(self.cfg.batch.max(1) as usize);
+        if free == 0 {
+            return Ok((0, true));
+        }
+        let (lease, batch) = self.claim_up_to(free as i64).await?;
+        let claimed = Instant::now();
+        let n = batch.len();
+        for d in batch {
+            // Taken here, not in the task: the next round sees the room this one uses.
+            let room = self.room.clone().try_acquire_owned().ok();
+            sending.spawn(self.clone().deliver(lease, d, claimed, room));
+        }
+        Ok((n, n >= free))
+    }
+
+    /// One round, waiting for it: expand, claim, send and record (each delivery as its send
+    /// finishes).
+    pub async fn run_once(self: &Arc<Self>) -> anyhow::Result<Round> {
+        let expanded = self.expand().await?;
+        let mut sending = JoinSet::new();
+        self.start(&mut sending).await?;
+        let mut round = Round {
+            expanded,
+            ..Round::default()
+        };
+        let mut first_error = None;
+        while let Some(r) = sending.join_next().await {
             match r {
-                Ok(()) => {
-                    round.sent += 1;
-                    outcomes.push((d.id, Outcome::Sent));
+                Ok(Ok(d)) => round.count(d),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
                 }
                 Err(e) => {
-                    let dead = e.permanent || d.attempts >= self.cfg.max_attempts;
-                    if dead {
-                        round.dead += 1;
-                        tracing::warn!(delivery = %d.id, channel = %d.channel, error = %e.message, "delivery dead-lettered");
-                    } else {
-                        round.failed += 1;
-                    }
-                    let next = now.as_millisecond() + self.cfg.backoff(d.attempts);
-                    outcomes.push((
-                        d.id,
-                        Outcome::Failed {
-                            error: e.message.clone(),
-                            next_at_ms: next,
-                            dead,
-                        },
-                    ));
+                    first_error.get_or_insert(e.into());
                 }
             }
         }
-        self.store.record_outcomes(lease, &now_s, outcomes).await?;
-        Ok(round)
-    }
-
-    /// One round: expand, claim, send, record.
-    pub async fn run_once(self: &Arc<Self>) -> anyhow::Result<Round> {
-        let expanded = self.expand().await?;
-        let (lease, batch) = self.claim().await?;
-        let results = self.send_all(batch).await;
-        let mut round = self.record(lease, &results).await?;
-        round.expanded = expanded;
-        Ok(round)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(round),
+        }
     }
 
     /// Runs until the process ends: a round whenever woken, or every `poll_ms`, and at once
-    /// again while rounds find work.
+    /// again while rounds find work. A round does not wait for its sends: each is recorded
+    /// when it finishes, and the next round starts meanwhile (claiming only what there is
+    /// room for, and again when a send frees room after a full claim).
     pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut sending: JoinSet<anyhow::Result<Done>> = JoinSet::new();
             loop {
-                let busy = match self.run_once().await {
-                    Ok(r) => r.expanded + r.sent + r.failed + r.dead > 0,
+                while let Some(r) = sending.try_join_next() {
+                    log_finished(r);
+                }
+                let round = async {
+                    let expanded = self.expand().await?;
+                    let (started, full) = self.start(&mut sending).await?;
+                    anyhow::Ok((expanded + started > 0, full))
+                };
+                let (busy, full) = match round.await {
+                    Ok(x) => x,
                     Err(e) => {
                         tracing::warn!(error = %e, "notification round failed");
-                        false
+                        (false, false)
                     }
                 };
-                if !busy {
-                    let _ = tokio::time::timeout(
-                        Duration::from_millis(self.cfg.poll_ms),
-                        self.wake.notified(),
-                    )
-                    .await;
+                if busy {
+                    continue;
+                }
+                let poll = Duration::from_millis(self.cfg.poll_ms);
+                if full && !sending.is_empty() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = self.wake.notified() => {}
+                        r = sending.join_next() => {
+                            if let Some(r) = r {
+                                log_finished(r);
+                            }
+                        }
+                    }
+                } else {
+                    let _ = tokio::time::timeout(poll, self.wake.notified()).await;
                 }
             }
         })
+    }
+}
+
+/// The room for concurrent sends: `batch`, at least one.
+fn cfg_room(cfg: &NotifyConfig) -> usize {
+    cfg.batch.clamp(1, 1 << 20) as usize
+}
+
+fn log_finished(r: Result<anyhow::Result<Done>, tokio::task::JoinError>) {
+    match r {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "recording a delivery failed"),
+        Err(e) => tracing::warn!(error = %e, "a delivery task failed"),
     }
 }
 

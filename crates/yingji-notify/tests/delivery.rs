@@ -207,12 +207,21 @@ fn worker(f: &Fixture, cfg: NotifyConfig) -> Arc<Worker> {
     Arc::new(Worker::new(f.store.clone(), f.clock.clone(), cfg).unwrap())
 }
 
+/// The receivers listen on loopback, which the operator allows here.
 fn cfg() -> NotifyConfig {
     NotifyConfig {
         secret: "test-secret".into(),
         base_url: "http://127.0.0.1:9".into(),
+        allow_destinations: allow(&["127.0.0.0/8", "::1/128"]),
         ..NotifyConfig::default()
     }
+}
+
+fn allow(entries: &[&str]) -> yingji_notify::outbound::AllowList {
+    yingji_notify::outbound::AllowList::try_from(
+        entries.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    )
+    .unwrap()
 }
 
 async fn state_of(store: &Store, channel: &str) -> Vec<(String, i64, Option<String>)> {
@@ -386,6 +395,17 @@ async fn email_over_smtp_and_robot_formats() {
                 .unwrap()
                 .starts_with("【演练】")
     }));
+    // Every robot request carries the message id: in the X-Yingji-Message-Id header, and as
+    // the text's last line (the robots' formats have no id field).
+    assert_eq!(r.requests.len(), 3);
+    for (id, b) in &r.requests {
+        assert_eq!(id.len(), 36, "{id}");
+        let text = b["text"]["content"]
+            .as_str()
+            .or(b["content"]["text"].as_str())
+            .unwrap();
+        assert!(text.ends_with(&format!("\n消息编号：{id}")), "{text}");
+    }
 }
 
 #[tokio::test]
@@ -420,4 +440,364 @@ async fn rate_limits_come_from_configuration() {
         t.elapsed()
     );
     assert_eq!(rx.lock().unwrap().delivered.len(), 6);
+}
+
+/// A receiver that answers its first `slow` requests only after `delay`: every request as
+/// (message id header, body, when it arrived), and how many it has answered.
+#[derive(Default)]
+struct Timed {
+    arrived: Vec<(String, Value, std::time::Instant)>,
+    answered: usize,
+}
+
+async fn slow_receiver(delay: std::time::Duration, slow: usize) -> (String, Arc<Mutex<Timed>>) {
+    let shared: Arc<Mutex<Timed>> = Arc::default();
+    let s = shared.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let s = s.clone();
+            async move {
+                let id = headers
+                    .get("x-yingji-message-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let n = {
+                    let mut t = s.lock().unwrap();
+                    t.arrived.push((id, body.0, std::time::Instant::now()));
+                    t.arrived.len()
+                };
+                if n <= slow {
+                    tokio::time::sleep(delay).await;
+                }
+                s.lock().unwrap().answered += 1;
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}/hook"), shared)
+}
+
+/// The state of a person's delivery on a channel.
+async fn state_for(store: &Store, person: Uuid, channel: &str) -> Vec<String> {
+    let f = yingji_store::notify::DeliveryFilter {
+        scope_path: "/".into(),
+        channel: Some(channel.into()),
+        limit: 100,
+        ..Default::default()
+    };
+    store
+        .list_deliveries(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.person_id == Some(person))
+        .map(|d| d.state)
+        .collect()
+}
+
+/// Waits (up to `within`) until `cond` holds; answers how long it took.
+async fn until<F, Fut>(within: std::time::Duration, mut cond: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = std::time::Instant::now();
+    while !cond().await {
+        assert!(t.elapsed() < within, "not within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    t.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_destination_does_not_hold_the_others() {
+    let f = fixture().await;
+    let slow_for = std::time::Duration::from_secs(5);
+    let (slow_url, slow) = slow_receiver(slow_for, usize::MAX).await;
+    let (fast_url, fast) = slow_receiver(std::time::Duration::ZERO, 0).await;
+    let a = person(&f, "慢一", None, &[("webhook", &slow_url)]).await;
+    let b = person(&f, "快二", None, &[("webhook", &fast_url)]).await;
+    let mut c = cfg();
+    c.poll_ms = 50;
+    let w = worker(&f, c);
+    let running = w.clone().spawn();
+    let t0 = std::time::Instant::now();
+    call(&f, &[(a, "慢一"), (b, "快二")], false).await;
+    w.wake.notify_one();
+
+    // The other person's message arrives at once, and is recorded sent, while the slow
+    // destination has not answered.
+    until(std::time::Duration::from_secs(2), || async {
+        fast.lock().unwrap().arrived.len() == 1
+    })
+    .await;
+    until(std::time::Duration::from_secs(2), || async {
+        state_for(&f.store, b, "webhook").await == ["sent"]
+    })
+    .await;
+    assert_eq!(
+        slow.lock().unwrap().arrived.len(),
+        1,
+        "the slow one was sent too"
+    );
+    assert_eq!(slow.lock().unwrap().answered, 0, "and has not answered yet");
+    assert_eq!(state_for(&f.store, a, "webhook").await, ["sending"]);
+    assert!(t0.elapsed() < slow_for / 2, "{:?}", t0.elapsed());
+
+    // A new call meanwhile: its in-app message is written and its webhook sent at once.
+    let t1 = std::time::Instant::now();
+    call(&f, &[(b, "快二")], false).await;
+    w.wake.notify_one();
+    until(std::time::Duration::from_secs(2), || async {
+        f.store.inbox(b, 10).await.unwrap().len() == 2
+    })
+    .await;
+    until(std::time::Duration::from_secs(2), || async {
+        fast.lock().unwrap().arrived.len() == 2
+    })
+    .await;
+    assert!(t1.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(slow.lock().unwrap().answered, 0, "still in flight");
+
+    // The slow one is recorded when it answers.
+    until(slow_for * 2, || async {
+        state_for(&f.store, a, "webhook").await == ["sent"]
+    })
+    .await;
+    assert_eq!(slow.lock().unwrap().arrived.len(), 1, "sent once");
+    running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_resends_only_what_was_in_flight() {
+    let f = fixture().await;
+    // The first request to the slow receiver hangs past the kill; later ones answer at once.
+    let (slow_url, slow) = slow_receiver(std::time::Duration::from_secs(60), 1).await;
+    let (fast_url, fast) = slow_receiver(std::time::Duration::ZERO, 0).await;
+    let mut people = vec![];
+    for i in 0..4 {
+        let n = format!("值班员{i}");
+        people.push((person(&f, &n, None, &[("webhook", &fast_url)]).await, n));
+    }
+    let late = person(&f, "迟五", None, &[("webhook", &slow_url)]).await;
+    people.push((late, "迟五".into()));
+    let refs: Vec<(Uuid, &str)> = people.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    call(&f, &refs, false).await;
+    let c = cfg();
+    let a = worker(&f, c.clone());
+    let round = tokio::spawn({
+        let a = a.clone();
+        async move { a.run_once().await }
+    });
+    // The four quick sends are recorded while the fifth is still in flight…
+    until(std::time::Duration::from_secs(5), || async {
+        let mut sent = 0;
+        for (p, _) in &people[..4] {
+            sent += usize::from(state_for(&f.store, *p, "webhook").await == ["sent"]);
+        }
+        sent == 4
+    })
+    .await;
+    assert_eq!(slow.lock().unwrap().arrived.len(), 1);
+    // …when the worker dies.
+    round.abort();
+    let _ = round.await;
+    drop(a);
+    assert_eq!(state_for(&f.store, late, "webhook").await, ["sending"]);
+
+    // After the lease, another worker sends only the one that was in flight.
+    f.clock.advance(SignedDuration::from_millis(c.lease_ms + 1));
+    let b = worker(&f, c);
+    let r = b.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed, r.dead), (1, 0, 0), "{r:?}");
+    assert_eq!(
+        fast.lock().unwrap().arrived.len(),
+        4,
+        "no quick message went twice"
+    );
+    {
+        let s = slow.lock().unwrap();
+        assert_eq!(s.arrived.len(), 2);
+        assert_eq!(s.arrived[0].0, s.arrived[1].0, "the same message id");
+    }
+    assert_eq!(state_for(&f.store, late, "webhook").await, ["sent"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sms_gateway_gets_the_message_id_and_is_reached_without_an_allow_list() {
+    let f = fixture().await;
+    let got: Arc<Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/send",
+        post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push((headers, body.0));
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let id = Uuid::now_v7();
+    let mut ws = WriteSet::default();
+    ws.rows.push(Row::Person(yingji_store::PersonRow {
+        id,
+        jurisdiction_id: Uuid::from_u128(1),
+        name: "钟敏".into(),
+        phone: Some("13900000001".into()),
+        email: None,
+        token_hash: None,
+        created_at: "2026-01-01T00:00:00.000000Z".into(),
+    }));
+    f.store.commit(ws).await.unwrap();
+    call(&f, &[(id, "钟敏")], false).await;
+    // The gateway is the operator's own (on loopback here): no allow-list entry needed.
+    let mut c = cfg();
+    c.allow_destinations = Default::default();
+    c.sms = Some(serde_json::from_value(json!({"url": format!("http://{addr}/send")})).unwrap());
+    let r = worker(&f, c).run_once().await.unwrap();
+    assert_eq!(r.sent, 1, "{r:?}");
+    let got = got.lock().unwrap();
+    let (h, b) = &got[0];
+    let mid = h["x-yingji-message-id"].to_str().unwrap();
+    assert_eq!(h["idempotency-key"].to_str().unwrap(), mid);
+    assert_eq!(b["id"], mid);
+    assert_eq!(b["to"], "13900000001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destinations_on_restricted_addresses_get_nothing() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/hook")
+        .to_string();
+    // Stored as if before the rule (the API refuses the literal ones when saved).
+    let literal = person(&f, "甲", None, &[("webhook", &url)]).await;
+    let mapped = person(
+        &f,
+        "乙",
+        None,
+        &[("webhook", &format!("http://[::ffff:127.0.0.1]:{port}/hook"))],
+    )
+    .await;
+    // A name that resolves to loopback: refused when connecting, by the resolver.
+    let named = person(
+        &f,
+        "丙",
+        None,
+        &[
+            ("webhook", &format!("http://localhost:{port}/hook")),
+            ("wecom", &format!("http://LocalHost:{port}/hook")),
+        ],
+    )
+    .await;
+    call(&f, &[(literal, "甲"), (mapped, "乙"), (named, "丙")], false).await;
+    let mut c = cfg();
+    c.allow_destinations = Default::default();
+    let w = worker(&f, c);
+    let r = w.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed, r.dead), (0, 0, 4), "{r:?}");
+    assert!(
+        rx.lock().unwrap().requests.is_empty(),
+        "the receiver got nothing"
+    );
+    let mut errors = state_of(&f.store, "webhook").await;
+    errors.extend(state_of(&f.store, "wecom").await);
+    for (state, attempts, e) in &errors {
+        assert_eq!((state.as_str(), *attempts), ("dead", 1), "{errors:?}");
+        assert!(
+            e.as_deref()
+                .unwrap()
+                .starts_with("destination not allowed: "),
+            "{errors:?}"
+        );
+    }
+    let e: Vec<String> = errors.iter().map(|x| x.2.clone().unwrap()).collect();
+    assert!(
+        e.iter()
+            .any(|e| e.contains("127.0.0.1 is a loopback address")),
+        "{e:?}"
+    );
+    // The IPv4-mapped form is written in hex by the URL parser.
+    assert!(
+        e.iter()
+            .any(|e| e.contains("[::ffff:7f00:1] is a loopback address")),
+        "{e:?}"
+    );
+    // The names were refused by the resolver, with the address they resolved to.
+    assert_eq!(
+        e.iter()
+            .filter(|e| e.starts_with("destination not allowed: localhost (")
+                && e.ends_with(") is a loopback address"))
+            .count(),
+        2,
+        "{e:?}"
+    );
+    // The in-app copies were delivered.
+    for p in [literal, mapped, named] {
+        assert_eq!(f.store.inbox(p, 10).await.unwrap().len(), 1);
+    }
+
+    // With loopback allowed, the same destinations receive the messages.
+    let f2 = fixture().await;
+    let p = person(
+        &f2,
+        "丁",
+        None,
+        &[
+            ("webhook", &format!("http://localhost:{port}/hook")),
+            ("wecom", &format!("http://127.0.0.1:{port}/hook")),
+        ],
+    )
+    .await;
+    call(&f2, &[(p, "丁")], false).await;
+    let r = worker(&f2, cfg()).run_once().await.unwrap();
+    assert_eq!(r.sent, 2, "{r:?}");
+    assert_eq!(rx.lock().unwrap().delivered.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let f = fixture().await;
+    let (target, rx) = webhook_receiver().await;
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let target = target.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", target)]) }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let p = person(
+        &f,
+        "戊",
+        None,
+        &[("webhook", &format!("http://{addr}/hook"))],
+    )
+    .await;
+    call(&f, &[(p, "戊")], false).await;
+    let r = worker(&f, cfg()).run_once().await.unwrap();
+    assert_eq!(r.dead, 1, "{r:?}");
+    assert!(rx.lock().unwrap().requests.is_empty());
+    let st = state_of(&f.store, "webhook").await;
+    assert!(
+        st[0]
+            .2
+            .as_deref()
+            .unwrap()
+            .contains("redirects are not followed"),
+        "{st:?}"
+    );
 }

@@ -78,7 +78,17 @@ fn main() {
 
         let dir = std::env::temp_dir().join(format!("yingji-bench-{}", Uuid::now_v7().simple()));
         let store = Store::open_sqlite(&dir).await.unwrap();
-        let state = AppState::new(store.clone(), Arc::new(SystemClock));
+        // The receiver is on loopback, which people's own webhooks may reach only when the
+        // operator allows it.
+        let cfg = yingji_notify::NotifyConfig {
+            secret: format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()),
+            allow_destinations: yingji_notify::outbound::AllowList::try_from(vec![
+                "127.0.0.0/8".to_string(),
+            ])
+            .unwrap(),
+            ..Default::default()
+        };
+        let state = AppState::with_notify(store.clone(), Arc::new(SystemClock), cfg).unwrap();
         yingji_server::demo::load_demo(&state).await.unwrap();
         let router = app(state.clone());
         let (_, county) = {

@@ -102,6 +102,8 @@ pub enum Outcome {
         next_at_ms: i64,
         dead: bool,
     },
+    /// Not sent: pending again, the attempt not counted.
+    Released,
 }
 
 /// Filter for the deliveries list.
@@ -196,6 +198,7 @@ impl Store {
                     next_at_ms,
                     dead,
                 },
+                Outcome::Released => DeliveryWrite::Released { id, lease },
             }));
         }
         self.commit(ws).await

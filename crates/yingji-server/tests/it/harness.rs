@@ -67,21 +67,42 @@ pub fn start() -> Timestamp {
     "2026-03-02T02:00:00Z".parse().unwrap()
 }
 
+/// The tests' receivers listen on loopback, which people's own destinations may not reach by
+/// default: the notification configuration of every test application allows it, except where a
+/// test gives its own ([`TestApp::sqlite_with_notify`]).
+pub fn loopback_allowed() -> yingji_notify::outbound::AllowList {
+    yingji_notify::outbound::AllowList::try_from(vec![
+        "127.0.0.0/8".to_string(),
+        "::1/128".to_string(),
+    ])
+    .expect("an allow-list")
+}
+
+/// The zero configuration with loopback allowed and a random secret.
+pub fn test_notify_config() -> yingji_notify::NotifyConfig {
+    yingji_notify::NotifyConfig {
+        secret: format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        ),
+        allow_destinations: loopback_allowed(),
+        ..Default::default()
+    }
+}
+
 impl TestApp {
     async fn with(store: Store, cleanup: Cleanup) -> TestApp {
-        Self::with_notify(store, cleanup, None).await
+        Self::with_notify(store, cleanup, test_notify_config()).await
     }
 
     async fn with_notify(
         store: Store,
         cleanup: Cleanup,
-        notify: Option<yingji_notify::NotifyConfig>,
+        notify: yingji_notify::NotifyConfig,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(start()));
-        let state = match notify {
-            Some(cfg) => AppState::with_notify(store, clock.clone(), cfg).expect("notifier"),
-            None => AppState::new(store, clock.clone()),
-        };
+        let state = AppState::with_notify(store, clock.clone(), notify).expect("notifier");
         yingji_server::demo::load_demo(&state)
             .await
             .expect("demo loads");
@@ -100,12 +121,13 @@ impl TestApp {
         Self::with(store, Cleanup::Dir(dir)).await
     }
 
-    /// [`TestApp::sqlite`] whose application has this notification configuration.
+    /// [`TestApp::sqlite`] whose application has this notification configuration (as given:
+    /// loopback is allowed only if it says so).
     pub async fn sqlite_with_notify(cfg: yingji_notify::NotifyConfig) -> TestApp {
         let dir =
             std::env::temp_dir().join(format!("yingji-test-{}", uuid::Uuid::now_v7().simple()));
         let store = Store::open_sqlite(&dir).await.expect("sqlite opens");
-        Self::with_notify(store, Cleanup::Dir(dir), Some(cfg)).await
+        Self::with_notify(store, Cleanup::Dir(dir), cfg).await
     }
 
     /// A fresh PostgreSQL database, or None (with a note) when no server is configured.

@@ -108,6 +108,7 @@ pub(crate) async fn rig(app: &TestApp) -> Rig {
         secret: "s".repeat(40),
         smtp: Some(serde_json::from_value(json!({"host": "127.0.0.1", "port": port, "tls": "none", "from": "应急值班室 <duty@example.org>"})).unwrap()),
         sms: Some(serde_json::from_value(json!({"url": format!("{base}/sms")})).unwrap()),
+        allow_destinations: crate::harness::loopback_allowed(),
         ..Default::default()
     };
     let worker =
@@ -393,6 +394,7 @@ async fn notices_in_the_configured_language() {
     let cfg = yingji_notify::NotifyConfig {
         secret: "s".repeat(40),
         language: "en".into(),
+        allow_destinations: crate::harness::loopback_allowed(),
         ..Default::default()
     };
     let app = TestApp::sqlite_with_notify(cfg).await;

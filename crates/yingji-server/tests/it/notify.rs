@@ -474,3 +474,261 @@ on_both! {
         }
     };
 }
+
+/// Every request a receiver on loopback got: (X-Yingji-Message-Id header, body).
+type Hooked = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+async fn hook_receiver() -> (String, u16, Hooked) {
+    let got: Hooked = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: String| {
+        let g = g.clone();
+        async move {
+            let id = headers
+                .get("x-yingji-message-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            g.lock().unwrap().push((
+                id,
+                serde_json::from_str(&body).unwrap_or(Value::String(body)),
+            ));
+            StatusCode::OK
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://127.0.0.1:{port}/hook"), port, got)
+}
+
+async fn put_channels(
+    app: &TestApp,
+    person: &str,
+    token: &str,
+    channels: Value,
+) -> (StatusCode, Value) {
+    let (s, v, _) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/people/{person}/channels"),
+            Some(token),
+            Some(Body::from(json!({"channels": channels}).to_string())),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    (s, v)
+}
+
+/// The people an incident's calls reach.
+async fn called_people(app: &TestApp, iid: &str) -> Vec<String> {
+    let (_, calls) = app
+        .get(
+            &format!("/api/v1/incidents/{iid}/calls"),
+            "demo-duty-officer",
+        )
+        .await;
+    let mut people: Vec<String> = calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            c["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["person"]["person_id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    people.sort();
+    people.dedup();
+    assert!(!people.is_empty(), "{calls}");
+    people
+}
+
+/// People's own webhook and robot URLs may not reach this machine or internal networks when the
+/// notification configuration allows none: refused when saved (400 `destination_not_allowed`),
+/// and — for addresses stored before the rule, or names that resolve there — refused when
+/// sending, a dead letter with the reason, while the receiver gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destinations_on_this_machine_or_internal_networks_are_refused() {
+    let (url, port, got) = hook_receiver().await;
+    let cfg = yingji_notify::NotifyConfig {
+        secret: "s".repeat(40),
+        ..Default::default()
+    };
+    let app = TestApp::sqlite_with_notify(cfg).await;
+    let wang = app.person("王晓明").await;
+    for (channel, address, host) in [
+        ("webhook", url.clone(), "127.0.0.1"),
+        ("webhook", format!("http://[::1]:{port}/hook"), "[::1]"),
+        (
+            "webhook",
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "169.254.169.254",
+        ),
+        ("webhook", "http://localhost:5432/".to_string(), "localhost"),
+        (
+            "webhook",
+            "http://2130706433:5432/".to_string(),
+            "127.0.0.1",
+        ),
+        (
+            "wecom",
+            "http://10.0.0.8/cgi-bin/webhook/send?key=k".to_string(),
+            "10.0.0.8",
+        ),
+        (
+            "feishu",
+            "http://[::ffff:192.168.1.1]/hook".to_string(),
+            "[::ffff:c0a8:101]",
+        ),
+        (
+            "dingtalk",
+            "http://100.100.100.200/robot/send".to_string(),
+            "100.100.100.200",
+        ),
+    ] {
+        let (s, v) = put_channels(
+            &app,
+            &wang,
+            "demo-duty-officer",
+            json!([{"channel": channel, "address": address}]),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{address}: {v}");
+        assert_eq!(v["error"]["code"], "destination_not_allowed", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(&address),
+            "{v}"
+        );
+        assert_eq!(v["error"]["details"]["host"], host, "{v}");
+        assert_eq!(v["error"]["details"]["address"], address.as_str(), "{v}");
+    }
+    let (_, v) = app
+        .get(
+            &format!("/api/v1/people/{wang}/channels"),
+            "demo-duty-officer",
+        )
+        .await;
+    assert_eq!(v["channels"], json!([]), "nothing was stored");
+    // A name is saved: it is checked on what it resolves to, when a message is sent.
+    let (s, v) = put_channels(
+        &app,
+        &wang,
+        "demo-duty-officer",
+        json!([{"channel": "webhook", "address": "https://hooks.example.org/yingji"}]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = put_channels(&app, &wang, "demo-duty-officer", json!([])).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Addresses stored before the rule (written straight to the table): a loopback literal and
+    // `localhost`, which the resolver finds on loopback when connecting.
+    let iid = setup(&app).await;
+    let people = called_people(&app, &iid).await;
+    let mut ws = yingji_store::WriteSet::default();
+    for (n, p) in people.iter().enumerate() {
+        let address = if n % 2 == 0 {
+            url.clone()
+        } else {
+            format!("http://localhost:{port}/hook")
+        };
+        ws.rows.push(yingji_store::Row::Directory(
+            yingji_store::DirectoryWrite::Channels {
+                person_id: p.parse().unwrap(),
+                channels: vec![("webhook".into(), address)],
+            },
+        ));
+    }
+    app.state.store.commit(ws).await.unwrap();
+    let r = app.state.notify.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed), (0, 0), "{r:?}");
+    assert!(r.dead >= people.len(), "{r:?}");
+    assert!(got.lock().unwrap().is_empty(), "the receiver got nothing");
+    let (_, list) = app
+        .get(
+            &format!("/api/v1/deliveries?incident_id={iid}&channel=webhook"),
+            "demo-duty-officer",
+        )
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), people.len(), "{list}");
+    for d in items {
+        assert_eq!(d["state"], "dead", "{d}");
+        let e = d["last_error"].as_str().unwrap();
+        assert!(
+            e == "destination not allowed: 127.0.0.1 is a loopback address"
+                || (e.starts_with("destination not allowed: localhost (")
+                    && e.ends_with(") is a loopback address")),
+            "{e}"
+        );
+    }
+    // The in-app messages went as always.
+    let (_, list) = app
+        .get(
+            &format!("/api/v1/deliveries?incident_id={iid}&channel=inapp"),
+            "demo-duty-officer",
+        )
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "sent"),
+        "{list}"
+    );
+}
+
+/// With loopback in `allow_destinations` (as every other test application has it), the same
+/// receiver gets the message, with its id in the X-Yingji-Message-Id header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_destination_on_loopback_receives_the_message() {
+    let (url, port, got) = hook_receiver().await;
+    let app = TestApp::sqlite().await;
+    let iid = setup(&app).await;
+    let people = called_people(&app, &iid).await;
+    for (n, p) in people.iter().enumerate() {
+        let address = if n % 2 == 0 {
+            url.clone()
+        } else {
+            format!("http://localhost:{port}/hook")
+        };
+        let (s, v) = put_channels(
+            &app,
+            p,
+            "demo-province-admin",
+            json!([{"channel": "webhook", "address": address}]),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let r = app.state.notify.run_once().await.unwrap();
+    assert_eq!((r.failed, r.dead), (0, 0), "{r:?}");
+    let got = got.lock().unwrap().clone();
+    let ours: Vec<&(String, Value)> = got
+        .iter()
+        .filter(|(_, b)| b["incident_id"] == iid.as_str())
+        .collect();
+    assert_eq!(ours.len(), people.len(), "{got:?}");
+    for (id, body) in ours {
+        assert_eq!(body["message_id"].as_str().unwrap(), id, "{body}");
+        assert_eq!(body["incident_id"], iid.as_str());
+    }
+    let (_, list) = app
+        .get(
+            &format!("/api/v1/deliveries?incident_id={iid}&channel=webhook"),
+            "demo-duty-officer",
+        )
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "sent"),
+        "{list}"
+    );
+}

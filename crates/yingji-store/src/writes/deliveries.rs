@@ -30,6 +30,9 @@ pub enum DeliveryWrite {
         next_at_ms: i64,
         dead: bool,
     },
+    /// Given back unsent, if the lease is still ours: pending again, due at once, the claim's
+    /// attempt not counted (the worker could not start the send while its lease would last).
+    Released { id: Uuid, lease: Uuid },
     /// A dead delivery back in the queue (an operator's retry); `Conflict::DeliveryNotDead`
     /// when it is not dead (any more).
     Retry { id: Uuid, now_ms: i64 },
@@ -94,6 +97,10 @@ impl Statements for DeliveryWrite {
                     id,
                     lease
                 ],
+            ),
+            DeliveryWrite::Released { id, lease } => Stmt::new(
+                "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, lease = NULL, lease_until_ms = NULL WHERE id = ? AND lease = ?",
+                args![id, lease],
             ),
             DeliveryWrite::Retry { id, now_ms } => Stmt::new(
                 "UPDATE deliveries SET state = 'pending', next_at_ms = ?, attempts = 0 WHERE id = ? AND state = 'dead'",
