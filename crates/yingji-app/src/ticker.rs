@@ -35,10 +35,10 @@ pub fn spawn(app: App, every: Duration) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = tick(&app).await {
-                if let Some(folded) = yingji_store::burst::log_once(&e.to_string()) {
-                    tracing::warn!(error = %e, folded, "tick failed");
-                }
+            if let Err(e) = tick(&app).await
+                && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
+            {
+                tracing::warn!(error = %e, folded, "tick failed");
             }
         }
     });

@@ -567,7 +567,10 @@ impl Worker {
                 let (busy, full) = match round.await {
                     Ok(x) => x,
                     Err(e) => {
-                        tracing::warn!(error = %e, "notification round failed");
+                        // One line per burst of the same failure (a full disk fails every round).
+                        if let Some(folded) = yingji_store::burst::log_once(&e.to_string()) {
+                            tracing::warn!(error = %e, folded, "notification round failed");
+                        }
                         (false, false)
                     }
                 };

@@ -45,7 +45,10 @@ enum Door {
 
 /// Buckets per (address, door): tokens left and when last refilled.
 #[derive(Clone, Default)]
-pub struct Buckets(Arc<Mutex<HashMap<(IpAddr, Door), (f64, Instant)>>>);
+pub struct Buckets(Arc<Mutex<BucketMap>>);
+
+/// (address, door) → (tokens left, when last refilled).
+type BucketMap = HashMap<(IpAddr, Door), (f64, Instant)>;
 
 /// Addresses remembered at most; full buckets are forgotten first.
 const ADDRESSES: usize = 100_000;

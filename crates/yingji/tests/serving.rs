@@ -174,7 +174,7 @@ fn sigterm_answers_the_request_in_flight() {
         "a draining server accepts nothing new"
     );
     // …but the request in flight is answered.
-    s.write_all(body[10..].as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[10..]).unwrap();
     let (status, _, answer) = read_answer(&mut s).expect("an answer, not a reset");
     assert_eq!(status, 401, "{answer}");
     let mut server = server;

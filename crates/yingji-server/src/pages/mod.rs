@@ -536,7 +536,7 @@ async fn signin_render(
     error: Option<String>,
 ) -> Response {
     // A pre-session secret so that the sign-in form, too, carries a CSRF token.
-    let pre = pre_token(headers).unwrap_or_else(|| yingji_app::accounts::random_token());
+    let pre = pre_token(headers).unwrap_or_else(yingji_app::accounts::random_token);
     let mut demo = Vec::new();
     for (token, who) in crate::demo::DEMO_TOKENS {
         if let Ok(Some(a)) = Actor::from_token(state, token).await {
