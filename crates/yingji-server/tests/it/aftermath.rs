@@ -159,6 +159,8 @@ on_both! {
         let v = incident(&app, &iid).await;
         assert_eq!(v["review_overdue"], true, "{v}");
         assert!(timeline(&app, &iid).await.iter().any(|e| e["kind"] == "review_overdue"));
+        // A week on, the console session has ended: sign in again.
+        let cookie = console_session(&app, DUTY).await;
         let (_, html) = page(&app, Method::GET, &format!("/incidents/{iid}"), &cookie, None).await;
         assert!(html.contains("总结评估已超期"), "the overdue review is shown");
         // The aftermath's own tasks do turn overdue; the closed ones still do not.
@@ -244,6 +246,7 @@ on_both! {
         let v = incident(&app, &iid).await;
         assert_eq!(v["review"]["corrective_actions"][0]["overdue"], true, "{v}");
         assert!(timeline(&app, &iid).await.iter().any(|e| e["kind"] == "corrective_action_overdue"));
+        let cookie = console_session(&app, DUTY).await;
         let (_, html) = page(&app, Method::GET, &format!("/incidents/{iid}"), &cookie, None).await;
         let at = html.find(&format!("data-corrective=\"{cid}\"")).unwrap();
         assert!(html[..at].ends_with("class=\"late\" "), "shown as overdue");

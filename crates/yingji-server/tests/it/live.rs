@@ -24,7 +24,7 @@ use tower::ServiceExt;
 use yingji_app::command::COMMAND_KINDS;
 
 use crate::harness::{TestApp, report_body};
-use crate::offers::console_session;
+use crate::offers::{console_session, console_session_via};
 use crate::on_both;
 
 const ADMIN: &str = "demo-province-admin";
@@ -72,7 +72,14 @@ struct Live {
 impl Live {
     /// Signs `who` in on the console and opens its live stream through the router.
     async fn open(app: &TestApp, who: &'static str) -> Live {
-        let cookie = console_session(app, who).await;
+        // The test moves the clock on by weeks: a session that long, or the stream would end
+        // (as it should) when its session expires.
+        let long = yingji_app::trust::TrustConfig {
+            session_hours: 24 * 365,
+            ..Default::default()
+        };
+        let cookie =
+            console_session_via(&yingji_server::app(app.state.clone().with_trust(long)), who).await;
         let resp = app
             .router
             .clone()

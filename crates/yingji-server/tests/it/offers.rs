@@ -56,8 +56,12 @@ pub async fn page(
 
 /// Signs in with a demo token through the console's form; returns the session cookie.
 pub async fn console_session(app: &TestApp, token: &str) -> String {
-    let resp = app
-        .router
+    console_session_via(&app.router, token).await
+}
+
+/// [`console_session`] through a given router (one whose trust settings differ).
+pub async fn console_session_via(router: &axum::Router, token: &str) -> String {
+    let resp = router
         .clone()
         .oneshot(Request::get("/signin").body(Body::empty()).unwrap())
         .await
@@ -72,8 +76,7 @@ pub async fn console_session(app: &TestApp, token: &str) -> String {
     let html =
         String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
     let csrf = csrf_of(&html);
-    let r = app
-        .router
+    let r = router
         .clone()
         .oneshot(
             Request::post("/signin")
