@@ -282,6 +282,27 @@ pub enum SignInOutcome {
     Refused(AppError),
 }
 
+impl SignInOutcome {
+    /// The answer of a sign-in command (the API's JSON).
+    fn answer(&self) -> JsonText {
+        match self {
+            SignInOutcome::SignedIn(s) => {
+                JsonText(serde_json::to_string(&s.response).expect("serialises"))
+            }
+            SignInOutcome::Refused(e) => JsonText::from(e.body()),
+        }
+    }
+
+    /// The session a sign-in opened, or why not (a sign-in is never replayed).
+    fn session(out: Option<SignInOutcome>) -> Result<NewSession, AppError> {
+        match out {
+            Some(SignInOutcome::SignedIn(s)) => Ok(s),
+            Some(SignInOutcome::Refused(e)) => Err(e),
+            None => Err(AppError::internal("a sign-in was replayed")),
+        }
+    }
+}
+
 /// Password sign-in: argon2, failures counted per login, lockout after `max_failures` within
 /// the window (even the right password is refused then), disabled accounts refused; a session
 /// row and a `signed_in` event on success. Run as yingji itself ([`sign_in`]): the password
@@ -366,12 +387,7 @@ impl Command for SignIn {
     }
 
     fn respond(&self, out: &SignInOutcome) -> JsonText {
-        match out {
-            SignInOutcome::SignedIn(s) => {
-                JsonText(serde_json::to_string(&s.response).expect("serialises"))
-            }
-            SignInOutcome::Refused(e) => JsonText::from(e.body()),
-        }
+        out.answer()
     }
 }
 
@@ -471,12 +487,7 @@ impl Command for TokenSignIn {
     }
 
     fn respond(&self, out: &SignInOutcome) -> JsonText {
-        match out {
-            SignInOutcome::SignedIn(s) => {
-                JsonText(serde_json::to_string(&s.response).expect("serialises"))
-            }
-            SignInOutcome::Refused(e) => JsonText::from(e.body()),
-        }
+        out.answer()
     }
 }
 
@@ -485,11 +496,7 @@ pub async fn sign_in_with_token(app: &App, token: &str) -> Result<NewSession, Ap
     let out = app
         .execute(&Actor::system(), None, &TokenSignIn(token.to_string()))
         .await?;
-    match out.output() {
-        Some(SignInOutcome::SignedIn(s)) => Ok(s),
-        Some(SignInOutcome::Refused(e)) => Err(e),
-        None => Err(AppError::internal("a sign-in was replayed")),
-    }
+    SignInOutcome::session(out.output())
 }
 
 /// Signs in with a login and password (the API and the console): the session, or why not.
@@ -498,11 +505,7 @@ pub async fn sign_in(app: &App, req: SignInRequest) -> Result<NewSession, AppErr
     let login = req.login.trim().to_lowercase();
     let _turn = app.sign_in_turn(&login).await;
     let out = app.execute(&Actor::system(), None, &SignIn(req)).await?;
-    match out.output() {
-        Some(SignInOutcome::SignedIn(s)) => Ok(s),
-        Some(SignInOutcome::Refused(e)) => Err(e),
-        None => Err(AppError::internal("a sign-in was replayed")),
-    }
+    SignInOutcome::session(out.output())
 }
 
 /// Ends the actor's password session (nothing to do for a token).

@@ -989,16 +989,7 @@ impl AppCommand for RegisterCase {
         };
         // A linked incident must be one the actor may see, as when linking later.
         if let Some(incident_id) = req.incident_id {
-            app.store
-                .get_incident(incident_id)
-                .await?
-                .filter(|r| actor.sees(&r.jurisdiction_path))
-                .ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::UnknownIncident,
-                        format!("incident {incident_id} not found"),
-                    )
-                })?;
+            visible_incident(app, actor, incident_id).await?;
         }
         let mut ws = WriteSet::default();
         let c = registration(app, &mut ws, actor, &j, n, Uuid::now_v7()).await?;
@@ -1014,6 +1005,21 @@ impl AppCommand for RegisterCase {
 // Commands on a case
 
 /// The domain command an action becomes for this case and actor (with the checks that need
+/// An incident the actor may see, for linking a case to it; any other is `unknown_incident`.
+async fn visible_incident(app: &App, actor: &Actor, incident_id: Uuid) -> Result<(), AppError> {
+    app.store
+        .get_incident(incident_id)
+        .await?
+        .filter(|r| actor.sees(&r.jurisdiction_path))
+        .map(|_| ())
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::UnknownIncident,
+                format!("incident {incident_id} not found"),
+            )
+        })
+}
+
 /// storage: the person, the linked record, the jurisdiction a referral goes to), and the lower
 /// jurisdiction with the new case's id for a referral.
 async fn prepare(
@@ -1062,16 +1068,7 @@ async fn prepare(
             (Command::LinkCase { case_id: *case_id }, None)
         }
         CaseAction::LinkIncident { incident_id } => {
-            app.store
-                .get_incident(*incident_id)
-                .await?
-                .filter(|r| actor.sees(&r.jurisdiction_path))
-                .ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::UnknownIncident,
-                        format!("incident {incident_id} not found"),
-                    )
-                })?;
+            visible_incident(app, actor, *incident_id).await?;
             (
                 Command::LinkIncident {
                     incident_id: *incident_id,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::harness::{TestApp, report_body};
-use crate::offers::csrf_of;
+use crate::offers::{console_sign_in_cookies, csrf_of};
 use crate::on_both;
 
 const PW: &str = yingji_app::accounts::DEMO_PASSWORD;
@@ -22,37 +22,7 @@ const PW: &str = yingji_app::accounts::DEMO_PASSWORD;
 /// Signs in on the console's token form of `router`; answers the whole `Set-Cookie` of the
 /// session.
 async fn token_sign_in(router: &Router, token: &str) -> String {
-    let resp = router
-        .clone()
-        .oneshot(Request::get("/signin").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let pre_set = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let pre = pre_set.split(';').next().unwrap().to_string();
-    let html =
-        String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
-    let csrf = csrf_of(&html);
-    let r = router
-        .clone()
-        .oneshot(
-            Request::post("/signin")
-                .header(header::COOKIE, &pre)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!("csrf={csrf}&token={token}&next=/")))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookies: Vec<String> = r
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
+    let cookies = console_sign_in_cookies(router, token).await;
     assert!(
         cookies.iter().all(|c| !c.contains(token)),
         "the token itself is never a cookie: {cookies:?}"

@@ -61,6 +61,19 @@ pub async fn console_session(app: &TestApp, token: &str) -> String {
 
 /// [`console_session`] through a given router (one whose trust settings differ).
 pub async fn console_session_via(router: &axum::Router, token: &str) -> String {
+    console_sign_in_cookies(router, token)
+        .await
+        .into_iter()
+        .find(|c| c.starts_with("yingji_session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Every `Set-Cookie` of a token sign-in on the console's form of `router`.
+pub async fn console_sign_in_cookies(router: &axum::Router, token: &str) -> Vec<String> {
     let resp = router
         .clone()
         .oneshot(Request::get("/signin").body(Body::empty()).unwrap())
@@ -91,13 +104,8 @@ pub async fn console_session_via(router: &axum::Router, token: &str) -> String {
     r.headers()
         .get_all(header::SET_COOKIE)
         .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("yingji_session="))
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn csrf_of(html: &str) -> String {
