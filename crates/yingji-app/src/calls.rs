@@ -67,19 +67,9 @@ pub async fn load_callout(
     state: &App,
     incident_id: Uuid,
 ) -> Result<(Callout, i64, Option<String>), AppError> {
-    let c = match state.store.callout(incident_id).await? {
-        Some((body, _)) => serde_json::from_str(&body).map_err(AppError::internal)?,
-        None => Callout {
-            incident_id,
-            ..Callout::default()
-        },
-    };
-    let head = state
-        .store
-        .stream_head(callout::stream_id(incident_id))
-        .await?;
-    let (v, h) = head.map_or((0, None), |(v, h)| (v, Some(h)));
-    Ok((c, v, h))
+    // Rebuilt from the callout's events, not read from its projection row (see `replay`).
+    let r = crate::replay::callout(state, incident_id).await?;
+    Ok((r.state, r.version, r.head_hash))
 }
 
 /// Context for writing callout events.
@@ -767,7 +757,10 @@ impl Command for TickCallout {
             &rec.jurisdiction_path,
             "incident",
         )?;
-        let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        let inc: Incident = crate::replay::incident(app, incident_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("incident"))?
+            .state;
         let plan = app.plan(&inc.plan_id, inc.plan_version).await.ok();
         let (before, version, head) = load_callout(app, incident_id).await?;
         let now = app.clock.now();
@@ -864,7 +857,10 @@ impl Command for AcknowledgeCall {
             .ok_or_else(|| AppError::not_found("incident"))?;
         // A person acknowledges what is addressed to them; the domain refuses anyone else.
         let auth = app.authorize_own(actor, &rec.jurisdiction_path);
-        let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        let inc: Incident = crate::replay::incident(app, incident_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("incident"))?
+            .state;
         let (before, version, head) = load_callout(app, incident_id).await?;
         let now = app.clock.now();
         let person = PersonRef {

@@ -427,6 +427,20 @@ fn status_label(c: &Case) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
+/// The case as a command decides on it: rebuilt from its events (see `replay`), not read from
+/// its row, with its petitioners' values from their own rows; `rec` then expects the stream as
+/// read.
+async fn case_for_decision(app: &App, rec: &mut CaseRecord) -> Result<Case, AppError> {
+    let events = app.store.stream_events(rec.id).await?;
+    let mut folded =
+        crate::replay::case_from(rec.id, &events)?.ok_or_else(|| AppError::not_found("case"))?;
+    rec.version = events.len() as i64;
+    rec.head_hash = events.last().map(|e| e.hash.clone()).unwrap_or_default();
+    folded.petitioners.clear();
+    rec.body = serde_json::to_string(&folded).map_err(AppError::internal)?;
+    open_case(app, rec)
+}
+
 /// A stored case with its petitioners' values opened.
 pub fn open_case(app: &App, rec: &CaseRecord) -> Result<Case, AppError> {
     let mut c: Case = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
@@ -1123,14 +1137,14 @@ impl AppCommand for OnCase {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<CaseView>, AppError> {
-        let rec = record(app, self.id.0).await?;
+        let mut rec = record(app, self.id.0).await?;
         let auth = app.authorize(
             actor,
             self.action.permission(),
             &rec.jurisdiction_path,
             "case",
         )?;
-        let c = open_case(app, &rec)?;
+        let c = case_for_decision(app, &mut rec).await?;
         let (cmd, child) = prepare(app, actor, &c, &rec, &self.action).await?;
         let (settings, _) = settings_for(app, &rec.jurisdiction_path).await?;
         let holders = app.holders(c.jurisdiction_id).await?;
@@ -1228,14 +1242,14 @@ impl AppCommand for TickCase {
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
-        let rec = record(app, self.0.0).await?;
+        let mut rec = record(app, self.0.0).await?;
         let auth = app.authorize(
             actor,
             Permission::HandleCase,
             &rec.jurisdiction_path,
             "case",
         )?;
-        let c = open_case(app, &rec)?;
+        let c = case_for_decision(app, &mut rec).await?;
         let (settings, _) = settings_for(app, &rec.jurisdiction_path).await?;
         let now = app.clock.now();
         // A provisional due date first (its calendar may have arrived), then what is due by

@@ -654,7 +654,11 @@ impl AppCommand for OnDispute {
             &rec.jurisdiction_path,
             "dispute",
         )?;
-        let d: Dispute = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        // Decided on the dispute rebuilt from its events (see `replay`).
+        let rebuilt = crate::replay::dispute(app, rec.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("dispute"))?;
+        let d = rebuilt.state;
         let events = decide(Some(&d), &self.action.command())?;
         let now = app.clock.now();
         let actor_ref = actor.as_ref();
@@ -669,8 +673,8 @@ impl AppCommand for OnDispute {
             rec.id,
             "dispute",
             rec.jurisdiction_id,
-            rec.version,
-            Some(&rec.head_hash),
+            rebuilt.version,
+            rebuilt.head_hash.as_deref(),
             &actor_ref,
             now,
             events

@@ -1246,10 +1246,17 @@ async fn decide_on(
     app: &App,
     actor: &Actor,
     auth: Authorized,
-    rec: IncidentRecord,
+    mut rec: IncidentRecord,
     action: &IncidentAction,
 ) -> Result<Decided<IncidentOut>, AppError> {
-    let inc: Incident = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+    // Decided on the incident rebuilt from its events, not on its projection row (which
+    // someone with the database could edit); the write expects the stream as read.
+    let rebuilt = crate::replay::incident(app, rec.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("incident"))?;
+    rec.version = rebuilt.version;
+    rec.head_hash = rebuilt.head_hash.unwrap_or_default();
+    let inc = rebuilt.state;
     let actor_ref = actor.as_ref();
     let plan = app.plan(&inc.plan_id, inc.plan_version).await?;
     let now = app.clock.now();

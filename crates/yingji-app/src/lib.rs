@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod notices;
 pub mod notify;
 pub mod plans;
+pub mod replay;
 pub mod reports;
 pub mod sealer;
 pub mod ticker;
@@ -230,8 +231,10 @@ impl App {
     }
 
     /// Directory phones and the contacts notices are sent to are sealed at rest; the notifier
-    /// opens them only to send.
+    /// opens them only to send. The store signs the audit record with keys derived from the
+    /// same data key.
     fn give_notifier_the_key(&self) {
+        self.store.set_audit_keys(self.sealer.audit_keys());
         self.notify.set_opener(self.address_opener());
     }
 

@@ -118,6 +118,22 @@ impl Sealer {
         Self::from_hex_keys(text.lines())
     }
 
+    /// The keys that sign the audit record's stream heads and checkpoints: one per data key,
+    /// derived from it (never stored), with the data key's id; the current key signs.
+    pub fn audit_keys(&self) -> yingji_store::AuditKeys {
+        yingji_store::AuditKeys::new(
+            self.keys
+                .iter()
+                .map(|(id, k)| {
+                    let mut h = Sha256::new();
+                    h.update(b"yingji-audit-signing-key\0");
+                    h.update(k);
+                    (id.clone(), h.finalize().into())
+                })
+                .collect(),
+        )
+    }
+
     /// The id of the key a sealed value was sealed with (None: not a sealed value).
     pub fn key_id_of(sealed: &str) -> Option<&str> {
         sealed.strip_prefix(PREFIX)?.split(':').next()

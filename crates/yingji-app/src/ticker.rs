@@ -28,17 +28,43 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
     Ok(changed)
 }
 
-/// Runs [`tick`] every `every` until the process ends.
+/// Signs the heads of a database written before heads were signed (once, with the first
+/// checkpoint), then records a signed checkpoint of every stream head that moved since the
+/// last one (`yingji_store::audit`). Returns the new checkpoint, if one was made.
+pub async fn checkpoint(app: &App) -> Result<Option<yingji_store::CheckpointInfo>, AppError> {
+    let at = yingji_store::fmt_ts(app.clock.now());
+    let adopted = app.store.adopt_unsigned_heads().await?;
+    if adopted > 0 {
+        tracing::info!(
+            heads = adopted,
+            "signed the stream heads written before signing"
+        );
+    }
+    Ok(app.store.checkpoint(&at).await?)
+}
+
+/// Runs [`tick`] every `every` until the process ends, and [`checkpoint`] at start and then every
+/// `checkpoint_seconds` of the trust settings.
 pub fn spawn(app: App, every: Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_checkpoint: Option<std::time::Instant> = None;
         loop {
             interval.tick().await;
             if let Err(e) = tick(&app).await
                 && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
             {
                 tracing::warn!(error = %e, folded, "tick failed");
+            }
+            let period = Duration::from_secs(app.trust.checkpoint_seconds);
+            if last_checkpoint.is_none_or(|t| t.elapsed() >= period) {
+                last_checkpoint = Some(std::time::Instant::now());
+                if let Err(e) = checkpoint(&app).await
+                    && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
+                {
+                    tracing::warn!(error = %e, folded, "audit checkpoint failed");
+                }
             }
         }
     });

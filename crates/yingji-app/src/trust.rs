@@ -33,6 +33,9 @@ pub struct TrustConfig {
     /// Intake requests (incident reports, new cases, inbound SMS) per minute from one address;
     /// 0 (the default): not limited — a reporting gateway may send many from one address.
     pub intake_per_minute: u32,
+    /// How often the stream heads that moved are recorded in a signed checkpoint (seconds,
+    /// 1–86400; default 60): the longest window in which a deleted stream could go unnoticed.
+    pub checkpoint_seconds: u64,
     /// Role id → permissions.
     pub roles: Roles,
 }
@@ -49,6 +52,7 @@ impl Default for TrustConfig {
             retention_days: 3 * 365,
             sign_in_per_minute: 30,
             intake_per_minute: 0,
+            checkpoint_seconds: 60,
             roles: yingji_domain::policy::default_roles(),
         }
     }
@@ -61,6 +65,9 @@ impl TrustConfig {
             anyhow::bail!(
                 "max_failures, failure_window_seconds and session_hours must be positive"
             );
+        }
+        if !(1..=86_400).contains(&cfg.checkpoint_seconds) {
+            anyhow::bail!("checkpoint_seconds must be from 1 to 86400");
         }
         if !(0..=36_500).contains(&cfg.retention_days) {
             anyhow::bail!("retention_days must be from 0 to 36500");
@@ -149,9 +156,35 @@ pub async fn log_disclosure(
 /// stream whose hash chain is broken.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditReport {
+    /// Whether everything checked out: no broken stream, no checkpoint problem and (when asked
+    /// for) no projection difference.
+    pub intact: bool,
+    /// The subtree checked (a jurisdiction path); none: the whole database.
+    pub scope: Option<String>,
     pub streams: usize,
     pub events: usize,
     pub broken: Vec<BrokenLink>,
+    /// Whether heads and checkpoints were checked against their signatures (the server holds
+    /// the operator's key).
+    pub signatures_checked: bool,
+    /// Signed checkpoints verified, and the newest of them.
+    pub checkpoints: usize,
+    pub last_checkpoint: Option<CheckpointOut>,
+    /// Problems of the checkpoints themselves, in English.
+    pub checkpoint_problems: Vec<String>,
+    /// With `projections=true`: each projection row rebuilt from its events and compared.
+    pub projections: Option<crate::replay::ProjectionReport>,
+}
+
+/// The newest signed checkpoint (an operator may keep its signature elsewhere to notice the
+/// newest checkpoints being removed).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointOut {
+    pub id: i64,
+    pub at: String,
+    /// Streams recorded by all checkpoints up to this one.
+    pub streams: i64,
+    pub signature: String,
 }
 
 /// A stream whose hash chain does not check out, and where.
@@ -179,7 +212,13 @@ impl BrokenLink {
                 stream_seq,
             } => (Some(*stream_seq), Some(*event_id)),
             Broken::SeqGap { stream_seq, .. } => (Some(*stream_seq), None),
-            Broken::HeadMismatch { .. } => (None, None),
+            Broken::Rewritten { stream_seq } => (Some(*stream_seq), None),
+            Broken::HeadMismatch { .. }
+            | Broken::Unsigned
+            | Broken::BadSignature
+            | Broken::UnknownKey { .. }
+            | Broken::Deleted { .. }
+            | Broken::Truncated { .. } => (None, None),
         };
         BrokenLink {
             stream_id,
@@ -245,12 +284,41 @@ pub async fn disclosures(
     })
 }
 
-/// Checks every stream's hash chain: for an auditor (`read_audit` in their jurisdiction) or
-/// the operator (the system actor, `yingji audit verify`).
-pub async fn verify_audit(app: &App, actor: &Actor) -> Result<AuditReport, AppError> {
+/// Checks the record of the actor's subtree (the whole database for the system actor, `yingji
+/// audit verify`, and for an auditor of the root jurisdiction): every hash chain, every head's
+/// signature, every signed checkpoint and what it recorded, in one snapshot; with
+/// `projections`, also every projection row against the same rebuilt from its events. For an
+/// auditor (`read_audit` in their jurisdiction) or the operator.
+pub async fn verify_audit(
+    app: &App,
+    actor: &Actor,
+    projections: bool,
+) -> Result<AuditReport, AppError> {
     app.require(actor, Permission::ReadAudit, &actor.scope_path, "audit")?;
-    let r = app.store.verify().await?;
+    let root = match app.store.root_jurisdiction_id().await? {
+        Some(id) => app.store.jurisdiction(id).await?.map(|j| j.path),
+        None => None,
+    };
+    let scope = if actor.is_system() || root.as_deref() == Some(actor.scope_path.as_str()) {
+        None
+    } else {
+        Some(actor.scope_path.clone())
+    };
+    let r = app.store.verify(scope.as_deref()).await?;
+    let projections = if projections {
+        let path = scope.clone().or(root).unwrap_or_else(|| "/".into());
+        Some(crate::replay::check_projections(app, &path).await?)
+    } else {
+        None
+    };
+    let intact = r.broken.is_empty()
+        && r.checkpoint_problems.is_empty()
+        && projections
+            .as_ref()
+            .is_none_or(|p| p.differences.is_empty());
     Ok(AuditReport {
+        intact,
+        scope,
         streams: r.streams,
         events: r.events,
         broken: r
@@ -258,5 +326,15 @@ pub async fn verify_audit(app: &App, actor: &Actor) -> Result<AuditReport, AppEr
             .iter()
             .map(|(id, kind, b)| BrokenLink::of(*id, kind, b))
             .collect(),
+        signatures_checked: r.signatures_checked,
+        checkpoints: r.checkpoints,
+        last_checkpoint: r.last_checkpoint.map(|c| CheckpointOut {
+            id: c.id,
+            at: c.at,
+            streams: c.streams,
+            signature: c.sig,
+        }),
+        checkpoint_problems: r.checkpoint_problems,
+        projections,
     })
 }

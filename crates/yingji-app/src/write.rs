@@ -72,6 +72,7 @@ pub fn append(
         expected_version: version,
         new_version: seq,
         head_hash: prev,
+        jurisdiction_id: Some(jurisdiction_id),
     });
     ids
 }

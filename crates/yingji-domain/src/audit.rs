@@ -91,6 +91,23 @@ pub enum Broken {
         head_hash: String,
         last_hash: String,
     },
+    /// The stream's head carries no signature (written without the operator's key, or the
+    /// signature was removed).
+    Unsigned,
+    /// The head does not match its signature: the chain was recomputed after an edit, or the
+    /// head was moved back after the newest events were deleted.
+    BadSignature,
+    /// The head was signed with a key the operator's key ring does not hold.
+    UnknownKey { key_id: String },
+    /// A signed checkpoint recorded the stream, and it is gone (deleted, or moved out of this
+    /// jurisdiction).
+    Deleted { version: i64 },
+    /// A signed checkpoint recorded the stream at a later version than it has now: its newest
+    /// events were deleted.
+    Truncated { checkpointed: i64, version: i64 },
+    /// The event at a version a signed checkpoint recorded is not the one recorded: the chain was
+    /// rewritten and its hashes recomputed.
+    Rewritten { stream_seq: i64 },
 }
 
 impl std::fmt::Display for Broken {
@@ -122,6 +139,29 @@ impl std::fmt::Display for Broken {
             Broken::HeadMismatch { .. } => {
                 f.write_str("the stream's newest event is missing: its head hash does not match")
             }
+            Broken::Unsigned => f.write_str("the stream's head carries no signature"),
+            Broken::BadSignature => f.write_str(
+                "the stream's head does not match its signature: the chain was recomputed or the head moved",
+            ),
+            Broken::UnknownKey { key_id } => write!(
+                f,
+                "the stream's head is signed with key {key_id}, which the key ring does not hold"
+            ),
+            Broken::Deleted { version } => write!(
+                f,
+                "the stream is missing: a signed checkpoint recorded it at version {version}"
+            ),
+            Broken::Truncated {
+                checkpointed,
+                version,
+            } => write!(
+                f,
+                "the stream ends at version {version} but a signed checkpoint recorded version {checkpointed}: its newest events were deleted"
+            ),
+            Broken::Rewritten { stream_seq } => write!(
+                f,
+                "event #{stream_seq} is not the one a signed checkpoint recorded: the chain was rewritten"
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! inserts into multi-row statements, and retries each write alone if the group fails
 //! (`pg_writer.rs`). Reads go through the sqlx pool; directory rows are cached (`cache.rs`).
 
+mod audit;
 mod backup;
 pub mod burst;
 mod cache;
@@ -35,6 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 use yingji_domain::audit::{EventEnvelope, StoredEvent};
 
+pub use audit::{AuditKeys, CheckpointInfo, IncidentColumns, SigCheck, VerifyReport};
 pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use cases::*;
 pub use rows::*;
@@ -186,6 +188,8 @@ struct Inner {
     api_tokens: cache::Ttl<String, Option<Uuid>>,
     grants: cache::Ttl<Uuid, Vec<trust::GrantRow>>,
     rosters: cache::Ttl<Uuid, Vec<(String, String)>>,
+    /// The keys that sign stream heads and checkpoints (`audit.rs`), set by the application.
+    audit_keys: std::sync::RwLock<Option<Arc<audit::AuditKeys>>>,
 }
 
 use sqlite_writer::Job;
@@ -267,6 +271,7 @@ impl Store {
                 api_tokens: cache::Ttl::new(),
                 grants: cache::Ttl::new(),
                 rosters: cache::Ttl::new(),
+                audit_keys: std::sync::RwLock::new(None),
             }),
         })
     }
@@ -342,7 +347,7 @@ impl Store {
     async fn commit_inner(&self, ws: WriteSet) -> Result<()> {
         // The statements are built here, on the request's task, so that the single writer
         // only executes them. They take the write set's values without copying them.
-        let stmts = rows::statements(ws)?;
+        let stmts = rows::statements(ws, self.audit_keys().as_deref())?;
         let (reply, rx) = oneshot::channel();
         self.inner
             .writer
@@ -407,45 +412,6 @@ impl Store {
             None => None,
         })
     }
-
-    /// Verifies every stream's chain; returns the first broken link found in each broken stream.
-    pub async fn verify(&self) -> Result<VerifyReport> {
-        let mut report = VerifyReport::default();
-        for (id, kind, _version, head) in self.streams().await? {
-            let events = self.stream_events(id).await?;
-            report.streams += 1;
-            report.events += events.len();
-            if let Err(b) = yingji_domain::audit::verify_stream(&events, Some(&head)) {
-                report.broken.push((id, kind, b));
-            }
-        }
-        // Events whose stream has no head at all (a stream row deleted).
-        let orphans = self
-            .fetch_all(
-                "SELECT DISTINCT yj_text(stream_id) FROM events WHERE stream_id NOT IN (SELECT id FROM streams)",
-                &[],
-            )
-            .await?;
-        for r in orphans {
-            let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
-            report.broken.push((
-                id,
-                "unknown".into(),
-                yingji_domain::audit::Broken::HeadMismatch {
-                    head_hash: String::new(),
-                    last_hash: String::new(),
-                },
-            ));
-        }
-        Ok(report)
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct VerifyReport {
-    pub streams: usize,
-    pub events: usize,
-    pub broken: Vec<(Uuid, String, yingji_domain::audit::Broken)>,
 }
 
 /// The settings of every SQLite connection, the readers' and the writer's. WAL lets readers run

@@ -25,6 +25,8 @@ pub struct StreamHead {
     pub expected_version: i64,
     pub new_version: i64,
     pub head_hash: String,
+    /// The jurisdiction of the stream's newest events (what a scoped `audit verify` goes by).
+    pub jurisdiction_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -426,22 +428,43 @@ pub fn subtree_range(path: &str) -> (String, String) {
 }
 
 /// The statements that apply a write set, in order, for either backend.
-pub(crate) fn statements(ws: WriteSet) -> Result<Vec<Stmt>> {
+pub(crate) fn statements(
+    ws: WriteSet,
+    keys: Option<&crate::audit::AuditKeys>,
+) -> Result<Vec<Stmt>> {
     let mut out = Vec::with_capacity(ws.heads.len() + ws.events.len() + ws.rows.len() + 1);
     for h in ws.heads {
+        // The head's signature (see `audit.rs`); none when the store has no key (the store's
+        // own tests).
+        let sig = keys.map(|k| {
+            k.sign(&crate::audit::head_message(
+                h.id,
+                &h.kind,
+                h.new_version,
+                &h.head_hash,
+                h.jurisdiction_id,
+            ))
+        });
         if h.expected_version == 0 {
             out.push(
                 Stmt::new(
-                    "INSERT INTO streams (id, kind, version, head_hash) VALUES (?, ?, ?, ?)",
-                    args![h.id, h.kind, h.new_version, h.head_hash],
+                    "INSERT INTO streams (id, kind, version, head_hash, head_sig, jurisdiction_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    args![h.id, h.kind, h.new_version, h.head_hash, sig, h.jurisdiction_id],
                 )
                 .on_unique(Conflict::StreamExists),
             );
         } else {
             out.push(
                 Stmt::new(
-                    "UPDATE streams SET version = ?, head_hash = ? WHERE id = ? AND version = ?",
-                    args![h.new_version, h.head_hash, h.id, h.expected_version],
+                    "UPDATE streams SET version = ?, head_hash = ?, head_sig = ?, jurisdiction_id = ? WHERE id = ? AND version = ?",
+                    args![
+                        h.new_version,
+                        h.head_hash,
+                        sig,
+                        h.jurisdiction_id,
+                        h.id,
+                        h.expected_version
+                    ],
                 )
                 .expect(1, Conflict::StreamVersion),
             );

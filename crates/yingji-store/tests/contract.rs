@@ -117,6 +117,7 @@ fn events(stream: Uuid, version: i64, prev: &str, n: usize) -> (WriteSet, String
         expected_version: version,
         new_version: version + n as i64,
         head_hash: prev.clone(),
+        jurisdiction_id: None,
     });
     (ws, prev)
 }
@@ -132,6 +133,7 @@ fn one_event(stream: Uuid, payload: &str, reason: Option<String>) -> WriteSet {
             expected_version: 0,
             new_version: 1,
             head_hash: hash.clone(),
+            jurisdiction_id: None,
         }],
         events: vec![StoredEvent {
             envelope: env,
@@ -381,7 +383,7 @@ async fn contract(db: Db) {
     assert_eq!(s.stream_head(a).await.unwrap(), a_before);
 
     // The log verifies. The database refuses to change or remove an event.
-    assert!(s.verify().await.unwrap().broken.is_empty());
+    assert!(s.verify(None).await.unwrap().broken.is_empty());
     let victim = s.stream_events(a).await.unwrap()[1].envelope.id;
     let (edit, remove, unguard) = match s.backend() {
         yingji_store::Backend::Sqlite => (
@@ -410,7 +412,7 @@ async fn contract(db: Db) {
             .expect_err("events are append-only");
         assert!(refused.to_string().contains("append-only"), "{refused}");
     }
-    assert!(s.verify().await.unwrap().broken.is_empty());
+    assert!(s.verify(None).await.unwrap().broken.is_empty());
     // Someone with full access to the database can drop the trigger first, as an attacker
     // would: editing one stored event is still found and named.
     sqlx::query(unguard).execute(s.pool()).await.unwrap();
@@ -419,7 +421,7 @@ async fn contract(db: Db) {
         .execute(s.pool())
         .await
         .unwrap();
-    let report = s.verify().await.unwrap();
+    let report = s.verify(None).await.unwrap();
     assert_eq!(report.broken.len(), 1);
     assert_eq!(report.broken[0].0, a);
     assert!(report.broken[0].2.to_string().contains(&victim.to_string()));

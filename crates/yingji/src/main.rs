@@ -167,8 +167,23 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify every hash chain in the event log; exit status 1 at the first broken link.
-    Verify(DbArgs),
+    /// Verify the whole record in one snapshot: every hash chain, every stream head's
+    /// signature and every signed checkpoint (needs the data key, as `serve` does); exit status
+    /// 1 when anything does not check out.
+    Verify(VerifyArgs),
+    /// Record a signed checkpoint of the stream heads that moved now (a server makes one every
+    /// `checkpoint_seconds`); prints the newest checkpoint and its signature.
+    Checkpoint(DbArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Also rebuild every projection row (incidents, calls, disputes, cases) from its events and
+    /// list each difference.
+    #[arg(long)]
+    projections: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -232,7 +247,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::serve(a))),
         Command::Migrate(a) => runtime().and_then(|rt| rt.block_on(serve::migrate(a))),
         Command::Audit(AuditCommand::Verify(a)) => {
-            runtime().and_then(|rt| rt.block_on(serve::audit_verify(a)))
+            runtime().and_then(|rt| rt.block_on(serve::audit_verify(a.db, a.projections)))
+        }
+        Command::Audit(AuditCommand::Checkpoint(db)) => {
+            runtime().and_then(|rt| rt.block_on(serve::audit_checkpoint(db)))
         }
         Command::Backup { db, out } => runtime().and_then(|rt| rt.block_on(serve::backup(db, out))),
         Command::Restore { db, file } => {

@@ -39,19 +39,35 @@ fn app_error(e: impl Into<yingji_app::AppError>) -> anyhow::Error {
     anyhow::Error::new(e.into())
 }
 
-pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
+/// The operator's data key for `audit` commands: the one `serve` uses, if it is here. Never
+/// makes a new key (a verification without the key checks the chains but not the signatures).
+fn existing_sealer(db: &DbArgs) -> Result<Option<yingji_app::sealer::Sealer>> {
+    let env = std::env::var("YINGJI_DATA_KEY").is_ok_and(|v| !v.trim().is_empty());
+    let file = db.data_key_file.is_some()
+        || (db.database_url.is_none() && db.data.join("data.key").exists());
+    if env || file {
+        Ok(Some(sealer(db)?))
+    } else {
+        Ok(None)
+    }
+}
+
+pub async fn audit_verify(db: DbArgs, projections: bool) -> Result<ExitCode> {
     let store = open(&db).await?;
-    let app = AppState::new(store, Arc::new(SystemClock));
-    let report = yingji_app::trust::verify_audit(&app, &yingji_app::Actor::system())
+    let mut app = AppState::new(store, Arc::new(SystemClock));
+    match existing_sealer(&db)? {
+        Some(s) => app = app.with_sealer(s),
+        None => {
+            // The default application signs with a key of its own: forget it.
+            app.store.clear_audit_keys();
+            println!(
+                "audit verify: no data key here (YINGJI_DATA_KEY, --data-key-file or <data>/data.key): signatures are NOT checked"
+            );
+        }
+    }
+    let report = yingji_app::trust::verify_audit(&app, &yingji_app::Actor::system(), projections)
         .await
         .map_err(app_error)?;
-    if report.broken.is_empty() {
-        println!(
-            "audit verify: {} streams, {} events, every hash chain intact",
-            report.streams, report.events
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
     for link in &report.broken {
         println!(
             "BROKEN {} stream {}, seq {}, event {}: {}",
@@ -62,13 +78,79 @@ pub async fn audit_verify(db: DbArgs) -> Result<ExitCode> {
             link.problem,
         );
     }
+    for p in &report.checkpoint_problems {
+        println!("BROKEN checkpoints: {p}");
+    }
+    if let Some(p) = &report.projections {
+        for d in &p.differences {
+            println!(
+                "DIFFERS {} {} {}: stored {}, rebuilt from the events {}",
+                d.projection,
+                d.id,
+                d.field,
+                d.stored.as_deref().unwrap_or("(none)"),
+                d.rebuilt.as_deref().unwrap_or("(none)"),
+            );
+        }
+        println!(
+            "audit verify: {} projection rows rebuilt from their events, {} differences",
+            p.checked,
+            p.differences.len()
+        );
+    }
+    match &report.last_checkpoint {
+        Some(c) => println!(
+            "audit verify: {} signed checkpoints; the newest is #{} of {} ({} streams), signature {}",
+            report.checkpoints, c.id, c.at, c.streams, c.signature
+        ),
+        None => println!(
+            "audit verify: no signed checkpoint yet (a server makes the first at start): deleted streams cannot be detected"
+        ),
+    }
+    if report.intact {
+        println!(
+            "audit verify: {} streams, {} events, every hash chain intact{}",
+            report.streams,
+            report.events,
+            if report.signatures_checked {
+                ", every signature valid"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
-        "audit verify: {} of {} streams broken ({} events checked)",
+        "audit verify: {} of {} streams broken, {} checkpoint problems ({} events checked)",
         report.broken.len(),
         report.streams,
+        report.checkpoint_problems.len(),
         report.events
     );
     Ok(ExitCode::from(1))
+}
+
+pub async fn audit_checkpoint(db: DbArgs) -> Result<ExitCode> {
+    let store = open(&db).await?;
+    let sealer = checked_sealer(&store, &db).await?;
+    let app = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
+    match yingji_app::ticker::checkpoint(&app)
+        .await
+        .map_err(app_error)?
+    {
+        Some(c) => println!(
+            "checkpoint #{} of {}: {} heads moved, {} streams recorded; signature {}",
+            c.id, c.at, c.heads, c.streams, c.sig
+        ),
+        None => match app.store.last_checkpoint().await.map_err(app_error)? {
+            Some(c) => println!(
+                "nothing moved since checkpoint #{} of {} ({} streams); signature {}",
+                c.id, c.at, c.streams, c.sig
+            ),
+            None => println!("no stream to record yet"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sealer(db: &DbArgs) -> Result<yingji_app::sealer::Sealer> {
@@ -88,10 +170,18 @@ async fn checked_sealer(
         .sealed_samples()
         .await
         .map_err(|e| anyhow::anyhow!("reading the database: {e}"))?;
-    let needed: std::collections::BTreeSet<&str> = samples
+    let last = store
+        .last_checkpoint()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the database: {e}"))?;
+    let mut needed: std::collections::BTreeSet<&str> = samples
         .iter()
         .filter_map(|s| yingji_app::sealer::Sealer::key_id_of(s))
         .collect();
+    // The audit record is signed with a key derived from the data key.
+    if let Some(id) = last.as_ref().and_then(|c| c.sig.split(':').next()) {
+        needed.insert(id);
+    }
     let default_key = db.database_url.is_none().then(|| db.data.join("data.key"));
     let no_key_given = std::env::var("YINGJI_DATA_KEY").map_or(true, |v| v.trim().is_empty())
         && db.data_key_file.is_none();
@@ -152,7 +242,7 @@ pub async fn restore(db: DbArgs, file: std::path::PathBuf) -> Result<ExitCode> {
         s.tables.len(),
         store.location()
     );
-    audit_verify(db).await
+    audit_verify(db, false).await
 }
 
 pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
@@ -216,7 +306,9 @@ pub async fn purge(
         }
     };
     let store = open(&db).await?;
-    let state = AppState::new(store, Arc::new(SystemClock));
+    // The data key: the purge's event is signed like every other.
+    let sealer = checked_sealer(&store, &db).await?;
+    let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());

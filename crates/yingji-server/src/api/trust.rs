@@ -196,14 +196,26 @@ pub async fn reveal(
     Ok(json_response(StatusCode::OK, out.into_body()))
 }
 
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
-    responses((status = 200, description = "every stream's hash chain checked", body = AuditReport), (status = 403, body = ErrorBody)))]
+/// What `GET /audit/verify` checks besides the record itself.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct VerifyQuery {
+    /// Also rebuild every projection row of the subtree from its events and list each
+    /// difference (slower: one read per stream).
+    #[serde(default)]
+    pub projections: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", params(VerifyQuery),
+    responses((status = 200, description = "the record of the caller's subtree checked: hash chains, signed heads and checkpoints (and projections when asked)", body = AuditReport), (status = 403, body = ErrorBody)))]
 pub async fn audit_verify(
     State(st): State<AppState>,
     actor: Actor,
+    q: Result<axum::extract::Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<AuditReport>, ApiError> {
+    let axum::extract::Query(q) =
+        q.map_err(|e| ApiError::new(yingji_app::ErrorCode::InvalidQuery, e.body_text()))?;
     Ok(axum::Json(
-        yingji_app::trust::verify_audit(&st, &actor).await?,
+        yingji_app::trust::verify_audit(&st, &actor, q.projections).await?,
     ))
 }
 

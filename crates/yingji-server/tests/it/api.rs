@@ -113,7 +113,7 @@ on_both! {
         let (s, v) = app.post(&path("close"), "demo-commander", json!({})).await;
         assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("closed")));
 
-        let report = app.state.store.verify().await.unwrap();
+        let report = app.state.store.verify(None).await.unwrap();
         assert!(report.broken.is_empty(), "{:?}", report.broken);
     };
 
@@ -310,7 +310,7 @@ on_both! {
             let (s, _) = app.get(&format!("/api/v1/incidents/{i}"), "demo-duty-officer").await;
             assert_eq!(s, StatusCode::OK);
         }
-        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+        assert!(app.state.store.verify(None).await.unwrap().broken.is_empty());
     };
 
     openapi_document_lists_the_routes => |app: TestApp| async move {

@@ -185,7 +185,7 @@ on_both! {
         let (s, _) = app.get("/api/v1/cases/stats?year=2026&by=weather", CLERK).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         // The hash chain holds.
-        let report = app.state.store.verify().await.unwrap();
+        let report = app.state.store.verify(None).await.unwrap();
         assert!(report.broken.is_empty());
     };
 

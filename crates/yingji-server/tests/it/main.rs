@@ -14,6 +14,7 @@ mod notices;
 mod notify;
 mod offers;
 mod openapi;
+mod record;
 mod reports_upward;
 mod scenario;
 mod screening;

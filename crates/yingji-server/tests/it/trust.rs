@@ -390,7 +390,7 @@ on_both! {
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, _) = app.get("/api/v1/me", &token).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
-        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+        assert!(app.state.store.verify(None).await.unwrap().broken.is_empty());
     };
 
     grants_are_bounded_by_the_granting_subtree => |app: TestApp| async move {
@@ -478,7 +478,7 @@ on_both! {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE kind IN ('signed_in', 'signed_out') AND actor_name = '刘洋'")
             .fetch_one(app.state.store.pool()).await.unwrap();
         assert_eq!(n, 2);
-        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+        assert!(app.state.store.verify(None).await.unwrap().broken.is_empty());
     };
 
     the_demo_directory_is_in_the_event_log => |app: TestApp| async move {
@@ -506,7 +506,7 @@ on_both! {
         let by_admin = count(String::from("SELECT COUNT(*) FROM events WHERE actor_name = '陈思远' AND kind IN ('jurisdiction_created', 'person_created', 'post_assigned', 'role_granted', 'account_set')")).await;
         let all = count(String::from("SELECT COUNT(*) FROM events WHERE kind IN ('jurisdiction_created', 'person_created', 'post_assigned', 'role_granted', 'account_set')")).await;
         assert_eq!(by_admin + by_yingji, all);
-        assert!(app.state.store.verify().await.unwrap().broken.is_empty());
+        assert!(app.state.store.verify(None).await.unwrap().broken.is_empty());
     };
 
     a_post_is_given_and_taken_back => |app: TestApp| async move {
@@ -622,7 +622,7 @@ on_both! {
         let (target, _guard) = crate::harness::empty_store_like(&app).await;
         let restored = target.restore(&file).await.expect("restore");
         assert_eq!(restored.tables, summary.tables);
-        let report = target.verify().await.unwrap();
+        let report = target.verify(None).await.unwrap();
         assert!(report.broken.is_empty(), "{:?}", report.broken);
         for id in &before_backup {
             let id = uuid::Uuid::parse_str(id).unwrap();
