@@ -67,6 +67,11 @@ impl AuditKeys {
         m
     }
 
+    /// The id of the key that signs.
+    pub fn current_id(&self) -> &str {
+        &self.keys.last().expect("a key").0
+    }
+
     /// `<key id>:<hex HMAC-SHA-256>` of `msg` with the current key.
     pub fn sign(&self, msg: &str) -> String {
         let (id, key) = self.keys.last().expect("a key");
@@ -328,6 +333,46 @@ impl Store {
             stmts.push(Stmt::new(
                 "UPDATE streams SET head_sig = ? WHERE id = ? AND version = ? AND head_sig IS NULL",
                 crate::args![sig, id, version],
+            ));
+        }
+        let n = stmts.len();
+        for chunk in stmts.chunks(5000) {
+            self.run_statements(chunk.to_vec()).await?;
+        }
+        Ok(n)
+    }
+
+    /// Re-signs with the current key every head validly signed with an older key of the ring
+    /// (`yingji rekey`, after a key rotation), so that the older key is needed only for the
+    /// checkpoints it signed. A head whose signature does not check out is left as it is: it
+    /// stays reported. Returns how many heads were re-signed.
+    pub async fn resign_heads(&self) -> Result<usize> {
+        let Some(keys) = self.audit_keys() else {
+            return Ok(0);
+        };
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id), kind, version, head_hash, yj_text(jurisdiction_id), head_sig FROM streams WHERE head_sig IS NOT NULL",
+                &[],
+            )
+            .await?;
+        let mut stmts = Vec::new();
+        for r in &rows {
+            let sig: String = r.try_get(5)?;
+            if sig.split(':').next() == Some(keys.current_id()) {
+                continue;
+            }
+            let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
+            let kind: String = r.try_get(1)?;
+            let version: i64 = r.try_get(2)?;
+            let head: String = r.try_get(3)?;
+            let msg = head_message(id, &kind, version, &head, opt_uuid(r.try_get(4)?)?);
+            if keys.check(&msg, &sig) != SigCheck::Valid {
+                continue;
+            }
+            stmts.push(Stmt::new(
+                "UPDATE streams SET head_sig = ? WHERE id = ? AND version = ? AND head_sig = ?",
+                crate::args![keys.sign(&msg), id, version, sig],
             ));
         }
         let n = stmts.len();

@@ -260,6 +260,11 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
         people + petitioners,
         state.sealer.current_key_id()
     );
+    let heads = state.store.resign_heads().await.map_err(app_error)?;
+    println!(
+        "re-signed {heads} stream head(s) with key {}; checkpoints keep the key that signed them",
+        state.sealer.current_key_id()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -640,10 +640,29 @@ fn rekey_names_a_missing_key() {
         "{}",
         stdout(&o)
     );
+    // The stream heads written with the old key are re-signed with the new one…
+    assert!(
+        stdout(&o).contains("re-signed ") && !stdout(&o).contains("re-signed 0 "),
+        "{}",
+        stdout(&o)
+    );
     let o = rekey(&new);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        stdout(&o).contains("re-sealed 0 value(s)"),
+        stdout(&o).contains("re-sealed 0 value(s)") && stdout(&o).contains("re-signed 0 "),
+        "{}",
+        stdout(&o)
+    );
+    // …so the record verifies with the new key alone.
+    let o = Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .env("YINGJI_DATA_KEY", &new)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("every signature valid"),
         "{}",
         stdout(&o)
     );
