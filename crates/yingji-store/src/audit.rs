@@ -27,7 +27,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sqlx::Row as _;
 use uuid::Uuid;
-use yingji_domain::audit::{Broken, EventEnvelope, StoredEvent, verify_stream};
+use yingji_domain::audit::{Broken, StoredEvent, verify_stream};
 
 use crate::rows::{Stmt, Val, bind, subtree_range};
 use crate::sql::expand;
@@ -599,7 +599,7 @@ impl Store {
         // 2. Every stream in scope with its events, in stream order.
         {
             let mut sql = String::from(
-                "SELECT yj_text(s.id), s.kind, s.version, s.head_hash, s.head_sig, yj_text(s.jurisdiction_id), yj_text(e.id), e.stream_seq, e.stream_kind, yj_text(e.jurisdiction_id), e.at, yj_text(e.actor_id), e.actor_name, e.kind, e.reason, e.payload, e.prev_hash, e.hash FROM streams s LEFT JOIN events e ON e.stream_id = s.id",
+                "SELECT yj_text(s.id), s.kind, s.version, s.head_hash, s.head_sig, yj_text(s.jurisdiction_id), yj_text(e.id), yj_text(e.stream_id), e.stream_seq, e.stream_kind, yj_text(e.jurisdiction_id), e.at, yj_text(e.actor_id), e.actor_name, e.kind, e.reason, e.payload, e.prev_hash, e.hash FROM streams s LEFT JOIN events e ON e.stream_id = s.id",
             );
             let mut args = Vec::new();
             if let Some(path) = scope {
@@ -635,25 +635,10 @@ impl Store {
                         events: Vec::new(),
                     });
                 }
-                if let Some(eid) = r.try_get::<Option<String>, _>(6)? {
+                // A stream without events has NULLs here (LEFT JOIN).
+                if r.try_get::<Option<String>, _>(6)?.is_some() {
                     let p = cur.as_mut().expect("a stream");
-                    p.events.push(StoredEvent {
-                        envelope: EventEnvelope {
-                            id: parse_uuid(&eid)?,
-                            stream_id: id,
-                            stream_seq: r.try_get(7)?,
-                            stream_kind: r.try_get(8)?,
-                            jurisdiction_id: parse_uuid(&r.try_get::<String, _>(9)?)?,
-                            at: r.try_get(10)?,
-                            actor_id: parse_uuid(&r.try_get::<String, _>(11)?)?,
-                            actor_name: r.try_get(12)?,
-                            kind: r.try_get(13)?,
-                            reason: r.try_get(14)?,
-                            payload: r.try_get(15)?,
-                            prev_hash: r.try_get(16)?,
-                        },
-                        hash: r.try_get(17)?,
-                    });
+                    p.events.push(crate::event_from_row_at(&r, 6)?);
                 }
             }
             if let Some(p) = cur.take() {

@@ -437,22 +437,28 @@ pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
 }
 
 fn event_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent> {
+    event_from_row_at(r, 0)
+}
+
+/// An event read as its thirteen columns (id, stream id, seq, stream kind, jurisdiction, time,
+/// actor id and name, kind, reason, payload, previous hash, hash) from column `at` on.
+pub(crate) fn event_from_row_at(r: &sqlx::any::AnyRow, at: usize) -> Result<StoredEvent> {
     Ok(StoredEvent {
         envelope: EventEnvelope {
-            id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-            stream_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
-            stream_seq: r.try_get(2)?,
-            stream_kind: r.try_get(3)?,
-            jurisdiction_id: parse_uuid(&r.try_get::<String, _>(4)?)?,
-            at: r.try_get(5)?,
-            actor_id: parse_uuid(&r.try_get::<String, _>(6)?)?,
-            actor_name: r.try_get(7)?,
-            kind: r.try_get(8)?,
-            reason: r.try_get(9)?,
-            payload: r.try_get(10)?,
-            prev_hash: r.try_get(11)?,
+            id: parse_uuid(&r.try_get::<String, _>(at)?)?,
+            stream_id: parse_uuid(&r.try_get::<String, _>(at + 1)?)?,
+            stream_seq: r.try_get(at + 2)?,
+            stream_kind: r.try_get(at + 3)?,
+            jurisdiction_id: parse_uuid(&r.try_get::<String, _>(at + 4)?)?,
+            at: r.try_get(at + 5)?,
+            actor_id: parse_uuid(&r.try_get::<String, _>(at + 6)?)?,
+            actor_name: r.try_get(at + 7)?,
+            kind: r.try_get(at + 8)?,
+            reason: r.try_get(at + 9)?,
+            payload: r.try_get(at + 10)?,
+            prev_hash: r.try_get(at + 11)?,
         },
-        hash: r.try_get(12)?,
+        hash: r.try_get(at + 12)?,
     })
 }
 

@@ -12,32 +12,27 @@ use yingji_store::Backend;
 
 use crate::harness::{TestApp, report_body};
 use crate::on_both;
+use crate::trust::active_incident;
 
-async fn incident(app: &TestApp, headcount: u32, activate: bool) -> String {
+/// An incident reported and verified, not yet assessed.
+async fn verified_incident(app: &TestApp) -> String {
     let (s, inc) = app
         .post(
             "/api/v1/incidents",
             "demo-duty-officer",
-            report_body(app, headcount).await,
+            report_body(app, 120).await,
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{inc}");
     let id = inc["id"].as_str().unwrap().to_string();
-    let steps: &[(&str, &str)] = if activate {
-        &[
-            ("verify", "demo-duty-officer"),
-            ("assess", "demo-commander"),
-            ("activate", "demo-commander"),
-        ]
-    } else {
-        &[("verify", "demo-duty-officer")]
-    };
-    for (a, who) in steps {
-        let (s, v) = app
-            .post(&format!("/api/v1/incidents/{id}/{a}"), who, json!({}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{a}: {v}");
-    }
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/incidents/{id}/verify"),
+            "demo-duty-officer",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     id
 }
 
@@ -141,10 +136,10 @@ async fn recompute_chain(app: &TestApp, id: &str, seq: i64, payload: &str) {
 
 on_both! {
     every_rewrite_of_the_record_is_reported => |app: TestApp| async move {
-        let a = incident(&app, 120, true).await;
-        let b = incident(&app, 120, true).await;
-        let c = incident(&app, 120, true).await;
-        let d = incident(&app, 120, true).await;
+        let a = active_incident(&app, 120).await;
+        let b = active_incident(&app, 120).await;
+        let c = active_incident(&app, 120).await;
+        let d = active_incident(&app, 120).await;
         let first = checkpoint(&app).await;
         // The demo's own record and these incidents check out, projections too.
         let clean = verify(&app, true).await;
@@ -185,7 +180,7 @@ on_both! {
         // 3. An event edited and the later hashes recomputed: C was checkpointed at its newest
         // event; E is newer than every checkpoint.
         recompute_chain(&app, &c, 2, "{\"type\":\"verified\",\"note\":\"改写\"}").await;
-        let e = incident(&app, 120, false).await;
+        let e = verified_incident(&app).await;
         recompute_chain(&app, &e, 2, "{\"type\":\"verified\",\"note\":\"改写\"}").await;
 
         // 4. A projection row edited: D's level in its row.

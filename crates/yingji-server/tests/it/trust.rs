@@ -36,7 +36,8 @@ fn session_cookie(h: &HeaderMap) -> String {
     c.split(';').next().unwrap().to_string()
 }
 
-async fn active_incident(app: &TestApp, headcount: u32) -> String {
+/// An incident reported, verified, assessed and activated by the demo's people.
+pub(crate) async fn active_incident(app: &TestApp, headcount: u32) -> String {
     let (s, inc) = app
         .post(
             "/api/v1/incidents",
