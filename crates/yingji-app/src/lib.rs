@@ -22,6 +22,7 @@ pub mod notify;
 pub mod plans;
 pub mod reports;
 pub mod sealer;
+pub mod subjects;
 pub mod ticker;
 pub mod trust;
 pub mod write;

@@ -162,12 +162,15 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let people = yingji_app::directory::rekey_phones(&state)
         .await
         .map_err(app_error)?;
+    let keys = yingji_app::subjects::rewrap_subject_keys(&state)
+        .await
+        .map_err(app_error)?;
     let petitioners = yingji_app::cases::rekey_petitioners(&state)
         .await
         .map_err(app_error)?;
     println!(
-        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
-        people + petitioners,
+        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {keys} subject key(s) re-wrapped, {petitioners} petitioner value(s) moved under their case's key)",
+        people + keys + petitioners,
         state.sealer.current_key_id()
     );
     Ok(ExitCode::SUCCESS)
@@ -228,11 +231,14 @@ pub async fn purge(
         retention_days: days,
         dry_run,
     };
-    let r = state
-        .execute(&actor, None, &cmd)
-        .await?
-        .output()
-        .context("a purge is never replayed")?;
+    let (r, erased) = yingji_app::cases::purge(&state, &actor, &cmd)
+        .await
+        .map_err(app_error)?;
+    if !erased {
+        eprintln!(
+            "warning: the WAL could not be emptied while another process was reading the database; run `yingji purge` again when it is idle to finish erasing"
+        );
+    }
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),
