@@ -666,6 +666,16 @@ fn rekey_names_a_missing_key() {
         app.execute(&yingji_app::Actor::system(), None, &CreatePerson::from(req))
             .await
             .unwrap();
+        // A subject key, wrapped with the old key.
+        let mut ws = yingji_store::WriteSet::default();
+        yingji_app::subjects::SubjectKey::create(
+            &mut ws,
+            &app.sealer,
+            "case",
+            uuid::Uuid::now_v7(),
+            jiff::Timestamp::now(),
+        );
+        app.commit(ws).await.unwrap();
     });
     let rekey = |keys: &str| {
         Command::new(env!("CARGO_BIN_EXE_yingji"))
@@ -691,7 +701,9 @@ fn rekey_names_a_missing_key() {
     let o = rekey(&format!("{old},{new}"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        stdout(&o).contains(&format!("re-sealed 1 value(s) with key {new_id}")),
+        stdout(&o).contains(&format!(
+            "re-sealed 2 value(s) with key {new_id} (1 phone(s) of people, 1 subject key(s) re-wrapped"
+        )),
         "{}",
         stdout(&o)
     );
