@@ -1554,6 +1554,8 @@ pub struct PurgeReport {
     pub cutoff: Timestamp,
     pub cases: usize,
     pub petitioners: usize,
+    /// Closed disputes whose parties' names were erased.
+    pub disputes: usize,
     pub dry_run: bool,
     /// The id of the `personal_data_purged` event's stream (none for a dry run or when nothing
     /// was due).
@@ -1561,9 +1563,12 @@ pub struct PurgeReport {
 }
 
 /// Erases the sealed personal values (contact, address, ID number) of the petitioners of every
-/// case no longer open (replied or closed) whose last change is older than `cutoff`. The case,
-/// its events, its statistics and the petitioners' names stay, so the hash chains still verify
-/// and every count is unchanged. One `personal_data_purged` event (stream kind `purge`) records
+/// case no longer open (replied or closed) whose last change is older than `cutoff`, and
+/// destroys the case's subject key (so the masks in its registration event and any other copy
+/// can no longer be opened), the contacts notices to its petitioners were sent to and the
+/// stored idempotent answers naming it; and destroys the key of every closed dispute unchanged
+/// since `cutoff` (its parties' names). The case, its events, its statistics and the
+/// petitioners' names stay, so the hash chains still verify and every count is unchanged. One `personal_data_purged` event (stream kind `purge`) records
 /// who ran it, when, the cutoff and how many, in the same write. An operator command: run by
 /// the system actor (`yingji purge`).
 pub struct PurgePetitioners {
@@ -1611,14 +1616,16 @@ impl AppCommand for PurgePetitioners {
                     .count();
             }
         }
+        let disputes = app.store.purgeable_disputes(&fmt_ts(self.cutoff)).await?;
         let mut report = PurgeReport {
             cutoff: self.cutoff,
             cases: ids.len(),
             petitioners,
+            disputes: disputes.len(),
             dry_run: self.dry_run,
             event_stream: None,
         };
-        if self.dry_run || ids.is_empty() {
+        if self.dry_run || (ids.is_empty() && disputes.is_empty()) {
             return Ok(Decided::nothing(auth, report));
         }
         let now = app.clock.now();
@@ -1643,6 +1650,9 @@ impl AppCommand for PurgePetitioners {
                     "cases": ids.len(),
                     "petitioners": petitioners,
                     "case_ids": ids,
+                    "disputes": disputes.len(),
+                    "dispute_fields": ["parties.name"],
+                    "dispute_ids": disputes,
                 }),
                 None,
             )],
@@ -1658,6 +1668,10 @@ impl AppCommand for PurgePetitioners {
                 subject_kind: "case",
                 subject_id: *id,
             }));
+            ws.rows
+                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
+                    subject_id: *id,
+                }));
             // The contacts notices to the petitioners were sent to (sealed for their outbox
             // row with the data key) go too.
             for (outbox_id, payload) in app.store.petitioner_notices(*id).await? {
@@ -1674,6 +1688,18 @@ impl AppCommand for PurgePetitioners {
                 }));
             }
         }
+        // Closed disputes: their parties' names, sealed with the dispute's key in its row and
+        // its registration event, become unreadable with the key.
+        for id in &disputes {
+            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+                subject_kind: "dispute",
+                subject_id: *id,
+            }));
+            ws.rows
+                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
+                    subject_id: *id,
+                }));
+        }
         report.event_stream = Some(stream);
         Ok(Decided::new(auth, ws, report))
     }
@@ -1684,12 +1710,19 @@ impl AppCommand for PurgePetitioners {
 }
 
 /// The tables whose deleted values a purge makes unrecoverable from the database files.
-pub const PURGED_TABLES: [&str; 4] = ["case_petitioners", "subject_keys", "outbox", "deliveries"];
+pub const PURGED_TABLES: [&str; 6] = [
+    "case_petitioners",
+    "subject_keys",
+    "outbox",
+    "deliveries",
+    "disputes",
+    "idempotency",
+];
 
-/// `yingji purge`: runs [`PurgePetitioners`] and, once it has committed something, makes the
-/// erased values and destroyed keys unrecoverable from the database files
-/// ([`yingji_store::Store::erase_deleted`]). The flag is false when SQLite could not empty its
-/// WAL because a reader was reading (a later purge, or restart, finishes it).
+/// `yingji purge`: runs [`PurgePetitioners`] and then makes the erased values and destroyed keys
+/// unrecoverable from the database files ([`yingji_store::Store::erase_deleted`]; on
+/// PostgreSQL only when something was purged). The flag is false when SQLite could not empty its
+/// WAL because a reader was reading (the next `yingji purge` finishes it).
 pub async fn purge(
     app: &App,
     actor: &Actor,
@@ -1700,7 +1733,10 @@ pub async fn purge(
         .await?
         .output()
         .ok_or_else(|| AppError::internal("a purge is never replayed"))?;
-    let erased = if report.event_stream.is_some() {
+    // SQLite's pass is cheap and finishes one a reader held up before; PostgreSQL's rewrites
+    // the tables, so it runs only after a purge that erased something.
+    let sqlite = matches!(app.store.backend(), yingji_store::Backend::Sqlite);
+    let erased = if !cmd.dry_run && (report.event_stream.is_some() || sqlite) {
         app.store.erase_deleted(&PURGED_TABLES).await?
     } else {
         true

@@ -298,6 +298,17 @@ impl Store {
         rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
+    /// Closed disputes whose last change was before `cutoff` (a `fmt_ts` time) and whose key
+    /// (sealing their parties' names) has not been destroyed yet.
+    pub async fn purgeable_disputes(&self, cutoff: &str) -> Result<Vec<Uuid>> {
+        let rows = self.fetch_all(
+            "SELECT yj_text(d.id) FROM disputes d JOIN subject_keys k ON k.subject_kind = 'dispute' AND k.subject_id = d.id WHERE d.status = 'closed' AND d.updated_at < ? ORDER BY 1",
+            &[Val::ts(cutoff)],
+        )
+        .await?;
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
+    }
+
     pub async fn case_by_number(&self, number: &str) -> Result<Option<Uuid>> {
         let row = self
             .fetch_optional(

@@ -245,14 +245,15 @@ pub async fn purge(
     };
     if dry_run {
         println!(
-            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}",
-            r.petitioners, r.cases
+            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}, and the parties' names of {} closed dispute(s)",
+            r.petitioners, r.cases, r.disputes
         );
     } else {
         println!(
-            "purged the personal data of {} petitioner(s) in {} case(s) {what}{}",
+            "purged the personal data of {} petitioner(s) in {} case(s) {what}, and the parties' names of {} closed dispute(s){}",
             r.petitioners,
             r.cases,
+            r.disputes,
             r.event_stream
                 .map(|s| format!("; recorded in purge stream {s}"))
                 .unwrap_or_default()

@@ -223,4 +223,88 @@ on_both! {
             let _ = std::fs::remove_file(f as &Path);
         }
     };
+
+    dispute_parties_names_are_sealed_and_purged_with_their_key => |app: TestApp| async move {
+        let town = app.jurisdiction("青石镇").await;
+        let (first, second) = ("测试甲某某", "测试乙某某");
+        let (s, d) = app.post("/api/v1/disputes", "demo-town-duty", json!({
+            "jurisdiction_id": town, "title": "测试：宅基地边界纠纷",
+            "parties": [{"name": first, "role": "申请方"}, {"name": second, "role": "被申请方"}],
+            "nature": "土地", "area": "测试村三组", "risk": "medium"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        assert_eq!(d["parties"][0]["name"], first, "shown to who may see the dispute");
+        let did: Uuid = d["id"].as_str().unwrap().parse().unwrap();
+        for (action, body) in [
+            ("assign", json!({"unit": "青石镇司法所"})),
+            ("result", json!({"resolved": true, "result": "达成协议"})),
+            ("close", json!({})),
+        ] {
+            let (s, v) = app.post(&format!("/api/v1/disputes/{did}/{action}"), "demo-town-duty", body).await;
+            assert_eq!((s, v["parties"][1]["name"].clone()), (StatusCode::OK, json!(second)), "{action}: {v}");
+        }
+        let (_, v) = app.get(&format!("/api/v1/disputes/{did}"), "demo-town-duty").await;
+        assert_eq!(v["parties"][0]["name"], first, "{v}");
+        let (_, v) = app.get(&format!("/api/v1/disputes?jurisdiction_id={town}"), "demo-town-duty").await;
+        assert!(v["items"].as_array().unwrap().iter().any(|x| x["parties"][0]["name"] == first), "{v}");
+        // Never in clear in the database: rows and events hold them sealed with the dispute's key.
+        let key = app.state.store.subject_key("dispute", did).await.unwrap().expect("the dispute's key");
+        let before = temp("dispute-before.jsonl");
+        app.state.store.backup(&before).await.unwrap();
+        let bytes = std::fs::read(&before).unwrap();
+        for name in [first, second] {
+            assert!(!holds(&bytes, name), "{name} in clear in the backup");
+        }
+        assert!(holds(&bytes, &format!("subject1:{}:", key.id)));
+
+        let cutoff = {
+            use yingji_domain::clock::Clock;
+            app.clock.now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()
+        };
+        let (report, _) = yingji_app::cases::purge(
+            &app.state,
+            &yingji_app::Actor::system(),
+            &yingji_app::cases::PurgePetitioners { cutoff, retention_days: None, dry_run: false },
+        ).await.unwrap();
+        assert!(report.disputes >= 1, "{report:?}");
+        assert_eq!(app.state.store.subject_key("dispute", did).await.unwrap(), None);
+        // The dispute, its roles and its history stay; the names answer empty.
+        let (s, v) = app.get(&format!("/api/v1/disputes/{did}"), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["parties"], json!([{"name": "", "role": "申请方"}, {"name": "", "role": "被申请方"}]));
+        assert_eq!(v["status"], "closed");
+        let report = app.state.store.verify().await.unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        // Nothing opens to a name: the backup after the purge, and SQLite's files.
+        let after = temp("dispute-after.jsonl");
+        app.state.store.backup(&after).await.unwrap();
+        let mut files = vec![after.clone()];
+        if matches!(app.state.store.backend(), yingji_store::Backend::Sqlite) {
+            let db = app.state.store.location().to_string();
+            for suffix in ["", "-wal", "-shm"] {
+                files.push(PathBuf::from(format!("{db}{suffix}")));
+            }
+        }
+        let aads: Vec<String> = (0..2)
+            .flat_map(|i| [yingji_app::disputes::party_aad(did, i), yingji_app::disputes::event_party_aad(did, i)])
+            .collect();
+        let sealer = app.state.sealer.clone();
+        for f in &files {
+            let Ok(bytes) = std::fs::read(f) else { continue };
+            for name in [first, second] {
+                assert!(!holds(&bytes, name), "{} holds {name}", f.display());
+            }
+            // The key, wrapped with the data key, is nowhere.
+            let wrap = SubjectKeyRow { id: key.id, subject_kind: "dispute".into(), subject_id: did, wrapped_key: String::new() };
+            for t in tokens(&bytes, yingji_app::sealer::PREFIX) {
+                let row = SubjectKeyRow { wrapped_key: t.clone(), ..wrap.clone() };
+                assert!(SubjectKey::unwrap(&sealer, &row).is_err(), "{} holds the dispute's key", f.display());
+                for aad in &aads {
+                    assert!(sealer.open(&t, aad).is_err());
+                }
+            }
+        }
+        for f in [&before, &after] {
+            let _ = std::fs::remove_file(f as &Path);
+        }
+    };
 }

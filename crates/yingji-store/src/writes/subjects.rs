@@ -28,6 +28,9 @@ pub enum SubjectKeyWrite {
         subject_kind: &'static str,
         subject_id: Uuid,
     },
+    /// Forgets the stored idempotent answers that name the subject (they may hold its personal
+    /// data, masked or in clear): a request repeated with such a key runs again.
+    ForgetAnswers { subject_id: Uuid },
 }
 
 impl Statements for SubjectKeyWrite {
@@ -57,6 +60,10 @@ impl Statements for SubjectKeyWrite {
             } => Stmt::new(
                 "DELETE FROM subject_keys WHERE subject_kind = ? AND subject_id = ?",
                 args![subject_kind, subject_id],
+            ),
+            SubjectKeyWrite::ForgetAnswers { subject_id } => Stmt::new(
+                "DELETE FROM idempotency WHERE response LIKE ?",
+                args![format!("%\"id\":\"{subject_id}\"%")],
             ),
         });
     }
