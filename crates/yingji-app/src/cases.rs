@@ -1721,13 +1721,14 @@ pub const PURGED_TABLES: [&str; 6] = [
 
 /// `yingji purge`: runs [`PurgePetitioners`] and then makes the erased values and destroyed keys
 /// unrecoverable from the database files ([`yingji_store::Store::erase_deleted`]; on
-/// PostgreSQL only when something was purged). The flag is false when SQLite could not empty its
-/// WAL because a reader was reading (the next `yingji purge` finishes it).
+/// PostgreSQL only when something was purged). The second part answers whether that pass
+/// finished: false when SQLite could not empty its WAL because a reader was reading (the next
+/// `yingji purge` finishes it), an error when it failed (the purge itself has committed).
 pub async fn purge(
     app: &App,
     actor: &Actor,
     cmd: &PurgePetitioners,
-) -> Result<(PurgeReport, bool), AppError> {
+) -> Result<(PurgeReport, Result<bool, AppError>), AppError> {
     let report = app
         .execute(actor, None, cmd)
         .await?
@@ -1737,9 +1738,12 @@ pub async fn purge(
     // the tables, so it runs only after a purge that erased something.
     let sqlite = matches!(app.store.backend(), yingji_store::Backend::Sqlite);
     let erased = if !cmd.dry_run && (report.event_stream.is_some() || sqlite) {
-        app.store.erase_deleted(&PURGED_TABLES).await?
+        app.store
+            .erase_deleted(&PURGED_TABLES)
+            .await
+            .map_err(AppError::from)
     } else {
-        true
+        Ok(true)
     };
     Ok((report, erased))
 }

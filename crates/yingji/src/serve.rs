@@ -234,11 +234,6 @@ pub async fn purge(
     let (r, erased) = yingji_app::cases::purge(&state, &actor, &cmd)
         .await
         .map_err(app_error)?;
-    if !erased {
-        eprintln!(
-            "warning: the WAL could not be emptied while another process was reading the database; run `yingji purge` again when it is idle to finish erasing"
-        );
-    }
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),
@@ -259,7 +254,21 @@ pub async fn purge(
                 .unwrap_or_default()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    match erased {
+        Ok(true) => Ok(ExitCode::SUCCESS),
+        Ok(false) => {
+            eprintln!(
+                "warning: the WAL could not be emptied while another process was reading the database; run `yingji purge` again when it is idle to finish erasing"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "error: the purge is committed, but vacuuming the database files failed (old copies may remain in them until it succeeds; run `yingji purge` again): {e}"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The case configuration and calendar named on the command line, or the built-in ones.

@@ -169,7 +169,7 @@ on_both! {
             &yingji_app::Actor::system(),
             &yingji_app::cases::PurgePetitioners { cutoff, retention_days: None, dry_run: false },
         ).await.unwrap();
-        assert!(report.cases >= 1 && erased, "{report:?}");
+        assert!(report.cases >= 1 && erased.unwrap(), "{report:?}");
         let after = temp("after.jsonl");
         app.state.store.backup(&after).await.unwrap();
 
