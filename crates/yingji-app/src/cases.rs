@@ -1556,6 +1556,8 @@ pub struct PurgeReport {
     pub petitioners: usize,
     /// Closed disputes whose parties' names were erased.
     pub disputes: usize,
+    /// Closed incidents whose personal intake values were erased.
+    pub incidents: usize,
     pub dry_run: bool,
     /// The id of the `personal_data_purged` event's stream (none for a dry run or when nothing
     /// was due).
@@ -1617,15 +1619,17 @@ impl AppCommand for PurgePetitioners {
             }
         }
         let disputes = app.store.purgeable_disputes(&fmt_ts(self.cutoff)).await?;
+        let incidents = app.store.purgeable_incidents(&fmt_ts(self.cutoff)).await?;
         let mut report = PurgeReport {
             cutoff: self.cutoff,
             cases: ids.len(),
             petitioners,
             disputes: disputes.len(),
+            incidents: incidents.len(),
             dry_run: self.dry_run,
             event_stream: None,
         };
-        if self.dry_run || (ids.is_empty() && disputes.is_empty()) {
+        if self.dry_run || (ids.is_empty() && disputes.is_empty() && incidents.is_empty()) {
             return Ok(Decided::nothing(auth, report));
         }
         let now = app.clock.now();
@@ -1653,6 +1657,9 @@ impl AppCommand for PurgePetitioners {
                     "disputes": disputes.len(),
                     "dispute_fields": ["parties.name"],
                     "dispute_ids": disputes,
+                    "incidents": incidents.len(),
+                    "incident_fields": "intake fields marked personal",
+                    "incident_ids": incidents,
                 }),
                 None,
             )],
@@ -1699,6 +1706,14 @@ impl AppCommand for PurgePetitioners {
                 .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
                     subject_id: *id,
                 }));
+        }
+        // Closed incidents: the values of their personal intake fields, sealed with the
+        // incident's key in its `reported` event (masked everywhere else).
+        for id in &incidents {
+            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+                subject_kind: "incident",
+                subject_id: *id,
+            }));
         }
         report.event_stream = Some(stream);
         Ok(Decided::new(auth, ws, report))

@@ -120,6 +120,21 @@ pub fn key_id_of(sealed: &str) -> Option<Uuid> {
     split(sealed).ok().map(|(id, _)| id)
 }
 
+/// `v` with every value sealed with a subject key replaced by `mask` (an event payload shown to
+/// people who may see it but not reveal what it seals).
+pub fn masked_json(mut v: serde_json::Value, mask: &str) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value, mask: &str) {
+        match v {
+            serde_json::Value::String(s) if is_sealed(s) => *s = mask.to_string(),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, mask)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, mask)),
+            _ => {}
+        }
+    }
+    walk(&mut v, mask);
+    v
+}
+
 /// A subject's key unwrapped, if it has one (an error if the data key that wrapped it is
 /// missing or the row was damaged).
 pub fn unwrap_row(app: &App, row: Option<&SubjectKeyRow>) -> Result<Option<SubjectKey>, AppError> {

@@ -309,6 +309,17 @@ impl Store {
         rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
+    /// Incidents closed (or found unfounded) whose last change was before `cutoff` and whose
+    /// key (sealing their personal intake values) has not been destroyed yet.
+    pub async fn purgeable_incidents(&self, cutoff: &str) -> Result<Vec<Uuid>> {
+        let rows = self.fetch_all(
+            "SELECT yj_text(i.id) FROM incidents i JOIN subject_keys k ON k.subject_kind = 'incident' AND k.subject_id = i.id WHERE i.status IN ('closed', 'unfounded') AND i.updated_at < ? ORDER BY 1",
+            &[Val::ts(cutoff)],
+        )
+        .await?;
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
+    }
+
     pub async fn case_by_number(&self, number: &str) -> Result<Option<Uuid>> {
         let row = self
             .fetch_optional(

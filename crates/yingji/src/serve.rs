@@ -240,15 +240,16 @@ pub async fn purge(
     };
     if dry_run {
         println!(
-            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}, and the parties' names of {} closed dispute(s)",
-            r.petitioners, r.cases, r.disputes
+            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}, the parties' names of {} closed dispute(s), and the personal intake values of {} closed incident(s)",
+            r.petitioners, r.cases, r.disputes, r.incidents
         );
     } else {
         println!(
-            "purged the personal data of {} petitioner(s) in {} case(s) {what}, and the parties' names of {} closed dispute(s){}",
+            "purged the personal data of {} petitioner(s) in {} case(s) {what}, the parties' names of {} closed dispute(s), and the personal intake values of {} closed incident(s){}",
             r.petitioners,
             r.cases,
             r.disputes,
+            r.incidents,
             r.event_stream
                 .map(|s| format!("; recorded in purge stream {s}"))
                 .unwrap_or_default()

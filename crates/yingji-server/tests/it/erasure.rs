@@ -307,4 +307,74 @@ on_both! {
             let _ = std::fs::remove_file(f as &Path);
         }
     };
+
+    personal_intake_values_are_sealed_masked_and_purged => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        // A plan version whose intake form has a field marked personal.
+        let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;
+        let src = plan["source"].as_str().unwrap().to_string();
+        assert!(src.contains("\n[aftermath]"));
+        let revised = src.replacen("\n[aftermath]", "\n[[intake]]\nid = \"reporter_contact\"\nlabel = \"反映人联系方式\"\nkind = \"text\"\nrequired = false\npersonal = true\n\n[aftermath]", 1);
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": revised})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        // `personal` is for free text only.
+        let wrong = src.replacen("\n[aftermath]", "\n[[intake]]\nid = \"when_seen\"\nlabel = \"发现时间\"\nkind = \"datetime\"\npersonal = true\n\n[aftermath]", 1);
+        let (s, v) = app.post("/api/v1/plans", "demo-duty-officer", json!({"jurisdiction_id": county, "source": wrong})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("plan_check_failed")), "{v}");
+        let contact = "测试人王某某13866660457";
+        let mut body = crate::harness::report_body(&app, 30).await;
+        body["fields"]["reporter_contact"] = json!(contact);
+        let (s, inc) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{inc}");
+        assert_eq!(inc["fields"]["reporter_contact"], "****", "masked for everyone: {inc}");
+        assert_eq!(inc["fields"]["demands"], "要求支付拖欠的工程款", "other fields as they were");
+        let iid: Uuid = inc["id"].as_str().unwrap().parse().unwrap();
+        let (_, v) = app.get(&format!("/api/v1/incidents/{iid}"), "demo-duty-officer").await;
+        assert_eq!(v["fields"]["reporter_contact"], "****", "{v}");
+        let (_, tl) = app.get(&format!("/api/v1/incidents/{iid}/timeline"), "demo-duty-officer").await;
+        let reported = tl["items"].as_array().unwrap().iter().find(|e| e["kind"] == "reported").unwrap();
+        assert_eq!(reported["payload"]["report"]["fields"]["reporter_contact"], "****", "{reported}");
+        assert!(!tl.to_string().contains("13866660457"));
+        // Sealed with the incident's key in its event.
+        let key = app.state.store.subject_key("incident", iid).await.unwrap().expect("the incident's key");
+        let events = app.state.store.stream_events(iid).await.unwrap();
+        let payload = &events.iter().find(|e| e.envelope.kind == "reported").unwrap().envelope.payload;
+        assert!(payload.contains(&format!("subject1:{}:", key.id)), "{payload}");
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/unfounded"), "demo-duty-officer", json!({"reason": "经核实，现场无人聚集"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        let cutoff = {
+            use yingji_domain::clock::Clock;
+            app.clock.now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()
+        };
+        let (report, _) = yingji_app::cases::purge(
+            &app.state,
+            &yingji_app::Actor::system(),
+            &yingji_app::cases::PurgePetitioners { cutoff, retention_days: None, dry_run: false },
+        ).await.unwrap();
+        assert_eq!(report.incidents, 1, "{report:?}");
+        assert_eq!(app.state.store.subject_key("incident", iid).await.unwrap(), None);
+        let report = app.state.store.verify().await.unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        let after = temp("incident-after.jsonl");
+        app.state.store.backup(&after).await.unwrap();
+        let mut files = vec![after.clone()];
+        if matches!(app.state.store.backend(), yingji_store::Backend::Sqlite) {
+            let db = app.state.store.location().to_string();
+            for suffix in ["", "-wal", "-shm"] {
+                files.push(PathBuf::from(format!("{db}{suffix}")));
+            }
+        }
+        let sealer = app.state.sealer.clone();
+        let wrap = SubjectKeyRow { id: key.id, subject_kind: "incident".into(), subject_id: iid, wrapped_key: String::new() };
+        for f in &files {
+            let Ok(bytes) = std::fs::read(f) else { continue };
+            assert!(!holds(&bytes, "13866660457"), "{} holds the value", f.display());
+            for t in tokens(&bytes, yingji_app::sealer::PREFIX) {
+                let row = SubjectKeyRow { wrapped_key: t.clone(), ..wrap.clone() };
+                assert!(SubjectKey::unwrap(&sealer, &row).is_err(), "{} holds the incident's key", f.display());
+            }
+        }
+        let _ = std::fs::remove_file(&after);
+    };
 }
