@@ -18,11 +18,12 @@ use yingji_domain::values::CaseId;
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_store::{
     CaseFilter, CaseRecord, CaseRow, CaseWrite, JurisdictionRow, PetitionerField, Row, StatCounts,
-    WriteSet, fmt_ts,
+    SubjectKeyWrite, WriteSet, fmt_ts,
 };
 
 use crate::command::{Command as AppCommand, Decided};
 use crate::sealer::{PREFIX, Sealer, mask_address, mask_id_number, mask_phone};
+use crate::subjects::{self, SubjectKey};
 use crate::write::{Item, append};
 use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission};
 
@@ -319,6 +320,11 @@ pub fn petitioner_aad(case_id: Uuid, ordinal: i64, field: &str) -> String {
     format!("case_petitioners.{field}:{case_id}:{ordinal}")
 }
 
+/// The place a petitioner's masked value in the case's `registered` event is sealed for.
+pub fn event_aad(case_id: Uuid, ordinal: i64, field: &str) -> String {
+    format!("events.registered.{field}:{case_id}:{ordinal}")
+}
+
 /// The sealed petitioner fields, as named in the API and in the associated data.
 pub const SEALED_FIELDS: [&str; 3] = ["contact", "address", "id_number"];
 
@@ -330,9 +336,12 @@ fn field_of(p: &Petitioner, field: PetitionerField) -> &Option<String> {
     }
 }
 
-/// Opens a stored petitioner value (values stored before sealing are returned as they are).
+/// Opens a stored petitioner value: sealed with the case's subject key (`subject1:`), or with
+/// the data key (`sealed1:`, before migration 0013, until `yingji rekey`); values stored before
+/// sealing are returned as they are.
 fn open_value(
     sealer: &Sealer,
+    key: Option<&SubjectKey>,
     case_id: Uuid,
     ordinal: i64,
     field: &str,
@@ -340,6 +349,17 @@ fn open_value(
 ) -> Result<Option<String>, AppError> {
     match stored {
         None => Ok(None),
+        Some(s) if subjects::is_sealed(s) => key
+            .ok_or_else(|| {
+                AppError::internal(format!(
+                    "case {case_id}: petitioner {ordinal} {field}: sealed with a subject key the case no longer has"
+                ))
+            })?
+            .open(s, &petitioner_aad(case_id, ordinal, field))
+            .map(Some)
+            .map_err(|e| {
+                AppError::internal(format!("case {case_id}: petitioner {ordinal} {field}: {e}"))
+            }),
         Some(s) if !s.starts_with(PREFIX) => Ok(Some(s.to_string())),
         Some(s) => sealer
             .open(s, &petitioner_aad(case_id, ordinal, field))
@@ -361,8 +381,10 @@ pub fn masked(p: &Petitioner) -> Petitioner {
     }
 }
 
-/// The event as written to the log: a registration carries the masked petitioners only.
-fn logged_event(e: &Event) -> Event {
+/// The event as written to the log: a registration carries the petitioners' masks only, each
+/// sealed with the case's subject key (so that `yingji purge` makes even the masks unreadable,
+/// though the hash chain keeps the event as written).
+fn logged_event(e: &Event, case_id: Uuid, key: Option<&SubjectKey>) -> Event {
     match e {
         Event::Registered {
             case,
@@ -372,7 +394,24 @@ fn logged_event(e: &Event) -> Event {
             due_at,
         } => {
             let mut n = case.as_ref().clone();
-            n.petitioners = n.petitioners.iter().map(masked).collect();
+            n.petitioners = n
+                .petitioners
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let m = masked(p);
+                    let Some(key) = key else { return m };
+                    let seal = |field: PetitionerField, v: Option<String>| {
+                        v.map(|v| key.seal(&v, &event_aad(case_id, i as i64, field.as_str())))
+                    };
+                    Petitioner {
+                        name: m.name,
+                        contact: seal(PetitionerField::Contact, m.contact),
+                        address: seal(PetitionerField::Address, m.address),
+                        id_number: seal(PetitionerField::IdNumber, m.id_number),
+                    }
+                })
+                .collect();
             Event::Registered {
                 case: Box::new(n),
                 accepted_on: *accepted_on,
@@ -444,12 +483,20 @@ async fn case_for_decision(app: &App, rec: &mut CaseRecord) -> Result<Case, AppE
 /// A stored case with its petitioners' values opened.
 pub fn open_case(app: &App, rec: &CaseRecord) -> Result<Case, AppError> {
     let mut c: Case = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+    let key = subjects::unwrap_row(app, rec.subject_key.as_ref())?;
     c.petitioners = rec
         .petitioners
         .iter()
         .map(|p| {
             let open = |field: &str, v: &Option<String>| {
-                open_value(&app.sealer, rec.id, p.ordinal, field, v.as_deref())
+                open_value(
+                    &app.sealer,
+                    key.as_ref(),
+                    rec.id,
+                    p.ordinal,
+                    field,
+                    v.as_deref(),
+                )
             };
             Ok(Petitioner {
                 name: p.name.clone(),
@@ -566,7 +613,7 @@ fn case_rows(
     after: &Case,
     path: &str,
     settings: &CaseSettings,
-    sealer: &Sealer,
+    key: Option<&SubjectKey>,
 ) {
     let mut stored = after.clone();
     stored.petitioners.clear();
@@ -611,13 +658,13 @@ fn case_rows(
         updated_at: fmt_ts(after.updated_at),
         body,
     }))));
-    if before.is_none() {
+    if let (None, Some(key)) = (before, key) {
         for (i, p) in after.petitioners.iter().enumerate() {
             let i = i as i64;
             let seal = |field: PetitionerField| {
                 field_of(p, field)
                     .as_deref()
-                    .map(|v| sealer.seal(v, &petitioner_aad(after.id, i, field.as_str())))
+                    .map(|v| key.seal(v, &petitioner_aad(after.id, i, field.as_str())))
             };
             ws.rows.push(Row::Case(CaseWrite::Petitioner {
                 case_id: after.id,
@@ -712,10 +759,22 @@ struct CaseChange<'a> {
 }
 
 fn case_write(ws: &mut WriteSet, app: &App, actor: &ActorRef, now: Timestamp, ch: CaseChange) {
+    // A new case (registered or referred) gets its subject key: its petitioners' values, in
+    // its rows and its registration event, are sealed with it.
+    let key = ch
+        .before
+        .is_none()
+        .then(|| SubjectKey::create(ws, &app.sealer, "case", ch.after.id, now));
     let items = ch
         .events
         .iter()
-        .map(|e| Item::new(&e.kind(), &logged_event(e), e.reason()))
+        .map(|e| {
+            Item::new(
+                &e.kind(),
+                &logged_event(e, ch.after.id, key.as_ref()),
+                e.reason(),
+            )
+        })
         .collect();
     let ids = append(
         ws,
@@ -731,7 +790,7 @@ fn case_write(ws: &mut WriteSet, app: &App, actor: &ActorRef, now: Timestamp, ch
     for (id, e) in ids.iter().zip(ch.events) {
         outbox_for(ws, &app.sealer, ch.after, ch.path, ch.settings, *id, e, now);
     }
-    case_rows(ws, ch.before, ch.after, ch.path, ch.settings, &app.sealer);
+    case_rows(ws, ch.before, ch.after, ch.path, ch.settings, key.as_ref());
 }
 
 /// Reserves the next case number of a jurisdiction for the year: the counter's write fails with
@@ -1509,6 +1568,10 @@ pub struct PurgeReport {
     pub cutoff: Timestamp,
     pub cases: usize,
     pub petitioners: usize,
+    /// Closed disputes whose parties' names were erased.
+    pub disputes: usize,
+    /// Closed incidents whose personal intake values were erased.
+    pub incidents: usize,
     pub dry_run: bool,
     /// The id of the `personal_data_purged` event's stream (none for a dry run or when nothing
     /// was due).
@@ -1516,9 +1579,12 @@ pub struct PurgeReport {
 }
 
 /// Erases the sealed personal values (contact, address, ID number) of the petitioners of every
-/// case no longer open (replied or closed) whose last change is older than `cutoff`. The case,
-/// its events, its statistics and the petitioners' names stay, so the hash chains still verify
-/// and every count is unchanged. One `personal_data_purged` event (stream kind `purge`) records
+/// case no longer open (replied or closed) whose last change is older than `cutoff`, and
+/// destroys the case's subject key (so the masks in its registration event and any other copy
+/// can no longer be opened), the contacts notices to its petitioners were sent to and the
+/// stored idempotent answers naming it; and destroys the key of every closed dispute unchanged
+/// since `cutoff` (its parties' names). The case, its events, its statistics and the
+/// petitioners' names stay, so the hash chains still verify and every count is unchanged. One `personal_data_purged` event (stream kind `purge`) records
 /// who ran it, when, the cutoff and how many, in the same write. An operator command: run by
 /// the system actor (`yingji purge`).
 pub struct PurgePetitioners {
@@ -1566,14 +1632,18 @@ impl AppCommand for PurgePetitioners {
                     .count();
             }
         }
+        let disputes = app.store.purgeable_disputes(&fmt_ts(self.cutoff)).await?;
+        let incidents = app.store.purgeable_incidents(&fmt_ts(self.cutoff)).await?;
         let mut report = PurgeReport {
             cutoff: self.cutoff,
             cases: ids.len(),
             petitioners,
+            disputes: disputes.len(),
+            incidents: incidents.len(),
             dry_run: self.dry_run,
             event_stream: None,
         };
-        if self.dry_run || ids.is_empty() {
+        if self.dry_run || (ids.is_empty() && disputes.is_empty() && incidents.is_empty()) {
             return Ok(Decided::nothing(auth, report));
         }
         let now = app.clock.now();
@@ -1598,6 +1668,12 @@ impl AppCommand for PurgePetitioners {
                     "cases": ids.len(),
                     "petitioners": petitioners,
                     "case_ids": ids,
+                    "disputes": disputes.len(),
+                    "dispute_fields": ["parties.name"],
+                    "dispute_ids": disputes,
+                    "incidents": incidents.len(),
+                    "incident_fields": "intake fields marked personal",
+                    "incident_ids": incidents,
                 }),
                 None,
             )],
@@ -1606,6 +1682,51 @@ impl AppCommand for PurgePetitioners {
             ws.rows.push(Row::Case(CaseWrite::Purge {
                 case_id: *id,
                 at: fmt_ts(now),
+            }));
+            // Destroying the case's key makes every other copy of its petitioners' values (the
+            // masks in its registration event, free pages, backups) unreadable.
+            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+                subject_kind: "case",
+                subject_id: *id,
+            }));
+            ws.rows
+                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
+                    subject_id: *id,
+                }));
+            // The contacts notices to the petitioners were sent to (sealed for their outbox
+            // row with the data key) go too.
+            for (outbox_id, payload) in app.store.petitioner_notices(*id).await? {
+                let mut v: Value = serde_json::from_str(&payload).map_err(AppError::internal)?;
+                if let Some(a) = v.get_mut("addresses") {
+                    *a = json!([]);
+                }
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("addresses_purged".into(), json!(true));
+                }
+                ws.rows.push(Row::Case(CaseWrite::EraseNoticeAddresses {
+                    outbox_id,
+                    payload: v.to_string(),
+                }));
+            }
+        }
+        // Closed disputes: their parties' names, sealed with the dispute's key in its row and
+        // its registration event, become unreadable with the key.
+        for id in &disputes {
+            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+                subject_kind: "dispute",
+                subject_id: *id,
+            }));
+            ws.rows
+                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
+                    subject_id: *id,
+                }));
+        }
+        // Closed incidents: the values of their personal intake fields, sealed with the
+        // incident's key in its `reported` event (masked everywhere else).
+        for id in &incidents {
+            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+                subject_kind: "incident",
+                subject_id: *id,
             }));
         }
         report.event_stream = Some(stream);
@@ -1617,11 +1738,53 @@ impl AppCommand for PurgePetitioners {
     }
 }
 
-/// Re-seals every petitioner value sealed with an older key (or stored before sealing) with the
-/// current key. Returns how many values changed. Idempotent; safe while serving (each value is
-/// replaced only if it is still the one read). An operator command (`yingji rekey`).
+/// The tables whose deleted values a purge makes unrecoverable from the database files.
+pub const PURGED_TABLES: [&str; 6] = [
+    "case_petitioners",
+    "subject_keys",
+    "outbox",
+    "deliveries",
+    "disputes",
+    "idempotency",
+];
+
+/// `yingji purge`: runs [`PurgePetitioners`] and then makes the erased values and destroyed keys
+/// unrecoverable from the database files ([`yingji_store::Store::erase_deleted`]; on
+/// PostgreSQL only when something was purged). The second part answers whether that pass
+/// finished: false when SQLite could not empty its WAL because a reader was reading (the next
+/// `yingji purge` finishes it), an error when it failed (the purge itself has committed).
+pub async fn purge(
+    app: &App,
+    actor: &Actor,
+    cmd: &PurgePetitioners,
+) -> Result<(PurgeReport, Result<bool, AppError>), AppError> {
+    let report = app
+        .execute(actor, None, cmd)
+        .await?
+        .output()
+        .ok_or_else(|| AppError::internal("a purge is never replayed"))?;
+    // SQLite's pass is cheap and finishes one a reader held up before; PostgreSQL's rewrites
+    // the tables, so it runs only after a purge that erased something.
+    let sqlite = matches!(app.store.backend(), yingji_store::Backend::Sqlite);
+    let erased = if !cmd.dry_run && (report.event_stream.is_some() || sqlite) {
+        app.store
+            .erase_deleted(&PURGED_TABLES)
+            .await
+            .map_err(AppError::from)
+    } else {
+        Ok(true)
+    };
+    Ok((report, erased))
+}
+
+/// Re-seals every petitioner value still sealed with the data key (before migration 0013) or
+/// stored before sealing with its case's subject key, giving the case a key if it has none.
+/// Returns how many values changed. Idempotent; safe while serving (each value is replaced only
+/// if it is still the one read). An operator command (`yingji rekey`, which first re-wraps the
+/// subject keys with the current data key: [`subjects::rewrap_subject_keys`]).
 pub async fn rekey_petitioners(app: &App) -> Result<usize, AppError> {
     let mut n = 0;
+    let mut current: Option<(Uuid, SubjectKey)> = None;
     for (case_id, p) in app.store.all_case_petitioners().await? {
         for (field, stored) in [
             (PetitionerField::Contact, &p.contact),
@@ -1629,11 +1792,35 @@ pub async fn rekey_petitioners(app: &App) -> Result<usize, AppError> {
             (PetitionerField::IdNumber, &p.id_number),
         ] {
             let Some(stored) = stored else { continue };
-            if stored.starts_with(PREFIX) && !app.sealer.needs_rekey(stored) {
+            if subjects::is_sealed(stored) {
                 continue;
             }
+            let key = match &current {
+                Some((id, k)) if *id == case_id => k.clone(),
+                _ => {
+                    let row = app.store.subject_key("case", case_id).await?;
+                    let k = match subjects::unwrap_row(app, row.as_ref())? {
+                        Some(k) => k,
+                        None => {
+                            let mut ws = WriteSet::default();
+                            let k = SubjectKey::create(
+                                &mut ws,
+                                &app.sealer,
+                                "case",
+                                case_id,
+                                app.clock.now(),
+                            );
+                            app.commit(ws).await?;
+                            k
+                        }
+                    };
+                    current = Some((case_id, k.clone()));
+                    k
+                }
+            };
             let plain = open_value(
                 &app.sealer,
+                None,
                 case_id,
                 p.ordinal,
                 field.as_str(),
@@ -1646,9 +1833,7 @@ pub async fn rekey_petitioners(app: &App) -> Result<usize, AppError> {
                 ordinal: p.ordinal,
                 field,
                 stored: stored.clone(),
-                sealed: app
-                    .sealer
-                    .seal(&plain, &petitioner_aad(case_id, p.ordinal, field.as_str())),
+                sealed: key.seal(&plain, &petitioner_aad(case_id, p.ordinal, field.as_str())),
             }));
             app.commit(ws).await?;
             n += 1;
@@ -1687,10 +1872,33 @@ pub struct CaseTimeline {
     pub items: Vec<TimelineEvent>,
 }
 
+/// An event's payload as the timeline shows it: the petitioners' masks in a registration event,
+/// sealed with the case's subject key, opened (null once `yingji purge` destroyed the key).
+fn shown_payload(mut payload: Value, case_id: Uuid, key: Option<&SubjectKey>) -> Value {
+    if let Some(ps) = payload
+        .pointer_mut("/case/petitioners")
+        .and_then(Value::as_array_mut)
+    {
+        for (i, p) in ps.iter_mut().enumerate() {
+            for field in SEALED_FIELDS {
+                let Some(v) = p.get_mut(field) else { continue };
+                let Some(sealed) = v.as_str().filter(|s| subjects::is_sealed(s)) else {
+                    continue;
+                };
+                *v = key
+                    .and_then(|k| k.open(sealed, &event_aad(case_id, i as i64, field)).ok())
+                    .map_or(Value::Null, Value::String);
+            }
+        }
+    }
+    payload
+}
+
 /// A case's timeline, for an actor who may read the case.
 pub async fn timeline(app: &App, actor: &Actor, id: Uuid) -> Result<CaseTimeline, AppError> {
     let rec = record(app, id).await?;
     app.require(actor, Permission::ViewCases, &rec.jurisdiction_path, "case")?;
+    let key = subjects::unwrap_row(app, rec.subject_key.as_ref())?;
     let items = app
         .store
         .stream_events(id)
@@ -1708,7 +1916,11 @@ pub async fn timeline(app: &App, actor: &Actor, id: Uuid) -> Result<CaseTimeline
                     person_id: v.actor_id,
                     name: v.actor_name,
                 },
-                payload: serde_json::from_str::<Value>(&v.payload).unwrap_or(Value::Null),
+                payload: shown_payload(
+                    serde_json::from_str::<Value>(&v.payload).unwrap_or(Value::Null),
+                    id,
+                    key.as_ref(),
+                ),
                 hash: e.hash,
                 prev_hash: v.prev_hash,
             }

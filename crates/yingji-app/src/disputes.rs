@@ -19,6 +19,7 @@ use yingji_store::{
 };
 
 use crate::command::{Command as AppCommand, Decided};
+use crate::subjects::{self, SubjectKey};
 use crate::write::{Item, append};
 use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission};
 
@@ -536,6 +537,55 @@ impl DisputeAction {
     }
 }
 
+/// The place a party's name is sealed for in the dispute's row (associated data).
+pub fn party_aad(dispute_id: Uuid, position: usize) -> String {
+    format!("disputes.party:{dispute_id}:{position}")
+}
+
+/// The place a party's name is sealed for in the dispute's `registered` event.
+pub fn event_party_aad(dispute_id: Uuid, position: usize) -> String {
+    format!("events.dispute_registered.party:{dispute_id}:{position}")
+}
+
+/// The parties with their names sealed with the dispute's key (roles stay in clear).
+fn sealed_parties(
+    parties: &[Party],
+    key: &SubjectKey,
+    aad: impl Fn(usize) -> String,
+) -> Vec<Party> {
+    parties
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Party {
+            name: key.seal(&p.name, &aad(i)),
+            role: p.role.clone(),
+        })
+        .collect()
+}
+
+/// A dispute as stored, as it is shown: its parties' names (sealed with the dispute's key)
+/// opened; empty once `yingji purge` destroyed the key. Names stored before migration 0013 are
+/// shown as they are.
+pub async fn opened(app: &App, mut d: Dispute) -> Result<Dispute, AppError> {
+    if !d.parties.iter().any(|p| subjects::is_sealed(&p.name)) {
+        return Ok(d);
+    }
+    let row = app.store.subject_key("dispute", d.id).await?;
+    let key = subjects::unwrap_row(app, row.as_ref())?;
+    for (i, p) in d.parties.iter_mut().enumerate() {
+        if !subjects::is_sealed(&p.name) {
+            continue;
+        }
+        p.name = match &key {
+            None => String::new(),
+            Some(k) => k
+                .open(&p.name, &party_aad(d.id, i))
+                .map_err(|e| AppError::internal(format!("dispute {}: party {i}: {e}", d.id)))?,
+        };
+    }
+    Ok(d)
+}
+
 /// The projection row of a dispute.
 fn dispute_row(d: &Dispute, path: &str) -> Row {
     Row::Screening(ScreeningWrite::Dispute {
@@ -606,6 +656,23 @@ impl AppCommand for RegisterDispute {
         }
         let d = d.ok_or_else(|| AppError::internal("a registration created no dispute"))?;
         let mut ws = WriteSet::default();
+        // The parties' names are sealed with the dispute's own key, in its row and its
+        // registration event, so that `yingji purge` can erase them (crypto-shredding).
+        let key = SubjectKey::create(&mut ws, &app.sealer, "dispute", id, now);
+        let logged: Vec<Event> = events
+            .iter()
+            .map(|e| match e {
+                Event::Registered { dispute } => Event::Registered {
+                    dispute: NewDispute {
+                        parties: sealed_parties(&dispute.parties, &key, |i| event_party_aad(id, i)),
+                        ..dispute.clone()
+                    },
+                },
+                e => e.clone(),
+            })
+            .collect();
+        let mut stored = d.clone();
+        stored.parties = sealed_parties(&d.parties, &key, |i| party_aad(id, i));
         append(
             &mut ws,
             id,
@@ -615,12 +682,12 @@ impl AppCommand for RegisterDispute {
             None,
             &actor_ref,
             now,
-            events
+            logged
                 .iter()
                 .map(|e| Item::new(e.kind(), e, None))
                 .collect(),
         );
-        ws.rows.push(dispute_row(&d, &j.path));
+        ws.rows.push(dispute_row(&stored, &j.path));
         Ok(Decided::new(auth, ws, d))
     }
 
@@ -658,7 +725,12 @@ impl AppCommand for OnDispute {
         let rebuilt = crate::replay::dispute(app, rec.id)
             .await?
             .ok_or_else(|| AppError::not_found("dispute"))?;
-        let d = rebuilt.state;
+        let mut d = rebuilt.state;
+        // The parties' names are sealed for their place (the event's differ from the row's); no
+        // decision reads them, and the row keeps its own.
+        d.parties = serde_json::from_str::<Dispute>(&rec.body)
+            .map_err(AppError::internal)?
+            .parties;
         let events = decide(Some(&d), &self.action.command())?;
         let now = app.clock.now();
         let actor_ref = actor.as_ref();
@@ -689,6 +761,7 @@ impl AppCommand for OnDispute {
             }
         }
         ws.rows.push(dispute_row(&after, &rec.jurisdiction_path));
+        let after = opened(app, after).await?;
         Ok(Decided::new(auth, ws, after))
     }
 
@@ -735,7 +808,8 @@ pub async fn dispute(app: &App, actor: &Actor, id: Uuid) -> Result<Dispute, AppE
         &rec.jurisdiction_path,
         "dispute",
     )?;
-    serde_json::from_str(&rec.body).map_err(AppError::internal)
+    let d: Dispute = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+    opened(app, d).await
 }
 
 /// Which disputes to list.
@@ -772,10 +846,9 @@ pub async fn list(app: &App, actor: &Actor, q: &DisputeQuery) -> Result<DisputeL
         .store
         .list_disputes(&scope, q.status.as_deref(), q.reported_upward, limit)
         .await?;
-    Ok(DisputeList {
-        items: rows
-            .iter()
-            .filter_map(|b| serde_json::from_str(b).ok())
-            .collect(),
-    })
+    let mut items = vec![];
+    for d in rows.iter().filter_map(|b| serde_json::from_str(b).ok()) {
+        items.push(opened(app, d).await?);
+    }
+    Ok(DisputeList { items })
 }

@@ -693,7 +693,10 @@ pub async fn timeline(app: &App, actor: &Actor, id: Uuid) -> Result<IncidentTime
                     person_id: v.actor_id,
                     name: v.actor_name,
                 },
-                payload: serde_json::from_str(&v.payload).unwrap_or(Value::Null),
+                payload: crate::subjects::masked_json(
+                    serde_json::from_str(&v.payload).unwrap_or(Value::Null),
+                    PERSONAL_MASK,
+                ),
                 hash: e.hash,
                 prev_hash: v.prev_hash,
             }
@@ -805,6 +808,56 @@ impl AppCommand for ReportIncident {
     }
 }
 
+/// What an incident shows, to everyone, in place of the value of an intake field its plan
+/// marks `personal`.
+pub const PERSONAL_MASK: &str = "****";
+
+/// The place a personal intake value is sealed for in the incident's `reported` event.
+pub fn field_aad(incident_id: Uuid, field: &str) -> String {
+    format!("events.reported.fields.{field}:{incident_id}")
+}
+
+/// The values of intake fields the plan marks `personal`: sealed with the incident's own key
+/// (created here) in its `reported` event, and masked in the incident itself (its row and every
+/// answer), so that `yingji purge` erases them by destroying the key.
+fn seal_personal_fields(
+    ws: &mut WriteSet,
+    app: &App,
+    intake: &[yingji_plan::model::IntakeField],
+    mut events: Vec<Event>,
+    mut inc: Incident,
+    now: Timestamp,
+) -> (Vec<Event>, Incident) {
+    let personal: Vec<String> = intake
+        .iter()
+        .filter(|f| f.personal)
+        .map(|f| f.id.value.clone())
+        .filter(|id| {
+            inc.fields
+                .get(id)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty())
+        })
+        .collect();
+    if personal.is_empty() {
+        return (events, inc);
+    }
+    let key = crate::subjects::SubjectKey::create(ws, &app.sealer, "incident", inc.id, now);
+    for e in events.iter_mut() {
+        if let Event::Reported { report, .. } = e {
+            for f in &personal {
+                if let Some(Value::String(v)) = report.fields.get_mut(f) {
+                    *v = key.seal(v, &field_aad(inc.id, f));
+                }
+            }
+        }
+    }
+    for f in personal {
+        inc.fields.insert(f, json!(PERSONAL_MASK));
+    }
+    (events, inc)
+}
+
 async fn report_writes(
     app: &App,
     actor: &ActorRef,
@@ -846,6 +899,7 @@ async fn report_writes(
     }
     let inc = inc.ok_or_else(|| AppError::internal("a report created no incident"))?;
     let mut ws = WriteSet::default();
+    let (events, inc) = seal_personal_fields(&mut ws, app, &plan.intake, events, inc, now);
     let body = incident_events(&mut ws, &inc, &j.path, 0, None, actor, now, &events);
     Ok((
         ws,

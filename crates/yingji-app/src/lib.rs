@@ -23,6 +23,7 @@ pub mod plans;
 pub mod replay;
 pub mod reports;
 pub mod sealer;
+pub mod subjects;
 pub mod ticker;
 pub mod trust;
 pub mod write;

@@ -150,20 +150,7 @@ impl Sealer {
     /// Seals `plain` for the place named by `aad`.
     pub fn seal(&self, plain: &str, aad: &str) -> String {
         let (id, key) = self.keys.last().expect("a key");
-        let cipher = ChaCha20Poly1305::new(key);
-        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain.as_bytes(),
-                    aad: aad.as_bytes(),
-                },
-            )
-            .expect("sealing cannot fail for in-memory input");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        format!("{PREFIX}{id}:{}", hex::encode(out))
+        format!("{PREFIX}{id}:{}", aead_seal(key, plain, aad))
     }
 
     /// Opens a sealed value sealed for the place named by `aad`.
@@ -175,21 +162,7 @@ impl Sealer {
             .iter()
             .find(|(k, _)| k == id)
             .ok_or_else(|| SealError::UnknownKey(id.to_string()))?;
-        let bytes = hex::decode(body).map_err(|_| SealError::Damaged)?;
-        if bytes.len() < 12 + 16 {
-            return Err(SealError::Damaged);
-        }
-        let (nonce, ct) = bytes.split_at(12);
-        let plain = ChaCha20Poly1305::new(key)
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::Damaged)?;
-        String::from_utf8(plain).map_err(|_| SealError::Damaged)
+        aead_open(key, body, aad)
     }
 
     /// Whether a stored value was sealed with a key other than the current one.
@@ -199,6 +172,43 @@ impl Sealer {
             .and_then(|r| r.split_once(':'))
             .is_some_and(|(id, _)| id != self.current_key_id())
     }
+}
+
+/// ChaCha20-Poly1305 of `plain` bound to `aad`: hex of a random nonce and the ciphertext.
+pub(crate) fn aead_seal(key: &Key, plain: &str, aad: &str) -> String {
+    let cipher = ChaCha20Poly1305::new(key);
+    let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ct = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plain.as_bytes(),
+                aad: aad.as_bytes(),
+            },
+        )
+        .expect("sealing cannot fail for in-memory input");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    hex::encode(out)
+}
+
+/// Opens what [`aead_seal`] made.
+pub(crate) fn aead_open(key: &Key, body: &str, aad: &str) -> Result<String, SealError> {
+    let bytes = hex::decode(body).map_err(|_| SealError::Damaged)?;
+    if bytes.len() < 12 + 16 {
+        return Err(SealError::Damaged);
+    }
+    let (nonce, ct) = bytes.split_at(12);
+    let plain = ChaCha20Poly1305::new(key)
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| SealError::Damaged)?;
+    String::from_utf8(plain).map_err(|_| SealError::Damaged)
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

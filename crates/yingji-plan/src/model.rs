@@ -513,6 +513,10 @@ pub struct IntakeField {
     pub required: bool,
     pub options: Vec<String>,
     pub help: Option<String>,
+    /// The field holds personal data (free text only): its value is sealed with the incident's
+    /// own key, masked in every answer and erased by `yingji purge` (docs/security.md).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub personal: bool,
 }
 
 fn ser_sp<S: serde::Serializer>(v: &Sp<String>, s: S) -> Result<S::Ok, S::Error> {

@@ -958,6 +958,13 @@ fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
     }
     let required = t.bool("required").is_none_or(|b| b.value);
     let help = text(t, "help");
+    let personal = t.bool("personal").is_some_and(|b| b.value);
+    if personal && kind.is_some_and(|k| !matches!(k, FieldKind::Text | FieldKind::LongText)) {
+        t.forbid(
+            "personal",
+            "is only for fields of kind `text` or `long_text`",
+        );
+    }
     t.finish();
     Some(IntakeField {
         id: id?,
@@ -966,6 +973,7 @@ fn read_field(t: &Table<'_, '_>) -> Option<IntakeField> {
         required,
         options,
         help,
+        personal,
     })
 }
 

@@ -72,7 +72,8 @@ pub(crate) fn touches_directory(ws: &WriteSet) -> bool {
         | Row::Case(_)
         | Row::Screening(_)
         | Row::Report(_)
-        | Row::Delivery(_) => false,
+        | Row::Delivery(_)
+        | Row::SubjectKey(_) => false,
         Row::Account(_) | Row::Directory(_) => true,
         Row::Jurisdiction(_)
         | Row::Person(_)

@@ -17,7 +17,31 @@ pub struct CaseRecord {
     pub head_hash: String,
     pub body: String,
     pub petitioners: Vec<PetitionerRow>,
+    /// The case's subject key (its petitioners' values and the masks in its registration event
+    /// are sealed with it); None for a case registered before migration 0013 or purged.
+    pub subject_key: Option<SubjectKeyRow>,
 }
+
+/// A data subject's key as stored: wrapped (sealed) with the data key ring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectKeyRow {
+    pub id: Uuid,
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    /// `sealed1:<data key id>:<hex>` of the key's 64 hex digits.
+    pub wrapped_key: String,
+}
+
+fn subject_key_row(r: &sqlx::any::AnyRow) -> Result<SubjectKeyRow> {
+    Ok(SubjectKeyRow {
+        id: uuid_col(r, 0)?,
+        subject_kind: r.try_get(1)?,
+        subject_id: uuid_col(r, 2)?,
+        wrapped_key: r.try_get(3)?,
+    })
+}
+
+const SUBJECT_KEY: &str = "yj_text(id), subject_kind, yj_text(subject_id), wrapped_key";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PetitionerRow {
@@ -170,7 +194,74 @@ impl Store {
             head_hash: r.try_get(4)?,
             body: r.try_get(5)?,
             petitioners: pet.iter().map(petitioner_row).collect::<Result<_>>()?,
+            subject_key: self.subject_key("case", id).await?,
         }))
+    }
+
+    /// The notices to a case's petitioners (outbox rows of kind `petitioner_notice` written
+    /// with the case's events): id and payload, which names the contacts they went to.
+    pub async fn petitioner_notices(&self, case_id: Uuid) -> Result<Vec<(Uuid, String)>> {
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(o.id), yj_text(o.payload) FROM outbox o JOIN events e ON e.id = o.event_id WHERE e.stream_id = ? AND o.kind = 'petitioner_notice' ORDER BY o.id",
+                &vals![case_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// A data subject's key (`case`, `incident`, `dispute`), if it has one.
+    pub async fn subject_key(&self, kind: &str, subject_id: Uuid) -> Result<Option<SubjectKeyRow>> {
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {SUBJECT_KEY} FROM subject_keys WHERE subject_kind = ? AND subject_id = ?"),
+                &vals![kind, subject_id],
+            )
+            .await?;
+        row.map(|r| subject_key_row(&r)).transpose()
+    }
+
+    /// Makes deleted and overwritten values of `tables` unrecoverable from the database files
+    /// (after `yingji purge`, which has already committed). SQLite (which overwrites deleted
+    /// content with zeros on every connection, `secure_delete`): `VACUUM`, which leaves no free
+    /// page from before, then a `TRUNCATE` checkpoint, which copies the WAL into the database
+    /// file and empties it. PostgreSQL: `VACUUM FULL` of the tables, which rewrites them into
+    /// new files without their dead rows (it cannot run inside a transaction and locks each
+    /// table for its time; the WAL segments PostgreSQL keeps for recovery and replication still
+    /// hold the old rows until it recycles them). Answers false when SQLite could not empty the
+    /// WAL because a reader was still reading (run it again).
+    pub async fn erase_deleted(&self, tables: &[&'static str]) -> Result<bool> {
+        match self.backend() {
+            crate::Backend::Sqlite => {
+                let mut conn = self.pool().acquire().await?;
+                sqlx::query("VACUUM").execute(&mut *conn).await?;
+                let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let busy: i64 = r.try_get(0)?;
+                Ok(busy == 0)
+            }
+            crate::Backend::Postgres => {
+                if !tables.is_empty() {
+                    let sql = format!("VACUUM FULL {}", tables.join(", "));
+                    sqlx::query(&sql).execute(self.pool()).await?;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Every subject key (for `yingji rekey`).
+    pub async fn all_subject_keys(&self) -> Result<Vec<SubjectKeyRow>> {
+        let rows = self
+            .fetch_all(
+                &format!("SELECT {SUBJECT_KEY} FROM subject_keys ORDER BY id"),
+                &[],
+            )
+            .await?;
+        rows.iter().map(subject_key_row).collect()
     }
 
     /// Every petitioner row with its case id (for `yingji rekey`).
@@ -201,6 +292,28 @@ impl Store {
     pub async fn purgeable_cases(&self, cutoff: &str) -> Result<Vec<Uuid>> {
         let rows = self.fetch_all(
             "SELECT DISTINCT yj_text(c.id) FROM cases c JOIN case_petitioners p ON p.case_id = c.id WHERE c.is_open = FALSE AND c.updated_at < ? AND p.purged_at IS NULL ORDER BY 1",
+            &[Val::ts(cutoff)],
+        )
+        .await?;
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
+    }
+
+    /// Closed disputes whose last change was before `cutoff` (a `fmt_ts` time) and whose key
+    /// (sealing their parties' names) has not been destroyed yet.
+    pub async fn purgeable_disputes(&self, cutoff: &str) -> Result<Vec<Uuid>> {
+        let rows = self.fetch_all(
+            "SELECT yj_text(d.id) FROM disputes d JOIN subject_keys k ON k.subject_kind = 'dispute' AND k.subject_id = d.id WHERE d.status = 'closed' AND d.updated_at < ? ORDER BY 1",
+            &[Val::ts(cutoff)],
+        )
+        .await?;
+        rows.iter().map(|r| uuid_col(r, 0)).collect()
+    }
+
+    /// Incidents closed (or found unfounded) whose last change was before `cutoff` and whose
+    /// key (sealing their personal intake values) has not been destroyed yet.
+    pub async fn purgeable_incidents(&self, cutoff: &str) -> Result<Vec<Uuid>> {
+        let rows = self.fetch_all(
+            "SELECT yj_text(i.id) FROM incidents i JOIN subject_keys k ON k.subject_kind = 'incident' AND k.subject_id = i.id WHERE i.status IN ('closed', 'unfounded') AND i.updated_at < ? ORDER BY 1",
             &[Val::ts(cutoff)],
         )
         .await?;

@@ -416,12 +416,15 @@ impl Store {
 
 /// The settings of every SQLite connection, the readers' and the writer's. WAL lets readers run
 /// while the writer writes; synchronous=FULL makes every commit durable before it returns
-/// (NORMAL in WAL mode may lose the last commits on power loss).
-pub(crate) const SQLITE_PRAGMAS: [&str; 4] = [
+/// (NORMAL in WAL mode may lose the last commits on power loss). secure_delete overwrites
+/// deleted and replaced content with zeros, so that an erased value is not left in a free page or
+/// the free space of a page (`yingji purge`).
+pub(crate) const SQLITE_PRAGMAS: [&str; 5] = [
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA busy_timeout = 10000",
     "PRAGMA foreign_keys = ON",
+    "PRAGMA secure_delete = ON",
 ];
 
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {

@@ -54,6 +54,8 @@ pub enum Row {
     Account(crate::writes::AccountWrite),
     Directory(crate::writes::DirectoryWrite),
     Delivery(crate::writes::DeliveryWrite),
+    /// A data subject's key (crypto-shredding).
+    SubjectKey(crate::writes::SubjectKeyWrite),
     /// Any other statement, written once with `?` placeholders for both backends. New query
     /// tables use this rather than a variant of their own.
     Sql(Stmt),
@@ -517,6 +519,7 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
         Row::Account(w) => w.statements(out),
         Row::Directory(w) => w.statements(out),
         Row::Delivery(w) => w.statements(out),
+        Row::SubjectKey(w) => w.statements(out),
         Row::Incident(i) => out.push(Stmt::new(
             "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \

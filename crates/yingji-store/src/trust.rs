@@ -79,7 +79,8 @@ impl Store {
     }
 
     /// One sealed value of each place personal data is sealed in (directory phones and
-    /// e-mails, channel addresses, petitioners' contacts and addresses), when there is one:
+    /// e-mails, channel addresses, petitioners' contacts and addresses sealed before migration
+    /// 0013, the subject keys that seal them since), when there is one:
     /// what a server checks its data key against at start.
     pub async fn sealed_samples(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -89,6 +90,7 @@ impl Store {
             ("address", "person_channels"),
             ("petitioner_contact", "case_petitioners"),
             ("petitioner_address", "case_petitioners"),
+            ("wrapped_key", "subject_keys"),
         ] {
             let sql = format!(
                 "SELECT {col} FROM {table} WHERE {col} LIKE 'sealed1:%' ORDER BY {col} DESC LIMIT 1"

@@ -252,12 +252,15 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let people = yingji_app::directory::rekey_phones(&state)
         .await
         .map_err(app_error)?;
+    let keys = yingji_app::subjects::rewrap_subject_keys(&state)
+        .await
+        .map_err(app_error)?;
     let petitioners = yingji_app::cases::rekey_petitioners(&state)
         .await
         .map_err(app_error)?;
     println!(
-        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {petitioners} petitioner value(s))",
-        people + petitioners,
+        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {keys} subject key(s) re-wrapped, {petitioners} petitioner value(s) moved under their case's key)",
+        people + keys + petitioners,
         state.sealer.current_key_id()
     );
     let heads = state.store.resign_heads().await.map_err(app_error)?;
@@ -325,31 +328,45 @@ pub async fn purge(
         retention_days: days,
         dry_run,
     };
-    let r = state
-        .execute(&actor, None, &cmd)
-        .await?
-        .output()
-        .context("a purge is never replayed")?;
+    let (r, erased) = yingji_app::cases::purge(&state, &actor, &cmd)
+        .await
+        .map_err(app_error)?;
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),
     };
     if dry_run {
         println!(
-            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}",
-            r.petitioners, r.cases
+            "dry run: would purge the personal data of {} petitioner(s) in {} case(s) {what}, the parties' names of {} closed dispute(s), and the personal intake values of {} closed incident(s)",
+            r.petitioners, r.cases, r.disputes, r.incidents
         );
     } else {
         println!(
-            "purged the personal data of {} petitioner(s) in {} case(s) {what}{}",
+            "purged the personal data of {} petitioner(s) in {} case(s) {what}, the parties' names of {} closed dispute(s), and the personal intake values of {} closed incident(s){}",
             r.petitioners,
             r.cases,
+            r.disputes,
+            r.incidents,
             r.event_stream
                 .map(|s| format!("; recorded in purge stream {s}"))
                 .unwrap_or_default()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    match erased {
+        Ok(true) => Ok(ExitCode::SUCCESS),
+        Ok(false) => {
+            eprintln!(
+                "warning: the WAL could not be emptied while another process was reading the database; run `yingji purge` again when it is idle to finish erasing"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "error: the purge is committed, but vacuuming the database files failed (old copies may remain in them until it succeeds; run `yingji purge` again): {e}"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The case configuration and calendar named on the command line, or the built-in ones.

@@ -514,11 +514,25 @@ fn purge_erases_petitioners_personal_data_and_keeps_the_statistics() {
     };
     let (stats0, pet0, _, _) = snapshot();
     assert!(
-        pet0.0.as_deref().unwrap().starts_with("sealed1:"),
-        "sealed at rest"
+        pet0.0.as_deref().unwrap().starts_with("subject1:"),
+        "sealed at rest with the case's key"
     );
-    assert!(pet0.2.as_deref().unwrap().starts_with("sealed1:"));
+    assert!(pet0.2.as_deref().unwrap().starts_with("subject1:"));
+    // The case's key, wrapped with the data key.
+    let wrapped = rt.block_on(async {
+        let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
+        let cid: uuid::Uuid = cid.parse().unwrap();
+        store
+            .subject_key("case", cid)
+            .await
+            .unwrap()
+            .expect("the case has a key")
+            .wrapped_key
+    });
     let d = data.to_str().unwrap();
+    let before = dir.join("before.jsonl");
+    let o = yingji(&["backup", "--data", d, "--out", before.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Replied today: not yet past a 30-day retention.
     let o = yingji(&["purge", "--data", d, "--retention-days", "30"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -563,6 +577,47 @@ fn purge_erases_petitioners_personal_data_and_keeps_the_statistics() {
     assert_eq!(snapshot().3, 1);
     let v = yingji(&["audit", "verify", "--data", d]);
     assert!(v.status.success(), "{}", stdout(&v));
+    // Nothing readable is left: not the values in clear, not the case's wrapped key (without
+    // which its sealed values and the masks in its registration event cannot be opened) in the
+    // database file, its WAL and shared memory, or a backup taken after the purge. Any value
+    // still sealed with the data key alone does not open to an erased value.
+    let after = dir.join("after.jsonl");
+    let o = yingji(&["backup", "--data", d, "--out", after.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sealer = yingji_app::sealer::Sealer::load(None, Some(&data)).unwrap();
+    let db = data.join("yingji.db");
+    let holds = |bytes: &[u8], s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    let cid_u: uuid::Uuid = cid.parse().unwrap();
+    let mut searched = 0;
+    for f in [
+        db.clone(),
+        data.join("yingji.db-wal"),
+        data.join("yingji.db-shm"),
+        after.clone(),
+    ] {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        searched += 1;
+        for secret in [phone, id_number, address, wrapped.as_str()] {
+            assert!(!holds(&bytes, secret), "{} holds {secret}", f.display());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        for (i, _) in text.match_indices("sealed1:") {
+            let token: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == ':')
+                .collect();
+            for field in ["contact", "address", "id_number"] {
+                let aad = yingji_app::cases::petitioner_aad(cid_u, 0, field);
+                assert!(sealer.open(&token, &aad).is_err(), "{token} opens");
+            }
+        }
+    }
+    assert!(searched >= 2, "the database and the backup were searched");
+    // A backup taken before the purge still holds the wrapped key: it must expire under the
+    // retention policy (docs/security.md).
+    assert!(holds(&std::fs::read(&before).unwrap(), &wrapped));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -611,6 +666,16 @@ fn rekey_names_a_missing_key() {
         app.execute(&yingji_app::Actor::system(), None, &CreatePerson::from(req))
             .await
             .unwrap();
+        // A subject key, wrapped with the old key.
+        let mut ws = yingji_store::WriteSet::default();
+        yingji_app::subjects::SubjectKey::create(
+            &mut ws,
+            &app.sealer,
+            "case",
+            uuid::Uuid::now_v7(),
+            jiff::Timestamp::now(),
+        );
+        app.commit(ws).await.unwrap();
     });
     let rekey = |keys: &str| {
         Command::new(env!("CARGO_BIN_EXE_yingji"))
@@ -636,7 +701,9 @@ fn rekey_names_a_missing_key() {
     let o = rekey(&format!("{old},{new}"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        stdout(&o).contains(&format!("re-sealed 1 value(s) with key {new_id}")),
+        stdout(&o).contains(&format!(
+            "re-sealed 2 value(s) with key {new_id} (1 phone(s) of people, 1 subject key(s) re-wrapped"
+        )),
         "{}",
         stdout(&o)
     );

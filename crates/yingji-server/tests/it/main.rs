@@ -8,6 +8,7 @@ mod cases;
 mod console;
 mod contract;
 mod doors;
+mod erasure;
 mod harness;
 mod live;
 mod notices;

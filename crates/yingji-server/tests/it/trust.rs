@@ -227,21 +227,33 @@ on_both! {
                 assert_eq!((s, r["value"].clone()), (StatusCode::OK, json!(phone)), "{r}");
             }
         }
-        // Every petitioner value in the database is sealed.
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_petitioners WHERE (petitioner_contact IS NOT NULL AND petitioner_contact NOT LIKE 'sealed1:%') OR (petitioner_id_number IS NOT NULL AND petitioner_id_number NOT LIKE 'sealed1:%') OR (petitioner_address IS NOT NULL AND petitioner_address NOT LIKE 'sealed1:%')")
+        // Every petitioner value in the database is sealed, with its case's subject key.
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_petitioners WHERE (petitioner_contact IS NOT NULL AND petitioner_contact NOT LIKE 'subject1:%') OR (petitioner_id_number IS NOT NULL AND petitioner_id_number NOT LIKE 'subject1:%') OR (petitioner_address IS NOT NULL AND petitioner_address NOT LIKE 'subject1:%')")
             .fetch_one(app.state.store.pool()).await.unwrap();
         assert_eq!(n, 0);
-        // `rekey` leaves values sealed with the current key alone, and seals a value stored in
-        // clear before sealing existed; it still reveals the same.
+        // `rekey` leaves values sealed with their case's key alone, and seals a value stored in
+        // clear before sealing existed, or with the data key before subject keys existed, with
+        // the case's key; it still reveals the same.
         assert_eq!(yingji_app::cases::rekey_petitioners(&app.state).await.unwrap(), 0);
         sqlx::query("UPDATE case_petitioners SET petitioner_contact = '13812345678' WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).execute(app.state.store.pool()).await.unwrap();
         assert_eq!(yingji_app::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
         let (stored,): (String,) = sqlx::query_as("SELECT petitioner_contact FROM case_petitioners WHERE CAST(case_id AS TEXT) = $1")
             .bind(&cid).fetch_one(app.state.store.pool()).await.unwrap();
-        assert!(stored.starts_with("sealed1:"), "{stored}");
+        assert!(stored.starts_with("subject1:"), "{stored}");
         let (_, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "contact", "reason": "电话回访"})).await;
         assert_eq!(v["value"], phone);
+        let legacy = app.state.sealer.seal(address, &yingji_app::cases::petitioner_aad(cid.parse().unwrap(), 0, "address"));
+        sqlx::query("UPDATE case_petitioners SET petitioner_address = $1 WHERE CAST(case_id AS TEXT) = $2")
+            .bind(&legacy).bind(&cid).execute(app.state.store.pool()).await.unwrap();
+        let (_, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "address", "reason": "邮寄答复"})).await;
+        assert_eq!(v["value"], address, "a value sealed with the data key still opens");
+        assert_eq!(yingji_app::cases::rekey_petitioners(&app.state).await.unwrap(), 1);
+        let (stored,): (String,) = sqlx::query_as("SELECT petitioner_address FROM case_petitioners WHERE CAST(case_id AS TEXT) = $1")
+            .bind(&cid).fetch_one(app.state.store.pool()).await.unwrap();
+        assert!(stored.starts_with("subject1:"), "{stored}");
+        let (_, v) = app.post(&path, "demo-petition-clerk", json!({"petitioner": 0, "field": "address", "reason": "邮寄答复"})).await;
+        assert_eq!(v["value"], address);
     };
 
     roles_decide_what_may_be_done => |app: TestApp| async move {

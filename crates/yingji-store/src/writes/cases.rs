@@ -125,10 +125,24 @@ pub enum CaseWrite {
     },
     /// Erases the sealed values of a case's petitioners (names stay), once.
     Purge { case_id: Uuid, at: String },
+    /// A notice to petitioners whose case was purged: its payload without the contacts it was
+    /// sent to (sealed for the row), and its deliveries' addresses emptied.
+    EraseNoticeAddresses { outbox_id: Uuid, payload: String },
 }
 
 impl Statements for CaseWrite {
     fn statements(self, out: &mut Vec<Stmt>) {
+        if let CaseWrite::EraseNoticeAddresses { outbox_id, payload } = self {
+            out.push(Stmt::new(
+                "UPDATE outbox SET payload = ? WHERE id = ?",
+                args![Val::json(payload), outbox_id],
+            ));
+            out.push(Stmt::new(
+                "UPDATE deliveries SET address = '' WHERE outbox_id = ? AND person_id IS NULL",
+                args![outbox_id],
+            ));
+            return;
+        }
         out.push(match self {
             CaseWrite::Case(r) => {
                 let r = *r;
@@ -237,6 +251,7 @@ impl Statements for CaseWrite {
                 },
                 args![sealed, case_id, ordinal, stored],
             ),
+            CaseWrite::EraseNoticeAddresses { .. } => unreachable!("written above"),
             CaseWrite::Purge { case_id, at } => Stmt::new(
                 "UPDATE case_petitioners SET petitioner_contact = NULL, petitioner_address = NULL, petitioner_id_number = NULL, purged_at = ? WHERE case_id = ? AND purged_at IS NULL",
                 args![Val::ts(at), case_id],

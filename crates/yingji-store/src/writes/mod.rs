@@ -8,6 +8,7 @@ mod deliveries;
 mod directory;
 mod reports;
 mod screening;
+mod subjects;
 pub use accounts::AccountWrite;
 pub use calls::CallWrite;
 pub use cases::{CaseRow, CaseWrite, PetitionerField, StatCounts};
@@ -15,6 +16,7 @@ pub use deliveries::DeliveryWrite;
 pub use directory::DirectoryWrite;
 pub use reports::ReportWrite;
 pub use screening::ScreeningWrite;
+pub use subjects::SubjectKeyWrite;
 
 use crate::rows::Stmt;
 
