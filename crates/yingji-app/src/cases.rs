@@ -196,6 +196,19 @@ impl CaseAction {
     /// The typed action for an action name and its request body: the one validation both the
     /// API and the console use. An unknown name is "not found".
     pub fn parse(action: &str, req: &CaseActionRequest) -> Result<CaseAction, AppError> {
+        // Personal numbers typed into free text are masked (`redact`).
+        let mut req = req.clone();
+        for t in [
+            &mut req.topic,
+            &mut req.text,
+            &mut req.note,
+            &mut req.notice,
+            &mut req.reason,
+            &mut req.summary,
+        ] {
+            crate::redact::opt(t);
+        }
+        let req = &req;
         let cmd = match action {
             "classify" => Command::Classify {
                 category: enum_of(&need(&req.category, "category")?, "category")?,
@@ -1051,8 +1064,9 @@ impl AppCommand for RegisterCase {
                     id_number: p.id_number.clone(),
                 })
                 .collect(),
-            title: req.title.clone(),
-            grievance: req.grievance.clone(),
+            // Personal numbers typed into free text are masked (`redact`).
+            title: crate::redact::text(&req.title),
+            grievance: crate::redact::text(&req.grievance),
             case_type,
             received_at,
             origin: None,

@@ -496,7 +496,8 @@ impl DisputeAction {
     /// The typed action for an action name and its request body: the one validation every
     /// entry point uses. An unknown name is "not found".
     pub fn parse(action: &str, req: &DisputeActionRequest) -> Result<DisputeAction, AppError> {
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        // Personal numbers typed into free text are masked (`redact`).
+        let s = |v: &Option<String>| crate::redact::text(v.as_deref().unwrap_or_default());
         Ok(match action {
             "assign" => DisputeAction::Assign {
                 unit: s(&req.unit),
@@ -639,12 +640,13 @@ impl AppCommand for RegisterDispute {
         let n = NewDispute {
             jurisdiction_id: j.id,
             round_id: req.round_id,
-            title: req.title.clone(),
+            // Personal numbers typed into free text are masked (`redact`).
+            title: crate::redact::text(&req.title),
             parties: req.parties.clone(),
             nature: req.nature.clone(),
-            area: req.area.clone(),
+            area: crate::redact::text(&req.area),
             risk: req.risk,
-            summary: req.summary.clone(),
+            summary: crate::redact::text(&req.summary),
         };
         let events = decide(None, &Command::Register(n))?;
         let now = app.clock.now();

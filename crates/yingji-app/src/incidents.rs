@@ -220,6 +220,28 @@ impl IncidentAction {
     /// The typed action for an action name and its request body: the one validation both the
     /// API and the console use. An unknown name is "not found".
     pub fn parse(action: &str, req: &ActionRequest) -> Result<IncidentAction, AppError> {
+        // Personal numbers typed into free text are masked (`redact`).
+        let mut req = req.clone();
+        for t in [
+            &mut req.note,
+            &mut req.reason,
+            &mut req.location,
+            &mut req.conclusion,
+            &mut req.text,
+            &mut req.summary,
+            &mut req.outcome,
+        ] {
+            crate::redact::opt(t);
+        }
+        for v in [
+            &mut req.grievances,
+            &mut req.care,
+            &mut req.conversations,
+            &mut req.lessons,
+        ] {
+            crate::redact::all(v);
+        }
+        let req = &req;
         if let Some(n) = &req.note {
             text_field_opt(n, "note", 4000)?;
         }
@@ -884,12 +906,25 @@ async fn report_writes(
         plan_version: plan_row.version,
         kind,
         drill: req.drill,
-        title: req.title.clone(),
+        // Personal numbers typed into free text are masked (`redact`); the values of fields
+        // the plan marks personal are kept whole, sealed with the incident's key below.
+        title: crate::redact::text(&req.title),
         headcount: req.headcount,
         venue: req.venue.clone(),
         behaviours: req.behaviours.clone(),
-        location: req.location.clone(),
-        fields: req.fields.clone(),
+        location: req.location.as_deref().map(crate::redact::text),
+        fields: req
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let personal = plan.intake.iter().any(|f| f.personal && f.id.value == *k);
+                let v = match v {
+                    Value::String(t) if !personal => Value::String(crate::redact::text(t)),
+                    v => v.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
         source_incident: None,
     };
     let events = decide(None, &Command::Report(report), &ctx)?;

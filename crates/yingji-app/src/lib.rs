@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod notices;
 pub mod notify;
 pub mod plans;
+pub mod redact;
 pub mod replay;
 pub mod reports;
 pub mod sealer;

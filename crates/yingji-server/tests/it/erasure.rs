@@ -378,3 +378,50 @@ on_both! {
         let _ = std::fs::remove_file(&after);
     };
 }
+
+on_both! {
+    personal_numbers_typed_into_free_text_are_never_stored => |app: TestApp| async move {
+        // A grievance, a note and an incident's grievances with a mobile number and an ID
+        // number typed in (fictional): the answers show them masked, and no row or event of the
+        // database holds them in full.
+        let (phone, spaced, id_number) = ("13866660417", "138 6666 0418", "33010019880808421X");
+        let county = app.jurisdiction("临溪市").await;
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", json!({
+            "jurisdiction_id": county, "channel": "letter",
+            "petitioners": [{"name": "测试来信人", "contact": "13866660419"}],
+            "title": "测试：反映道路积水",
+            "grievance": format!("要求排水，请打{phone}或{spaced}联系，身份证{id_number}")})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        assert_eq!(
+            c["grievance"],
+            json!("要求排水，请打138****0417或138****0418联系，身份证3301**********421X"),
+            "{c}"
+        );
+        let cid = c["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/propose"), "demo-petition-clerk", json!({"text": format!("回电{phone}告知")})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, inc) = app.post("/api/v1/incidents", "demo-duty-officer", crate::harness::report_body(&app, 40).await).await;
+        assert_eq!(s, StatusCode::CREATED, "{inc}");
+        let iid = inc["id"].as_str().unwrap();
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/updates"), "demo-duty-officer", json!({"grievances": [format!("代表称可拨{phone}")], "note": format!("身份证{id_number}")})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["grievances"][0]["text"], json!("代表称可拨138****0417"), "{v}");
+        // Nowhere in full: not in an event, not in a row.
+        for needle in [phone, "13866660418", "138 6666 0418", id_number] {
+            let like = format!("%{needle}%");
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM events WHERE payload LIKE $1) + (SELECT COUNT(*) FROM cases WHERE CAST(body AS TEXT) LIKE $1 OR title LIKE $1) + (SELECT COUNT(*) FROM incidents WHERE CAST(body AS TEXT) LIKE $1) + (SELECT COUNT(*) FROM idempotency WHERE response LIKE $1)",
+            )
+            .bind(&like)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+            assert_eq!(n, 0, "{needle} is stored in full");
+        }
+        // Ordinary numbers are left alone: a headcount in words, a date, an amount.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/updates"), "demo-duty-officer", json!({"note": "约120人，12月2日上午9时，欠款1380000元"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, tl) = app.get(&format!("/api/v1/incidents/{iid}/timeline"), "demo-duty-officer").await;
+        assert!(tl.to_string().contains("约120人，12月2日上午9时，欠款1380000元"), "{tl}");
+    };
+}
