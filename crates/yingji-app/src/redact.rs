@@ -152,10 +152,7 @@ mod tests {
             text("身份证330100199001011234，"),
             "身份证3301**********1234，"
         );
-        assert_eq!(
-            text("身份证33010019900101123X"),
-            "身份证3301**********123X"
-        );
+        assert_eq!(text("身份证33010019900101123X"), "身份证3301**********123X");
         assert_eq!(text("座机0731-88881234"), "座机0731-****1234");
         assert_eq!(text("座机010-8888123"), "座机010-***8123");
         // Not personal numbers: counts, dates, amounts, longer or shorter runs.
