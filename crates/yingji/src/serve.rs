@@ -648,14 +648,16 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         "yingji serving on http://{addr}  (data: {})",
         store.location()
     );
-    eprintln!(
-        "demo tokens: {}",
-        yingji_server::demo::DEMO_TOKENS
-            .iter()
-            .map(|t| t.0)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    // The demo's sign-in tokens, only where they work (not after `--no-demo`).
+    let mut demo_tokens = Vec::new();
+    for (token, _) in yingji_server::demo::DEMO_TOKENS {
+        if let Ok(Some(_)) = yingji_app::Actor::from_token(&state, token).await {
+            demo_tokens.push(*token);
+        }
+    }
+    if !demo_tokens.is_empty() {
+        eprintln!("demo tokens: {}", demo_tokens.join(", "));
+    }
     let nofile = raise_descriptor_limit();
     let limits = yingji_server::listen::Limits {
         max_connections: args.max_connections.max(1),

@@ -229,3 +229,50 @@ fn a_server_without_the_key_that_sealed_the_data_refuses_to_start() {
     stop(start(&data, free_port(), &[]));
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `serve --no-demo` prints the administrator's token once and no demo token (the demo's tokens
+/// answer 401 there); the first start with the demo lists them.
+#[test]
+fn demo_tokens_are_printed_only_where_they_work() {
+    let run = |name: &str, extra: &[&str]| -> (String, u16) {
+        let data = data_dir(name);
+        let port = free_port();
+        let log = data.with_extension("log");
+        std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(&log).unwrap();
+        let mut child = spawn(&data, port, extra, Stdio::from(file));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if std::fs::read_to_string(&log).unwrap_or_default().contains("serving on") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (status, _, _) = http_token(port, "/api/v1/incidents", "demo-duty-officer");
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_dir_all(&data);
+        let _ = std::fs::remove_file(&log);
+        (text, status)
+    };
+    let (text, status) = run("nodemo", &["--no-demo"]);
+    assert!(text.contains("administrator token (shown once)"), "{text}");
+    assert!(!text.contains("demo tokens") && !text.contains("demo-duty-officer"), "{text}");
+    assert_eq!(status, 401, "a demo token does not work without the demo");
+    let (text, status) = run("withdemo", &[]);
+    assert!(text.contains("demo tokens: ") && text.contains("demo-duty-officer"), "{text}");
+    assert_eq!(status, 200);
+}
+
+/// A GET with a bearer token: the status.
+fn http_token(port: u16, path: &str, token: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    read_answer(&mut s).unwrap()
+}

@@ -25,6 +25,8 @@ use yingji_app::{ErrorBody, ErrorCode};
 use yingji_domain::roster::Roster;
 
 use crate::auth::Actor;
+use crate::pages::UiLang;
+use crate::pages::i18n::Lang;
 use crate::error::{ApiError, JsonBody};
 use crate::{AppState, json_response, run_api};
 
@@ -195,79 +197,105 @@ pub async fn sms_inbound(
     Ok(axum::Json(notify::sms_reply(&state, &reply).await?))
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;line-height:1.6}}button{{font-size:1.2rem;padding:.6rem 1.6rem}}</style></head><body>{body}</body></html>"
-    ))
+/// The page behind a signed link (and its answers), in the reader's language (the catalogue's
+/// `ack.*`), styled by the console's stylesheet: no inline style or script, so the security
+/// policy (`default-src 'self'`) lets it render as designed.
+#[derive(askama::Template)]
+#[template(path = "ack.html")]
+struct AckPage {
+    l: &'static Lang,
+    title: String,
+    heading: String,
+    drill: bool,
+    lines: Vec<String>,
+    items: Vec<String>,
+    form: bool,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+impl AckPage {
+    fn plain(l: &'static Lang, title: &str, heading: &str, lines: Vec<String>) -> AckPage {
+        AckPage {
+            l,
+            title: l.t(title).to_string(),
+            heading: l.t(heading).to_string(),
+            drill: false,
+            lines,
+            items: Vec::new(),
+            form: false,
+        }
+    }
+
+    fn answer(self, status: StatusCode) -> Response {
+        let mut r = crate::pages::render(&self);
+        if r.status() == StatusCode::OK {
+            *r.status_mut() = status;
+        }
+        r
+    }
 }
 
-fn invalid_link(what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        page("链接无效", &format!("<h1>{what}</h1>")),
-    )
-        .into_response()
+fn invalid_link(l: &'static Lang, what: &str) -> Response {
+    AckPage::plain(l, "ack.invalid_title", what, Vec::new()).answer(StatusCode::NOT_FOUND)
 }
 
 /// The page behind a signed link: shows the call and a button; opening it changes nothing.
-pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn ack_page(
+    State(state): State<AppState>,
+    UiLang(l): UiLang,
+    Path(token): Path<String>,
+) -> Response {
     if state.notify.keys().verify(&token).is_none() {
-        return invalid_link("链接无效或已损坏");
+        return invalid_link(l, "ack.invalid");
     }
-    let Ok(Some(l)) = notify::linked_call(&state, &token).await else {
-        return invalid_link("没有这次通知");
+    let Ok(Some(c)) = notify::linked_call(&state, &token).await else {
+        return invalid_link(l, "ack.no_call");
     };
-    let drill = if l.drill { "【演练】" } else { "" };
-    let lines: String = l
-        .call
-        .lines
-        .iter()
-        .map(|x| format!("<li>{}</li>", esc(x)))
-        .collect();
-    let action = match l.recipient.acked_at {
-        Some(at) => format!(
-            "<p>您已于 {} 确认收到。</p>",
-            at.to_zoned(
-                jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
-            )
-            .strftime("%Y-%m-%d %H:%M")
+    let mut lines = vec![
+        l.f1("ack.greeting", &c.recipient.person.name),
+        format!(
+            "{}{}",
+            c.call.post_name.as_deref().unwrap_or(""),
+            c.call.subject
         ),
-        None => "<form method=\"post\"><button type=\"submit\">确认收到</button></form>".into(),
-    };
-    page(
-        "确认收到",
-        &format!(
-            "<h1>{drill}确认收到通知</h1><p>{}，您好。</p><p>{}{}</p><ul>{lines}</ul>{action}",
-            esc(&l.recipient.person.name),
-            esc(l.call.post_name.as_deref().unwrap_or("")),
-            esc(&l.call.subject),
-        ),
-    )
-    .into_response()
+    ];
+    if let Some(at) = c.recipient.acked_at {
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+        lines.push(l.f1(
+            "ack.acked_at",
+            at.to_zoned(tz).strftime("%Y-%m-%d %H:%M"),
+        ));
+    }
+    AckPage {
+        l,
+        title: l.t("ack.title").to_string(),
+        heading: l.t("ack.heading").to_string(),
+        drill: c.drill,
+        lines,
+        items: c.call.lines.clone(),
+        form: c.recipient.acked_at.is_none(),
+    }
+    .answer(StatusCode::OK)
 }
 
 /// The POST from the page: acknowledges, by link.
-pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn ack_link(
+    State(state): State<AppState>,
+    UiLang(l): UiLang,
+    Path(token): Path<String>,
+) -> Response {
     match notify::acknowledge_link(&state, &token).await {
-        Ok(None) => invalid_link("链接无效或已损坏"),
-        Ok(Some(_)) => {
-            page("已确认", "<h1>已确认收到</h1><p>谢谢，确认已记录。</p>").into_response()
-        }
-        Err(e) => (
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            page(
-                "无法确认",
-                &format!("<h1>无法确认</h1><p>{}</p>", esc(&e.message)),
-            ),
+        Ok(None) => invalid_link(l, "ack.invalid"),
+        Ok(Some(_)) => AckPage::plain(
+            l,
+            "ack.done_title",
+            "ack.done",
+            vec![l.t("ack.thanks").to_string()],
         )
-            .into_response(),
+        .answer(StatusCode::OK),
+        Err(e) => AckPage::plain(l, "ack.failed_title", "ack.failed_title", vec![e.message.clone()])
+            .answer(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ),
     }
 }
 

@@ -78,6 +78,8 @@ pub fn routes() -> Router<AppState> {
         .route("/live", get(live))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
 }
 
 /// The top navigation: (key of the page, href, catalogue key).
@@ -774,6 +776,17 @@ async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("../../static/console.css"),
+    )
+}
+
+/// The icon (an SVG; also answered for `/favicon.ico`, which browsers ask for by themselves).
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
     )
 }
 

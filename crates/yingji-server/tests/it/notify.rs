@@ -177,9 +177,22 @@ on_both! {
         let d = app.state.store.delivery(msg["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
         let url = d.ack_url.unwrap();
         let path = &url[url.find("/ack/").unwrap()..];
-        let (s, page, _) = app.send(Method::GET, path, None, None, &[]).await;
+        let (s, page, h) = app.send(Method::GET, path, None, None, &[]).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(page.as_str().unwrap().contains("method=\"post\""));
+        let html = page.as_str().unwrap();
+        assert!(html.contains("method=\"post\""));
+        // Rendered as designed under the security policy: the console's stylesheet, no inline
+        // style or script; the reader's language.
+        assert!(h.get("content-security-policy").unwrap().to_str().unwrap().starts_with("default-src 'self'"));
+        assert!(html.contains("href=\"/static/console.css\"") && html.contains("确认收到通知"), "{html}");
+        assert!(!html.contains("<style") && !html.contains("style=") && !html.contains("<script"), "{html}");
+        let (s, page, _) = app.send(Method::GET, path, None, None, &[("accept-language", "en")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.as_str().unwrap().contains("Acknowledge the call") && page.as_str().unwrap().contains("I have received it"), "{page}");
+        let (s, icon, h) = app.send(Method::GET, "/favicon.ico", None, None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(h.get("content-type").unwrap(), "image/svg+xml");
+        assert!(icon.as_str().unwrap().starts_with("<svg"), "{icon}");
         assert!(!timeline(&app, &iid).await.iter().any(|e| e["kind"] == "call_acknowledged"), "opening the page acknowledges nothing");
         let (s, page, _) = app.send(Method::POST, path, None, None, &[]).await;
         assert_eq!(s, StatusCode::OK, "{page}");
