@@ -243,7 +243,10 @@ fn demo_tokens_are_printed_only_where_they_work() {
         let mut child = spawn(&data, port, extra, Stdio::from(file));
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if std::fs::read_to_string(&log).unwrap_or_default().contains("serving on") {
+            if std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("serving on")
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -258,10 +261,16 @@ fn demo_tokens_are_printed_only_where_they_work() {
     };
     let (text, status) = run("nodemo", &["--no-demo"]);
     assert!(text.contains("administrator token (shown once)"), "{text}");
-    assert!(!text.contains("demo tokens") && !text.contains("demo-duty-officer"), "{text}");
+    assert!(
+        !text.contains("demo tokens") && !text.contains("demo-duty-officer"),
+        "{text}"
+    );
     assert_eq!(status, 401, "a demo token does not work without the demo");
     let (text, status) = run("withdemo", &[]);
-    assert!(text.contains("demo tokens: ") && text.contains("demo-duty-officer"), "{text}");
+    assert!(
+        text.contains("demo tokens: ") && text.contains("demo-duty-officer"),
+        "{text}"
+    );
     assert_eq!(status, 200);
 }
 

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,9 +25,9 @@ use yingji_app::{ErrorBody, ErrorCode};
 use yingji_domain::roster::Roster;
 
 use crate::auth::Actor;
+use crate::error::{ApiError, JsonBody};
 use crate::pages::UiLang;
 use crate::pages::i18n::Lang;
-use crate::error::{ApiError, JsonBody};
 use crate::{AppState, json_response, run_api};
 
 pub fn routes() -> Router<AppState> {
@@ -260,10 +260,7 @@ pub async fn ack_page(
     ];
     if let Some(at) = c.recipient.acked_at {
         let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
-        lines.push(l.f1(
-            "ack.acked_at",
-            at.to_zoned(tz).strftime("%Y-%m-%d %H:%M"),
-        ));
+        lines.push(l.f1("ack.acked_at", at.to_zoned(tz).strftime("%Y-%m-%d %H:%M")));
     }
     AckPage {
         l,
@@ -292,10 +289,13 @@ pub async fn ack_link(
             vec![l.t("ack.thanks").to_string()],
         )
         .answer(StatusCode::OK),
-        Err(e) => AckPage::plain(l, "ack.failed_title", "ack.failed_title", vec![e.message.clone()])
-            .answer(
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            ),
+        Err(e) => AckPage::plain(
+            l,
+            "ack.failed_title",
+            "ack.failed_title",
+            vec![e.message.clone()],
+        )
+        .answer(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)),
     }
 }
 
