@@ -447,7 +447,7 @@ impl ReportKind {
 #[derive(Debug, Clone)]
 pub struct ReportDue {
     pub kind: ReportKind,
-    /// The recipient, as the plan names it (e.g. 岳阳市应急指挥部办公室).
+    /// The recipient, as the plan names it (e.g. 云岭市应急指挥部办公室).
     pub to: String,
     /// Who sends it: a group id, `command`, `office`, or a post.
     pub by: Option<Sp<String>>,

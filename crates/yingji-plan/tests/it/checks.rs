@@ -35,7 +35,7 @@ fn empty_titles_are_errors() {
     // The plan's title, a level's name, a group's name, a group task's and an aftermath
     // duty's title: each one P0213 and nothing else.
     for (from, to) in [
-        ("title = \"临湘市群体性上访事件应急预案\"", "title = \"  \""),
+        ("title = \"临溪市群体性上访事件应急预案\"", "title = \"  \""),
         ("name = \"特别重大\"", "name = \"\""),
         ("name = \"现场秩序维护组\"", "name = \"\""),
         ("title = \"落实接访场地\"", "title = \"\\t\""),

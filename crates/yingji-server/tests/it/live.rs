@@ -685,16 +685,16 @@ async fn every_kind(app: TestApp) {
         json!({}),
     )
     .await;
-    // The report level Ⅰ adds (to 岳阳市, by the command), submitted by the commander post's
+    // The report level Ⅰ adds (to 云岭市, by the command), submitted by the commander post's
     // deputy.
     let inc_a = get(&app, &format!("/api/v1/incidents/{a}"), DUTY).await;
     let rid = inc_a["upward_reports"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["to"].as_str().unwrap().starts_with("岳阳市"))
+        .find(|r| r["to"].as_str().unwrap().starts_with("云岭市"))
         .map(id)
-        .expect("level Ⅰ owes a report to 岳阳市");
+        .expect("level Ⅰ owes a report to 云岭市");
     post(
         &app,
         &format!("/api/v1/incidents/{a}/upward-reports/{rid}/submit"),

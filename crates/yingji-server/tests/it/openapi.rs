@@ -538,10 +538,10 @@ on_both! {
         p.post(ACTION, &ipath("updates"), DUTY, json!({"headcount": 520, "grievances": ["要求公开工程款结算"], "care": ["已送饮用水"],
             "attachments": [{"name": "现场.jpg", "media_type": "image/jpeg", "size": 1024}]})).await;
         p.post("/api/v1/incidents/{id}/regrade/{decision}", &ipath("regrade/accept"), COMMANDER, json!({})).await;
-        // The report level Ⅰ owes 岳阳市, by the command (林建国 deputises for its post).
+        // The report level Ⅰ owes 云岭市, by the command (林建国 deputises for its post).
         let inc = p.get("/api/v1/incidents/{id}", &format!("/api/v1/incidents/{iid}"), DUTY).await;
         let up = inc["upward_reports"].as_array().unwrap().iter()
-            .find(|r| r["to"].as_str().unwrap().starts_with("岳阳市")).expect("a report to 岳阳市");
+            .find(|r| r["to"].as_str().unwrap().starts_with("云岭市")).expect("a report to 云岭市");
         p.post("/api/v1/incidents/{id}/upward-reports/{rid}/submit", &ipath(&format!("upward-reports/{}/submit", id(up))), COMMANDER,
             json!({"text": "现场约520人，已启动Ⅰ级响应"})).await;
         let right = app.person("林建国").await;

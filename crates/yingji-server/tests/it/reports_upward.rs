@@ -36,7 +36,7 @@ on_both! {
         let rig = rig(&app).await;
         let zhao = app.person("赵文华").await;
         let he = app.person("何静怡").await;
-        // 600 people: level Ⅰ, which owes 岳阳市 a first report within 30 minutes (by the
+        // 600 people: level Ⅰ, which owes 云岭市 a first report within 30 minutes (by the
         // command) on top of level Ⅳ's reports to 市委、市政府.
         let (s, v) = app.post("/api/v1/incidents", DUTY, report_body(&app, 600).await).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -64,7 +64,7 @@ on_both! {
             assert_eq!(r["to"], s.to.as_str());
             assert_eq!(ts(&r["due_at"]), s.due_at.parse::<Timestamp>().unwrap(), "{r}");
         }
-        let first = report(&inc, |r| r["kind"] == "first" && r["to"].as_str().unwrap().starts_with("岳阳市")).clone();
+        let first = report(&inc, |r| r["kind"] == "first" && r["to"].as_str().unwrap().starts_with("云岭市")).clone();
         let rid = first["id"].as_str().unwrap().to_string();
         assert_eq!(ts(&first["due_at"]), activated + SignedDuration::from_mins(30));
         assert_eq!(first["posts"], json!(["party-deputy-secretary"]));
@@ -76,7 +76,7 @@ on_both! {
         let (_, inc) = app.get(&format!("/api/v1/incidents/{iid}"), DUTY).await;
         assert_eq!(report(&inc, |r| r["id"] == rid.as_str())["late"], true);
         rig.deliver().await;
-        rig.hook(&zhao, &["测试：群众反映拖欠工程款", "首报", "岳阳市", "现已逾期"]);
+        rig.hook(&zhao, &["测试：群众反映拖欠工程款", "首报", "云岭市", "现已逾期"]);
 
         // Someone who holds neither the responsible post nor the commander's is refused.
         let submit = format!("/api/v1/incidents/{iid}/upward-reports/{rid}/submit");
@@ -118,7 +118,7 @@ on_both! {
         rig.deliver().await;
         // The first report at 云岭市's office: the incident, the level, the kind, the recipient
         // and the text.
-        rig.hook(&he, &["测试：群众反映拖欠工程款", "I 特别重大", "首报", "岳阳市", "现场约600人，已启动Ⅰ级响应"]);
+        rig.hook(&he, &["测试：群众反映拖欠工程款", "I 特别重大", "首报", "云岭市", "现场约600人，已启动Ⅰ级响应"]);
         // The follow-up at the commander's: each field with its value.
         rig.hook(&zhao, &["续报（第1次）", "市委、市政府", "上访人数：约600人", "起因：拖欠工程款", "秩序平稳"]);
         assert_eq!(app.state.store.outbox_count("skipped").await.unwrap(), 0);
