@@ -736,7 +736,9 @@ async fn build(
         kind: l.tk("kind", kind_str(&inc)),
         level: inc.level.as_ref().map(level_tuple),
         warning: inc.warning.as_ref().map(level_tuple),
-        proposal: inc.proposal.as_ref().and_then(|pr| {
+        // The plan's proposal matters until a level is assessed; after that the level (and a
+        // re-grade proposal, shown on its own) is what stands.
+        proposal: inc.proposal.as_ref().filter(|_| inc.level.is_none()).and_then(|pr| {
             pr.level.as_ref().map(|lv| {
                 let (a, b, c) = level_tuple(lv);
                 (a, b, c, pr.rule.clone().unwrap_or_default())
@@ -745,6 +747,7 @@ async fn build(
         proposal_reason: inc
             .proposal
             .as_ref()
+            .filter(|_| inc.level.is_none())
             .and_then(|pr| pr.level.is_none().then(|| pr.reason.clone()).flatten()),
         facts,
         linked,

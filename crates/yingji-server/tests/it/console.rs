@@ -269,6 +269,8 @@ on_both! {
         // The 政法委书记 may request (naming 林建国) and record the consultation.
         let boss = sign_in(&app, "demo-plac-secretary").await;
         let room = room_of(boss.clone()).await;
+        // Once a level stands, the plan's earlier proposal is no longer shown beside it.
+        assert!(room.body.contains("data-level=\"II\"") && !room.body.contains("data-proposed="), "{}", room.body);
         assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/coercive-steps\"")), "{}", room.body);
         assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/consultations\"")));
         assert!(room.body.contains(&format!("<option value=\"{lin}\">林建国")), "the approver is offered");
