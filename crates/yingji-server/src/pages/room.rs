@@ -16,6 +16,7 @@ use yingji_domain::incident::{
 };
 
 use super::desk::kind_str;
+use super::i18n::Lang;
 use super::{
     Chrome, Form, OrPage, PageOut, Posted, Viewer, chart, error_text, hm, render, see_other,
 };
@@ -137,8 +138,42 @@ pub struct ConsultationView {
 pub struct EventView {
     pub at: String,
     pub kind: String,
+    /// What the event was about, in words: the task it concerns, an update's note and
+    /// headcount, a verification's note.
+    pub detail: String,
     pub by: String,
     pub reason: String,
+}
+
+/// The words a timeline entry adds to its kind (empty: none).
+fn event_detail(l: &Lang, inc: &Incident, kind: &str, payload: &str) -> String {
+    let Ok(p) = serde_json::from_str::<serde_json::Value>(payload) else {
+        return String::new();
+    };
+    let id = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
+    match kind {
+        k if k.starts_with("task_") => id(&p["id"])
+            .and_then(|t| inc.tasks.iter().find(|x| x.id == t))
+            .map(|t| t.title.clone())
+            .unwrap_or_default(),
+        "obligation_overdue" => id(&p["id"])
+            .and_then(|o| inc.obligations.iter().find(|x| x.id == o))
+            .map(|o| o.text.clone())
+            .unwrap_or_default(),
+        "updated" => {
+            let u = &p["update"];
+            let mut parts = Vec::new();
+            if let Some(h) = u["headcount"].as_u64() {
+                parts.push(l.f1("room.event_headcount", h));
+            }
+            if let Some(n) = u["note"].as_str().filter(|n| !n.is_empty()) {
+                parts.push(n.to_string());
+            }
+            parts.join("；")
+        }
+        "verified" => p["note"].as_str().unwrap_or_default().to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Which commands the page offers (each checked with `decide`).
@@ -649,8 +684,13 @@ async fn build(
                     .parse::<Timestamp>()
                     .map(|t| hm(t, tz))
                     .unwrap_or(v.at.clone()),
+                detail: event_detail(l, &inc, &v.kind, &v.payload),
                 kind: l.tk("event", &v.kind),
-                by: v.actor_name,
+                by: if v.actor_id == yingji_app::system_actor().person_id {
+                    l.t("room.system").to_string()
+                } else {
+                    v.actor_name
+                },
                 reason: v.reason.unwrap_or_default(),
             }
         })

@@ -271,6 +271,11 @@ on_both! {
         let room = room_of(boss.clone()).await;
         // Once a level stands, the plan's earlier proposal is no longer shown beside it.
         assert!(room.body.contains("data-level=\"II\"") && !room.body.contains("data-proposed="), "{}", room.body);
+        // The timeline says what an entry was about: an update's note and headcount.
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/updates"), "demo-duty-officer", json!({"headcount": 130, "note": "现场秩序平稳，测试备注"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let room = room_of(boss.clone()).await;
+        assert!(room.body.contains("人数130人；现场秩序平稳，测试备注"), "{}", room.body);
         assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/coercive-steps\"")), "{}", room.body);
         assert!(room.body.contains(&format!("action=\"/incidents/{id}/do/consultations\"")));
         assert!(room.body.contains(&format!("<option value=\"{lin}\">林建国")), "the approver is offered");
