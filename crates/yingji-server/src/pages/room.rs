@@ -778,12 +778,16 @@ async fn build(
         warning: inc.warning.as_ref().map(level_tuple),
         // The plan's proposal matters until a level is assessed; after that the level (and a
         // re-grade proposal, shown on its own) is what stands.
-        proposal: inc.proposal.as_ref().filter(|_| inc.level.is_none()).and_then(|pr| {
-            pr.level.as_ref().map(|lv| {
-                let (a, b, c) = level_tuple(lv);
-                (a, b, c, pr.rule.clone().unwrap_or_default())
-            })
-        }),
+        proposal: inc
+            .proposal
+            .as_ref()
+            .filter(|_| inc.level.is_none())
+            .and_then(|pr| {
+                pr.level.as_ref().map(|lv| {
+                    let (a, b, c) = level_tuple(lv);
+                    (a, b, c, pr.rule.clone().unwrap_or_default())
+                })
+            }),
         proposal_reason: inc
             .proposal
             .as_ref()
