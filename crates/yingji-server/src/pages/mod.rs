@@ -15,6 +15,7 @@
 //! through `Posted`, which checks the per-session CSRF token in the form's hidden `csrf` field
 //! (derived from the session secret with the process's console key).
 
+mod audit;
 mod cases;
 mod chart;
 mod desk;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/do/{action}", post(cases::action))
         .route("/disputes", get(disputes::page))
         .route("/roster", get(roster::page))
+        .route("/audit", get(audit::page))
         .route("/plans", get(plans::list).post(plans::upload))
         .route("/plans/{plan_id}", get(plans::document))
         .route("/plans/{plan_id}/simulate", get(plans::simulate))
@@ -90,6 +92,7 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("disputes", "/disputes", "nav.disputes"),
     ("roster", "/roster", "nav.roster"),
     ("plans", "/plans", "nav.plans"),
+    ("audit", "/audit", "nav.audit"),
 ];
 
 /// The permission a console page needs (in the viewer's own jurisdiction); the nav shows a
@@ -102,6 +105,7 @@ pub fn page_permission(key: &str) -> Option<Permission> {
         "disputes" => Some(Permission::ViewDisputes),
         "roster" => Some(Permission::ViewCalls),
         "plans" => Some(Permission::ViewPlans),
+        "audit" => Some(Permission::ReadAudit),
         _ => None,
     }
 }

@@ -855,3 +855,36 @@ fn the_catalogues_are_complete() {
         Vec::<&&String>::new()
     );
 }
+
+on_both! {
+    the_auditor_checks_the_record_and_the_reads_of_personal_data_in_the_console => |app: TestApp| async move {
+        // A reveal to audit: the clerk reads a petitioner's contact, with a reason.
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", json!({
+            "jurisdiction_id": app.jurisdiction("临溪市").await, "channel": "letter",
+            "petitioners": [{"name": "测试来信人", "contact": "13800000000"}],
+            "title": "测试：反映路灯不亮", "grievance": "要求修复路灯"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap();
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/reveal"), "demo-petition-clerk", json!({"petitioner": 0, "field": "contact", "reason": "电话回访测试"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        yingji_app::ticker::checkpoint(&app.state).await.unwrap();
+
+        let auditor = sign_in(&app, "demo-auditor").await;
+        let page = req(&app, "GET", "/audit", &auditor, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("href=\"/audit\""), "the nav offers the page");
+        assert!(page.body.contains("电话回访测试") && page.body.contains("信访事项 · 联系方式"), "{}", page.body);
+        assert!(page.body.contains("最新签名检查点 #1"), "{}", page.body);
+        assert!(page.body.contains("data-action=\"verify-record\"") && !page.body.contains("data-intact"));
+        let page = req(&app, "GET", "/audit?verify=1", &auditor, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("data-intact=\"true\"") && page.body.contains("记录完整"), "{}", page.body);
+
+        // Nobody else: no nav entry, and the page refuses as the API does.
+        let duty = sign_in(&app, "demo-duty-officer").await;
+        let desk = req(&app, "GET", "/", &duty, None).await;
+        assert!(!desk.body.contains("href=\"/audit\""));
+        let page = req(&app, "GET", "/audit", &duty, None).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    };
+}
