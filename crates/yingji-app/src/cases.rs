@@ -1699,14 +1699,7 @@ impl AppCommand for PurgePetitioners {
             }));
             // Destroying the case's key makes every other copy of its petitioners' values (the
             // masks in its registration event, free pages, backups) unreadable.
-            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
-                subject_kind: "case",
-                subject_id: *id,
-            }));
-            ws.rows
-                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
-                    subject_id: *id,
-                }));
+            shred(&mut ws, "case", *id);
             // The contacts notices to the petitioners were sent to (sealed for their outbox
             // row with the data key) go too.
             for (outbox_id, payload) in app.store.petitioner_notices(*id).await? {
@@ -1726,14 +1719,7 @@ impl AppCommand for PurgePetitioners {
         // Closed disputes: their parties' names, sealed with the dispute's key in its row and
         // its registration event, become unreadable with the key.
         for id in &disputes {
-            ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
-                subject_kind: "dispute",
-                subject_id: *id,
-            }));
-            ws.rows
-                .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
-                    subject_id: *id,
-                }));
+            shred(&mut ws, "dispute", *id);
         }
         // Closed incidents: the values of their personal intake fields, sealed with the
         // incident's key in its `reported` event (masked everywhere else).
@@ -1750,6 +1736,18 @@ impl AppCommand for PurgePetitioners {
     fn respond(&self, out: &PurgeReport) -> JsonText {
         JsonText(serde_json::to_string(out).expect("serialises"))
     }
+}
+
+/// Destroys a subject's key and forgets the stored idempotent answers that name it.
+fn shred(ws: &mut WriteSet, kind: &'static str, id: Uuid) {
+    ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
+        subject_kind: kind,
+        subject_id: id,
+    }));
+    ws.rows
+        .push(Row::SubjectKey(SubjectKeyWrite::ForgetAnswers {
+            subject_id: id,
+        }));
 }
 
 /// The tables whose deleted values a purge makes unrecoverable from the database files.

@@ -63,22 +63,14 @@ fn number_at(chars: &[char], i: usize) -> Option<(usize, String)> {
                 return Some((13, mask_phone(&all)));
             }
         }
-        // A landline: 0 and 2–3 digits, a hyphen, 7–8 digits.
-        if run.starts_with('0') && matches!(chars.get(i + 3), Some('-' | '－')) {
-            let mut local = String::new();
-            let mut k = i + 4;
-            while let Some(d) = at(k) {
-                local.push(d);
-                k += 1;
-            }
-            if (7..=8).contains(&local.len()) {
-                return Some((k - i, format!("{run}-{}", mask_local(&local))));
-            }
-        }
     }
-    if run.len() == 4 && run.starts_with('0') && matches!(chars.get(i + 4), Some('-' | '－')) {
+    // A landline: 0 and 2–3 digits, a hyphen, 7–8 digits.
+    if (3..=4).contains(&run.len())
+        && run.starts_with('0')
+        && matches!(chars.get(i + run.len()), Some('-' | '－'))
+    {
         let mut local = String::new();
-        let mut k = i + 5;
+        let mut k = i + run.len() + 1;
         while let Some(d) = at(k) {
             local.push(d);
             k += 1;

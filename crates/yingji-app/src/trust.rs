@@ -196,6 +196,9 @@ pub struct BrokenLink {
     /// stream's head is what disagrees).
     pub seq: Option<i64>,
     pub event_id: Option<Uuid>,
+    /// What kind of problem: `altered`, `unlinked`, `seq_gap`, `head_missing`, `unsigned`,
+    /// `bad_signature`, `unknown_key`, `deleted`, `truncated` or `rewritten`.
+    pub code: &'static str,
     /// What is wrong, in English.
     pub problem: String,
 }
@@ -225,6 +228,7 @@ impl BrokenLink {
             stream_kind: stream_kind.to_string(),
             seq,
             event_id,
+            code: b.code(),
             problem: b.to_string(),
         }
     }

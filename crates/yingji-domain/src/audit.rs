@@ -110,6 +110,24 @@ pub enum Broken {
     Rewritten { stream_seq: i64 },
 }
 
+impl Broken {
+    /// A stable name for the kind of problem (the console's catalogue says it in words).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Broken::HashMismatch { .. } => "altered",
+            Broken::LinkMismatch { .. } => "unlinked",
+            Broken::SeqGap { .. } => "seq_gap",
+            Broken::HeadMismatch { .. } => "head_missing",
+            Broken::Unsigned => "unsigned",
+            Broken::BadSignature => "bad_signature",
+            Broken::UnknownKey { .. } => "unknown_key",
+            Broken::Deleted { .. } => "deleted",
+            Broken::Truncated { .. } => "truncated",
+            Broken::Rewritten { .. } => "rewritten",
+        }
+    }
+}
+
 impl std::fmt::Display for Broken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -379,26 +379,6 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Every stream with its recorded head, for verification.
-    pub async fn streams(&self) -> Result<Vec<(Uuid, String, i64, String)>> {
-        let rows = self
-            .fetch_all(
-                "SELECT yj_text(id), kind, version, head_hash FROM streams ORDER BY id",
-                &[],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                ))
-            })
-            .collect()
-    }
-
     /// A stream's version and head hash (None when the stream does not exist).
     pub async fn stream_head(&self, id: Uuid) -> Result<Option<(i64, String)>> {
         let row = self

@@ -79,13 +79,20 @@ async fn build(state: &AppState, v: &Viewer, verify: bool) -> Result<AuditPage, 
                 .iter()
                 .map(|b| {
                     format!(
-                        "{} {} — {}",
+                        "{} {}{} — {}",
                         l.tk("stream", &b.stream_kind),
                         b.stream_id,
-                        b.problem
+                        b.seq.map(|s| format!(" #{s}")).unwrap_or_default(),
+                        l.tk("audit_problem", b.code)
                     )
                 })
-                .chain(r.checkpoint_problems.iter().cloned())
+                // The checkpoints' own problems are described in English (their detail names
+                // checkpoint numbers and row counts); the catalogue says what they are.
+                .chain(
+                    r.checkpoint_problems
+                        .iter()
+                        .map(|p| l.f1("audit.checkpoint_problem", p)),
+                )
                 .collect()
         })
         .unwrap_or_default();

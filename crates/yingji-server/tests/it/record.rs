@@ -231,6 +231,12 @@ on_both! {
         let (s, v) = app.get("/api/v1/audit/verify?projections=true", "demo-auditor").await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["intact"], false, "{v}");
+        assert!(v["broken"].as_array().unwrap().iter().any(|b| b["code"] == "deleted"), "{v}");
+        // The auditor's console page says the same in words from the catalogue.
+        let auditor = crate::console::sign_in(&app, "demo-auditor").await;
+        let page = crate::console::req(&app, "GET", "/audit?verify=1", &auditor, None).await;
+        assert!(page.body.contains("data-intact=\"false\""), "{}", page.body);
+        assert!(page.body.contains("记录流缺失：签名检查点曾记录过它") && page.body.contains("签名检查点有问题："), "{}", page.body);
         let (s, v) = app.get("/api/v1/audit/verify?projections=maybe", "demo-auditor").await;
         assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_query")), "{v}");
     };
