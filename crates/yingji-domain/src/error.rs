@@ -54,6 +54,9 @@ codes! {
     InvalidRequest = "invalid_request", 400;
     /// A query parameter is not valid; the message names it.
     InvalidQuery = "invalid_query", 400;
+    /// The console's form of a grave step (activating the plan's most severe level) was sent
+    /// without its confirmation box ticked.
+    ConfirmationRequired = "confirmation_required", 400;
     /// A path parameter is not valid (for example, not a UUID).
     InvalidPath = "invalid_path", 400;
     /// The Idempotency-Key header is empty, too long or not visible ASCII.

@@ -1,6 +1,7 @@
 //! The web console end to end, in a real browser: starts `yingji serve` (SQLite, demo data) on a
-//! free port with a temporary data directory and runs `node e2e/console.test.mjs` against it
-//! (headless Debian chromium driven by playwright-core; see e2e/). Screenshots of every page at
+//! free port with a temporary data directory and runs each `e2e/*.test.mjs` scenario against its own
+//! server (headless Debian chromium driven by playwright-core; see e2e/; `E2E_ONLY=name` runs one).
+//! Screenshots of every page at
 //! desktop and phone width land in e2e/screenshots/.
 //!
 //! Needs node, npm and /usr/bin/chromium (`.ci/run` installs them); fails with a clear message
@@ -63,6 +64,31 @@ fn console_in_headless_chromium() {
         assert!(st.success(), "`npm ci` in e2e/ failed");
     }
 
+    // Every scenario file, each against its own fresh server with the demo data.
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(&e2e)
+        .expect("e2e/ is readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".test.mjs"))
+        })
+        .collect();
+    scenarios.sort();
+    assert!(!scenarios.is_empty(), "no e2e/*.test.mjs scenario found");
+    let only = std::env::var("E2E_ONLY").ok();
+    for scenario in &scenarios {
+        let name = scenario.file_name().unwrap().to_string_lossy().to_string();
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        run_scenario(&chromium, &e2e, &name);
+    }
+}
+
+/// Starts `yingji serve` with the demo on a free port and runs one scenario file against it;
+/// the scenario must exit 0 and print `e2e: ok`.
+fn run_scenario(chromium: &str, e2e: &Path, name: &str) {
     let port = free_port();
     let data = std::env::temp_dir().join(format!("yingji-e2e-{}-{port}", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_yingji"))
@@ -79,18 +105,17 @@ fn console_in_headless_chromium() {
         assert!(Instant::now() < deadline, "yingji serve did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
-
     let out = Command::new("node")
-        .arg("console.test.mjs")
-        .current_dir(&e2e)
+        .arg(name)
+        .current_dir(e2e)
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
-        .env("CHROMIUM", &chromium)
+        .env("CHROMIUM", chromium)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success() && stdout.contains("console e2e: ok"),
-        "the console E2E scenario failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        out.status.success() && stdout.contains("e2e: ok"),
+        "the console E2E scenario {name} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
 }

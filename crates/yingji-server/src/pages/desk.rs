@@ -59,6 +59,9 @@ pub struct OwedLine {
 
 /// A call placed by an activation that someone has not acknowledged yet.
 pub struct CallLine {
+    pub call_id: String,
+    /// The signed-in person is called and has not acknowledged: one tap acknowledges.
+    pub mine: bool,
     pub incident_id: String,
     pub incident_title: String,
     pub post: String,
@@ -98,10 +101,31 @@ pub struct DeskPage {
     pub owed: Vec<OwedLine>,
     pub drills: usize,
     pub calls: Vec<CallLine>,
+    /// How many of the calls wait for the signed-in person (shown first, with one-tap
+    /// acknowledgement).
+    pub my_calls: usize,
     pub undelivered: Vec<UndeliveredLine>,
     pub cases: Vec<super::cases::CaseLine>,
     pub reports: Vec<ReportLine>,
     pub reports_late: usize,
+}
+
+/// POST /calls/{id}/ack: the signed-in person acknowledges a call from the desk (one tap),
+/// through the same command as `POST /api/v1/calls/{id}/ack`.
+pub async fn ack_call(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+    posted: super::Posted,
+) -> axum::response::Response {
+    let v = posted.viewer;
+    let cmd = yingji_app::calls::AcknowledgeCall {
+        call_id: id.into(),
+        channel: "console".into(),
+    };
+    match state.execute(&v.actor, None, &cmd).await {
+        Ok(_) => super::see_other("/"),
+        Err(e) => PageOut(Err((ApiError::from(e).into(), v.lang))).into_response(),
+    }
 }
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
@@ -221,9 +245,15 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                     .filter(|r| r.acked_at.is_none())
                     .map(|r| r.person.name.as_str())
                     .collect();
+                let mine = c
+                    .recipients
+                    .iter()
+                    .any(|r| r.acked_at.is_none() && r.person.person_id == v.actor.person_id);
                 calls.push((
                     c.placed_at,
                     CallLine {
+                        call_id: c.id.to_string(),
+                        mine,
                         incident_id: id.clone(),
                         incident_title: inc.title.clone(),
                         post: c.post_name.clone().or(c.post.clone()).unwrap_or_default(),
@@ -271,6 +301,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         soon: soon.into_iter().map(|x| x.1).collect(),
         owed: owed.into_iter().map(|x| x.1).collect(),
         drills,
+        my_calls: calls.iter().filter(|c| c.1.mine).count(),
         calls: calls.into_iter().map(|x| x.1).collect(),
         undelivered,
         cases,

@@ -21,6 +21,7 @@ mod chart;
 mod desk;
 mod disputes;
 pub mod i18n;
+mod incidents;
 mod intake;
 mod plans;
 mod room;
@@ -63,6 +64,8 @@ pub fn routes() -> Router<AppState> {
         .route("/lang/{code}", get(switch_lang))
         .route("/report", get(intake::form).post(intake::submit))
         .route("/report/proposal", get(intake::proposal))
+        .route("/calls/{id}/ack", post(desk::ack_call))
+        .route("/incidents", get(incidents::page))
         .route("/incidents/{id}", get(room::page))
         .route("/incidents/{id}/do/{action}", post(room::action))
         .route("/incidents/{id}/tasks/{task}/{action}", post(room::task))
@@ -88,6 +91,7 @@ pub fn routes() -> Router<AppState> {
 pub const NAV: &[(&str, &str, &str)] = &[
     ("desk", "/", "nav.desk"),
     ("report", "/report", "nav.report"),
+    ("incidents", "/incidents", "nav.incidents"),
     ("cases", "/cases", "nav.cases"),
     ("disputes", "/disputes", "nav.disputes"),
     ("roster", "/roster", "nav.roster"),
@@ -101,6 +105,7 @@ pub const NAV: &[(&str, &str, &str)] = &[
 pub fn page_permission(key: &str) -> Option<Permission> {
     match key {
         "report" => Some(Permission::ReportIncident),
+        "incidents" => Some(Permission::ViewIncidents),
         "cases" => Some(Permission::ViewCases),
         "disputes" => Some(Permission::ViewDisputes),
         "roster" => Some(Permission::ViewCalls),

@@ -41,6 +41,8 @@ pub struct TaskView {
     pub closed_as: Option<String>,
     /// (action, label)
     pub actions: Vec<(&'static str, String)>,
+    /// The task may be cancelled (with a reason).
+    pub can_cancel: bool,
 }
 
 pub struct GroupView {
@@ -194,6 +196,12 @@ pub struct Allowed {
     pub coercive: bool,
     /// Record a consultation (会商) about a coercive step.
     pub consultation: bool,
+    /// Report the incident to the parent jurisdiction (上报).
+    pub escalate: bool,
+    /// Lift the warning in force, with a reason.
+    pub lift_warning: bool,
+    /// Activation is of the plan's most severe level: the form asks for a confirmation.
+    pub confirm_activation: bool,
 }
 
 impl Allowed {
@@ -206,6 +214,8 @@ impl Allowed {
             || self.end
             || self.review
             || self.close
+            || self.escalate
+            || self.lift_warning
     }
 }
 
@@ -253,6 +263,22 @@ pub struct RoomPage {
     pub owners: Vec<(String, String)>,
     /// The linked records up and down the tree: (label, link, text).
     pub linked: Vec<(String, String, String)>,
+}
+
+/// Whether activating now would put the plan's most severe level in force (the level assessed,
+/// else the one the plan proposes): the console then asks for a confirmation.
+fn activation_is_top(
+    plan: &yingji_plan::model::Plan,
+    inc: &yingji_domain::incident::Incident,
+) -> bool {
+    let level = inc
+        .level
+        .as_ref()
+        .or(inc.proposal.as_ref().and_then(|p| p.level.as_ref()));
+    match (level, plan.levels.first()) {
+        (Some(l), Some(top)) => l.id == top.id.value,
+        _ => false,
+    }
 }
 
 fn level_tuple(l: &yingji_domain::incident::LevelRef) -> (String, String, String) {
@@ -338,8 +364,15 @@ async fn build(
         close: dry.accepts(&ok(Command::Close)).await,
         coercive: false,
         consultation: false,
+        escalate: dry.accepts(&IncidentAction::Escalate { note: None }).await,
+        lift_warning: inc.warning.is_some()
+            && dry.accepts(&ok(Command::LiftWarning { reason: x() })).await,
+        confirm_activation: false,
     };
     let mut allowed = allowed;
+    // Activating the most severe level asks the person to confirm it in the form (the level in
+    // force, or the one activation would take: the assessed or proposed level).
+    allowed.confirm_activation = allowed.activate && activation_is_top(&plan, &inc);
     // The level's coercive steps, and the holders of their approver posts but the viewer.
     let level_steps: Vec<yingji_plan::model::CoerciveStep> = inc
         .level
@@ -465,8 +498,16 @@ async fn build(
                 actions.push((name, l.tk("task_action", name)));
             }
         }
+        let can_cancel = dry
+            .accepts(&ok(Command::Task {
+                id: t.id,
+                action: TaskAction::Cancel,
+                reason: Some(x()),
+            }))
+            .await;
         let finished = t.state.is_finished();
         let view = TaskView {
+            can_cancel,
             id: t.id.to_string(),
             title: t.title.clone(),
             state: l.tk("task", t.state.as_str()),
@@ -958,6 +999,18 @@ async fn action_for(
     f: &Form,
 ) -> Result<IncidentAction, ApiError> {
     let req = request_for(state, v, id, action, f).await?;
+    if action == "activate" && f.get("confirm").as_deref() != Some("yes") {
+        // The most severe level is activated only when the person confirms it in the form.
+        let dry = Checker::new(state, &v.actor, id).await?;
+        let inc = dry.incident().clone();
+        let plan = state.plan(&inc.plan_id, inc.plan_version).await?;
+        if activation_is_top(&plan, &inc) {
+            return Err(ApiError::new(
+                ErrorCode::ConfirmationRequired,
+                "activating the most severe level needs a confirmation",
+            ));
+        }
+    }
     if action == "upward-report" {
         let rid = f
             .get("report")

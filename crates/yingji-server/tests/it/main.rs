@@ -17,6 +17,7 @@ mod offers;
 mod openapi;
 mod record;
 mod reports_upward;
+mod room_actions;
 mod scenario;
 mod screening;
 mod trust;

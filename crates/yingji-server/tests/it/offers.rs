@@ -267,7 +267,7 @@ fn actions() -> Vec<Action> {
         Action {
             name: "activate",
             stage: Stage::Assessed,
-            console: |_, _| ("/do/activate".into(), String::new()),
+            console: |_, _| ("/do/activate".into(), "confirm=yes".into()),
             api: |id, _| (format!("/api/v1/incidents/{id}/activate"), json!({})),
         },
         Action {
