@@ -111,7 +111,8 @@ pub struct DeskPage {
 }
 
 /// POST /calls/{id}/ack: the signed-in person acknowledges a call from the desk (one tap),
-/// through the same command as `POST /api/v1/calls/{id}/ack`.
+/// through the same command as `POST /api/v1/calls/{id}/ack`, recorded as acknowledged in the
+/// app (`inapp`, the channel the stored acknowledgements allow).
 pub async fn ack_call(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
@@ -120,7 +121,7 @@ pub async fn ack_call(
     let v = posted.viewer;
     let cmd = yingji_app::calls::AcknowledgeCall {
         call_id: id.into(),
-        channel: "console".into(),
+        channel: "inapp".into(),
     };
     match state.execute(&v.actor, None, &cmd).await {
         Ok(_) => super::see_other("/"),

@@ -139,7 +139,7 @@ on_both! {
         let (_, tl) = app.get(&format!("/api/v1/incidents/{id}/timeline"), "demo-commander").await;
         let items = tl["items"].as_array().or(tl.as_array()).unwrap().clone();
         let ack = items.iter().find(|e| e["kind"] == "call_acknowledged" && e["payload"]["call_id"] == call.as_str()).expect("ack in the timeline");
-        assert_eq!(ack["payload"]["channel"], "console");
+        assert_eq!(ack["payload"]["channel"], "inapp", "acknowledged in the app");
         assert_eq!(ack["payload"]["person"]["name"], "郑国平");
     };
 }
