@@ -43,6 +43,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 7] = [
+        Status::Reported,
+        Status::Verified,
+        Status::Active,
+        Status::Ended,
+        Status::Reviewed,
+        Status::Closed,
+        Status::Unfounded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Reported => "reported",

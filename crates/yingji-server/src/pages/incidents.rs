@@ -182,23 +182,16 @@ async fn build(state: &AppState, v: &Viewer, q: &Params) -> Result<IncidentsPage
         status.is_none(),
     ))
     .chain(
-        [
-            "reported",
-            "verified",
-            "active",
-            "ended",
-            "reviewed",
-            "closed",
-            "unfounded",
-        ]
-        .iter()
-        .map(|s| {
-            (
-                s.to_string(),
-                l.tk("status", s),
-                status.as_deref() == Some(*s),
-            )
-        }),
+        yingji_domain::incident::Status::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .map(|s| {
+                (
+                    s.to_string(),
+                    l.tk("status", s),
+                    status.as_deref() == Some(s),
+                )
+            }),
     )
     .collect();
     Ok(IncidentsPage {

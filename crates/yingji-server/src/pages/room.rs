@@ -265,17 +265,13 @@ pub struct RoomPage {
     pub linked: Vec<(String, String, String)>,
 }
 
-/// Whether activating now would put the plan's most severe level in force (the level assessed,
-/// else the one the plan proposes): the console then asks for a confirmation.
+/// Whether activating now would put the plan's most severe level in force (activation takes the
+/// assessed level): the console then asks for a confirmation.
 fn activation_is_top(
     plan: &yingji_plan::model::Plan,
     inc: &yingji_domain::incident::Incident,
 ) -> bool {
-    let level = inc
-        .level
-        .as_ref()
-        .or(inc.proposal.as_ref().and_then(|p| p.level.as_ref()));
-    match (level, plan.levels.first()) {
+    match (inc.level.as_ref(), plan.levels.first()) {
         (Some(l), Some(top)) => l.id == top.id.value,
         _ => false,
     }
