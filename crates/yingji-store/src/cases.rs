@@ -231,17 +231,28 @@ impl Store {
     /// new files without their dead rows (it cannot run inside a transaction and locks each
     /// table for its time; the WAL segments PostgreSQL keeps for recovery and replication still
     /// hold the old rows until it recycles them). Answers false when SQLite could not empty the
-    /// WAL because a reader was still reading (run it again).
+    /// WAL because readers kept reading for two seconds (run it again).
     pub async fn erase_deleted(&self, tables: &[&'static str]) -> Result<bool> {
         match self.backend() {
             crate::Backend::Sqlite => {
                 let mut conn = self.pool().acquire().await?;
                 sqlx::query("VACUUM").execute(&mut *conn).await?;
-                let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let busy: i64 = r.try_get(0)?;
-                Ok(busy == 0)
+                // A reader in the middle of a read (the outbox worker, the ticker, a page)
+                // holds the WAL until it finishes, which is milliseconds: try again for up
+                // to two seconds before answering "run it again".
+                for attempt in 0..40 {
+                    let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let busy: i64 = r.try_get(0)?;
+                    if busy == 0 {
+                        return Ok(true);
+                    }
+                    if attempt < 39 {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+                Ok(false)
             }
             crate::Backend::Postgres => {
                 if !tables.is_empty() {
