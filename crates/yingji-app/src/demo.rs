@@ -70,6 +70,10 @@ pub const DEMO_TOKENS: &[(&str, &str)] = &[
     ("demo-street-duty", "东湖街道 值班员"),
     ("demo-auditor", "临溪市 审计员"),
     ("demo-plac-secretary", "临溪市 政法委书记（Ⅱ、Ⅲ级指挥长）"),
+    (
+        "demo-grid-worker",
+        "枫林村 党支部书记、村委会主任（每日报告、排查报告）",
+    ),
 ];
 
 /// Runs a command as `actor` on the command path and gives its fresh output.
@@ -308,7 +312,8 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
     let town = s
         .jurisdiction(Some(&county), "青石镇", "township", Some("990181101"))
         .await?;
-    s.jurisdiction(Some(&town), "枫林村", "village", None)
+    let village = s
+        .jurisdiction(Some(&town), "枫林村", "village", None)
         .await?;
     let street = s
         .jurisdiction(Some(&county), "东湖街道", "street", Some("990181001"))
@@ -502,6 +507,16 @@ pub async fn load_demo(state: &App) -> Result<(), AppError> {
                 &[("secretary-general", false)],
                 &[],
                 None,
+            ),
+            // The village's secretary, also its head (一肩挑), who sends the village's daily
+            // reports and screening returns.
+            person(
+                &village,
+                "黎春梅",
+                Some("demo-grid-worker"),
+                &[("village-secretaries", false), ("village-heads", false)],
+                &["grid_worker"],
+                Some("grid-worker"),
             ),
         ])
         .await?;
@@ -949,6 +964,57 @@ pub async fn load_demo_extras(state: &App) -> Result<(), AppError> {
                 area: "青石镇枫林村".into(),
                 risk: yingji_domain::dispute::Risk::Medium,
                 summary: "租金支付时间有争议".into(),
+            }),
+        )
+        .await?;
+
+    // The township's special-period plan, revised for the demo so that its special period
+    // runs from two days ago for four weeks (a township sets the dates of each year's period by
+    // revising its plan): 枫林村 owes the daily report (零报告) today, and 青石镇 screens daily.
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").map_err(AppError::internal)?;
+    let today = now.to_zoned(tz).date();
+    let (from, to) = (
+        today
+            .checked_sub(jiff::Span::new().days(2))
+            .map_err(AppError::internal)?,
+        today
+            .checked_add(jiff::Span::new().days(26))
+            .map_err(AppError::internal)?,
+    );
+    let special = EXAMPLE_PLANS
+        .iter()
+        .find(|(f, _)| *f == "township-special-period.toml")
+        .map(|(_, t)| *t)
+        .ok_or_else(|| AppError::internal("the special-period example plan"))?;
+    let window = "windows = [{ from = 2026-08-10, to = 2026-10-31 }]";
+    if !special.contains(window) {
+        return Err(AppError::internal("the special-period plan's window moved"));
+    }
+    let revised = special.replace(
+        window,
+        &format!("windows = [{{ from = {from}, to = {to} }}]"),
+    );
+    let admin = person("demo-province-admin").await?;
+    let as_admin = Actor::load(state, admin.id, None).await?;
+    state
+        .execute(
+            &as_admin,
+            None,
+            &crate::plans::UploadPlan(crate::plans::UploadPlanRequest {
+                jurisdiction_id: town.id,
+                source: revised,
+                file_name: Some("township-special-period.toml".into()),
+            }),
+        )
+        .await?;
+    // …and 青石镇's duty officer opens today's screening round for its villages.
+    state
+        .execute(
+            &town_actor,
+            None,
+            &OpenRound(OpenRoundRequest {
+                jurisdiction_id: town.id,
+                date: None,
             }),
         )
         .await?;

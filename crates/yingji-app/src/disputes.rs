@@ -235,6 +235,44 @@ pub async fn current_round(app: &App, actor: &Actor) -> Result<CurrentRound, App
     })
 }
 
+/// The round of the jurisdiction above the actor's that the actor's own jurisdiction owes a
+/// return to today (the console's return form), with the actor's unit in it.
+pub struct OwedReturn {
+    pub round: RoundView,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub parent_name: String,
+}
+
+/// Today's open round of the parent jurisdiction, when the actor may screen disputes in their
+/// own jurisdiction (the unit that returns); None when there is no parent, no permission or
+/// no round open yet.
+pub async fn owed_return(app: &App, actor: &Actor) -> Result<Option<OwedReturn>, AppError> {
+    if !actor.may(app, Permission::ScreenDisputes, &actor.scope_path) {
+        return Ok(None);
+    }
+    let Some(unit) = app.store.jurisdiction(actor.jurisdiction_id).await? else {
+        return Ok(None);
+    };
+    let Some(parent) = (match unit.parent_id {
+        Some(p) => app.store.jurisdiction(p).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let special = in_special_period(app, &parent.path, today(app)).await?;
+    let (_, key) = round_key(today(app), special);
+    let Some(r) = app.store.screening_round_by_key(parent.id, &key).await? else {
+        return Ok(None);
+    };
+    Ok(Some(OwedReturn {
+        round: load_view(app, &r).await?,
+        unit_id: unit.id,
+        unit_name: unit.name,
+        parent_name: parent.name,
+    }))
+}
+
 /// Opens the screening round a day belongs to in a jurisdiction (`POST /disputes/rounds`).
 pub struct OpenRound(pub OpenRoundRequest);
 

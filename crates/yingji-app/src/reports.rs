@@ -113,6 +113,7 @@ fn submitted_of(rows: Vec<yingji_store::ReportSubmissionRow>) -> Vec<Submitted> 
                 party: r.party,
                 nil: r.nil,
                 at: r.submitted_at.parse().ok()?,
+                content: r.content,
             })
         })
         .collect()
@@ -264,8 +265,13 @@ pub struct ReportSubmissionRequest {
     /// "Nothing to report" (零报告).
     #[serde(default)]
     pub nil: bool,
-    /// The report; required unless `nil`.
+    /// The report; required unless `nil` or `fields` give it.
     pub content: Option<String>,
+    /// The report by the schedule's `fields` (name → text): each name must be one of them.
+    /// Stored with the submission and written into its content, one heading per field, in
+    /// the schedule's order, before any `content`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
     /// For a member unit in `from`: the unit id. Otherwise the post is taken from the submitter.
     pub unit: Option<String>,
 }
@@ -338,12 +344,35 @@ impl Command for SubmitReport {
                 "this schedule does not accept a nil report (零报告)",
             ));
         }
-        let content = req.content.clone().unwrap_or_default();
+        let schedule_fields: &[String] = plan
+            .schedules
+            .iter()
+            .find(|s| s.id.value == slot.schedule_id)
+            .map_or(&[], |s| s.fields.as_slice());
+        if let Some(bad) = req.fields.keys().find(|k| !schedule_fields.contains(k)) {
+            return Err(AppError::field(
+                ErrorCode::InvalidField,
+                "fields",
+                format!(
+                    "`{bad}` is not a field of schedule `{}` (its fields: {})",
+                    slot.schedule_id,
+                    schedule_fields.join("、")
+                ),
+            ));
+        }
+        if req.nil && req.fields.values().any(|v| !v.trim().is_empty()) {
+            return Err(AppError::field(
+                ErrorCode::InvalidField,
+                "fields",
+                "a nil report (零报告) has nothing to fill in",
+            ));
+        }
+        let content = compose_content(schedule_fields, &req.fields, req.content.as_deref());
         if !req.nil && content.trim().is_empty() {
             return Err(AppError::field(
                 ErrorCode::MissingField,
                 "content",
-                "`content` is required unless `nil`",
+                "`content` (or a `fields` entry) is required unless `nil`",
             ));
         }
         let mine = owing(app, &plan, &owner, &slot)
@@ -392,7 +421,7 @@ impl Command for SubmitReport {
         let payload = json!({
             "plan_id": out.plan_id, "schedule_id": out.schedule_id, "due_at": out.due_at,
             "party": out.party, "party_name": out.party_name, "nil": out.nil,
-            "content": out.content, "late": out.late,
+            "content": out.content, "late": out.late, "fields": req.fields,
         });
         let kind = if req.nil {
             "nil_report_submitted"
@@ -429,6 +458,135 @@ impl Command for SubmitReport {
 
     fn respond(&self, out: &ReportSubmitted) -> JsonText {
         JsonText(serde_json::to_string(out).expect("a submission serialises"))
+    }
+}
+
+/// A submission's text from the schedule's fields (a heading 【name】 and the text, in the
+/// schedule's order, empty ones left out), then the free `content`.
+pub fn compose_content(
+    schedule_fields: &[String],
+    given: &BTreeMap<String, String>,
+    content: Option<&str>,
+) -> String {
+    let mut parts: Vec<String> = schedule_fields
+        .iter()
+        .filter_map(|f| {
+            let v = given.get(f)?.trim();
+            (!v.is_empty()).then(|| format!("【{f}】{v}"))
+        })
+        .collect();
+    if let Some(c) = content.map(str::trim).filter(|c| !c.is_empty()) {
+        parts.push(c.to_string());
+    }
+    parts.join("\n")
+}
+
+/// A report slot owed today by a post the actor holds (the console's "reports I owe"):
+/// the board row with what the form needs.
+#[derive(Debug, Clone)]
+pub struct OwedReport {
+    pub plan_id: String,
+    pub plan_title: String,
+    pub row: BoardRow,
+    pub nil_allowed: bool,
+    /// The schedule's fields, one text each on the form.
+    pub fields: Vec<String>,
+    /// Whom the report goes to (a post, group or unit name, or the command or office).
+    pub to: String,
+    pub tz: jiff::tz::TimeZone,
+}
+
+/// The report slots due today that a post the actor holds owes, in every plan owned in the
+/// actor's jurisdiction or above it (newest version each): pending and late ones, and those
+/// already in (so that the person sees what they sent). Those of a member unit, which anyone
+/// in the plan's jurisdiction may send, are on the plan's board, not here.
+pub async fn owed_today(app: &App, actor: &Actor) -> Result<Vec<OwedReport>, AppError> {
+    let now = app.clock.now();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    if !actor.may(app, Permission::SubmitReports, &actor.scope_path) {
+        return Ok(out);
+    }
+    for row in app.store.list_plans("/").await? {
+        if !seen.insert(row.plan_id.clone()) {
+            continue; // newest version first
+        }
+        let Some(owner) = app.store.jurisdiction(row.jurisdiction_id).await? else {
+            continue;
+        };
+        if !actor.scope_path.starts_with(&owner.path) {
+            continue;
+        }
+        let plan = app.plan(&row.plan_id, row.version).await?;
+        if plan.schedules.is_empty() {
+            continue;
+        }
+        let day = now.to_zoned(plan.time.tz.clone()).date();
+        let slots = slots_on(&plan, day);
+        if slots.is_empty() {
+            continue;
+        }
+        let mut mine: Vec<(String, Timestamp, String)> = vec![];
+        for s in &slots {
+            for o in owing(app, &plan, &owner, s).await? {
+                if o.open_to_path.is_none() && o.submitters.contains(&actor.person_id) {
+                    mine.push((s.schedule_id.clone(), s.due_at, o.party.key));
+                }
+            }
+        }
+        if mine.is_empty() {
+            continue;
+        }
+        for r in board_of(app, &row, &plan, &owner, day, now).await? {
+            if !mine
+                .iter()
+                .any(|(id, at, key)| *id == r.schedule_id && *at == r.due_at && *key == r.party)
+            {
+                continue;
+            }
+            let schedule = plan.schedules.iter().find(|s| s.id.value == r.schedule_id);
+            out.push(OwedReport {
+                plan_id: row.plan_id.clone(),
+                plan_title: plan.meta.title.clone(),
+                nil_allowed: schedule.is_some_and(|s| s.nil_allowed),
+                fields: schedule.map(|s| s.fields.clone()).unwrap_or_default(),
+                to: schedule.map_or(String::new(), |s| recipient_name(&plan, &s.to.value)),
+                tz: plan.time.tz.clone(),
+                row: r,
+            });
+        }
+    }
+    out.sort_by_key(|o| o.row.due_at);
+    Ok(out)
+}
+
+/// The name of a schedule's `to`: a post, group or member unit of the plan, or its command
+/// or office.
+fn recipient_name(plan: &Plan, to: &str) -> String {
+    match to {
+        "command" => plan.command.name.clone(),
+        "office" => plan
+            .office
+            .as_ref()
+            .map_or_else(|| to.to_string(), |o| o.name.clone()),
+        _ => plan
+            .posts
+            .iter()
+            .find(|p| p.id.value == to)
+            .map(|p| p.name.clone())
+            .or_else(|| {
+                plan.groups
+                    .iter()
+                    .find(|g| g.id.value == to)
+                    .map(|g| g.name.clone())
+            })
+            .or_else(|| {
+                plan.member_units
+                    .iter()
+                    .find(|u| u.id.value == to)
+                    .map(|u| u.name.clone())
+            })
+            .unwrap_or_else(|| to.to_string()),
     }
 }
 

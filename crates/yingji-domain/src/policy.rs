@@ -177,6 +177,12 @@ pub fn default_roles() -> Roles {
             SubmitReports,
         ]),
     );
+    // Village cadres and grid workers (村干部、网格员): report what they see, send the scheduled
+    // reports and screening returns their village owes, record the disputes they find.
+    roles.insert(
+        "grid_worker".into(),
+        role(&[ReportIncident, SubmitReports, ScreenDisputes]),
+    );
     roles.insert("approver".into(), role(&[RecordCoerciveStep, ApproveCase]));
     roles.insert("plan_author".into(), role(&[UploadPlans]));
     roles.insert("auditor".into(), role(&[ReadAudit]));

@@ -88,6 +88,8 @@ pub struct Submitted {
     pub party: String,
     pub nil: bool,
     pub at: Timestamp,
+    /// What was reported (empty for a nil report).
+    pub content: String,
 }
 
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -119,6 +121,8 @@ pub struct BoardRow {
     pub nil: bool,
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
     pub submitted_at: Option<Timestamp>,
+    /// What was reported, once submitted (empty for a nil report).
+    pub content: Option<String>,
 }
 
 /// The board: every slot × owing party, with its state at `now`.
@@ -150,6 +154,7 @@ pub fn board(
                 state,
                 nil: sub.is_some_and(|x| x.nil),
                 submitted_at: sub.map(|x| x.at),
+                content: sub.map(|x| x.content.clone()),
             });
         }
     }
@@ -183,6 +188,7 @@ mod tests {
                 .collect()
         };
         let sub = |p: &str, nil: bool, at: &str| Submitted {
+            content: String::new(),
             schedule_id: "daily".into(),
             due_at: s.due_at,
             party: p.into(),

@@ -341,6 +341,38 @@ impl Store {
         row.map(|r| uuid_col(&r, 0)).transpose()
     }
 
+    /// One case's summary row.
+    pub async fn case_summary(&self, id: Uuid) -> Result<Option<CaseSummary>> {
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {CASE_SUMMARY} FROM cases WHERE id = ?"),
+                &vals![id],
+            )
+            .await?;
+        row.map(|r| case_summary(&r)).transpose()
+    }
+
+    /// Other cases in a subtree with a petitioner of this name, newest first: the earlier
+    /// petitions a registrar may link a repeated one to (migration 0014 indexes the name).
+    pub async fn cases_with_petitioner(
+        &self,
+        name: &str,
+        scope_path: &str,
+        except: Uuid,
+        limit: i64,
+    ) -> Result<Vec<CaseSummary>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let rows = self
+            .fetch_all(
+                &format!(
+                    "SELECT {CASE_SUMMARY} FROM cases WHERE id IN (SELECT case_id FROM case_petitioners WHERE petitioner_name = ?) AND id <> ? AND jurisdiction_path >= ? AND jurisdiction_path < ? ORDER BY id DESC LIMIT ?"
+                ),
+                &vals![name, except, lo, hi, limit],
+            )
+            .await?;
+        rows.iter().map(case_summary).collect()
+    }
+
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
         let (lo, hi) = subtree_range(&f.scope_path);
         let mut sql = format!(

@@ -147,6 +147,45 @@ pub struct QueueQuery {
 }
 
 /// Which open cases: `soon` (due within `DUE_SOON_DAYS` or overdue), `overdue`, or `open` (all).
+/// The proposals (拟办意见) in the viewer's scope that wait for the viewer's own approval now:
+/// those the approve command would accept from them (the post next in the chain is theirs).
+/// (id, case number, title, proposal text)
+pub async fn awaiting_my_approval(
+    state: &AppState,
+    v: &Viewer,
+) -> Result<Vec<(String, String, String, String)>, ApiError> {
+    if !may(state, v, Permission::ApproveCase, &v.actor.scope_path) {
+        return Ok(Vec::new());
+    }
+    let rows = state
+        .store
+        .list_cases(&CaseFilter {
+            scope_path: v.actor.scope_path.clone(),
+            status: Some("proposed".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let dry = Checker::new(state, &v.actor, r.id).await?;
+        let today = state.clock.now().to_zoned(dry.settings().tz()).date();
+        let Some(a) = sample("approve", None, today) else {
+            continue;
+        };
+        if dry.accepts(&a).await {
+            let c = dry.case();
+            out.push((
+                c.id.to_string(),
+                c.case_number.clone(),
+                c.title.clone(),
+                c.proposal.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 pub async fn lines(
     state: &AppState,
     v: &Viewer,
@@ -279,6 +318,10 @@ pub struct CaseAllowed {
     pub propose: bool,
     pub approve: bool,
     pub route: bool,
+    /// Set the leader who owns the case (包案领导).
+    pub lead: bool,
+    /// Link a repeated petition (another case) to this one.
+    pub link: bool,
     pub extension_request: bool,
     pub extension_decision: bool,
     pub reply: bool,
@@ -291,6 +334,8 @@ impl CaseAllowed {
             || self.propose
             || self.approve
             || self.route
+            || self.lead
+            || self.link
             || self.extension_request
             || self.extension_decision
             || self.reply
@@ -322,6 +367,15 @@ pub struct CasePage {
     pub follow_up: Option<(String, String)>,
     pub timeline: Vec<EventView>,
     pub allowed: CaseAllowed,
+    /// The jurisdictions directly below the case's, to refer it to (转交): (id, name).
+    pub refer_to: Vec<(String, String)>,
+    /// The people of the case's jurisdiction, to choose the leader from: (id, name).
+    pub people: Vec<(String, String)>,
+    /// The cases linked to this one: (id, number, title).
+    pub related: Vec<(String, String, String)>,
+    /// Earlier petitions by a petitioner of the same name, not linked yet: (id, number,
+    /// title, status).
+    pub similar: Vec<(String, String, String, String)>,
     pub topics: Vec<String>,
     pub max_extension: u32,
     pub today: String,
@@ -351,7 +405,7 @@ pub async fn page(
 /// The case page's sample of each action: the request its form would send, checked as the
 /// command (classification with the first configured topic, a one-day extension, a reply
 /// today…).
-fn sample(action: &str, topic: Option<&str>, today: Date) -> Option<CaseAction> {
+pub(super) fn sample(action: &str, topic: Option<&str>, today: Date) -> Option<CaseAction> {
     let x = || Some("x".to_string());
     let req = match action {
         "classify" => CaseActionRequest {
@@ -419,6 +473,78 @@ async fn build(
     ] {
         if let Some(a) = sample(action, topic, today) {
             *flag = dry.accepts(&a).await;
+        }
+    }
+    allowed.lead = dry
+        .accepts(&CaseAction::Lead {
+            person_id: v.actor.person_id,
+        })
+        .await;
+    // Linking is checked against the case linked when it is sent (it must exist and be in
+    // scope); here the permission on this case.
+    allowed.link = may(
+        state,
+        v,
+        Permission::HandleCase,
+        &dry.record().jurisdiction_path,
+    );
+    let refer_to = if allowed.route {
+        state
+            .store
+            .child_jurisdictions(c.jurisdiction_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let people = if allowed.lead {
+        match state.store.jurisdiction(c.jurisdiction_id).await? {
+            Some(j) => state
+                .store
+                .list_people(&j.path)
+                .await?
+                .into_iter()
+                .filter(|p| p.jurisdiction_id == c.jurisdiction_id)
+                .map(|p| (p.id.to_string(), p.name))
+                .collect(),
+            None => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let mut related = Vec::new();
+    for rid in &c.related_cases {
+        let Some(r) = state.store.case_summary(*rid).await? else {
+            continue;
+        };
+        // A linked case outside the viewer's area is not named.
+        if let Some(j) = state.store.jurisdiction(r.jurisdiction_id).await?
+            && v.actor.sees(&j.path)
+        {
+            related.push((rid.to_string(), r.case_number, r.title));
+        }
+    }
+    let mut similar = Vec::new();
+    if allowed.link {
+        let mut seen = std::collections::HashSet::new();
+        for pt in &c.petitioners {
+            for r in state
+                .store
+                .cases_with_petitioner(&pt.name, &v.actor.scope_path, c.id, 5)
+                .await?
+            {
+                if c.related_cases.contains(&r.id) || !seen.insert(r.id) {
+                    continue;
+                }
+                similar.push((
+                    r.id.to_string(),
+                    r.case_number,
+                    r.title,
+                    l.tk("case_status", &r.status),
+                ));
+            }
         }
     }
     let lookup = |post: &str| dry.holders(post);
@@ -585,6 +711,10 @@ async fn build(
         }),
         timeline,
         allowed,
+        refer_to,
+        people,
+        related,
+        similar,
         topics: s.topics.clone(),
         max_extension: s.extension.max_days,
         today: today.to_string(),
@@ -665,7 +795,39 @@ async fn run_action(
     action: &str,
     f: &Form,
 ) -> Result<(), ApiError> {
-    let action = CaseAction::parse(action, &request_of(f)?)?;
+    let mut req = request_of(f)?;
+    // A repeated petition is linked by the number the registrar sees on the letter (统一编号).
+    if action == "link"
+        && req.case_id.is_none()
+        && req.incident_id.is_none()
+        && let Some(number) = f.get("case_number")
+    {
+        let found = state.store.case_by_number(&number).await?;
+        let visible = match found {
+            Some(cid) => match state.store.case_summary(cid).await? {
+                Some(r) => match state.store.jurisdiction(r.jurisdiction_id).await? {
+                    Some(j) if v.actor.sees(&j.path) => Some(cid),
+                    _ => None,
+                },
+                None => None,
+            },
+            None => None,
+        };
+        req.case_id = Some(visible.ok_or_else(|| {
+            ApiError::from(AppError::invalid(
+                "case_number",
+                "no case with this number in your area",
+            ))
+        })?);
+    }
+    // A referral (转交) names the jurisdiction chosen; its name is the routing's target.
+    if req.kind.as_deref() == Some("refer")
+        && req.target.is_none()
+        && let Some(jid) = req.target_jurisdiction_id
+    {
+        req.target = state.store.jurisdiction(jid).await?.map(|j| j.name);
+    }
+    let action = CaseAction::parse(action, &req)?;
     state
         .execute(
             &v.actor,
@@ -695,6 +857,8 @@ pub struct NewCasePage {
     pub values: Form,
     pub idem: String,
     pub error: Option<String>,
+    /// Today in the rules' zone (the latest receipt date the form accepts).
+    pub today: String,
 }
 
 impl NewCasePage {
@@ -758,7 +922,9 @@ async fn new_page(
     let idem = values
         .get("idem")
         .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
+    let today = state.clock.now().to_zoned(s.tz()).date().to_string();
     Ok(NewCasePage {
+        today,
         p: Chrome::new(v, "cases", l.t("case_new.title").to_string()),
         jurisdictions,
         channels: CHANNELS
@@ -841,18 +1007,39 @@ fn new_case_of(v: &Viewer, f: &Form) -> Result<NewCaseRequest, AppError> {
                 name,
                 contact: if i == 0 { f.get("contact") } else { None },
                 address: if i == 0 { f.get("address") } else { None },
-                id_number: None,
+                id_number: if i == 0 { f.get("id_number") } else { None },
             })
             .collect(),
         title: f.get("title").unwrap_or_default(),
         grievance: f.get("grievance").unwrap_or_default(),
         case_type: f.get("case_type"),
+        backdate_reason: f.get("backdate_reason"),
         ..Default::default()
     })
 }
 
 async fn register_from(state: &AppState, v: &Viewer, f: &Form) -> Result<Uuid, ApiError> {
-    let req = new_case_of(v, f)?;
+    let mut req = new_case_of(v, f)?;
+    // The date a letter was received (收信日期), when it is not today: the start of that day
+    // in the zone of the rules of the case's jurisdiction.
+    if let Some(on) = f.get("received_on") {
+        let day: Date = on
+            .parse()
+            .map_err(|_| ApiError::from(AppError::invalid("received_on", "a date (YYYY-MM-DD)")))?;
+        let path = state
+            .store
+            .jurisdiction(req.jurisdiction_id)
+            .await?
+            .map_or_else(|| v.actor.scope_path.clone(), |j| j.path);
+        let (s, _) = settings_for(state, &path).await?;
+        let tz = s.tz();
+        if day != state.clock.now().to_zoned(tz.clone()).date() {
+            let at = day
+                .to_zoned(tz)
+                .map_err(|_| ApiError::from(AppError::invalid("received_on", "a date")))?;
+            req.received_at = Some(yingji_store::fmt_ts(at.timestamp()));
+        }
+    }
     // The form's one-time key makes a double submission register one case.
     let idem = f.get("idem").map(|k| {
         let key = format!("console-case:{k}");

@@ -1,7 +1,10 @@
-//! The duty desk: open incidents with level colour and state, tasks overdue and due soon,
-//! unacknowledged calls, commitments and replies owed, cases near or past their due date, and
-//! the day's report board (who has not reported yet, who is late); drills marked as drills.
-//! Live: it refreshes on any committed change in the viewer's scope.
+//! The duty desk. First what waits for the signed-in person (我的待办): calls to acknowledge
+//! (one tap), open tasks assigned to them, the scheduled reports and the screening return they
+//! owe today. Then the office view: open incidents with level colour and state, tasks overdue
+//! and due soon, unacknowledged calls, commitments and replies owed, cases near or past their
+//! due date, and the day's report board (who has not reported yet, who is late). Drills are
+//! kept apart, in a section of their own that opens on demand. Live: it refreshes on any
+//! committed change in the viewer's scope.
 
 use askama::Template;
 use axum::extract::State;
@@ -83,6 +86,18 @@ pub struct UndeliveredLine {
     pub drill: bool,
 }
 
+/// A decision that waits for the signed-in person: a coercive step they are named to approve,
+/// or a case proposal whose next approval is theirs.
+pub struct DecisionLine {
+    /// `coercive` or `case_approval`.
+    pub kind: &'static str,
+    pub kind_label: String,
+    pub title: String,
+    pub detail: String,
+    pub href: String,
+    pub drill: bool,
+}
+
 /// A report owed today (scheduled reports, e.g. the daily nil reports of a special period).
 pub struct ReportLine {
     pub schedule: String,
@@ -96,6 +111,16 @@ pub struct ReportLine {
 pub struct DeskPage {
     pub p: Chrome,
     pub incidents: Vec<IncidentLine>,
+    /// Open drill incidents, apart from the real ones.
+    pub drill_incidents: Vec<IncidentLine>,
+    /// Open tasks assigned to the signed-in person (drills included, marked).
+    pub my_tasks: Vec<TaskLine>,
+    /// Scheduled reports the signed-in person owes today and has not sent.
+    pub my_reports: Vec<super::reports::OwedLine>,
+    /// The screening return the person's unit owes today: (jurisdiction above, round key).
+    pub my_return: Option<(String, String)>,
+    /// Decisions waiting for the signed-in person.
+    pub my_decisions: Vec<DecisionLine>,
     pub overdue: Vec<TaskLine>,
     pub soon: Vec<TaskLine>,
     pub owed: Vec<OwedLine>,
@@ -172,6 +197,9 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         }
     };
     let mut lines = Vec::new();
+    let mut drill_lines = Vec::new();
+    let mut my_tasks = Vec::new();
+    let mut my_decisions = Vec::new();
     let mut overdue = Vec::new();
     let mut soon = Vec::new();
     let mut owed = Vec::new();
@@ -190,7 +218,12 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
             if inc.drill {
                 drills += 1;
             }
-            lines.push(IncidentLine {
+            let target = if inc.drill {
+                &mut drill_lines
+            } else {
+                &mut lines
+            };
+            target.push(IncidentLine {
                 id: id.clone(),
                 title: inc.title.clone(),
                 level: inc.level.as_ref().or(inc.warning.as_ref()).map(|lv| {
@@ -211,10 +244,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         }
         for t in open {
             let late = t.overdue || t.due_at < now;
-            if !late && t.due_at > soon_limit {
-                continue;
-            }
-            let line = TaskLine {
+            let line = || TaskLine {
                 incident_id: id.clone(),
                 incident_title: inc.title.clone(),
                 group: t.group_name.clone(),
@@ -231,25 +261,35 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                     .collect::<Vec<_>>()
                     .join("、"),
             };
+            if t.assignees.iter().any(|a| a.person_id == v.actor.person_id) {
+                my_tasks.push((t.due_at, line()));
+            }
+            // The office view leaves drills to their own section.
+            if inc.drill || (!late && t.due_at > soon_limit) {
+                continue;
+            }
             if late {
-                overdue.push((t.due_at, line));
+                overdue.push((t.due_at, line()));
             } else {
-                soon.push((t.due_at, line));
+                soon.push((t.due_at, line()));
             }
         }
         if OPEN.contains(&inc.status.as_str()) {
             let (callout, _, _) = crate::calls::load_callout(state, inc.id).await?;
             for c in callout.calls.iter().filter(|c| !c.closed && !c.answered()) {
+                let mine = c
+                    .recipients
+                    .iter()
+                    .any(|r| r.acked_at.is_none() && r.person.person_id == v.actor.person_id);
+                if inc.drill && !mine {
+                    continue;
+                }
                 let waiting: Vec<&str> = c
                     .recipients
                     .iter()
                     .filter(|r| r.acked_at.is_none())
                     .map(|r| r.person.name.as_str())
                     .collect();
-                let mine = c
-                    .recipients
-                    .iter()
-                    .any(|r| r.acked_at.is_none() && r.person.person_id == v.actor.person_id);
                 calls.push((
                     c.placed_at,
                     CallLine {
@@ -269,7 +309,24 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                 ));
             }
         }
-        for o in inc.obligations.iter().filter(|o| !o.done) {
+        if OPEN.contains(&inc.status.as_str()) {
+            use yingji_domain::incident::CoerciveState;
+            for r in inc.coercive_steps.iter().filter(|r| {
+                r.state == CoerciveState::Pending
+                    && !r.id.is_nil()
+                    && r.approver.person_id == v.actor.person_id
+            }) {
+                my_decisions.push(DecisionLine {
+                    kind: "coercive",
+                    kind_label: l.t("desk.decide_coercive").to_string(),
+                    title: r.name.clone(),
+                    detail: format!("{} · {} · {}", r.recorded_by.name, hm(r.at, tz), inc.title),
+                    href: format!("/incidents/{id}#room-coercive"),
+                    drill: inc.drill,
+                });
+            }
+        }
+        for o in inc.obligations.iter().filter(|o| !o.done && !inc.drill) {
             owed.push((
                 o.due_at,
                 OwedLine {
@@ -290,6 +347,31 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     soon.sort_by_key(|(d, _)| *d);
     owed.sort_by_key(|(d, _)| *d);
     calls.sort_by_key(|(d, _)| *d);
+    my_tasks.sort_by_key(|(d, _)| *d);
+    let my_reports = super::reports::owed_lines(state, v)
+        .await?
+        .into_iter()
+        .filter(|r| r.open)
+        .collect();
+    for (cid, number, title, proposal) in super::cases::awaiting_my_approval(state, v).await? {
+        my_decisions.push(DecisionLine {
+            kind: "case_approval",
+            kind_label: l.t("desk.decide_case").to_string(),
+            title: format!("{number} {title}"),
+            detail: proposal,
+            href: format!("/cases/{cid}"),
+            drill: false,
+        });
+    }
+    let my_return = yingji_app::disputes::owed_return(state, &v.actor)
+        .await?
+        .filter(|o| {
+            o.round
+                .units
+                .iter()
+                .any(|u| u.unit_id == o.unit_id && u.state.as_str() == "missing")
+        })
+        .map(|o| (o.parent_name, o.round.round_key));
     let undelivered = undelivered(state, v).await?;
     let cases = super::cases::lines(state, v, "soon", 50).await?;
     let reports = report_board(state, v).await?;
@@ -298,6 +380,11 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     Ok(DeskPage {
         p,
         incidents: lines,
+        drill_incidents: drill_lines,
+        my_tasks: my_tasks.into_iter().map(|x| x.1).collect(),
+        my_reports,
+        my_return,
+        my_decisions,
         overdue: overdue.into_iter().map(|x| x.1).collect(),
         soon: soon.into_iter().map(|x| x.1).collect(),
         owed: owed.into_iter().map(|x| x.1).collect(),

@@ -1,16 +1,20 @@
 //! Disputes and screening rounds (矛盾纠纷排查): the disputes in the viewer's scope with their
 //! risk, mediation and due date, and the current screening round of the viewer's jurisdiction
-//! with each unit below it (submitted, nothing found, missing). Read-only: recording goes
-//! through the API (`/api/v1/disputes`); this page's data comes from the application's reads
-//! (`yingji_app::disputes::current_round` and `list`), with the same permission checks.
+//! with each unit below it (submitted, nothing found, missing); and, when the jurisdiction above
+//! has a round open today, the viewer's own unit's return to it (a nil return in one tap, or
+//! the number of disputes found and a note), through the same command as
+//! `POST /api/v1/disputes/rounds/{id}/submissions`. The page's data comes from the
+//! application's reads (`yingji_app::disputes::current_round`, `owed_return` and `list`), with
+//! the same permission checks.
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use yingji_app::disputes::{self, DisputeQuery};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+use yingji_app::disputes::{self, DisputeQuery, RoundSubmissionRequest, SubmitReturn};
 use yingji_domain::dispute::Risk;
 
-use super::{Chrome, OrPage, PageOut, Viewer, hm, render};
+use super::{Chrome, OrPage, PageOut, Posted, Viewer, hm, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -35,6 +39,20 @@ pub struct UnitLine {
     pub found: String,
 }
 
+/// The viewer's unit's return to the round of the jurisdiction above (owed or sent).
+pub struct ReturnForm {
+    pub round_id: String,
+    pub round_key: String,
+    pub cadence: String,
+    pub parent: String,
+    pub unit_id: String,
+    pub unit: String,
+    /// `missing`, `nil` or `submitted`.
+    pub state: &'static str,
+    pub state_label: String,
+    pub found: String,
+}
+
 #[derive(Template)]
 #[template(path = "disputes.html")]
 pub struct DisputesPage {
@@ -44,6 +62,7 @@ pub struct DisputesPage {
     pub round: Option<(String, String, usize)>,
     pub round_key: String,
     pub units: Vec<UnitLine>,
+    pub owed: Option<ReturnForm>,
 }
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
@@ -104,6 +123,24 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         }
         round = Some((l.tk("cadence", &view.cadence), view.round_key, view.missing));
     }
+    let owed = disputes::owed_return(state, &v.actor).await?.map(|o| {
+        let mine = o.round.units.iter().find(|u| u.unit_id == o.unit_id);
+        let st = mine.map_or("missing", |u| u.state.as_str());
+        ReturnForm {
+            round_id: o.round.id.to_string(),
+            round_key: o.round.round_key.clone(),
+            cadence: l.tk("cadence", &o.round.cadence),
+            parent: o.parent_name,
+            unit_id: o.unit_id.to_string(),
+            unit: o.unit_name,
+            state: st,
+            state_label: l.tk("round_state", st),
+            found: mine
+                .and_then(|u| u.disputes_found)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        }
+    });
     let mut p = Chrome::new(v, "disputes", l.t("disputes.title").to_string());
     p.live = "*".into();
     Ok(DisputesPage {
@@ -112,5 +149,51 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         round,
         round_key: current.round_key,
         units,
+        owed,
     })
+}
+
+/// POST /disputes/rounds/{id}/return: the viewer's unit's return (`nil=yes` for a nil return,
+/// else `disputes_found` and `note`).
+pub async fn submit_return(
+    State(state): State<AppState>,
+    Path(round_id): Path<Uuid>,
+    posted: Posted,
+) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let nil = f.get("nil").as_deref() == Some("yes");
+    let found = match f.get("disputes_found") {
+        None => Ok(0),
+        Some(n) => n.parse::<u32>().map_err(|_| {
+            ApiError::new(
+                yingji_app::ErrorCode::InvalidField,
+                "`disputes_found` must be a whole number",
+            )
+        }),
+    };
+    let unit_id = f.get("unit_id").and_then(|u| u.parse::<Uuid>().ok());
+    let run = async {
+        let found = found?;
+        let unit_id = unit_id.ok_or_else(|| {
+            ApiError::new(yingji_app::ErrorCode::InvalidField, "`unit_id` is missing")
+        })?;
+        let cmd = SubmitReturn {
+            round_id,
+            req: RoundSubmissionRequest {
+                unit_id,
+                nil,
+                disputes_found: if nil { 0 } else { found },
+                note: f.get("note"),
+            },
+        };
+        state
+            .execute(&v.actor, None, &cmd)
+            .await
+            .map_err(ApiError::from)
+    };
+    match run.await {
+        Ok(_) => see_other("/disputes"),
+        Err(e) => PageOut(Err((e.into(), v.lang))).into_response(),
+    }
 }

@@ -15,6 +15,7 @@
 //! through `Posted`, which checks the per-session CSRF token in the form's hidden `csrf` field
 //! (derived from the session secret with the process's console key).
 
+mod admin;
 mod audit;
 mod cases;
 mod chart;
@@ -24,6 +25,7 @@ pub mod i18n;
 mod incidents;
 mod intake;
 mod plans;
+mod reports;
 mod room;
 mod roster;
 
@@ -74,8 +76,17 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(cases::page))
         .route("/cases/{id}/do/{action}", post(cases::action))
         .route("/disputes", get(disputes::page))
+        .route(
+            "/disputes/rounds/{id}/return",
+            post(disputes::submit_return),
+        )
+        .route("/reports", get(reports::page))
+        .route("/reports/submit", post(reports::submit))
         .route("/roster", get(roster::page))
+        .route("/roster/set", post(roster::set))
         .route("/audit", get(audit::page))
+        .route("/admin", get(admin::page))
+        .route("/admin/{action}", post(admin::action))
         .route("/plans", get(plans::list).post(plans::upload))
         .route("/plans/{plan_id}", get(plans::document))
         .route("/plans/{plan_id}/simulate", get(plans::simulate))
@@ -94,9 +105,11 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("incidents", "/incidents", "nav.incidents"),
     ("cases", "/cases", "nav.cases"),
     ("disputes", "/disputes", "nav.disputes"),
+    ("reports", "/reports", "nav.reports"),
     ("roster", "/roster", "nav.roster"),
     ("plans", "/plans", "nav.plans"),
     ("audit", "/audit", "nav.audit"),
+    ("admin", "/admin", "nav.admin"),
 ];
 
 /// The permission a console page needs (in the viewer's own jurisdiction); the nav shows a
@@ -108,9 +121,11 @@ pub fn page_permission(key: &str) -> Option<Permission> {
         "incidents" => Some(Permission::ViewIncidents),
         "cases" => Some(Permission::ViewCases),
         "disputes" => Some(Permission::ViewDisputes),
+        "reports" => Some(Permission::SubmitReports),
         "roster" => Some(Permission::ViewCalls),
         "plans" => Some(Permission::ViewPlans),
         "audit" => Some(Permission::ReadAudit),
+        "admin" => Some(Permission::ManageDirectory),
         _ => None,
     }
 }

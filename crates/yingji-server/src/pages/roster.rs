@@ -15,7 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use yingji_domain::roster::Via;
 
-use super::{Chrome, OrPage, PageOut, Viewer, hm, render};
+use super::{Chrome, OrPage, PageOut, Posted, Viewer, hm, may, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -33,6 +33,10 @@ pub struct PostLine {
 
 pub struct ScheduleView {
     pub post: String,
+    pub post_id: String,
+    /// The rotation, one name per line, as the edit form shows it.
+    pub rotation: String,
+    pub start_date: String,
     pub shifts: Vec<String>,
     /// (date, people per shift)
     pub days: Vec<(String, Vec<String>)>,
@@ -54,6 +58,9 @@ pub struct RosterPage {
     pub schedules: Vec<ScheduleView>,
     pub gaps: Vec<GapLine>,
     pub days: i64,
+    pub j: String,
+    /// The viewer may change the rosters here (`manage_notifications`).
+    pub can_edit: bool,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +185,14 @@ async fn build(
             .map_or(post_id.clone(), |p| p.post.clone());
         schedules.push(ScheduleView {
             post,
+            post_id: post_id.clone(),
+            rotation: r
+                .rotation
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            start_date: r.start_date.to_string(),
             shifts: r
                 .shifts
                 .iter()
@@ -211,5 +226,70 @@ async fn build(
         schedules,
         gaps,
         days: DAYS_AHEAD,
+        j: j.id.to_string(),
+        can_edit: may(
+            state,
+            v,
+            yingji_app::Permission::ManageNotifications,
+            &j.path,
+        ),
     })
+}
+
+/// POST /roster/set: a post's rotation (one name per line, people of the viewer's area, in
+/// duty order) and the date the rotation starts from; the roster's shifts, holiday rotation,
+/// swaps and overrides are kept. The same command as `PUT /api/v1/jurisdictions/{id}/rosters/{post}`.
+pub async fn set(State(state): State<AppState>, posted: Posted) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let Posted { viewer: v, form: f } = posted;
+    let run = async {
+        let bad = |k: &str, m: &str| ApiError::from(yingji_app::AppError::invalid(k, m));
+        let jid = f
+            .get("j")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+            .ok_or_else(|| bad("j", "an id"))?;
+        let post = f.get("post").ok_or_else(|| bad("post", "a post"))?;
+        let mut roster = yingji_app::notify::rosters(&state, &v.actor, jid)
+            .await?
+            .items
+            .into_iter()
+            .find(|r| r.post == post)
+            .ok_or_else(|| ApiError::from(yingji_app::AppError::not_found("roster")))?;
+        let people = state.store.list_people(&v.actor.scope_path).await?;
+        let mut rotation = Vec::new();
+        for name in f
+            .get("rotation")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let found: Vec<_> = people.iter().filter(|p| p.name == name).collect();
+            let [one] = found.as_slice() else {
+                return Err(bad(
+                    "rotation",
+                    &format!("`{name}` is not exactly one person in your area"),
+                ));
+            };
+            rotation.push(yingji_domain::PersonRef {
+                person_id: one.id,
+                name: one.name.clone(),
+            });
+        }
+        roster.rotation = rotation;
+        if let Some(d) = f.get("start_date") {
+            roster.start_date = d.parse().map_err(|_| bad("start_date", "a date"))?;
+        }
+        let cmd = yingji_app::notify::SetRoster {
+            jurisdiction_id: jid,
+            post,
+            roster,
+        };
+        state.execute(&v.actor, None, &cmd).await?;
+        Ok::<Uuid, ApiError>(jid)
+    };
+    match run.await {
+        Ok(j) => see_other(&format!("/roster?jurisdiction={j}")),
+        Err(e) => PageOut(Err((e.into(), v.lang))).into_response(),
+    }
 }

@@ -281,7 +281,8 @@ on_both! {
 
     late_report_board => |app: TestApp| async move {
         // Three villages under 青石镇 each have a village secretary, who owe the plan's daily
-        // report (township-special-period, `daily-report`, 15:00 inside the special period).
+        // report (township-special-period, `daily-report`, 15:00 inside the special period),
+        // as does the demo's 枫林村 (its secretary, 黎春梅), who sends nothing here.
         let town = app.jurisdiction("青石镇").await;
         let admin = "demo-province-admin";
         let mut villages = vec![];
@@ -324,27 +325,29 @@ on_both! {
         app.clock.set("2026-08-12T06:59:00Z".parse().unwrap());
         let b = board(&app).await;
         assert_eq!(b["late"], 0);
-        // At 15:01 exactly the third village is late.
+        // At 15:01 exactly the third village is late, and 枫林村.
         app.clock.set("2026-08-12T07:01:00Z".parse().unwrap());
         let b = board(&app).await;
         let states: Vec<(String, String)> = b["items"].as_array().unwrap().iter()
             .map(|r| (r["party_name"].as_str().unwrap().to_string(), r["state"].as_str().unwrap().to_string()))
             .collect();
         assert_eq!(states, vec![
+            ("枫林村·各村党支部书记、村委主任".to_string(), "late".to_string()),
             ("测试甲村·各村党支部书记、村委主任".to_string(), "submitted".to_string()),
             ("测试乙村·各村党支部书记、村委主任".to_string(), "nil".to_string()),
             ("测试丙村·各村党支部书记、村委主任".to_string(), "late".to_string()),
         ], "{b}");
-        assert_eq!(b["late"], 1);
-        // The ticker reminds the late village once.
+        assert_eq!(b["late"], 2);
+        // The ticker reminds each late village once.
         yingji_server::tick(&app.state).await.unwrap();
         yingji_server::tick(&app.state).await.unwrap();
         let late = app.state.store.outbox_payloads("report_late").await.unwrap();
         let today: Vec<&String> = late.iter().filter(|p| p.contains(due)).collect();
-        assert_eq!(today.len(), 1, "{late:?}");
-        assert!(today[0].contains("测试丙村"));
-        // Nobody reported the day before (11 August, also in the period): three reminders.
-        assert_eq!(late.iter().filter(|p| p.contains("2026-08-11T07:00:00Z")).count(), 3);
+        assert_eq!(today.len(), 2, "{late:?}");
+        assert!(today.iter().any(|p| p.contains("测试丙村")) && today.iter().any(|p| p.contains("枫林村")), "{today:?}");
+        assert!(!today.iter().any(|p| p.contains("测试甲村") || p.contains("测试乙村")), "{today:?}");
+        // Nobody reported the day before (11 August, also in the period): four reminders.
+        assert_eq!(late.iter().filter(|p| p.contains("2026-08-11T07:00:00Z")).count(), 4);
         // Outside the special period there is no report to owe.
         let (_, b) = app.get("/api/v1/reports/board?plan_id=township-special-period&date=2026-03-02", "demo-town-duty").await;
         assert_eq!(b["items"].as_array().unwrap().len(), 0);

@@ -17,7 +17,7 @@ use crate::on_both;
 #[derive(Debug)]
 pub(crate) struct Page {
     pub(crate) status: StatusCode,
-    location: Option<String>,
+    pub(crate) location: Option<String>,
     cookies: Vec<String>,
     pub(crate) body: String,
 }
@@ -98,7 +98,11 @@ pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
 }
 
 /// Signs in with login and password through the console's form; returns the session cookie.
-async fn sign_in_password(app: &TestApp, login: &str, password: &str) -> Result<String, Page> {
+pub(crate) async fn sign_in_password(
+    app: &TestApp,
+    login: &str,
+    password: &str,
+) -> Result<String, Page> {
     let page = req(app, "GET", "/signin", "", None).await;
     let pre = page.cookies[0].split(';').next().unwrap().to_string();
     let csrf = csrf_of(&page.body);
@@ -834,6 +838,24 @@ fn the_catalogues_are_complete() {
             ],
         ),
         ("round_state", &["submitted", "nil", "missing"]),
+        (
+            "report_state",
+            &["submitted", "nil", "submitted_late", "pending", "late"],
+        ),
+        (
+            "role",
+            &[
+                "duty_officer",
+                "commander",
+                "group_member",
+                "grid_worker",
+                "petition_clerk",
+                "approver",
+                "plan_author",
+                "auditor",
+                "administrator",
+            ],
+        ),
         ("cadence", &["monthly", "daily"]),
         ("weekday", &["1", "2", "3", "4", "5", "6", "7"]),
     ];

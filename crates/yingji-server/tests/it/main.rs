@@ -2,15 +2,19 @@
 //! YINGJI_TEST_POSTGRES_URL is set, as `.ci/run` does — PostgreSQL. Time is driven by a manual
 //! clock, never by sleeping.
 
+mod admin_console;
 mod aftermath;
 mod api;
+mod case_console;
 mod cases;
 mod console;
 mod contract;
 mod doors;
 mod erasure;
+mod grid_worker;
 mod harness;
 mod live;
+mod my_work;
 mod notices;
 mod notify;
 mod offers;
