@@ -94,6 +94,9 @@ pub struct Proposal {
     /// The level the plan proposes, or None with the reason.
     pub level: Option<LevelRef>,
     pub rule: Option<String>,
+    /// Which of the level's `when` rules matched (for saying it in words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_index: Option<usize>,
     pub judgement: Option<String>,
     pub reason: Option<String>,
 }
@@ -1224,6 +1227,7 @@ pub fn propose(
             Proposal {
                 level: level_ref(plan, &l.id.value),
                 rule: Some(l.when[g.rule].to_string()),
+                rule_index: Some(g.rule),
                 judgement: l.judgement.clone(),
                 reason: None,
             }
@@ -1231,6 +1235,7 @@ pub fn propose(
         Err(e) => Proposal {
             level: None,
             rule: None,
+            rule_index: None,
             judgement: None,
             reason: Some(e.to_string()),
         },

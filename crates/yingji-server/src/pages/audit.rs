@@ -47,7 +47,7 @@ pub async fn page(
 
 async fn build(state: &AppState, v: &Viewer, verify: bool) -> Result<AuditPage, ApiError> {
     let l = v.lang;
-    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = super::local_tz(state, v).await?;
     // The reveal log checks `read_audit` first, as the API does.
     let list = trust::disclosures(state, &v.actor, Some(200)).await?;
     let when = |at: &str| {

@@ -606,7 +606,11 @@ async fn build(
                     .map(|t| hm(t, &tz))
                     .unwrap_or(ev.at.clone()),
                 kind: l.tk("case_event", &ev.kind),
-                by: ev.actor_name,
+                by: if ev.actor_id == yingji_app::system_actor().person_id {
+                    l.t("room.system").to_string()
+                } else {
+                    ev.actor_name
+                },
                 reason: ev.reason.unwrap_or_default(),
             }
         })

@@ -402,6 +402,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
 /// post, no channel), then dead letters (one per message, not per channel), newest first.
 async fn undelivered(state: &AppState, v: &Viewer) -> Result<Vec<UndeliveredLine>, ApiError> {
     let l = v.lang;
+    let tz = super::local_tz(state, v).await?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (st, label) in [
@@ -427,7 +428,11 @@ async fn undelivered(state: &AppState, v: &Viewer) -> Result<Vec<UndeliveredLine
                 state: d.state,
                 state_label: l.t(label).to_string(),
                 why: d.last_error.unwrap_or_default(),
-                at: d.created_at,
+                at: d
+                    .created_at
+                    .parse::<Timestamp>()
+                    .map(|t| hm(t, &tz))
+                    .unwrap_or(d.created_at),
                 incident_id: d.incident_id.map(|i| i.to_string()),
                 drill: d.drill,
             });

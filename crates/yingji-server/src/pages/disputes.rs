@@ -92,7 +92,7 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         },
     )
     .await?;
-    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = super::local_tz(state, v).await?;
     let disputes = list
         .items
         .iter()

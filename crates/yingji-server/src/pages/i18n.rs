@@ -129,8 +129,12 @@ impl Lang {
         let m = mins.abs();
         if m == 0 {
             self.t("time.under_minute").to_string()
+        } else if m >= 60 * 24 && (m % (60 * 24)) / 60 == 0 {
+            self.f1("time.days", m / (60 * 24))
         } else if m >= 60 * 24 {
             self.f2("time.days_hours", m / (60 * 24), (m % (60 * 24)) / 60)
+        } else if m >= 60 && m % 60 == 0 {
+            self.f1("time.hours", m / 60)
         } else if m >= 60 {
             self.f2("time.hours_minutes", m / 60, m % 60)
         } else {

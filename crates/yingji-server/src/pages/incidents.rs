@@ -86,7 +86,7 @@ async fn build(state: &AppState, v: &Viewer, q: &Params) -> Result<IncidentsPage
         &v.actor.scope_path,
         "incident",
     )?;
-    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = super::local_tz(state, v).await?;
     let status = some(&q.status);
     let mut error = None;
     let status = match status {

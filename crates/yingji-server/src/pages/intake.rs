@@ -177,11 +177,15 @@ fn headcount_of(form: &Form) -> Option<u32> {
     form.get("headcount").and_then(|h| h.parse().ok())
 }
 
-fn proposal_for(plan: &Plan, form: &Form) -> Option<ProposalView> {
+fn proposal_for(l: &super::i18n::Lang, plan: &Plan, form: &Form) -> Option<ProposalView> {
     let headcount = headcount_of(form)?;
     let venue = form.get("venue");
     let behaviours = form.all("behaviours");
-    Some(propose(plan, headcount, venue.as_deref(), &behaviours).into())
+    let p = propose(plan, headcount, venue.as_deref(), &behaviours);
+    let rule = super::plain::proposal_rule(l, plan, &p);
+    let mut view = ProposalView::from(p);
+    view.rule = rule;
+    Some(view)
 }
 
 async fn build(
@@ -228,7 +232,7 @@ async fn build(
         .collect();
     let filled = Filled(form);
     let proposal = if with_proposal {
-        proposal_for(&plan, form)
+        proposal_for(l, &plan, form)
     } else {
         None
     };
@@ -293,7 +297,7 @@ pub async fn proposal(
         },
         None => None,
     };
-    let proposal = plan.and_then(|p| proposal_for(&p, &form));
+    let proposal = plan.and_then(|p| proposal_for(v.lang, &p, &form));
     render(&ProposalFragment {
         p: Chrome::new(&v, "report", String::new()),
         proposal,

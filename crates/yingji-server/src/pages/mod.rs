@@ -24,6 +24,7 @@ mod disputes;
 pub mod i18n;
 mod incidents;
 mod intake;
+mod plain;
 mod plans;
 mod reports;
 mod room;
@@ -474,6 +475,14 @@ pub fn see_other(to: &str) -> Response {
 /// action only then; the handler checks again through `AppState::require`).
 pub fn may(state: &AppState, v: &Viewer, p: Permission, path: &str) -> bool {
     v.actor.sees(path) && v.actor.may(state, p, path)
+}
+
+/// The time zone the viewer's jurisdiction works in: the `time_zone` of the case rules that
+/// apply there (configurable per jurisdiction, default Asia/Shanghai). Pages that are not about
+/// one plan show times in it.
+pub async fn local_tz(state: &AppState, v: &Viewer) -> Result<jiff::tz::TimeZone, ApiError> {
+    let (s, _) = yingji_app::cases::settings_for(state, &v.actor.scope_path).await?;
+    Ok(s.tz())
 }
 
 /// Formats a time for people, in the given zone: "03-02 10:15".

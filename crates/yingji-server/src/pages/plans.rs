@@ -299,13 +299,13 @@ pub async fn document(
         put("plan.approved_by", m.approved_by.clone());
         put("plan.interpreted_by", m.interpreted_by.clone());
         put("plan.jurisdiction", m.jurisdiction.clone());
-        put("plan.zone", Some(plan.time.zone.clone()));
+        put("plan.zone", Some(super::plain::zone(l, &plan.time.zone)));
         put(
             "plan.scope",
             plan.scope
                 .headcount
                 .as_ref()
-                .map(|h| h.value.to_string())
+                .map(|h| super::plain::headcount(l, &h.value))
                 .or(plan.scope.description.clone()),
         );
         put("plan.basis", Some(m.basis.join("；")));
@@ -340,7 +340,7 @@ pub async fn document(
                 tasks: g
                     .tasks
                     .iter()
-                    .map(|t| (t.title.clone(), t.within.value.to_string()))
+                    .map(|t| (t.title.clone(), super::plain::limit(l, &t.within.value)))
                     .collect(),
             })
             .collect();
@@ -352,7 +352,11 @@ pub async fn document(
                 name: lv.name.clone(),
                 colour: lv.colour.map_or("none", |c| c.as_str()).to_string(),
                 judgement: lv.judgement.clone().unwrap_or_default(),
-                rules: lv.when.iter().map(|r| r.to_string()).collect(),
+                rules: lv
+                    .when
+                    .iter()
+                    .map(|r| super::plain::rule(l, plan, r))
+                    .collect(),
                 commander: names(plan, &lv.commander),
                 groups: lv
                     .groups
@@ -414,7 +418,7 @@ pub async fn document(
                             .unwrap_or(&t.group.value)
                             .to_string(),
                         t.title.clone(),
-                        t.within.value.to_string(),
+                        super::plain::limit(l, &t.within.value),
                     )
                 })
                 .collect(),

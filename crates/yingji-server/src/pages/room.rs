@@ -822,7 +822,12 @@ async fn build(
             .and_then(|pr| {
                 pr.level.as_ref().map(|lv| {
                     let (a, b, c) = level_tuple(lv);
-                    (a, b, c, pr.rule.clone().unwrap_or_default())
+                    (
+                        a,
+                        b,
+                        c,
+                        super::plain::proposal_rule(l, &plan, pr).unwrap_or_default(),
+                    )
                 })
             }),
         proposal_reason: inc

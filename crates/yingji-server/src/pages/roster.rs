@@ -114,7 +114,7 @@ async fn build(
     let mut posts = Vec::new();
     let mut gaps = Vec::new();
     let mut seen_post = HashSet::new();
-    let mut tz = TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC);
+    let mut tz = super::local_tz(state, v).await?;
     for bp in &board.plans {
         let plan = &bp.plan;
         tz = plan.time.tz.clone();

@@ -63,7 +63,7 @@ on_both! {
         }
         let page = req(&app, "GET", &url, &admin, None).await;
         assert!(page.body.contains(&format!("data-holder=\"village-heads:{pid}\"")), "the post given");
-        assert!(page.body.contains("登录名：test-grid-2"));
+        assert!(page.body.contains("登录名：<code>test-grid-2</code>"));
 
         // The new worker signs in with that password and owes the village's report.
         let worker = sign_in_password(&app, "test-grid-2", "test-password-2026").await.expect("signs in");

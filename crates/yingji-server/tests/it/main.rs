@@ -19,6 +19,7 @@ mod notices;
 mod notify;
 mod offers;
 mod openapi;
+mod plain_language;
 mod record;
 mod reports_upward;
 mod room_actions;
