@@ -50,6 +50,9 @@ pub enum Permission {
     ViewCalls,
     /// Retry dead deliveries, set duty rosters and other people's channels.
     ManageNotifications,
+    /// Read a colleague's phone in clear to call them (the duty directory); each read is
+    /// logged with the reason, as every reveal is.
+    CallPeople,
 }
 
 impl Permission {
@@ -79,6 +82,7 @@ impl Permission {
         Permission::SubmitReports,
         Permission::ViewCalls,
         Permission::ManageNotifications,
+        Permission::CallPeople,
     ];
 
     pub fn id(self) -> String {
@@ -141,6 +145,7 @@ pub fn default_roles() -> Roles {
             ScreenDisputes,
             SubmitReports,
             ManageNotifications,
+            CallPeople,
         ]),
     );
     roles.insert(
@@ -159,6 +164,7 @@ pub fn default_roles() -> Roles {
             ScreenDisputes,
             SubmitReports,
             ManageNotifications,
+            CallPeople,
         ]),
     );
     roles.insert(

@@ -2,6 +2,10 @@
 // Pages work without this script; it only saves reloads.
 (function () {
   'use strict';
+  // Print buttons (an incident summary, a case sheet: the print style keeps the record only).
+  document.addEventListener('click', function (e) {
+    if (e.target.closest && e.target.closest('[data-print]')) window.print();
+  });
   var body = document.body;
   var live = body.getAttribute('data-live');
   var status = document.getElementById('livestatus');

@@ -72,6 +72,8 @@ pub struct CallLine {
     pub placed: String,
     pub rel: String,
     pub drill: bool,
+    /// The duty directory of the incident's jurisdiction (to phone whoever is waited for).
+    pub contact_href: String,
 }
 
 /// A notice nobody received: no one to send it to (`undeliverable`), or every attempt failed
@@ -305,6 +307,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                             l.minutes((now.as_second() - c.placed_at.as_second()) / 60),
                         ),
                         drill: inc.drill,
+                        contact_href: format!("/roster?jurisdiction={}", inc.jurisdiction_id),
                     },
                 ));
             }

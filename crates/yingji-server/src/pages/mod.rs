@@ -85,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/submit", post(reports::submit))
         .route("/roster", get(roster::page))
         .route("/roster/set", post(roster::set))
+        .route("/roster/phone", post(roster::phone))
         .route("/audit", get(audit::page))
         .route("/admin", get(admin::page))
         .route("/admin/{action}", post(admin::action))

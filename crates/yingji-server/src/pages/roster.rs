@@ -27,6 +27,8 @@ pub struct PostLine {
     pub post_id: String,
     pub plan: String,
     pub people: String,
+    /// Who holds it now: (person id, name), each with a button to read their phone.
+    pub holders: Vec<(String, String)>,
     pub via: String,
     pub vacant: bool,
 }
@@ -61,6 +63,11 @@ pub struct RosterPage {
     pub j: String,
     /// The viewer may change the rosters here (`manage_notifications`).
     pub can_edit: bool,
+    /// The viewer may read a holder's phone to call them (`call_people`, or
+    /// `reveal_personal_data`), each read logged.
+    pub can_call: bool,
+    /// A phone just read: (name, number).
+    pub revealed: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +81,7 @@ pub async fn page(
     Query(q): Query<RosterQuery>,
 ) -> impl IntoResponse {
     PageOut(
-        build(&state, &v, q.jurisdiction)
+        build(&state, &v, q.jurisdiction, None)
             .await
             .or_page(v.lang)
             .map(|p| render(&p)),
@@ -97,6 +104,7 @@ async fn build(
     state: &AppState,
     v: &Viewer,
     jurisdiction: Option<Uuid>,
+    revealed: Option<(String, String)>,
 ) -> Result<RosterPage, ApiError> {
     let l = v.lang;
     let now = state.clock.now();
@@ -133,6 +141,11 @@ async fn build(
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
                     .join("、"),
+                holders: r
+                    .people
+                    .iter()
+                    .map(|p| (p.person_id.to_string(), p.name.clone()))
+                    .collect(),
                 via: l.tk("via", via_key(r.via)),
                 vacant: r.people.is_empty(),
             });
@@ -233,7 +246,56 @@ async fn build(
             yingji_app::Permission::ManageNotifications,
             &j.path,
         ),
+        can_call: may(state, v, yingji_app::Permission::CallPeople, &j.path)
+            || may(
+                state,
+                v,
+                yingji_app::Permission::RevealPersonalData,
+                &j.path,
+            ),
+        revealed,
     })
+}
+
+/// POST /roster/phone: reads the phone of a person holding a post here, to call them (the
+/// same command as `POST /api/v1/people/{id}/reveal`, logged with the post as the reason),
+/// and shows it on the page with a `tel:` link.
+pub async fn phone(State(state): State<AppState>, posted: Posted) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let Posted { viewer: v, form: f } = posted;
+    let l = v.lang;
+    let run = async {
+        let bad = |k: &str| ApiError::from(yingji_app::AppError::invalid(k, "an id"));
+        let jid = f
+            .get("j")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+            .ok_or_else(|| bad("j"))?;
+        let person_id = f
+            .get("person_id")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+            .ok_or_else(|| bad("person_id"))?;
+        let cmd = yingji_app::directory::RevealPhone {
+            person_id,
+            req: yingji_app::directory::RevealRequest {
+                field: "phone".into(),
+                reason: l.f1("roster.call_reason", f.get("post").unwrap_or_default()),
+            },
+        };
+        let out = state
+            .execute(&v.actor, None, &cmd)
+            .await?
+            .output()
+            .ok_or_else(|| ApiError::internal("a reveal is never replayed"))?;
+        let name = f.get("name").unwrap_or_default();
+        let number = out
+            .value
+            .unwrap_or_else(|| l.t("roster.no_phone").to_string());
+        build(&state, &v, Some(jid), Some((name, number))).await
+    };
+    match run.await {
+        Ok(page) => render(&page),
+        Err(e) => PageOut(Err((e.into(), v.lang))).into_response(),
+    }
 }
 
 /// POST /roster/set: a post's rotation (one name per line, people of the viewer's area, in

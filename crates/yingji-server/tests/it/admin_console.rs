@@ -140,3 +140,36 @@ on_both! {
         assert!(!page.body.contains("data-roster-edit="));
     };
 }
+
+on_both! {
+    a_duty_officer_reads_a_holders_phone_from_the_directory_and_it_is_logged => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let officer = sign_in(&app, "demo-duty-officer").await;
+        let url = format!("/roster?jurisdiction={county}");
+        let page = req(&app, "GET", &url, &officer, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let lin = app.person("林建国").await;
+        assert!(page.body.contains(&format!("data-call=\"{lin}\"")), "a phone button by each holder");
+        assert!(!page.body.contains("data-phone"), "no number before it is asked for");
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", "/roster/phone", &officer, Some(&form(&[("csrf", &csrf), ("j", &county), ("person_id", &lin), ("name", "林建国"), ("post", "市委分管副书记")]))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let at = r.body.find("data-phone>").expect("the number shown") + "data-phone>".len();
+        let number = &r.body[at..at + 11];
+        assert!(number.starts_with("1990000") && number.chars().all(|c| c.is_ascii_digit()), "{number}");
+        assert!(r.body.contains(&format!("href=\"tel:{number}\"")));
+        // The read is in the audit log, with who and why.
+        let (s, log) = app.get("/api/v1/audit/disclosures", "demo-auditor").await;
+        assert_eq!(s, StatusCode::OK, "{log}");
+        let hit = log["items"].as_array().unwrap().iter().find(|d| d["subject_id"] == lin.as_str()).expect("logged");
+        assert_eq!(hit["actor_name"], "王晓明", "{hit}");
+        assert!(hit["reason"].as_str().unwrap().contains("市委分管副书记"), "{hit}");
+
+        // A group member is offered no button, and the form is refused.
+        let member = sign_in(&app, "demo-group-member").await;
+        let page = req(&app, "GET", &url, &member, None).await;
+        assert!(!page.body.contains("data-call="));
+        let r = req(&app, "POST", "/roster/phone", &member, Some(&form(&[("csrf", &csrf_of(&page.body)), ("j", &county), ("person_id", &lin)]))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    };
+}
