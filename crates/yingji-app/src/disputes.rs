@@ -565,6 +565,12 @@ impl DisputeAction {
         })
     }
 
+    /// Whether the domain would take this action on the dispute as it stands (the console
+    /// offers an action only then; the command checks again, with the permission).
+    pub fn fits(&self, d: &Dispute) -> bool {
+        decide(Some(d), &self.command()).is_ok()
+    }
+
     fn command(&self) -> Command {
         match self.clone() {
             DisputeAction::Assign { unit, due_on } => Command::Assign { unit, due_on },

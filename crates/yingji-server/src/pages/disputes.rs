@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub struct DisputeLine {
+    pub id: String,
     pub title: String,
     pub area: String,
     pub nature: String,
@@ -63,6 +64,10 @@ pub struct DisputesPage {
     pub round_key: String,
     pub units: Vec<UnitLine>,
     pub owed: Option<ReturnForm>,
+    /// The viewer may register a dispute in their jurisdiction (`screen_disputes`).
+    pub can_register: bool,
+    /// Today's round of the viewer's jurisdiction, to file a new dispute under.
+    pub round_id: Option<String>,
 }
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse {
@@ -97,6 +102,7 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         .items
         .iter()
         .map(|d| DisputeLine {
+            id: d.id.to_string(),
             title: d.title.clone(),
             area: d.area.clone(),
             nature: d.nature.clone(),
@@ -112,6 +118,7 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         .collect();
     let mut round = None;
     let mut units = Vec::new();
+    let round_id = current.round.as_ref().map(|r| r.id.to_string());
     if let Some(view) = current.round {
         for u in &view.units {
             units.push(UnitLine {
@@ -150,7 +157,209 @@ async fn build(state: &AppState, v: &Viewer) -> Result<DisputesPage, ApiError> {
         round_key: current.round_key,
         units,
         owed,
+        can_register: super::may(
+            state,
+            v,
+            yingji_app::Permission::ScreenDisputes,
+            &v.actor.scope_path,
+        ),
+        round_id,
     })
+}
+
+/// POST /disputes/new: a dispute found in the viewer's jurisdiction (parties one per line,
+/// "name：role"), through the same command as `POST /api/v1/disputes`.
+pub async fn register(State(state): State<AppState>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let run = async {
+        let risk = match f.get("risk").as_deref() {
+            Some("low") => Risk::Low,
+            Some("high") => Risk::High,
+            Some("major") => Risk::Major,
+            _ => Risk::Medium,
+        };
+        let parties = f
+            .get("parties")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|line| {
+                let (name, role) = line
+                    .split_once(['：', ':'])
+                    .map_or((line, ""), |(a, b)| (a.trim(), b.trim()));
+                yingji_domain::dispute::Party {
+                    name: name.to_string(),
+                    role: role.to_string(),
+                }
+            })
+            .collect();
+        let cmd = disputes::RegisterDispute(disputes::NewDisputeRequest {
+            jurisdiction_id: v.actor.jurisdiction_id,
+            round_id: f.get("round_id").and_then(|r| Uuid::parse_str(&r).ok()),
+            title: f.get("title").unwrap_or_default(),
+            parties,
+            nature: f.get("nature").unwrap_or_default(),
+            area: f.get("area").unwrap_or_default(),
+            risk,
+            summary: f.get("summary").unwrap_or_default(),
+        });
+        let out = state.execute(&v.actor, None, &cmd).await?;
+        let body: serde_json::Value =
+            serde_json::from_str(&out.body().0).map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(body["id"].as_str().unwrap_or_default().to_string())
+    };
+    match run.await {
+        Ok(id) => see_other(&format!("/disputes/{id}")),
+        Err(e) => PageOut(Err((e.into(), v.lang))).into_response(),
+    }
+}
+
+/// What the dispute page offers: each action the domain would take now, for someone who may
+/// screen disputes there.
+#[derive(Default)]
+pub struct DisputeAllowed {
+    pub assign: bool,
+    pub result: bool,
+    pub follow_up: bool,
+    pub report_upward: bool,
+    pub close: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dispute.html")]
+pub struct DisputePage {
+    pub p: Chrome,
+    pub id: String,
+    pub d: yingji_domain::dispute::Dispute,
+    pub risk: String,
+    pub risk_id: &'static str,
+    pub status: String,
+    pub registered: String,
+    pub follow_ups: Vec<(String, String)>,
+    pub reported: Option<(String, String)>,
+    /// (time, what, who)
+    pub timeline: Vec<(String, String, String)>,
+    pub allowed: DisputeAllowed,
+    pub today: String,
+}
+
+/// GET /disputes/{id}: one dispute, its record and the actions the viewer may take.
+pub async fn dispute_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+) -> impl IntoResponse {
+    PageOut(
+        dispute_build(&state, &v, id)
+            .await
+            .or_page(v.lang)
+            .map(|p| render(&p)),
+    )
+}
+
+async fn dispute_build(state: &AppState, v: &Viewer, id: Uuid) -> Result<DisputePage, ApiError> {
+    use disputes::DisputeAction as A;
+    let l = v.lang;
+    let d = disputes::dispute(state, &v.actor, id).await?;
+    let tz = super::local_tz(state, v).await?;
+    let path = state
+        .store
+        .jurisdiction(d.jurisdiction_id)
+        .await?
+        .map(|j| j.path)
+        .unwrap_or_default();
+    let may = super::may(state, v, yingji_app::Permission::ScreenDisputes, &path);
+    let x = || "x".to_string();
+    let allowed = DisputeAllowed {
+        assign: may
+            && A::Assign {
+                unit: x(),
+                due_on: None,
+            }
+            .fits(&d),
+        result: may
+            && A::Result {
+                resolved: true,
+                result: x(),
+            }
+            .fits(&d),
+        follow_up: may && A::FollowUp { note: x() }.fits(&d),
+        report_upward: may && A::ReportUpward { reason: x() }.fits(&d),
+        close: may && A::Close.fits(&d),
+    };
+    let timeline = state
+        .store
+        .stream_events(id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|e| {
+            let ev = e.envelope;
+            (
+                ev.at
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| hm(t, &tz))
+                    .unwrap_or(ev.at.clone()),
+                l.tk("dispute_event", &ev.kind),
+                ev.actor_name,
+            )
+        })
+        .collect();
+    let p = Chrome::new(v, "disputes", d.title.clone());
+    Ok(DisputePage {
+        p,
+        id: id.to_string(),
+        risk: l.tk("risk", risk_id(d.risk)),
+        risk_id: risk_id(d.risk),
+        status: l.tk("dispute_status", d.status.as_str()),
+        registered: hm(d.registered_at, &tz),
+        follow_ups: d
+            .follow_ups
+            .iter()
+            .map(|(t, n)| (hm(*t, &tz), n.clone()))
+            .collect(),
+        reported: d
+            .reported_upward
+            .as_ref()
+            .map(|(t, r)| (hm(*t, &tz), r.clone())),
+        timeline,
+        allowed,
+        today: state.clock.now().to_zoned(tz).date().to_string(),
+        d,
+    })
+}
+
+/// POST /disputes/{id}/do/{action}: the same command as `POST /api/v1/disputes/{id}/{action}`.
+pub async fn dispute_action(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(Uuid, String)>,
+    posted: Posted,
+) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let req = disputes::DisputeActionRequest {
+        unit: f.get("unit"),
+        due_on: f.get("due_on"),
+        resolved: f.get("resolved").map(|r| r == "yes"),
+        result: f.get("result"),
+        note: f.get("note"),
+        reason: f.get("reason"),
+    };
+    let run = async {
+        let action = disputes::DisputeAction::parse(&action, &req)?;
+        let cmd = disputes::OnDispute {
+            id: id.into(),
+            action,
+        };
+        state.execute(&v.actor, None, &cmd).await?;
+        Ok::<(), ApiError>(())
+    };
+    match run.await {
+        Ok(()) => see_other(&format!("/disputes/{id}")),
+        Err(e) => PageOut(Err((e.into(), v.lang))).into_response(),
+    }
 }
 
 /// POST /disputes/rounds/{id}/return: the viewer's unit's return (`nil=yes` for a nil return,

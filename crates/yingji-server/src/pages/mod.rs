@@ -77,6 +77,9 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(cases::page))
         .route("/cases/{id}/do/{action}", post(cases::action))
         .route("/disputes", get(disputes::page))
+        .route("/disputes/new", post(disputes::register))
+        .route("/disputes/{id}", get(disputes::dispute_page))
+        .route("/disputes/{id}/do/{action}", post(disputes::dispute_action))
         .route(
             "/disputes/rounds/{id}/return",
             post(disputes::submit_return),

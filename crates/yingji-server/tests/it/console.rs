@@ -839,6 +839,17 @@ fn the_catalogues_are_complete() {
         ),
         ("round_state", &["submitted", "nil", "missing"]),
         (
+            "dispute_event",
+            &[
+                "dispute_registered",
+                "dispute_assigned",
+                "dispute_result",
+                "dispute_followed_up",
+                "dispute_reported_upward",
+                "dispute_closed",
+            ],
+        ),
+        (
             "report_state",
             &["submitted", "nil", "submitted_late", "pending", "late"],
         ),

@@ -170,3 +170,53 @@ on_both! {
         assert!(round.contains("枫林村") && round.contains("data-unit-state=\"nil\""), "{round}");
     };
 }
+
+on_both! {
+    a_dispute_is_registered_and_worked_to_its_close_in_the_console => |app: TestApp| async move {
+        let town = app.jurisdiction("青石镇").await;
+        let office = sign_in(&app, "demo-town-duty").await;
+        let page = req(&app, "GET", "/disputes", &office, None).await;
+        assert!(page.body.contains("data-action=\"register-dispute\""), "{}", page.body);
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", "/disputes/new", &office, Some(&form(&[
+            ("csrf", &csrf), ("title", "测试：两户宅基地界址纠纷"), ("parties", "甲户：申请方\n乙户：被申请方"),
+            ("nature", "宅基地"), ("area", "青石镇枫林村三组"), ("risk", "major"), ("summary", "围墙位置有争议"),
+        ]))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let url = r.location.clone().unwrap();
+        let id = url.trim_start_matches("/disputes/").to_string();
+        let page = req(&app, "GET", &url, &office, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("甲户（申请方）") && page.body.contains("乙户（被申请方）"));
+        assert!(page.body.contains("data-action=\"assign\"") && !page.body.contains("data-action=\"close\""), "only what the domain takes now");
+        let (_, v) = app.get(&format!("/api/v1/disputes/{id}"), "demo-town-duty").await;
+        assert_eq!((v["jurisdiction_id"].as_str(), v["risk"].as_str(), v["status"].as_str()), (Some(town.as_str()), Some("major"), Some("registered")), "{v}");
+
+        for (action, pairs) in [
+            ("assign", vec![("unit", "青石镇司法所"), ("due_on", "2026-03-20")]),
+            ("report-upward", vec![("reason", "涉及多户，协调难度大")]),
+            ("result", vec![("resolved", "yes"), ("result", "双方签订调解协议")]),
+            ("follow-up", vec![("note", "回访双方，协议已履行")]),
+            ("close", vec![]),
+        ] {
+            let page = req(&app, "GET", &url, &office, None).await;
+            assert!(page.body.contains(&format!("data-action=\"{action}\"")), "{action} offered: {}", page.body);
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend(pairs);
+            let r = req(&app, "POST", &format!("/disputes/{id}/do/{action}"), &office, Some(&form(&all))).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.body);
+        }
+        let (_, v) = app.get(&format!("/api/v1/disputes/{id}"), "demo-town-duty").await;
+        assert_eq!(v["status"], "closed", "{v}");
+        assert_eq!(v["mediator_unit"], "青石镇司法所");
+        let page = req(&app, "GET", &url, &office, None).await;
+        assert!(page.body.contains("双方签订调解协议") && page.body.contains("回访双方，协议已履行"));
+        assert!(page.body.contains("交办调处") && page.body.contains("办结"), "the record in words");
+        assert!(!page.body.contains("data-action=\"close\""), "closed once");
+
+        // Someone outside the township does not see it.
+        let street = sign_in(&app, "demo-street-duty").await;
+        let r = req(&app, "GET", &url, &street, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    };
+}
