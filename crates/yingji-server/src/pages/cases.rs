@@ -139,14 +139,21 @@ pub struct QueuePage {
     pub filters: Vec<(&'static str, String, bool)>,
     pub cases: Vec<CaseLine>,
     pub can_register: bool,
+    pub show: &'static str,
+    /// With `show=all`: (status, label, selected) and the link to the next page.
+    pub statuses: Vec<(&'static str, String, bool)>,
+    pub older: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
     show: Option<String>,
+    /// With `show=all`: one status (closed ones included).
+    status: Option<String>,
+    /// With `show=all`: cases older than this one (the next page).
+    before: Option<Uuid>,
 }
 
-/// Which open cases: `soon` (due within `DUE_SOON_DAYS` or overdue), `overdue`, or `open` (all).
 /// The proposals (拟办意见) in the viewer's scope that wait for the viewer's own approval now:
 /// those the approve command would accept from them (the post next in the chain is theirs).
 /// (id, case number, title, proposal text)
@@ -186,10 +193,23 @@ pub async fn awaiting_my_approval(
     Ok(out)
 }
 
+/// Which cases: open ones `soon` (due within `DUE_SOON_DAYS` or overdue), `overdue`, `open`
+/// (all open), or `all` (closed ones too, newest first, by `status` and before a case id).
 pub async fn lines(
     state: &AppState,
     v: &Viewer,
     show: &str,
+    limit: i64,
+) -> Result<Vec<CaseLine>, ApiError> {
+    lines_filtered(state, v, show, None, None, limit).await
+}
+
+pub async fn lines_filtered(
+    state: &AppState,
+    v: &Viewer,
+    show: &str,
+    status: Option<String>,
+    before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<CaseLine>, ApiError> {
     let l = v.lang;
@@ -204,16 +224,24 @@ pub async fn lines(
         "soon" => (i64::MIN / 2, now + (DUE_SOON_DAYS * 2 + 1) * 86_400_000),
         _ => (i64::MIN / 2, i64::MAX / 2),
     };
-    let rows = state
-        .store
-        .list_cases(&CaseFilter {
+    let filter = if show == "all" {
+        CaseFilter {
+            scope_path: v.actor.scope_path.clone(),
+            status,
+            before,
+            limit,
+            ..Default::default()
+        }
+    } else {
+        CaseFilter {
             scope_path: v.actor.scope_path.clone(),
             open_due_from_ms: Some(from),
             open_due_to_ms: Some(to),
             limit,
             ..Default::default()
-        })
-        .await?;
+        }
+    };
+    let rows = state.store.list_cases(&filter).await?;
     let mut out = Vec::new();
     for r in rows {
         let (c, rec) = load(state, &v.actor, r.id).await?;
@@ -260,11 +288,34 @@ pub async fn queue(
     let show = match q.show.as_deref() {
         Some("soon") => "soon",
         Some("overdue") => "overdue",
+        Some("all") => "all",
         _ => "open",
     };
+    const STATUSES: [&str; 6] = [
+        "registered",
+        "proposed",
+        "approved",
+        "handling",
+        "replied",
+        "closed",
+    ];
+    let status = q.status.clone().filter(|s| STATUSES.contains(&s.as_str()));
     let r = async {
-        let cases = lines(&state, &v, show, 200).await?;
-        let filters = ["soon", "overdue", "open"]
+        let limit = if show == "all" { 50 } else { 200 };
+        let cases = lines_filtered(&state, &v, show, status.clone(), q.before, limit).await?;
+        let older = (show == "all" && cases.len() as i64 == limit).then(|| {
+            let last = cases.last().map(|c| c.id.clone()).unwrap_or_default();
+            let st = status
+                .as_deref()
+                .map(|s| format!("&status={s}"))
+                .unwrap_or_default();
+            format!("/cases?show=all{st}&before={last}")
+        });
+        let statuses = STATUSES
+            .iter()
+            .map(|s| (*s, l.tk("case_status", s), status.as_deref() == Some(*s)))
+            .collect();
+        let filters = ["soon", "overdue", "open", "all"]
             .into_iter()
             .map(|f| (f, l.t(&format!("cases.show_{f}")).to_string(), f == show))
             .collect();
@@ -275,6 +326,9 @@ pub async fn queue(
             filters,
             cases,
             can_register: may(&state, &v, Permission::RegisterCase, &v.actor.scope_path),
+            show,
+            statuses,
+            older,
         })
     }
     .await;

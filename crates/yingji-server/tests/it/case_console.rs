@@ -143,3 +143,38 @@ on_both! {
         assert!(!page.body.contains("330100198801012345"), "never in full on the page");
     };
 }
+
+on_both! {
+    a_replied_case_stays_findable_in_the_list_of_all_cases => |app: TestApp| async move {
+        let c = case(&app, "测试来信人戊", "测试：反映公交站台破损").await;
+        let cid = c["id"].as_str().unwrap();
+        let today = {
+            use yingji_domain::clock::Clock;
+            app.clock.now().to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap()).date().to_string()
+        };
+        for (who, action, b) in [
+            ("demo-petition-clerk", "propose", json!({"text": "拟交市交通局办理"})),
+            ("demo-commander", "approve", json!({})),
+            ("demo-secretary-general", "approve", json!({})),
+            ("demo-petition-clerk", "route", json!({"kind": "transfer", "target": "临溪市交通局", "notice": "已转市交通局"})),
+            ("demo-petition-clerk", "reply", json!({"date": today, "channel": "书面", "summary": "已修复站台"})),
+        ] {
+            let (s, v) = app.post(&format!("/api/v1/cases/{cid}/{action}"), who, b).await;
+            assert_eq!(s, StatusCode::OK, "{action}: {v}");
+        }
+        let clerk = sign_in(&app, "demo-petition-clerk").await;
+        let open = req(&app, "GET", "/cases?show=open", &clerk, None).await;
+        assert!(!open.body.contains(&format!("data-case=\"{cid}\"")), "no longer among the open ones");
+        let all = req(&app, "GET", "/cases?show=all", &clerk, None).await;
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        assert!(all.body.contains(&format!("data-case=\"{cid}\" data-status=\"replied\"")), "{}", all.body);
+        let replied = req(&app, "GET", "/cases?show=all&status=replied", &clerk, None).await;
+        assert!(replied.body.contains(&format!("data-case=\"{cid}\"")));
+        assert!(!replied.body.contains("data-status=\"registered\""), "only replied ones");
+        let registered = req(&app, "GET", "/cases?show=all&status=registered", &clerk, None).await;
+        assert!(!registered.body.contains(&format!("data-case=\"{cid}\"")));
+        // An unknown status is ignored, not an error.
+        let r = req(&app, "GET", "/cases?show=all&status=frobnicated", &clerk, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    };
+}

@@ -819,7 +819,10 @@ fn the_catalogues_are_complete() {
             "satisfaction",
             &["satisfied", "basically_satisfied", "dissatisfied"],
         ),
-        ("cases", &["show_soon", "show_overdue", "show_open"]),
+        (
+            "cases",
+            &["show_soon", "show_overdue", "show_open", "show_all"],
+        ),
         (
             "via",
             &[
