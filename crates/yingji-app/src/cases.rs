@@ -107,6 +107,8 @@ pub struct CaseActionRequest {
     /// link: another case or an incident.
     pub case_id: Option<Uuid>,
     pub incident_id: Option<Uuid>,
+    /// supervise: chase, report_demanded or joint_investigation (with `note`: what is asked).
+    pub step: Option<String>,
 }
 
 /// What `POST /cases/{id}/reveal` asks for.
@@ -189,6 +191,7 @@ impl CaseAction {
                 Command::Reply { .. } => "case.reply",
                 Command::FollowUp { .. } => "case.follow-up",
                 Command::LinkCase { .. } | Command::LinkIncident { .. } => "case.link",
+                Command::Supervise { .. } => "case.supervise",
             },
         }
     }
@@ -242,6 +245,10 @@ impl CaseAction {
                     summary: need(&req.summary, "summary")?,
                 }
             }
+            "supervise" => Command::Supervise {
+                step: enum_of(&need(&req.step, "step")?, "step")?,
+                note: need(&req.note, "note")?,
+            },
             "follow-up" => Command::FollowUp {
                 satisfaction: enum_of(&need(&req.satisfaction, "satisfaction")?, "satisfaction")?,
                 note: req.note.clone(),

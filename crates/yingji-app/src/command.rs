@@ -132,6 +132,7 @@ pub const COMMAND_KINDS: &[&str] = &[
     "case.reply",
     "case.follow-up",
     "case.link",
+    "case.supervise",
     "case.tick",
     "case.reveal",
     "case.purge",

@@ -486,6 +486,11 @@ pub struct SupervisionRecord {
     pub at: Timestamp,
     /// The handling unit at the time.
     pub unit: Option<String>,
+    /// Supervised by hand (督办): who, and what they asked. None for a step the clock took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<ActorRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -664,6 +669,12 @@ pub enum Command {
     LinkIncident {
         incident_id: Uuid,
     },
+    /// A supervision step taken by hand (督办), before or besides the clock's: chase, demand a
+    /// written report, or investigate jointly, with what is asked.
+    Supervise {
+        step: SupervisionKind,
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -726,6 +737,9 @@ pub enum Event {
         step: SupervisionKind,
         label: String,
         unit: Option<String>,
+        /// What the supervising person asked (a step taken by hand; none from the clock).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     Replied {
         reply: Reply,
@@ -1130,6 +1144,20 @@ pub fn decide(case: Option<&Case>, cmd: &Command, ctx: &Ctx) -> R {
                 incident_id: *incident_id,
             }])
         }
+        Command::Supervise { step, note } => {
+            if !c.status.open() {
+                return Err(illegal(c.status, "be supervised"));
+            }
+            if note.trim().is_empty() {
+                return Err(CaseError::MissingField { field: "note" });
+            }
+            Ok(vec![Event::Supervised {
+                step: *step,
+                label: step.label().into(),
+                unit: c.unit().map(str::to_string),
+                note: Some(note.clone()),
+            }])
+        }
     }
 }
 
@@ -1186,6 +1214,7 @@ pub fn tick(c: &Case, s: &CaseSettings, now: Timestamp) -> Vec<Event> {
                 step: r.step,
                 label: r.step.label().into(),
                 unit: c.unit().map(str::to_string),
+                note: None,
             });
         }
     }
@@ -1304,11 +1333,18 @@ pub fn apply(case: Option<Case>, e: &Event, at: Timestamp, actor: &ActorRef) -> 
             }
         }
         Event::BecameOverdue { .. } => c.overdue = true,
-        Event::Supervised { step, label, unit } => c.supervision.push(SupervisionRecord {
+        Event::Supervised {
+            step,
+            label,
+            unit,
+            note,
+        } => c.supervision.push(SupervisionRecord {
             step: *step,
             label: label.clone(),
             at,
             unit: unit.clone(),
+            by: note.as_ref().map(|_| actor.clone()),
+            note: note.clone(),
         }),
         Event::Replied { reply } => {
             c.reply = Some(reply.clone());

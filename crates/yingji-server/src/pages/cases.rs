@@ -376,6 +376,8 @@ pub struct CaseAllowed {
     pub lead: bool,
     /// Link a repeated petition (another case) to this one.
     pub link: bool,
+    /// Supervise by hand (督办).
+    pub supervise: bool,
     pub extension_request: bool,
     pub extension_decision: bool,
     pub reply: bool,
@@ -390,6 +392,7 @@ impl CaseAllowed {
             || self.route
             || self.lead
             || self.link
+            || self.supervise
             || self.extension_request
             || self.extension_decision
             || self.reply
@@ -417,6 +420,8 @@ pub struct CasePage {
     pub extension: Option<(u32, String, String, String)>,
     pub lead: String,
     pub steps: Vec<StepView>,
+    /// Supervision by hand: (step, who, when, what was asked).
+    pub supervised_by_hand: Vec<(String, String, String, String)>,
     pub reply: Option<(String, String, String, bool)>,
     pub follow_up: Option<(String, String)>,
     pub timeline: Vec<EventView>,
@@ -495,6 +500,11 @@ pub(super) fn sample(action: &str, topic: Option<&str>, today: Date) -> Option<C
             satisfaction: Some("satisfied".into()),
             ..Default::default()
         },
+        "supervise" => CaseActionRequest {
+            step: Some("chase".into()),
+            note: x(),
+            ..Default::default()
+        },
         _ => CaseActionRequest::default(),
     };
     CaseAction::parse(action, &req).ok()
@@ -524,6 +534,7 @@ async fn build(
         ("extension-decision", &mut allowed.extension_decision),
         ("reply", &mut allowed.reply),
         ("follow-up", &mut allowed.follow_up),
+        ("supervise", &mut allowed.supervise),
     ] {
         if let Some(a) = sample(action, topic, today) {
             *flag = dry.accepts(&a).await;
@@ -746,6 +757,18 @@ async fn build(
         }),
         lead: c.lead.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
         steps,
+        supervised_by_hand: c
+            .supervision
+            .iter()
+            .filter_map(|x| {
+                Some((
+                    l.tk("supervision", step_id(x.step)),
+                    x.by.as_ref()?.name.clone(),
+                    hm(x.at, &tz),
+                    x.note.clone().unwrap_or_default(),
+                ))
+            })
+            .collect(),
         reply: c.reply.as_ref().map(|r| {
             (
                 r.on.to_string(),
@@ -843,6 +866,7 @@ fn request_of(f: &Form) -> Result<CaseActionRequest, AppError> {
         satisfaction: f.get("satisfaction"),
         case_id: uuid("case_id")?,
         incident_id: uuid("incident_id")?,
+        step: f.get("step"),
     })
 }
 

@@ -178,3 +178,34 @@ on_both! {
         assert_eq!(r.status, StatusCode::OK);
     };
 }
+
+on_both! {
+    the_city_office_supervises_a_county_case_by_hand => |app: TestApp| async move {
+        let c = case(&app, "测试来信人己", "测试：反映农贸市场噪声").await;
+        let cid = c["id"].as_str().unwrap();
+        // The city's duty officer, above the county, supervises it from the case page.
+        let city = sign_in(&app, "demo-city-duty").await;
+        let page = req(&app, "GET", &format!("/cases/{cid}"), &city, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("data-action=\"supervise\""), "{}", page.body);
+        let csrf = csrf_of(&page.body);
+        let r = req(&app, "POST", &format!("/cases/{cid}/do/supervise"), &city, Some(&form(&[("csrf", &csrf), ("step", "report_demanded"), ("note", "请于三日内书面报告办理进展")]))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let v = api_case(&app, cid).await;
+        let s = &v["supervision"][0];
+        assert_eq!((s["step"].as_str(), s["by"]["name"].as_str(), s["note"].as_str()), (Some("report_demanded"), Some("何静怡"), Some("请于三日内书面报告办理进展")), "{v}");
+        let page = req(&app, "GET", &format!("/cases/{cid}"), &city, None).await;
+        assert!(page.body.contains("data-supervised") && page.body.contains("请于三日内书面报告办理进展"));
+        // The same notice as the clock's step.
+        let notices = app.state.store.outbox_payloads("case_supervision").await.unwrap();
+        assert!(notices.iter().any(|n| n.contains(cid)), "{notices:?}");
+        // An empty note is refused through the API; a closed case cannot be supervised.
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/supervise"), "demo-city-duty", json!({"step": "chase", "note": " "})).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_field")), "{v}");
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/supervise"), "demo-city-duty", json!({"step": "audit", "note": "x"})).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{v}");
+        // A group member may not.
+        let (s, _) = app.post(&format!("/api/v1/cases/{cid}/supervise"), "demo-group-member", json!({"step": "chase", "note": "催办"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    };
+}

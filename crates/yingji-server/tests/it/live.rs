@@ -866,6 +866,13 @@ async fn every_kind(app: TestApp) {
     )
     .await;
     post(&app, &on(&c2, "link"), CLERK, json!({"case_id": c1})).await;
+    post(
+        &app,
+        &on(&c2, "supervise"),
+        CLERK,
+        json!({"step": "chase", "note": "请加快办理"}),
+    )
+    .await;
 
     // ---- Dispute screening in 青石镇.
     let r = post(
