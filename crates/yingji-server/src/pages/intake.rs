@@ -85,10 +85,13 @@ pub struct ProposalFragment {
 }
 
 /// Plans the viewer may report under: owned by their jurisdiction, one above it, or one below.
+/// The plans the viewer may report under (in force, owned in their jurisdiction, above it or
+/// below it), the viewer's own jurisdiction's first, then the nearest above, then those below:
+/// the form opens on the first.
 async fn usable_plans(state: &AppState, v: &Viewer) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<(String, String, (u8, usize))> = Vec::new();
     for row in state.store.list_plans("/").await? {
-        if out.iter().any(|(id, _)| *id == row.plan_id) {
+        if out.iter().any(|(id, _, _)| *id == row.plan_id) {
             continue; // versions come newest first
         }
         let Some(owner) = state.store.jurisdiction(row.jurisdiction_id).await? else {
@@ -101,10 +104,19 @@ async fn usable_plans(state: &AppState, v: &Viewer) -> Result<Vec<(String, Strin
         if let Some(force) =
             yingji_app::plans::in_force(state, &row.plan_id, state.clock.now()).await?
         {
-            out.push((row.plan_id, force.title));
+            // Own jurisdiction: (0, 0); above: (1, how far up); below: (2, how deep).
+            let rank = if owner.path == v.actor.scope_path {
+                (0, 0)
+            } else if v.actor.scope_path.starts_with(&owner.path) {
+                (1, v.actor.scope_path.len() - owner.path.len())
+            } else {
+                (2, owner.path.len())
+            };
+            out.push((row.plan_id, force.title, rank));
         }
     }
-    Ok(out)
+    out.sort_by_key(|(_, _, rank)| *rank);
+    Ok(out.into_iter().map(|(id, title, _)| (id, title)).collect())
 }
 
 /// The values a form was filled with (a GET's query or a POST's body).

@@ -92,3 +92,20 @@ on_both! {
         assert!(!others.contains("desk-my-tasks"), "the auditor has no tasks: {others}");
     };
 }
+
+on_both! {
+    the_report_form_opens_on_the_viewers_own_plan => |app: TestApp| async move {
+        let plan_of = |html: &str| {
+            let at = html.find("id=\"intake\" data-plan=\"").expect("the intake form") + 23;
+            html[at..at + html[at..].find('"').unwrap()].to_string()
+        };
+        let county = sign_in(&app, "demo-duty-officer").await;
+        let page = req(&app, "GET", "/report", &county, None).await;
+        assert_eq!(plan_of(&page.body), "linxiang-city-mass-petition", "the county's own plan");
+        let street = sign_in(&app, "demo-street-duty").await;
+        let page = req(&app, "GET", "/report", &street, None).await;
+        assert_eq!(plan_of(&page.body), "ceshan-street-mass-petition", "the street's own plan, not the county's");
+        // Any other is still there to choose.
+        assert!(page.body.contains("value=\"linxiang-city-mass-petition\""));
+    };
+}
