@@ -1,5 +1,6 @@
 // The offices' role scenarios of issue 19 in headless Chromium, on a fresh demo server: a
-// petition registrar registers a repeated petition and links the earlier one the page suggests;
+// petition registrar registers a repeated petition, finds the earlier one with the search box and
+// links it from the page's suggestions;
 // a commander approves, from their desk, a coercive step that someone else requested; an
 // administrator changes a duty rotation and uploads a plan with an error, whose diagnostic is
 // shown in place.
@@ -30,6 +31,12 @@ try {
   const caseUrl = clerk.url();
   await clerk.waitForSelector('#case-similar [data-similar]', { timeout: T });
   const earlier = await clerk.locator('#case-similar [data-similar]').first().getAttribute('data-similar');
+  // The same earlier petition, found with the search box by words of its grievance.
+  await clerk.fill('#top-search', '低保资格');
+  await Promise.all([clerk.waitForURL(/\/search\?q=/), clerk.press('#top-search', 'Enter')]);
+  assert.equal(await clerk.locator(`#search-results a[href="/cases/${earlier}"]`).count(), 1, 'the earlier case is found by search');
+  await shoot(clerk, 'search');
+  await clerk.goto(caseUrl);
   await shoot(clerk, 'case-similar');
   await Promise.all([clerk.waitForURL(caseUrl), clerk.locator(`#case-similar [data-similar="${earlier}"] [data-action=link-similar]`).click()]);
   await clerk.waitForSelector(`#case-related [data-related="${earlier}"]`);

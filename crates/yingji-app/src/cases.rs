@@ -678,6 +678,20 @@ fn case_rows(
         updated_at: fmt_ts(after.updated_at),
         body,
     }))));
+    if before.is_none() {
+        // The search box finds a case by its number, title, grievance and petitioners' names.
+        let mut text = format!("{} {} {}", after.case_number, after.title, after.grievance);
+        for p in &after.petitioners {
+            text.push(' ');
+            text.push_str(&p.name);
+        }
+        ws.rows.extend(yingji_store::search::index_row(
+            "case",
+            after.id,
+            path,
+            &yingji_domain::search::terms(&text),
+        ));
+    }
     if let (None, Some(key)) = (before, key) {
         for (i, p) in after.petitioners.iter().enumerate() {
             let i = i as i64;

@@ -734,6 +734,13 @@ impl AppCommand for RegisterDispute {
                 .collect(),
         );
         ws.rows.push(dispute_row(&stored, &j.path));
+        // Found by its title, place and kind (the parties' names are sealed, not indexed).
+        ws.rows.extend(yingji_store::search::index_row(
+            "dispute",
+            d.id,
+            &j.path,
+            &yingji_domain::search::terms(&format!("{} {} {}", d.title, d.area, d.nature)),
+        ));
         Ok(Decided::new(auth, ws, d))
     }
 

@@ -936,6 +936,21 @@ async fn report_writes(
     let mut ws = WriteSet::default();
     let (events, inc) = seal_personal_fields(&mut ws, app, &plan.intake, events, inc, now);
     let body = incident_events(&mut ws, &inc, &j.path, 0, None, actor, now, &events);
+    // The search box finds a report by its title, place and the intake's text (fields the plan
+    // marks personal are sealed and left out).
+    let mut text = format!("{} {}", inc.title, inc.location.clone().unwrap_or_default());
+    for v in inc.fields.values() {
+        if let Some(t) = v.as_str().filter(|t| *t != PERSONAL_MASK) {
+            text.push(' ');
+            text.push_str(t);
+        }
+    }
+    ws.rows.extend(yingji_store::search::index_row(
+        "incident",
+        inc.id,
+        &j.path,
+        &yingji_domain::search::terms(&text),
+    ));
     Ok((
         ws,
         IncidentOut {

@@ -24,6 +24,7 @@ pub mod redact;
 pub mod replay;
 pub mod reports;
 pub mod sealer;
+pub mod search;
 pub mod subjects;
 pub mod ticker;
 pub mod trust;

@@ -12,6 +12,7 @@ pub mod incident;
 pub mod policy;
 pub mod reports;
 pub mod roster;
+pub mod search;
 pub mod values;
 
 use serde::{Deserialize, Serialize};

@@ -21,6 +21,7 @@ mod merge;
 pub mod notify;
 mod pg_writer;
 mod rows;
+pub mod search;
 mod sql;
 mod sqlite_writer;
 mod trust;

@@ -18,6 +18,32 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/reports/board", get(report_board))
         .route("/reports/submissions", post(submit_report))
+        .route("/search", get(search))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// What to look for: a case number, a name, words of a title or grievance, a place.
+    q: String,
+}
+
+/// What `GET /search` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub items: Vec<yingji_app::search::Hit>,
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "reports", params(SearchQuery),
+    responses((status = 200, description = "incidents, cases and disputes in the caller's area holding every term of `q` (Chinese matched by pairs of characters), newest first, at most 50, each only where the caller may view its kind", body = SearchResults),
+              (status = 400, description = "invalid_query: no `q`", body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<SearchResults>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    let items = yingji_app::search::search(&state, &actor, &q.q).await?;
+    Ok(axum::Json(SearchResults { items }))
 }
 
 #[derive(Debug, Deserialize)]

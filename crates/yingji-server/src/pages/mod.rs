@@ -29,6 +29,7 @@ mod plans;
 mod reports;
 mod room;
 mod roster;
+mod search;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -90,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/roster/set", post(roster::set))
         .route("/roster/phone", post(roster::phone))
         .route("/audit", get(audit::page))
+        .route("/search", get(search::page))
         .route("/admin", get(admin::page))
         .route("/admin/{action}", post(admin::action))
         .route("/plans", get(plans::list).post(plans::upload))
@@ -338,6 +340,8 @@ pub struct Chrome {
     pub live: String,
     /// The nav entries shown (the pages the viewer may open).
     pub pages: Vec<&'static str>,
+    /// What the search box holds (the search page's query).
+    pub search: String,
 }
 
 impl Chrome {
@@ -351,6 +355,7 @@ impl Chrome {
             here: v.here.clone(),
             live: String::new(),
             pages: v.pages.clone(),
+            search: String::new(),
         }
     }
 
@@ -435,6 +440,7 @@ impl PageError {
                 here: "/".into(),
                 live: String::new(),
                 pages: Vec::new(),
+                search: String::new(),
             },
             message,
             code,
@@ -601,6 +607,7 @@ async fn signin_render(
             }),
             live: String::new(),
             pages: Vec::new(),
+            search: String::new(),
         },
         next,
         demo,

@@ -841,6 +841,7 @@ fn the_catalogues_are_complete() {
             ],
         ),
         ("round_state", &["submitted", "nil", "missing"]),
+        ("search_kind", &["incident", "case", "dispute"]),
         (
             "dispute_event",
             &[

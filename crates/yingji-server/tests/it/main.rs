@@ -25,6 +25,7 @@ mod reports_upward;
 mod room_actions;
 mod scenario;
 mod screening;
+mod search;
 mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.

@@ -675,6 +675,8 @@ on_both! {
             "nil": false, "content": "排查矛盾纠纷2件，已化解1件",
         })).await;
         p.get("/api/v1/reports/board", "/api/v1/reports/board?plan_id=township-special-period&date=2026-08-12", TOWN).await;
+        // The search box, over what these areas recorded.
+        p.get("/api/v1/search", "/api/v1/search?q=%E7%BA%A0%E7%BA%B7", TOWN).await;
 
         // Every operation of these areas answered with success once.
         let want: BTreeSet<String> = operations(&p.doc).into_iter()
