@@ -110,3 +110,132 @@ pub async fn search(app: &App, actor: &Actor, q: &str) -> Result<Vec<Hit>, AppEr
     }
     Ok(out)
 }
+
+/// Indexes every incident, case and dispute already stored (a database from before migration
+/// 0015, whose records were written without their terms), a few hundred records a write.
+/// Idempotent (terms already there are kept). `serve` runs it at start when the index is empty.
+/// Answers how many records it indexed.
+pub async fn reindex(app: &App) -> Result<usize, AppError> {
+    use yingji_domain::search::terms;
+    use yingji_store::search::index_row;
+    use yingji_store::{CaseFilter, IncidentFilter, WriteSet};
+    const PAGE: i64 = 500;
+    let mut n = 0;
+    // Incidents: title, place and the intake's text (personal fields are stored masked).
+    let mut before = None;
+    loop {
+        let page = app
+            .store
+            .list_incidents(&IncidentFilter {
+                scope_path: "/".into(),
+                before,
+                limit: PAGE,
+                ..Default::default()
+            })
+            .await?;
+        let mut ws = WriteSet::default();
+        for s in &page {
+            let Some(rec) = app.store.get_incident(s.id).await? else {
+                continue;
+            };
+            let v: serde_json::Value =
+                serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+            let mut text = format!(
+                "{} {}",
+                v["title"].as_str().unwrap_or_default(),
+                v["location"].as_str().unwrap_or_default()
+            );
+            if let Some(fields) = v["fields"].as_object() {
+                for f in fields.values().filter_map(|f| f.as_str()) {
+                    if f != crate::incidents::PERSONAL_MASK {
+                        text.push(' ');
+                        text.push_str(f);
+                    }
+                }
+            }
+            ws.rows.extend(index_row(
+                "incident",
+                rec.id,
+                &rec.jurisdiction_path,
+                &terms(&text),
+            ));
+            n += 1;
+        }
+        app.commit(ws).await?;
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => before = Some(last.id),
+            _ => break,
+        }
+    }
+    // Cases: number, title, grievance and the petitioners' names.
+    let mut names: std::collections::HashMap<Uuid, Vec<String>> = Default::default();
+    for (case_id, p) in app.store.all_case_petitioners().await? {
+        names.entry(case_id).or_default().push(p.name);
+    }
+    let mut before = None;
+    loop {
+        let page = app
+            .store
+            .list_cases(&CaseFilter {
+                scope_path: "/".into(),
+                before,
+                limit: PAGE,
+                ..Default::default()
+            })
+            .await?;
+        let mut ws = WriteSet::default();
+        for s in &page {
+            let Some(rec) = app.store.get_case(s.id).await? else {
+                continue;
+            };
+            let v: serde_json::Value =
+                serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+            let mut text = format!(
+                "{} {} {}",
+                s.case_number,
+                s.title,
+                v["grievance"].as_str().unwrap_or_default()
+            );
+            for name in names.get(&s.id).into_iter().flatten() {
+                text.push(' ');
+                text.push_str(name);
+            }
+            ws.rows.extend(index_row(
+                "case",
+                s.id,
+                &rec.jurisdiction_path,
+                &terms(&text),
+            ));
+            n += 1;
+        }
+        app.commit(ws).await?;
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => before = Some(last.id),
+            _ => break,
+        }
+    }
+    // Disputes: title, place and kind.
+    let mut ws = WriteSet::default();
+    for body in app.store.list_disputes("/", None, None, i64::MAX).await? {
+        let d: yingji_domain::dispute::Dispute =
+            serde_json::from_str(&body).map_err(AppError::internal)?;
+        let Some(j) = app.store.jurisdiction(d.jurisdiction_id).await? else {
+            continue;
+        };
+        let text = format!("{} {} {}", d.title, d.area, d.nature);
+        ws.rows
+            .extend(index_row("dispute", d.id, &j.path, &terms(&text)));
+        n += 1;
+        if ws.rows.len() >= PAGE as usize {
+            app.commit(std::mem::take(&mut ws)).await?;
+        }
+    }
+    app.commit(ws).await?;
+    Ok(n)
+}
+
+/// Whether the index holds nothing yet (a database from before migration 0015, or an empty
+/// one).
+pub async fn index_is_empty(app: &App) -> Result<bool, AppError> {
+    Ok(app.store.search_index_is_empty().await?)
+}

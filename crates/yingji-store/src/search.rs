@@ -40,6 +40,14 @@ pub fn index_row(
 }
 
 impl Store {
+    /// Whether the search index has no term at all.
+    pub async fn search_index_is_empty(&self) -> Result<bool> {
+        Ok(self
+            .fetch_optional("SELECT 1 FROM search_terms LIMIT 1", &[])
+            .await?
+            .is_none())
+    }
+
     /// The records in the subtree at `scope_path` holding every one of `terms`, newest first:
     /// (kind, id). The first term drives the scan (callers put the most selective first).
     pub async fn search(

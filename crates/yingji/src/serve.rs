@@ -628,6 +628,21 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.plans {
         load_plan_dir(&state, dir).await?;
     }
+    // A database from before the search index (migration 0015): its records are indexed once,
+    // in the background (searches find them as they are indexed).
+    if yingji_app::search::index_is_empty(&state)
+        .await
+        .map_err(app_error)?
+    {
+        let app = state.clone();
+        tokio::spawn(async move {
+            match yingji_app::search::reindex(&app).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("search index: indexed {n} earlier record(s)"),
+                Err(e) => tracing::warn!(error = %e, "indexing earlier records failed"),
+            }
+        });
+    }
     // Due dates computed as provisional are computed again with the calendar loaded now.
     {
         let app = state.clone();

@@ -76,3 +76,21 @@ on_both! {
         assert!(none.body.contains("没有找到"));
     };
 }
+
+on_both! {
+    records_from_before_the_index_are_indexed_again => |app: TestApp| async move {
+        // The demo's records were indexed as they were written; a database from before
+        // migration 0015 has none of their terms.
+        let before = found(&app, "demo-duty-officer", "补偿").await;
+        assert!(!before.is_empty(), "the demo's report about compensation is found");
+        sqlx::query("DELETE FROM search_terms").execute(app.state.store.pool()).await.unwrap();
+        assert!(found(&app, "demo-duty-officer", "补偿").await.is_empty());
+        assert!(yingji_app::search::index_is_empty(&app.state).await.unwrap());
+        let n = yingji_app::search::reindex(&app.state).await.unwrap();
+        assert!(n > 0);
+        assert_eq!(ids(&found(&app, "demo-duty-officer", "补偿").await), ids(&before));
+        // Again: nothing changes.
+        yingji_app::search::reindex(&app.state).await.unwrap();
+        assert_eq!(ids(&found(&app, "demo-duty-officer", "补偿").await), ids(&before));
+    };
+}
