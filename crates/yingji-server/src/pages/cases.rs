@@ -358,12 +358,7 @@ pub struct PetitionerView {
     pub address: String,
 }
 
-pub struct EventView {
-    pub at: String,
-    pub kind: String,
-    pub by: String,
-    pub reason: String,
-}
+pub use super::EventView;
 
 /// Which actions the page offers (each accepted by `decide` for this viewer now).
 #[derive(Default)]
@@ -656,30 +651,7 @@ async fn build(
             })
             .collect()
     };
-    let timeline = state
-        .store
-        .stream_events(id)
-        .await?
-        .into_iter()
-        .rev()
-        .map(|e| {
-            let ev = e.envelope;
-            EventView {
-                at: ev
-                    .at
-                    .parse::<jiff::Timestamp>()
-                    .map(|t| hm(t, &tz))
-                    .unwrap_or(ev.at.clone()),
-                kind: l.tk("case_event", &ev.kind),
-                by: if ev.actor_id == yingji_app::system_actor().person_id {
-                    l.t("room.system").to_string()
-                } else {
-                    ev.actor_name
-                },
-                reason: ev.reason.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let timeline = super::timeline(state, l, id, "case_event", &tz).await?;
     let petitioners = c
         .petitioners
         .iter()

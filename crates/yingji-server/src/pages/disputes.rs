@@ -239,8 +239,7 @@ pub struct DisputePage {
     pub registered: String,
     pub follow_ups: Vec<(String, String)>,
     pub reported: Option<(String, String)>,
-    /// (time, what, who)
-    pub timeline: Vec<(String, String, String)>,
+    pub timeline: Vec<super::EventView>,
     pub allowed: DisputeAllowed,
     pub today: String,
 }
@@ -289,24 +288,7 @@ async fn dispute_build(state: &AppState, v: &Viewer, id: Uuid) -> Result<Dispute
         report_upward: may && A::ReportUpward { reason: x() }.fits(&d),
         close: may && A::Close.fits(&d),
     };
-    let timeline = state
-        .store
-        .stream_events(id)
-        .await?
-        .into_iter()
-        .rev()
-        .map(|e| {
-            let ev = e.envelope;
-            (
-                ev.at
-                    .parse::<jiff::Timestamp>()
-                    .map(|t| hm(t, &tz))
-                    .unwrap_or(ev.at.clone()),
-                l.tk("dispute_event", &ev.kind),
-                ev.actor_name,
-            )
-        })
-        .collect();
+    let timeline = super::timeline(state, l, id, "dispute_event", &tz).await?;
     let p = Chrome::new(v, "disputes", d.title.clone());
     Ok(DisputePage {
         p,

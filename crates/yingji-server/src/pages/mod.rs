@@ -495,6 +495,51 @@ pub async fn local_tz(state: &AppState, v: &Viewer) -> Result<jiff::tz::TimeZone
     Ok(s.tz())
 }
 
+/// One entry of a record's timeline as a page shows it.
+pub struct EventView {
+    pub at: String,
+    /// What happened, from the catalogue group the page names (`case_event`, `dispute_event`).
+    pub kind: String,
+    /// Who did it (系统 for yingji itself).
+    pub by: String,
+    pub reason: String,
+}
+
+/// A stream's events, newest first, in words and in the given zone (the case and dispute
+/// pages; the room adds each event's details itself).
+pub async fn timeline(
+    state: &AppState,
+    l: &Lang,
+    stream: uuid::Uuid,
+    group: &str,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<EventView>, ApiError> {
+    Ok(state
+        .store
+        .stream_events(stream)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|e| {
+            let ev = e.envelope;
+            EventView {
+                at: ev
+                    .at
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| hm(t, tz))
+                    .unwrap_or(ev.at.clone()),
+                kind: l.tk(group, &ev.kind),
+                by: if ev.actor_id == yingji_app::system_actor().person_id {
+                    l.t("room.system").to_string()
+                } else {
+                    ev.actor_name
+                },
+                reason: ev.reason.unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
 /// Formats a time for people, in the given zone: "03-02 10:15".
 pub fn hm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     t.to_zoned(tz.clone()).strftime("%m-%d %H:%M").to_string()
