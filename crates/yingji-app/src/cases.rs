@@ -648,6 +648,10 @@ fn case_rows(
         .extension
         .as_ref()
         .is_some_and(|x| x.state == ExtensionState::Approved);
+    let extension_requested = after
+        .extension
+        .as_ref()
+        .is_some_and(|x| x.state == ExtensionState::Requested);
     ws.rows.push(Row::Case(CaseWrite::Case(Box::new(CaseRow {
         id: after.id,
         jurisdiction_id: after.jurisdiction_id,
@@ -673,6 +677,7 @@ fn case_rows(
         due_ms: after.due_at.as_millisecond(),
         overdue: after.overdue,
         extended,
+        extension_requested,
         supervision_step: step,
         next_due_ms: next_due,
         updated_at: fmt_ts(after.updated_at),

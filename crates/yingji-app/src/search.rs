@@ -1,7 +1,7 @@
 //! The search box: incidents, petition cases and disputes in the actor's area that hold every
 //! term of a query (case number, title, grievance, petitioners' names, place), newest first,
 //! each only where the actor may view its kind. Terms: `yingji_domain::search::terms`; the
-//! index is written with each record (migration 0015).
+//! index is written with each record (migrations 0015, 0016).
 
 use std::cmp::Reverse;
 
@@ -26,8 +26,9 @@ pub struct Hit {
 /// At most this many records answer a search.
 pub const LIMIT: i64 = 50;
 
-/// The query's terms, the most selective first (longer words, then pairs, single characters
-/// last): the store scans the first and checks the others.
+/// The query's terms, longer words first, then pairs, single characters last (a long query
+/// keeps its most telling terms); the store drives the search by the rarest of them in the
+/// area.
 pub fn query_terms(q: &str) -> Vec<String> {
     let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
     let mut t: Vec<String> = yingji_domain::search::terms(&q).into_iter().collect();

@@ -83,6 +83,14 @@ pub struct CaseFilter {
     pub open_due_from_ms: Option<i64>,
     pub open_due_to_ms: Option<i64>,
     pub supervised: bool,
+    /// Only cases whose extension request waits for a decision.
+    pub extension_requested: bool,
+    /// Only cases of this category (`administrative`, `judicial`, `other`).
+    pub category: Option<String>,
+    /// Only cases accepted on or after this day (YYYY-MM-DD)…
+    pub accepted_from: Option<String>,
+    /// …and on or before this one.
+    pub accepted_to: Option<String>,
     pub before: Option<Uuid>,
     pub limit: i64,
 }
@@ -397,6 +405,21 @@ impl Store {
         }
         if f.supervised {
             sql.push_str(" AND supervision_step IS NOT NULL");
+        }
+        if f.extension_requested {
+            sql.push_str(" AND extension_requested = TRUE");
+        }
+        if let Some(c) = &f.category {
+            sql.push_str(" AND category = ?");
+            args.push(c.into());
+        }
+        if let Some(d) = &f.accepted_from {
+            sql.push_str(" AND accepted_on >= ?");
+            args.push(Val::Date(d.clone()));
+        }
+        if let Some(d) = &f.accepted_to {
+            sql.push_str(" AND accepted_on <= ?");
+            args.push(Val::Date(d.clone()));
         }
         if let Some(b) = f.before {
             sql.push_str(" AND id < ?");

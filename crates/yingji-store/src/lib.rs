@@ -239,6 +239,16 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         sqlite_pragmas(conn).await?;
+                    } else {
+                        // Statements are prepared with bound parameters; PostgreSQL's generic
+                        // plan for them cannot see the values (a subtree's path range, a search
+                        // term's frequency) and then scans every row where the value would use
+                        // an index (issue 20: 560 ms against 0.2 ms). Plan each execution.
+                        sqlx::Executor::execute(
+                            &mut *conn,
+                            "SET plan_cache_mode = force_custom_plan",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })

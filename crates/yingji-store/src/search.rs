@@ -8,7 +8,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use crate::rows::{Row, Stmt, uuid_col};
-use crate::{Result, Store, Val, subtree_range};
+use crate::{Backend, Result, Store, Val, subtree_range};
 
 /// The rows of one record's terms (none when it has no term). Written again for the same
 /// record, the terms already there are kept.
@@ -49,26 +49,76 @@ impl Store {
     }
 
     /// The records in the subtree at `scope_path` holding every one of `terms`, newest first:
-    /// (kind, id). The first term drives the scan (callers put the most selective first).
+    /// (kind, id).
+    ///
+    /// Each term's rows in the subtree are counted first, up to [`SMALL_AREA`] (an index range);
+    /// a term with none there ends the search. The rarest term drives: when the subtree holds
+    /// few of its rows they are read through `(term, jurisdiction_path, subject_id)` and sorted;
+    /// when it holds many, the term's rows are walked newest first through `(term,
+    /// subject_id)` until a page is found. Either way the other terms are checked per record
+    /// on the primary key.
     pub async fn search(
         &self,
         scope_path: &str,
         terms: &[String],
         limit: i64,
     ) -> Result<Vec<(String, Uuid)>> {
-        let Some((first, rest)) = terms.split_first() else {
+        if terms.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         let (lo, hi) = subtree_range(scope_path);
-        let mut sql = String::from(
-            "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 WHERE t0.term = ? AND t0.jurisdiction_path >= ? AND t0.jurisdiction_path < ?",
-        );
+        let sqlite = self.backend() == Backend::Sqlite;
+        let mut counted = Vec::with_capacity(terms.len());
+        for t in terms {
+            let n: i64 = self
+                .fetch_one(
+                    &format!(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM search_terms {} WHERE term = ? AND jurisdiction_path >= ? AND jurisdiction_path < ? LIMIT ?) c",
+                        if sqlite { "INDEXED BY search_terms_scope" } else { "" }
+                    ),
+                    &[
+                        t.clone().into(),
+                        lo.clone().into(),
+                        hi.clone().into(),
+                        (SMALL_AREA + 1).into(),
+                    ],
+                )
+                .await?
+                .try_get(0)?;
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            counted.push((n, t));
+        }
+        counted.sort_by_key(|(n, _)| *n);
+        let (n, first) = counted[0];
         let mut args: Vec<Val> = vec![first.clone().into(), lo.into(), hi.into()];
-        for t in rest {
+        let mut sql = if n <= SMALL_AREA {
+            format!(
+                "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND t0.jurisdiction_path >= ? AND t0.jurisdiction_path < ?",
+                if sqlite {
+                    "INDEXED BY search_terms_scope"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            // The path is compared as an expression so that no planner takes the range
+            // index (and a sort of the many rows) over the newest-first walk.
+            format!(
+                "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND (t0.jurisdiction_path || '') >= ? AND (t0.jurisdiction_path || '') < ?",
+                if sqlite {
+                    "INDEXED BY search_terms_newest"
+                } else {
+                    ""
+                }
+            )
+        };
+        for (_, t) in &counted[1..] {
             sql.push_str(
                 " AND EXISTS (SELECT 1 FROM search_terms t1 WHERE t1.term = ? AND t1.subject_kind = t0.subject_kind AND t1.subject_id = t0.subject_id)",
             );
-            args.push(t.clone().into());
+            args.push((*t).clone().into());
         }
         sql.push_str(" ORDER BY t0.subject_id DESC LIMIT ?");
         args.push(limit.into());
@@ -78,3 +128,7 @@ impl Store {
             .collect()
     }
 }
+
+/// Up to this many rows of a term in the searched subtree, they are read and sorted; above
+/// it, the term's rows are walked newest first (see [`Store::search`]).
+pub const SMALL_AREA: i64 = 4000;

@@ -742,6 +742,10 @@ fn expected() -> BTreeMap<String, Vec<BTreeMap<String, Value>>> {
     out.insert("audit_checkpoint_heads".into(), vec![]);
     // Migration 0013: no subject key yet (a case gets one when registered or rekeyed).
     out.insert("subject_keys".into(), vec![]);
+    // Migration 0017: the case's body has no pending extension request.
+    for c in out.get_mut("cases").unwrap() {
+        c.insert("extension_requested".into(), json!(0));
+    }
     // Migration 0015: an empty search index (records are indexed as they are written).
     out.insert("search_terms".into(), vec![]);
     for rows in out.values_mut() {

@@ -180,7 +180,7 @@ async fn build(state: &AppState, v: &Viewer, j: Option<Uuid>) -> Result<AdminPag
                     }
                 })
                 .collect::<Vec<_>>()
-                .join("、"),
+                .join(l.t("sep.list")),
         });
     }
     let p = Chrome::new(v, "admin", l.t("admin.title").to_string());

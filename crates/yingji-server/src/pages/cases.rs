@@ -142,8 +142,17 @@ pub struct QueuePage {
     pub show: &'static str,
     /// With `show=all`: (status, label, selected) and the link to the next page.
     pub statuses: Vec<(&'static str, String, bool)>,
+    /// With `show=all`: (id, name, selected) of the jurisdictions, (id, label, selected) of
+    /// the categories, and the days accepted from and to.
+    pub areas: Vec<(String, String, bool)>,
+    pub categories: Vec<(&'static str, String, bool)>,
+    pub from: String,
+    pub to: String,
     pub older: Option<String>,
 }
+
+/// The categories a case is classified in (004-C).
+const CATEGORIES: [&str; 3] = ["administrative", "judicial", "other"];
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
@@ -152,42 +161,78 @@ pub struct QueueQuery {
     status: Option<String>,
     /// With `show=all`: cases older than this one (the next page).
     before: Option<Uuid>,
+    /// With `show=all`: one jurisdiction's subtree within the viewer's area.
+    jurisdiction: Option<String>,
+    /// With `show=all`: one category (行政/司法/其他).
+    category: Option<String>,
+    /// With `show=all`: accepted on or after this day (YYYY-MM-DD)…
+    from: Option<String>,
+    /// …and on or before this one.
+    to: Option<String>,
 }
 
-/// The proposals (拟办意见) in the viewer's scope that wait for the viewer's own approval now:
-/// those the approve command would accept from them (the post next in the chain is theirs).
-/// (id, case number, title, proposal text)
-pub async fn awaiting_my_approval(
+/// A case decision that waits for the viewer: a proposal (拟办意见) to approve, or an
+/// extension request (延期申请) to decide.
+pub struct AwaitingDecision {
+    /// `case_approval` or `extension`.
+    pub kind: &'static str,
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    /// The proposal's text, or the days and reason asked.
+    pub detail: String,
+}
+
+/// The case decisions in the viewer's scope that wait for the viewer's own decision now:
+/// those the approve or extension-decision command would accept from them (the post next in
+/// the chain, or the extension approver's post, is theirs).
+pub async fn awaiting_my_decision(
     state: &AppState,
     v: &Viewer,
-) -> Result<Vec<(String, String, String, String)>, ApiError> {
-    if !may(state, v, Permission::ApproveCase, &v.actor.scope_path) {
-        return Ok(Vec::new());
-    }
-    let rows = state
-        .store
-        .list_cases(&CaseFilter {
-            scope_path: v.actor.scope_path.clone(),
-            status: Some("proposed".into()),
-            limit: 50,
-            ..Default::default()
-        })
-        .await?;
+) -> Result<Vec<AwaitingDecision>, ApiError> {
+    let l = v.lang;
     let mut out = Vec::new();
-    for r in rows {
-        let dry = Checker::new(state, &v.actor, r.id).await?;
-        let today = state.clock.now().to_zoned(dry.settings().tz()).date();
-        let Some(a) = sample("approve", None, today) else {
-            continue;
-        };
-        if dry.accepts(&a).await {
-            let c = dry.case();
-            out.push((
-                c.id.to_string(),
-                c.case_number.clone(),
-                c.title.clone(),
-                c.proposal.clone().unwrap_or_default(),
-            ));
+    if !may(state, v, Permission::ApproveCase, &v.actor.scope_path) {
+        return Ok(out);
+    }
+    for (kind, action) in [
+        ("case_approval", "approve"),
+        ("extension", "extension-decision"),
+    ] {
+        let rows = state
+            .store
+            .list_cases(&CaseFilter {
+                scope_path: v.actor.scope_path.clone(),
+                status: (kind == "case_approval").then(|| "proposed".into()),
+                extension_requested: kind == "extension",
+                limit: 50,
+                ..Default::default()
+            })
+            .await?;
+        for r in rows {
+            let dry = Checker::new(state, &v.actor, r.id).await?;
+            let today = state.clock.now().to_zoned(dry.settings().tz()).date();
+            let Some(a) = sample(action, None, today) else {
+                continue;
+            };
+            if dry.accepts(&a).await {
+                let c = dry.case();
+                let detail = if kind == "extension" {
+                    c.extension
+                        .as_ref()
+                        .map(|x| format!("{} · {}", l.f1("time.days", x.days), x.reason))
+                        .unwrap_or_default()
+                } else {
+                    c.proposal.clone().unwrap_or_default()
+                };
+                out.push(AwaitingDecision {
+                    kind,
+                    id: c.id.to_string(),
+                    number: c.case_number.clone(),
+                    title: c.title.clone(),
+                    detail,
+                });
+            }
         }
     }
     Ok(out)
@@ -201,15 +246,19 @@ pub async fn lines(
     show: &str,
     limit: i64,
 ) -> Result<Vec<CaseLine>, ApiError> {
-    lines_filtered(state, v, show, None, None, limit).await
+    let all = CaseFilter {
+        scope_path: v.actor.scope_path.clone(),
+        ..Default::default()
+    };
+    lines_filtered(state, v, show, all, limit).await
 }
 
+/// With `show=all`, `all` narrows the list (area, status, category, days accepted, page).
 pub async fn lines_filtered(
     state: &AppState,
     v: &Viewer,
     show: &str,
-    status: Option<String>,
-    before: Option<Uuid>,
+    all: CaseFilter,
     limit: i64,
 ) -> Result<Vec<CaseLine>, ApiError> {
     let l = v.lang;
@@ -225,13 +274,7 @@ pub async fn lines_filtered(
         _ => (i64::MIN / 2, i64::MAX / 2),
     };
     let filter = if show == "all" {
-        CaseFilter {
-            scope_path: v.actor.scope_path.clone(),
-            status,
-            before,
-            limit,
-            ..Default::default()
-        }
+        CaseFilter { limit, ..all }
     } else {
         CaseFilter {
             scope_path: v.actor.scope_path.clone(),
@@ -302,15 +345,55 @@ pub async fn queue(
     let status = q.status.clone().filter(|s| STATUSES.contains(&s.as_str()));
     let r = async {
         let limit = if show == "all" { 50 } else { 200 };
-        let cases = lines_filtered(&state, &v, show, status.clone(), q.before, limit).await?;
+        let nonempty = |x: &Option<String>| {
+            x.as_deref()
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+        };
+        let chosen = nonempty(&q.jurisdiction).and_then(|j| j.parse::<Uuid>().ok());
+        let (scope_path, chosen) = super::area_path(&state, &v, chosen).await?;
+        let category = nonempty(&q.category).filter(|c| CATEGORIES.contains(&c.as_str()));
+        let day =
+            |x: &Option<String>| nonempty(x).filter(|d| d.parse::<jiff::civil::Date>().is_ok());
+        let (from, to) = (day(&q.from), day(&q.to));
+        let all = CaseFilter {
+            scope_path,
+            status: status.clone(),
+            before: q.before,
+            category: category.clone(),
+            accepted_from: from.clone(),
+            accepted_to: to.clone(),
+            ..Default::default()
+        };
+        let cases = lines_filtered(&state, &v, show, all, limit).await?;
         let older = (show == "all" && cases.len() as i64 == limit).then(|| {
             let last = cases.last().map(|c| c.id.clone()).unwrap_or_default();
-            let st = status
-                .as_deref()
-                .map(|s| format!("&status={s}"))
-                .unwrap_or_default();
-            format!("/cases?show=all{st}&before={last}")
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            s.append_pair("show", "all");
+            for (k, val) in [
+                ("status", status.clone()),
+                ("jurisdiction", chosen.map(|c| c.to_string())),
+                ("category", category.clone()),
+                ("from", from.clone()),
+                ("to", to.clone()),
+            ] {
+                if let Some(val) = val {
+                    s.append_pair(k, &val);
+                }
+            }
+            s.append_pair("before", &last);
+            format!("/cases?{}", s.finish())
         });
+        let areas = if show == "all" {
+            super::area_options(&state, &v, chosen).await?
+        } else {
+            Vec::new()
+        };
+        let categories = CATEGORIES
+            .iter()
+            .map(|c| (*c, l.tk("category", c), category.as_deref() == Some(*c)))
+            .collect();
         let statuses = STATUSES
             .iter()
             .map(|s| (*s, l.tk("case_status", s), status.as_deref() == Some(*s)))
@@ -328,6 +411,10 @@ pub async fn queue(
             can_register: may(&state, &v, Permission::RegisterCase, &v.actor.scope_path),
             show,
             statuses,
+            areas,
+            categories,
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
             older,
         })
     }
@@ -623,7 +710,7 @@ async fn build(
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(l.t("sep.list")),
             }
         })
         .collect();

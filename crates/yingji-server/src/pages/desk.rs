@@ -89,9 +89,10 @@ pub struct UndeliveredLine {
 }
 
 /// A decision that waits for the signed-in person: a coercive step they are named to approve,
-/// or a case proposal whose next approval is theirs.
+/// a re-grade the plan proposes, an after-action review due, or a case proposal or extension
+/// request whose decision is theirs.
 pub struct DecisionLine {
-    /// `coercive` or `case_approval`.
+    /// `coercive`, `regrade`, `review`, `case_approval` or `extension`.
     pub kind: &'static str,
     pub kind_label: String,
     pub title: String,
@@ -261,7 +262,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                     .iter()
                     .map(|a| a.name.as_str())
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(l.t("sep.list")),
             };
             if t.assignees.iter().any(|a| a.person_id == v.actor.person_id) {
                 my_tasks.push((t.due_at, line()));
@@ -300,7 +301,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                         incident_id: id.clone(),
                         incident_title: inc.title.clone(),
                         post: c.post_name.clone().or(c.post.clone()).unwrap_or_default(),
-                        waiting: waiting.join("、"),
+                        waiting: waiting.join(l.t("sep.list")),
                         placed: hm(c.placed_at, tz),
                         rel: l.f1(
                             "time.ago",
@@ -325,6 +326,52 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                     title: r.name.clone(),
                     detail: format!("{} · {} · {}", r.recorded_by.name, hm(r.at, tz), inc.title),
                     href: format!("/incidents/{id}#room-coercive"),
+                    drill: inc.drill,
+                });
+            }
+        }
+        // A re-grade the plan proposes, or the review the ended response owes, when the
+        // command path would take it from this person now.
+        let review_owed = inc.status.as_str() == "ended" && inc.review.is_none();
+        if inc.regrade.is_some() || review_owed {
+            use yingji_app::incidents::{Checker, IncidentAction};
+            use yingji_domain::incident::Command;
+            let dry = Checker::new(state, &v.actor, inc.id).await?;
+            if let Some(r) = &inc.regrade
+                && dry
+                    .accepts(&IncidentAction::Decide(Command::AcceptRegrade))
+                    .await
+            {
+                let from = inc
+                    .level
+                    .as_ref()
+                    .map(|lv| lv.name.clone())
+                    .unwrap_or_default();
+                my_decisions.push(DecisionLine {
+                    kind: "regrade",
+                    kind_label: l.t("desk.decide_regrade").to_string(),
+                    title: inc.title.clone(),
+                    detail: format!("{from} → {} · {}", r.to.name, hm(r.at, tz)),
+                    href: format!("/incidents/{id}"),
+                    drill: inc.drill,
+                });
+            }
+            if review_owed
+                && dry
+                    .accepts(&IncidentAction::Review {
+                        summary: "x".into(),
+                        lessons: vec![],
+                        corrective_actions: vec![],
+                    })
+                    .await
+            {
+                let due = inc.review_due_at.map(|d| (hm(d, tz), rel(d)));
+                my_decisions.push(DecisionLine {
+                    kind: "review",
+                    kind_label: l.t("desk.decide_review").to_string(),
+                    title: inc.title.clone(),
+                    detail: due.map(|(d, r)| format!("{d} · {r}")).unwrap_or_default(),
+                    href: format!("/incidents/{id}#room-review"),
                     drill: inc.drill,
                 });
             }
@@ -356,13 +403,19 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
         .into_iter()
         .filter(|r| r.open)
         .collect();
-    for (cid, number, title, proposal) in super::cases::awaiting_my_approval(state, v).await? {
+    for d in super::cases::awaiting_my_decision(state, v).await? {
         my_decisions.push(DecisionLine {
-            kind: "case_approval",
-            kind_label: l.t("desk.decide_case").to_string(),
-            title: format!("{number} {title}"),
-            detail: proposal,
-            href: format!("/cases/{cid}"),
+            kind: d.kind,
+            kind_label: l
+                .t(if d.kind == "extension" {
+                    "desk.decide_extension"
+                } else {
+                    "desk.decide_case"
+                })
+                .to_string(),
+            title: format!("{} {}", d.number, d.title),
+            detail: d.detail,
+            href: format!("/cases/{}", d.id),
             drill: false,
         });
     }

@@ -27,6 +27,8 @@ pub struct Params {
     pub from: Option<String>,
     /// Reported on or before this day.
     pub to: Option<String>,
+    /// One jurisdiction's subtree within the viewer's area.
+    pub jurisdiction: Option<String>,
     pub before: Option<String>,
 }
 
@@ -53,6 +55,8 @@ pub struct IncidentsPage {
     pub drill: String,
     pub from: String,
     pub to: String,
+    /// (id, name, selected): the jurisdictions the list can be narrowed to.
+    pub areas: Vec<(String, String, bool)>,
     /// The query string of the next (older) page, when there is one.
     pub older: Option<String>,
     pub error: Option<String>,
@@ -121,10 +125,12 @@ async fn build(state: &AppState, v: &Viewer, q: &Params) -> Result<IncidentsPage
         _ => None,
     };
     let before = some(&q.before).and_then(|b| b.parse::<Uuid>().ok());
+    let chosen = some(&q.jurisdiction).and_then(|j| j.parse::<Uuid>().ok());
+    let (scope_path, chosen) = super::area_path(state, v, chosen).await?;
     let mut rows = state
         .store
         .list_incidents(&IncidentFilter {
-            scope_path: v.actor.scope_path.clone(),
+            scope_path,
             status: status.clone(),
             level: some(&q.level),
             drill,
@@ -145,6 +151,7 @@ async fn build(state: &AppState, v: &Viewer, q: &Params) -> Result<IncidentsPage
             ("drill", &q.drill),
             ("from", &q.from),
             ("to", &q.to),
+            ("jurisdiction", &q.jurisdiction),
         ] {
             if let Some(val) = some(val) {
                 s.append_pair(k, &val);
@@ -202,6 +209,7 @@ async fn build(state: &AppState, v: &Viewer, q: &Params) -> Result<IncidentsPage
         drill: some(&q.drill).unwrap_or_default(),
         from: some(&q.from).unwrap_or_default(),
         to: some(&q.to).unwrap_or_default(),
+        areas: super::area_options(state, v, chosen).await?,
         older,
         error,
     })

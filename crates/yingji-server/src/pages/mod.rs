@@ -495,6 +495,48 @@ pub async fn local_tz(state: &AppState, v: &Viewer) -> Result<jiff::tz::TimeZone
     Ok(s.tz())
 }
 
+/// The jurisdictions a list can be narrowed to: the viewer's own and those up to two levels
+/// below it, as (id, name indented by depth, selected).
+pub async fn area_options(
+    state: &AppState,
+    v: &Viewer,
+    chosen: Option<uuid::Uuid>,
+) -> Result<Vec<(String, String, bool)>, ApiError> {
+    let depth = |p: &str| p.matches('/').count();
+    let own = depth(&v.actor.scope_path);
+    Ok(state
+        .store
+        .list_jurisdictions(&v.actor.scope_path)
+        .await?
+        .into_iter()
+        .filter(|j| depth(&j.path) <= own + 2)
+        .map(|j| {
+            let indent = "\u{00A0}\u{00A0}".repeat(depth(&j.path).saturating_sub(own));
+            (
+                j.id.to_string(),
+                format!("{indent}{}", j.name),
+                Some(j.id) == chosen,
+            )
+        })
+        .collect())
+}
+
+/// The subtree a list covers: the chosen jurisdiction's when it lies in the viewer's area,
+/// else the viewer's whole area (and the choice is dropped).
+pub async fn area_path(
+    state: &AppState,
+    v: &Viewer,
+    chosen: Option<uuid::Uuid>,
+) -> Result<(String, Option<uuid::Uuid>), ApiError> {
+    if let Some(id) = chosen
+        && let Some(j) = state.store.jurisdiction(id).await?
+        && v.actor.sees(&j.path)
+    {
+        return Ok((j.path, Some(id)));
+    }
+    Ok((v.actor.scope_path.clone(), None))
+}
+
 /// One entry of a record's timeline as a page shows it.
 pub struct EventView {
     pub at: String,

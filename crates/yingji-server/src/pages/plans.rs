@@ -14,7 +14,9 @@ use uuid::Uuid;
 use yingji_app::AppError;
 use yingji_app::plans::{UploadPlan, UploadPlanRequest};
 
-use super::{Chrome, Form, OrPage, PageOut, Posted, Viewer, error_text, may, render, see_other};
+use super::{
+    Chrome, Form, Lang, OrPage, PageOut, Posted, Viewer, error_text, may, render, see_other,
+};
 use crate::AppState;
 use crate::api::trust::Permission;
 use crate::error::ApiError;
@@ -239,11 +241,11 @@ pub struct PlanDoc {
     pub behaviours: Vec<(String, String)>,
 }
 
-fn names(plan: &Plan, ids: &[Sp<String>]) -> String {
+fn names(l: &Lang, plan: &Plan, ids: &[Sp<String>]) -> String {
     ids.iter()
         .map(|p| plan.name_of(&p.value).unwrap_or(&p.value).to_string())
         .collect::<Vec<_>>()
-        .join("、")
+        .join(l.t("sep.list"))
 }
 
 fn name1(plan: &Plan, id: Option<&Sp<String>>) -> String {
@@ -308,16 +310,23 @@ pub async fn document(
                 .map(|h| super::plain::headcount(l, &h.value))
                 .or(plan.scope.description.clone()),
         );
-        put("plan.basis", Some(m.basis.join("；")));
+        put("plan.basis", Some(m.basis.join(l.t("sep.clause"))));
         let c = &plan.command;
         let command = GroupDoc {
             name: c.name.clone(),
-            lead: format!("{}：{}", c.commander_title, names(plan, &c.leads)),
+            lead: format!(
+                "{}{}{}",
+                c.commander_title,
+                l.t("sep.label"),
+                names(l, plan, &c.leads)
+            ),
             members: format!(
-                "{}：{}；{}",
+                "{}{}{}{}{}",
                 c.deputy_title,
-                names(plan, &c.deputies),
-                names(plan, &c.members)
+                l.t("sep.label"),
+                names(l, plan, &c.deputies),
+                l.t("sep.clause"),
+                names(l, plan, &c.members)
             ),
             duties: c.duties.clone(),
             tasks: vec![],
@@ -325,7 +334,7 @@ pub async fn document(
         let office = plan.office.as_ref().map(|o| GroupDoc {
             name: o.name.clone(),
             lead: name1(plan, o.head.as_ref()),
-            members: names(plan, &o.members),
+            members: names(l, plan, &o.members),
             duties: o.duties.clone(),
             tasks: vec![],
         });
@@ -335,7 +344,7 @@ pub async fn document(
             .map(|g| GroupDoc {
                 name: g.name.clone(),
                 lead: name1(plan, g.lead.as_ref()),
-                members: names(plan, &g.members),
+                members: names(l, plan, &g.members),
                 duties: g.duties.clone(),
                 tasks: g
                     .tasks
@@ -357,13 +366,13 @@ pub async fn document(
                     .iter()
                     .map(|r| super::plain::rule(l, plan, r))
                     .collect(),
-                commander: names(plan, &lv.commander),
+                commander: names(l, plan, &lv.commander),
                 groups: lv
                     .groups
                     .iter()
                     .map(|g| plan.name_of(&g.value).unwrap_or(&g.value).to_string())
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(l.t("sep.list")),
                 extends: lv
                     .extends
                     .as_ref()

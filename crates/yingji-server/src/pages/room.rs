@@ -171,7 +171,7 @@ fn event_detail(l: &Lang, inc: &Incident, kind: &str, payload: &str) -> String {
             if let Some(n) = u["note"].as_str().filter(|n| !n.is_empty()) {
                 parts.push(n.to_string());
             }
-            parts.join("；")
+            parts.join(l.t("sep.clause"))
         }
         "verified" => p["note"].as_str().unwrap_or_default().to_string(),
         _ => String::new(),
@@ -464,7 +464,7 @@ async fn build(
                 .iter()
                 .find(|s| s.step.value == c.step)
                 .map_or(c.step.clone(), |s| s.name.clone()),
-            participants: c.participants.join("、"),
+            participants: c.participants.join(l.t("sep.list")),
             conclusion: c.conclusion.clone(),
             recorded: format!("{} · {}", c.recorded_by.name, hm(c.at, tz)),
         })
@@ -520,14 +520,17 @@ async fn build(
                 .iter()
                 .map(|a| a.name.as_str())
                 .collect::<Vec<_>>()
-                .join("、"),
+                .join(l.t("sep.list")),
             ack: match (&t.acknowledged_by, t.acknowledged_at) {
                 (Some(by), Some(at)) => {
                     let mut a = l.f2("room.acked_by", &by.name, hm(at, tz));
                     if !t.acknowledged_for.is_empty() {
                         let names: Vec<&str> =
                             t.acknowledged_for.iter().map(|p| p.name.as_str()).collect();
-                        a.push_str(&format!(" · {}", l.f1("room.acked_for", names.join("、"))));
+                        a.push_str(&format!(
+                            " · {}",
+                            l.f1("room.acked_for", names.join(l.t("sep.list")))
+                        ));
                     }
                     Some(a)
                 }
@@ -602,7 +605,7 @@ async fn build(
             id: r.id.to_string(),
             kind,
             to: r.to.clone(),
-            by: names.join("、"),
+            by: names.join(l.t("sep.list")),
             due: r
                 .due_at
                 .map(|d| hm(d, tz))
@@ -761,7 +764,10 @@ async fn build(
                     .map_or(b.clone(), |c| c.name.clone())
             })
             .collect();
-        facts.push((l.t("room.behaviours").to_string(), names.join("、")));
+        facts.push((
+            l.t("room.behaviours").to_string(),
+            names.join(l.t("sep.list")),
+        ));
     }
     for f in &plan.intake {
         if let Some(val) = inc.fields.get(&f.id.value) {

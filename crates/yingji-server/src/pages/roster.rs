@@ -140,7 +140,7 @@ async fn build(
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(l.t("sep.list")),
                 holders: r
                     .people
                     .iter()
@@ -178,7 +178,7 @@ async fn build(
                                 .iter()
                                 .map(|p| p.name.as_str())
                                 .collect::<Vec<_>>()
-                                .join("、")
+                                .join(l.t("sep.list"))
                         })
                         .unwrap_or_default()
                 })

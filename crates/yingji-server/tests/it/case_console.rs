@@ -176,6 +176,22 @@ on_both! {
         // An unknown status is ignored, not an error.
         let r = req(&app, "GET", "/cases?show=all&status=frobnicated", &clerk, None).await;
         assert_eq!(r.status, StatusCode::OK);
+        // By the day accepted, and by jurisdiction: today's case is in today, not before; in
+        // the county, not in a township below it.
+        let on = req(&app, "GET", &format!("/cases?show=all&from={today}&to={today}"), &clerk, None).await;
+        assert!(on.body.contains(&format!("data-case=\"{cid}\"")), "{}", on.body);
+        let before = req(&app, "GET", "/cases?show=all&to=2026-01-01", &clerk, None).await;
+        assert!(!before.body.contains(&format!("data-case=\"{cid}\"")));
+        let qingshi = app.jurisdiction("青石镇").await;
+        let town = req(&app, "GET", &format!("/cases?show=all&jurisdiction={qingshi}"), &clerk, None).await;
+        assert!(!town.body.contains(&format!("data-case=\"{cid}\"")));
+        assert!(town.body.contains(&format!("value=\"{qingshi}\" selected")));
+        let county = app.jurisdiction("临溪市").await;
+        let own = req(&app, "GET", &format!("/cases?show=all&jurisdiction={county}"), &clerk, None).await;
+        assert!(own.body.contains(&format!("data-case=\"{cid}\"")));
+        // By category: not yet classified, so not among the administrative ones.
+        let admin = req(&app, "GET", "/cases?show=all&category=administrative", &clerk, None).await;
+        assert!(!admin.body.contains(&format!("data-case=\"{cid}\"")));
     };
 }
 

@@ -315,7 +315,7 @@ on_both! {
         let r = req(&app, "POST", &format!("/incidents/{id}/do/coercive-approve"), &lin_cookie, Some(&format!("csrf={csrf_lin}&request={rid}"))).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let room = req(&app, "GET", &format!("/incidents/{id}?lang=en"), &boss, None).await;
-        assert!(room.body.contains("data-coercive-state=\"approved\"") && room.body.contains("Decided by：林建国 · "), "{}", room.body);
+        assert!(room.body.contains("data-coercive-state=\"approved\"") && room.body.contains("Decided by: 林建国 · "), "{}", room.body);
     };
 
     incidents_outside_the_viewers_jurisdiction_are_not_found => |app: TestApp| async move {

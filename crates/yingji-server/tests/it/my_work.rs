@@ -1,7 +1,9 @@
 //! "My work" on the desk (issue 19): the decisions that wait for the signed-in person reach
 //! that person's desk, and no one else's: a coercive step reaches the approver it names (not
 //! the person who asked), a case proposal reaches the post next in its approval chain, in turn;
-//! each leaves the desk once decided. Tasks assigned to the person are listed apart.
+//! an extension request reaches the post the rules name, the review an ended response owes
+//! reaches those who may write it; each leaves the desk once decided. Tasks assigned to the
+//! person are listed apart.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -44,7 +46,7 @@ on_both! {
 
         let (s, v) = app.post(&path(&format!("coercive-steps/{rid}/approve")), "demo-commander", json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision="), "decided: off the desk");
+        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision=\"coercive\""), "decided: off the desk");
     };
 
     a_case_proposal_waits_on_the_desk_of_each_approver_in_turn => |app: TestApp| async move {
@@ -55,7 +57,7 @@ on_both! {
             "title": "测试：反映小区路灯损坏", "grievance": "要求维修小区路灯"})).await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let cid = c["id"].as_str().unwrap().to_string();
-        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision="), "nothing proposed yet");
+        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision=\"case_approval\""), "nothing proposed yet");
         let (s, v) = app.post(&format!("/api/v1/cases/{cid}/propose"), "demo-petition-clerk", json!({"text": "拟交市城管局办理"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
 
@@ -63,16 +65,54 @@ on_both! {
         let m = mine(&app, "demo-commander").await;
         assert!(m.contains("data-my-decision=\"case_approval\"") && m.contains("拟交市城管局办理"), "{m}");
         assert!(m.contains(&format!("href=\"/cases/{cid}\"")));
-        assert!(!mine(&app, "demo-secretary-general").await.contains("data-my-decision="), "not the secretary-general's turn");
-        assert!(!mine(&app, "demo-petition-clerk").await.contains("data-my-decision="), "the clerk who proposed does not approve");
+        assert!(!mine(&app, "demo-secretary-general").await.contains("data-my-decision=\"case_approval\""), "not the secretary-general's turn");
+        assert!(!mine(&app, "demo-petition-clerk").await.contains("data-my-decision=\"case_approval\""), "the clerk who proposed does not approve");
 
         let (s, v) = app.post(&format!("/api/v1/cases/{cid}/approve"), "demo-commander", json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision="));
+        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision=\"case_approval\""));
         assert!(mine(&app, "demo-secretary-general").await.contains("data-my-decision=\"case_approval\""), "now the secretary-general's turn");
         let (s, v) = app.post(&format!("/api/v1/cases/{cid}/approve"), "demo-secretary-general", json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert!(!mine(&app, "demo-secretary-general").await.contains("data-my-decision="));
+        assert!(!mine(&app, "demo-secretary-general").await.contains("data-my-decision=\"case_approval\""));
+    };
+
+    an_extension_request_waits_on_the_desk_of_the_post_that_decides_it => |app: TestApp| async move {
+        let county = app.jurisdiction("临溪市").await;
+        let (s, c) = app.post("/api/v1/cases", "demo-petition-clerk", json!({
+            "jurisdiction_id": county, "channel": "online",
+            "petitioners": [{"name": "测试来信人"}],
+            "title": "测试：反映小区供水不足", "grievance": "要求恢复正常供水"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/extension-request"), "demo-petition-clerk", json!({"days": 15, "reason": "需多部门会商"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // The 分管领导 decides extensions, not the 秘书长, nor the clerk who asked.
+        let m = mine(&app, "demo-commander").await;
+        assert!(m.contains("data-my-decision=\"extension\"") && m.contains("延期申请审批"), "{m}");
+        assert!(m.contains("15 天") && m.contains("需多部门会商"), "how long and why: {m}");
+        assert!(m.contains(&format!("href=\"/cases/{cid}\"")));
+        for other in ["demo-secretary-general", "demo-petition-clerk"] {
+            assert!(!mine(&app, other).await.contains("data-my-decision=\"extension\""), "{other} does not decide it");
+        }
+        let (s, v) = app.post(&format!("/api/v1/cases/{cid}/extension-decision"), "demo-commander", json!({"approve": true})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!mine(&app, "demo-commander").await.contains("data-my-decision=\"extension\""), "decided: off the desk");
+    };
+
+    the_review_an_ended_response_owes_waits_on_the_desk_of_who_may_write_it => |app: TestApp| async move {
+        let id = active_incident(&app, 120).await;
+        let review_link = format!("href=\"/incidents/{id}#room-review\"");
+        assert!(!mine(&app, "demo-commander").await.contains(&review_link), "still running: no review yet");
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/end"), "demo-plac-secretary", json!({"reason": "群众已散去", "open_tasks": "not_needed"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let m = mine(&app, "demo-commander").await;
+        assert!(m.contains("data-my-decision=\"review\"") && m.contains("待总结评估"), "{m}");
+        assert!(m.contains(&review_link));
+        assert!(!mine(&app, "demo-group-member").await.contains(&review_link), "a group member does not write the review");
+        let (s, v) = app.post(&format!("/api/v1/incidents/{id}/review"), "demo-commander", json!({"summary": "处置及时", "lessons": [], "corrective_actions": []})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!mine(&app, "demo-commander").await.contains(&review_link), "written: off the desk");
     };
 
     tasks_assigned_to_me_are_listed_on_my_desk => |app: TestApp| async move {

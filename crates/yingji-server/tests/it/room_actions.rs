@@ -163,6 +163,20 @@ on_both! {
         let bad = req(&app, "GET", "/incidents?from=2026-13-40", &cookie, None).await;
         assert_eq!(bad.status, StatusCode::OK);
         assert!(bad.body.contains("日期“2026-13-40”不正确"), "{}", bad.body);
+        // Narrowed to one jurisdiction below: the county's own incident is not there.
+        let qingshi = app.jurisdiction("青石镇").await;
+        let below = req(&app, "GET", &format!("/incidents?jurisdiction={qingshi}"), &cookie, None).await;
+        assert!(!below.body.contains(&format!("data-incident=\"{open}\"")));
+        assert!(below.body.contains(&format!("value=\"{qingshi}\" selected")), "the choice is kept");
+        let county = app.jurisdiction("临溪市").await;
+        let here = req(&app, "GET", &format!("/incidents?jurisdiction={county}"), &cookie, None).await;
+        assert!(here.body.contains(&format!("data-incident=\"{open}\"")));
+        // A jurisdiction above the viewer's area does not widen it.
+        let province = app.jurisdiction("江川省").await;
+        let above = req(&app, "GET", &format!("/incidents?jurisdiction={province}"), &cookie, None).await;
+        assert_eq!(above.status, StatusCode::OK);
+        assert!(!above.body.contains(&format!("value=\"{province}\"")), "not offered");
+        assert!(above.body.contains(&format!("data-incident=\"{open}\"")), "the viewer's own area");
         // Out of scope: a township sees none of the county's incidents.
         let town = sign_in(&app, "demo-town-duty").await;
         let theirs = req(&app, "GET", "/incidents", &town, None).await;

@@ -57,6 +57,8 @@ pub struct CaseRow {
     pub due_ms: i64,
     pub overdue: bool,
     pub extended: bool,
+    /// An extension request waits for its decision.
+    pub extension_requested: bool,
     pub supervision_step: Option<String>,
     pub next_due_ms: Option<i64>,
     pub updated_at: String,
@@ -147,7 +149,7 @@ impl Statements for CaseWrite {
             CaseWrite::Case(r) => {
                 let r = *r;
                 Stmt::new(
-                    "INSERT INTO cases (id, jurisdiction_id, jurisdiction_path, case_number, status, is_open, channel, form, case_type, category, topic, department, title, received_at, accepted_on, due_on, due_ms, overdue, extended, supervision_step, next_due_ms, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, is_open = excluded.is_open, category = excluded.category, topic = excluded.topic, department = excluded.department, due_on = excluded.due_on, due_ms = excluded.due_ms, overdue = excluded.overdue, extended = excluded.extended, supervision_step = excluded.supervision_step, next_due_ms = excluded.next_due_ms, updated_at = excluded.updated_at, body = excluded.body",
+                    "INSERT INTO cases (id, jurisdiction_id, jurisdiction_path, case_number, status, is_open, channel, form, case_type, category, topic, department, title, received_at, accepted_on, due_on, due_ms, overdue, extended, extension_requested, supervision_step, next_due_ms, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, is_open = excluded.is_open, category = excluded.category, topic = excluded.topic, department = excluded.department, due_on = excluded.due_on, due_ms = excluded.due_ms, overdue = excluded.overdue, extended = excluded.extended, extension_requested = excluded.extension_requested, supervision_step = excluded.supervision_step, next_due_ms = excluded.next_due_ms, updated_at = excluded.updated_at, body = excluded.body",
                     args![
                         r.id,
                         r.jurisdiction_id,
@@ -168,6 +170,7 @@ impl Statements for CaseWrite {
                         r.due_ms,
                         r.overdue,
                         r.extended,
+                        r.extension_requested,
                         r.supervision_step,
                         r.next_due_ms,
                         Val::ts(r.updated_at),
