@@ -739,12 +739,18 @@ fn outbox_for(
     event_id: Uuid,
     e: &Event,
     now: Timestamp,
+    by: &str,
 ) {
     use crate::notices::{CaseFacts, Notice, contact_channel, notice_aad};
     let case = CaseFacts::of(c, path, &settings.time_zone);
     let id = Uuid::now_v7();
     let notice = match e {
-        Event::Supervised { step, .. } => Notice::CaseSupervision { case, step: *step },
+        Event::Supervised { step, note, .. } => Notice::CaseSupervision {
+            case,
+            step: *step,
+            note: note.clone(),
+            by: note.as_ref().map(|_| by.to_string()),
+        },
         Event::PetitionerNotified { about, text } => {
             // Each contact a channel can reach, sealed for this row only.
             let contacts = c
@@ -827,7 +833,17 @@ fn case_write(ws: &mut WriteSet, app: &App, actor: &ActorRef, now: Timestamp, ch
         items,
     );
     for (id, e) in ids.iter().zip(ch.events) {
-        outbox_for(ws, &app.sealer, ch.after, ch.path, ch.settings, *id, e, now);
+        outbox_for(
+            ws,
+            &app.sealer,
+            ch.after,
+            ch.path,
+            ch.settings,
+            *id,
+            e,
+            now,
+            &actor.name,
+        );
     }
     case_rows(ws, ch.before, ch.after, ch.path, ch.settings, key.as_ref());
 }

@@ -156,6 +156,11 @@ pub enum Notice {
     CaseSupervision {
         case: CaseFacts,
         step: SupervisionKind,
+        /// What the supervising office wrote (a step taken by hand) and who wrote it.
+        #[serde(default)]
+        note: Option<String>,
+        #[serde(default)]
+        by: Option<String>,
     },
     /// To the case's owner, its handling unit and the office of the case's jurisdiction.
     CaseOverdue { case: CaseFacts },
@@ -664,7 +669,12 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 json!({ "incident_id": incident.id, "upward_report_id": report_id }),
             )
         }
-        Notice::CaseSupervision { case, step } => {
+        Notice::CaseSupervision {
+            case,
+            step,
+            note,
+            by,
+        } => {
             if let Some(l) = &case.lead {
                 found.add(vec![l.clone()], String::new);
             }
@@ -684,6 +694,19 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                     ("title", s(&case.title)),
                     ("unit", case.unit.clone().unwrap_or_else(none)),
                     ("due", s(&case.due_day)),
+                    (
+                        "note",
+                        match note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                            Some(n) => catalogue::fill(
+                                &catalogue::word(lang, "case_supervision", "note"),
+                                &[
+                                    ("note", n.to_string()),
+                                    ("by", by.clone().unwrap_or_default()),
+                                ],
+                            ),
+                            None => String::new(),
+                        },
+                    ),
                 ],
                 false,
                 case.path.clone(),

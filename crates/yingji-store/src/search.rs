@@ -51,11 +51,11 @@ impl Store {
     /// The records in the subtree at `scope_path` holding every one of `terms`, newest first:
     /// (kind, id).
     ///
-    /// Each term's rows in the subtree are counted first, up to [`SMALL_AREA`] (an index range);
-    /// a term with none there ends the search. The rarest term drives: when the subtree holds
+    /// Each term's rows in the subtree are counted first, up to [`SMALL_AREA`] and no further
+    /// than the rarest term so far (an index range); a term with none there ends the search. The rarest term drives: when the subtree holds
     /// few of its rows they are read through `(term, jurisdiction_path, subject_id)` and sorted;
-    /// when it holds many, the term's rows are walked newest first through `(term,
-    /// subject_id)` until a page is found. Either way the other terms are checked per record
+    /// when it holds many, the term's rows are walked newest first by `(term, subject_id)`
+    /// (the table's own key on SQLite, a covering index on PostgreSQL) until a page is found. Either way the other terms are checked per record
     /// on the primary key.
     pub async fn search(
         &self,
@@ -68,7 +68,9 @@ impl Store {
         }
         let (lo, hi) = subtree_range(scope_path);
         let sqlite = self.backend() == Backend::Sqlite;
-        let mut counted = Vec::with_capacity(terms.len());
+        let mut counted: Vec<(i64, &String)> = Vec::with_capacity(terms.len());
+        // A term is counted only as far as the rarest so far (it cannot drive otherwise).
+        let mut cap = SMALL_AREA;
         for t in terms {
             let n: i64 = self
                 .fetch_one(
@@ -80,7 +82,7 @@ impl Store {
                         t.clone().into(),
                         lo.clone().into(),
                         hi.clone().into(),
-                        (SMALL_AREA + 1).into(),
+                        (cap + 1).into(),
                     ],
                 )
                 .await?
@@ -88,6 +90,7 @@ impl Store {
             if n == 0 {
                 return Ok(Vec::new());
             }
+            cap = cap.min(n);
             counted.push((n, t));
         }
         counted.sort_by_key(|(n, _)| *n);
@@ -108,7 +111,8 @@ impl Store {
             format!(
                 "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND (t0.jurisdiction_path || '') >= ? AND (t0.jurisdiction_path || '') < ?",
                 if sqlite {
-                    "INDEXED BY search_terms_newest"
+                    // The table itself, keyed (term, subject_id, …).
+                    "NOT INDEXED"
                 } else {
                     ""
                 }

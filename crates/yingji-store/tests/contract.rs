@@ -438,3 +438,86 @@ async fn contract_postgres() {
         contract(db).await;
     }
 }
+
+/// The search index answers the same records, newest first, whichever way `Store::search`
+/// reads it: few rows of the term in the area (read and sorted) or many (walked newest first).
+async fn search_contract(db: Db) {
+    let s = &db.store;
+    let n = 6000usize;
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    let path = |i: usize| {
+        if i.is_multiple_of(10) {
+            "/r/a/"
+        } else {
+            "/r/b/"
+        }
+    };
+    let mut ws = WriteSet::default();
+    for (i, id) in ids.iter().enumerate() {
+        let mut terms = std::collections::BTreeSet::from(["aa".to_string()]);
+        if i.is_multiple_of(3) {
+            terms.insert("bb".into());
+        }
+        ws.rows.extend(yingji_store::search::index_row(
+            "case",
+            *id,
+            path(i),
+            &terms,
+        ));
+    }
+    s.commit(ws).await.unwrap();
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<Uuid> {
+        let mut v: Vec<Uuid> = (0..n).filter(|i| keep(*i)).map(|i| ids[i]).collect();
+        v.reverse();
+        v.truncate(50);
+        v
+    };
+    let got = |scope: &'static str, terms: &'static [&'static str]| async move {
+        let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+        s.search(scope, &terms, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(kind, id)| {
+                assert_eq!(kind, "case");
+                id
+            })
+            .collect::<Vec<_>>()
+    };
+    const { assert!(600 < yingji_store::search::SMALL_AREA && 5400 > yingji_store::search::SMALL_AREA) };
+    // A small area: 600 rows of the term.
+    assert_eq!(
+        got("/r/a/", &["aa"]).await,
+        expect(&|i| i.is_multiple_of(10))
+    );
+    // A large one: walked newest first, the whole tree and a part of it.
+    assert_eq!(got("/r/", &["aa"]).await, expect(&|_| true));
+    assert_eq!(
+        got("/r/b/", &["aa"]).await,
+        expect(&|i| !i.is_multiple_of(10))
+    );
+    // Two terms: the rarer drives, the other is checked.
+    assert_eq!(
+        got("/r/b/", &["aa", "bb"]).await,
+        expect(&|i| !i.is_multiple_of(10) && i.is_multiple_of(3))
+    );
+    assert_eq!(
+        got("/r/a/", &["bb", "aa"]).await,
+        expect(&|i| i.is_multiple_of(10) && i.is_multiple_of(3))
+    );
+    // A term the area does not hold, and an area without records.
+    assert!(got("/r/", &["aa", "zz"]).await.is_empty());
+    assert!(got("/q/", &["aa"]).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_sqlite() {
+    search_contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_postgres() {
+    if let Some(db) = postgres().await {
+        search_contract(db).await;
+    }
+}

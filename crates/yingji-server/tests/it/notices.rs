@@ -370,6 +370,22 @@ on_both! {
         assert_eq!(app.state.store.outbox_count("pending").await.unwrap(), 0);
     };
 
+    a_supervision_by_hand_reaches_the_lead_with_what_the_office_wrote => |app: TestApp| async move {
+        let rig = rig(&app).await;
+        let lin = app.person("林建国").await;
+        let cid = new_case(&app, "测试：反映小区电梯停运", "13800000000").await;
+        approved(&app, &cid).await;
+        act(&app, CLERK, &cid, "route", json!({"kind": "assign", "target": "临溪市住建局"})).await;
+        act(&app, CLERK, &cid, "lead", json!({"person_id": lin})).await;
+        // The city's office, above the county, supervises it by hand.
+        act(&app, "demo-city-duty", &cid, "supervise", json!({"step": "chase", "note": "请于三日内报告电梯修复进展"})).await;
+        rig.deliver().await;
+        reached(&app, &rig, &lin, &["催办通知", "临溪市住建局", "督办意见：请于三日内报告电梯修复进展"]).await;
+        // One step taken, one notice written.
+        let texts = app.state.store.outbox_payloads("case_supervision").await.unwrap();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+    };
+
     a_notice_nobody_can_receive_is_on_the_owning_desk => |app: TestApp| async move {
         let rig = rig(&app).await;
         // The petitioner gave a postal address only: no channel can reach it.
