@@ -1395,11 +1395,11 @@ pub async fn tick_cases(app: &App) -> Result<usize, AppError> {
     let now = app.clock.now();
     let mut changed = 0;
     for id in app.store.due_cases(now.as_millisecond(), 1000).await? {
-        if let Some(true) = app
+        let r = app
             .execute(&system, None, &TickCase(id.into()))
-            .await?
-            .output()
-        {
+            .await
+            .map(|d| d.output() == Some(true));
+        if crate::ticker::settle(app, "case", id, r).await? {
             changed += 1;
         }
     }

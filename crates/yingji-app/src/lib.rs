@@ -74,6 +74,8 @@ pub struct App {
     /// Why the last write failed because storage could not take it (a full disk…), until a
     /// write succeeds again: readiness reports it.
     storage_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// Due records the ticker could not process, and how often in a row.
+    tick_failures: Arc<ticker::Failures>,
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether it may see it
@@ -179,6 +181,7 @@ impl App {
             notify,
             sign_in_turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             storage_failure: Arc::default(),
+            tick_failures: Arc::default(),
         };
         app.give_notifier_the_key();
         Ok(app)

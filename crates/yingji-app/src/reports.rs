@@ -724,8 +724,14 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
         let cmd = RemindLate {
             plan_id: row.plan_id.clone(),
         };
-        if let Some(n) = app.execute(&system, None, &cmd).await?.output() {
-            written += n;
+        match app.execute(&system, None, &cmd).await {
+            Ok(d) => written += d.output().unwrap_or(0),
+            Err(e) if e.code == yingji_domain::error::ErrorCode::Unavailable => return Err(e),
+            // One plan's reminders failing does not hold up the others' (the next tick tries
+            // again).
+            Err(e) => {
+                tracing::warn!(plan = %row.plan_id, error = %e, "late-report reminders failed")
+            }
         }
     }
     Ok(written)

@@ -1,10 +1,89 @@
 //! The ticker: the entry point through which yingji itself records what falls due — overdue
 //! tasks and obligations, case supervision steps and overdue cases, late scheduled reports,
 //! call escalations and repeats — as the system actor, on the one command path.
+//!
+//! One record that cannot be processed (a command refused, a body that does not read) does not
+//! stop the tick: it is logged, put off with a growing backoff (its due time moved, so no
+//! process picks it up before then), and every other due record is still processed. Only a
+//! database that is unavailable ends the tick early.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use uuid::Uuid;
+use yingji_domain::error::ErrorCode;
+
 use crate::{Actor, App, AppError};
+
+/// The first wait after a record fails; doubled on each further failure, up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(30);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// How often each record has failed in a row (this process's count; the wait itself is in
+/// the database).
+#[derive(Default)]
+pub struct Failures(Mutex<HashMap<(&'static str, Uuid), u32>>);
+
+impl Failures {
+    fn fail(&self, what: &'static str, id: Uuid) -> u32 {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry((what, id)).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    fn clear(&self, what: &'static str, id: Uuid) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(what, id));
+    }
+}
+
+/// The wait after the `n`th failure in a row.
+pub fn backoff(n: u32) -> Duration {
+    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+    FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// What one record's command came to: `Ok(changed)`, or the error that ends the tick (the
+/// database is unavailable). Any other error is logged and the record put off.
+pub(crate) async fn settle(
+    app: &App,
+    what: &'static str,
+    id: Uuid,
+    r: Result<bool, AppError>,
+) -> Result<bool, AppError> {
+    match r {
+        Ok(changed) => {
+            app.tick_failures.clear(what, id);
+            Ok(changed)
+        }
+        Err(e) if e.code == ErrorCode::Unavailable => Err(e),
+        Err(e) => {
+            let n = app.tick_failures.fail(what, id);
+            let wait = backoff(n);
+            let until = app
+                .clock
+                .now()
+                .checked_add(wait)
+                .unwrap_or_else(|_| app.clock.now());
+            tracing::warn!(
+                what,
+                %id,
+                error = %e,
+                failures = n,
+                retry_in_s = wait.as_secs(),
+                "a due record could not be processed; put off, the others go on"
+            );
+            app.store
+                .defer_due(what, id, until.as_millisecond())
+                .await?;
+            Ok(false)
+        }
+    }
+}
 
 /// Marks what has fallen due, once. Returns how many records changed.
 pub async fn tick(app: &App) -> Result<usize, AppError> {
@@ -13,7 +92,11 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
     let mut changed = 0;
     for id in app.store.due_incidents(now.as_millisecond(), 1000).await? {
         let cmd = crate::incidents::TickIncident(id.into());
-        if let Some(true) = app.execute(&system, None, &cmd).await?.output() {
+        let r = app
+            .execute(&system, None, &cmd)
+            .await
+            .map(|d| d.output() == Some(true));
+        if settle(app, "incident", id, r).await? {
             changed += 1;
         }
     }
@@ -21,8 +104,25 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
     changed += crate::reports::tick(app).await?;
     for id in app.store.due_callouts(now.as_millisecond(), 1000).await? {
         let cmd = crate::calls::TickCallout(id.into());
-        if let Some(true) = app.execute(&system, None, &cmd).await?.output() {
+        let r = app
+            .execute(&system, None, &cmd)
+            .await
+            .map(|d| d.output() == Some(true));
+        if settle(app, "callout", id, r).await? {
             changed += 1;
+        }
+    }
+    if let Some(oldest) = app
+        .store
+        .oldest_due_ms(app.clock.now().as_millisecond())
+        .await?
+    {
+        let behind = (app.clock.now().as_millisecond() - oldest) / 1000;
+        if behind > 60 {
+            tracing::warn!(
+                behind_s = behind,
+                "the ticker is behind: the oldest due record has waited this long"
+            );
         }
     }
     Ok(changed)

@@ -850,6 +850,47 @@ impl Store {
         rows.iter().map(|r| uuid_col(r, 0)).collect()
     }
 
+    /// Puts off a due record the ticker could not process until `until_ms` (its next write
+    /// computes its due time afresh). `what`: `incident`, `case` or `callout`.
+    pub async fn defer_due(&self, what: &str, id: Uuid, until_ms: i64) -> Result<()> {
+        let sql = match what {
+            "incident" => {
+                "UPDATE incidents SET next_due_ms = ? WHERE id = ? AND next_due_ms IS NOT NULL"
+            }
+            "case" => "UPDATE cases SET next_due_ms = ? WHERE id = ? AND next_due_ms IS NOT NULL",
+            "callout" => {
+                "UPDATE callouts SET next_due_ms = ? WHERE incident_id = ? AND next_due_ms IS NOT NULL"
+            }
+            other => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "no due records of kind {other}"
+                )));
+            }
+        };
+        let mut ws = WriteSet::default();
+        ws.rows.push(Row::Sql(Stmt::new(sql, args![until_ms, id])));
+        self.commit(ws).await
+    }
+
+    /// When the longest-waiting due record fell due (the ticker's backlog), if any is due.
+    pub async fn oldest_due_ms(&self, now_ms: i64) -> Result<Option<i64>> {
+        let mut oldest: Option<i64> = None;
+        for table in ["incidents", "cases", "callouts"] {
+            let row = self
+                .fetch_optional(
+                    &format!("SELECT MIN(next_due_ms) FROM {table} WHERE next_due_ms IS NOT NULL AND next_due_ms <= ?"),
+                    &vals![now_ms],
+                )
+                .await?;
+            if let Some(r) = row
+                && let Ok(Some(t)) = r.try_get::<Option<i64>, _>(0)
+            {
+                oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));
+            }
+        }
+        Ok(oldest)
+    }
+
     pub async fn list_tasks(&self, f: &TaskFilter) -> Result<Vec<(TaskRow, String)>> {
         let (lo, hi) = subtree_range(&f.scope_path);
         let mut sql = String::from(

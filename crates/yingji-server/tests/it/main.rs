@@ -26,6 +26,7 @@ mod room_actions;
 mod scenario;
 mod screening;
 mod search;
+mod ticker;
 mod trust;
 
 /// Defines one test per backend: `<name>_sqlite` and `<name>_postgres`.
