@@ -1044,6 +1044,10 @@ impl AppCommand for RegisterCase {
         "case.register"
     }
 
+    fn turn(&self) -> Option<Uuid> {
+        Some(self.0.jurisdiction_id)
+    }
+
     fn status(&self) -> u16 {
         201
     }
@@ -1249,6 +1253,18 @@ impl AppCommand for OnCase {
 
     fn kind(&self) -> &'static str {
         self.action.kind()
+    }
+
+    /// A referral numbers a new case in the jurisdiction it goes to.
+    fn turn(&self) -> Option<Uuid> {
+        match &self.action {
+            CaseAction::Route {
+                kind: RouteKind::Refer,
+                target_jurisdiction_id,
+                ..
+            } => *target_jurisdiction_id,
+            _ => None,
+        }
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<CaseView>, AppError> {

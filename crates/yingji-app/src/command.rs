@@ -20,6 +20,7 @@
 
 use std::future::Future;
 
+use uuid::Uuid;
 use yingji_domain::error::ErrorCode;
 use yingji_domain::policy::Permission;
 use yingji_store::{Conflict, IdempotencyRecord, StoreError, WriteSet, fmt_ts};
@@ -193,6 +194,13 @@ pub trait Command: Sync {
 
     /// The answer as JSON: what the API sends and what an idempotent replay sends again.
     fn respond(&self, output: &Self::Output) -> JsonText;
+
+    /// A counter the command allocates from (a jurisdiction's case numbers), if any: commands
+    /// with the same one take turns in this process, from their first read to their commit,
+    /// so that they do not all read the same last number and conflict.
+    fn turn(&self) -> Option<Uuid> {
+        None
+    }
 }
 
 /// An Idempotency-Key with the hash of the request it came with.
@@ -286,7 +294,20 @@ impl App {
         {
             return replay(i, rec);
         }
-        for _ in 0..ATTEMPTS {
+        let _turn = match cmd.turn() {
+            Some(key) => Some(self.turn(key).await),
+            None => None,
+        };
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                // Another writer (another process) took the record first: wait a little,
+                // each a different while, before deciding again.
+                let jitter = (Uuid::new_v4().as_u128() % 1000) as u64;
+                tokio::time::sleep(std::time::Duration::from_micros(
+                    jitter * (1 << attempt.min(6)),
+                ))
+                .await;
+            }
             let Decided { mut ws, output } = cmd.run(self, actor).await?;
             let body = cmd.respond(&output);
             let status = cmd.status_of(&output);

@@ -71,6 +71,9 @@ pub struct App {
     /// Sign-ins of one login take turns (striped by login), so that parallel wrong passwords
     /// are each counted before the next is checked and the lockout cannot be outrun.
     sign_in_turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// Commands that allocate from one counter take turns (striped by its key; see
+    /// `Command::turn`).
+    turns: Arc<[tokio::sync::Mutex<()>]>,
     /// Why the last write failed because storage could not take it (a full disk…), until a
     /// write succeeds again: readiness reports it.
     storage_failure: Arc<std::sync::Mutex<Option<String>>>,
@@ -180,6 +183,7 @@ impl App {
             case_rules: Arc::new(CaseRules::default()),
             notify,
             sign_in_turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             storage_failure: Arc::default(),
             tick_failures: Arc::default(),
         };
@@ -210,6 +214,14 @@ impl App {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
         self.sign_in_turns[(h % self.sign_in_turns.len() as u64) as usize]
+            .lock()
+            .await
+    }
+
+    /// The turn of the commands allocating from one counter (see `Command::turn`).
+    pub async fn turn(&self, key: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
+        let h = (key.as_u128() ^ (key.as_u128() >> 64)) as u64;
+        self.turns[(h % self.turns.len() as u64) as usize]
             .lock()
             .await
     }

@@ -52,11 +52,13 @@ impl Store {
     /// (kind, id).
     ///
     /// Each term's rows in the subtree are counted first, up to [`SMALL_AREA`] and no further
-    /// than the rarest term so far (an index range); a term with none there ends the search. The rarest term drives: when the subtree holds
-    /// few of its rows they are read through `(term, jurisdiction_path, subject_id)` and sorted;
-    /// when it holds many, the term's rows are walked newest first by `(term, subject_id)`
-    /// (the table's own key on SQLite, a covering index on PostgreSQL) until a page is found. Either way the other terms are checked per record
-    /// on the primary key.
+    /// than the rarest term so far (an index range); a term with none there ends the search.
+    /// The rarest term drives: when the subtree holds few of its rows they are read through
+    /// `(term, jurisdiction_path, subject_id)`, newest first, and the other terms checked a
+    /// batch of records at a time until a page is full; when it holds many, the term's rows
+    /// are walked newest first by `(term, subject_id)` (the table's own key on SQLite, a
+    /// covering index on PostgreSQL), the other terms checked per record, until a page is
+    /// found.
     pub async fn search(
         &self,
         scope_path: &str,
@@ -95,30 +97,95 @@ impl Store {
         }
         counted.sort_by_key(|(n, _)| *n);
         let (n, first) = counted[0];
-        let mut args: Vec<Val> = vec![first.clone().into(), lo.into(), hi.into()];
-        let mut sql = if n <= SMALL_AREA {
-            format!(
-                "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND t0.jurisdiction_path >= ? AND t0.jurisdiction_path < ?",
-                if sqlite {
-                    "INDEXED BY search_terms_scope"
-                } else {
-                    ""
-                }
+        let rest: Vec<&String> = counted[1..].iter().map(|(_, t)| *t).collect();
+        if n > SMALL_AREA {
+            return self.walk(first, &rest, lo, hi, limit).await;
+        }
+        // Few rows: all of the driver's records in the area, newest first…
+        let rows = self
+            .fetch_all(
+                &format!(
+                    "SELECT subject_kind, yj_text(subject_id) FROM search_terms {} WHERE term = ? AND jurisdiction_path >= ? AND jurisdiction_path < ? ORDER BY subject_id DESC",
+                    if sqlite { "INDEXED BY search_terms_scope" } else { "" }
+                ),
+                &[first.clone().into(), lo.into(), hi.into()],
             )
-        } else {
-            // The path is compared as an expression so that no planner takes the range
-            // index (and a sort of the many rows) over the newest-first walk.
-            format!(
-                "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND (t0.jurisdiction_path || '') >= ? AND (t0.jurisdiction_path || '') < ?",
-                if sqlite {
-                    // The table itself, keyed (term, subject_id, …).
-                    "NOT INDEXED"
-                } else {
-                    ""
+            .await?;
+        let candidates: Vec<(String, Uuid)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, uuid_col(r, 1)?)))
+            .collect::<Result<_>>()?;
+        // …then the other terms checked a batch at a time, newest first, until a page is full
+        // (a common second word settles in the first batch).
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let mut out = Vec::new();
+        let mut size = 64;
+        let mut at = 0;
+        while at < candidates.len() && out.len() < limit {
+            let batch = &candidates[at..(at + size).min(candidates.len())];
+            at += batch.len();
+            size = (size * 2).min(1000);
+            let mut keep: Vec<bool> = vec![true; batch.len()];
+            for t in &rest {
+                let held = self.holding(t, batch).await?;
+                for (k, c) in keep.iter_mut().zip(batch) {
+                    *k = *k && held.contains(c);
                 }
-            )
-        };
-        for (_, t) in &counted[1..] {
+            }
+            out.extend(
+                batch
+                    .iter()
+                    .zip(keep)
+                    .filter(|(_, k)| *k)
+                    .map(|(c, _)| c.clone()),
+            );
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Which of `records` hold `term`.
+    async fn holding(
+        &self,
+        term: &str,
+        records: &[(String, Uuid)],
+    ) -> Result<std::collections::HashSet<(String, Uuid)>> {
+        let mut sql = String::from(
+            "SELECT subject_kind, yj_text(subject_id) FROM search_terms WHERE term = ? AND subject_id IN (",
+        );
+        let mut args: Vec<Val> = Vec::with_capacity(records.len() + 1);
+        args.push(term.into());
+        for (i, (_, id)) in records.iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            args.push((*id).into());
+        }
+        sql.push(')');
+        let rows = self.fetch_all(&sql, &args).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, uuid_col(r, 1)?)))
+            .collect()
+    }
+
+    /// Many rows: the driver's records walked newest first by `(term, subject_id)` until a
+    /// page holds the other terms too.
+    async fn walk(
+        &self,
+        first: &str,
+        rest: &[&String],
+        lo: String,
+        hi: String,
+        limit: i64,
+    ) -> Result<Vec<(String, Uuid)>> {
+        let sqlite = self.backend() == Backend::Sqlite;
+        // The path is compared as an expression so that no planner takes the range index
+        // (and a sort of the many rows) over the newest-first walk.
+        let mut sql = format!(
+            "SELECT t0.subject_kind, yj_text(t0.subject_id) FROM search_terms t0 {} WHERE t0.term = ? AND (t0.jurisdiction_path || '') >= ? AND (t0.jurisdiction_path || '') < ?",
+            // SQLite: the table itself, keyed (term, subject_id, …).
+            if sqlite { "NOT INDEXED" } else { "" }
+        );
+        let mut args: Vec<Val> = vec![first.into(), lo.into(), hi.into()];
+        for t in rest {
             sql.push_str(
                 " AND EXISTS (SELECT 1 FROM search_terms t1 WHERE t1.term = ? AND t1.subject_kind = t0.subject_kind AND t1.subject_id = t0.subject_id)",
             );

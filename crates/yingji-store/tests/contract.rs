@@ -458,6 +458,9 @@ async fn search_contract(db: Db) {
         if i.is_multiple_of(3) {
             terms.insert("bb".into());
         }
+        if i.is_multiple_of(7) {
+            terms.insert("cc".into());
+        }
         ws.rows.extend(yingji_store::search::index_row(
             "case",
             *id,
@@ -504,6 +507,11 @@ async fn search_contract(db: Db) {
     assert_eq!(
         got("/r/a/", &["bb", "aa"]).await,
         expect(&|i| i.is_multiple_of(10) && i.is_multiple_of(3))
+    );
+    // The driver (cc, 858 rows) checked in several batches to find a page of bb.
+    assert_eq!(
+        got("/r/", &["bb", "cc"]).await,
+        expect(&|i| i.is_multiple_of(3) && i.is_multiple_of(7))
     );
     // A term the area does not hold, and an area without records.
     assert!(got("/r/", &["aa", "zz"]).await.is_empty());
