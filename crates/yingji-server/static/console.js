@@ -11,33 +11,42 @@
   var status = document.getElementById('livestatus');
   function say(key) { if (status) status.textContent = status.getAttribute('data-' + key) || ''; }
 
-  // Refetch this page and swap every [data-live] region that has an id. Forms outside the
-  // regions keep what the user typed.
-  var pending = null;
+  // Refetch this page and swap each [data-live] region (with an id) whose content changed.
+  // Forms outside the regions keep what the user typed. One refetch at a time: changes that
+  // arrive while one is on its way are folded into one more after it.
+  var pending = null, inflight = false, again = false;
   function refresh() {
+    if (inflight) { again = true; return; }
     if (pending) return;
     pending = setTimeout(function () {
       pending = null;
+      inflight = true;
       fetch(location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (!html) return;
           var doc = new DOMParser().parseFromString(html, 'text/html');
+          var swapped = 0;
           document.querySelectorAll('[data-live][id]').forEach(function (el) {
             var fresh = doc.getElementById(el.id);
-            if (!fresh) return;
+            if (!fresh || fresh.outerHTML === el.outerHTML) return;
             // Keep open <details> open.
             var open = Array.prototype.map.call(el.querySelectorAll('details[open]'), function (d) { return d.id || d.querySelector('summary').textContent; });
             el.replaceWith(fresh);
+            swapped += 1;
             fresh.querySelectorAll('details').forEach(function (d) {
               var key = d.id || (d.querySelector('summary') || {}).textContent;
               if (open.indexOf(key) >= 0) d.open = true;
             });
           });
-          say('updated');
+          if (swapped) say('updated');
           body.setAttribute('data-refreshed', String(Date.now()));
         })
-        .catch(function () {});
+        .catch(function () {})
+        .then(function () {
+          inflight = false;
+          if (again) { again = false; refresh(); }
+        });
     }, 150);
   }
 
