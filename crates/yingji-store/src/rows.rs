@@ -786,37 +786,60 @@ impl Store {
         .transpose()
     }
 
+    /// The incidents of a subtree matching the filter, newest first. The matching rows in the
+    /// subtree are counted first (up to [`SMALL_LIST`]): few are read through the subtree's
+    /// indexes and sorted; many are found by walking all incidents newest first, so that a
+    /// province or a large county answers its first page without reading its whole history.
     pub async fn list_incidents(&self, f: &IncidentFilter) -> Result<Vec<IncidentSummary>> {
         let (lo, hi) = subtree_range(&f.scope_path);
-        let mut sql = String::from(
-            "SELECT yj_text(id), yj_text(jurisdiction_id), plan_id, plan_version, kind, status, level, drill, headcount, title, yj_text(reported_at), yj_text(updated_at) FROM incidents WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
-        );
-        let mut args = args![lo, hi];
+        let mut filters = String::new();
+        let mut fargs: Vec<Val> = Vec::new();
         if let Some(s) = &f.status {
-            sql.push_str(" AND status = ?");
-            args.push(s.into());
+            filters.push_str(" AND status = ?");
+            fargs.push(s.into());
         }
         if let Some(l) = &f.level {
-            sql.push_str(" AND level = ?");
-            args.push(l.into());
+            filters.push_str(" AND level = ?");
+            fargs.push(l.into());
         }
         if let Some(d) = f.drill {
-            sql.push_str(" AND drill = ?");
-            args.push(d.into());
+            filters.push_str(" AND drill = ?");
+            fargs.push(d.into());
         }
         if let Some(x) = &f.from {
-            sql.push_str(" AND reported_at >= ?");
-            args.push(Val::ts(x));
+            filters.push_str(" AND reported_at >= ?");
+            fargs.push(Val::ts(x));
         }
         if let Some(x) = &f.to {
-            sql.push_str(" AND reported_at < ?");
-            args.push(Val::ts(x));
+            filters.push_str(" AND reported_at < ?");
+            fargs.push(Val::ts(x));
         }
         if let Some(x) = f.before {
-            sql.push_str(" AND id < ?");
-            args.push(x.into());
+            filters.push_str(" AND id < ?");
+            fargs.push(x.into());
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let mut args = args![lo.clone(), hi.clone()];
+        args.extend(fargs.iter().cloned());
+        args.push(Val::Int(SMALL_LIST + 1));
+        let n: i64 = self
+            .fetch_one(
+                &format!("SELECT COUNT(*) FROM (SELECT 1 FROM incidents WHERE jurisdiction_path >= ? AND jurisdiction_path < ?{filters} LIMIT ?) c"),
+                &args,
+            )
+            .await?
+            .try_get(0)?;
+        // Many: the path compared as an expression, so that the walk newest first (the
+        // primary key) is taken over reading the subtree's rows and sorting them.
+        let path = if n > SMALL_LIST {
+            "(jurisdiction_path || '') >= ? AND (jurisdiction_path || '') < ?"
+        } else {
+            "jurisdiction_path >= ? AND jurisdiction_path < ?"
+        };
+        let sql = format!(
+            "SELECT yj_text(id), yj_text(jurisdiction_id), plan_id, plan_version, kind, status, level, drill, headcount, title, yj_text(reported_at), yj_text(updated_at) FROM incidents WHERE {path}{filters} ORDER BY id DESC LIMIT ?"
+        );
+        let mut args = args![lo, hi];
+        args.extend(fargs);
         args.push(f.limit.into());
         let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()
@@ -1165,3 +1188,7 @@ impl Store {
         Ok(r.try_get(0)?)
     }
 }
+
+/// Up to this many matching rows in a subtree, a list reads them and sorts; above it, it walks
+/// the records newest first (see [`Store::list_incidents`]).
+pub const SMALL_LIST: i64 = 2000;

@@ -529,3 +529,133 @@ async fn search_postgres() {
         search_contract(db).await;
     }
 }
+
+/// The incident list answers the same page, newest first, whichever way it reads: a subtree
+/// with few matching incidents (read and sorted) or many (walked newest first).
+async fn incident_list_contract(db: Db) {
+    let s = &db.store;
+    let now = fmt_ts(jiff::Timestamp::now());
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let root = Uuid::now_v7();
+    let mut ws = WriteSet::default();
+    for (id, parent, name) in [
+        (root, None, "测试省"),
+        (a, Some(root), "甲县"),
+        (b, Some(root), "乙县"),
+    ] {
+        let path = match parent {
+            None => format!("/{}/", id.simple()),
+            Some(p) => format!("/{}/{}/", p.simple(), id.simple()),
+        };
+        ws.rows.push(Row::Jurisdiction(JurisdictionRow {
+            id,
+            parent_id: parent,
+            name: name.into(),
+            kind: if parent.is_none() {
+                "province"
+            } else {
+                "county"
+            }
+            .into(),
+            code: None,
+            path,
+            created_at: now.clone(),
+        }));
+    }
+    s.commit(ws).await.unwrap();
+    let n = 5000usize;
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    // One in ten in 甲县; one in three still reported, the others verified.
+    let in_a = |i: usize| i.is_multiple_of(10);
+    let reported = |i: usize| i.is_multiple_of(3);
+    let mut ws = WriteSet::default();
+    for (i, id) in ids.iter().enumerate() {
+        let (j, path) = if in_a(i) {
+            (a, format!("/{}/{}/", root.simple(), a.simple()))
+        } else {
+            (b, format!("/{}/{}/", root.simple(), b.simple()))
+        };
+        ws.rows.push(Row::Incident(yingji_store::IncidentRow {
+            id: *id,
+            jurisdiction_id: j,
+            jurisdiction_path: path,
+            plan_id: "p".into(),
+            plan_version: 1,
+            kind: "event".into(),
+            status: if reported(i) { "reported" } else { "verified" }.into(),
+            level: None,
+            drill: false,
+            headcount: 10,
+            title: format!("事件{i}"),
+            reported_at: now.clone(),
+            updated_at: now.clone(),
+            next_due_ms: None,
+            body: "{}".into(),
+        }));
+    }
+    s.commit(ws).await.unwrap();
+    let list = |scope: String, status: Option<&'static str>, before: Option<Uuid>| async move {
+        s.list_incidents(&yingji_store::IncidentFilter {
+            scope_path: scope,
+            status: status.map(str::to_string),
+            before,
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>()
+    };
+    let expect = |keep: &dyn Fn(usize) -> bool, below: usize| -> Vec<Uuid> {
+        let mut v: Vec<Uuid> = (0..below).filter(|i| keep(*i)).map(|i| ids[i]).collect();
+        v.reverse();
+        v.truncate(50);
+        v
+    };
+    let province = format!("/{}/", root.simple());
+    let county_a = format!("/{}/{}/", root.simple(), a.simple());
+    let county_b = format!("/{}/{}/", root.simple(), b.simple());
+    const { assert!(500 < yingji_store::SMALL_LIST && 4500 > yingji_store::SMALL_LIST) };
+    // Few (500 in 甲县) and many (4,500 in 乙县, 5,000 in all).
+    assert_eq!(list(county_a.clone(), None, None).await, expect(&in_a, n));
+    assert_eq!(
+        list(county_b.clone(), None, None).await,
+        expect(&|i| !in_a(i), n)
+    );
+    assert_eq!(
+        list(province.clone(), None, None).await,
+        expect(&|_| true, n)
+    );
+    // With a state, and the next page of each.
+    assert_eq!(
+        list(province.clone(), Some("reported"), None).await,
+        expect(&reported, n)
+    );
+    assert_eq!(
+        list(county_b.clone(), Some("verified"), None).await,
+        expect(&|i| !in_a(i) && !reported(i), n)
+    );
+    assert_eq!(
+        list(province, None, Some(ids[4000])).await,
+        expect(&|_| true, 4000)
+    );
+    assert_eq!(
+        list(county_a, Some("reported"), Some(ids[3000])).await,
+        expect(&|i| in_a(i) && reported(i), 3000)
+    );
+    assert!(list(county_b, Some("closed"), None).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_list_sqlite() {
+    incident_list_contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_list_postgres() {
+    if let Some(db) = postgres().await {
+        incident_list_contract(db).await;
+    }
+}
