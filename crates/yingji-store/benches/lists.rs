@@ -1,0 +1,201 @@
+//! The incident list at province scale (issue 20 item 1). Not run by CI.
+//!
+//! Grows one province (10 cities › 100 counties › 1,000 townships, incidents spread evenly,
+//! ids time-ordered, one in twenty still open) to each size in turn and times
+//! `Store::list_incidents` — what `GET /api/v1/incidents` and the console's list send — for the
+//! first page of 50, warm (p50 and p99 of 200 runs): the province, a random county, a random
+//! township, each without and with a state filter, and the next page after a cursor.
+//!
+//! SQLite in a temporary directory; PostgreSQL too when YINGJI_TEST_POSTGRES_URL is set (a
+//! scratch database is created and dropped).
+//!
+//! Usage: cargo bench -p yingji-store --bench lists [-- SIZES…]   (default 1000 10000 100000 1000000)
+
+use std::time::Instant;
+
+use uuid::Uuid;
+use yingji_store::{Backend, IncidentFilter, Store};
+
+fn jid(n: u64) -> String {
+    format!("00000000-0000-7000-8000-{n:012}")
+}
+
+fn town(i: u64) -> (String, String) {
+    let (c, k, t) = (1 + i / 100 % 10, 1 + i / 10 % 10, 1 + i % 10);
+    let county = format!("/{}/{}/{}/", jid(1), jid(10 + c), jid(1000 + c * 100 + k));
+    (
+        county.clone(),
+        format!("{county}{}/", jid(100_000 + c * 1000 + k * 10 + t)),
+    )
+}
+
+async fn grow(store: &Store, from: u64, to: u64) {
+    let pool = store.pool();
+    let pg = store.backend() == Backend::Postgres;
+    let mut tx = pool.begin().await.unwrap();
+    let mut batch = 0;
+    let mut sql = String::new();
+    let mut binds: Vec<String> = Vec::new();
+    for n in from..to {
+        let id = format!(
+            "{:08x}-0000-7000-8000-{:012x}",
+            n >> 16,
+            n & 0xFFFF_FFFF_FFFF
+        );
+        let (_, path) = town(n % 1000);
+        let status = if n % 20 == 0 { "reported" } else { "closed" };
+        if batch == 0 {
+            sql = "INSERT INTO incidents (id, jurisdiction_id, jurisdiction_path, plan_id, plan_version, kind, status, level, drill, headcount, title, reported_at, updated_at, next_due_ms, body) VALUES ".into();
+        } else {
+            sql.push(',');
+        }
+        let b = binds.len();
+        if pg {
+            sql.push_str(&format!("(${}::uuid, ${}::uuid, ${}, 'p', 1, 'event', ${}, NULL, false, 10, '事件', '2026-03-02T02:00:00Z'::timestamptz, '2026-03-02T02:00:00Z'::timestamptz, NULL, '{{}}'::json)", b + 1, b + 2, b + 3, b + 4));
+        } else {
+            sql.push_str("(?, ?, ?, 'p', 1, 'event', ?, NULL, 0, 10, '事件', '2026-03-02T02:00:00.000000Z', '2026-03-02T02:00:00.000000Z', NULL, '{}')");
+        }
+        binds.extend([id, jid(1), path, status.to_string()]);
+        batch += 1;
+        if batch == 500 || n + 1 == to {
+            let mut q = sqlx::query(&sql);
+            for v in binds.drain(..) {
+                q = q.bind(v);
+            }
+            q.execute(&mut *tx).await.unwrap();
+            batch = 0;
+        }
+    }
+    tx.commit().await.unwrap();
+    let analyze = if pg {
+        "VACUUM ANALYZE incidents"
+    } else {
+        "ANALYZE"
+    };
+    sqlx::query(analyze).execute(pool).await.unwrap();
+    if !pg {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn time(store: &Store, f: IncidentFilter) -> (f64, f64, usize) {
+    let found = store.list_incidents(&f).await.unwrap().len();
+    let mut ms: Vec<f64> = (0..200).map(|_| 0.0).collect();
+    for m in ms.iter_mut() {
+        let t = Instant::now();
+        store.list_incidents(&f).await.unwrap();
+        *m = t.elapsed().as_secs_f64() * 1000.0;
+    }
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (ms[100], ms[197], found)
+}
+
+async fn run(label: &str, store: Store, sizes: &[u64]) {
+    println!("{label}: first page of 50, p50 / p99 ms (found)");
+    // The root jurisdiction the synthetic rows name (foreign keys).
+    let pool = store.pool();
+    let pg = store.backend() == Backend::Postgres;
+    let root = jid(1);
+    let ins = if pg {
+        format!(
+            "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES ('{root}'::uuid, NULL, '省', 'province', NULL, '/{root}/', now())"
+        )
+    } else {
+        format!(
+            "INSERT INTO jurisdictions (id, parent_id, name, kind, code, path, created_at) VALUES ('{root}', NULL, '省', 'province', NULL, '/{root}/', '2026-03-02T02:00:00.000000Z')"
+        )
+    };
+    sqlx::query(&ins).execute(pool).await.unwrap();
+    let mut have = 0;
+    let mut seed = 12345u64;
+    for &size in sizes {
+        grow(&store, have, size).await;
+        have = size;
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let (county, township) = town((seed >> 33) % 1000);
+        let province = format!("/{root}/");
+        let cursor = {
+            let n = size * 3 / 4;
+            Some(
+                format!(
+                    "{:08x}-0000-7000-8000-{:012x}",
+                    n >> 16,
+                    n & 0xFFFF_FFFF_FFFF
+                )
+                .parse::<Uuid>()
+                .unwrap(),
+            )
+        };
+        println!("  {size} incidents:");
+        for (what, scope, status, before) in [
+            ("province", &province, None, None),
+            ("province, open", &province, Some("reported"), None),
+            ("province, after a cursor", &province, None, cursor),
+            ("county", &county, None, None),
+            ("county, open", &county, Some("reported"), None),
+            ("township", &township, None, None),
+            ("township, open", &township, Some("reported"), None),
+        ] {
+            let (p50, p99, found) = time(
+                &store,
+                IncidentFilter {
+                    scope_path: scope.clone(),
+                    status: status.map(str::to_string),
+                    before,
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .await;
+            println!("    {what:<28} {p50:7.2} / {p99:7.2}  ({found})");
+        }
+    }
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1000, 10_000, 100_000, 1_000_000]
+    } else {
+        sizes
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = std::env::temp_dir().join(format!("yingji-bench-lists-{}", std::process::id()));
+        let store = Store::open_sqlite(&dir).await.unwrap();
+        run("sqlite", store.clone(), &sizes).await;
+        store.pool().close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Ok(admin_url) = std::env::var("YINGJI_TEST_POSTGRES_URL") {
+            sqlx::any::install_default_drivers();
+            let name = format!("yingji_bench_{}", Uuid::now_v7().simple());
+            let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .unwrap_or(&admin_url);
+            let store = Store::open_url(&format!("{base}/{name}")).await.unwrap();
+            run("postgres", store.clone(), &sizes).await;
+            store.pool().close().await;
+            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await;
+        }
+    });
+}
