@@ -830,10 +830,14 @@ impl Store {
             .try_get(0)?;
         // Many: the path compared as an expression, so that the walk newest first (the
         // primary key) is taken over reading the subtree's rows and sorting them.
-        let path = if n > SMALL_LIST {
-            "(jurisdiction_path || '') >= ? AND (jurisdiction_path || '') < ?"
+        // The state likewise (its index would return the province's open incidents to sort).
+        let (path, filters) = if n > SMALL_LIST {
+            (
+                "(jurisdiction_path || '') >= ? AND (jurisdiction_path || '') < ?",
+                filters.replace(" AND status = ?", " AND (status || '') = ?"),
+            )
         } else {
-            "jurisdiction_path >= ? AND jurisdiction_path < ?"
+            ("jurisdiction_path >= ? AND jurisdiction_path < ?", filters)
         };
         let sql = format!(
             "SELECT yj_text(id), yj_text(jurisdiction_id), plan_id, plan_version, kind, status, level, drill, headcount, title, yj_text(reported_at), yj_text(updated_at) FROM incidents WHERE {path}{filters} ORDER BY id DESC LIMIT ?"
