@@ -830,11 +830,17 @@ impl Store {
             .try_get(0)?;
         // Many: the path compared as an expression, so that the walk newest first (the
         // primary key) is taken over reading the subtree's rows and sorting them.
-        // The state likewise (its index would return the province's open incidents to sort).
+        // On SQLite the state likewise (its index would return the province's open incidents
+        // to sort); PostgreSQL's planner weighs that index by the state's frequency and does
+        // better with the plain comparison (measured: 10 ms against 264 ms at 1M incidents).
         let (path, filters) = if n > SMALL_LIST {
             (
                 "(jurisdiction_path || '') >= ? AND (jurisdiction_path || '') < ?",
-                filters.replace(" AND status = ?", " AND (status || '') = ?"),
+                if self.backend() == Backend::Sqlite {
+                    filters.replace(" AND status = ?", " AND (status || '') = ?")
+                } else {
+                    filters
+                },
             )
         } else {
             ("jurisdiction_path >= ? AND jurisdiction_path < ?", filters)
