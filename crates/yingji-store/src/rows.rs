@@ -924,29 +924,67 @@ impl Store {
         Ok(oldest)
     }
 
+    /// The tasks of a subtree matching the filter, earliest due first. A person's own tasks
+    /// are read from the person's assignments; otherwise the matching tasks in the subtree are
+    /// counted first (up to [`SMALL_LIST`]): few are read through the subtree's index and
+    /// sorted, many are found by walking all tasks by due time (migration 0019).
     pub async fn list_tasks(&self, f: &TaskFilter) -> Result<Vec<(TaskRow, String)>> {
         let (lo, hi) = subtree_range(&f.scope_path);
-        let mut sql = String::from(
-            "SELECT yj_text(t.id), yj_text(t.incident_id), t.jurisdiction_path, t.grp, t.title, t.state, yj_text(t.due_at), t.overdue, t.drill, yj_text(t.assignees), i.title FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE t.jurisdiction_path >= ? AND t.jurisdiction_path < ?",
-        );
-        let mut args = args![lo, hi];
-        if let Some(a) = f.assignee {
-            sql.push_str(" AND t.id IN (SELECT task_id FROM task_assignees WHERE person_id = ?)");
-            args.push(a.into());
-        }
+        let sqlite = self.backend() == Backend::Sqlite;
+        let mut filters = String::new();
+        let mut fargs: Vec<Val> = Vec::new();
         if let Some(s) = &f.state {
-            sql.push_str(" AND t.state = ?");
-            args.push(s.into());
+            filters.push_str(" AND t.state = ?");
+            fargs.push(s.into());
         }
         if let Some(o) = f.overdue {
-            sql.push_str(" AND t.overdue = ?");
-            args.push(o.into());
+            filters.push_str(" AND t.overdue = ?");
+            fargs.push(o.into());
         }
         if let Some(d) = f.drill {
-            sql.push_str(" AND t.drill = ?");
-            args.push(d.into());
+            filters.push_str(" AND t.drill = ?");
+            fargs.push(d.into());
         }
-        sql.push_str(" ORDER BY t.due_at LIMIT ?");
+        const COLUMNS: &str = "yj_text(t.id), yj_text(t.incident_id), t.jurisdiction_path, t.grp, t.title, t.state, yj_text(t.due_at), t.overdue, t.drill, yj_text(t.assignees), i.title";
+        let (sql, mut args) = if let Some(a) = f.assignee {
+            // The person's assignments first (SQLite keeps a CROSS JOIN's order).
+            let join = if sqlite { "CROSS JOIN" } else { "JOIN" };
+            let mut args = args![a, lo, hi];
+            args.extend(fargs);
+            (
+                format!(
+                    "SELECT {COLUMNS} FROM task_assignees x {join} tasks t ON t.id = x.task_id JOIN incidents i ON i.id = t.incident_id WHERE x.person_id = ? AND t.jurisdiction_path >= ? AND t.jurisdiction_path < ?{filters} ORDER BY t.due_at LIMIT ?"
+                ),
+                args,
+            )
+        } else {
+            let mut args = args![lo.clone(), hi.clone()];
+            args.extend(fargs.iter().cloned());
+            args.push(Val::Int(SMALL_LIST + 1));
+            let n: i64 = self
+                .fetch_one(
+                    &format!("SELECT COUNT(*) FROM (SELECT 1 FROM tasks t WHERE t.jurisdiction_path >= ? AND t.jurisdiction_path < ?{filters} LIMIT ?) c"),
+                    &args,
+                )
+                .await?
+                .try_get(0)?;
+            // Many: the path compared as an expression, so that the walk by due time (within
+            // the state, when one is asked for) is taken over reading the subtree's tasks and
+            // sorting them.
+            let path = if n > SMALL_LIST {
+                "(t.jurisdiction_path || '') >= ? AND (t.jurisdiction_path || '') < ?"
+            } else {
+                "t.jurisdiction_path >= ? AND t.jurisdiction_path < ?"
+            };
+            let mut args = args![lo, hi];
+            args.extend(fargs);
+            (
+                format!(
+                    "SELECT {COLUMNS} FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE {path}{filters} ORDER BY t.due_at LIMIT ?"
+                ),
+                args,
+            )
+        };
         args.push(f.limit.into());
         let rows = self.fetch_all(&sql, &args).await?;
         rows.iter()

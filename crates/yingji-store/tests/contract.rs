@@ -659,3 +659,147 @@ async fn incident_list_postgres() {
         incident_list_contract(db).await;
     }
 }
+
+/// The task list answers the same page, earliest due first, whichever way it reads (few
+/// matching tasks in the subtree, or many), and a person's own tasks from their assignments.
+async fn task_list_contract(db: Db) {
+    let s = &db.store;
+    let now = fmt_ts(jiff::Timestamp::now());
+    let (root, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let path = |j: Uuid| format!("/{}/{}/", root.simple(), j.simple());
+    let mut ws = WriteSet::default();
+    for (id, parent, name) in [
+        (root, None, "测试省"),
+        (a, Some(root), "甲县"),
+        (b, Some(root), "乙县"),
+    ] {
+        ws.rows.push(Row::Jurisdiction(JurisdictionRow {
+            id,
+            parent_id: parent,
+            name: name.into(),
+            kind: if parent.is_none() {
+                "province"
+            } else {
+                "county"
+            }
+            .into(),
+            code: None,
+            path: match parent {
+                None => format!("/{}/", id.simple()),
+                Some(_) => path(id),
+            },
+            created_at: now.clone(),
+        }));
+    }
+    s.commit(ws).await.unwrap();
+    let me = Uuid::now_v7();
+    // 500 incidents of 10 tasks each; every 10th incident in 甲县; a task's due time is its
+    // number in minutes (shuffled by the incident order); one task in four open; one in 25 mine.
+    let n_inc = 500usize;
+    let due = |k: usize| (k * 7919) % 5000;
+    let open = |k: usize| k.is_multiple_of(4);
+    let mine = |k: usize| k.is_multiple_of(25);
+    let in_a = |k: usize| (k / 10).is_multiple_of(10);
+    let mut ids = Vec::new();
+    for i in 0..n_inc {
+        let inc = Uuid::now_v7();
+        let j = if (i).is_multiple_of(10) { a } else { b };
+        let mut ws = WriteSet::default();
+        ws.rows.push(Row::Incident(yingji_store::IncidentRow {
+            id: inc,
+            jurisdiction_id: j,
+            jurisdiction_path: path(j),
+            plan_id: "p".into(),
+            plan_version: 1,
+            kind: "event".into(),
+            status: "active".into(),
+            level: None,
+            drill: false,
+            headcount: 10,
+            title: format!("事件{i}"),
+            reported_at: now.clone(),
+            updated_at: now.clone(),
+            next_due_ms: None,
+            body: "{}".into(),
+        }));
+        let tasks = (0..10)
+            .map(|t| {
+                let k = i * 10 + t;
+                let id = Uuid::now_v7();
+                ids.push(id);
+                yingji_store::TaskRow {
+                    id,
+                    incident_id: inc,
+                    jurisdiction_path: path(j),
+                    group: "g".into(),
+                    title: format!("任务{k}"),
+                    state: if open(k) { "open" } else { "done" }.into(),
+                    due_at: fmt_ts(
+                        jiff::Timestamp::from_second(1_800_000_000 + due(k) as i64 * 60).unwrap(),
+                    ),
+                    overdue: false,
+                    drill: false,
+                    assignees: if mine(k) { vec![me] } else { vec![] },
+                }
+            })
+            .collect();
+        ws.rows.push(Row::Tasks {
+            incident_id: inc,
+            tasks,
+        });
+        s.commit(ws).await.unwrap();
+    }
+    let n = n_inc * 10;
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<Uuid> {
+        let mut v: Vec<usize> = (0..n).filter(|k| keep(*k)).collect();
+        v.sort_by_key(|k| due(*k));
+        v.into_iter().take(50).map(|k| ids[k]).collect()
+    };
+    let list = |scope: String, state: Option<&'static str>, assignee: Option<Uuid>| async move {
+        s.list_tasks(&yingji_store::TaskFilter {
+            scope_path: scope,
+            assignee,
+            state: state.map(str::to_string),
+            overdue: None,
+            drill: None,
+            limit: 50,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect::<Vec<_>>()
+    };
+    let province = format!("/{}/", root.simple());
+    // 500 tasks in 甲县 (few), 4,500 in 乙县 and 5,000 in all (many).
+    assert_eq!(list(path(a), None, None).await, expect(&in_a));
+    assert_eq!(list(path(b), None, None).await, expect(&|k| !in_a(k)));
+    assert_eq!(list(province.clone(), None, None).await, expect(&|_| true));
+    assert_eq!(
+        list(province.clone(), Some("open"), None).await,
+        expect(&open)
+    );
+    assert_eq!(
+        list(path(b), Some("open"), None).await,
+        expect(&|k| open(k) && !in_a(k))
+    );
+    // Mine: from my assignments, in my area and its parts.
+    assert_eq!(list(province.clone(), None, Some(me)).await, expect(&mine));
+    assert_eq!(
+        list(path(a), Some("open"), Some(me)).await,
+        expect(&|k| mine(k) && in_a(k) && open(k))
+    );
+    assert!(list(province, None, Some(Uuid::now_v7())).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_list_sqlite() {
+    task_list_contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_list_postgres() {
+    if let Some(db) = postgres().await {
+        task_list_contract(db).await;
+    }
+}
