@@ -4,7 +4,9 @@
 //! ids time-ordered, one in twenty still open) to each size in turn and times
 //! `Store::list_incidents` — what `GET /api/v1/incidents` and the console's list send — for the
 //! first page of 50, warm (p50 and p99 of 200 runs): the province, a random county, a random
-//! township, each without and with a state filter, and the next page after a cursor.
+//! township, each without and with a state filter, and the next page after a cursor; and
+//! `Store::list_tasks` (three tasks per incident): the province, open ones in the province and
+//! a county, a township, and one person's own tasks.
 //!
 //! SQLite in a temporary directory; PostgreSQL too when YINGJI_TEST_POSTGRES_URL is set (a
 //! scratch database is created and dropped).
@@ -14,7 +16,7 @@
 use std::time::Instant;
 
 use uuid::Uuid;
-use yingji_store::{Backend, IncidentFilter, Store};
+use yingji_store::{Backend, IncidentFilter, Store, TaskFilter};
 
 fn jid(n: u64) -> String {
     format!("00000000-0000-7000-8000-{n:012}")
@@ -27,6 +29,11 @@ fn town(i: u64) -> (String, String) {
         county.clone(),
         format!("{county}{}/", jid(100_000 + c * 1000 + k * 10 + t)),
     )
+}
+
+/// The person whose own tasks are measured.
+fn person() -> String {
+    jid(999_999)
 }
 
 async fn grow(store: &Store, from: u64, to: u64) {
@@ -66,12 +73,67 @@ async fn grow(store: &Store, from: u64, to: u64) {
             batch = 0;
         }
     }
+    // Three tasks per incident, due 15 minutes apart, open while the incident is; one task in
+    // three hundred assigned to the measured person.
+    let mut batch = 0;
+    let mut mine = Vec::new();
+    for n in from..to {
+        let (_, path) = town(n % 1000);
+        let state = if n % 20 == 0 { "open" } else { "done" };
+        for t in 0..3u64 {
+            let k = n * 3 + t;
+            let id = format!(
+                "{:08x}-0000-7000-9000-{:012x}",
+                k >> 16,
+                k & 0xFFFF_FFFF_FFFF
+            );
+            let inc = format!(
+                "{:08x}-0000-7000-8000-{:012x}",
+                n >> 16,
+                n & 0xFFFF_FFFF_FFFF
+            );
+            let due = format!(
+                "{}",
+                jiff::Timestamp::from_second(1_772_416_800 + (n * 60 + t * 900) as i64).unwrap()
+            );
+            if batch == 0 {
+                sql = "INSERT INTO tasks (id, incident_id, jurisdiction_path, grp, title, state, due_at, overdue, drill, assignees) VALUES ".into();
+            } else {
+                sql.push(',');
+            }
+            let b = binds.len();
+            if pg {
+                sql.push_str(&format!("(${}::uuid, ${}::uuid, ${}, 'g', '任务', ${}, ${}::timestamptz, false, false, '[]'::jsonb)", b + 1, b + 2, b + 3, b + 4, b + 5));
+            } else {
+                sql.push_str("(?, ?, ?, 'g', '任务', ?, ?, 0, 0, '[]')");
+            }
+            binds.extend([id.clone(), inc, path.clone(), state.to_string(), due]);
+            batch += 1;
+            if batch == 400 || (n + 1 == to && t == 2) {
+                let mut q = sqlx::query(&sql);
+                for v in binds.drain(..) {
+                    q = q.bind(v);
+                }
+                q.execute(&mut *tx).await.unwrap();
+                batch = 0;
+            }
+            if k % 300 == 0 {
+                mine.push(id);
+            }
+        }
+    }
+    let cast = if pg { "::uuid" } else { "" };
+    for id in mine {
+        sqlx::query(&format!(
+            "INSERT INTO task_assignees (task_id, person_id) VALUES ('{id}'{cast}, '{}'{cast})",
+            person()
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
     tx.commit().await.unwrap();
-    let analyze = if pg {
-        "VACUUM ANALYZE incidents"
-    } else {
-        "ANALYZE"
-    };
+    let analyze = if pg { "VACUUM ANALYZE" } else { "ANALYZE" };
     sqlx::query(analyze).execute(pool).await.unwrap();
     if !pg {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -153,6 +215,35 @@ async fn run(label: &str, store: Store, sizes: &[u64]) {
             )
             .await;
             println!("    {what:<28} {p50:7.2} / {p99:7.2}  ({found})");
+        }
+        let me: Uuid = person().parse().unwrap();
+        for (what, scope, state, assignee) in [
+            ("tasks, province", &province, None, None),
+            ("tasks, province, open", &province, Some("open"), None),
+            ("tasks, county, open", &county, Some("open"), None),
+            ("tasks, township", &township, None, None),
+            ("my tasks, province", &province, None, Some(me)),
+        ] {
+            let f = TaskFilter {
+                scope_path: scope.clone(),
+                assignee,
+                state: state.map(str::to_string),
+                overdue: None,
+                drill: None,
+                limit: 50,
+            };
+            let found = store.list_tasks(&f).await.unwrap().len();
+            let mut ms: Vec<f64> = Vec::with_capacity(200);
+            for _ in 0..200 {
+                let t = Instant::now();
+                store.list_tasks(&f).await.unwrap();
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "    {what:<28} {:7.2} / {:7.2}  ({found})",
+                ms[100], ms[197]
+            );
         }
     }
 }
