@@ -873,14 +873,17 @@ pub struct DisputeQuery {
     pub status: Option<String>,
     /// Only those reported upward (or only those not).
     pub reported_upward: Option<bool>,
+    /// The page after this dispute (the `next` cursor of the previous page).
+    pub before: Option<Uuid>,
     /// 1–200 (default 50; clamped).
     pub limit: Option<i64>,
 }
 
-/// Disputes, newest first.
+/// Disputes, newest first; `next` is the cursor of the next page (`before=`), null on the last.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DisputeList {
     pub items: Vec<Dispute>,
+    pub next: Option<Uuid>,
 }
 
 /// The disputes in a subtree the actor may see and view, newest first.
@@ -895,13 +898,29 @@ pub async fn list(app: &App, actor: &Actor, q: &DisputeQuery) -> Result<DisputeL
     };
     app.require(actor, Permission::ViewDisputes, &scope, "jurisdiction")?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = app
+    let mut rows = app
         .store
-        .list_disputes(&scope, q.status.as_deref(), q.reported_upward, limit)
+        .list_disputes(
+            &scope,
+            q.status.as_deref(),
+            q.reported_upward,
+            q.before,
+            limit + 1,
+        )
         .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
     let mut items = vec![];
-    for d in rows.iter().filter_map(|b| serde_json::from_str(b).ok()) {
+    for d in rows
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Dispute>(b).ok())
+    {
         items.push(opened(app, d).await?);
     }
-    Ok(DisputeList { items })
+    let next = if more {
+        items.last().map(|d| d.id)
+    } else {
+        None
+    };
+    Ok(DisputeList { items, next })
 }

@@ -774,10 +774,12 @@ impl TaskListItem {
     }
 }
 
-/// Tasks in the actor's scope, soonest due first.
+/// Tasks in the actor's scope, soonest due first (then by id); `next` is the cursor of the
+/// next page (`after=`), null on the last.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TaskList {
     pub items: Vec<TaskListItem>,
+    pub next: Option<Uuid>,
 }
 
 // ---------------------------------------------------------------------------------------------

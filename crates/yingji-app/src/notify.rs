@@ -285,6 +285,9 @@ pub struct DeliveryQuery {
     pub state: Option<String>,
     pub incident_id: Option<Uuid>,
     pub channel: Option<String>,
+    /// the `next` cursor of the previous page
+    pub before: Option<Uuid>,
+    /// 1–1000, default 100
     pub limit: Option<i64>,
 }
 
@@ -317,6 +320,8 @@ pub struct DeliveryView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryList {
     pub items: Vec<DeliveryView>,
+    /// The cursor of the next page (`before=`), null on the last.
+    pub next: Option<Uuid>,
 }
 
 /// The deliveries in the actor's scope (`view_calls`), addresses as shown.
@@ -339,15 +344,36 @@ pub async fn deliveries(
         &actor.scope_path,
         "deliveries",
     )?;
+    let before = match q.before {
+        None => None,
+        Some(id) => Some((
+            app.store.delivery_created_at(id).await?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidQuery,
+                    "`before` must be the `next` cursor of an earlier page",
+                )
+            })?,
+            id,
+        )),
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let f = DeliveryFilter {
         scope_path: actor.scope_path.clone(),
         state: q.state.clone(),
         incident_id: q.incident_id,
         channel: q.channel.clone(),
-        limit: q.limit.unwrap_or(100),
+        before,
+        limit: limit + 1,
     };
-    let items = app.store.list_deliveries(&f).await?;
+    let mut items = app.store.list_deliveries(&f).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|d| d.id)
+    } else {
+        None
+    };
     Ok(DeliveryList {
+        next,
         items: items
             .into_iter()
             .map(|d| DeliveryView {

@@ -217,7 +217,11 @@ pub async fn reindex(app: &App) -> Result<usize, AppError> {
     }
     // Disputes: title, place and kind.
     let mut ws = WriteSet::default();
-    for body in app.store.list_disputes("/", None, None, i64::MAX).await? {
+    for body in app
+        .store
+        .list_disputes("/", None, None, None, i64::MAX)
+        .await?
+    {
         let d: yingji_domain::dispute::Dispute =
             serde_json::from_str(&body).map_err(AppError::internal)?;
         let Some(j) = app.store.jurisdiction(d.jurisdiction_id).await? else {

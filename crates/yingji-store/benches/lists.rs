@@ -6,7 +6,9 @@
 //! first page of 50, warm (p50 and p99 of 200 runs): the province, a random county, a random
 //! township, each without and with a state filter, and the next page after a cursor; and
 //! `Store::list_tasks` (three tasks per incident): the province, open ones in the province and
-//! a county, a township, and one person's own tasks.
+//! a county, a township, and one person's own tasks (all and open); `Store::list_deliveries` (one
+//! per incident) and `Store::list_disputes` (one per ten incidents): the province, with a
+//! state, a county and a township.
 //!
 //! SQLite in a temporary directory; PostgreSQL too when YINGJI_TEST_POSTGRES_URL is set (a
 //! scratch database is created and dropped).
@@ -16,6 +18,7 @@
 use std::time::Instant;
 
 use uuid::Uuid;
+use yingji_store::notify::DeliveryFilter;
 use yingji_store::{Backend, IncidentFilter, Store, TaskFilter};
 
 fn jid(n: u64) -> String {
@@ -107,7 +110,13 @@ async fn grow(store: &Store, from: u64, to: u64) {
             } else {
                 sql.push_str("(?, ?, ?, 'g', '任务', ?, ?, 0, 0, '[]')");
             }
-            binds.extend([id.clone(), inc, path.clone(), state.to_string(), due]);
+            binds.extend([
+                id.clone(),
+                inc,
+                path.clone(),
+                state.to_string(),
+                due.clone(),
+            ]);
             batch += 1;
             if batch == 400 || (n + 1 == to && t == 2) {
                 let mut q = sqlx::query(&sql);
@@ -118,15 +127,80 @@ async fn grow(store: &Store, from: u64, to: u64) {
                 batch = 0;
             }
             if k % 300 == 0 {
-                mine.push(id);
+                mine.push((id, state, due));
             }
         }
     }
     let cast = if pg { "::uuid" } else { "" };
-    for id in mine {
+    let tcast = if pg { "::timestamptz" } else { "" };
+    for (id, state, due) in mine {
         sqlx::query(&format!(
-            "INSERT INTO task_assignees (task_id, person_id) VALUES ('{id}'{cast}, '{}'{cast})",
+            "INSERT INTO task_assignees (task_id, person_id, state, due_at) VALUES ('{id}'{cast}, '{}'{cast}, '{state}', '{due}'{tcast})",
             person()
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    // One delivery per incident (created in the incident's order, one in three still
+    // pending) and one dispute per ten incidents (one in four still registered).
+    let mut batch = 0;
+    for n in from..to {
+        let (_, path) = town(n % 1000);
+        let id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            n >> 16,
+            n & 0xFFFF_FFFF_FFFF
+        );
+        let at = format!(
+            "{}",
+            jiff::Timestamp::from_second(1_772_416_800 + n as i64).unwrap()
+        );
+        let state = if n % 3 == 0 { "pending" } else { "sent" };
+        if batch == 0 {
+            sql = "INSERT INTO deliveries (id, outbox_id, incident_id, call_id, jurisdiction_path, person_id, channel, address, subject, body, ack_url, drill, state, attempts, next_at_ms, created_at) VALUES ".into();
+        } else {
+            sql.push(',');
+        }
+        let b = binds.len();
+        if pg {
+            sql.push_str(&format!("(${}::uuid, ${}::uuid, NULL, NULL, ${}, NULL, 'webhook', 'http://127.0.0.1:9/', '通知', '正文', NULL, false, ${}, 0, 0, ${}::timestamptz)", b + 1, b + 2, b + 3, b + 4, b + 5));
+        } else {
+            sql.push_str("(?, ?, NULL, NULL, ?, NULL, 'webhook', 'http://127.0.0.1:9/', '通知', '正文', NULL, 0, ?, 0, 0, ?)");
+        }
+        binds.extend([id.clone(), id, path, state.to_string(), at]);
+        batch += 1;
+        if batch == 500 || n + 1 == to {
+            let mut q = sqlx::query(&sql);
+            for v in binds.drain(..) {
+                q = q.bind(v);
+            }
+            q.execute(&mut *tx).await.unwrap();
+            batch = 0;
+        }
+    }
+    for n in (from..to).filter(|n| n % 10 == 0) {
+        let (_, path) = town(n % 1000);
+        let id = format!(
+            "{:08x}-0000-7000-a000-{:012x}",
+            n >> 16,
+            n & 0xFFFF_FFFF_FFFF
+        );
+        let status = if n % 40 == 0 { "registered" } else { "closed" };
+        let (cast, body) = if pg {
+            ("::uuid", "'{}'::jsonb")
+        } else {
+            ("", "'{}'")
+        };
+        let ts = if pg {
+            "now()"
+        } else {
+            "'2026-03-02T02:00:00.000000Z'"
+        };
+        sqlx::query(&format!(
+            "INSERT INTO disputes (id, jurisdiction_id, jurisdiction_path, round_id, status, risk, nature, title, reported_upward, registered_at, updated_at, body) VALUES ('{id}'{cast}, '{}'{cast}, '{path}', NULL, '{status}', 'low', '邻里', '纠纷', {}, {ts}, {ts}, {body})",
+            jid(1),
+            if pg { "false" } else { "0" }
         ))
         .execute(&mut *tx)
         .await
@@ -223,6 +297,12 @@ async fn run(label: &str, store: Store, sizes: &[u64]) {
             ("tasks, county, open", &county, Some("open"), None),
             ("tasks, township", &township, None, None),
             ("my tasks, province", &province, None, Some(me)),
+            (
+                "my tasks, province, open",
+                &province,
+                Some("open"),
+                Some(me),
+            ),
         ] {
             let f = TaskFilter {
                 scope_path: scope.clone(),
@@ -230,6 +310,7 @@ async fn run(label: &str, store: Store, sizes: &[u64]) {
                 state: state.map(str::to_string),
                 overdue: None,
                 drill: None,
+                after: None,
                 limit: 50,
             };
             let found = store.list_tasks(&f).await.unwrap().len();
@@ -237,6 +318,57 @@ async fn run(label: &str, store: Store, sizes: &[u64]) {
             for _ in 0..200 {
                 let t = Instant::now();
                 store.list_tasks(&f).await.unwrap();
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "    {what:<28} {:7.2} / {:7.2}  ({found})",
+                ms[100], ms[197]
+            );
+        }
+        for (what, scope, state) in [
+            ("deliveries, province", &province, None),
+            ("deliveries, province, pending", &province, Some("pending")),
+            ("deliveries, county", &county, None),
+            ("deliveries, township", &township, None),
+        ] {
+            let f = DeliveryFilter {
+                scope_path: scope.clone(),
+                state: state.map(str::to_string),
+                limit: 50,
+                ..Default::default()
+            };
+            let found = store.list_deliveries(&f).await.unwrap().len();
+            let mut ms: Vec<f64> = Vec::with_capacity(200);
+            for _ in 0..200 {
+                let t = Instant::now();
+                store.list_deliveries(&f).await.unwrap();
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "    {what:<28} {:7.2} / {:7.2}  ({found})",
+                ms[100], ms[197]
+            );
+        }
+        for (what, scope, state) in [
+            ("disputes, province", &province, None),
+            ("disputes, province, open", &province, Some("registered")),
+            ("disputes, county", &county, None),
+            ("disputes, township", &township, None),
+        ] {
+            let found = store
+                .list_disputes(scope, state, None, None, 50)
+                .await
+                .unwrap()
+                .len();
+            let mut ms: Vec<f64> = Vec::with_capacity(200);
+            for _ in 0..200 {
+                let t = Instant::now();
+                store
+                    .list_disputes(scope, state, None, None, 50)
+                    .await
+                    .unwrap();
                 ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             ms.sort_by(|a, b| a.partial_cmp(b).unwrap());

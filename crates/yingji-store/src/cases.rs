@@ -428,7 +428,26 @@ impl Store {
         if by_due {
             sql.push_str(" ORDER BY is_open, due_ms, jurisdiction_path LIMIT ?");
         } else {
-            sql.push_str(" ORDER BY id DESC LIMIT ?");
+            // Newest first: the matching cases of the subtree are counted first; many are
+            // found by walking all cases newest first rather than reading and sorting the
+            // subtree's history (as the incident list does).
+            let head = format!(
+                "SELECT {CASE_SUMMARY} FROM cases WHERE jurisdiction_path >= ? AND jurisdiction_path < ?"
+            );
+            let filters = sql[head.len()..].to_string();
+            let (lo, hi) = subtree_range(&f.scope_path);
+            let large = self
+                .subtree_is_large("cases", "jurisdiction_path", &lo, &hi, &filters, &args[2..])
+                .await?;
+            let path = crate::rows::scope_condition("jurisdiction_path", large);
+            let filters = if large && self.backend() == crate::Backend::Sqlite {
+                filters.replace(" AND status = ?", " AND (status || '') = ?")
+            } else {
+                filters
+            };
+            sql = format!(
+                "SELECT {CASE_SUMMARY} FROM cases WHERE {path}{filters} ORDER BY id DESC LIMIT ?"
+            );
         }
         args.push(f.limit.into());
         let rows = self.fetch_all(&sql, &args).await?;
@@ -542,30 +561,51 @@ impl Store {
         .transpose()
     }
 
-    /// Disputes in a subtree, newest first; `major_reported` keeps those reported upward.
+    /// Disputes in a subtree, newest first (before the `before` cursor); `reported_upward`
+    /// keeps those reported upward (or those not). The matching disputes of the subtree are
+    /// counted first (up to [`crate::SMALL_LIST`]): few are read through the subtree's
+    /// indexes and sorted, many are found by walking all disputes newest first.
     pub async fn list_disputes(
         &self,
         scope_path: &str,
         status: Option<&str>,
         reported_upward: Option<bool>,
+        before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<String>> {
         let (lo, hi) = subtree_range(scope_path);
-        let mut sql = String::from(
-            "SELECT yj_text(body) FROM disputes WHERE jurisdiction_path >= ? AND jurisdiction_path < ?",
-        );
-        let mut args: Vec<Val> = vec![lo.into(), hi.into()];
+        let mut filters = String::new();
+        let mut fargs: Vec<Val> = Vec::new();
         if let Some(s) = status {
-            sql.push_str(" AND status = ?");
-            args.push(s.into());
+            filters.push_str(" AND status = ?");
+            fargs.push(s.into());
         }
         if let Some(r) = reported_upward {
-            sql.push_str(" AND reported_upward = ?");
-            args.push(r.into());
+            filters.push_str(" AND reported_upward = ?");
+            fargs.push(r.into());
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        if let Some(b) = before {
+            filters.push_str(" AND id < ?");
+            fargs.push(b.into());
+        }
+        let large = self
+            .subtree_is_large("disputes", "jurisdiction_path", &lo, &hi, &filters, &fargs)
+            .await?;
+        let path = crate::rows::scope_condition("jurisdiction_path", large);
+        let filters = if large && self.backend() == crate::Backend::Sqlite {
+            filters.replace(" AND status = ?", " AND (status || '') = ?")
+        } else {
+            filters
+        };
+        let mut args: Vec<Val> = vec![lo.into(), hi.into()];
+        args.extend(fargs);
         args.push(limit.into());
-        let rows = self.fetch_all(&sql, &args).await?;
+        let rows = self
+            .fetch_all(
+                &format!("SELECT yj_text(body) FROM disputes WHERE {path}{filters} ORDER BY id DESC LIMIT ?"),
+                &args,
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>(0)?))
             .collect()

@@ -113,6 +113,8 @@ pub struct DeliveryFilter {
     pub state: Option<String>,
     pub incident_id: Option<Uuid>,
     pub channel: Option<String>,
+    /// The page after this delivery (its creation time and id: newest first, then by id).
+    pub before: Option<(String, Uuid)>,
     pub limit: i64,
 }
 
@@ -256,28 +258,70 @@ impl Store {
         r.as_ref().map(delivery_from).transpose()
     }
 
+    /// Deliveries in a subtree, newest first (then by id). One incident's are read through
+    /// its index; otherwise the matching deliveries of the subtree are counted first (up to
+    /// [`crate::SMALL_LIST`]): few are read through the subtree's indexes and sorted, many are
+    /// found by walking all deliveries newest first (migration 0020).
     pub async fn list_deliveries(&self, f: &DeliveryFilter) -> Result<Vec<Delivery>> {
         let (lo, hi) = subtree_range(&f.scope_path);
-        let mut sql = format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE jurisdiction_path >= ? AND jurisdiction_path < ?"
-        );
-        let mut args = args![lo, hi];
+        let mut filters = String::new();
+        let mut fargs: Vec<Val> = Vec::new();
         if let Some(s) = &f.state {
-            sql.push_str(" AND state = ?");
-            args.push(s.into());
+            filters.push_str(" AND state = ?");
+            fargs.push(s.into());
         }
         if let Some(i) = f.incident_id {
-            sql.push_str(" AND incident_id = ?");
-            args.push(i.into());
+            filters.push_str(" AND incident_id = ?");
+            fargs.push(i.into());
         }
         if let Some(c) = &f.channel {
-            sql.push_str(" AND channel = ?");
-            args.push(c.into());
+            filters.push_str(" AND channel = ?");
+            fargs.push(c.into());
         }
-        sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
-        args.push(f.limit.clamp(1, 1000).into());
-        let rows = self.fetch_all(&sql, &args).await?;
+        if let Some((at, id)) = &f.before {
+            filters.push_str(" AND created_at <= ? AND (created_at < ? OR id < ?)");
+            fargs.extend([Val::ts(at), Val::ts(at), (*id).into()]);
+        }
+        let large = f.incident_id.is_none()
+            && self
+                .subtree_is_large(
+                    "deliveries",
+                    "jurisdiction_path",
+                    &lo,
+                    &hi,
+                    &filters,
+                    &fargs,
+                )
+                .await?;
+        let path = crate::rows::scope_condition("jurisdiction_path", large);
+        // On SQLite the state likewise, as for incidents (its index would hand the walk a
+        // sort).
+        let filters = if large && self.backend() == Backend::Sqlite {
+            filters.replace(" AND state = ?", " AND (state || '') = ?")
+        } else {
+            filters
+        };
+        let mut args = args![lo, hi];
+        args.extend(fargs);
+        args.push(f.limit.clamp(1, 1001).into());
+        let rows = self
+            .fetch_all(
+                &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE {path}{filters} ORDER BY created_at DESC, id DESC LIMIT ?"),
+                &args,
+            )
+            .await?;
         rows.iter().map(delivery_from).collect()
+    }
+
+    /// When a delivery was created, as the delivery list's cursor compares it.
+    pub async fn delivery_created_at(&self, id: Uuid) -> Result<Option<String>> {
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(created_at) FROM deliveries WHERE id = ?",
+                &vals![id],
+            )
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
     /// A person's in-app inbox, newest first.

@@ -419,6 +419,8 @@ pub struct TaskFilter {
     pub state: Option<String>,
     pub overdue: Option<bool>,
     pub drill: Option<bool>,
+    /// The page after this task (its due time and id: the list is in due order, then id).
+    pub after: Option<(String, Uuid)>,
     pub limit: i64,
 }
 
@@ -573,11 +575,14 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
             // The assignees after all the tasks, not interleaved with them: the PostgreSQL
             // writer merges a run of the same statement from many writes into one multi-row
             // statement, and interleaving would split every write into one group per task.
+            // Each assignment carries its task's state and due time (a person's own tasks are
+            // read in due order from its index, migration 0020).
             for t in &tasks {
                 for a in &t.assignees {
                     out.push(Stmt::new(
-                        "INSERT INTO task_assignees (task_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        args![t.id, *a],
+                        "INSERT INTO task_assignees (task_id, person_id, state, due_at) VALUES (?, ?, ?, ?) \
+                         ON CONFLICT (person_id, task_id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at",
+                        args![t.id, *a, &t.state, Val::ts(&t.due_at)],
                     ));
                 }
             }
@@ -818,32 +823,19 @@ impl Store {
             filters.push_str(" AND id < ?");
             fargs.push(x.into());
         }
-        let mut args = args![lo.clone(), hi.clone()];
-        args.extend(fargs.iter().cloned());
-        args.push(Val::Int(SMALL_LIST + 1));
-        let n: i64 = self
-            .fetch_one(
-                &format!("SELECT COUNT(*) FROM (SELECT 1 FROM incidents WHERE jurisdiction_path >= ? AND jurisdiction_path < ?{filters} LIMIT ?) c"),
-                &args,
-            )
-            .await?
-            .try_get(0)?;
+        let large = self
+            .subtree_is_large("incidents", "jurisdiction_path", &lo, &hi, &filters, &fargs)
+            .await?;
         // Many: the path compared as an expression, so that the walk newest first (the
         // primary key) is taken over reading the subtree's rows and sorting them.
         // On SQLite the state likewise (its index would return the province's open incidents
         // to sort); PostgreSQL's planner weighs that index by the state's frequency and does
         // better with the plain comparison (measured: 10 ms against 264 ms at 1M incidents).
-        let (path, filters) = if n > SMALL_LIST {
-            (
-                "(jurisdiction_path || '') >= ? AND (jurisdiction_path || '') < ?",
-                if self.backend() == Backend::Sqlite {
-                    filters.replace(" AND status = ?", " AND (status || '') = ?")
-                } else {
-                    filters
-                },
-            )
+        let path = scope_condition("jurisdiction_path", large);
+        let filters = if large && self.backend() == Backend::Sqlite {
+            filters.replace(" AND status = ?", " AND (status || '') = ?")
         } else {
-            ("jurisdiction_path >= ? AND jurisdiction_path < ?", filters)
+            filters
         };
         let sql = format!(
             "SELECT yj_text(id), yj_text(jurisdiction_id), plan_id, plan_version, kind, status, level, drill, headcount, title, yj_text(reported_at), yj_text(updated_at) FROM incidents WHERE {path}{filters} ORDER BY id DESC LIMIT ?"
@@ -924,6 +916,40 @@ impl Store {
         Ok(oldest)
     }
 
+    /// Whether more than [`SMALL_LIST`] rows of `from` in the subtree match `filters` (which
+    /// follow the path condition, with `fargs`): counted through the path index, stopping at
+    /// the first [`SMALL_LIST`] + 1. Few are best read through the subtree's index and sorted;
+    /// many by walking the list's order index and skipping other areas' rows.
+    pub(crate) async fn subtree_is_large(
+        &self,
+        from: &str,
+        path_col: &str,
+        lo: &str,
+        hi: &str,
+        filters: &str,
+        fargs: &[Val],
+    ) -> Result<bool> {
+        let mut args = args![lo, hi];
+        args.extend(fargs.iter().cloned());
+        args.push(Val::Int(SMALL_LIST + 1));
+        let n: i64 = self
+            .fetch_one(
+                &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {path_col} >= ? AND {path_col} < ?{filters} LIMIT ?) c"),
+                &args,
+            )
+            .await?
+            .try_get(0)?;
+        Ok(n > SMALL_LIST)
+    }
+
+    /// The due time of a task, as the task list's cursor compares it.
+    pub async fn task_due_at(&self, id: Uuid) -> Result<Option<String>> {
+        let row = self
+            .fetch_optional("SELECT yj_text(due_at) FROM tasks WHERE id = ?", &vals![id])
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
+    }
+
     /// The tasks of a subtree matching the filter, earliest due first. A person's own tasks
     /// are read from the person's assignments; otherwise the matching tasks in the subtree are
     /// counted first (up to [`SMALL_LIST`]): few are read through the subtree's index and
@@ -931,10 +957,18 @@ impl Store {
     pub async fn list_tasks(&self, f: &TaskFilter) -> Result<Vec<(TaskRow, String)>> {
         let (lo, hi) = subtree_range(&f.scope_path);
         let sqlite = self.backend() == Backend::Sqlite;
+        // `o` is the table that holds the order (state and due time): the person's
+        // assignments for their own tasks, the tasks otherwise.
+        let o = if f.assignee.is_some() { "x" } else { "t" };
+        let okey = if f.assignee.is_some() {
+            "x.task_id"
+        } else {
+            "t.id"
+        };
         let mut filters = String::new();
         let mut fargs: Vec<Val> = Vec::new();
         if let Some(s) = &f.state {
-            filters.push_str(" AND t.state = ?");
+            filters.push_str(&format!(" AND {o}.state = ?"));
             fargs.push(s.into());
         }
         if let Some(o) = f.overdue {
@@ -945,42 +979,38 @@ impl Store {
             filters.push_str(" AND t.drill = ?");
             fargs.push(d.into());
         }
+        if let Some((due, id)) = &f.after {
+            filters.push_str(&format!(
+                " AND {o}.due_at >= ? AND ({o}.due_at > ? OR {okey} > ?)"
+            ));
+            fargs.extend([Val::ts(due), Val::ts(due), (*id).into()]);
+        }
         const COLUMNS: &str = "yj_text(t.id), yj_text(t.incident_id), t.jurisdiction_path, t.grp, t.title, t.state, yj_text(t.due_at), t.overdue, t.drill, yj_text(t.assignees), i.title";
         let (sql, mut args) = if let Some(a) = f.assignee {
-            // The person's assignments first (SQLite keeps a CROSS JOIN's order).
+            // The person's assignments in due order (migration 0020; SQLite keeps a CROSS
+            // JOIN's order).
             let join = if sqlite { "CROSS JOIN" } else { "JOIN" };
             let mut args = args![a, lo, hi];
             args.extend(fargs);
             (
                 format!(
-                    "SELECT {COLUMNS} FROM task_assignees x {join} tasks t ON t.id = x.task_id JOIN incidents i ON i.id = t.incident_id WHERE x.person_id = ? AND t.jurisdiction_path >= ? AND t.jurisdiction_path < ?{filters} ORDER BY t.due_at LIMIT ?"
+                    "SELECT {COLUMNS} FROM task_assignees x {join} tasks t ON t.id = x.task_id JOIN incidents i ON i.id = t.incident_id WHERE x.person_id = ? AND t.jurisdiction_path >= ? AND t.jurisdiction_path < ?{filters} ORDER BY x.due_at, x.task_id LIMIT ?"
                 ),
                 args,
             )
         } else {
-            let mut args = args![lo.clone(), hi.clone()];
-            args.extend(fargs.iter().cloned());
-            args.push(Val::Int(SMALL_LIST + 1));
-            let n: i64 = self
-                .fetch_one(
-                    &format!("SELECT COUNT(*) FROM (SELECT 1 FROM tasks t WHERE t.jurisdiction_path >= ? AND t.jurisdiction_path < ?{filters} LIMIT ?) c"),
-                    &args,
-                )
-                .await?
-                .try_get(0)?;
+            let large = self
+                .subtree_is_large("tasks t", "t.jurisdiction_path", &lo, &hi, &filters, &fargs)
+                .await?;
             // Many: the path compared as an expression, so that the walk by due time (within
             // the state, when one is asked for) is taken over reading the subtree's tasks and
             // sorting them.
-            let path = if n > SMALL_LIST {
-                "(t.jurisdiction_path || '') >= ? AND (t.jurisdiction_path || '') < ?"
-            } else {
-                "t.jurisdiction_path >= ? AND t.jurisdiction_path < ?"
-            };
+            let path = scope_condition("t.jurisdiction_path", large);
             let mut args = args![lo, hi];
             args.extend(fargs);
             (
                 format!(
-                    "SELECT {COLUMNS} FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE {path}{filters} ORDER BY t.due_at LIMIT ?"
+                    "SELECT {COLUMNS} FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE {path}{filters} ORDER BY t.due_at, t.id LIMIT ?"
                 ),
                 args,
             )
@@ -1240,3 +1270,14 @@ impl Store {
 /// Up to this many matching rows in a subtree, a list reads them and sorts; above it, it walks
 /// the records newest first (see [`Store::list_incidents`]).
 pub const SMALL_LIST: i64 = 2000;
+
+/// The subtree condition on a path column (two placeholders, `lo` and `hi`). For a large
+/// subtree the column is compared as an expression, so that the planner walks the list's
+/// order index instead of reading the subtree's rows through the path index and sorting them.
+pub(crate) fn scope_condition(col: &str, large: bool) -> String {
+    if large {
+        format!("({col} || '') >= ? AND ({col} || '') < ?")
+    } else {
+        format!("{col} >= ? AND {col} < ?")
+    }
+}

@@ -762,6 +762,7 @@ async fn task_list_contract(db: Db) {
             state: state.map(str::to_string),
             overdue: None,
             drill: None,
+            after: None,
             limit: 50,
         })
         .await
@@ -789,7 +790,89 @@ async fn task_list_contract(db: Db) {
         list(path(a), Some("open"), Some(me)).await,
         expect(&|k| mine(k) && in_a(k) && open(k))
     );
-    assert!(list(province, None, Some(Uuid::now_v7())).await.is_empty());
+    assert!(
+        list(province.clone(), None, Some(Uuid::now_v7()))
+            .await
+            .is_empty()
+    );
+
+    // Page by page after a cursor (the last task's due time and id): every matching task once,
+    // in due order, whichever way each page is read.
+    let all = |keep: &dyn Fn(usize) -> bool| -> Vec<Uuid> {
+        let mut v: Vec<usize> = (0..n).filter(|k| keep(*k)).collect();
+        v.sort_by_key(|k| due(*k));
+        v.into_iter().map(|k| ids[k]).collect()
+    };
+    let walk = |scope: String, state: Option<&'static str>, assignee: Option<Uuid>| async move {
+        let mut out: Vec<Uuid> = Vec::new();
+        loop {
+            let after = match out.last() {
+                None => None,
+                Some(id) => Some((s.task_due_at(*id).await.unwrap().unwrap(), *id)),
+            };
+            let page: Vec<Uuid> = s
+                .list_tasks(&yingji_store::TaskFilter {
+                    scope_path: scope.clone(),
+                    assignee,
+                    state: state.map(str::to_string),
+                    after,
+                    limit: 400,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(t, _)| t.id)
+                .collect();
+            let done = page.len() < 400;
+            out.extend(page);
+            if done {
+                return out;
+            }
+        }
+    };
+    assert_eq!(walk(province.clone(), None, None).await, all(&|_| true));
+    assert_eq!(
+        walk(path(b), Some("open"), None).await,
+        all(&|k| open(k) && !in_a(k))
+    );
+    assert_eq!(walk(province.clone(), None, Some(me)).await, all(&mine));
+
+    // A task's state and due time follow it into its assignees' lists: my first open task
+    // done, it leaves my open tasks and keeps its place among all of mine.
+    let first_open_mine = expect(&|k| mine(k) && open(k))[0];
+    let k = ids.iter().position(|id| *id == first_open_mine).unwrap();
+    let inc = s
+        .task_incident(first_open_mine)
+        .await
+        .unwrap()
+        .expect("the task's incident");
+    let mut ws = WriteSet::default();
+    ws.rows.push(Row::Tasks {
+        incident_id: inc,
+        tasks: vec![yingji_store::TaskRow {
+            id: first_open_mine,
+            incident_id: inc,
+            jurisdiction_path: path(if in_a(k) { a } else { b }),
+            group: "g".into(),
+            title: format!("任务{k}"),
+            state: "done".into(),
+            due_at: fmt_ts(
+                jiff::Timestamp::from_second(1_800_000_000 + due(k) as i64 * 60).unwrap(),
+            ),
+            overdue: false,
+            drill: false,
+            assignees: vec![me],
+        }],
+    });
+    s.commit(ws).await.unwrap();
+    let mine_open = list(province.clone(), Some("open"), Some(me)).await;
+    assert!(!mine_open.contains(&first_open_mine));
+    assert_eq!(mine_open, expect(&|k2| mine(k2) && open(k2) && k2 != k));
+    assert_eq!(
+        list(province, Some("done"), Some(me)).await[..],
+        expect(&|k2| mine(k2) && (!open(k2) || k2 == k))[..]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -801,5 +884,224 @@ async fn task_list_sqlite() {
 async fn task_list_postgres() {
     if let Some(db) = postgres().await {
         task_list_contract(db).await;
+    }
+}
+
+/// A province with two counties: (root, 甲县, 乙县, the path of a county).
+async fn two_counties(s: &Store) -> (Uuid, Uuid, Uuid) {
+    let now = fmt_ts(jiff::Timestamp::now());
+    let (root, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut ws = WriteSet::default();
+    for (id, parent, name) in [
+        (root, None, "测试省"),
+        (a, Some(root), "甲县"),
+        (b, Some(root), "乙县"),
+    ] {
+        ws.rows.push(Row::Jurisdiction(JurisdictionRow {
+            id,
+            parent_id: parent,
+            name: name.into(),
+            kind: if parent.is_none() {
+                "province"
+            } else {
+                "county"
+            }
+            .into(),
+            code: None,
+            path: match parent {
+                None => format!("/{}/", id.simple()),
+                Some(_) => format!("/{}/{}/", root.simple(), id.simple()),
+            },
+            created_at: now.clone(),
+        }));
+    }
+    s.commit(ws).await.unwrap();
+    (root, a, b)
+}
+
+/// The delivery list, newest first then by id, page after page: the same rows whichever way
+/// a page is read (few in 甲县, many in 乙县 and the province), with a state, for one incident.
+async fn delivery_list_contract(db: Db) {
+    use yingji_store::notify::{DeliveryFilter, NewDelivery};
+    let s = &db.store;
+    let (root, a, b) = two_counties(s).await;
+    let path = |j: Uuid| format!("/{}/{}/", root.simple(), j.simple());
+    let in_a = |k: usize| k.is_multiple_of(10);
+    let sent = |k: usize| k % 3 == 1;
+    let incident = |k: usize| k.is_multiple_of(7);
+    let the_incident = Uuid::now_v7();
+    let n = 4500usize;
+    // Three deliveries share each creation time (the id breaks the tie); times shuffled.
+    let at = |k: usize| {
+        fmt_ts(
+            jiff::Timestamp::from_second(1_800_000_000 + ((k / 3 * 7919) % 1500) as i64).unwrap(),
+        )
+    };
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let ds = chunk
+            .iter()
+            .map(|&k| NewDelivery {
+                id: ids[k],
+                outbox_id: Uuid::now_v7(),
+                incident_id: incident(k).then_some(the_incident),
+                call_id: None,
+                jurisdiction_path: path(if in_a(k) { a } else { b }),
+                person_id: None,
+                channel: "webhook".into(),
+                address: "http://127.0.0.1:9/x".into(),
+                subject: format!("通知{k}"),
+                body: "正文".into(),
+                ack_url: None,
+                drill: false,
+                state: if sent(k) { "sent" } else { "pending" }.into(),
+                next_at_ms: 0,
+                sent_at: None,
+                last_error: None,
+                created_at: at(k),
+            })
+            .collect();
+        s.record_expansion(ds, vec![], &at(0)).await.unwrap();
+    }
+    let all = |keep: &dyn Fn(usize) -> bool| -> Vec<Uuid> {
+        let mut v: Vec<usize> = (0..n).filter(|k| keep(*k)).collect();
+        v.sort_by(|x, y| (at(*y), ids[*y]).cmp(&(at(*x), ids[*x])));
+        v.into_iter().map(|k| ids[k]).collect()
+    };
+    let walk = |scope: String, state: Option<&'static str>, inc: Option<Uuid>| async move {
+        let mut out: Vec<Uuid> = Vec::new();
+        loop {
+            let before = match out.last() {
+                None => None,
+                Some(id) => Some((s.delivery_created_at(*id).await.unwrap().unwrap(), *id)),
+            };
+            let page: Vec<Uuid> = s
+                .list_deliveries(&DeliveryFilter {
+                    scope_path: scope.clone(),
+                    state: state.map(str::to_string),
+                    incident_id: inc,
+                    channel: None,
+                    before,
+                    limit: 700,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|d| d.id)
+                .collect();
+            let done = page.len() < 700;
+            out.extend(page);
+            if done {
+                return out;
+            }
+        }
+    };
+    let province = format!("/{}/", root.simple());
+    assert_eq!(walk(province.clone(), None, None).await, all(&|_| true));
+    assert_eq!(walk(path(a), None, None).await, all(&in_a));
+    assert_eq!(
+        walk(path(b), Some("sent"), None).await,
+        all(&|k| !in_a(k) && sent(k))
+    );
+    assert_eq!(
+        walk(province.clone(), Some("pending"), None).await,
+        all(&|k| !sent(k))
+    );
+    assert_eq!(
+        walk(province, None, Some(the_incident)).await,
+        all(&incident)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_list_sqlite() {
+    delivery_list_contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_list_postgres() {
+    if let Some(db) = postgres().await {
+        delivery_list_contract(db).await;
+    }
+}
+
+/// The dispute list, newest first, page after page after the `before` cursor: the same
+/// disputes whichever way a page is read, with and without a state.
+async fn dispute_list_contract(db: Db) {
+    let s = &db.store;
+    let (root, a, b) = two_counties(s).await;
+    let path = |j: Uuid| format!("/{}/{}/", root.simple(), j.simple());
+    let in_a = |k: usize| k.is_multiple_of(10);
+    let open = |k: usize| k.is_multiple_of(4);
+    let n = 4500usize;
+    let now = fmt_ts(jiff::Timestamp::now());
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut ws = WriteSet::default();
+        for &k in chunk {
+            let j = if in_a(k) { a } else { b };
+            ws.rows
+                .push(Row::Screening(yingji_store::ScreeningWrite::Dispute {
+                    id: ids[k],
+                    jurisdiction_id: j,
+                    jurisdiction_path: path(j),
+                    round_id: None,
+                    status: if open(k) { "registered" } else { "resolved" }.into(),
+                    risk: "low".into(),
+                    nature: "邻里".into(),
+                    title: format!("纠纷{k}"),
+                    reported_upward: false,
+                    registered_at: now.clone(),
+                    updated_at: now.clone(),
+                    body: format!("{{\"k\":{k}}}"),
+                }));
+        }
+        s.commit(ws).await.unwrap();
+    }
+    let all = |keep: &dyn Fn(usize) -> bool| -> Vec<usize> {
+        (0..n).rev().filter(|k| keep(*k)).collect()
+    };
+    let ids = &ids;
+    let walk = |scope: String, status: Option<&'static str>| async move {
+        let mut out: Vec<usize> = Vec::new();
+        loop {
+            let before = out.last().map(|k| ids[*k]);
+            let page: Vec<usize> = s
+                .list_disputes(&scope, status, None, before, 600)
+                .await
+                .unwrap()
+                .iter()
+                .map(|b| {
+                    serde_json::from_str::<serde_json::Value>(b).unwrap()["k"]
+                        .as_u64()
+                        .unwrap() as usize
+                })
+                .collect();
+            let done = page.len() < 600;
+            out.extend(page);
+            if done {
+                return out;
+            }
+        }
+    };
+    let province = format!("/{}/", root.simple());
+    assert_eq!(walk(province.clone(), None).await, all(&|_| true));
+    assert_eq!(walk(path(a), None).await, all(&in_a));
+    assert_eq!(
+        walk(path(b), Some("registered")).await,
+        all(&|k| !in_a(k) && open(k))
+    );
+    assert_eq!(walk(province, Some("resolved")).await, all(&|k| !open(k)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_list_sqlite() {
+    dispute_list_contract(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_list_postgres() {
+    if let Some(db) = postgres().await {
+        dispute_list_contract(db).await;
     }
 }

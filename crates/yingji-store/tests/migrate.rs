@@ -746,6 +746,12 @@ fn expected() -> BTreeMap<String, Vec<BTreeMap<String, Value>>> {
     for c in out.get_mut("cases").unwrap() {
         c.insert("extension_requested".into(), json!(0));
     }
+    // Migration 0020: each assignment carries its task's state and due time.
+    let task = out["tasks"][0].clone();
+    for x in out.get_mut("task_assignees").unwrap() {
+        x.insert("state".into(), task["state"].clone());
+        x.insert("due_at".into(), task["due_at"].clone());
+    }
     // Migration 0015: an empty search index (records are indexed as they are written).
     out.insert("search_terms".into(), vec![]);
     for rows in out.values_mut() {

@@ -144,12 +144,14 @@ pub struct DisputeListQuery {
     jurisdiction_id: Option<Uuid>,
     status: Option<String>,
     reported_upward: Option<bool>,
+    before: Option<Uuid>,
     limit: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/disputes", tag = "disputes",
     params(("jurisdiction_id" = Option<Uuid>, Query), ("status" = Option<String>, Query),
            ("reported_upward" = Option<bool>, Query, description = "major disputes reported to the level above"),
+           ("before" = Option<Uuid>, Query, description = "the `next` cursor of the previous page"),
            ("limit" = Option<i64>, Query)),
     responses((status = 200, description = "the disputes, newest first", body = yingji_app::disputes::DisputeList)))]
 pub async fn list_disputes(
@@ -162,6 +164,7 @@ pub async fn list_disputes(
         jurisdiction_id: q.jurisdiction_id,
         status: q.status,
         reported_upward: q.reported_upward,
+        before: q.before,
         limit: q.limit,
     };
     Ok(axum::Json(disputes::list(&state, &actor, &q).await?))

@@ -356,12 +356,15 @@ pub struct TaskQuery {
     state: Option<String>,
     overdue: Option<bool>,
     drill: Option<bool>,
+    after: Option<Uuid>,
     limit: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
     params(("assignee" = Option<String>, Query, description = "`me` or a person id"), ("state" = Option<String>, Query),
-           ("overdue" = Option<bool>, Query), ("drill" = Option<bool>, Query), ("limit" = Option<i64>, Query)),
+           ("overdue" = Option<bool>, Query), ("drill" = Option<bool>, Query),
+           ("after" = Option<Uuid>, Query, description = "the `next` cursor of the previous page"),
+           ("limit" = Option<i64>, Query, description = "1–500, default 100")),
     responses((status = 200, description = "tasks in the actor's scope", body = TaskList)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
@@ -403,7 +406,19 @@ pub async fn list_tasks(
             "`limit` must be from 1 to 500",
         ));
     }
-    let rows = state
+    let after = match q.after {
+        None => None,
+        Some(id) => Some((
+            state.store.task_due_at(id).await?.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    "`after` must be the `next` cursor of an earlier page",
+                )
+            })?,
+            id,
+        )),
+    };
+    let mut rows = state
         .store
         .list_tasks(&TaskFilter {
             scope_path: actor.scope_path.clone(),
@@ -411,14 +426,21 @@ pub async fn list_tasks(
             state: q.state,
             overdue: q.overdue,
             drill: q.drill,
-            limit,
+            after,
+            limit: limit + 1,
         })
         .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|(t, _)| t.id)
+    } else {
+        None
+    };
     let items = rows
         .into_iter()
         .map(|(t, title)| TaskListItem::of(t, title))
         .collect();
-    Ok(axum::Json(TaskList { items }))
+    Ok(axum::Json(TaskList { items, next }))
 }
 
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/{action}", tag = "tasks",

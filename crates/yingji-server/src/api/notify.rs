@@ -161,8 +161,9 @@ pub async fn ack_inbox(
 pub async fn list_deliveries(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<DeliveryQuery>,
+    q: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<DeliveryList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     Ok(axum::Json(notify::deliveries(&state, &actor, &q).await?))
 }
 

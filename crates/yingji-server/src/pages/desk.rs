@@ -472,6 +472,7 @@ async fn undelivered(state: &AppState, v: &Viewer) -> Result<Vec<UndeliveredLine
                 state: Some(st.into()),
                 incident_id: None,
                 channel: None,
+                before: None,
                 limit: 50,
             })
             .await?;

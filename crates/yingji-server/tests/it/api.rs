@@ -258,6 +258,67 @@ on_both! {
         assert!(lvl["items"].as_array().unwrap().iter().all(|i| i["level"] == "IV"));
     };
 
+    task_delivery_and_dispute_lists_page_by_cursor => |app: TestApp| async move {
+        for n in [120, 130] {
+            let id = id(&create(&app, n).await);
+            for (a, t) in [("verify", "demo-duty-officer"), ("assess", "demo-commander"), ("activate", "demo-commander")] {
+                let (s, v) = app.post(&format!("/api/v1/incidents/{id}/{a}"), t, json!({})).await;
+                assert_eq!(s, StatusCode::OK, "{a}: {v}");
+            }
+        }
+        app.state.notify.expand().await.unwrap();
+        let village = app.jurisdiction("枫林村").await;
+        for k in 0..5 {
+            let (s, v) = app.post("/api/v1/disputes", "demo-town-duty", json!({
+                "jurisdiction_id": village, "title": format!("测试：水渠纠纷{k}"),
+                "parties": [{"name": "甲户", "role": "申请方"}], "nature": "水利", "area": "枫林村", "risk": "low",
+            })).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        // Every list read a few at a time, following `next`, gives what one long page gives,
+        // in the same order, and the last page says there is no more.
+        for (list, cursor, who) in [
+            ("/api/v1/tasks?", "after", "demo-duty-officer"),
+            ("/api/v1/tasks?state=open&", "after", "demo-duty-officer"),
+            ("/api/v1/deliveries?", "before", "demo-province-admin"),
+            ("/api/v1/disputes?", "before", "demo-town-duty"),
+        ] {
+            let ids = |v: &Value| v["items"].as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>();
+            // Read until two reads agree (nothing is still being written).
+            let mut whole = Value::Null;
+            for _ in 0..50 {
+                let (s, v) = app.get(&format!("{list}limit=200"), who).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                if v == whole {
+                    break;
+                }
+                whole = v;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            assert!(whole["next"].is_null(), "{list}: one page holds them all");
+            let whole = ids(&whole);
+            assert!(whole.len() > 4, "{list}: {} items", whole.len());
+            let (mut got, mut url) = (Vec::new(), format!("{list}limit=3"));
+            loop {
+                let (s, page) = app.get(&url, who).await;
+                assert_eq!(s, StatusCode::OK, "{page}");
+                got.extend(ids(&page));
+                match page["next"].as_str() {
+                    Some(next) => url = format!("{list}limit=3&{cursor}={next}"),
+                    None => break,
+                }
+            }
+            assert_eq!(got, whole, "{list}");
+            // A cursor that is not one of the list's: a clear error, not an empty page.
+            let (s, v) = app.get(&format!("{list}{cursor}=not-an-id"), who).await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_query")), "{list}");
+        }
+        for (list, who) in [("/api/v1/tasks?after=", "demo-duty-officer"), ("/api/v1/deliveries?before=", "demo-province-admin")] {
+            let (s, v) = app.get(&format!("{list}{}", uuid::Uuid::now_v7()), who).await;
+            assert_eq!((s, v["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_query")), "{list}");
+        }
+    };
+
     plan_upload_is_checked_and_versioned => |app: TestApp| async move {
         let county = app.jurisdiction("临溪市").await;
         let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", "demo-duty-officer").await;

@@ -189,6 +189,7 @@ async fn mail(app: &TestApp, rig: &Rig, address: &str, needles: &[&str]) {
             state: Some("sent".into()),
             incident_id: None,
             channel: Some("email".into()),
+            before: None,
             limit: 1000,
         })
         .await
@@ -335,7 +336,7 @@ on_both! {
         assert!(!office.is_empty(), "青石镇 has an office");
         reached(&app, &rig, &office[0].person_id.to_string(), &["测试：宅基地界址纠纷", "涉及多户，重大疑难"]).await;
         // A petitioner's contact is never stored in clear.
-        let all = app.state.store.list_deliveries(&DeliveryFilter { scope_path: "/".into(), state: None, incident_id: None, channel: None, limit: 1000 }).await.unwrap();
+        let all = app.state.store.list_deliveries(&DeliveryFilter { scope_path: "/".into(), state: None, incident_id: None, channel: None, before: None, limit: 1000 }).await.unwrap();
         assert!(all.iter().all(|d| !d.address.contains("petitioner@") && !d.address.contains("138-0000")));
         for p in app.state.store.outbox_payloads("petitioner_notice").await.unwrap() {
             assert!(!p.contains("petitioner@") && !p.contains("138-0000"), "{p}");
@@ -394,7 +395,7 @@ on_both! {
         act(&app, CLERK, &cid, "route", json!({"kind": "transfer", "target": "临溪市人民法院", "notice": "已转临溪市人民法院办理"})).await;
         rig.deliver().await;
         assert_eq!(app.state.store.outbox_count("skipped").await.unwrap(), 0);
-        let list = app.state.store.list_deliveries(&DeliveryFilter { scope_path: "/".into(), state: Some("undeliverable".into()), incident_id: None, channel: None, limit: 100 }).await.unwrap();
+        let list = app.state.store.list_deliveries(&DeliveryFilter { scope_path: "/".into(), state: Some("undeliverable".into()), incident_id: None, channel: None, before: None, limit: 100 }).await.unwrap();
         let d = list.iter().find(|d| d.subject.contains("信访事项告知")).expect("an undeliverable record");
         assert!(d.last_error.as_deref().unwrap_or("").contains("no contact"), "{d:?}");
         // The county's desk shows it; a town's does not.
