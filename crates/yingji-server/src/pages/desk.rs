@@ -10,6 +10,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use jiff::Timestamp;
+use yingji_domain::callout::Callout;
 use yingji_domain::incident::Incident;
 use yingji_store::IncidentFilter;
 
@@ -161,33 +162,85 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse
     PageOut(build(&state, &v).await.or_page(v.lang).map(|p| render(&p)))
 }
 
-/// Loads the open incidents in the viewer's scope (each from its stored record).
-async fn open_incidents(state: &AppState, v: &Viewer) -> Result<Vec<Incident>, ApiError> {
-    let mut out = Vec::new();
-    for status in OPEN.iter().chain(["ended"].iter()) {
-        let rows = state
-            .store
-            .list_incidents(&IncidentFilter {
-                scope_path: v.actor.scope_path.clone(),
-                status: Some((*status).into()),
-                limit: 200,
-                ..Default::default()
-            })
-            .await?;
-        for r in rows {
-            if let Some(rec) = state.store.get_incident(r.id).await? {
-                let inc: Incident = serde_json::from_str(&rec.body).map_err(ApiError::internal)?;
-                out.push(inc);
+/// How many records the desk reads at once (from the pool; on PostgreSQL each read is a round
+/// trip, so the desk's reads overlap instead of queueing one after another).
+const READ_AHEAD: usize = 8;
+
+/// Loads the open incidents in the viewer's scope (each from its stored record), with the calls
+/// of those still open (from the callout's projection row: the desk reads, it does not decide).
+async fn open_incidents(
+    state: &AppState,
+    v: &Viewer,
+) -> Result<
+    (
+        Vec<Incident>,
+        std::collections::HashMap<uuid::Uuid, Callout>,
+    ),
+    ApiError,
+> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let lists = futures_util::future::try_join_all(OPEN.iter().chain(["ended"].iter()).map(
+        |status| async move {
+            state
+                .store
+                .list_incidents(&IncidentFilter {
+                    scope_path: v.actor.scope_path.clone(),
+                    status: Some((*status).into()),
+                    limit: 200,
+                    ..Default::default()
+                })
+                .await
+        },
+    ))
+    .await?;
+    // Owned ids and store handles: the reads are polled together inside the page's future.
+    let ids: Vec<uuid::Uuid> = lists.into_iter().flatten().map(|r| r.id).collect();
+    let reads = ids.into_iter().map(|id| {
+        let store = state.store.clone();
+        async move {
+            match store.get_incident(id).await? {
+                Some(rec) => serde_json::from_str::<Incident>(&rec.body)
+                    .map(Some)
+                    .map_err(ApiError::internal),
+                None => Ok(None),
             }
         }
-    }
-    Ok(out)
+    });
+    let incidents: Vec<Incident> = futures_util::stream::iter(reads)
+        .buffered(READ_AHEAD)
+        .try_collect::<Vec<Option<Incident>>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let open: Vec<uuid::Uuid> = incidents
+        .iter()
+        .filter(|i| OPEN.contains(&i.status.as_str()))
+        .map(|i| i.id)
+        .collect();
+    let reads = open.into_iter().map(|id| {
+        let store = state.store.clone();
+        async move {
+            let c = match store.callout(id).await? {
+                Some((body, _)) => {
+                    serde_json::from_str::<Callout>(&body).map_err(ApiError::internal)?
+                }
+                None => Callout::default(),
+            };
+            Ok::<_, ApiError>((id, c))
+        }
+    });
+    let callouts = futures_util::stream::iter(reads)
+        .buffered(READ_AHEAD)
+        .try_collect()
+        .await?;
+    Ok((incidents, callouts))
 }
 
 pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     let l = v.lang;
     let now = state.clock.now();
-    let incidents = open_incidents(state, v).await?;
+    let (incidents, callouts) = open_incidents(state, v).await?;
     let soon_limit = now
         .checked_add(jiff::SignedDuration::from_mins(DUE_SOON_MINUTES))
         .unwrap_or(now);
@@ -278,7 +331,8 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
             }
         }
         if OPEN.contains(&inc.status.as_str()) {
-            let (callout, _, _) = crate::calls::load_callout(state, inc.id).await?;
+            let none = Callout::default();
+            let callout = callouts.get(&inc.id).unwrap_or(&none);
             for c in callout.calls.iter().filter(|c| !c.closed && !c.answered()) {
                 let mine = c
                     .recipients
@@ -398,12 +452,21 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
     owed.sort_by_key(|(d, _)| *d);
     calls.sort_by_key(|(d, _)| *d);
     my_tasks.sort_by_key(|(d, _)| *d);
-    let my_reports = super::reports::owed_lines(state, v)
-        .await?
-        .into_iter()
-        .filter(|r| r.open)
-        .collect();
-    for d in super::cases::awaiting_my_decision(state, v).await? {
+    // The other boards read apart from the incidents and from each other: at once.
+    let (my_reports, awaiting, owed_return, undelivered, cases, reports) = tokio::try_join!(
+        super::reports::owed_lines(state, v),
+        super::cases::awaiting_my_decision(state, v),
+        async {
+            yingji_app::disputes::owed_return(state, &v.actor)
+                .await
+                .map_err(ApiError::from)
+        },
+        undelivered(state, v),
+        super::cases::lines(state, v, "soon", 50),
+        report_board(state, v),
+    )?;
+    let my_reports = my_reports.into_iter().filter(|r| r.open).collect();
+    for d in awaiting {
         my_decisions.push(DecisionLine {
             kind: d.kind,
             kind_label: l
@@ -419,8 +482,7 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
             drill: false,
         });
     }
-    let my_return = yingji_app::disputes::owed_return(state, &v.actor)
-        .await?
+    let my_return = owed_return
         .filter(|o| {
             o.round
                 .units
@@ -428,9 +490,6 @@ pub async fn build(state: &AppState, v: &Viewer) -> Result<DeskPage, ApiError> {
                 .any(|u| u.unit_id == o.unit_id && u.state.as_str() == "missing")
         })
         .map(|o| (o.parent_name, o.round.round_key));
-    let undelivered = undelivered(state, v).await?;
-    let cases = super::cases::lines(state, v, "soon", 50).await?;
-    let reports = report_board(state, v).await?;
     let mut p = Chrome::new(v, "desk", l.t("desk.title").to_string());
     p.live = "*".into();
     Ok(DeskPage {
