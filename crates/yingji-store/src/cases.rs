@@ -436,10 +436,11 @@ impl Store {
             );
             let filters = sql[head.len()..].to_string();
             let (lo, hi) = subtree_range(&f.scope_path);
-            let large = self
-                .subtree_is_large("cases", "jurisdiction_path", &lo, &hi, &filters, &args[2..])
+            let shape = self
+                .subtree_shape("cases", "jurisdiction_path", &lo, &hi, &filters, &args[2..])
                 .await?;
-            let path = crate::rows::scope_condition("jurisdiction_path", large);
+            let large = shape == crate::rows::Shape::Large;
+            let path = crate::rows::scope_condition_of("jurisdiction_path", shape);
             let filters = if large && self.backend() == crate::Backend::Sqlite {
                 filters.replace(" AND status = ?", " AND (status || '') = ?")
             } else {
@@ -588,10 +589,11 @@ impl Store {
             filters.push_str(" AND id < ?");
             fargs.push(b.into());
         }
-        let large = self
-            .subtree_is_large("disputes", "jurisdiction_path", &lo, &hi, &filters, &fargs)
+        let shape = self
+            .subtree_shape("disputes", "jurisdiction_path", &lo, &hi, &filters, &fargs)
             .await?;
-        let path = crate::rows::scope_condition("jurisdiction_path", large);
+        let large = shape == crate::rows::Shape::Large;
+        let path = crate::rows::scope_condition_of("jurisdiction_path", shape);
         let filters = if large && self.backend() == crate::Backend::Sqlite {
             filters.replace(" AND status = ?", " AND (status || '') = ?")
         } else {
