@@ -6,7 +6,7 @@
 # which are then rebuilt; `case_stats` is filled with the aggregate the server maintains in each
 # write. The tree: 1 province › 10 cities › 100 counties › 1,000 townships; cases accepted from
 # 2025-01-01 to "now" (2026-06-01 00:00 UTC) in the townships, due 60 days after acceptance; the
-# due ones are replied except 2 %, which stay open and overdue. The case body is a short JSON
+# due ones are replied except every 50th case (2 %, in any township), which stays open and overdue. The case body is a short JSON
 # text (the real one is longer; these queries never read it).
 #
 # Measured warm: after a warm-up run, PostgreSQL: median of 20 runs (psql \\timing); SQLite: mean of
@@ -28,8 +28,8 @@ trap 'rm -rf "$work"' EXIT
 command -v sqlite3 >/dev/null || { echo "install sqlite3"; exit 1; }
 command -v psql >/dev/null || { echo "install psql"; exit 1; }
 
-cargo build -q -p yingji
-bin=${CARGO_TARGET_DIR:-target}/debug/yingji
+cargo build --release -q -p yingji
+bin=${CARGO_TARGET_DIR:-target}/release/yingji
 
 now_ms=1780272000000          # 2026-06-01T00:00:00Z
 start_ms=1735689600000        # 2025-01-01T00:00:00Z
@@ -39,8 +39,11 @@ due_off=$((60 * day_ms))
 
 # Jurisdiction ids are fixed-width texts shaped like UUIDs; paths are /province/city/county/town/.
 jid() { printf '00000000-0000-7000-8000-%012d' "$1"; }
-county_id=$(jid 1101)  # county 1 of city 1
-city_id=$(jid 11)      # city 1
+# The measured county and city are drawn at random (BENCH_CITY, BENCH_COUNTY: 1–10 to choose).
+c=${BENCH_CITY:-$((RANDOM % 10 + 1))}; k=${BENCH_COUNTY:-$((RANDOM % 10 + 1))}
+county_id=$(jid $((1000 + c * 100 + k)))
+city_id=$(jid $((10 + c)))
+echo "measuring county $k of city $c"
 city_path="/$(jid 1)/$city_id/"
 county_path="$city_path$county_id/"
 lo_c=$county_path; hi_c=${county_path%/}0
@@ -103,8 +106,8 @@ SELECT printf('%08x-0000-7000-8000-%012d', i, i),
        printf('00000000-0000-7000-8000-%012d', town),
        printf('/00000000-0000-7000-8000-%012d/00000000-0000-7000-8000-%012d/00000000-0000-7000-8000-%012d/00000000-0000-7000-8000-%012d/', 1, city, county, town),
        printf('BENCH-%010d', i),
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN 'handling' ELSE 'closed' END,
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN 1 ELSE 0 END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN 'handling' ELSE 'closed' END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN 1 ELSE 0 END,
        CASE h % 5 WHEN 0 THEN 'letter' WHEN 1 THEN 'phone' WHEN 2 THEN 'online' WHEN 3 THEN 'fax' ELSE 'visit' END,
        'single', 'general',
        CASE (h / 7) % 3 WHEN 0 THEN 'administrative' WHEN 1 THEN 'judicial' ELSE 'other' END,
@@ -113,10 +116,10 @@ SELECT printf('%08x-0000-7000-8000-%012d', i, i),
        strftime('%Y-%m-%d', acc / 1000, 'unixepoch'),
        strftime('%Y-%m-%d', due / 1000, 'unixepoch'),
        due,
-       CASE WHEN due < $now_ms AND h % 50 = 0 THEN 1 ELSE 0 END,
+       CASE WHEN due < $now_ms AND i % 50 = 0 THEN 1 ELSE 0 END,
        CASE WHEN h % 20 = 0 THEN 1 ELSE 0 END,
        NULL,
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN due ELSE NULL END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN due ELSE NULL END,
        strftime('%Y-%m-%dT%H:%M:%S.000000Z', acc / 1000, 'unixepoch'),
        '{"bench":true,"title":"测试信访事项","grievance":"测试诉求"}'
 FROM t;
@@ -162,8 +165,8 @@ SELECT lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(i::text, 12, '0'),
        '00000000-0000-7000-8000-' || lpad(town::text, 12, '0'),
        '/00000000-0000-7000-8000-000000000001/00000000-0000-7000-8000-' || lpad(city::text, 12, '0') || '/00000000-0000-7000-8000-' || lpad(county::text, 12, '0') || '/00000000-0000-7000-8000-' || lpad(town::text, 12, '0') || '/',
        'BENCH-' || lpad(i::text, 10, '0'),
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN 'handling' ELSE 'closed' END,
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN 1 ELSE 0 END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN 'handling' ELSE 'closed' END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN 1 ELSE 0 END,
        CASE h % 5 WHEN 0 THEN 'letter' WHEN 1 THEN 'phone' WHEN 2 THEN 'online' WHEN 3 THEN 'fax' ELSE 'visit' END,
        'single', 'general',
        CASE (h / 7) % 3 WHEN 0 THEN 'administrative' WHEN 1 THEN 'judicial' ELSE 'other' END,
@@ -172,10 +175,10 @@ SELECT lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(i::text, 12, '0'),
        to_char(to_timestamp(acc / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
        to_char(to_timestamp(due / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
        due,
-       CASE WHEN due < $now_ms AND h % 50 = 0 THEN 1 ELSE 0 END,
+       CASE WHEN due < $now_ms AND i % 50 = 0 THEN 1 ELSE 0 END,
        CASE WHEN h % 20 = 0 THEN 1 ELSE 0 END,
        NULL,
-       CASE WHEN due >= $now_ms OR h % 50 = 0 THEN due ELSE NULL END,
+       CASE WHEN due >= $now_ms OR i % 50 = 0 THEN due ELSE NULL END,
        to_char(to_timestamp(acc / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
        '{"bench":true,"title":"测试信访事项","grievance":"测试诉求"}'
 FROM (SELECT i, h, acc, acc + $due_off AS due,
