@@ -3,7 +3,9 @@
 # loopback) on SQLite and PostgreSQL, next to two baselines measured in the same run:
 #   - a trivial JSON endpoint of the same server (GET /healthz),
 #   - the store's raw durable commit rate: one single-row INSERT per transaction
-#     (SQLite: WAL + synchronous=FULL, one writer; PostgreSQL: pgbench at the same concurrency).
+#     (SQLite: WAL + synchronous=FULL, one writer; PostgreSQL: pgbench with PGBENCH_CONNS
+#     clients, default 32: the server keeps its own pool open meanwhile, and 64 more on a
+#     PostgreSQL shared at max_connections = 100 would be refused).
 # It also reports the CPU time each report costs (the server's threads, and PostgreSQL's
 # processes), read from /proc: a figure that moves less than req/s on a shared, noisy machine.
 # The speed of a shared machine drifts from minute to minute, so each backend is measured in
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 rounds=${ROUNDS:-3}
 conns=64
+pg_conns=${PGBENCH_CONNS:-32}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
 cargo build --release -q -p yingji
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/yingji
@@ -117,7 +120,7 @@ if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   wait_up
   BODY=$(body_for)
   for r in $(seq 1 "$rounds"); do
-    raw=$(pgbench -h 127.0.0.1 -U postgres -n -c $conns -j 2 -T "$secs" -f "$work/insert.sql" yingji_bench 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)
+    raw=$(pgbench -h 127.0.0.1 -U postgres -n -c "$pg_conns" -j 2 -T "$secs" -f "$work/insert.sql" yingji_bench 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)
     run_intake "$server" "http://127.0.0.1:$port/api/v1/incidents" >"$work/pq"
     echo "$raw $(cat "$work/pq") $(cat "$work/cpu") $(cat "$work/pgcpu")" | tee -a "$work/pg_rounds"
   done
