@@ -12,7 +12,8 @@
   function say(key) { if (status) status.textContent = status.getAttribute('data-' + key) || ''; }
 
   // Refetch this page and swap each [data-live] region (with an id) whose content changed.
-  // Forms outside the regions keep what the user typed. One refetch at a time: changes that
+  // Forms keep what the user typed and <details> the user opened stay open, inside the regions
+  // too. One refetch at a time: changes that
   // arrive while one is on its way are folded into one more after it.
   var pending = null, inflight = false, again = false;
   function refresh() {
@@ -29,14 +30,37 @@
           var swapped = 0;
           document.querySelectorAll('[data-live][id]').forEach(function (el) {
             var fresh = doc.getElementById(el.id);
-            if (!fresh || fresh.outerHTML === el.outerHTML) return;
-            // Keep open <details> open.
+            if (!fresh) return;
+            // Compare as served: a <details> the user opened is not a change of content.
+            var mine = el.cloneNode(true);
+            mine.querySelectorAll('details[open]').forEach(function (d) { d.removeAttribute('open'); });
+            if (fresh.outerHTML === mine.outerHTML) return;
+            // Keep open <details> open, and what the user has typed or chosen in a form.
             var open = Array.prototype.map.call(el.querySelectorAll('details[open]'), function (d) { return d.id || d.querySelector('summary').textContent; });
+            var typed = {};
+            el.querySelectorAll('form').forEach(function (f) {
+              Array.prototype.forEach.call(f.elements, function (x) {
+                if (!x.name || x.type === 'hidden') return;
+                var key = f.getAttribute('action') + '|' + x.name + '|' + (x.type === 'checkbox' || x.type === 'radio' ? x.value : '');
+                if (x.type === 'checkbox' || x.type === 'radio') { if (x.checked !== x.defaultChecked) typed[key] = x.checked; }
+                else if (x.tagName === 'SELECT') { if (!x.options[x.selectedIndex] || !x.options[x.selectedIndex].defaultSelected) typed[key] = x.value; }
+                else if (x.value !== x.defaultValue) typed[key] = x.value;
+              });
+            });
             el.replaceWith(fresh);
             swapped += 1;
             fresh.querySelectorAll('details').forEach(function (d) {
               var key = d.id || (d.querySelector('summary') || {}).textContent;
               if (open.indexOf(key) >= 0) d.open = true;
+            });
+            fresh.querySelectorAll('form').forEach(function (f) {
+              Array.prototype.forEach.call(f.elements, function (x) {
+                if (!x.name || x.type === 'hidden') return;
+                var key = f.getAttribute('action') + '|' + x.name + '|' + (x.type === 'checkbox' || x.type === 'radio' ? x.value : '');
+                if (!(key in typed)) return;
+                if (x.type === 'checkbox' || x.type === 'radio') x.checked = typed[key];
+                else x.value = typed[key];
+              });
             });
           });
           if (swapped) say('updated');
