@@ -665,33 +665,8 @@ async fn incident_list_postgres() {
 async fn task_list_contract(db: Db) {
     let s = &db.store;
     let now = fmt_ts(jiff::Timestamp::now());
-    let (root, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (root, a, b) = two_counties(s).await;
     let path = |j: Uuid| format!("/{}/{}/", root.simple(), j.simple());
-    let mut ws = WriteSet::default();
-    for (id, parent, name) in [
-        (root, None, "测试省"),
-        (a, Some(root), "甲县"),
-        (b, Some(root), "乙县"),
-    ] {
-        ws.rows.push(Row::Jurisdiction(JurisdictionRow {
-            id,
-            parent_id: parent,
-            name: name.into(),
-            kind: if parent.is_none() {
-                "province"
-            } else {
-                "county"
-            }
-            .into(),
-            code: None,
-            path: match parent {
-                None => format!("/{}/", id.simple()),
-                Some(_) => path(id),
-            },
-            created_at: now.clone(),
-        }));
-    }
-    s.commit(ws).await.unwrap();
     let me = Uuid::now_v7();
     // 500 incidents of 10 tasks each; every 10th incident in 甲县; a task's due time is its
     // number in minutes (shuffled by the incident order); one task in four open; one in 25 mine.
@@ -887,7 +862,7 @@ async fn task_list_postgres() {
     }
 }
 
-/// A province with two counties: (root, 甲县, 乙县, the path of a county).
+/// A province with two counties: (root, 甲县, 乙县); a county's path is /root/county/.
 async fn two_counties(s: &Store) -> (Uuid, Uuid, Uuid) {
     let now = fmt_ts(jiff::Timestamp::now());
     let (root, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
