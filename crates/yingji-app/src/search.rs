@@ -113,12 +113,13 @@ pub async fn search(app: &App, actor: &Actor, q: &str) -> Result<Vec<Hit>, AppEr
 }
 
 /// Indexes every incident, case and dispute already stored (a database from before migration
-/// 0015, whose records were written without their terms), a few hundred records a write.
+/// 0015, whose records were written without their terms), a few hundred records a write,
+/// straight into the index (not through `search_pending`, which a search reads whole).
 /// Idempotent (terms already there are kept). `serve` runs it at start when the index is empty.
 /// Answers how many records it indexed.
 pub async fn reindex(app: &App) -> Result<usize, AppError> {
     use yingji_domain::search::terms;
-    use yingji_store::search::index_row;
+    use yingji_store::search::indexed_now as index_row;
     use yingji_store::{CaseFilter, IncidentFilter, WriteSet};
     const PAGE: i64 = 500;
     let mut n = 0;
@@ -243,4 +244,37 @@ pub async fn reindex(app: &App) -> Result<usize, AppError> {
 /// one).
 pub async fn index_is_empty(app: &App) -> Result<bool, AppError> {
     Ok(app.store.search_index_is_empty().await?)
+}
+
+/// Moves the records waiting for the index into it, a batch per transaction, until none is
+/// waiting. Answers how many it moved.
+pub async fn index_pending(app: &App) -> Result<usize, AppError> {
+    let mut n = 0;
+    loop {
+        let moved = app
+            .store
+            .index_pending(yingji_store::search::INDEX_BATCH)
+            .await?;
+        n += moved;
+        if moved == 0 {
+            return Ok(n);
+        }
+    }
+}
+
+/// The indexer: every `every`, the records written since are moved into the search index
+/// together (each term's page written once for all of them; see migration 0021).
+pub fn spawn_indexer(app: App, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(e) = index_pending(&app).await
+                && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
+            {
+                tracing::warn!(error = %e, folded, "search indexing failed");
+            }
+        }
+    });
 }

@@ -655,6 +655,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         });
     }
     yingji_server::spawn_ticker(state.clone(), Duration::from_secs(args.tick_seconds.max(1)));
+    // Records written in the last second enter the search index together.
+    yingji_app::search::spawn_indexer(state.clone(), Duration::from_secs(1));
     state.notify.clone().spawn();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

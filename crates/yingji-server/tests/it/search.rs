@@ -84,6 +84,7 @@ on_both! {
         let before = found(&app, "demo-duty-officer", "补偿").await;
         assert!(!before.is_empty(), "the demo's report about compensation is found");
         sqlx::query("DELETE FROM search_terms").execute(app.state.store.pool()).await.unwrap();
+        sqlx::query("DELETE FROM search_pending").execute(app.state.store.pool()).await.unwrap();
         assert!(found(&app, "demo-duty-officer", "补偿").await.is_empty());
         assert!(yingji_app::search::index_is_empty(&app.state).await.unwrap());
         let n = yingji_app::search::reindex(&app.state).await.unwrap();
@@ -92,5 +93,46 @@ on_both! {
         // Again: nothing changes.
         yingji_app::search::reindex(&app.state).await.unwrap();
         assert_eq!(ids(&found(&app, "demo-duty-officer", "补偿").await), ids(&before));
+    };
+}
+
+on_both! {
+    records_are_found_while_they_wait_for_the_index_and_after => |app: TestApp| async move {
+        // Written records wait in search_pending until the indexer moves them, many at a time;
+        // a search finds them either way, with the same answer.
+        let mut made = Vec::new();
+        for k in 0..3 {
+            let mut body = report_body(&app, 30 + k).await;
+            body["title"] = json!(format!("测试：柳塘巷居民反映噪声扰民第{k}次"));
+            let (s, inc) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+            assert_eq!(s, StatusCode::CREATED, "{inc}");
+            made.push(inc["id"].as_str().unwrap().to_string());
+        }
+        made.reverse();
+        let waiting = found(&app, "demo-duty-officer", "柳塘 噪声").await;
+        assert_eq!(ids(&waiting), made, "newest first, found while waiting");
+        let pending = |app: &TestApp| {
+            let pool = app.state.store.pool().clone();
+            async move {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_pending")
+                    .fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        assert!(pending(&app).await >= 3);
+        let moved = yingji_app::search::index_pending(&app.state).await.unwrap();
+        assert!(moved >= 3, "{moved}");
+        assert_eq!(pending(&app).await, 0, "nothing waits after the indexer ran");
+        assert_eq!(ids(&found(&app, "demo-duty-officer", "柳塘 噪声").await), made, "the same from the index");
+        // Out of scope, nothing either way.
+        assert!(found(&app, "demo-street-duty", "柳塘").await.is_empty());
+        // One more written after: found from both places, newest first.
+        let mut body = report_body(&app, 33).await;
+        body["title"] = json!("测试：柳塘巷噪声问题再次聚集");
+        let (s, inc) = app.post("/api/v1/incidents", "demo-duty-officer", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{inc}");
+        let mut all = vec![inc["id"].as_str().unwrap().to_string()];
+        all.extend(made.clone());
+        assert_eq!(ids(&found(&app, "demo-duty-officer", "柳塘 噪声").await), all);
     };
 }
