@@ -162,12 +162,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> impl IntoResponse
     PageOut(build(&state, &v).await.or_page(v.lang).map(|p| render(&p)))
 }
 
-/// How many records the desk reads at once (from the pool; on PostgreSQL each read is a round
-/// trip, so the desk's reads overlap instead of queueing one after another).
-const READ_AHEAD: usize = 8;
-
-/// Loads the open incidents in the viewer's scope (each from its stored record), with the calls
-/// of those still open (from the callout's projection row: the desk reads, it does not decide).
+/// Loads the open incidents in the viewer's scope (their stored records, read together), with
+/// the calls of those still open (from the callout's projection row: the desk reads, it does not decide).
 async fn open_incidents(
     state: &AppState,
     v: &Viewer,
@@ -178,7 +174,6 @@ async fn open_incidents(
     ),
     ApiError,
 > {
-    use futures_util::{StreamExt, TryStreamExt};
     let lists = futures_util::future::try_join_all(OPEN.iter().chain(["ended"].iter()).map(
         |status| async move {
             state
@@ -193,47 +188,35 @@ async fn open_incidents(
         },
     ))
     .await?;
-    // Owned ids and store handles: the reads are polled together inside the page's future.
+    // The records in one read (not a round trip each), kept in the lists' order.
     let ids: Vec<uuid::Uuid> = lists.into_iter().flatten().map(|r| r.id).collect();
-    let reads = ids.into_iter().map(|id| {
-        let store = state.store.clone();
-        async move {
-            match store.get_incident(id).await? {
-                Some(rec) => serde_json::from_str::<Incident>(&rec.body)
-                    .map(Some)
-                    .map_err(ApiError::internal),
-                None => Ok(None),
-            }
-        }
-    });
-    let incidents: Vec<Incident> = futures_util::stream::iter(reads)
-        .buffered(READ_AHEAD)
-        .try_collect::<Vec<Option<Incident>>>()
+    let mut bodies: std::collections::HashMap<uuid::Uuid, String> = state
+        .store
+        .incident_bodies(&ids)
         .await?
         .into_iter()
-        .flatten()
         .collect();
+    let incidents: Vec<Incident> = ids
+        .iter()
+        .filter_map(|id| bodies.remove(id))
+        .map(|b| serde_json::from_str::<Incident>(&b).map_err(ApiError::internal))
+        .collect::<Result<_, _>>()?;
     let open: Vec<uuid::Uuid> = incidents
         .iter()
         .filter(|i| OPEN.contains(&i.status.as_str()))
         .map(|i| i.id)
         .collect();
-    let reads = open.into_iter().map(|id| {
-        let store = state.store.clone();
-        async move {
-            let c = match store.callout(id).await? {
-                Some((body, _)) => {
-                    serde_json::from_str::<Callout>(&body).map_err(ApiError::internal)?
-                }
-                None => Callout::default(),
-            };
-            Ok::<_, ApiError>((id, c))
-        }
-    });
-    let callouts = futures_util::stream::iter(reads)
-        .buffered(READ_AHEAD)
-        .try_collect()
-        .await?;
+    let callouts = state
+        .store
+        .callouts_of(&open)
+        .await?
+        .into_iter()
+        .map(|(id, b)| {
+            serde_json::from_str::<Callout>(&b)
+                .map(|c| (id, c))
+                .map_err(ApiError::internal)
+        })
+        .collect::<Result<_, _>>()?;
     Ok((incidents, callouts))
 }
 
