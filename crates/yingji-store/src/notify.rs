@@ -474,24 +474,17 @@ impl Store {
         })
     }
 
-    /// The callouts (JSON bodies) of the incidents among `ids` that have one, in one read per
-    /// 500 ids: (incident, body), in no particular order.
+    /// The callouts (JSON bodies) of the incidents among `ids` that have one, read together
+    /// ([`Store::fetch_all_in`]): (incident, body), in no particular order.
     pub async fn callouts_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let args: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
-            for r in self
-                .fetch_all(
-                    &format!("SELECT yj_text(incident_id), yj_text(body) FROM callouts WHERE incident_id IN ({marks})"),
-                    &args,
-                )
-                .await?
-            {
-                out.push((uuid_col(&r, 0)?, r.try_get(1)?));
-            }
-        }
-        Ok(out)
+        self.fetch_all_in(
+            "SELECT yj_text(incident_id), yj_text(body) FROM callouts WHERE incident_id IN ",
+            ids,
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?)))
+        .collect()
     }
 
     /// Incidents whose callout has something due at or before `now_ms`.

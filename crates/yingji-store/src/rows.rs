@@ -688,6 +688,21 @@ impl Store {
             .await?)
     }
 
+    /// The rows of `sql_head` (a query ending in `… IN `) for each of `ids`, read 500 ids at a
+    /// time: a page showing many records reads them together, not one round trip each.
+    pub(crate) async fn fetch_all_in(&self, sql_head: &str, ids: &[Uuid]) -> Result<Vec<AnyRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let args: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
+            out.extend(
+                self.fetch_all(&format!("{sql_head}({marks})"), &args)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// The first row a read answers, if any (see [`Store::fetch_all`]).
     pub(crate) async fn fetch_optional(&self, sql: &str, args: &[Val]) -> Result<Option<AnyRow>> {
         let text = expand(self.backend(), sql, args);
@@ -791,27 +806,17 @@ impl Store {
         .transpose()
     }
 
-    /// The stored records (JSON bodies) of the incidents among `ids` that exist, in one read
-    /// per 500 ids (a page that shows many incidents reads them together, not one round trip
-    /// each). In no particular order.
+    /// The stored records (JSON bodies) of the incidents among `ids` that exist, read
+    /// together ([`Store::fetch_all_in`]). In no particular order.
     pub async fn incident_bodies(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let args: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
-            for r in self
-                .fetch_all(
-                    &format!(
-                        "SELECT yj_text(id), yj_text(body) FROM incidents WHERE id IN ({marks})"
-                    ),
-                    &args,
-                )
-                .await?
-            {
-                out.push((uuid_col(&r, 0)?, r.try_get(1)?));
-            }
-        }
-        Ok(out)
+        self.fetch_all_in(
+            "SELECT yj_text(id), yj_text(body) FROM incidents WHERE id IN ",
+            ids,
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((uuid_col(r, 0)?, r.try_get(1)?)))
+        .collect()
     }
 
     /// The incidents of a subtree matching the filter, newest first. The matching rows in the
