@@ -42,13 +42,13 @@ pub fn index_row(
     )))
 }
 
-/// A record's terms written straight into `search_terms` (for [`index_row`]'s bulk
-/// counterpart: indexing many records at once, as the indexer and the reindex of a database
-/// from before migration 0015 do). None when the record has no term.
-pub fn indexed_now(kind: &str, id: Uuid, path: &str, terms: &BTreeSet<String>) -> Option<Row> {
+/// A record's terms written straight into `search_terms`, not through `search_pending` (the
+/// reindex of a database from before migration 0015, which indexes many records a write):
+/// one statement per [`TERMS_PER_STATEMENT`] terms, none when the record has no term.
+pub fn indexed_now(kind: &str, id: Uuid, path: &str, terms: &BTreeSet<String>) -> Vec<Row> {
     let rows: Vec<(&str, &str, Uuid, &str)> =
         terms.iter().map(|t| (t.as_str(), kind, id, path)).collect();
-    term_rows(&rows).into_iter().next()
+    term_rows(&rows)
 }
 
 /// `INSERT … ON CONFLICT DO NOTHING` statements for (term, kind, id, path) rows, at most
