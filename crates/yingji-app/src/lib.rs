@@ -25,6 +25,7 @@ pub mod replay;
 pub mod reports;
 pub mod sealer;
 pub mod search;
+pub mod secrets;
 pub mod subjects;
 pub mod ticker;
 pub mod trust;
@@ -38,6 +39,7 @@ use uuid::Uuid;
 use yingji_domain::clock::Clock;
 use yingji_domain::{ActorRef, PersonRef};
 use yingji_plan::Plan;
+use yingji_store::bus::BusMessage;
 use yingji_store::{Row, Store, StoreError, WriteSet};
 
 pub use actor::Actor;
@@ -62,7 +64,8 @@ pub struct App {
     pub sealer: Arc<sealer::Sealer>,
     /// What was committed, for live pages and streams. Fed by [`App::commit`] only.
     changes: tokio::sync::broadcast::Sender<Change>,
-    /// A per-process secret that binds the console's CSRF tokens to a session.
+    /// The secret that binds the console's CSRF tokens to a session: the deployment's
+    /// (`secrets.rs`) under `serve`, a random one otherwise.
     console_key: Arc<[u8; 32]>,
     /// Case rules per jurisdiction and the working-day calendar (loaded at start).
     pub case_rules: Arc<CaseRules>,
@@ -93,6 +96,23 @@ pub struct Change {
     /// The kind of command that wrote it (`incident.verify`…), or None for a write that is not
     /// a command (none today but the store's own maintenance).
     pub command: Option<&'static str>,
+}
+
+impl Change {
+    /// The stream kind of [`Change::resync`].
+    pub const RESYNC: &'static str = "*";
+
+    /// Not one stream but "anything may have changed" (the bus was lost meanwhile): every
+    /// live page refreshes, whatever its scope.
+    pub fn resync() -> Change {
+        Change {
+            stream_id: Uuid::nil(),
+            stream_kind: Change::RESYNC.to_string(),
+            jurisdiction_id: Uuid::nil(),
+            jurisdiction_path: String::from("/"),
+            command: None,
+        }
+    }
 }
 
 /// 32 random bytes (256 bits) from the operating system's generator.
@@ -243,6 +263,12 @@ impl App {
         self
     }
 
+    /// Uses this CSRF key (the deployment's: `secrets.rs`) instead of one of this process.
+    pub fn with_console_key(mut self, key: [u8; 32]) -> Self {
+        self.console_key = Arc::new(key);
+        self
+    }
+
     /// The secret the console derives its CSRF tokens from.
     pub fn console_key(&self) -> &[u8; 32] {
         &self.console_key
@@ -298,6 +324,38 @@ impl App {
             .rows
             .iter()
             .any(|r| matches!(r, Row::Outbox(_) | Row::Delivery(_)));
+        let mut changes = Vec::with_capacity(moved.len());
+        for (stream_id, stream_kind, jurisdiction_id) in moved {
+            // A jurisdiction this write creates is not stored yet: its path is in the write.
+            let created = ws.rows.iter().find_map(|r| match r {
+                Row::Jurisdiction(j) if j.id == jurisdiction_id => Some(j.path.clone()),
+                _ => None,
+            });
+            let jurisdiction_path = match created {
+                Some(p) => p,
+                None => match self.store.jurisdiction(jurisdiction_id).await {
+                    Ok(Some(j)) => j.path,
+                    // A stream outside any jurisdiction (the system's own) is seen by no one
+                    // but the root.
+                    _ => String::from("/"),
+                },
+            };
+            changes.push(Change {
+                stream_id,
+                stream_kind,
+                jurisdiction_id,
+                jurisdiction_path,
+                command,
+            });
+        }
+        // Other processes on the database hear of it in the same transaction.
+        ws.bus.extend(changes.iter().map(|c| BusMessage::Change {
+            stream_id: c.stream_id,
+            stream_kind: c.stream_kind.clone(),
+            jurisdiction_id: c.jurisdiction_id,
+            jurisdiction_path: c.jurisdiction_path.clone(),
+            command: c.command.map(str::to_string),
+        }));
         match self.store.commit(ws).await {
             Ok(()) => {
                 let mut f = self
@@ -325,23 +383,71 @@ impl App {
         if outbox {
             self.notify.wake.notify_one();
         }
-        for (stream_id, stream_kind, jurisdiction_id) in moved {
-            let jurisdiction_path = match self.store.jurisdiction(jurisdiction_id).await {
-                Ok(Some(j)) => j.path,
-                // A stream outside any jurisdiction (the system's own) is seen by no one
-                // but the root.
-                _ => String::from("/"),
-            };
+        for c in changes {
             // No receiver (no open live page) is not an error.
-            let _ = self.changes.send(Change {
+            let _ = self.changes.send(c);
+        }
+        Ok(())
+    }
+
+    /// Joins the change bus of the processes sharing this database (PostgreSQL; nothing on
+    /// SQLite): what another process commits reaches this one's live pages and inbox streams
+    /// as its own commits do, and its directory changes drop this one's cache (the store does
+    /// that). After the bus was lost, every live page is told to refresh. Returns once this
+    /// process listens.
+    pub async fn join_bus(&self) -> Result<(), StoreError> {
+        if self.store.backend() != yingji_store::Backend::Postgres {
+            return Ok(());
+        }
+        let mut rx = self.store.bus();
+        self.store.listen().await?;
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(m) => app.heard(m).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        app.heard(BusMessage::Resync).await;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// One message from another process (or the bus's own resync).
+    async fn heard(&self, m: BusMessage) {
+        match m {
+            BusMessage::Change {
                 stream_id,
                 stream_kind,
                 jurisdiction_id,
                 jurisdiction_path,
                 command,
-            });
+            } => {
+                let command =
+                    command.and_then(|k| command::COMMAND_KINDS.iter().copied().find(|c| *c == k));
+                let _ = self.changes.send(Change {
+                    stream_id,
+                    stream_kind,
+                    jurisdiction_id,
+                    jurisdiction_path,
+                    command,
+                });
+            }
+            BusMessage::Inbox { delivery_id } => match self.store.delivery(delivery_id).await {
+                Ok(Some(d)) => {
+                    let _ = self.notify.inbox.send(d);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading an in-app message from the bus"),
+            },
+            BusMessage::Directory => {}
+            BusMessage::Resync => {
+                let _ = self.changes.send(Change::resync());
+            }
         }
-        Ok(())
     }
 
     /// Listens to what is committed from now on.

@@ -12,6 +12,7 @@ use crate::outbound::AllowList;
 #[serde(deny_unknown_fields, default)]
 pub struct NotifyConfig {
     /// The address people open acknowledgement links at, e.g. `https://yingji.example.gov.cn`.
+    /// Empty (the default): the server's own address, `--public-url` or else `--listen`.
     pub base_url: String,
     /// Key for signing acknowledgement links and verifying inbound SMS webhooks. The server
     /// generates and keeps one in its data directory when this is empty.
@@ -51,7 +52,7 @@ pub struct NotifyConfig {
 impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: String::new(),
             secret: String::new(),
             poll_ms: 500,
             max_attempts: 8,

@@ -801,3 +801,62 @@ async fn redirects_are_not_followed() {
         "{st:?}"
     );
 }
+
+#[tokio::test]
+async fn an_activation_call_goes_out_ahead_of_50000_pending_reminders() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let on_duty = person(&f, "韩立春", None, &[("webhook", &url)]).await;
+    let late = person(&f, "范文清", None, &[]).await;
+    // 50,000 overdue-task reminders, all older than the call.
+    let earlier = fmt_ts(f.clock.now_ts() - SignedDuration::from_hours(1));
+    let mut ws = WriteSet::default();
+    for n in 0..50_000 {
+        ws.rows.push(Row::Outbox(OutboxRow {
+            id: Uuid::now_v7(),
+            event_id: Uuid::now_v7(),
+            kind: "task_overdue".into(),
+            payload: json!({
+                "people": [{"person_id": late, "name": "范文清"}],
+                "subject": "任务逾期提醒",
+                "text": format!("第{n}项任务已逾期"),
+                "jurisdiction_path": "/q/",
+            })
+            .to_string(),
+            next_at: earlier.clone(),
+            created_at: earlier.clone(),
+        }));
+    }
+    f.store.commit(ws).await.unwrap();
+    call(&f, &[(on_duty, "韩立春")], false).await;
+    let w = worker(&f, cfg());
+    let started = std::time::Instant::now();
+    let r = w.run_once().await.unwrap();
+    assert!(r.expanded > 0, "{r:?}");
+    let took = until(std::time::Duration::from_secs(5), || {
+        let rx = rx.clone();
+        async move { !rx.lock().unwrap().delivered.is_empty() }
+    })
+    .await;
+    let got = rx.lock().unwrap().delivered.clone();
+    assert_eq!(
+        got.len(),
+        1,
+        "the call reached the person on duty in the first round"
+    );
+    assert_eq!(got[0]["text"], "青石镇启动Ⅳ级响应，请立即到岗。");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "delivered {took:?} after the round, {:?} in all",
+        started.elapsed()
+    );
+    // The reminders are still expanded, in later rounds.
+    assert!(
+        f.store
+            .pending_outbox(10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| o.kind == "task_overdue")
+    );
+}

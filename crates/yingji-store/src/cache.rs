@@ -1,9 +1,9 @@
 //! A small read-through cache of directory rows that every request reads (people by token and
 //! by id, accounts, API tokens, role grants, jurisdictions, latest plans, post holders, duty
-//! rosters). An entry lives at most [`TTL`] — which bounds staleness when
-//! another process (a second server on PostgreSQL, an operator's CLI) changes the directory —
-//! and the whole cache is dropped whenever this process commits a write that touches the
-//! directory. A generation counter keeps a read that raced with such a write from putting an
+//! rosters). The whole cache is dropped whenever this process commits a write that touches the
+//! directory, or hears on the change bus (`bus.rs`) that another server did. An entry lives at
+//! most [`TTL`], which bounds staleness when a process that does not publish on the bus (an
+//! operator's CLI on SQLite) changes the directory. A generation counter keeps a read that raced with such a write from putting an
 //! old row back.
 
 use std::collections::HashMap;

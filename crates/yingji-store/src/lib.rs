@@ -15,6 +15,7 @@
 mod audit;
 mod backup;
 pub mod burst;
+pub mod bus;
 mod cache;
 mod cases;
 mod merge;
@@ -168,6 +169,25 @@ pub enum Backend {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The read pool of a PostgreSQL database (the writers hold two connections more, and the
+/// change bus one). Several processes share one database's `max_connections` (100 by
+/// default), so the default is small.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// An idle connection is closed after this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// The store handle; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -191,6 +211,12 @@ struct Inner {
     rosters: cache::Ttl<Uuid, Vec<(String, String)>>,
     /// The keys that sign stream heads and checkpoints (`audit.rs`), set by the application.
     audit_keys: std::sync::RwLock<Option<Arc<audit::AuditKeys>>>,
+    /// This process's id on the change bus (`bus.rs`).
+    process: Uuid,
+    /// What other processes committed, as heard on the bus.
+    bus: tokio::sync::broadcast::Sender<bus::BusMessage>,
+    /// Where the bus listens (PostgreSQL only).
+    bus_url: Option<String>,
 }
 
 use sqlite_writer::Job;
@@ -206,16 +232,35 @@ impl Store {
         })?;
         let path = dir.join("yingji.db");
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        Self::open(&url, Backend::Sqlite, path.display().to_string()).await
+        Self::open(
+            &url,
+            Backend::Sqlite,
+            path.display().to_string(),
+            &PoolSettings::default(),
+        )
+        .await
     }
 
     /// Opens `postgres://…` or `sqlite://…` and migrates it.
     pub async fn open_url(url: &str) -> Result<Store> {
+        Self::open_url_with(url, &PoolSettings::default()).await
+    }
+
+    /// [`Store::open_url`] with these pool settings (PostgreSQL).
+    pub async fn open_url_with(url: &str, pool: &PoolSettings) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open(url, Backend::Postgres, redact(url)).await
+            let location = redact(url);
+            // Named in pg_stat_activity, unless the URL names it otherwise.
+            let url = if url.contains("application_name=") {
+                url.to_string()
+            } else {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}application_name=yingji")
+            };
+            Self::open(&url, Backend::Postgres, location, pool).await
         } else if let Some(rest) = url.strip_prefix("sqlite://") {
             let path = rest.split('?').next().unwrap_or(rest).to_string();
-            Self::open(url, Backend::Sqlite, path).await
+            Self::open(url, Backend::Sqlite, path, pool).await
         } else {
             Err(StoreError::Other(anyhow::anyhow!(
                 "unsupported database URL `{}`: use postgres://… or sqlite://…",
@@ -224,14 +269,27 @@ impl Store {
         }
     }
 
-    async fn open(url: &str, backend: Backend, location: String) -> Result<Store> {
+    async fn open(
+        url: &str,
+        backend: Backend,
+        location: String,
+        settings: &PoolSettings,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let opts: AnyConnectOptions = url
             .parse::<AnyConnectOptions>()
             .map_err(|e| StoreError::Other(anyhow::anyhow!("database URL: {e}")))?
             .disable_statement_logging();
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 32 })
+            .max_connections(if backend == Backend::Sqlite {
+                8
+            } else {
+                settings.max_connections.max(1)
+            })
+            .min_connections(0)
+            // Idle connections are closed, so that many processes on one database do not
+            // hold its connections while they have nothing to do.
+            .idle_timeout(settings.idle_timeout)
             // A request waits at most this long for a connection, then answers 503 with
             // Retry-After instead of holding the client.
             .acquire_timeout(Duration::from_secs(3))
@@ -283,6 +341,9 @@ impl Store {
                 grants: cache::Ttl::new(),
                 rosters: cache::Ttl::new(),
                 audit_keys: std::sync::RwLock::new(None),
+                process: Uuid::now_v7(),
+                bus: tokio::sync::broadcast::channel(4096).0,
+                bus_url: (backend == Backend::Postgres).then(|| url.to_string()),
             }),
         })
     }
@@ -301,8 +362,15 @@ impl Store {
     }
 
     /// Commits a write set durably. Returns only after the transaction is committed.
-    pub async fn commit(&self, ws: WriteSet) -> Result<()> {
+    pub async fn commit(&self, mut ws: WriteSet) -> Result<()> {
         let directory = cache::touches_directory(&ws);
+        // Other processes hear of it in the same transaction (`bus.rs`).
+        let mut notices = std::mem::take(&mut ws.bus);
+        if directory {
+            notices.push(bus::BusMessage::Directory);
+        }
+        let publish = self.bus_statements(notices);
+        ws.rows.extend(publish);
         let r = self.commit_inner(ws).await;
         if directory {
             self.invalidate();

@@ -118,6 +118,17 @@ pub struct DeliveryFilter {
     pub limit: i64,
 }
 
+/// Outbox kinds expanded before the others (the others are reminders of what is overdue or
+/// late, which can pile up by the thousand).
+pub const URGENT_KINDS: [&str; 6] = [
+    "call",
+    "warning",
+    "upward_report",
+    "extension_requested",
+    "petitioner_notice",
+    "dispute_reported_upward",
+];
+
 impl Store {
     /// Records the expansion of outbox intents: the new deliveries (each inserted unless it
     /// exists) and, per intent, expanded or skipped with the reason (`Some`), in one
@@ -129,6 +140,13 @@ impl Store {
         at: &str,
     ) -> Result<()> {
         let mut ws = WriteSet::default();
+        // In-app messages are pushed live by every process (`bus.rs`).
+        ws.bus.extend(
+            deliveries
+                .iter()
+                .filter(|d| d.channel == "inapp")
+                .map(|d| crate::bus::BusMessage::Inbox { delivery_id: d.id }),
+        );
         ws.rows.extend(
             deliveries
                 .into_iter()
@@ -206,12 +224,31 @@ impl Store {
         self.commit(ws).await
     }
 
+    /// Up to `limit` outbox rows waiting to be expanded: the urgent kinds ([`URGENT_KINDS`]:
+    /// calls, warnings, reports upward…) first, oldest first, then the reminders, so that an
+    /// activation's calls never wait behind thousands of overdue reminders (issue 21: 131 s
+    /// behind 28,000).
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxItem>> {
-        let rows = self.fetch_all(
-            "SELECT yj_text(id), yj_text(event_id), kind, yj_text(payload) FROM outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?",
-            &vals![limit],
+        let marks = vec!["?"; URGENT_KINDS.len()].join(", ");
+        let mut args: Vec<crate::rows::Val> = URGENT_KINDS
+            .iter()
+            .map(|k| (*k).to_string().into())
+            .collect();
+        args.push(limit.into());
+        let mut rows = self.fetch_all(
+            &format!("SELECT yj_text(id), yj_text(event_id), kind, yj_text(payload) FROM outbox WHERE state = 'pending' AND kind IN ({marks}) ORDER BY created_at LIMIT ?"),
+            &args,
         )
         .await?;
+        if (rows.len() as i64) < limit {
+            args.pop();
+            args.push((limit - rows.len() as i64).into());
+            rows.extend(self.fetch_all(
+                &format!("SELECT yj_text(id), yj_text(event_id), kind, yj_text(payload) FROM outbox WHERE state = 'pending' AND kind NOT IN ({marks}) ORDER BY created_at LIMIT ?"),
+                &args,
+            )
+            .await?);
+        }
         rows.iter()
             .map(|r| {
                 Ok(OutboxItem {

@@ -236,7 +236,16 @@ fn json_statement(first: &Stmt, rows: &[&[Val]]) -> Option<Stmt> {
 async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
     let groups = merge::groups(writes);
     let mut tx = pool.begin().await?;
+    // The writes' notices to other processes (`bus.rs`) go in one statement at the end (they
+    // are delivered at commit in any case), not one round trip each.
+    let mut notices: Vec<&str> = Vec::new();
     for g in &groups {
+        if g.first.sql == crate::bus::NOTIFY_SQL
+            && let [Val::Text(payload)] = g.first.args.as_slice()
+        {
+            notices.push(payload);
+            continue;
+        }
         match g.template {
             None => {
                 // Row-count checks and unique-conflict names live on unmergeable statements,
@@ -254,6 +263,17 @@ async fn merged(pool: &AnyPool, writes: &[&[Stmt]]) -> Result<()> {
                 apply_statements(Backend::Postgres, &mut tx, &sts).await?;
             }
         }
+    }
+    if !notices.is_empty() {
+        let all = serde_json::to_string(&notices).expect("texts serialise");
+        let st = Stmt::new(
+            format!(
+                "SELECT pg_notify('{}', n) FROM json_array_elements_text(?::json) AS n",
+                crate::bus::CHANNEL
+            ),
+            vec![Val::Text(all)],
+        );
+        apply_statements(Backend::Postgres, &mut tx, std::slice::from_ref(&st)).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())

@@ -15,6 +15,8 @@ pub struct WriteSet {
     pub heads: Vec<StreamHead>,
     pub rows: Vec<Row>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// What other processes are told when this write commits (`bus.rs`; PostgreSQL only).
+    pub bus: Vec<crate::bus::BusMessage>,
 }
 
 /// Advances a stream from `expected_version` (0: the stream is new) to `new_version`.

@@ -91,6 +91,7 @@ impl Store {
             ("petitioner_contact", "case_petitioners"),
             ("petitioner_address", "case_petitioners"),
             ("wrapped_key", "subject_keys"),
+            ("value", "deployment_secrets"),
         ] {
             let sql = format!(
                 "SELECT {col} FROM {table} WHERE {col} LIKE 'sealed1:%' ORDER BY {col} DESC LIMIT 1"
@@ -100,6 +101,57 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Holds the database's first-start lock until the answer is dropped: on PostgreSQL a
+    /// session advisory lock on a connection of its own (closed on drop, which releases it,
+    /// also when the process dies); SQLite has one process. Processes starting at once on an
+    /// empty database take turns, so that one of them seeds it (one root, one demo) and the
+    /// others find it seeded.
+    pub async fn start_lock(&self) -> Result<StartLock> {
+        if self.backend() != crate::Backend::Postgres {
+            return Ok(StartLock(None));
+        }
+        let mut conn = self.pool().acquire().await?.detach();
+        sqlx::Executor::execute(&mut conn, "SELECT pg_advisory_lock(7146515291000000021)").await?;
+        Ok(StartLock(Some(conn)))
+    }
+
+    /// A deployment-wide secret as stored (sealed), if one of that name was made.
+    pub async fn deployment_secret(&self, name: &str) -> Result<Option<String>> {
+        let row = self
+            .fetch_optional(
+                "SELECT value FROM deployment_secrets WHERE name = ?",
+                &vals![name.to_string()],
+            )
+            .await?;
+        row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
+    }
+
+    /// Keeps `sealed` as the deployment's secret `name` unless one is there already, and
+    /// answers the one stored (when processes race, the first one's, for all of them).
+    pub async fn keep_deployment_secret(
+        &self,
+        name: &str,
+        sealed: String,
+        at: &str,
+    ) -> Result<String> {
+        if let Some(v) = self.deployment_secret(name).await? {
+            return Ok(v);
+        }
+        let mut ws = crate::WriteSet::default();
+        ws.rows
+            .push(crate::Row::Directory(crate::DirectoryWrite::Secret {
+                name: name.to_string(),
+                sealed,
+                created_at: at.to_string(),
+            }));
+        self.commit(ws).await?;
+        self.deployment_secret(name).await?.ok_or_else(|| {
+            crate::StoreError::Other(anyhow::anyhow!(
+                "the deployment secret {name} was not stored"
+            ))
+        })
     }
 
     /// Whether the database answers a query now (readiness).
@@ -233,3 +285,6 @@ impl Store {
             .collect()
     }
 }
+
+/// The first-start lock ([`Store::start_lock`]); released when dropped.
+pub struct StartLock(#[allow(dead_code)] Option<sqlx::AnyConnection>);

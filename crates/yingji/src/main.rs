@@ -121,6 +121,14 @@ struct DbArgs {
     /// YINGJI_DATA_KEY, else <data>/data.key (created on first start with mode 0600).
     #[arg(long, env = "YINGJI_DATA_KEY_FILE")]
     data_key_file: Option<PathBuf>,
+    /// PostgreSQL: connections this process reads with at most (it writes with two more and
+    /// listens to the other processes with one). Processes on one database share its
+    /// max_connections.
+    #[arg(long, env = "YINGJI_DB_POOL", default_value = "10")]
+    db_pool: u32,
+    /// PostgreSQL: seconds an idle read connection is kept before it is closed.
+    #[arg(long, env = "YINGJI_DB_IDLE_SECONDS", default_value = "60")]
+    db_idle_seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -130,6 +138,11 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "YINGJI_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The address people reach this deployment at (acknowledgement links), e.g.
+    /// https://yingji.example.gov.cn; the same for every process behind one load balancer.
+    /// Default: the notification configuration's base_url, else http://<--listen>.
+    #[arg(long, env = "YINGJI_PUBLIC_URL")]
+    public_url: Option<String>,
     /// On first start, create only a root jurisdiction and an administrator instead of the demo.
     #[arg(long, env = "YINGJI_NO_DEMO")]
     no_demo: bool,
@@ -137,7 +150,7 @@ struct ServeArgs {
     #[arg(long, env = "YINGJI_PLANS")]
     plans: Option<PathBuf>,
     /// How often to mark what has fallen due, in seconds.
-    #[arg(long, default_value = "5")]
+    #[arg(long, env = "YINGJI_TICK_SECONDS", default_value = "5")]
     tick_seconds: u64,
     /// Sign-in and role settings (JSON; see docs/security.md). Default: the built-in roles.
     #[arg(long, env = "YINGJI_TRUST")]

@@ -14,7 +14,13 @@ use crate::{DbArgs, ServeArgs};
 
 async fn open(db: &DbArgs) -> Result<Store> {
     let store = match &db.database_url {
-        Some(url) => Store::open_url(url).await,
+        Some(url) => {
+            let pool = yingji_store::PoolSettings {
+                max_connections: db.db_pool,
+                idle_timeout: Duration::from_secs(db.db_idle_seconds.max(1)),
+            };
+            Store::open_url_with(url, &pool).await
+        }
         None => Store::open_sqlite(&db.data).await,
     };
     store.map_err(|e| anyhow::anyhow!("{e}"))
@@ -483,9 +489,17 @@ pub fn calendar_check(dir: Option<&std::path::Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The notification configuration: the file when given, else defaults; the link-signing secret
-/// from the file, `YINGJI_SECRET`, or a key generated once and kept in the data directory.
-fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::NotifyConfig> {
+/// The notification configuration: the file when given, else defaults. The address in links:
+/// `--public-url`, else the file's `base_url`, else the listening address. The link-signing
+/// secret: the file's, `YINGJI_SECRET`, the key kept in the data directory by earlier versions
+/// (SQLite), or else the deployment's, made once and kept in the database (`secrets.rs`), so
+/// that every process of one database signs and accepts the same links.
+async fn notify_config(
+    args: &ServeArgs,
+    addr: &SocketAddr,
+    store: &Store,
+    sealer: &yingji_app::sealer::Sealer,
+) -> Result<yingji_notify::NotifyConfig> {
     let mut cfg = match &args.notify_config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -493,29 +507,37 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
             yingji_notify::NotifyConfig::from_toml(&text)
                 .map_err(|e| anyhow::anyhow!("notification config {}: {e}", p.display()))?
         }
-        None => yingji_notify::NotifyConfig {
-            base_url: format!("http://{addr}"),
-            ..Default::default()
-        },
+        None => yingji_notify::NotifyConfig::default(),
     };
+    if let Some(u) = public_url(args)? {
+        cfg.base_url = u;
+    } else if cfg.base_url.trim().is_empty() {
+        cfg.base_url = format!("http://{addr}");
+    }
     if cfg.secret.is_empty() {
+        let legacy = args.db.data.join("notify-secret");
         if let Ok(s) = std::env::var("YINGJI_SECRET")
             && !s.is_empty()
         {
             cfg.secret = s;
+        } else if let Some(s) = args
+            .db
+            .database_url
+            .is_none()
+            .then(|| std::fs::read_to_string(&legacy).ok())
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+        {
+            cfg.secret = s.trim().to_string();
         } else {
-            std::fs::create_dir_all(&args.db.data).ok();
-            let path = args.db.data.join("notify-secret");
-            cfg.secret = match std::fs::read_to_string(&path) {
-                Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
-                _ => {
-                    // 256 bits from the operating system's generator, readable by the owner only.
-                    let s = yingji_app::accounts::random_token();
-                    write_private(&path, &s)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    s
-                }
-            };
+            cfg.secret = yingji_app::secrets::deployment_secret(
+                store,
+                sealer,
+                yingji_app::secrets::ACK_LINKS,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .map_err(app_error)?;
         }
     }
     if !cfg.holidays.is_empty() {
@@ -528,6 +550,24 @@ fn notify_config(args: &ServeArgs, addr: &SocketAddr) -> Result<yingji_notify::N
         );
     }
     Ok(cfg)
+}
+
+/// The public address from `--public-url` (checked: an http or https URL, no trailing slash).
+fn public_url(args: &ServeArgs) -> Result<Option<String>> {
+    let Some(u) = args
+        .public_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        return Ok(None);
+    };
+    if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace) {
+        anyhow::bail!(
+            "--public-url `{u}` is not an http:// or https:// address such as https://yingji.example.gov.cn"
+        );
+    }
+    Ok(Some(u.trim_end_matches('/').to_string()))
 }
 
 /// `yingji roster gaps`.
@@ -594,12 +634,28 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
         .with_context(|| format!("{}", f.display()))?,
     };
-    let cfg = notify_config(&args, &addr)?;
     let sealer = checked_sealer(&store, &args.db).await?;
+    let cfg = notify_config(&args, &addr, &store, &sealer).await?;
+    let console_key = yingji_app::secrets::deployment_secret(
+        &store,
+        &sealer,
+        yingji_app::secrets::CONSOLE,
+        jiff::Timestamp::now(),
+    )
+    .await
+    .map_err(app_error)?;
     let state = AppState::with_notify(store.clone(), Arc::new(SystemClock), cfg)?
         .with_trust(trust)
         .with_sealer(sealer)
-        .with_case_rules(case_rules(&args)?);
+        .with_case_rules(case_rules(&args)?)
+        .with_console_key(yingji_app::secrets::key_of(&console_key));
+    // What the other processes on this database commit reaches this one's live pages.
+    state.join_bus().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Processes starting at once on an empty database seed it once.
+    let first_start = store
+        .start_lock()
+        .await
+        .map_err(|e| anyhow::anyhow!("taking the first-start lock: {e}"))?;
     if yingji_server::demo::is_empty(&state)
         .await
         .map_err(app_error)?
@@ -628,6 +684,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.plans {
         load_plan_dir(&state, dir).await?;
     }
+    drop(first_start);
     // A database from before the search index (migration 0015): its records are indexed once,
     // in the background (searches find them as they are indexed).
     if yingji_app::search::index_is_empty(&state)
@@ -696,16 +753,6 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     .await;
     eprintln!("yingji stopped: requests in flight were answered");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a secret file readable by its owner only.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)?.write_all(text.as_bytes())
 }
 
 /// SIGTERM (a service manager's stop) or Ctrl-C.

@@ -873,6 +873,11 @@ async fn live(
                 }
             };
             match got {
+                // The change bus was lost meanwhile: anything may have changed.
+                Ok(c) if c.stream_kind == yingji_app::Change::RESYNC => {
+                    let ev = SseEvent::default().event("change").data("lagged *");
+                    return Some((Ok(ev), (rx, guard)));
+                }
                 Ok(c) => {
                     // A change to a person (a sign-out, a disabling) may have ended this one.
                     if c.stream_kind == "person" && !guard.still_valid().await {

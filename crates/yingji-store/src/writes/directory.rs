@@ -43,6 +43,13 @@ pub enum DirectoryWrite {
         updated_at: String,
     },
     // --- End of the notification variants. ---
+    /// A deployment-wide secret (sealed), unless one of that name is there already (another
+    /// process made it first: the write keeps theirs).
+    Secret {
+        name: String,
+        sealed: String,
+        created_at: String,
+    },
 }
 
 impl Statements for DirectoryWrite {
@@ -96,6 +103,14 @@ impl Statements for DirectoryWrite {
             } => out.push(Stmt::new(
                 "INSERT INTO rosters (jurisdiction_id, post_id, body, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction_id, post_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
                 args![jurisdiction_id, post_id, Val::json(body), Val::ts(updated_at)],
+            )),
+            DirectoryWrite::Secret {
+                name,
+                sealed,
+                created_at,
+            } => out.push(Stmt::new(
+                "INSERT INTO deployment_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                args![name, sealed, created_at],
             )),
         }
     }
