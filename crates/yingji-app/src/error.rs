@@ -191,6 +191,7 @@ impl From<StoreError> for AppError {
                 .details(serde_json::json!({ "retry_after_s": 5 }))
             }
             StoreError::Other(e) => AppError::internal(format!("{e:#}")),
+            StoreError::SchemaBehind(why) => AppError::internal(why),
         }
     }
 }

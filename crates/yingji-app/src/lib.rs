@@ -455,6 +455,11 @@ impl App {
         self.changes.subscribe()
     }
 
+    /// Live pages and inbox streams open on this process now.
+    pub fn live_subscribers(&self) -> usize {
+        self.changes.receiver_count() + self.notify.inbox.receiver_count()
+    }
+
     /// A plan version, parsed once and cached.
     pub async fn plan(&self, plan_id: &str, version: i64) -> Result<Arc<Plan>, AppError> {
         let key = (plan_id.to_string(), version);

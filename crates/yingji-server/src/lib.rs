@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod listen;
+pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
 pub mod streams;
@@ -175,6 +176,12 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
+/// Liveness: the process answers (whatever the database does). A supervisor restarts a
+/// process that stops answering this; a load balancer asks `/readyz` (the same as `/healthz`).
+async fn livez() -> Response {
+    axum::Json(serde_json::json!({ "status": "alive" })).into_response()
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
@@ -242,6 +249,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/metrics", get(metrics::metrics))
         .merge(pages::routes())
         .merge(notify::page_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -256,6 +266,7 @@ pub fn app(state: AppState) -> Router {
         // Outside the timeout, so that a timeout's answer gets the envelope too.
         .layer(axum::middleware::map_response(envelope_errors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(metrics::observe))
         .with_state(state)
 }
 

@@ -18,6 +18,7 @@ pub mod burst;
 pub mod bus;
 mod cache;
 mod cases;
+mod gauges;
 mod merge;
 pub mod notify;
 mod pg_writer;
@@ -41,6 +42,7 @@ use yingji_domain::audit::{EventEnvelope, StoredEvent};
 pub use audit::{AuditKeys, CheckpointInfo, IncidentColumns, SigCheck, VerifyReport};
 pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use cases::*;
+pub use gauges::Gauges;
 pub use rows::*;
 pub use trust::*;
 pub use writes::*;
@@ -57,6 +59,9 @@ pub enum StoreError {
     /// refusing connections): the request may be retried later; nothing was written.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The schema lacks migrations this binary needs (opened without migrating).
+    #[error("{0}")]
+    SchemaBehind(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -169,6 +174,34 @@ pub enum Backend {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Without migrating: the database must hold every migration of this binary (newer ones
+/// than it knows are fine: see [`PoolSettings::migrate`]).
+async fn schema_is_current(
+    pool: &AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+    location: &str,
+) -> Result<()> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    let missing: Vec<String> = migrator
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{:04} {}", m.version, m.description))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::SchemaBehind(format!(
+            "the schema of {location} lacks {} migration(s) this binary needs ({}): run `yingji migrate` first (--no-migrate does not migrate)",
+            missing.len(),
+            missing.join(", ")
+        )))
+    }
+}
+
 /// The read pool of a PostgreSQL database (the writers hold two connections more, and the
 /// change bus one). Several processes share one database's `max_connections` (100 by
 /// default), so the default is small.
@@ -177,6 +210,11 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// An idle connection is closed after this long.
     pub idle_timeout: Duration,
+    /// Migrate the schema at open (the default). Without it the schema must already hold
+    /// every migration this binary knows (`yingji migrate` is the deploy step); one that
+    /// holds newer ones is accepted, so that the processes still running an older binary
+    /// keep working while a newer one rolls out (migrations only add).
+    pub migrate: bool,
 }
 
 impl Default for PoolSettings {
@@ -184,6 +222,7 @@ impl Default for PoolSettings {
         PoolSettings {
             max_connections: 10,
             idle_timeout: Duration::from_secs(60),
+            migrate: true,
         }
     }
 }
@@ -224,6 +263,11 @@ use sqlite_writer::Job;
 impl Store {
     /// Opens (creating if needed) the SQLite database in `dir` and migrates it.
     pub async fn open_sqlite(dir: &Path) -> Result<Store> {
+        Self::open_sqlite_with(dir, &PoolSettings::default()).await
+    }
+
+    /// [`Store::open_sqlite`] with these settings (whether to migrate).
+    pub async fn open_sqlite_with(dir: &Path, settings: &PoolSettings) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Other(anyhow::anyhow!(
                 "creating data directory {}: {e}",
@@ -232,13 +276,7 @@ impl Store {
         })?;
         let path = dir.join("yingji.db");
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        Self::open(
-            &url,
-            Backend::Sqlite,
-            path.display().to_string(),
-            &PoolSettings::default(),
-        )
-        .await
+        Self::open(&url, Backend::Sqlite, path.display().to_string(), settings).await
     }
 
     /// Opens `postgres://…` or `sqlite://…` and migrates it.
@@ -314,11 +352,18 @@ impl Store {
             .connect_with(opts.clone())
             .await
             .map_err(|e| StoreError::Other(anyhow::anyhow!("connecting to {location}: {e}")))?;
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&pool).await,
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&pool).await,
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        if settings.migrate {
+            migrator
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("migrating {location}: {e}")))?;
+        } else {
+            schema_is_current(&pool, migrator, &location).await?;
         }
-        .map_err(|e| StoreError::Other(anyhow::anyhow!("migrating {location}: {e}")))?;
         let writer = if backend == Backend::Sqlite {
             sqlite_writer::spawn(Path::new(&location))?
         } else {

@@ -143,6 +143,11 @@ struct ServeArgs {
     /// Default: the notification configuration's base_url, else http://<--listen>.
     #[arg(long, env = "YINGJI_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Do not migrate the schema at start: it must already hold every migration of this
+    /// binary (run `yingji migrate` as the deploy step); a newer schema is accepted, so that
+    /// processes of the older binary keep running during a rolling upgrade (docs/deploy.md).
+    #[arg(long, env = "YINGJI_NO_MIGRATE")]
+    no_migrate: bool,
     /// On first start, create only a root jurisdiction and an administrator instead of the demo.
     #[arg(long, env = "YINGJI_NO_DEMO")]
     no_demo: bool,

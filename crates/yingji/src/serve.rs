@@ -13,23 +13,62 @@ use yingji_store::Store;
 use crate::{DbArgs, ServeArgs};
 
 async fn open(db: &DbArgs) -> Result<Store> {
-    let store = match &db.database_url {
-        Some(url) => {
-            let pool = yingji_store::PoolSettings {
-                max_connections: db.db_pool,
-                idle_timeout: Duration::from_secs(db.db_idle_seconds.max(1)),
-            };
-            Store::open_url_with(url, &pool).await
-        }
-        None => Store::open_sqlite(&db.data).await,
-    };
-    store.map_err(|e| anyhow::anyhow!("{e}"))
+    open_migrating(db, true).await
 }
 
+/// For commands that only read (`audit verify`, `backup`): opens without migrating when the
+/// schema is current, so that they run against a read-only standby; an older schema is
+/// migrated as `open` does.
+async fn open_to_read(db: &DbArgs) -> Result<Store> {
+    match open_migrating(db, false).await {
+        Ok(s) => Ok(s),
+        Err(e)
+            if matches!(
+                e.downcast_ref(),
+                Some(yingji_store::StoreError::SchemaBehind(_))
+            ) =>
+        {
+            open(db).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the database, migrating it first unless `migrate` is false (`serve --no-migrate`).
+async fn open_migrating(db: &DbArgs, migrate: bool) -> Result<Store> {
+    let settings = yingji_store::PoolSettings {
+        max_connections: db.db_pool,
+        idle_timeout: Duration::from_secs(db.db_idle_seconds.max(1)),
+        migrate,
+    };
+    let store = match &db.database_url {
+        Some(url) => Store::open_url_with(url, &settings).await,
+        None => Store::open_sqlite_with(&db.data, &settings).await,
+    };
+    store.map_err(anyhow::Error::new)
+}
+
+/// Logs on standard error: text for a person at a terminal, one JSON object a line otherwise
+/// (a service manager, a container, a log shipper); `YINGJI_LOG_FORMAT=json|text` chooses.
+/// `RUST_LOG` filters (default `info,sqlx=warn`; the access log is the target `access`, so
+/// `RUST_LOG=info,access=off` turns it off).
 fn init_logs() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let json = match std::env::var("YINGJI_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") => false,
+        _ => !std::io::stderr().is_terminal(),
+    };
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        fmt.json().with_current_span(false).try_init()
+    } else {
+        fmt.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
 }
 
 pub async fn migrate(db: DbArgs) -> Result<ExitCode> {
@@ -59,7 +98,7 @@ fn existing_sealer(db: &DbArgs) -> Result<Option<yingji_app::sealer::Sealer>> {
 }
 
 pub async fn audit_verify(db: DbArgs, projections: bool) -> Result<ExitCode> {
-    let store = open(&db).await?;
+    let store = open_to_read(&db).await?;
     let mut app = AppState::new(store, Arc::new(SystemClock));
     match existing_sealer(&db)? {
         Some(s) => app = app.with_sealer(s),
@@ -221,7 +260,7 @@ async fn checked_sealer(
 }
 
 pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
-    let store = open(&db).await?;
+    let store = open_to_read(&db).await?;
     let s = store
         .backup(&out)
         .await
@@ -626,7 +665,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
             args.listen
         )
     })?;
-    let store = open(&args.db).await?;
+    let store = open_migrating(&args.db, !args.no_migrate).await?;
     let trust = match &args.trust {
         None => yingji_app::trust::TrustConfig::default(),
         Some(f) => yingji_app::trust::TrustConfig::from_json(

@@ -3,7 +3,8 @@
 //! rendered by one process is accepted by another; a live page on one sees a report made on
 //! another within a second; an in-app message reaches a person connected to another process;
 //! an acknowledgement link issued by one works on another, at the deployment's public address;
-//! a person disabled on one is refused on another at once.
+//! a person disabled on one is refused on another at once; `audit verify` and `backup` run
+//! against a database that takes no writes, as a standby.
 //!
 //! Runs when `YINGJI_TEST_POSTGRES_URL` names a PostgreSQL server (`scripts/test.sh` sets it);
 //! each run makes a database of its own and drops it.
@@ -391,4 +392,33 @@ fn scenario(url: &str) {
     drop(a);
     drop(b);
     drop(c);
+
+    // The read-only commands work against a database that takes no writes (as a standby).
+    let standby = format!("{url}?options=-c%20default_transaction_read_only%3Don");
+    let out = std::env::temp_dir().join(format!("yingji-cluster-{}.backup", std::process::id()));
+    for args in [
+        vec!["audit", "verify"],
+        vec!["backup", "--out", out.to_str().unwrap()],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_yingji"))
+            .args(&args)
+            .args(["--database-url", &standby])
+            .env("YINGJI_DATA_KEY", KEY)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            o.status.success(),
+            "{args:?} on a read-only database: {text}"
+        );
+        if args[0] == "audit" {
+            assert!(text.contains("every hash chain intact"), "{text}");
+        }
+    }
+    assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+    let _ = std::fs::remove_file(&out);
 }

@@ -285,3 +285,178 @@ fn http_token(port: u16, path: &str, token: &str) -> (u16, String, String) {
     .unwrap();
     read_answer(&mut s).unwrap()
 }
+
+/// `/livez`, `/readyz` and `/metrics` (issue 21): the metrics count the requests made, by
+/// route pattern and status, and read the outbox and deliveries; every answer carries a request
+/// id (the caller's when sane); the access log is JSON lines when standard error is not a
+/// terminal; with `YINGJI_METRICS_TOKEN` set the metrics need it.
+#[test]
+fn probes_metrics_and_the_access_log() {
+    let data = data_dir("metrics");
+    let port = free_port();
+    let log = data.with_extension("log");
+    std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yingji"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn,access=info")
+        .env("YINGJI_METRICS_TOKEN", "metrics-secret-for-the-test")
+        .env_remove("YINGJI_DATA_KEY")
+        .env_remove("YINGJI_LOG_FORMAT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(file))
+        .spawn()
+        .expect("server starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(http(port, "GET", "/livez", None), Ok((200, _, _))) {
+        assert!(Instant::now() < deadline, "server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (s, _, body) = http(port, "GET", "/readyz", None).unwrap();
+    assert_eq!(s, 200, "{body}");
+    for _ in 0..3 {
+        let (s, head, _) = http_token(port, "/api/v1/incidents?limit=5", "demo-duty-officer");
+        assert_eq!(s, 200);
+        assert!(
+            head.to_ascii_lowercase().contains("x-request-id: "),
+            "{head}"
+        );
+    }
+    let (s, _, _) = http_token(port, "/api/v1/incidents/not-a-uuid", "demo-duty-officer");
+    assert!(s >= 400);
+    // The caller's request id comes back; a hostile one is replaced.
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(c, "GET /livez HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: lb-7f3a-0001\r\nConnection: close\r\n\r\n").unwrap();
+    let (_, head, _) = read_answer(&mut c).unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-request-id: lb-7f3a-0001"),
+        "{head}"
+    );
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(c, "GET /livez HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: <script>x</script>\r\nConnection: close\r\n\r\n").unwrap();
+    let (_, head, _) = read_answer(&mut c).unwrap();
+    assert!(
+        !head.contains("<script>") && head.to_ascii_lowercase().contains("x-request-id: "),
+        "{head}"
+    );
+
+    let (s, _, _) = http(port, "GET", "/metrics", None).unwrap();
+    assert_eq!(s, 403, "the token is needed when one is set");
+    let (s, head, text) = http_token(port, "/metrics", "metrics-secret-for-the-test");
+    assert_eq!(s, 200, "{text}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let line = |prefix: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    assert_eq!(
+        line(
+            "yingji_http_requests_total{route=\"/api/v1/incidents\",method=\"GET\",status=\"200\"}"
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l
+            .starts_with("yingji_http_requests_total{route=\"/api/v1/incidents/{id}\"")
+            && !l.contains("not-a-uuid")),
+        "the route's pattern, never its ids: {text}"
+    );
+    assert_eq!(
+        line("yingji_http_request_seconds_count{route=\"/api/v1/incidents\",method=\"GET\"}"),
+        Some(3.0),
+        "{text}"
+    );
+    for gauge in [
+        "yingji_deliveries{state=\"dead\"}",
+        "yingji_search_pending",
+        "yingji_writer_queue",
+        "yingji_ticker_lag_seconds",
+        "yingji_live_subscribers",
+        "yingji_db_pool_connections{state=\"open\"}",
+    ] {
+        assert!(line(gauge).is_some(), "{gauge} missing: {text}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // The access log: one JSON object a line (standard error is a file here), with the request
+    // id, the route and the status, and no query string.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let access: Vec<serde_json::Value> = logged
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "access")
+        .collect();
+    let listed = access
+        .iter()
+        .filter(|v| v["fields"]["route"] == "/api/v1/incidents")
+        .collect::<Vec<_>>();
+    assert_eq!(listed.len(), 3, "{logged}");
+    assert_eq!(listed[0]["fields"]["status"], 200);
+    assert_eq!(listed[0]["fields"]["path"], "/api/v1/incidents");
+    assert!(
+        listed[0]["fields"]["request_id"]
+            .as_str()
+            .is_some_and(|s| s.len() >= 32)
+    );
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// A rolling upgrade (issue 21): `serve --no-migrate` refuses a schema that lacks its
+/// migrations and names the deploy step; after `yingji migrate` it starts; and it keeps
+/// starting on a schema a newer binary has migrated further, which a migrating `serve`
+/// refuses.
+#[test]
+fn no_migrate_needs_the_deploy_step_and_accepts_a_newer_schema() {
+    let data = data_dir("nomigrate");
+    std::fs::create_dir_all(&data).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_yingji"))
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .env_remove("YINGJI_DATA_KEY")
+            .output()
+            .unwrap()
+    };
+    // An empty data directory: nothing migrated yet.
+    let o = run(&["serve", "--no-migrate", "--listen", "127.0.0.1:0"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("run `yingji migrate` first"), "{err}");
+    let o = run(&["migrate"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let port = free_port();
+    let child = start(&data, port, &["--no-migrate"]);
+    stop(child);
+    // A newer binary migrated further (a migration this one does not know).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", data.join("yingji.db").display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'a newer binary''s migration', CURRENT_TIMESTAMP, TRUE, x'00', 1)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let port = free_port();
+    let child = start(&data, port, &["--no-migrate"]);
+    let (s, _, _) = http_token(port, "/api/v1/incidents", "demo-duty-officer");
+    assert_eq!(s, 200, "the older binary serves on the newer schema");
+    stop(child);
+    let o = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        !o.status.success(),
+        "a migrating serve refuses a schema newer than it knows"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -208,7 +208,7 @@ fn csrf_for(state: &AppState, purpose: &str, secret: &str) -> String {
 }
 
 /// Compares in constant time, so that the CSRF check does not leak by timing.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
