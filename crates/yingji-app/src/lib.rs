@@ -82,6 +82,8 @@ pub struct App {
     storage_failure: Arc<std::sync::Mutex<Option<String>>>,
     /// Due records the ticker could not process, and how often in a row.
     tick_failures: Arc<ticker::Failures>,
+    /// Whether this process's ticker leads (of the processes on one database, one ticks).
+    ticker_leader: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether it may see it
@@ -206,6 +208,7 @@ impl App {
             turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             storage_failure: Arc::default(),
             tick_failures: Arc::default(),
+            ticker_leader: Arc::default(),
         };
         app.give_notifier_the_key();
         Ok(app)
@@ -453,6 +456,17 @@ impl App {
     /// Listens to what is committed from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// Whether this process's ticker leads now (`ticker::spawn`).
+    pub fn is_ticker_leader(&self) -> bool {
+        self.ticker_leader
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_ticker_leader(&self, leads: bool) {
+        self.ticker_leader
+            .store(leads, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Live pages and inbox streams open on this process now.

@@ -268,8 +268,14 @@ pub fn spawn_indexer(app: App, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Of the processes on one database, one indexes (`yingji_store::leader`).
+        let mut leader =
+            yingji_store::leader::Leader::new(app.store.clone(), yingji_store::leader::INDEXER);
         loop {
             interval.tick().await;
+            if !leader.lead().await {
+                continue;
+            }
             if let Err(e) = index_pending(&app).await
                 && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
             {

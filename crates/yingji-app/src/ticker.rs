@@ -150,8 +150,16 @@ pub fn spawn(app: App, every: Duration) {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_checkpoint: Option<std::time::Instant> = None;
+        // Of the processes on one database, one ticks (`yingji_store::leader`).
+        let mut leader =
+            yingji_store::leader::Leader::new(app.store.clone(), yingji_store::leader::TICKER);
         loop {
             interval.tick().await;
+            let leads = leader.lead().await;
+            app.set_ticker_leader(leads);
+            if !leads {
+                continue;
+            }
             if let Err(e) = tick(&app).await
                 && let Some(folded) = yingji_store::burst::log_once(&e.to_string())
             {

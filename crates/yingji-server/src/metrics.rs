@@ -219,6 +219,11 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     }
     let _ = writeln!(
         out,
+        "# HELP yingji_ticker_leader 1 when this process runs the ticker (one process of a database does).\n# TYPE yingji_ticker_leader gauge\nyingji_ticker_leader {}",
+        u8::from(state.is_ticker_leader())
+    );
+    let _ = writeln!(
+        out,
         "# HELP yingji_live_subscribers Live pages and inbox streams open on this process.\n# TYPE yingji_live_subscribers gauge\nyingji_live_subscribers {}",
         state.live_subscribers()
     );

@@ -19,6 +19,7 @@ pub mod bus;
 mod cache;
 mod cases;
 mod gauges;
+pub mod leader;
 mod merge;
 pub mod notify;
 mod pg_writer;

@@ -3,7 +3,8 @@
 //! rendered by one process is accepted by another; a live page on one sees a report made on
 //! another within a second; an in-app message reaches a person connected to another process;
 //! an acknowledgement link issued by one works on another, at the deployment's public address;
-//! a person disabled on one is refused on another at once; `audit verify` and `backup` run
+//! a person disabled on one is refused on another at once; one of them runs the ticker and
+//! another takes over when it dies; `audit verify` and `backup` run
 //! against a database that takes no writes, as a standby.
 //!
 //! Runs when `YINGJI_TEST_POSTGRES_URL` names a PostgreSQL server (`scripts/test.sh` sets it);
@@ -389,9 +390,36 @@ fn scenario(url: &str) {
         refused,
         "B refused the person disabled on A within half a second"
     );
-    drop(a);
-    drop(b);
-    drop(c);
+
+    // One process of the three runs the ticker; when it dies, another takes over.
+    let leads = |s: &Server| -> bool {
+        let (st, _, text) = http(s.port, "GET", "/metrics", &[], None).unwrap();
+        assert_eq!(st, 200, "{text}");
+        text.lines().any(|l| l == "yingji_ticker_leader 1")
+    };
+    let mut servers = vec![a, b, c];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let leader = loop {
+        let now: Vec<usize> = (0..3).filter(|&i| leads(&servers[i])).collect();
+        assert!(now.len() <= 1, "two tickers lead at once: {now:?}");
+        if now.len() == 1 {
+            break now[0];
+        }
+        assert!(Instant::now() < deadline, "no ticker leads");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    drop(servers.remove(leader));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now: Vec<usize> = (0..2).filter(|&i| leads(&servers[i])).collect();
+        assert!(now.len() <= 1, "two tickers lead at once: {now:?}");
+        if now.len() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no process took over the ticker");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(servers);
 
     // The read-only commands work against a database that takes no writes (as a standby).
     let standby = format!("{url}?options=-c%20default_transaction_read_only%3Don");
