@@ -352,6 +352,9 @@ impl App {
             });
         }
         // Other processes on the database hear of it in the same transaction.
+        if outbox {
+            ws.bus.push(BusMessage::Outbox);
+        }
         ws.bus.extend(changes.iter().map(|c| BusMessage::Change {
             stream_id: c.stream_id,
             stream_kind: c.stream_kind.clone(),
@@ -447,6 +450,8 @@ impl App {
                 Err(e) => tracing::warn!(error = %e, "reading an in-app message from the bus"),
             },
             BusMessage::Directory => {}
+            // Another process queued messages: if this one expands the outbox, now.
+            BusMessage::Outbox => self.notify.wake.notify_one(),
             BusMessage::Resync => {
                 let _ = self.changes.send(Change::resync());
             }

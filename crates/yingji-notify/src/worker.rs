@@ -555,12 +555,21 @@ impl Worker {
     pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut sending: JoinSet<anyhow::Result<Done>> = JoinSet::new();
+            // Of the processes on one database, one expands the outbox (each expansion is
+            // idempotent, but every process reading the same rows is wasted work); every
+            // process claims and sends deliveries (`SKIP LOCKED`).
+            let mut expander =
+                yingji_store::leader::Leader::new(self.store.clone(), yingji_store::leader::OUTBOX);
             loop {
                 while let Some(r) = sending.try_join_next() {
                     log_finished(r);
                 }
                 let round = async {
-                    let expanded = self.expand().await?;
+                    let expanded = if expander.lead().await {
+                        self.expand().await?
+                    } else {
+                        0
+                    };
                     let (started, full) = self.start(&mut sending).await?;
                     anyhow::Ok((expanded + started > 0, full))
                 };

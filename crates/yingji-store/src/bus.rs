@@ -46,6 +46,8 @@ pub enum BusMessage {
     Inbox { delivery_id: Uuid },
     /// The directory changed (people, accounts, grants, tokens…): drop cached rows.
     Directory,
+    /// A write queued messages: the process that expands the outbox wakes.
+    Outbox,
     /// Only from this process's own listener: the bus was lost and is back, and what was
     /// committed meanwhile is unknown.
     Resync,

@@ -1,5 +1,5 @@
 //! One process at a time does the work that must not be done by every process (the ticker, the
-//! search indexer): the one holding a PostgreSQL session advisory lock on a connection of its
+//! search indexer, the outbox's expansion into deliveries): the one holding a PostgreSQL session advisory lock on a connection of its
 //! own. The others ask again at every round, so when the holder dies (its connection closes and
 //! the lock with it) another takes over within a round. SQLite has one process: it always
 //! leads.
@@ -10,6 +10,7 @@ use crate::{Backend, Store};
 /// from the first-start lock's).
 pub const TICKER: i64 = 7_146_515_291_000_000_031;
 pub const INDEXER: i64 = 7_146_515_291_000_000_032;
+pub const OUTBOX: i64 = 7_146_515_291_000_000_033;
 
 /// A claim on one lock, kept across rounds.
 pub struct Leader {
