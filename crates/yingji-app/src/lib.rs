@@ -84,6 +84,8 @@ pub struct App {
     tick_failures: Arc<ticker::Failures>,
     /// Whether this process's ticker leads (of the processes on one database, one ticks).
     ticker_leader: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the process is stopping: readiness turns false and open streams end.
+    draining: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// One stream that a commit advanced: enough for a live page to decide whether it may see it
@@ -209,6 +211,7 @@ impl App {
             storage_failure: Arc::default(),
             tick_failures: Arc::default(),
             ticker_leader: Arc::default(),
+            draining: Arc::new(tokio::sync::watch::channel(false).0),
         };
         app.give_notifier_the_key();
         Ok(app)
@@ -217,6 +220,9 @@ impl App {
     /// Whether the server can serve now (readiness): the database answers and the last write
     /// did not fail for want of storage. `Err` says why not.
     pub async fn ready(&self) -> Result<(), String> {
+        if self.is_draining() {
+            return Err("draining: this process is stopping".into());
+        }
         if let Some(why) = self
             .storage_failure
             .lock()
@@ -461,6 +467,22 @@ impl App {
     /// Listens to what is committed from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// The process is stopping (SIGTERM): readiness answers 503 from now on and open live
+    /// streams end, so that the drain does not wait for them.
+    pub fn start_draining(&self) {
+        self.draining.send_replace(true);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Resolves once the process is stopping.
+    pub async fn until_draining(&self) {
+        let mut rx = self.draining.subscribe();
+        let _ = rx.wait_for(|d| *d).await;
     }
 
     /// Whether this process's ticker leads now (`ticker::spawn`).

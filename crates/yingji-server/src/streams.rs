@@ -1,7 +1,8 @@
 //! Long-lived answers (the console's `/live`, the API's `/inbox/stream`) ask again, as they run,
 //! whether the credential they were opened with still stands: a sign-out, a revoked token, an
 //! expired session or a disabled account ends them within [`RECHECK`], and at once when the
-//! person's own record changes (signing out and disabling write to it).
+//! person's own record changes (signing out and disabling write to it). They end too when the
+//! process starts stopping (SIGTERM).
 
 use std::time::Duration;
 
@@ -36,6 +37,12 @@ impl Guard {
     /// When the next periodic check is due.
     pub fn due(&self) -> Instant {
         self.next
+    }
+
+    /// Resolves when the process starts stopping: the stream ends then, so that the drain
+    /// waits only for requests in flight.
+    pub async fn stopping(&self) {
+        self.state.until_draining().await;
     }
 
     /// Checks again now: whether the stream may go on.

@@ -783,12 +783,12 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         descriptors = ?nofile,
         "serving"
     );
-    yingji_server::listen::serve(
-        listener,
-        yingji_server::app(state),
-        limits,
-        shutdown_signal(),
-    )
+    // On SIGTERM readiness turns false and live streams end; requests in flight are answered.
+    let stopping = state.clone();
+    yingji_server::listen::serve(listener, yingji_server::app(state), limits, async move {
+        shutdown_signal().await;
+        stopping.start_draining();
+    })
     .await;
     eprintln!("yingji stopped: requests in flight were answered");
     Ok(ExitCode::SUCCESS)

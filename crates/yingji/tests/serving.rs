@@ -460,3 +460,54 @@ fn no_migrate_needs_the_deploy_step_and_accepts_a_newer_schema() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// SIGTERM ends open live streams (issue 21: a stopping process waited for them until the drain
+/// period ran out): the stream closes and the process exits long before `--drain-seconds`.
+#[test]
+fn sigterm_ends_open_streams_at_once() {
+    let data = data_dir("drainstreams");
+    let port = free_port();
+    let mut server = start(&data, port, &["--drain-seconds", "60"]);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /api/v1/inbox/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-duty-officer\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert!(
+        first.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The stream ends (the connection is closed by the server)…
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "the stream ended {:?} after SIGTERM",
+        sent.elapsed()
+    );
+    // …and the process exits well within the drain period.
+    loop {
+        if let Some(code) = server.try_wait().unwrap() {
+            assert!(code.success(), "{code:?}");
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(15),
+            "the server still runs {:?} after SIGTERM",
+            sent.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -123,6 +123,7 @@ pub async fn inbox_stream(State(state): State<AppState>, actor: Actor) -> impl I
                     }
                     continue;
                 }
+                _ = guard.stopping() => return None,
             };
             match got {
                 Ok(d) => {

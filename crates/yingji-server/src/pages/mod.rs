@@ -871,6 +871,7 @@ async fn live(
                     }
                     continue;
                 }
+                _ = guard.stopping() => return None,
             };
             match got {
                 // The change bus was lost meanwhile: anything may have changed.
