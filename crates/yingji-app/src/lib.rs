@@ -413,6 +413,20 @@ impl App {
         }
         let mut rx = self.store.bus();
         self.store.listen().await?;
+        // Channel rate limits are shared: each process sends its share of them.
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if let Ok(n) = app.store.processes().await
+                    && n != app.notify.processes()
+                {
+                    tracing::info!(processes = n, "processes sending on this database");
+                    app.notify.set_processes(n);
+                }
+            }
+        });
         let app = self.clone();
         tokio::spawn(async move {
             loop {

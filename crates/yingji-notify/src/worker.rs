@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -75,6 +76,9 @@ struct Limiter {
     burst: f64,
     state: Mutex<(f64, Instant)>,
     concurrency: Semaphore,
+    /// The processes sending on this database (`Worker::set_processes`): each takes its share
+    /// of the configured rate and burst, so that together they stay within them.
+    processes: Arc<AtomicU32>,
 }
 
 impl Limiter {
@@ -84,16 +88,18 @@ impl Limiter {
         }
         loop {
             let wait = {
+                let share = f64::from(self.processes.load(Ordering::Relaxed).max(1));
+                let (rate, burst) = (self.per_second / share, (self.burst / share).max(1.0));
                 let mut s = self.state.lock().await;
                 let now = Instant::now();
-                let refill = now.duration_since(s.1).as_secs_f64() * self.per_second;
-                s.0 = (s.0 + refill).min(self.burst);
+                let refill = now.duration_since(s.1).as_secs_f64() * rate;
+                s.0 = (s.0 + refill).min(burst);
                 s.1 = now;
                 if s.0 >= 1.0 {
                     s.0 -= 1.0;
                     return;
                 }
-                (1.0 - s.0) / self.per_second
+                (1.0 - s.0) / rate
             };
             tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         }
@@ -125,6 +131,8 @@ pub struct Worker {
     opener: std::sync::RwLock<Option<Arc<AddressOpener>>>,
     /// Room for deliveries being sent at once (`batch`): a round claims no more than is free.
     room: Arc<Semaphore>,
+    /// How many processes send on this database (1 on SQLite): channel limits are shared.
+    processes: Arc<AtomicU32>,
 }
 
 /// What became of one claimed delivery.
@@ -172,11 +180,22 @@ impl Worker {
             inbox: broadcast::channel(1024).0,
             opener: std::sync::RwLock::new(None),
             room,
+            processes: Arc::new(AtomicU32::new(1)),
         })
     }
 
     pub fn config(&self) -> &NotifyConfig {
         &self.cfg
+    }
+
+    /// Sets how many processes send on this database: each keeps to its share of every
+    /// channel's rate and burst.
+    pub fn set_processes(&self, n: u32) {
+        self.processes.store(n.max(1), Ordering::Relaxed);
+    }
+
+    pub fn processes(&self) -> u32 {
+        self.processes.load(Ordering::Relaxed)
     }
 
     pub fn keys(&self) -> &AckKeys {
@@ -193,6 +212,7 @@ impl Worker {
                     burst: f64::from(l.burst.max(1)),
                     state: Mutex::new((f64::from(l.burst.max(1)), Instant::now())),
                     concurrency: Semaphore::new(l.concurrency.max(1)),
+                    processes: self.processes.clone(),
                 })
             })
             .clone()

@@ -442,6 +442,43 @@ async fn rate_limits_come_from_configuration() {
     assert_eq!(rx.lock().unwrap().delivered.len(), 6);
 }
 
+/// Three processes share a channel's rate: each sends at a third of it (issue 21: three at
+/// 2/s reached a gateway at 6/s).
+#[tokio::test]
+async fn processes_share_a_channels_rate() {
+    let f = fixture().await;
+    let (url, rx) = webhook_receiver().await;
+    let mut people = vec![];
+    for i in 0..6 {
+        let n = format!("值守员{i}");
+        let id = person(&f, &n, None, &[("webhook", &url)]).await;
+        people.push((id, n));
+    }
+    let refs: Vec<(Uuid, &str)> = people.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    call(&f, &refs, false).await;
+    let mut c = cfg();
+    c.channels.insert(
+        "webhook".into(),
+        yingji_notify::config::ChannelLimits {
+            per_second: 30.0,
+            burst: 1,
+            concurrency: 4,
+            timeout_ms: 5_000,
+        },
+    );
+    let w = worker(&f, c);
+    w.set_processes(3);
+    let t = std::time::Instant::now();
+    assert_eq!(w.run_once().await.unwrap().sent, 6);
+    // 1 at once, then 5 more at 30/3 = 10/s: at least ~0.5 s (alone: ~0.17 s).
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(450),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(rx.lock().unwrap().delivered.len(), 6);
+}
+
 /// A receiver that answers its first `slow` requests only after `delay`: every request as
 /// (message id header, body, when it arrived), and how many it has answered.
 #[derive(Default)]

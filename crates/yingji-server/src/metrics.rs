@@ -219,6 +219,11 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     }
     let _ = writeln!(
         out,
+        "# HELP yingji_processes Processes sending on this database (each takes its share of every channel's rate limit).\n# TYPE yingji_processes gauge\nyingji_processes {}",
+        state.notify.processes()
+    );
+    let _ = writeln!(
+        out,
         "# HELP yingji_ticker_leader 1 when this process runs the ticker (one process of a database does).\n# TYPE yingji_ticker_leader gauge\nyingji_ticker_leader {}",
         u8::from(state.is_ticker_leader())
     );

@@ -21,6 +21,9 @@ use crate::{Backend, Store};
 /// The PostgreSQL notification channel.
 pub const CHANNEL: &str = "yingji_bus";
 
+/// The advisory lock every listening process holds shared (membership).
+const MEMBER: i64 = 7_146_515_291_000_000_040;
+
 /// The statement that publishes one payload (the PostgreSQL writer sends a batch's payloads in
 /// one statement: see `pg_writer::merged`).
 pub(crate) const NOTIFY_SQL: &str = "SELECT pg_notify('yingji_bus', ?)";
@@ -116,6 +119,11 @@ impl Store {
             async move {
                 let mut l = sqlx::postgres::PgListener::connect(&url).await?;
                 l.listen(CHANNEL).await?;
+                // Membership: every listening process holds this lock shared (counted by
+                // `Store::processes`), as long as its connection lives.
+                sqlx::query(&format!("SELECT pg_advisory_lock_shared({MEMBER})"))
+                    .execute(&mut l)
+                    .await?;
                 Ok::<_, sqlx::Error>(l)
             }
         };
@@ -127,9 +135,12 @@ impl Store {
             loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => store.received(n.payload()),
-                    // The connection was lost (sqlx opens it again on the next call).
+                    // The connection was lost (sqlx opened it again, listening).
                     Ok(None) => {
                         tracing::warn!("the change bus lost its connection; listening again");
+                        let _ = sqlx::query(&format!("SELECT pg_advisory_lock_shared({MEMBER})"))
+                            .execute(&mut listener)
+                            .await;
                         store.resync();
                     }
                     Err(e) => {
@@ -146,6 +157,20 @@ impl Store {
             }
         });
         Ok(())
+    }
+
+    /// How many processes listen on this database's bus now (each holds the membership lock
+    /// shared on its listening connection); 1 on SQLite or when none does.
+    pub async fn processes(&self) -> crate::Result<u32> {
+        if self.backend() != Backend::Postgres {
+            return Ok(1);
+        }
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ((classid::bigint << 32) | objid::bigint) = {MEMBER}"
+        ))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(1).max(1))
     }
 
     fn resync(&self) {

@@ -4,7 +4,8 @@
 //! another within a second; an in-app message reaches a person connected to another process;
 //! an acknowledgement link issued by one works on another, at the deployment's public address;
 //! a person disabled on one is refused on another at once; one of them runs the ticker and
-//! another takes over when it dies; `audit verify` and `backup` run
+//! another takes over when it dies; each counts the processes sending (a channel's rate is
+//! shared among them); `audit verify` and `backup` run
 //! against a database that takes no writes, as a standby.
 //!
 //! Runs when `YINGJI_TEST_POSTGRES_URL` names a PostgreSQL server (`scripts/test.sh` sets it);
@@ -408,6 +409,21 @@ fn scenario(url: &str) {
         assert!(Instant::now() < deadline, "no ticker leads");
         std::thread::sleep(Duration::from_millis(200));
     };
+    // Every process knows there are three sending (each takes a third of a channel's rate).
+    let processes = |s: &Server| -> Option<String> {
+        let (_, _, text) = http(s.port, "GET", "/metrics", &[], None).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("yingji_processes "))
+            .map(str::to_string)
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !servers
+        .iter()
+        .all(|s| processes(s).as_deref() == Some("yingji_processes 3"))
+    {
+        assert!(Instant::now() < deadline, "not every process counts three");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(servers.remove(leader));
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -417,6 +433,14 @@ fn scenario(url: &str) {
             break;
         }
         assert!(Instant::now() < deadline, "no process took over the ticker");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !servers
+        .iter()
+        .all(|s| processes(s).as_deref() == Some("yingji_processes 2"))
+    {
+        assert!(Instant::now() < deadline, "the two left do not count two");
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(servers);
