@@ -408,8 +408,9 @@ async fn email_over_smtp_and_robot_formats() {
     }
 }
 
-#[tokio::test]
-async fn rate_limits_come_from_configuration() {
+/// A call to six people on one webhook receiver, and a worker whose webhook channel sends at
+/// most `per_second` (burst 1).
+async fn six_on_a_limited_webhook(per_second: f64) -> (Fixture, Shared, Arc<Worker>) {
     let f = fixture().await;
     let (url, rx) = webhook_receiver().await;
     let mut people = vec![];
@@ -424,13 +425,19 @@ async fn rate_limits_come_from_configuration() {
     c.channels.insert(
         "webhook".into(),
         yingji_notify::config::ChannelLimits {
-            per_second: 10.0,
+            per_second,
             burst: 1,
             concurrency: 4,
             timeout_ms: 5_000,
         },
     );
     let w = worker(&f, c);
+    (f, rx, w)
+}
+
+#[tokio::test]
+async fn rate_limits_come_from_configuration() {
+    let (_f, rx, w) = six_on_a_limited_webhook(10.0).await;
     let t = std::time::Instant::now();
     assert_eq!(w.run_once().await.unwrap().sent, 6);
     // 1 at once, then 5 more at 10/s: at least ~0.5 s.
@@ -446,27 +453,7 @@ async fn rate_limits_come_from_configuration() {
 /// 2/s reached a gateway at 6/s).
 #[tokio::test]
 async fn processes_share_a_channels_rate() {
-    let f = fixture().await;
-    let (url, rx) = webhook_receiver().await;
-    let mut people = vec![];
-    for i in 0..6 {
-        let n = format!("值守员{i}");
-        let id = person(&f, &n, None, &[("webhook", &url)]).await;
-        people.push((id, n));
-    }
-    let refs: Vec<(Uuid, &str)> = people.iter().map(|(i, n)| (*i, n.as_str())).collect();
-    call(&f, &refs, false).await;
-    let mut c = cfg();
-    c.channels.insert(
-        "webhook".into(),
-        yingji_notify::config::ChannelLimits {
-            per_second: 30.0,
-            burst: 1,
-            concurrency: 4,
-            timeout_ms: 5_000,
-        },
-    );
-    let w = worker(&f, c);
+    let (_f, rx, w) = six_on_a_limited_webhook(30.0).await;
     w.set_processes(3);
     let t = std::time::Instant::now();
     assert_eq!(w.run_once().await.unwrap().sent, 6);

@@ -23,9 +23,10 @@
 //!
 //! Usage: cargo bench -p yingji-store --bench cases [-- ROWS]
 
+mod common;
+
 use std::time::Instant;
 
-use uuid::Uuid;
 use yingji_store::{Backend, CaseFilter, Store};
 
 const NOW_MS: i64 = 1_780_272_000_000; // 2026-06-01T00:00:00Z
@@ -350,35 +351,5 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = std::env::temp_dir().join(format!("yingji-bench-cases-{}", std::process::id()));
-        let store = Store::open_sqlite(&dir).await.unwrap();
-        run("sqlite", store.clone(), rows).await;
-        store.pool().close().await;
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(admin_url) = std::env::var("YINGJI_TEST_POSTGRES_URL") {
-            sqlx::any::install_default_drivers();
-            let name = format!("yingji_bench_{}", Uuid::now_v7().simple());
-            let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .unwrap_or(&admin_url);
-            let store = Store::open_url(&format!("{base}/{name}")).await.unwrap();
-            run("postgres", store.clone(), rows).await;
-            store.pool().close().await;
-            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-    });
+    common::on_each_backend("cases", |label, store| run(label, store, rows));
 }

@@ -18,9 +18,10 @@
 //!
 //! Usage: cargo bench -p yingji-store --bench search [-- CASES]   (default 1,000,000)
 
+mod common;
+
 use std::time::Instant;
 
-use uuid::Uuid;
 use yingji_store::{Backend, Store};
 
 /// A small deterministic generator (xorshift64*), so both backends get the same data.
@@ -334,35 +335,5 @@ fn main() {
         .first()
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = std::env::temp_dir().join(format!("yingji-bench-search-{}", std::process::id()));
-        let store = Store::open_sqlite(&dir).await.unwrap();
-        run("sqlite", store.clone(), cases).await;
-        store.pool().close().await;
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(admin_url) = std::env::var("YINGJI_TEST_POSTGRES_URL") {
-            sqlx::any::install_default_drivers();
-            let name = format!("yingji_bench_{}", Uuid::now_v7().simple());
-            let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .unwrap_or(&admin_url);
-            let store = Store::open_url(&format!("{base}/{name}")).await.unwrap();
-            run("postgres", store.clone(), cases).await;
-            store.pool().close().await;
-            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-    });
+    common::on_each_backend("search", |label, store| run(label, store, cases));
 }

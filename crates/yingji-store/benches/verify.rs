@@ -9,6 +9,8 @@
 //!
 //! Usage: cargo bench -p yingji-store --bench verify [-- STREAMS EVENTS]
 
+mod common;
+
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -163,34 +165,5 @@ fn main() {
         .collect();
     let streams: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let events: i64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = std::env::temp_dir().join(format!("yingji-bench-verify-{}", std::process::id()));
-        let store = Store::open_sqlite(&dir).await.unwrap();
-        run("sqlite", store, streams, events).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(admin_url) = std::env::var("YINGJI_TEST_POSTGRES_URL") {
-            sqlx::any::install_default_drivers();
-            let name = format!("yingji_bench_{}", Uuid::now_v7().simple());
-            let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .unwrap_or(&admin_url);
-            let store = Store::open_url(&format!("{base}/{name}")).await.unwrap();
-            run("postgres", store.clone(), streams, events).await;
-            store.pool().close().await;
-            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-    });
+    common::on_each_backend("verify", |label, store| run(label, store, streams, events));
 }
