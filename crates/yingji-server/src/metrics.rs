@@ -1,7 +1,8 @@
 //! Operations: Prometheus metrics at `GET /metrics` and the access log.
 //!
 //! Every request is counted by route (the route's pattern, never its ids or query), method and
-//! status, with its latency in a histogram, and written to the access log (target `access`)
+//! status, with its latency in a histogram, and written to the access log (target `access`:
+//! the path without its query, or only the pattern where the path carries a link's token)
 //! with a request id — the caller's `X-Request-Id` when it sends a sane one, else a new UUID —
 //! which the answer carries back. A scrape adds what the database holds at that moment
 //! (outbox waiting by kind and the age of its oldest row, deliveries by state, records waiting
@@ -51,7 +52,13 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
+    // A path that carries a credential (a signed acknowledgement link) is logged as its
+    // pattern: the log never holds a working link.
+    let path = if route.contains("{token") {
+        route.clone()
+    } else {
+        req.uri().path().to_string()
+    };
     let id = req
         .headers()
         .get("x-request-id")

@@ -342,6 +342,9 @@ fn probes_metrics_and_the_access_log() {
         "{head}"
     );
 
+    // An acknowledgement link's token never reaches the log.
+    let (s, _, _) = http(port, "GET", "/ack/LinkTokenThatMustNotBeLogged", None).unwrap();
+    assert!(s == 200 || s >= 400);
     let (s, _, _) = http(port, "GET", "/metrics", None).unwrap();
     assert_eq!(s, 403, "the token is needed when one is set");
     let (s, head, text) = http_token(port, "/metrics", "metrics-secret-for-the-test");
@@ -402,6 +405,11 @@ fn probes_metrics_and_the_access_log() {
         listed[0]["fields"]["request_id"]
             .as_str()
             .is_some_and(|s| s.len() >= 32)
+    );
+    assert!(!logged.contains("LinkTokenThatMustNotBeLogged"), "{logged}");
+    assert!(
+        access.iter().any(|v| v["fields"]["path"] == "/ack/{token}"),
+        "{logged}"
     );
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_file(&log);
