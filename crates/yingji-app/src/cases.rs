@@ -1828,6 +1828,8 @@ pub async fn purge(
     actor: &Actor,
     cmd: &PurgePetitioners,
 ) -> Result<(PurgeReport, Result<bool, AppError>), AppError> {
+    app.store
+        .progress("purge: finding and erasing personal data", 0, None, "");
     let report = app
         .execute(actor, None, cmd)
         .await?
@@ -1837,6 +1839,12 @@ pub async fn purge(
     // the tables, so it runs only after a purge that erased something.
     let sqlite = matches!(app.store.backend(), yingji_store::Backend::Sqlite);
     let erased = if !cmd.dry_run && (report.event_stream.is_some() || sqlite) {
+        app.store.progress(
+            "purge: erasing old copies from the database files",
+            0,
+            None,
+            "",
+        );
         app.store
             .erase_deleted(&PURGED_TABLES)
             .await
@@ -1855,7 +1863,13 @@ pub async fn purge(
 pub async fn rekey_petitioners(app: &App) -> Result<usize, AppError> {
     let mut n = 0;
     let mut current: Option<(Uuid, SubjectKey)> = None;
-    for (case_id, p) in app.store.all_case_petitioners().await? {
+    let all = app.store.all_case_petitioners().await?;
+    let total = Some(all.len() as u64);
+    for (i, (case_id, p)) in all.into_iter().enumerate() {
+        if i.is_multiple_of(100) {
+            app.store
+                .progress("rekey: petitioners", i as u64, total, "petitioners");
+        }
         for (field, stored) in [
             (PetitionerField::Contact, &p.contact),
             (PetitionerField::Address, &p.address),

@@ -188,12 +188,18 @@ fn valid_phone(p: &str) -> bool {
 /// while serving (a value changed meanwhile is left as it is). An operator command.
 pub async fn rekey_phones(app: &App) -> Result<usize, AppError> {
     let mut n = 0;
-    for p in app.store.list_people("/").await? {
+    let people = app.store.list_people("/").await?;
+    let total = Some(people.len() as u64);
+    for (i, p) in people.iter().enumerate() {
+        if i.is_multiple_of(100) {
+            app.store
+                .progress("rekey: people", i as u64, total, "people");
+        }
         let Some(stored) = &p.phone else { continue };
         if stored.starts_with(PREFIX) && !app.sealer.needs_rekey(stored) {
             continue;
         }
-        let plain = open_phone(app, &p, stored)?;
+        let plain = open_phone(app, p, stored)?;
         let mut ws = WriteSet::default();
         ws.rows.push(Row::Directory(DirectoryWrite::PersonPhone {
             person_id: p.id,

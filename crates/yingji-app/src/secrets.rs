@@ -38,6 +38,30 @@ pub async fn deployment_secret(
     })
 }
 
+/// Re-seals every deployment secret sealed with an older data key with the current one (the
+/// secret itself is unchanged, so forms and links issued before stay valid). Returns how many
+/// changed. Part of `yingji rekey`; safe while serving (a value changed meanwhile is kept).
+pub async fn rekey_deployment_secrets(store: &Store, sealer: &Sealer) -> Result<usize, AppError> {
+    let mut n = 0;
+    for (name, stored) in store.deployment_secrets().await? {
+        if !sealer.needs_rekey(&stored) {
+            continue;
+        }
+        let aad = format!("deployment_secrets/{name}");
+        let plain = sealer.open(&stored, &aad).map_err(|e| {
+            AppError::internal(format!(
+                "the deployment secret {name} cannot be opened with the configured keys: {e}"
+            ))
+        })?;
+        let sealed = sealer.seal(&plain, &aad);
+        store
+            .reseal_deployment_secret(&name, sealed, &stored)
+            .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// A 32-byte key derived from a secret text.
 pub fn key_of(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()

@@ -163,7 +163,11 @@ pub fn unwrap_row(app: &App, row: Option<&SubjectKeyRow>) -> Result<Option<Subje
 /// rekey`). Returns how many changed. Idempotent; safe while serving.
 pub async fn rewrap_subject_keys(app: &App) -> Result<usize, AppError> {
     let mut n = 0;
-    for row in app.store.all_subject_keys().await? {
+    let rows = app.store.all_subject_keys().await?;
+    let total = Some(rows.len() as u64);
+    for (i, row) in rows.into_iter().enumerate() {
+        app.store
+            .progress("rekey: subject keys", i as u64, total, "keys");
         if !app.sealer.needs_rekey(&row.wrapped_key) {
             continue;
         }

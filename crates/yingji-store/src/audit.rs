@@ -610,10 +610,27 @@ impl Store {
                 args = crate::args![lo, hi];
             }
             sql.push_str(" ORDER BY s.id, e.stream_seq");
+            // The whole the progress report counts towards (the database's events; a scoped
+            // verification reads a part of them, counted as it goes).
+            let total = match scope {
+                None => Some(
+                    sqlx::query("SELECT COUNT(*) FROM events")
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get::<i64, _>(0)? as u64,
+                ),
+                Some(_) => None,
+            };
+            self.progress("audit verify", 0, total, "events");
             let sql = q(&sql, &args);
             let mut rows = bind(sqlx::query(&sql), &args).fetch(&mut *tx);
             let mut cur: Option<Pending> = None;
+            let mut read = 0u64;
             while let Some(r) = rows.try_next().await? {
+                read += 1;
+                if read.is_multiple_of(10_000) {
+                    self.progress("audit verify", read, total, "events");
+                }
                 let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
                 if cur.as_ref().is_none_or(|p| p.id != id) {
                     if let Some(p) = cur.take() {
@@ -644,6 +661,13 @@ impl Store {
             if let Some(p) = cur.take() {
                 self.check_stream(p, keys.as_deref(), checkpointed, &mut expected, &mut report);
             }
+            drop(rows);
+            self.progress(
+                "audit verify",
+                total.unwrap_or(read),
+                total.or(Some(read)),
+                "events",
+            );
         }
 
         // 3. Streams a checkpoint recorded that are gone.

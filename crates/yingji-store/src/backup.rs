@@ -208,7 +208,21 @@ impl Store {
             w.write_all(b"\n").map_err(other)
         };
         line(&mut w, &header)?;
+        // Each table's rows are counted first in the same snapshot: the count goes before the
+        // rows in the file, and the sum is the whole the progress report counts towards. Rows
+        // are then streamed, so a table of millions never sits in memory.
+        let mut counts = Vec::with_capacity(tables.len());
         for t in &tables {
+            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM \"{t}\""))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            counts.push(n as usize);
+        }
+        let total = counts.iter().sum::<usize>() as u64;
+        let mut done = 0u64;
+        self.progress("backup", 0, Some(total), "rows");
+        for (t, &count) in tables.iter().zip(&counts) {
             // Table and column names come from the catalog, not from input. Typed PostgreSQL
             // columns are read as the store's text (`yj_text`, see `sql.rs`).
             let types = self.column_types(t).await?;
@@ -223,25 +237,39 @@ impl Store {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let rows = sqlx::query(&expand(
+            line(
+                &mut w,
+                &json!({ "table": t, "columns": columns, "rows": count }),
+            )?;
+            let sql = expand(
                 self.backend(),
                 &format!("SELECT {select} FROM \"{t}\""),
                 &[],
-            ))
-            .fetch_all(&mut *tx)
-            .await?;
-            line(
-                &mut w,
-                &json!({ "table": t, "columns": columns, "rows": rows.len() }),
-            )?;
-            for r in &rows {
+            );
+            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+            let mut n = 0usize;
+            while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
                 let vals = (0..columns.len())
-                    .map(|i| cell(r, i))
+                    .map(|i| cell(&r, i))
                     .collect::<Result<Vec<_>>>()?;
                 line(&mut w, &Value::Array(vals))?;
+                n += 1;
+                done += 1;
+                if done.is_multiple_of(5_000) {
+                    self.progress("backup", done, Some(total), "rows");
+                }
             }
-            summary.tables.insert(t.clone(), rows.len());
+            drop(rows);
+            if n != count {
+                // Cannot happen inside one snapshot; a file that disagrees with itself would
+                // be refused at restore, so refuse to write it.
+                return Err(other(format!(
+                    "table {t} gave {n} rows where it counted {count}"
+                )));
+            }
+            summary.tables.insert(t.clone(), n);
         }
+        self.progress("backup", done, Some(total), "rows");
         tx.rollback().await?;
         line(&mut w, &json!({ "end": true, "rows": summary.rows() }))?;
         let file = w.into_inner().map_err(|e| other(e.error()))?;
@@ -284,12 +312,22 @@ impl Store {
     pub async fn restore(&self, file: &Path) -> Result<BackupSummary> {
         let f = std::fs::File::open(file)
             .map_err(|e| other(format!("opening {}: {e}", file.display())))?;
+        let size = f.metadata().ok().map(|m| m.len());
         let mut lines = std::io::BufReader::new(f).lines();
+        // Bytes read so far, and how many lines since the last progress report.
+        let mut read = 0u64;
+        let mut since = 0u32;
         let mut next = || -> Result<Option<Value>> {
             match lines.next() {
                 None => Ok(None),
                 Some(l) => {
                     let l = l.map_err(other)?;
+                    read += l.len() as u64 + 1;
+                    since += 1;
+                    if since == 5_000 {
+                        since = 0;
+                        self.progress("restore", read, size, "bytes");
+                    }
                     serde_json::from_str(&l)
                         .map(Some)
                         .map_err(|e| other(format!("the backup is damaged: {e}")))
@@ -431,6 +469,11 @@ impl Store {
             sqlx::query("PRAGMA foreign_keys = ON")
                 .execute(&mut *conn)
                 .await?;
+        }
+        if result.is_ok()
+            && let Some(size) = size
+        {
+            self.progress("restore", size, Some(size), "bytes");
         }
         result.map(|()| summary)
     }

@@ -23,6 +23,7 @@ pub mod leader;
 mod merge;
 pub mod notify;
 mod pg_writer;
+pub mod progress;
 mod rows;
 pub mod search;
 mod sql;
@@ -251,6 +252,8 @@ struct Inner {
     rosters: cache::Ttl<Uuid, Vec<(String, String)>>,
     /// The keys that sign stream heads and checkpoints (`audit.rs`), set by the application.
     audit_keys: std::sync::RwLock<Option<Arc<audit::AuditKeys>>>,
+    /// Where long operations report how far they are (`progress.rs`).
+    progress: std::sync::RwLock<Option<progress::ProgressFn>>,
     /// This process's id on the change bus (`bus.rs`).
     process: Uuid,
     /// What other processes committed, as heard on the bus.
@@ -387,6 +390,7 @@ impl Store {
                 grants: cache::Ttl::new(),
                 rosters: cache::Ttl::new(),
                 audit_keys: std::sync::RwLock::new(None),
+                progress: std::sync::RwLock::new(None),
                 process: Uuid::now_v7(),
                 bus: tokio::sync::broadcast::channel(4096).0,
                 bus_url: (backend == Backend::Postgres).then(|| url.to_string()),

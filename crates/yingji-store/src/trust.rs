@@ -128,6 +128,37 @@ impl Store {
         row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
     }
 
+    /// Every deployment-wide secret as stored (sealed): (name, value), by name.
+    pub async fn deployment_secrets(&self) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .fetch_all(
+                "SELECT name, value FROM deployment_secrets ORDER BY name",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Stores `sealed` as the deployment's secret `name` sealed again, if it is still `was`.
+    pub async fn reseal_deployment_secret(
+        &self,
+        name: &str,
+        sealed: String,
+        was: &str,
+    ) -> Result<()> {
+        let mut ws = crate::WriteSet::default();
+        ws.rows.push(crate::Row::Directory(
+            crate::DirectoryWrite::SecretResealed {
+                name: name.to_string(),
+                sealed,
+                was: was.to_string(),
+            },
+        ));
+        self.commit(ws).await.map(|_| ())
+    }
+
     /// Keeps `sealed` as the deployment's secret `name` unless one is there already, and
     /// answers the one stored (when processes race, the first one's, for all of them).
     pub async fn keep_deployment_secret(

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use yingji_plan::diag::{Located, render, summary};
 use yingji_plan::{Input, Source};
 
+mod progress;
 mod serve;
 
 #[derive(Parser)]

@@ -73,7 +73,9 @@ fn init_logs() {
 
 pub async fn migrate(db: DbArgs) -> Result<ExitCode> {
     init_logs();
+    let progress = crate::progress::Display::new("migrate: applying the schema's migrations");
     let store = open(&db).await?;
+    drop(progress);
     println!("database at {} is migrated", store.location());
     Ok(ExitCode::SUCCESS)
 }
@@ -98,13 +100,20 @@ fn existing_sealer(db: &DbArgs) -> Result<Option<yingji_app::sealer::Sealer>> {
 }
 
 pub async fn audit_verify(db: DbArgs, projections: bool) -> Result<ExitCode> {
+    let progress = crate::progress::Display::new("audit verify: opening the database");
     let store = open_to_read(&db).await?;
+    if let Some(p) = &progress {
+        p.attach(&store);
+    }
     let mut app = AppState::new(store, Arc::new(SystemClock));
     match existing_sealer(&db)? {
         Some(s) => app = app.with_sealer(s),
         None => {
             // The default application signs with a key of its own: forget it.
             app.store.clear_audit_keys();
+            if let Some(p) = &progress {
+                p.clear();
+            }
             println!(
                 "audit verify: no data key here (YINGJI_DATA_KEY, --data-key-file or <data>/data.key): signatures are NOT checked"
             );
@@ -113,6 +122,7 @@ pub async fn audit_verify(db: DbArgs, projections: bool) -> Result<ExitCode> {
     let report = yingji_app::trust::verify_audit(&app, &yingji_app::Actor::system(), projections)
         .await
         .map_err(app_error)?;
+    drop(progress);
     for link in &report.broken {
         println!(
             "BROKEN {} stream {}, seq {}, event {}: {}",
@@ -260,11 +270,16 @@ async fn checked_sealer(
 }
 
 pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
+    let progress = crate::progress::Display::new("backup: opening the database");
     let store = open_to_read(&db).await?;
+    if let Some(p) = &progress {
+        p.attach(&store);
+    }
     let s = store
         .backup(&out)
         .await
         .map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
+    drop(progress);
     println!(
         "backup of {} written to {}: {} rows in {} tables (the data key is NOT in it; keep it separately)",
         store.location(),
@@ -276,11 +291,16 @@ pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
 }
 
 pub async fn restore(db: DbArgs, file: std::path::PathBuf) -> Result<ExitCode> {
+    let progress = crate::progress::Display::new("restore: opening the database");
     let store = open(&db).await?;
+    if let Some(p) = &progress {
+        p.attach(&store);
+    }
     let s = store
         .restore(&file)
         .await
         .map_err(|e| anyhow::anyhow!("restore failed: {e}"))?;
+    drop(progress);
     println!(
         "restored {} rows in {} tables into {}",
         s.rows(),
@@ -291,7 +311,11 @@ pub async fn restore(db: DbArgs, file: std::path::PathBuf) -> Result<ExitCode> {
 }
 
 pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
+    let progress = crate::progress::Display::new("rekey: opening the database");
     let store = open(&db).await?;
+    if let Some(p) = &progress {
+        p.attach(&store);
+    }
     let sealer = sealer(&db)?;
     let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
     let people = yingji_app::directory::rekey_phones(&state)
@@ -303,12 +327,19 @@ pub async fn rekey(db: DbArgs) -> Result<ExitCode> {
     let petitioners = yingji_app::cases::rekey_petitioners(&state)
         .await
         .map_err(app_error)?;
+    let secrets = yingji_app::secrets::rekey_deployment_secrets(&state.store, &state.sealer)
+        .await
+        .map_err(app_error)?;
+    if let Some(p) = &progress {
+        p.report("rekey: re-signing stream heads", 0, None, "");
+    }
+    let heads = state.store.resign_heads().await.map_err(app_error)?;
+    drop(progress);
     println!(
-        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {keys} subject key(s) re-wrapped, {petitioners} petitioner value(s) moved under their case's key)",
-        people + keys + petitioners,
+        "re-sealed {} value(s) with key {} ({people} phone(s) of people, {keys} subject key(s) re-wrapped, {petitioners} petitioner value(s) moved under their case's key, {secrets} deployment secret(s))",
+        people + keys + petitioners + secrets,
         state.sealer.current_key_id()
     );
-    let heads = state.store.resign_heads().await.map_err(app_error)?;
     println!(
         "re-signed {heads} stream head(s) with key {}; checkpoints keep the key that signed them",
         state.sealer.current_key_id()
@@ -358,7 +389,11 @@ pub async fn purge(
             (t, Some(days))
         }
     };
+    let progress = crate::progress::Display::new("purge: opening the database");
     let store = open(&db).await?;
+    if let Some(p) = &progress {
+        p.attach(&store);
+    }
     // The data key: the purge's event is signed like every other.
     let sealer = checked_sealer(&store, &db).await?;
     let state = AppState::new(store, Arc::new(SystemClock)).with_sealer(sealer);
@@ -376,6 +411,7 @@ pub async fn purge(
     let (r, erased) = yingji_app::cases::purge(&state, &actor, &cmd)
         .await
         .map_err(app_error)?;
+    drop(progress);
     let what = match days {
         Some(d) => format!("no longer open and unchanged for {d} day(s) (before {cutoff})"),
         None => format!("no longer open and unchanged since before {cutoff}"),

@@ -645,13 +645,22 @@ fn rekey_names_a_missing_key() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
+    let console_secret = rt.block_on(async {
         let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
         let app = yingji_server::AppState::new(
             store.clone(),
             std::sync::Arc::new(yingji_domain::clock::SystemClock),
         )
         .with_sealer(Sealer::from_hex_keys([old.as_str()]).unwrap());
+        // The console's key, made by a first `serve` and sealed with the old key.
+        let console_secret = yingji_app::secrets::deployment_secret(
+            &store,
+            &app.sealer,
+            yingji_app::secrets::CONSOLE,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
         yingji_server::demo::bootstrap(&app, "根辖区", &"t".repeat(32))
             .await
             .unwrap();
@@ -676,6 +685,7 @@ fn rekey_names_a_missing_key() {
             jiff::Timestamp::now(),
         );
         app.commit(ws).await.unwrap();
+        console_secret
     });
     let rekey = |keys: &str| {
         Command::new(env!("CARGO_BIN_EXE_yingji"))
@@ -702,8 +712,8 @@ fn rekey_names_a_missing_key() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         stdout(&o).contains(&format!(
-            "re-sealed 2 value(s) with key {new_id} (1 phone(s) of people, 1 subject key(s) re-wrapped"
-        )),
+            "re-sealed 3 value(s) with key {new_id} (1 phone(s) of people, 1 subject key(s) re-wrapped"
+        )) && stdout(&o).contains("1 deployment secret(s)"),
         "{}",
         stdout(&o)
     );
@@ -733,5 +743,109 @@ fn rekey_names_a_missing_key() {
         "{}",
         stdout(&o)
     );
+    // The console's key opens with the new key alone and is the same key: forms signed before
+    // the rotation still pass.
+    let again = rt.block_on(async {
+        let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
+        yingji_app::secrets::deployment_secret(
+            &store,
+            &Sealer::from_hex_keys([new.as_str()]).unwrap(),
+            yingji_app::secrets::CONSOLE,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(again, console_secret);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Long operator commands report how far they are. With `YINGJI_PROGRESS=1` (no terminal
+/// here) every stage is a `progress:` line on stderr, ending at the whole (the same count the
+/// command prints on stdout); without it, a pipe gets none, so scripts read what they did.
+#[test]
+fn long_commands_show_progress() {
+    let dir = std::env::temp_dir().join(format!("yingji-progress-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (data, copy) = (dir.join("data"), dir.join("copy"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = yingji_store::Store::open_sqlite(&data).await.unwrap();
+        let app = yingji_server::AppState::new(
+            store,
+            std::sync::Arc::new(yingji_domain::clock::SystemClock),
+        )
+        .with_sealer(yingji_app::sealer::Sealer::load(None, Some(&data)).unwrap());
+        yingji_app::demo::load_demo(&app).await.unwrap();
+    });
+    let run = |args: &[&str], progress: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_yingji"));
+        c.args(args).env("NO_COLOR", "1").env("RUST_LOG", "warn");
+        match progress {
+            Some(p) => c.env("YINGJI_PROGRESS", p),
+            None => c.env_remove("YINGJI_PROGRESS"),
+        };
+        let o = c.output().expect("runs");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (stdout(&o), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (d, out) = (data.to_str().unwrap(), dir.join("b.jsonl"));
+    let o = out.to_str().unwrap();
+    let (said, shown) = run(&["backup", "--data", d, "--out", o], Some("1"));
+    // "…: 1234 rows in 40 tables"
+    let rows = said
+        .split(": ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(rows > 100, "{said}");
+    let whole = rows
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(
+        shown.contains("progress: backup: opening the database")
+            && shown.contains(&format!("progress: backup: {whole} / {whole} rows (100 %)")),
+        "{shown}"
+    );
+    // Restore into another database counts the file's bytes to the end, then verifies.
+    let key = data.join("data.key");
+    let (_, shown) = run(
+        &[
+            "restore",
+            "--data",
+            copy.to_str().unwrap(),
+            "--data-key-file",
+            key.to_str().unwrap(),
+            o,
+        ],
+        Some("1"),
+    );
+    assert!(
+        shown.contains("progress: restore: ") && shown.contains("bytes (100 %)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("progress: audit verify: ") && shown.contains("events (100 %)"),
+        "{shown}"
+    );
+    // Off on a pipe unless asked for.
+    let (said, shown) = run(&["audit", "verify", "--data", d], None);
+    assert!(said.contains("every hash chain intact"), "{said}");
+    assert!(!shown.contains("progress:"), "{shown}");
+    let (_, shown) = run(&["audit", "verify", "--data", d], Some("0"));
+    assert!(!shown.contains("progress:"), "{shown}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -519,3 +519,121 @@ fn sigterm_ends_open_streams_at_once() {
     }
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The files a deployment is built from (`deploy/yingji.service`, `deploy/Containerfile`,
+/// `docs/deploy.md`) stay true to the binary: every `YINGJI_…` variable they name is one yingji
+/// reads, and the settings and command of the unit and of the image start a server that answers
+/// readiness and logs JSON (with the data directory and address moved to the test's own).
+#[test]
+fn the_service_unit_and_the_image_start_a_server() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let (unit, image, guide) = (
+        read("deploy/yingji.service"),
+        read("deploy/Containerfile"),
+        read("docs/deploy.md"),
+    );
+    // The variables the code reads: clap's `env = "…"` and `env::var("…")` alike.
+    let mut source = String::new();
+    let mut dirs = vec![root.join("crates")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && p.to_string_lossy().contains("/src/")
+            {
+                source.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    for text in [&unit, &image, &guide] {
+        for (i, _) in text.match_indices("YINGJI_") {
+            let name: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            if name == "YINGJI_" {
+                continue; // "`YINGJI_…` variables": the family, not a name
+            }
+            assert!(
+                source.contains(&format!("\"{name}\"")),
+                "{name} is named in the deployment files but yingji does not read it"
+            );
+        }
+    }
+    // (variables, arguments) of the unit and of the image.
+    let unit_env: Vec<(String, String)> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let unit_args: Vec<String> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart")
+        .split_whitespace()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let joined = image.replace("\\\n", " ");
+    let image_env: Vec<(String, String)> = joined
+        .lines()
+        .filter_map(|l| l.strip_prefix("ENV "))
+        .flat_map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let list = |key: &str| -> Vec<String> {
+        let l = joined
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key}"));
+        serde_json::from_str(l.trim()).unwrap()
+    };
+    let image_args: Vec<String> = list("ENTRYPOINT ")
+        .into_iter()
+        .skip(1)
+        .chain(list("CMD "))
+        .collect();
+    assert!(image_env.iter().any(|(k, _)| k == "YINGJI_LISTEN"));
+    for (name, env, args) in [
+        ("unit", unit_env, unit_args),
+        ("image", image_env, image_args),
+    ] {
+        let data = data_dir(&format!("shipped-{name}"));
+        let port = free_port();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_yingji"));
+        c.args(&args)
+            .env_remove("YINGJI_DATA_KEY")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        c.env("YINGJI_DATA", &data)
+            .env("YINGJI_LISTEN", format!("127.0.0.1:{port}"));
+        let mut child = c.spawn().expect("starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut ready = false;
+        while Instant::now() < deadline && !ready {
+            ready = matches!(http(port, "GET", "/readyz", None), Ok((200, _, _)));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(ready, "the {name}'s server did not become ready: {log}");
+        let first = log.lines().next().unwrap_or("");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(first).is_ok(),
+            "the {name} logs JSON: {first}"
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    }
+}

@@ -50,6 +50,12 @@ pub enum DirectoryWrite {
         sealed: String,
         created_at: String,
     },
+    /// A deployment-wide secret sealed again (key rotation), only if it is still the value read.
+    SecretResealed {
+        name: String,
+        sealed: String,
+        was: String,
+    },
 }
 
 impl Statements for DirectoryWrite {
@@ -111,6 +117,10 @@ impl Statements for DirectoryWrite {
             } => out.push(Stmt::new(
                 "INSERT INTO deployment_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
                 args![name, sealed, created_at],
+            )),
+            DirectoryWrite::SecretResealed { name, sealed, was } => out.push(Stmt::new(
+                "UPDATE deployment_secrets SET value = ? WHERE name = ? AND value = ?",
+                args![sealed, name, was],
             )),
         }
     }
