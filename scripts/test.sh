@@ -2,7 +2,7 @@
 # The whole test suite, with what it needs set up first (README: "Test it"). On a fresh machine
 # it starts (or installs, when running as root) a local PostgreSQL server and names it in
 # YINGJI_TEST_POSTGRES_URL, installs Debian's Chromium with a CJK font and Node.js for the
-# console's browser test, runs `npm ci` in e2e/, and then runs `cargo test --locked --workspace`
+# console's browser test, LibreOffice (headless) and xmllint for the document tests, runs `npm ci` in e2e/, and then runs `cargo test --locked --workspace`
 # (or `cargo test --locked` with the arguments given instead of `--workspace`). YINGJI_TEST_NO_SETUP=1 skips the set-up. `.ci/run` calls this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,11 @@ if [ "${YINGJI_TEST_NO_SETUP:-0}" != 1 ]; then
   say "browser for the console's end-to-end test (Debian chromium, a CJK font, Node.js)"
   if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk"; then
     apt_install chromium fonts-wqy-microhei || echo "could not install chromium; the browser test will say so"
+  fi
+  say "document readers for the documents' and statistics' tests (LibreOffice headless, xmllint)"
+  if [ ! -x /usr/bin/soffice ] || ! command -v xmllint >/dev/null; then
+    apt_install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui libxml2-utils ||
+      echo "could not install LibreOffice; the document tests will say so"
   fi
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm || echo "could not install Node.js; the browser test will say so"

@@ -192,6 +192,7 @@ impl CaseAction {
                 Command::FollowUp { .. } => "case.follow-up",
                 Command::LinkCase { .. } | Command::LinkIncident { .. } => "case.link",
                 Command::Supervise { .. } => "case.supervise",
+                Command::IssueDocument { .. } => "case.document",
             },
         }
     }
@@ -489,7 +490,7 @@ fn status_label(c: &Case) -> &'static str {
 /// The case as a command decides on it: rebuilt from its events (see `replay`), not read from
 /// its row, with its petitioners' values from their own rows; `rec` then expects the stream as
 /// read.
-async fn case_for_decision(app: &App, rec: &mut CaseRecord) -> Result<Case, AppError> {
+pub(crate) async fn case_for_decision(app: &App, rec: &mut CaseRecord) -> Result<Case, AppError> {
     let events = app.store.stream_events(rec.id).await?;
     let mut folded =
         crate::replay::case_from(rec.id, &events)?.ok_or_else(|| AppError::not_found("case"))?;
@@ -1359,6 +1360,46 @@ fn changed(
         },
     );
     Ok((ws, after))
+}
+
+/// A stored case and the proof that the actor may work it (`handle_cases`).
+pub(crate) async fn record_for(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(CaseRecord, crate::command::Authorized), AppError> {
+    let rec = record(app, id).await?;
+    let auth = app.authorize(
+        actor,
+        Permission::HandleCase,
+        &rec.jurisdiction_path,
+        "case",
+    )?;
+    Ok((rec, auth))
+}
+
+/// Decides a domain command on a case loaded for decision and builds its writes.
+pub(crate) async fn decide_and_write(
+    app: &App,
+    actor: &Actor,
+    c: &Case,
+    rec: &CaseRecord,
+    cmd: &Command,
+) -> Result<WriteSet, AppError> {
+    let (settings, _) = settings_for(app, &rec.jurisdiction_path).await?;
+    let holders = app.holders(c.jurisdiction_id).await?;
+    let lookup = |post: &str| holders.get(post).cloned().unwrap_or_default();
+    let actor_ref = actor.as_ref();
+    let ctx = Ctx {
+        now: app.clock.now(),
+        actor: &actor_ref,
+        actor_jurisdiction: actor.jurisdiction_id,
+        settings: &settings,
+        calendar: &app.case_rules.calendar,
+        holders: &lookup,
+    };
+    let events = decide(Some(c), cmd, &ctx)?;
+    Ok(changed(app, actor, c, rec, &settings, &events)?.0)
 }
 
 /// Marks a case overdue and runs the supervision steps that have fallen due (the ticker, as

@@ -487,6 +487,7 @@ impl IncidentAction {
                 Command::SubmitUpwardReport { .. } => "incident.upward-report",
                 Command::Task { action, .. } => task_kind(*action),
                 Command::Tick => "incident.tick",
+                Command::IssueDocument { .. } => "incident.document",
                 // Written only inside the source's own command (never an action of its own).
                 Command::FollowSource { .. } => "incident.follow-source",
             },
@@ -1509,6 +1510,11 @@ impl<'a> Checker<'a> {
 
     pub fn incident(&self) -> &Incident {
         &self.inc
+    }
+
+    /// The incident's jurisdiction path.
+    pub fn path(&self) -> &str {
+        &self.rec.jurisdiction_path
     }
 
     /// Whether `OnIncident { action }` would be accepted from the actor now.

@@ -15,6 +15,7 @@ pub mod command;
 pub mod demo;
 pub mod directory;
 pub mod disputes;
+pub mod documents;
 pub mod error;
 pub mod incidents;
 pub mod notices;
@@ -26,6 +27,7 @@ pub mod reports;
 pub mod sealer;
 pub mod search;
 pub mod secrets;
+pub mod statistics;
 pub mod subjects;
 pub mod ticker;
 pub mod trust;
@@ -69,6 +71,8 @@ pub struct App {
     console_key: Arc<[u8; 32]>,
     /// Case rules per jurisdiction and the working-day calendar (loaded at start).
     pub case_rules: Arc<CaseRules>,
+    /// The document templates (built in, or replaced by `--templates`).
+    pub templates: Arc<documents::Templates>,
     /// The notification worker (channels, configuration, ack link keys, live inbox).
     pub notify: Arc<yingji_notify::Worker>,
     /// Sign-ins of one login take turns (striped by login), so that parallel wrong passwords
@@ -205,6 +209,7 @@ impl App {
             changes: tokio::sync::broadcast::channel(1024).0,
             console_key: Arc::new(random_key()),
             case_rules: Arc::new(CaseRules::default()),
+            templates: Arc::new(documents::Templates::default()),
             notify,
             sign_in_turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -269,6 +274,12 @@ impl App {
     /// Uses this case configuration and calendar instead of the defaults.
     pub fn with_case_rules(mut self, rules: CaseRules) -> Self {
         self.case_rules = Arc::new(rules);
+        self
+    }
+
+    /// Uses these document templates.
+    pub fn with_templates(mut self, templates: documents::Templates) -> Self {
+        self.templates = Arc::new(templates);
         self
     }
 
@@ -629,6 +640,13 @@ pub fn phone_aad(person_id: Uuid) -> String {
 /// JSON already serialised: answered as `application/json` without being parsed again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonText(pub String);
+
+impl JsonText {
+    /// A value as JSON text.
+    pub fn of<T: serde::Serialize>(v: &T) -> JsonText {
+        JsonText(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+    }
+}
 
 impl From<Value> for JsonText {
     fn from(v: Value) -> JsonText {

@@ -564,6 +564,9 @@ pub struct Case {
     pub incident_id: Option<Uuid>,
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+    /// The documents issued from the case (a written reply, an extension notice…).
+    #[serde(default)]
+    pub documents: Vec<crate::document::IssuedDocument>,
 }
 
 impl Case {
@@ -675,6 +678,10 @@ pub enum Command {
         step: SupervisionKind,
         note: String,
     },
+    /// A document issued from the case (rendered by the caller; the case keeps its hash).
+    IssueDocument {
+        document: crate::document::IssuedDocument,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -753,6 +760,9 @@ pub enum Event {
     },
     IncidentLinked {
         incident_id: Uuid,
+    },
+    DocumentIssued {
+        document: crate::document::IssuedDocument,
     },
 }
 
@@ -1127,6 +1137,9 @@ pub fn decide(case: Option<&Case>, cmd: &Command, ctx: &Ctx) -> R {
                 note: note.clone(),
             }])
         }
+        Command::IssueDocument { document } => Ok(vec![Event::DocumentIssued {
+            document: document.clone(),
+        }]),
         Command::LinkCase { case_id } => {
             if *case_id == c.id {
                 return Err(CaseError::SelfLink);
@@ -1263,6 +1276,7 @@ pub fn apply(case: Option<Case>, e: &Event, at: Timestamp, actor: &ActorRef) -> 
             related_cases: n.related_cases,
             incident_id: n.incident_id,
             updated_at: at,
+            documents: vec![],
         });
     }
     let mut c = case?;
@@ -1359,6 +1373,7 @@ pub fn apply(case: Option<Case>, e: &Event, at: Timestamp, actor: &ActorRef) -> 
             c.status = Status::Closed;
         }
         Event::CaseLinked { case_id } => c.related_cases.push(*case_id),
+        Event::DocumentIssued { document } => c.documents.push(document.clone()),
         Event::IncidentLinked { incident_id } => c.incident_id = Some(*incident_id),
     }
     Some(c)

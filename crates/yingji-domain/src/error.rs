@@ -177,6 +177,8 @@ codes! {
     DeliveryNotDead = "delivery_not_dead", 409;
     /// A plan with this id belongs to another jurisdiction.
     PlanOwnedElsewhere = "plan_owned_elsewhere", 409;
+    /// The record does not have what the document reports yet (no review, no reply…).
+    DocumentNotReady = "document_not_ready", 409;
 
     // --- the content (422)
     /// A required field is missing or empty; `details.field` names it.

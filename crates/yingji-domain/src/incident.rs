@@ -575,6 +575,9 @@ pub struct Incident {
     /// The reports owed upward (首报/续报/终报) under the levels activated.
     #[serde(default)]
     pub upward_reports: Vec<UpwardReport>,
+    /// The documents issued from the record, oldest first.
+    #[serde(default)]
+    pub documents: Vec<crate::document::IssuedDocument>,
 }
 
 /// The lower jurisdiction's incident as its linked record in the parent shows it.
@@ -761,6 +764,10 @@ pub enum Command {
         values: BTreeMap<String, String>,
         text: Option<String>,
     },
+    /// A document issued from the record (rendered by the caller; the record keeps its hash).
+    IssueDocument {
+        document: crate::document::IssuedDocument,
+    },
     /// Marks what has fallen due.
     Tick,
 }
@@ -790,6 +797,7 @@ impl Command {
             Command::CorrectiveActionDone { .. } => "finish a corrective action of",
             Command::LinkCorrectiveAction { .. } => "link a corrective action of",
             Command::Close => "close",
+            Command::IssueDocument { .. } => "issue a document for",
             Command::Task { .. } => "change a task of",
             Command::SubmitUpwardReport { .. } => "submit a report upward for",
             Command::Tick => "tick",
@@ -961,6 +969,9 @@ pub enum Event {
     UpwardReportClosed {
         id: Uuid,
     },
+    DocumentIssued {
+        document: crate::document::IssuedDocument,
+    },
 }
 
 impl Event {
@@ -991,6 +1002,7 @@ impl Event {
             Event::ObligationFulfilled { .. } => "obligation_fulfilled",
             Event::Reviewed { .. } => "reviewed",
             Event::Closed => "closed",
+            Event::DocumentIssued { .. } => "document_issued",
             Event::TaskAcknowledged { .. } => "task_acknowledged",
             Event::TaskStarted { .. } => "task_started",
             Event::TaskDone { .. } => "task_done",
@@ -2243,6 +2255,12 @@ pub fn decide(state: Option<&Incident>, cmd: &Command, ctx: &Ctx<'_>) -> R {
                 revision: revision.clone(),
             }])
         }
+        Command::IssueDocument { document } => {
+            // Any record may be written up, in any state (a final report follows the close).
+            Ok(vec![Event::DocumentIssued {
+                document: document.clone(),
+            }])
+        }
         Command::Close => {
             match s {
                 Status::Reviewed => {}
@@ -2575,6 +2593,7 @@ pub fn apply(
             review_due_at: None,
             review_overdue: false,
             upward_reports: vec![],
+            documents: vec![],
         });
     }
     let mut inc = state?;
@@ -2666,6 +2685,7 @@ pub fn apply(
             }
         }
         Event::ConsultationRecorded { record } => inc.consultations.push(record.clone()),
+        Event::DocumentIssued { document } => inc.documents.push(document.clone()),
         Event::ResponseEnded {
             aftermath,
             review_due_at,

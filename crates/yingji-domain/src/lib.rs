@@ -7,6 +7,7 @@ pub mod callout;
 pub mod case;
 pub mod clock;
 pub mod dispute;
+pub mod document;
 pub mod error;
 pub mod incident;
 pub mod policy;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod exports;
 pub mod listen;
 pub mod metrics;
 pub mod pages;
@@ -22,7 +23,9 @@ use axum::routing::{get, post};
 
 pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
-use crate::api::{cases, directory, disputes, incidents, notify, openapi, plans, reports, trust};
+use crate::api::{
+    cases, directory, disputes, documents, incidents, notify, openapi, plans, reports, trust,
+};
 use crate::auth::Actor;
 use crate::error::ApiError;
 use yingji_app::Idem;
@@ -240,6 +243,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks", get(incidents::list_tasks))
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .merge(cases::routes())
+        .merge(documents::routes())
         .merge(disputes::routes())
         .merge(reports::routes())
         .merge(notify::routes())

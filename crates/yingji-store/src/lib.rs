@@ -28,6 +28,7 @@ mod rows;
 pub mod search;
 mod sql;
 mod sqlite_writer;
+mod statistics;
 mod trust;
 mod writes;
 
@@ -46,6 +47,7 @@ pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use cases::*;
 pub use gauges::Gauges;
 pub use rows::*;
+pub use statistics::IncidentCount;
 pub use trust::*;
 pub use writes::*;
 

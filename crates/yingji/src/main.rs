@@ -169,6 +169,11 @@ struct ServeArgs {
     /// years; a file for a built-in year replaces it. See docs/calendars.md.
     #[arg(long, env = "YINGJI_CALENDARS")]
     calendars: Option<PathBuf>,
+    /// A directory of document templates replacing the built-in ones: `DIR/<kind>.toml` for
+    /// every jurisdiction, `DIR/<jurisdiction code or name>/<kind>.toml` for one and those below
+    /// it. Checked at start (file:line:col). See docs/documents.md.
+    #[arg(long, env = "YINGJI_TEMPLATES")]
+    templates: Option<PathBuf>,
     /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway). Without it the in-app inbox and webhook/robot channels work.
     #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
     notify_config: Option<PathBuf>,

@@ -472,6 +472,22 @@ fn case_rules(args: &ServeArgs) -> Result<yingji_app::CaseRules> {
     Ok(rules)
 }
 
+/// The document templates named on the command line laid over the built-in ones (every file
+/// checked; all problems reported together).
+fn templates(args: &ServeArgs) -> Result<yingji_app::documents::Templates> {
+    let Some(dir) = &args.templates else {
+        return Ok(Default::default());
+    };
+    let t = yingji_app::documents::Templates::load(dir)
+        .map_err(|problems| anyhow::anyhow!("document templates:\n{}", problems.join("\n")))?;
+    eprintln!(
+        "document templates from {} ({} replaced)",
+        dir.display(),
+        t.replaced()
+    );
+    Ok(t)
+}
+
 /// Where the years of a working-day calendar come from.
 pub struct CalendarSources {
     /// One line per covered year: the year, its source, what it does to the built-in set.
@@ -723,6 +739,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_trust(trust)
         .with_sealer(sealer)
         .with_case_rules(case_rules(&args)?)
+        .with_templates(templates(&args)?)
         .with_console_key(yingji_app::secrets::key_of(&console_key));
     // What the other processes on this database commit reaches this one's live pages.
     state.join_bus().await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod directory;
 pub mod disputes;
+pub mod documents;
 pub mod incidents;
 pub mod notify;
 pub mod openapi;

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use yingji_app::ErrorBody;
 
-use crate::api::{cases, directory, disputes, incidents, notify, plans, reports, trust};
+use crate::api::{cases, directory, disputes, documents, incidents, notify, plans, reports, trust};
 
 struct Security;
 
@@ -220,6 +220,13 @@ impl Modify for ActionNames {
         cases::case_action,
         cases::case_stats,
         cases::reveal_petitioner,
+        documents::incident_document,
+        documents::case_document,
+        documents::incident_stats,
+        documents::incident_xlsx,
+        documents::incident_csv,
+        documents::case_xlsx,
+        documents::case_csv,
         disputes::open_round,
         disputes::get_round,
         disputes::submit_round,
@@ -327,6 +334,10 @@ impl Modify for ActionNames {
         yingji_app::cases::TimelineEvent,
         yingji_app::cases::TimelineActor,
         yingji_app::cases::CaseStats,
+        yingji_app::documents::DocumentRequest,
+        yingji_domain::document::IssuedDocument,
+        yingji_app::statistics::IncidentStats,
+        yingji_app::statistics::IncidentGroup,
         yingji_app::cases::StatsItem,
         yingji_app::cases::SatisfactionCounts,
         yingji_app::cases::RevealView,

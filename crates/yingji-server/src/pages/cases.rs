@@ -521,6 +521,7 @@ pub struct CasePage {
     pub max_extension: u32,
     pub today: String,
     pub error: Option<String>,
+    pub docs: super::documents::DocsView,
 }
 
 fn unit_label(l: &super::Lang, u: DayUnit) -> String {
@@ -750,8 +751,27 @@ async fn build(
         .collect();
     let mut p = Chrome::new(v, "cases", format!("{} · {}", c.case_number, c.title));
     p.live = id.to_string();
+    let docs = super::documents::DocsView::new(
+        l,
+        format!("/cases/{id}/documents"),
+        if may(
+            state,
+            v,
+            Permission::HandleCase,
+            &dry.record().jurisdiction_path,
+        ) {
+            yingji_app::documents::case_kinds(&c)
+                .into_iter()
+                .map(|k| (k, None, String::new()))
+                .collect()
+        } else {
+            vec![]
+        },
+        &c.documents,
+    );
     Ok(CasePage {
         p,
+        docs,
         id: id.to_string(),
         status: l.tk("case_status", c.status.as_str()),
         channel: l.tk("channel", c.channel.as_str()),

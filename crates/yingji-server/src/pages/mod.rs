@@ -21,6 +21,7 @@ mod cases;
 mod chart;
 mod desk;
 mod disputes;
+mod documents;
 pub mod i18n;
 mod incidents;
 mod intake;
@@ -30,6 +31,7 @@ mod reports;
 mod room;
 mod roster;
 mod search;
+mod statistics;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -73,10 +75,12 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(room::page))
         .route("/incidents/{id}/do/{action}", post(room::action))
         .route("/incidents/{id}/tasks/{task}/{action}", post(room::task))
+        .route("/incidents/{id}/documents", post(documents::incident))
         .route("/cases", get(cases::queue))
         .route("/cases/new", get(cases::new_form).post(cases::create))
         .route("/cases/{id}", get(cases::page))
         .route("/cases/{id}/do/{action}", post(cases::action))
+        .route("/cases/{id}/documents", post(documents::case))
         .route("/disputes", get(disputes::page))
         .route("/disputes/new", post(disputes::register))
         .route("/disputes/{id}", get(disputes::dispute_page))
@@ -92,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/roster/phone", post(roster::phone))
         .route("/audit", get(audit::page))
         .route("/search", get(search::page))
+        .route("/statistics", get(statistics::page))
         .route("/admin", get(admin::page))
         .route("/admin/{action}", post(admin::action))
         .route("/plans", get(plans::list).post(plans::upload))
@@ -115,6 +120,7 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("reports", "/reports", "nav.reports"),
     ("roster", "/roster", "nav.roster"),
     ("plans", "/plans", "nav.plans"),
+    ("statistics", "/statistics", "nav.statistics"),
     ("audit", "/audit", "nav.audit"),
     ("admin", "/admin", "nav.admin"),
 ];
@@ -131,6 +137,7 @@ pub fn page_permission(key: &str) -> Option<Permission> {
         "reports" => Some(Permission::SubmitReports),
         "roster" => Some(Permission::ViewCalls),
         "plans" => Some(Permission::ViewPlans),
+        "statistics" => Some(Permission::ViewIncidents),
         "audit" => Some(Permission::ReadAudit),
         "admin" => Some(Permission::ManageDirectory),
         _ => None,

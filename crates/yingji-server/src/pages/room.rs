@@ -18,7 +18,7 @@ use yingji_domain::incident::{
 use super::desk::kind_str;
 use super::i18n::Lang;
 use super::{
-    Chrome, Form, OrPage, PageOut, Posted, Viewer, chart, error_text, hm, render, see_other,
+    Chrome, Form, OrPage, PageOut, Posted, Viewer, chart, error_text, hm, may, render, see_other,
 };
 use crate::AppState;
 use crate::api::trust::Permission;
@@ -263,6 +263,7 @@ pub struct RoomPage {
     pub owners: Vec<(String, String)>,
     /// The linked records up and down the tree: (label, link, text).
     pub linked: Vec<(String, String, String)>,
+    pub docs: super::documents::DocsView,
 }
 
 /// Whether activating now would put the plan's most severe level in force (activation takes the
@@ -882,6 +883,16 @@ async fn build(
         review,
         review_due,
         owners,
+        docs: super::documents::DocsView::new(
+            l,
+            format!("/incidents/{id}/documents"),
+            if may(state, v, Permission::HandleIncident, dry.path()) {
+                yingji_app::documents::incident_kinds(&inc)
+            } else {
+                vec![]
+            },
+            &inc.documents,
+        ),
         inc,
     })
 }

@@ -783,6 +783,14 @@ async fn every_kind(app: TestApp) {
     )
     .await;
     let ca = id(&v["review"]["corrective_actions"][0]);
+    // The review as a document (incident.document).
+    post(
+        &app,
+        &at(&a, "documents"),
+        COMMANDER,
+        json!({"kind": "review"}),
+    )
+    .await;
     post(
         &app,
         &format!("/api/v1/incidents/{a}/corrective-actions/{ca}/link"),
@@ -934,6 +942,14 @@ async fn every_kind(app: TestApp) {
         &on(&c1, "reply"),
         CLERK,
         json!({"date": "2026-05-02", "channel": "书面邮寄", "summary": "已督促物业公司清理停车位"}),
+    )
+    .await;
+    // The written reply as a document (case.document).
+    post(
+        &app,
+        &on(&c1, "documents"),
+        CLERK,
+        json!({"kind": "case_reply"}),
     )
     .await;
     let v = post(

@@ -1,0 +1,250 @@
+//! Incident statistics: incidents of a period in a subtree, counted by level, month,
+//! jurisdiction and kind (the workbooks and the statistics page read these; petition case
+//! statistics are [`crate::cases::stats`]).
+//!
+//! What is counted: incident reports and early signs (苗头). Drills are left out, and so are
+//! the linked records an escalation creates in a parent (the event is counted once, where it
+//! happened). Reports found unfounded are counted apart. Months are local months in China
+//! Standard Time, like the petition statistics' quarters of acceptance. Nothing here counts
+//! petitioners or scores a unit on petitions prevented (design/product.md).
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use yingji_store::fmt_ts;
+
+use crate::{Actor, App, AppError, ErrorCode, Permission};
+
+/// The zone months and quarters are counted in.
+pub fn zone() -> TimeZone {
+    TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC)
+}
+
+/// A statistics period: a year, or one quarter of it, in a jurisdiction (default: the
+/// actor's own).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PeriodQuery {
+    pub jurisdiction_id: Option<Uuid>,
+    pub year: i16,
+    /// 1–4; without it the whole year.
+    pub quarter: Option<u8>,
+}
+
+impl PeriodQuery {
+    /// The first and last local day of the period.
+    pub fn days(&self) -> Result<(Date, Date), AppError> {
+        if !(2000..=2100).contains(&self.year) {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                "`year` must be between 2000 and 2100",
+            ));
+        }
+        let (m0, m1) = match self.quarter {
+            None => (1, 12),
+            Some(q @ 1..=4) => (3 * q as i8 - 2, 3 * q as i8),
+            Some(_) => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidQuery,
+                    "`quarter` must be 1–4",
+                ));
+            }
+        };
+        let from = Date::new(self.year, m0, 1).map_err(AppError::internal)?;
+        let to = Date::new(self.year, m1, 1)
+            .map_err(AppError::internal)?
+            .last_of_month();
+        Ok((from, to))
+    }
+
+    /// `2026`, or `2026Q3`.
+    pub fn label(&self) -> String {
+        match self.quarter {
+            Some(q) => format!("{}Q{q}", self.year),
+            None => self.year.to_string(),
+        }
+    }
+}
+
+/// One group of incident counts.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct IncidentGroup {
+    /// The group: a level id (empty before assessment), a month `YYYY-MM`, a jurisdiction's id,
+    /// or a kind (`event`, `early_sign`).
+    pub key: String,
+    /// The jurisdiction's name (by jurisdiction).
+    pub name: Option<String>,
+    /// Reports and early signs, unfounded ones included.
+    pub reported: i64,
+    /// Found unfounded on verification.
+    pub unfounded: i64,
+    /// Whose response was activated at some level (status active or later).
+    pub responded: i64,
+}
+
+/// Incident statistics of a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentStats {
+    pub period: String,
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_name: String,
+    pub total: IncidentGroup,
+    pub by_level: Vec<IncidentGroup>,
+    /// Every month of the period, in order (months without incidents too).
+    pub by_month: Vec<IncidentGroup>,
+    /// The jurisdiction itself and each jurisdiction directly below it (their subtrees).
+    pub by_jurisdiction: Vec<IncidentGroup>,
+    pub by_kind: Vec<IncidentGroup>,
+}
+
+fn add(g: &mut IncidentGroup, status: &str, n: i64) {
+    g.reported += n;
+    match status {
+        "unfounded" => g.unfounded += n,
+        "active" | "ended" | "reviewed" | "closed" => g.responded += n,
+        _ => {}
+    }
+}
+
+/// The incident statistics an actor may read.
+pub async fn incidents(
+    app: &App,
+    actor: &Actor,
+    q: &PeriodQuery,
+) -> Result<IncidentStats, AppError> {
+    let id = q.jurisdiction_id.unwrap_or(actor.jurisdiction_id);
+    let scope = app.scoped_jurisdiction(actor, id, "jurisdiction").await?;
+    app.require(
+        actor,
+        Permission::ViewIncidents,
+        &scope.path,
+        "jurisdiction",
+    )?;
+    let (first, last) = q.days()?;
+    let tz = zone();
+    let start = first.to_zoned(tz.clone()).map_err(AppError::internal)?;
+    let end = last
+        .checked_add(1.day())
+        .map_err(AppError::internal)?
+        .to_zoned(tz.clone())
+        .map_err(AppError::internal)?;
+    let rows = app
+        .store
+        .incident_counts(
+            &scope.path,
+            &fmt_ts(start.timestamp()),
+            &fmt_ts(end.timestamp()),
+        )
+        .await?;
+    let mut total = IncidentGroup::default();
+    let mut by_level: BTreeMap<String, IncidentGroup> = BTreeMap::new();
+    let mut by_month: BTreeMap<String, IncidentGroup> = BTreeMap::new();
+    let mut by_child: BTreeMap<String, IncidentGroup> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, IncidentGroup> = BTreeMap::new();
+    // Every month of the period has its row, zero or not.
+    let mut m = first;
+    while m <= last {
+        by_month.insert(m.strftime("%Y-%m").to_string(), IncidentGroup::default());
+        m = m.checked_add(1.month()).map_err(AppError::internal)?;
+    }
+    for r in rows {
+        if r.kind == "escalation" {
+            continue;
+        }
+        let at: Timestamp = format!("{}:00:00Z", r.hour)
+            .parse()
+            .map_err(AppError::internal)?;
+        let month = at.to_zoned(tz.clone()).strftime("%Y-%m").to_string();
+        // The jurisdiction directly below the scope whose subtree the incident is in (or the
+        // scope itself).
+        let child = r
+            .jurisdiction_path
+            .strip_prefix(scope.path.as_str())
+            .and_then(|rest| rest.split('/').find(|s| !s.is_empty()))
+            .unwrap_or("")
+            .to_string();
+        add(&mut total, &r.status, r.count);
+        add(
+            by_level.entry(r.level.unwrap_or_default()).or_default(),
+            &r.status,
+            r.count,
+        );
+        add(by_month.entry(month).or_default(), &r.status, r.count);
+        add(by_child.entry(child).or_default(), &r.status, r.count);
+        add(by_kind.entry(r.kind).or_default(), &r.status, r.count);
+    }
+    let keyed = |m: BTreeMap<String, IncidentGroup>| -> Vec<IncidentGroup> {
+        m.into_iter()
+            .map(|(k, mut g)| {
+                g.key = k;
+                g
+            })
+            .collect()
+    };
+    let mut jurisdictions = vec![];
+    for (k, mut g) in by_child {
+        if k.is_empty() {
+            g.key = scope.id.to_string();
+            g.name = Some(scope.name.clone());
+        } else {
+            let id = Uuid::parse_str(&k).ok();
+            g.name = match id {
+                Some(id) => app.store.jurisdiction(id).await?.map(|j| j.name),
+                None => None,
+            };
+            g.key = k;
+        }
+        jurisdictions.push(g);
+    }
+    total.key = "total".into();
+    Ok(IncidentStats {
+        period: q.label(),
+        from: first.to_string(),
+        to: last.to_string(),
+        jurisdiction_id: scope.id,
+        jurisdiction_name: scope.name.clone(),
+        total,
+        by_level: keyed(by_level),
+        by_month: keyed(by_month),
+        by_jurisdiction: jurisdictions,
+        by_kind: keyed(by_kind),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_a_year_or_a_quarter_of_local_days() {
+        let q = |quarter| PeriodQuery {
+            jurisdiction_id: None,
+            year: 2026,
+            quarter,
+        };
+        assert_eq!(
+            q(None).days().unwrap(),
+            (
+                Date::new(2026, 1, 1).unwrap(),
+                Date::new(2026, 12, 31).unwrap()
+            )
+        );
+        assert_eq!(
+            q(Some(1)).days().unwrap(),
+            (
+                Date::new(2026, 1, 1).unwrap(),
+                Date::new(2026, 3, 31).unwrap()
+            )
+        );
+        assert_eq!(q(Some(1)).label(), "2026Q1");
+        assert_eq!(q(Some(5)).days().unwrap_err().code, ErrorCode::InvalidQuery);
+    }
+}

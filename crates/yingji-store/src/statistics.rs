@@ -1,0 +1,61 @@
+//! Reads for the statistics workbooks: incident counts in a subtree over a time range.
+
+use sqlx::Row;
+
+use crate::rows::subtree_range;
+use crate::{Result, Store, Val};
+
+/// Incidents counted in one group: level (None before assessment), the hour they were reported
+/// in (`YYYY-MM-DDTHH`, UTC, so that the caller can place it in a local month), the
+/// jurisdiction path, the kind and the status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentCount {
+    pub level: Option<String>,
+    pub hour: String,
+    pub jurisdiction_path: String,
+    pub kind: String,
+    pub status: String,
+    pub count: i64,
+}
+
+impl Store {
+    /// Incidents (drills left out) reported in `[from, to)` (timestamps as the store writes
+    /// them) in the subtree at `scope_path`, counted per level, hour, jurisdiction, kind and
+    /// status. One grouped scan: the rows it answers are bounded by the groups, not the
+    /// incidents.
+    pub async fn incident_counts(
+        &self,
+        scope_path: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<IncidentCount>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let rows = self
+            .fetch_all(
+                "SELECT level, substr(yj_text(reported_at), 1, 13), jurisdiction_path, kind, status, CAST(COUNT(*) AS BIGINT) \
+                 FROM incidents WHERE drill = ? AND jurisdiction_path >= ? AND jurisdiction_path < ? \
+                 AND reported_at >= ? AND reported_at < ? \
+                 GROUP BY level, substr(yj_text(reported_at), 1, 13), jurisdiction_path, kind, status",
+                &[
+                    Val::Bool(false),
+                    Val::from(lo),
+                    Val::from(hi),
+                    Val::Timestamp(from.to_string()),
+                    Val::Timestamp(to.to_string()),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IncidentCount {
+                    level: r.try_get(0)?,
+                    hour: r.try_get(1)?,
+                    jurisdiction_path: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    count: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}
