@@ -635,7 +635,8 @@ fn case_values(c: &Case, kind: &str, v: &mut BTreeMap<String, String>) -> Result
     v.insert("channel".into(), channel_text(c.channel).into());
     v.insert("received_on".into(), day(c.received_at));
     v.insert("accepted_on".into(), date_text(c.accepted_on));
-    v.insert("due_on".into(), day(c.due_at));
+    // The last day to handle it (the due time is that day's 24:00, the next day's 00:00).
+    v.insert("due_on".into(), date_text(c.due.last_day));
     v.insert("category".into(), c.topic.clone().unwrap_or_default());
     v.insert("unit".into(), c.unit().unwrap_or_default().to_string());
     match kind {
@@ -986,6 +987,44 @@ mod tests {
         assert!(e[0].contains("dat"), "{e:?}");
         let e = check_template("x/memo.toml", "memo", text).unwrap_err();
         assert!(e[0].contains("not a kind of document"), "{e:?}");
+    }
+
+    #[test]
+    fn a_jurisdiction_s_template_replaces_the_default_below_it_only() {
+        let dir = std::env::temp_dir().join(format!("yingji-tpl-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("临溪市")).unwrap();
+        std::fs::write(
+            dir.join("临溪市/case_reply.toml"),
+            "title = \"临溪市信访事项答复书\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("review.toml"), "title = \"评估：{title}\"\n").unwrap();
+        let t = Templates::load(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(t.replaced(), 2);
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // 青石镇 is below 临溪市: its nearest override is 临溪市's.
+        let below = t.for_keys(&keys(&["青石镇", "临溪市", "云岭市"]), "case_reply");
+        assert!(
+            below.source.ends_with("case_reply.toml"),
+            "{}",
+            below.source
+        );
+        let other = t.for_keys(&keys(&["东湖街道", "云岭市"]), "case_reply");
+        assert_eq!(other.source, "default");
+        // A file at the top replaces the default everywhere.
+        assert!(
+            t.for_keys(&keys(&["东湖街道"]), "review")
+                .source
+                .ends_with("review.toml")
+        );
+        let mut v = BTreeMap::new();
+        v.insert("title".to_string(), "测试".to_string());
+        let doc =
+            t.for_keys(&keys(&["东湖街道"]), "review")
+                .template
+                .render(&v, &Tables::new(), "zh-CN");
+        assert_eq!(doc.title, "评估：测试");
     }
 
     #[test]

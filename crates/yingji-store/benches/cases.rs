@@ -16,7 +16,8 @@
 //! database's own CPU is not in it):
 //! the first page (50) without a filter (newest first) for the province, a city, a county and a
 //! township, and the next page after its last id; the overdue page of a county; the cases due in
-//! the next 3 days of a county; the quarterly statistics of a city by department.
+//! the next 3 days of a county; the quarterly statistics of a city by department; the quarterly
+//! workbook of a city (five groupings written as an .xlsx, issue 22).
 //!
 //! SQLite in a temporary directory; PostgreSQL too when YINGJI_TEST_POSTGRES_URL is set (a
 //! scratch database, dropped after).
@@ -27,6 +28,7 @@ mod common;
 
 use std::time::Instant;
 
+use yingji_docs::xlsx::{Cell, Sheet, Workbook};
 use yingji_store::{Backend, CaseFilter, Store};
 
 const NOW_MS: i64 = 1_780_272_000_000; // 2026-06-01T00:00:00Z
@@ -344,6 +346,47 @@ async fn run(label: &str, store: Store, rows: u64) {
     })
     .await;
     report(format!("quarter statistics by department, city {c4}"), r);
+    // The quarterly workbook of a city (`GET /api/v1/statistics/cases.xlsx`): the five
+    // groupings read and written as an .xlsx (the server's sheets, without the about sheet's
+    // catalogue texts).
+    let c5 = draw(10, 9);
+    let scope = city_path(c5);
+    let r = time(|| async {
+        let mut sheets = vec![];
+        for by in ["total", "jurisdiction", "department", "category", "channel"] {
+            let rows = store.case_stats(&scope, &quarters, by).await.unwrap();
+            let mut cells = vec![vec![
+                Cell::from("分组"),
+                Cell::from("受理"),
+                Cell::from("已答复"),
+            ]];
+            for s in &rows {
+                cells.push(vec![
+                    Cell::from(s.key.as_str()),
+                    Cell::Int(s.received),
+                    Cell::Int(s.replied),
+                    Cell::Int(s.on_time),
+                    Cell::Int(s.overdue),
+                    Cell::Int(s.extended),
+                    Cell::Int(s.satisfied),
+                    Cell::Int(s.basically_satisfied),
+                    Cell::Int(s.dissatisfied),
+                ]);
+            }
+            sheets.push(Sheet {
+                name: by.to_string(),
+                rows: cells,
+                header_rows: 1,
+                widths: vec![],
+            });
+        }
+        Workbook { sheets }.to_bytes().len()
+    })
+    .await;
+    report(
+        format!("quarterly workbook (.xlsx, five groupings), city {c5}"),
+        r,
+    );
 }
 
 fn main() {

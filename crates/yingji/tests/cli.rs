@@ -271,6 +271,34 @@ fn serve_refuses_a_bad_case_configuration_or_calendar() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("ends before it starts"), "{err}");
+    // Document templates: every problem of every file, with its place.
+    let tpl = dir.join("templates");
+    std::fs::create_dir_all(tpl.join("临溪市")).unwrap();
+    std::fs::write(
+        tpl.join("review.toml"),
+        "title = \"评估报告\"\n\n[[section]]\nbody = \"{summry}\"\n",
+    )
+    .unwrap();
+    std::fs::write(tpl.join("临溪市/case_reply.toml"), "titel = \"意见书\"\n").unwrap();
+    let o = yingji(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--templates",
+        tpl.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("review.toml:4:9") && err.contains("summry"),
+        "{err}"
+    );
+    assert!(
+        err.contains("case_reply.toml:1:1") && err.contains("titel"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -245,6 +245,25 @@ on_both! {
             let t = reader::docx_text(&referral);
             has_all(&t, &["交办告知书", "柳春燕", "临溪市住建局"]);
         }
+        // An extended case: the notice gives the reason, the approver and the new due date.
+        let (_, c2) = app.post("/api/v1/cases", CLERK, json!({
+            "jurisdiction_id": app.jurisdiction("临溪市").await, "channel": "online",
+            "petitioners": [{ "name": "柳春燕" }], "title": "反映农贸市场噪声扰民", "grievance": "要求限制凌晨装卸"})).await;
+        let c2id = c2["id"].as_str().unwrap().to_string();
+        let d2 = format!("/api/v1/cases/{c2id}/documents");
+        let (s, v) = app.post(&d2, CLERK, json!({"kind": "case_extension"})).await;
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("document_not_ready")), "{v}");
+        ok(&app, &format!("/api/v1/cases/{c2id}/extension-request"), CLERK, json!({"days": 30, "reason": "需多部门联合核查"})).await;
+        let (s, _) = app.post(&d2, CLERK, json!({"kind": "case_extension"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "asked, not yet approved");
+        let v = ok(&app, &format!("/api/v1/cases/{c2id}/extension-decision"), DEPUTY, json!({"approve": true})).await;
+        let last_day: jiff::civil::Date = v["due"]["last_day"].as_str().unwrap().parse().unwrap();
+        let ext = issue(&app, &d2, CLERK, json!({"kind": "case_extension"}), &format!("/api/v1/cases/{c2id}/timeline")).await;
+        if reader::available() {
+            let t = reader::docx_text(&ext);
+            has_all(&t, &["延期办理告知书", "柳春燕", "需多部门联合核查", "林建国", "延长30日", &last_day.strftime("%Y年%-m月%-d日").to_string()]);
+        }
+
         // The case page lists both and offers the reply again (and no extension notice).
         let cookie = console_session(&app, CLERK).await;
         let (_, html) = page(&app, Method::GET, &format!("/cases/{cid}"), &cookie, None).await;
