@@ -7,7 +7,7 @@ import { BASE, browser, DESKTOP, step, signIn, shoot, assert } from './lib.mjs';
 const PAGES = [
   ['duty-officer', ['/', '/incidents', '/report', '/cases', '/roster', '/plans', '/plans/linxiang-city-mass-petition', '/reports', '/statistics']],
   ['petition-registrar', ['/cases?show=all', '/cases/new', '/statistics?by=channel']],
-  ['town-duty', ['/disputes', '/reports']],
+  ['town-duty', ['/disputes', '/reports', '/statistics']],
   ['grid-worker', ['/', '/reports', '/disputes']],
   ['auditor', ['/audit']],
   ['province-admin', ['/admin']],

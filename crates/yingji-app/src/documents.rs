@@ -766,9 +766,14 @@ fn render(
     v: &BTreeMap<String, String>,
     t: &Tables,
     now: Timestamp,
+    drill: bool,
 ) -> IssuedFile {
     let loaded = app.templates.for_keys(&p.keys, kind);
     let mut doc = loaded.template.render(v, t, "zh-CN");
+    // A drill's documents say so in their title, whatever the template.
+    if drill {
+        doc.title = format!("【演练】{}", doc.title);
+    }
     doc.footer_note = Some(format!(
         "（本文书由应急系统依据事件记录生成，{}）",
         minute(now)
@@ -847,7 +852,17 @@ impl AppCommand for IssueIncidentDocument {
             &mut v,
             &mut t,
         )?;
-        let file = render(app, actor, &p, kind, self.request.report_id, &v, &t, now);
+        let file = render(
+            app,
+            actor,
+            &p,
+            kind,
+            self.request.report_id,
+            &v,
+            &t,
+            now,
+            inc.drill,
+        );
         let cmd = yingji_domain::incident::Command::IssueDocument {
             document: file.document.clone(),
         };
@@ -921,7 +936,7 @@ impl AppCommand for IssueCaseDocument {
         let mut v = BTreeMap::new();
         common(&mut v, &p, actor, now, seq);
         case_values(&c, kind, &mut v)?;
-        let file = render(app, actor, &p, kind, None, &v, &Tables::new(), now);
+        let file = render(app, actor, &p, kind, None, &v, &Tables::new(), now, false);
         let cmd = yingji_domain::case::Command::IssueDocument {
             document: file.document.clone(),
         };

@@ -219,6 +219,132 @@ pub async fn incidents(
     })
 }
 
+/// One screening round of the period: how many units owed a return, how many returned (nil
+/// or with disputes found), how many did not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoundLine {
+    pub round_id: Uuid,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_name: String,
+    /// `monthly` or `daily`.
+    pub cadence: String,
+    /// The round's period (`2026-03`, `2026-03-02`).
+    pub round_key: String,
+    pub units: i64,
+    pub returned: i64,
+    pub nil: i64,
+    pub missing: i64,
+    pub disputes_found: i64,
+}
+
+/// Screening rounds of a period (004-B: the monthly screening, daily in special periods) and
+/// how completely the units returned.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScreeningStats {
+    pub period: String,
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_name: String,
+    pub rounds: Vec<RoundLine>,
+    /// The sums over the rounds (`round_key` empty).
+    pub total: RoundLine,
+    /// returned / units, null without rounds.
+    pub return_rate: Option<f64>,
+}
+
+/// The screening statistics an actor may read (`view_disputes`).
+pub async fn screening(
+    app: &App,
+    actor: &Actor,
+    q: &PeriodQuery,
+) -> Result<ScreeningStats, AppError> {
+    let id = q.jurisdiction_id.unwrap_or(actor.jurisdiction_id);
+    let scope = app.scoped_jurisdiction(actor, id, "jurisdiction").await?;
+    app.require(actor, Permission::ViewDisputes, &scope.path, "jurisdiction")?;
+    let (first, last) = q.days()?;
+    let tz = zone();
+    let start = first.to_zoned(tz.clone()).map_err(AppError::internal)?;
+    let end = last
+        .checked_add(1.day())
+        .map_err(AppError::internal)?
+        .to_zoned(tz)
+        .map_err(AppError::internal)?;
+    let rounds = app
+        .store
+        .rounds_opened(
+            &scope.path,
+            &fmt_ts(start.timestamp()),
+            &fmt_ts(end.timestamp()),
+        )
+        .await?;
+    let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
+    let mut lines = vec![];
+    let mut total = RoundLine {
+        round_id: Uuid::nil(),
+        jurisdiction_id: scope.id,
+        jurisdiction_name: scope.name.clone(),
+        cadence: String::new(),
+        round_key: String::new(),
+        units: 0,
+        returned: 0,
+        nil: 0,
+        missing: 0,
+        disputes_found: 0,
+    };
+    for r in rounds {
+        let units = app.store.child_jurisdictions(r.jurisdiction_id).await?;
+        let subs = app.store.screening_submissions(r.id).await?;
+        let of_units: Vec<_> = subs
+            .iter()
+            .filter(|s| units.iter().any(|(u, _)| *u == s.unit_id))
+            .collect();
+        let name = match names.get(&r.jurisdiction_id) {
+            Some(n) => n.clone(),
+            None => {
+                let n = app
+                    .store
+                    .jurisdiction(r.jurisdiction_id)
+                    .await?
+                    .map(|j| j.name)
+                    .unwrap_or_default();
+                names.insert(r.jurisdiction_id, n.clone());
+                n
+            }
+        };
+        let line = RoundLine {
+            round_id: r.id,
+            jurisdiction_id: r.jurisdiction_id,
+            jurisdiction_name: name,
+            cadence: r.cadence,
+            round_key: r.round_key,
+            units: units.len() as i64,
+            returned: of_units.len() as i64,
+            nil: of_units.iter().filter(|s| s.nil).count() as i64,
+            missing: (units.len() - of_units.len()) as i64,
+            disputes_found: of_units.iter().map(|s| s.disputes_found).sum(),
+        };
+        total.units += line.units;
+        total.returned += line.returned;
+        total.nil += line.nil;
+        total.missing += line.missing;
+        total.disputes_found += line.disputes_found;
+        lines.push(line);
+    }
+    Ok(ScreeningStats {
+        period: q.label(),
+        from: first.to_string(),
+        to: last.to_string(),
+        jurisdiction_id: scope.id,
+        jurisdiction_name: scope.name.clone(),
+        return_rate: (total.units > 0).then(|| total.returned as f64 / total.units as f64),
+        rounds: lines,
+        total,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

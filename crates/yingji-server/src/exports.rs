@@ -6,7 +6,7 @@
 //! numbers, never text.
 
 use yingji_app::cases::{CaseStats, StatsItem};
-use yingji_app::statistics::{IncidentGroup, IncidentStats};
+use yingji_app::statistics::{IncidentGroup, IncidentStats, ScreeningStats};
 use yingji_docs::xlsx::{Cell, Sheet, Workbook};
 
 use crate::pages::Lang;
@@ -200,6 +200,78 @@ pub fn incident_workbook(l: &Lang, s: &IncidentStats, generated_at: &str) -> Wor
         });
     }
     Workbook { sheets }
+}
+
+/// The screening rounds as rows (a header row, one row per round, the total).
+pub fn screening_rows(l: &Lang, s: &ScreeningStats) -> Vec<Vec<Cell>> {
+    let mut rows = vec![
+        [
+            "stats.jurisdiction",
+            "stats.round",
+            "stats.cadence",
+            "stats.units",
+            "stats.returned",
+            "stats.nil",
+            "stats.missing",
+            "stats.disputes_found",
+            "stats.return_rate",
+        ]
+        .iter()
+        .map(|k| Cell::Text(l.t(k).to_string()))
+        .collect::<Vec<_>>(),
+    ];
+    let row =
+        |name: String, key: String, cadence: String, r: &yingji_app::statistics::RoundLine| {
+            vec![
+                Cell::Text(name),
+                Cell::Text(key),
+                Cell::Text(cadence),
+                Cell::Int(r.units),
+                Cell::Int(r.returned),
+                Cell::Int(r.nil),
+                Cell::Int(r.missing),
+                Cell::Int(r.disputes_found),
+                rate(r.returned, r.units),
+            ]
+        };
+    for r in &s.rounds {
+        rows.push(row(
+            r.jurisdiction_name.clone(),
+            r.round_key.clone(),
+            l.tk("cadence", &r.cadence),
+            r,
+        ));
+    }
+    rows.push(row(
+        l.t("stats.total").to_string(),
+        String::new(),
+        String::new(),
+        &s.total,
+    ));
+    rows
+}
+
+/// The screening workbook: the about sheet and the rounds.
+pub fn screening_workbook(l: &Lang, s: &ScreeningStats, generated_at: &str) -> Workbook {
+    let rows = screening_rows(l, s);
+    Workbook {
+        sheets: vec![
+            about(
+                l,
+                &format!("{} – {}", s.from, s.to),
+                &s.jurisdiction_name,
+                "stats.source_screening",
+                "stats.notes_screening",
+                generated_at,
+            ),
+            Sheet {
+                name: l.t("stats.screening").to_string(),
+                widths: widths(rows[0].len()),
+                rows,
+                header_rows: 1,
+            },
+        ],
+    }
 }
 
 /// The media type of an .xlsx workbook.

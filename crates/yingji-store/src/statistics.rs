@@ -2,8 +2,8 @@
 
 use sqlx::Row;
 
-use crate::rows::subtree_range;
-use crate::{Result, Store, Val};
+use crate::rows::{subtree_range, uuid_col};
+use crate::{Result, RoundRow, Store, Val};
 
 /// Incidents counted in one group: level (None before assessment), the hour they were reported
 /// in (`YYYY-MM-DDTHH`, UTC, so that the caller can place it in a local month), the
@@ -54,6 +54,42 @@ impl Store {
                     kind: r.try_get(3)?,
                     status: r.try_get(4)?,
                     count: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The screening rounds opened in `[from, to)` in the subtree at `scope_path`, oldest
+    /// first.
+    pub async fn rounds_opened(
+        &self,
+        scope_path: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<RoundRow>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(id), yj_text(jurisdiction_id), jurisdiction_path, cadence, round_key, yj_text(opened_at) \
+                 FROM screening_rounds WHERE jurisdiction_path >= ? AND jurisdiction_path < ? \
+                 AND opened_at >= ? AND opened_at < ? ORDER BY opened_at, round_key",
+                &[
+                    Val::from(lo),
+                    Val::from(hi),
+                    Val::Timestamp(from.to_string()),
+                    Val::Timestamp(to.to_string()),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RoundRow {
+                    id: uuid_col(r, 0)?,
+                    jurisdiction_id: uuid_col(r, 1)?,
+                    jurisdiction_path: r.try_get(2)?,
+                    cadence: r.try_get(3)?,
+                    round_key: r.try_get(4)?,
+                    opened_at: r.try_get(5)?,
                 })
             })
             .collect()

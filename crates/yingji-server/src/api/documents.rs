@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use yingji_app::cases::{self as app_cases, CaseStats, StatsQuery};
 use yingji_app::documents::{DOCX, DocumentRequest, IssueCaseDocument, IssueIncidentDocument};
-use yingji_app::statistics::{self, IncidentStats, PeriodQuery};
+use yingji_app::statistics::{self, IncidentStats, PeriodQuery, ScreeningStats};
 use yingji_app::{Actor as AppActor, ErrorBody, ErrorCode};
 use yingji_docs::xlsx::Cell;
 
@@ -29,6 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/statistics/incidents.csv", get(incident_csv))
         .route("/statistics/cases.xlsx", get(case_xlsx))
         .route("/statistics/cases.csv", get(case_csv))
+        .route("/statistics/screening", get(screening_stats))
+        .route("/statistics/screening.xlsx", get(screening_xlsx))
+        .route("/statistics/screening.csv", get(screening_csv))
 }
 
 /// A file download: its bytes, media type and name (RFC 6266/5987 encoded).
@@ -367,5 +370,57 @@ pub async fn case_csv(
     Ok(csv_response(
         &format!("cases-{}-{by}.csv", p.label()),
         &exports::case_rows(q.lang(), &s),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/screening", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query, description = "this jurisdiction and below (default: the actor's)"),
+           ("year" = i32, Query), ("quarter" = Option<u8>, Query, description = "1–4; omit for the year")),
+    responses((status = 200, description = "the screening rounds opened in the period: units owing a return, returned, nil, not returned, disputes found", body = ScreeningStats)))]
+pub async fn screening_stats(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<PeriodQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<ScreeningStats>, ApiError> {
+    let q = query(q)?;
+    Ok(axum::Json(statistics::screening(&state, &actor, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/screening.xlsx", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query), ("year" = i32, Query), ("quarter" = Option<u8>, Query),
+           ("lang" = Option<String>, Query, description = "zh-CN (default) or en: the headers' language")),
+    responses((status = 200, description = "the screening workbook: an about sheet and the rounds with a total row",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub async fn screening_xlsx(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let s = statistics::screening(&state, &actor, &q.period()).await?;
+    let wb = exports::screening_workbook(q.lang(), &s, &now_text(&state));
+    Ok(file_response(
+        StatusCode::OK,
+        XLSX,
+        &format!("screening-{}.xlsx", s.period),
+        wb.to_bytes(),
+        &[],
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/screening.csv", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query), ("year" = i32, Query), ("quarter" = Option<u8>, Query),
+           ("lang" = Option<String>, Query)),
+    responses((status = 200, description = "the screening rounds as CSV (UTF-8 with a byte-order mark, a total row)", content_type = "text/csv", body = String)))]
+pub async fn screening_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let s = statistics::screening(&state, &actor, &q.period()).await?;
+    Ok(csv_response(
+        &format!("screening-{}.csv", s.period),
+        &exports::screening_rows(q.lang(), &s),
     ))
 }

@@ -64,6 +64,8 @@ pub struct StatsPage {
     pub case_chart: String,
     pub incidents: Option<Table>,
     pub incident_chart: String,
+    pub screening: Option<Table>,
+    pub screening_chart: String,
     pub period: String,
 }
 
@@ -154,6 +156,27 @@ pub async fn page(
         } else {
             (None, String::new())
         };
+        let (screening, screening_chart) = if may(&state, &v, Permission::ViewDisputes, &path) {
+            let s = statistics::screening(&state, &v.actor, &period).await?;
+            let groups: Vec<(String, Vec<i64>)> = s
+                .rounds
+                .iter()
+                .map(|r| {
+                    (
+                        format!("{} · {}", r.jurisdiction_name, r.round_key),
+                        vec![r.returned, r.missing],
+                    )
+                })
+                .collect();
+            let chart = chart::bars(
+                l.t("stats.chart_screening"),
+                &[l.t("stats.returned"), l.t("stats.missing")],
+                &groups,
+            );
+            (Some(table(exports::screening_rows(l, &s))), chart)
+        } else {
+            (None, String::new())
+        };
         let mut query = format!("year={year}");
         if let Some(qn) = quarter {
             query.push_str(&format!("&quarter={qn}"));
@@ -182,6 +205,8 @@ pub async fn page(
             case_chart,
             incidents,
             incident_chart,
+            screening,
+            screening_chart,
             period: period_label,
         })
     };

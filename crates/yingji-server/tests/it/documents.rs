@@ -281,6 +281,15 @@ on_both! {
                 ok(&app, &format!("/api/v1/incidents/{iid}/unfounded"), DUTY, json!({"reason": "经核实为正常办事群众"})).await;
             }
         }
+        // A drill: never counted; its documents say 演练.
+        let mut drill = report_body(&app, 500).await;
+        drill["drill"] = json!(true);
+        let d = ok(&app, "/api/v1/incidents", DUTY, drill).await;
+        let did = d["id"].as_str().unwrap().to_string();
+        let dd = issue(&app, &format!("/api/v1/incidents/{did}/documents"), DUTY, json!({"kind": "incident_summary"}), &format!("/api/v1/incidents/{did}/timeline")).await;
+        if reader::available() {
+            assert!(reader::docx_text(&dd).starts_with("【演练】"));
+        }
         let (_, list) = app.get("/api/v1/incidents?limit=200", "demo-city-duty").await;
         let year = app.clock.now().strftime("%Y").to_string();
         let counted: Vec<&Value> = list["items"].as_array().unwrap().iter()
@@ -347,11 +356,40 @@ on_both! {
             assert_eq!(isheets.len(), 5, "about and four groupings: {:?}", isheets.keys());
         }
 
+        // Screening: a round of 青石镇 with one nil return; the figures agree with the round's
+        // own view.
+        let town = app.jurisdiction("青石镇").await;
+        let (s, r) = app.post("/api/v1/disputes/rounds", "demo-town-duty", json!({"jurisdiction_id": town})).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let rid = r["id"].as_str().unwrap().to_string();
+        let (_, view) = app.get(&format!("/api/v1/disputes/rounds/{rid}"), "demo-town-duty").await;
+        let unit = view["units"][0]["unit_id"].as_str().unwrap().to_string();
+        ok(&app, &format!("/api/v1/disputes/rounds/{rid}/submissions"), "demo-town-duty", json!({"unit_id": unit, "nil": true})).await;
+        let (_, view) = app.get(&format!("/api/v1/disputes/rounds/{rid}"), "demo-town-duty").await;
+        let units = view["units"].as_array().unwrap().len() as i64;
+        let (s, sc) = app.get(&format!("/api/v1/statistics/screening?year={year}"), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::OK, "{sc}");
+        let line = sc["rounds"].as_array().unwrap().iter().find(|l| l["round_id"] == rid.as_str()).expect("the round").clone();
+        assert_eq!(line["units"], units);
+        assert_eq!(line["returned"], 1);
+        assert_eq!(line["nil"], 1);
+        assert_eq!(line["missing"], view["missing"]);
+        let (_, _, sx) = get_raw(&app, &format!("/api/v1/statistics/screening.xlsx?year={year}"), "demo-town-duty").await;
+        if reader::available() {
+            let sheets = reader::xlsx_sheets(&sx);
+            let rounds = &sheets["矛盾纠纷排查"];
+            assert!(rounds[0].contains(&"\"报送率\"".to_string()), "{rounds:?}");
+            let total = rounds.last().unwrap();
+            assert_eq!(total[0], "\"合计\"");
+            assert_eq!(total[3], sc["total"]["units"].to_string());
+            assert_eq!(total[4], "1");
+        }
+
         // The statistics page: the figures, a chart per table and the downloads.
         let cookie = console_session(&app, "demo-city-duty").await;
         let (s, html) = page(&app, Method::GET, &format!("/statistics?year={year}&by=channel"), &cookie, None).await;
         assert_eq!(s, StatusCode::OK, "{html}");
-        assert_eq!(html.matches("<svg class=\"chart bars\"").count(), 2, "{html}");
+        assert_eq!(html.matches("<svg class=\"chart bars\"").count(), 3, "{html}");
         assert!(html.contains(&format!("<th scope=\"row\">来信</th><td>{}</td>", by_channel("letter"))), "{html}");
         assert!(html.contains("/api/v1/statistics/cases.xlsx?year="));
     };
