@@ -16,7 +16,7 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use yingji_store::fmt_ts;
+use yingji_store::{JurisdictionRow, fmt_ts};
 
 use crate::{Actor, App, AppError, ErrorCode, Permission};
 
@@ -114,36 +114,44 @@ fn add(g: &mut IncidentGroup, status: &str, n: i64) {
     }
 }
 
+/// The jurisdiction a statistics read covers (the actor's own by default; in the actor's area
+/// and readable with `p`, else not found / forbidden), the period's first and last local day,
+/// and its bounds as the store writes times (`[from, to)`).
+async fn read_period(
+    app: &App,
+    actor: &Actor,
+    q: &PeriodQuery,
+    p: Permission,
+) -> Result<(JurisdictionRow, Date, Date, String, String), AppError> {
+    let id = q.jurisdiction_id.unwrap_or(actor.jurisdiction_id);
+    let scope = app.scoped_jurisdiction(actor, id, "jurisdiction").await?;
+    app.require(actor, p, &scope.path, "jurisdiction")?;
+    let (first, last) = q.days()?;
+    let start = first.to_zoned(zone()).map_err(AppError::internal)?;
+    let end = last
+        .checked_add(1.day())
+        .map_err(AppError::internal)?
+        .to_zoned(zone())
+        .map_err(AppError::internal)?;
+    Ok((
+        scope,
+        first,
+        last,
+        fmt_ts(start.timestamp()),
+        fmt_ts(end.timestamp()),
+    ))
+}
+
 /// The incident statistics an actor may read.
 pub async fn incidents(
     app: &App,
     actor: &Actor,
     q: &PeriodQuery,
 ) -> Result<IncidentStats, AppError> {
-    let id = q.jurisdiction_id.unwrap_or(actor.jurisdiction_id);
-    let scope = app.scoped_jurisdiction(actor, id, "jurisdiction").await?;
-    app.require(
-        actor,
-        Permission::ViewIncidents,
-        &scope.path,
-        "jurisdiction",
-    )?;
-    let (first, last) = q.days()?;
+    let (scope, first, last, from, to) =
+        read_period(app, actor, q, Permission::ViewIncidents).await?;
+    let rows = app.store.incident_counts(&scope.path, &from, &to).await?;
     let tz = zone();
-    let start = first.to_zoned(tz.clone()).map_err(AppError::internal)?;
-    let end = last
-        .checked_add(1.day())
-        .map_err(AppError::internal)?
-        .to_zoned(tz.clone())
-        .map_err(AppError::internal)?;
-    let rows = app
-        .store
-        .incident_counts(
-            &scope.path,
-            &fmt_ts(start.timestamp()),
-            &fmt_ts(end.timestamp()),
-        )
-        .await?;
     let mut total = IncidentGroup::default();
     let mut by_level: BTreeMap<String, IncidentGroup> = BTreeMap::new();
     let mut by_month: BTreeMap<String, IncidentGroup> = BTreeMap::new();
@@ -261,25 +269,9 @@ pub async fn screening(
     actor: &Actor,
     q: &PeriodQuery,
 ) -> Result<ScreeningStats, AppError> {
-    let id = q.jurisdiction_id.unwrap_or(actor.jurisdiction_id);
-    let scope = app.scoped_jurisdiction(actor, id, "jurisdiction").await?;
-    app.require(actor, Permission::ViewDisputes, &scope.path, "jurisdiction")?;
-    let (first, last) = q.days()?;
-    let tz = zone();
-    let start = first.to_zoned(tz.clone()).map_err(AppError::internal)?;
-    let end = last
-        .checked_add(1.day())
-        .map_err(AppError::internal)?
-        .to_zoned(tz)
-        .map_err(AppError::internal)?;
-    let rounds = app
-        .store
-        .rounds_opened(
-            &scope.path,
-            &fmt_ts(start.timestamp()),
-            &fmt_ts(end.timestamp()),
-        )
-        .await?;
+    let (scope, first, last, from, to) =
+        read_period(app, actor, q, Permission::ViewDisputes).await?;
+    let rounds = app.store.rounds_opened(&scope.path, &from, &to).await?;
     let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
     let mut lines = vec![];
     let mut total = RoundLine {
