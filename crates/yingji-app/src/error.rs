@@ -240,6 +240,13 @@ from_domain!(
     |_: &yingji_domain::dispute::DisputeError| Value::Null
 );
 from_domain!(
+    yingji_domain::release::ReleaseError,
+    |e: &yingji_domain::release::ReleaseError| match e {
+        yingji_domain::release::ReleaseError::Missing(field) => json!({ "field": field }),
+        _ => Value::Null,
+    }
+);
+from_domain!(
     yingji_domain::callout::CalloutError,
     |_: &yingji_domain::callout::CalloutError| Value::Null
 );

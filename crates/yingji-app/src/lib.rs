@@ -22,6 +22,7 @@ pub mod notices;
 pub mod notify;
 pub mod plans;
 pub mod redact;
+pub mod releases;
 pub mod replay;
 pub mod reports;
 pub mod sealer;

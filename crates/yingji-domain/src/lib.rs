@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod incident;
 pub mod policy;
+pub mod release;
 pub mod reports;
 pub mod roster;
 pub mod search;

@@ -24,7 +24,8 @@ use axum::routing::{get, post};
 pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
 use crate::api::{
-    cases, directory, disputes, documents, incidents, notify, openapi, plans, reports, trust,
+    cases, directory, disputes, documents, incidents, notify, openapi, plans, releases, reports,
+    trust,
 };
 use crate::auth::Actor;
 use crate::error::ApiError;
@@ -244,6 +245,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{id}/{action}", post(incidents::task_action))
         .merge(cases::routes())
         .merge(documents::routes())
+        .merge(releases::routes())
         .merge(disputes::routes())
         .merge(reports::routes())
         .merge(notify::routes())
@@ -258,6 +260,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(pages::routes())
         .merge(notify::page_routes())
+        .merge(releases::public_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

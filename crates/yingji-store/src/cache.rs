@@ -71,6 +71,7 @@ pub(crate) fn touches_directory(ws: &WriteSet) -> bool {
         | Row::Call(_)
         | Row::Case(_)
         | Row::Screening(_)
+        | Row::Release(_)
         | Row::Report(_)
         | Row::Delivery(_)
         | Row::SubjectKey(_) => false,

@@ -1,6 +1,7 @@
 //! Reads for the statistics workbooks: incident counts in a subtree over a time range.
 
 use sqlx::Row;
+use uuid::Uuid;
 
 use crate::rows::{subtree_range, uuid_col};
 use crate::{Result, RoundRow, Store, Val};
@@ -93,5 +94,50 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// A release with its stream head.
+    pub async fn get_release(&self, id: Uuid) -> Result<Option<crate::StreamRecord>> {
+        let row = self
+            .fetch_optional(
+                "SELECT yj_text(r.id), yj_text(r.jurisdiction_id), r.jurisdiction_path, s.version, s.head_hash, yj_text(r.body) FROM releases r JOIN streams s ON s.id = r.id WHERE r.id = ?",
+                &[Val::Uuid(id)],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(crate::StreamRecord {
+                id: uuid_col(&r, 0)?,
+                jurisdiction_id: uuid_col(&r, 1)?,
+                jurisdiction_path: r.try_get(2)?,
+                version: r.try_get(3)?,
+                head_hash: r.try_get(4)?,
+                body: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The releases of a subtree (their bodies), newest first.
+    pub async fn list_releases(&self, scope_path: &str, limit: i64) -> Result<Vec<String>> {
+        let (lo, hi) = subtree_range(scope_path);
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(body) FROM releases WHERE jurisdiction_path >= ? AND jurisdiction_path < ? ORDER BY id DESC LIMIT ?",
+                &[Val::from(lo), Val::from(hi), Val::Int(limit)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// The published releases of every jurisdiction (their bodies), newest first: what the
+    /// public page and the CAP feed show.
+    pub async fn published_releases(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = self
+            .fetch_all(
+                "SELECT yj_text(body) FROM releases WHERE published_at IS NOT NULL ORDER BY published_at DESC, id DESC LIMIT ?",
+                &[Val::Int(limit)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }

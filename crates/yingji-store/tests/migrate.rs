@@ -758,6 +758,8 @@ fn expected() -> BTreeMap<String, Vec<BTreeMap<String, Value>>> {
     out.insert("search_pending".into(), vec![]);
     // Migration 0022: no deployment secret yet (the first server makes them).
     out.insert("deployment_secrets".into(), vec![]);
+    // Migration 0024: no information release yet.
+    out.insert("releases".into(), vec![]);
     for rows in out.values_mut() {
         rows.sort_by_key(|m| serde_json::to_string(m).unwrap());
     }

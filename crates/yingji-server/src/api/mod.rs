@@ -11,5 +11,6 @@ pub mod incidents;
 pub mod notify;
 pub mod openapi;
 pub mod plans;
+pub mod releases;
 pub mod reports;
 pub mod trust;

@@ -6,7 +6,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use yingji_app::ErrorBody;
 
-use crate::api::{cases, directory, disputes, documents, incidents, notify, plans, reports, trust};
+use crate::api::{
+    cases, directory, disputes, documents, incidents, notify, plans, releases, reports, trust,
+};
 
 struct Security;
 
@@ -140,6 +142,7 @@ impl Modify for ActionNames {
             ("task_action", "action", yingji_app::incidents::TASK_ACTIONS),
             ("case_action", "action", yingji_app::cases::ACTIONS),
             ("dispute_action", "action", yingji_app::disputes::ACTIONS),
+            ("release_action", "action", yingji_app::releases::ACTIONS),
         ];
         for item in openapi.paths.paths.values_mut() {
             let Some(op) = item.post.as_mut() else {
@@ -230,6 +233,10 @@ impl Modify for ActionNames {
         documents::screening_stats,
         documents::screening_xlsx,
         documents::screening_csv,
+        releases::draft_release,
+        releases::release_action,
+        releases::list_releases,
+        releases::get_release,
         disputes::open_round,
         disputes::get_round,
         disputes::submit_round,
@@ -343,6 +350,11 @@ impl Modify for ActionNames {
         yingji_app::statistics::IncidentGroup,
         yingji_app::statistics::ScreeningStats,
         yingji_app::statistics::RoundLine,
+        yingji_app::releases::DraftRequest,
+        yingji_app::releases::DecisionRequest,
+        yingji_domain::release::Release,
+        yingji_domain::release::Status,
+        yingji_domain::release::ReleaseKind,
         yingji_app::cases::StatsItem,
         yingji_app::cases::SatisfactionCounts,
         yingji_app::cases::RevealView,

@@ -27,6 +27,7 @@ mod incidents;
 mod intake;
 mod plain;
 mod plans;
+mod releases;
 mod reports;
 mod room;
 mod roster;
@@ -97,6 +98,10 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/search", get(search::page))
         .route("/statistics", get(statistics::page))
+        .route("/releases", get(releases::page))
+        .route("/releases/new", post(releases::draft))
+        .route("/releases/{id}/do/{action}", post(releases::action))
+        .route("/public/releases", get(releases::public))
         .route("/admin", get(admin::page))
         .route("/admin/{action}", post(admin::action))
         .route("/plans", get(plans::list).post(plans::upload))
@@ -121,6 +126,7 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("roster", "/roster", "nav.roster"),
     ("plans", "/plans", "nav.plans"),
     ("statistics", "/statistics", "nav.statistics"),
+    ("releases", "/releases", "nav.releases"),
     ("audit", "/audit", "nav.audit"),
     ("admin", "/admin", "nav.admin"),
 ];
@@ -138,6 +144,7 @@ pub fn page_permission(key: &str) -> Option<Permission> {
         "roster" => Some(Permission::ViewCalls),
         "plans" => Some(Permission::ViewPlans),
         "statistics" => Some(Permission::ViewIncidents),
+        "releases" => Some(Permission::ViewIncidents),
         "audit" => Some(Permission::ReadAudit),
         "admin" => Some(Permission::ManageDirectory),
         _ => None,

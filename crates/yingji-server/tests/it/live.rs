@@ -791,6 +791,44 @@ async fn every_kind(app: TestApp) {
         json!({"kind": "review"}),
     )
     .await;
+    // A release: drafted, approved by the person it names, published; another sent back.
+    let lin = app.person("林建国").await;
+    let r = post(
+        &app,
+        "/api/v1/releases",
+        DUTY,
+        json!({"title": "交通管制信息", "text": "市政府东门临时管制", "approver_person_id": lin}),
+    )
+    .await;
+    let rid = id(&r);
+    post(
+        &app,
+        &format!("/api/v1/releases/{rid}/approve"),
+        COMMANDER,
+        json!({}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/releases/{rid}/publish"),
+        DUTY,
+        json!({}),
+    )
+    .await;
+    let r2 = post(
+        &app,
+        "/api/v1/releases",
+        DUTY,
+        json!({"title": "草稿", "text": "待定", "approver_person_id": lin}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/releases/{}/reject", id(&r2)),
+        COMMANDER,
+        json!({"note": "内容不全"}),
+    )
+    .await;
     post(
         &app,
         &format!("/api/v1/incidents/{a}/corrective-actions/{ca}/link"),

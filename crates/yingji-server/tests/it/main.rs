@@ -23,6 +23,7 @@ mod openapi;
 mod plain_language;
 mod reader;
 mod record;
+mod releases;
 mod reports_upward;
 mod room_actions;
 mod scenario;
