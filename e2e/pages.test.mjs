@@ -5,9 +5,9 @@
 import { BASE, browser, DESKTOP, step, signIn, shoot, assert } from './lib.mjs';
 
 const PAGES = [
-  ['duty-officer', ['/', '/incidents', '/report', '/cases', '/roster', '/plans', '/plans/linxiang-city-mass-petition', '/reports', '/statistics']],
+  ['duty-officer', ['/', '/incidents', '/report', '/cases', '/roster', '/plans', '/plans/linxiang-city-mass-petition', '/reports', '/statistics', '/releases']],
   ['petition-registrar', ['/cases?show=all', '/cases/new', '/statistics?by=channel']],
-  ['town-duty', ['/disputes', '/reports', '/statistics']],
+  ['town-duty', ['/disputes', '/reports', '/statistics', '/releases']],
   ['grid-worker', ['/', '/reports', '/disputes']],
   ['auditor', ['/audit']],
   ['province-admin', ['/admin']],
