@@ -197,6 +197,18 @@ pub enum Notice {
         /// A member unit's head post.
         unit_head: Option<String>,
     },
+    /// To the release webhooks of the notification configuration (sealed for this row): a
+    /// published information release.
+    ReleasePublished {
+        release_id: Uuid,
+        title: String,
+        text: String,
+        area: String,
+        jurisdiction_id: Uuid,
+        path: String,
+        cap_url: String,
+        hooks: Vec<DirectAddress>,
+    },
     /// To the office of the parent jurisdiction.
     DisputeReportedUpward {
         dispute_id: Uuid,
@@ -223,6 +235,7 @@ impl Notice {
             Notice::PetitionerNotice { .. } => "petitioner_notice",
             Notice::ReportLate { .. } => "report_late",
             Notice::DisputeReportedUpward { .. } => "dispute_reported_upward",
+            Notice::ReleasePublished { .. } => "release_published",
         }
     }
 
@@ -842,6 +855,32 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 false,
                 owner_path,
                 json!({ "plan_id": plan_id, "schedule_id": schedule_id, "party": party, "due_at": due_at }),
+            )
+        }
+        Notice::ReleasePublished {
+            release_id,
+            title,
+            text,
+            area,
+            jurisdiction_id,
+            path,
+            cap_url,
+            hooks,
+        } => {
+            addresses = hooks.clone();
+            let from = jurisdiction_name(app, *jurisdiction_id).await?;
+            (
+                "release_published",
+                vec![
+                    ("title", s(title)),
+                    ("from", from),
+                    ("text", s(text)),
+                    ("area", s(area)),
+                    ("cap", s(cap_url)),
+                ],
+                false,
+                path.clone(),
+                json!({ "release_id": release_id }),
             )
         }
         Notice::DisputeReportedUpward {

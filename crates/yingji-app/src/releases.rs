@@ -69,12 +69,12 @@ fn write(
     actor: &ActorRef,
     now: Timestamp,
     events: &[Event],
-) {
+) -> Vec<Uuid> {
     let items = events
         .iter()
         .map(|e| Item::new(e.kind(), e, e.reason()))
         .collect();
-    append(
+    let ids = append(
         ws,
         after.id,
         "release",
@@ -94,6 +94,47 @@ fn write(
         updated_at: fmt_ts(now),
         body: serde_json::to_string(after).expect("a release serialises"),
     }));
+    ids
+}
+
+/// The notice that posts a published release to each release webhook of the configuration
+/// (their addresses sealed for the row, like any address outside the directory).
+fn publication(
+    app: &App,
+    ws: &mut WriteSet,
+    r: &Release,
+    path: &str,
+    event_id: Uuid,
+    now: Timestamp,
+) {
+    let hooks = &app.notify.config().release_webhooks;
+    if hooks.is_empty() {
+        return;
+    }
+    let id = Uuid::now_v7();
+    let base = app
+        .notify
+        .config()
+        .base_url
+        .trim_end_matches('/')
+        .to_string();
+    let notice = crate::notices::Notice::ReleasePublished {
+        release_id: r.id,
+        title: r.title.clone(),
+        text: r.text.clone(),
+        area: r.area.clone(),
+        jurisdiction_id: r.jurisdiction_id,
+        path: path.to_string(),
+        cap_url: format!("{base}/cap/releases/{}.xml", r.id),
+        hooks: hooks
+            .iter()
+            .map(|h| yingji_notify::DirectAddress {
+                channel: "webhook".into(),
+                address: app.sealer.seal(h, &crate::notices::notice_aad(id)),
+            })
+            .collect(),
+    };
+    ws.rows.push(notice.row_with_id(id, event_id, now));
 }
 
 /// Drafts a release (`release.draft`).
@@ -268,7 +309,7 @@ impl AppCommand for OnRelease {
             .try_fold(r, |r, e| release::apply(Some(r), e, now, &actor_ref))
             .ok_or_else(|| AppError::internal("a release stopped being one"))?;
         let mut ws = WriteSet::default();
-        write(
+        let ids = write(
             &mut ws,
             &after,
             &path,
@@ -278,6 +319,11 @@ impl AppCommand for OnRelease {
             now,
             &events,
         );
+        for (id, e) in ids.iter().zip(&events) {
+            if *e == Event::Published {
+                publication(app, &mut ws, &after, &path, *id, now);
+            }
+        }
         Ok(Decided::new(auth, ws, after))
     }
 

@@ -47,6 +47,11 @@ pub struct NotifyConfig {
     /// The language notices are written in for people who have not chosen one (`zh-CN`, the
     /// default, or `en`).
     pub language: String,
+    /// Where a published information release is posted (the operator's own systems: a public
+    /// website's intake, a media platform's gateway): generic webhooks, each receiving the
+    /// release's headline, text and the address of its CAP alert. Checked like people's own
+    /// webhook URLs (`allow_destinations` for an internal address). Default: none.
+    pub release_webhooks: Vec<String>,
 }
 
 impl Default for NotifyConfig {
@@ -67,6 +72,7 @@ impl Default for NotifyConfig {
             allow_destinations: AllowList::default(),
             holidays: vec![],
             language: crate::catalogue::DEFAULT_LANGUAGE.into(),
+            release_webhooks: vec![],
         }
     }
 }

@@ -22,9 +22,9 @@ const DEPUTY: &str = "demo-commander";
 const SECGEN: &str = "demo-secretary-general";
 
 /// Every HTTP request: (path, JSON body).
-type Got = Arc<Mutex<Vec<(String, Value)>>>;
+pub(crate) type Got = Arc<Mutex<Vec<(String, Value)>>>;
 
-async fn http_receiver() -> (String, Got) {
+pub(crate) async fn http_receiver() -> (String, Got) {
     let got: Got = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().fallback(move |uri: Uri, body: String| {

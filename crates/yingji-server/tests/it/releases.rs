@@ -172,3 +172,66 @@ on_both! {
         assert!(report.broken.is_empty());
     };
 }
+
+/// A published release is posted to each release webhook of the configuration (a real local
+/// receiver), with its headline, text and the address of its CAP alert; a draft or an approved
+/// one is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_release_reaches_the_release_webhook() {
+    let (base, got) = crate::notices::http_receiver().await;
+    let cfg = yingji_notify::NotifyConfig {
+        secret: "s".repeat(40),
+        base_url: "https://yingji.example.org".into(),
+        release_webhooks: vec![format!("{base}/release-intake")],
+        allow_destinations: crate::harness::loopback_allowed(),
+        ..Default::default()
+    };
+    let app = TestApp::sqlite_with_notify(cfg.clone()).await;
+    let worker = std::sync::Arc::new(
+        yingji_notify::Worker::new(app.state.store.clone(), app.state.clock.clone(), cfg).unwrap(),
+    );
+    worker.set_opener(app.state.address_opener());
+    let deliver = || async {
+        for _ in 0..3 {
+            worker.run_once().await.unwrap();
+        }
+    };
+    let commander = app.person("林建国").await;
+    let (s, r) = app
+        .post("/api/v1/releases", DUTY, json!({"title": "临溪大桥封闭通告", "text": "大桥今晚22时起封闭检修", "area": "临溪大桥", "approver_person_id": commander}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/releases/{id}/approve"),
+            COMMANDER,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    deliver().await;
+    assert!(got.lock().unwrap().is_empty(), "nothing before publication");
+    let (s, _) = app
+        .post(&format!("/api/v1/releases/{id}/publish"), DUTY, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    deliver().await;
+    let got = got.lock().unwrap().clone();
+    let (path, body) = got
+        .iter()
+        .find(|(p, _)| p == "/release-intake")
+        .unwrap_or_else(|| panic!("the release webhook got nothing: {got:?}"))
+        .clone();
+    assert_eq!(path, "/release-intake");
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("临溪大桥封闭通告") && text.contains("大桥今晚22时起封闭检修"),
+        "{body}"
+    );
+    assert!(
+        text.contains(&format!("https://yingji.example.org/cap/releases/{id}.xml")),
+        "{body}"
+    );
+    assert_eq!(got.len(), 1, "one post: {got:?}");
+}
