@@ -337,6 +337,131 @@ pub async fn screening(
     })
 }
 
+/// One party's scheduled reports (定时报告, 零报告) of a plan's schedule in the period: the
+/// slots that fell due, those in on time (a nil report among them), late, and never sent.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportLine {
+    pub plan_id: String,
+    pub plan_title: String,
+    pub schedule_name: String,
+    pub party_name: String,
+    /// Slots due (a slot not yet due and not yet in is not counted).
+    pub owed: i64,
+    pub on_time: i64,
+    pub nil: i64,
+    pub late: i64,
+    pub missing: i64,
+}
+
+/// Scheduled-report compliance of a period: each party of each schedule of the plans owned in
+/// the jurisdiction and below (newest versions), day by day up to today, as the plans' boards
+/// show them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportStats {
+    pub period: String,
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    pub jurisdiction_id: Uuid,
+    pub jurisdiction_name: String,
+    pub lines: Vec<ReportLine>,
+    /// The sums (names empty).
+    pub total: ReportLine,
+}
+
+/// The scheduled-report statistics an actor may read (`view_reports`).
+pub async fn reports(app: &App, actor: &Actor, q: &PeriodQuery) -> Result<ReportStats, AppError> {
+    use yingji_domain::reports::BoardState;
+    let (scope, first, last, _, _) = read_period(app, actor, q, Permission::ViewReports).await?;
+    let now = app.clock.now();
+    let mut seen = std::collections::HashSet::new();
+    let mut lines: BTreeMap<(String, String, String), ReportLine> = BTreeMap::new();
+    for row in app.store.list_plans(&scope.path).await? {
+        if !seen.insert(row.plan_id.clone()) {
+            continue; // newest version first
+        }
+        let plan = app.plan(&row.plan_id, row.version).await?;
+        if plan.schedules.is_empty() {
+            continue;
+        }
+        let Some(owner) = app.store.jurisdiction(row.jurisdiction_id).await? else {
+            continue;
+        };
+        if !owner.path.starts_with(&scope.path)
+            || !actor.may(app, Permission::ViewReports, &owner.path)
+        {
+            continue;
+        }
+        let today = now.to_zoned(plan.time.tz.clone()).date();
+        let mut day = first;
+        while day <= last.min(today) {
+            for r in crate::reports::board_of(app, &row, &plan, &owner, day, now).await? {
+                if r.state == BoardState::Pending {
+                    continue;
+                }
+                let l = lines
+                    .entry((
+                        row.plan_id.clone(),
+                        r.schedule_name.clone(),
+                        r.party_name.clone(),
+                    ))
+                    .or_insert_with(|| ReportLine {
+                        plan_id: row.plan_id.clone(),
+                        plan_title: plan.meta.title.clone(),
+                        schedule_name: r.schedule_name.clone(),
+                        party_name: r.party_name.clone(),
+                        owed: 0,
+                        on_time: 0,
+                        nil: 0,
+                        late: 0,
+                        missing: 0,
+                    });
+                l.owed += 1;
+                match r.state {
+                    BoardState::Submitted => l.on_time += 1,
+                    BoardState::Nil => {
+                        l.on_time += 1;
+                        l.nil += 1;
+                    }
+                    BoardState::SubmittedLate => l.late += 1,
+                    BoardState::Late => l.missing += 1,
+                    BoardState::Pending => {}
+                }
+            }
+            day = day.checked_add(1.day()).map_err(AppError::internal)?;
+        }
+    }
+    let lines: Vec<ReportLine> = lines.into_values().collect();
+    let mut total = ReportLine {
+        plan_id: String::new(),
+        plan_title: String::new(),
+        schedule_name: String::new(),
+        party_name: String::new(),
+        owed: 0,
+        on_time: 0,
+        nil: 0,
+        late: 0,
+        missing: 0,
+    };
+    for l in &lines {
+        total.owed += l.owed;
+        total.on_time += l.on_time;
+        total.nil += l.nil;
+        total.late += l.late;
+        total.missing += l.missing;
+    }
+    Ok(ReportStats {
+        period: q.label(),
+        from: first.to_string(),
+        to: last.to_string(),
+        jurisdiction_id: scope.id,
+        jurisdiction_name: scope.name.clone(),
+        lines,
+        total,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

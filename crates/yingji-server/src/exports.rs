@@ -6,7 +6,7 @@
 //! numbers, never text.
 
 use yingji_app::cases::{CaseStats, StatsItem};
-use yingji_app::statistics::{IncidentGroup, IncidentStats, ScreeningStats};
+use yingji_app::statistics::{IncidentGroup, IncidentStats, ReportStats, ScreeningStats};
 use yingji_docs::xlsx::{Cell, Sheet, Workbook};
 
 use crate::pages::Lang;
@@ -266,6 +266,77 @@ pub fn screening_workbook(l: &Lang, s: &ScreeningStats, generated_at: &str) -> W
             ),
             Sheet {
                 name: l.t("stats.screening").to_string(),
+                widths: widths(rows[0].len()),
+                rows,
+                header_rows: 1,
+            },
+        ],
+    }
+}
+
+/// The scheduled reports as rows (a header row, one row per plan, schedule and party, the total).
+pub fn report_rows(l: &Lang, s: &ReportStats) -> Vec<Vec<Cell>> {
+    let mut rows = vec![
+        [
+            "stats.plan",
+            "stats.schedule",
+            "stats.party",
+            "stats.owed",
+            "stats.report_on_time",
+            "stats.nil",
+            "stats.report_late",
+            "stats.missing",
+            "stats.report_rate",
+        ]
+        .iter()
+        .map(|k| Cell::Text(l.t(k).to_string()))
+        .collect::<Vec<_>>(),
+    ];
+    let row = |a: String, b: String, c: String, r: &yingji_app::statistics::ReportLine| {
+        vec![
+            Cell::Text(a),
+            Cell::Text(b),
+            Cell::Text(c),
+            Cell::Int(r.owed),
+            Cell::Int(r.on_time),
+            Cell::Int(r.nil),
+            Cell::Int(r.late),
+            Cell::Int(r.missing),
+            rate(r.on_time, r.owed),
+        ]
+    };
+    for r in &s.lines {
+        rows.push(row(
+            r.plan_title.clone(),
+            r.schedule_name.clone(),
+            r.party_name.clone(),
+            r,
+        ));
+    }
+    rows.push(row(
+        l.t("stats.total").to_string(),
+        String::new(),
+        String::new(),
+        &s.total,
+    ));
+    rows
+}
+
+/// The scheduled-report workbook: the about sheet and the lines.
+pub fn report_workbook(l: &Lang, s: &ReportStats, generated_at: &str) -> Workbook {
+    let rows = report_rows(l, s);
+    Workbook {
+        sheets: vec![
+            about(
+                l,
+                &format!("{} – {}", s.from, s.to),
+                &s.jurisdiction_name,
+                "stats.source_reports",
+                "stats.notes_reports",
+                generated_at,
+            ),
+            Sheet {
+                name: l.t("stats.reports").to_string(),
                 widths: widths(rows[0].len()),
                 rows,
                 header_rows: 1,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use yingji_app::cases::{self as app_cases, CaseStats, StatsQuery};
 use yingji_app::documents::{DOCX, DocumentRequest, IssueCaseDocument, IssueIncidentDocument};
-use yingji_app::statistics::{self, IncidentStats, PeriodQuery, ScreeningStats};
+use yingji_app::statistics::{self, IncidentStats, PeriodQuery, ReportStats, ScreeningStats};
 use yingji_app::{Actor as AppActor, ErrorBody, ErrorCode};
 use yingji_docs::xlsx::Cell;
 
@@ -32,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/statistics/screening", get(screening_stats))
         .route("/statistics/screening.xlsx", get(screening_xlsx))
         .route("/statistics/screening.csv", get(screening_csv))
+        .route("/statistics/reports", get(report_stats))
+        .route("/statistics/reports.xlsx", get(report_xlsx))
+        .route("/statistics/reports.csv", get(report_csv))
 }
 
 /// A file download: its bytes, media type and name (RFC 6266/5987 encoded).
@@ -422,5 +425,57 @@ pub async fn screening_csv(
     Ok(csv_response(
         &format!("screening-{}.csv", s.period),
         &exports::screening_rows(q.lang(), &s),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/reports", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query, description = "this jurisdiction and below (default: the actor's)"),
+           ("year" = i32, Query), ("quarter" = Option<u8>, Query, description = "1–4; omit for the year")),
+    responses((status = 200, description = "scheduled and nil reports of the period, day by day up to today: per plan, schedule and party the slots due, on time (nil among them), late and not returned", body = ReportStats)))]
+pub async fn report_stats(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<PeriodQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<ReportStats>, ApiError> {
+    let q = query(q)?;
+    Ok(axum::Json(statistics::reports(&state, &actor, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/reports.xlsx", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query), ("year" = i32, Query), ("quarter" = Option<u8>, Query),
+           ("lang" = Option<String>, Query, description = "zh-CN (default) or en: the headers' language")),
+    responses((status = 200, description = "the scheduled-report workbook: an about sheet and one row per plan, schedule and party with a total",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub async fn report_xlsx(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let s = statistics::reports(&state, &actor, &q.period()).await?;
+    let wb = exports::report_workbook(q.lang(), &s, &now_text(&state));
+    Ok(file_response(
+        StatusCode::OK,
+        XLSX,
+        &format!("reports-{}.xlsx", s.period),
+        wb.to_bytes(),
+        &[],
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics/reports.csv", tag = "statistics",
+    params(("jurisdiction_id" = Option<Uuid>, Query), ("year" = i32, Query), ("quarter" = Option<u8>, Query),
+           ("lang" = Option<String>, Query)),
+    responses((status = 200, description = "the scheduled reports as CSV (UTF-8 with a byte-order mark, a total row)", content_type = "text/csv", body = String)))]
+pub async fn report_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let s = statistics::reports(&state, &actor, &q.period()).await?;
+    Ok(csv_response(
+        &format!("reports-{}.csv", s.period),
+        &exports::report_rows(q.lang(), &s),
     ))
 }

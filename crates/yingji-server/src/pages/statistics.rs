@@ -66,6 +66,7 @@ pub struct StatsPage {
     pub incident_chart: String,
     pub screening: Option<Table>,
     pub screening_chart: String,
+    pub reports: Option<Table>,
     pub period: String,
 }
 
@@ -177,6 +178,12 @@ pub async fn page(
         } else {
             (None, String::new())
         };
+        let reports = if may(&state, &v, Permission::ViewReports, &path) {
+            let s = statistics::reports(&state, &v.actor, &period).await?;
+            Some(table(exports::report_rows(l, &s)))
+        } else {
+            None
+        };
         let mut query = format!("year={year}");
         if let Some(qn) = quarter {
             query.push_str(&format!("&quarter={qn}"));
@@ -207,6 +214,7 @@ pub async fn page(
             incident_chart,
             screening,
             screening_chart,
+            reports,
             period: period_label,
         })
     };

@@ -392,5 +392,41 @@ on_both! {
         assert_eq!(html.matches("<svg class=\"chart bars\"").count(), 3, "{html}");
         assert!(html.contains(&format!("<th scope=\"row\">来信</th><td>{}</td>", by_channel("letter"))), "{html}");
         assert!(html.contains("/api/v1/statistics/cases.xlsx?year="));
+
+        // Scheduled reports: the figures of the special-period plan agree with its boards, day
+        // by day (every slot past its deadline counted, each in its state). 13 August 2026,
+        // 16:00 in Shanghai: the plan's special period began on the 10th, its daily report is
+        // due at 15:00.
+        app.clock.set("2026-08-13T08:00:00Z".parse().unwrap());
+        let (s, rs) = app.get(&format!("/api/v1/statistics/reports?year={year}&quarter=3"), "demo-town-duty").await;
+        assert_eq!(s, StatusCode::OK, "{rs}");
+        let lines: Vec<&Value> = rs["lines"].as_array().unwrap().iter().filter(|l| l["plan_id"] == "township-special-period").collect();
+        let sum = |k: &str| lines.iter().map(|l| l[k].as_i64().unwrap()).sum::<i64>();
+        let (mut owed, mut late, mut missing) = (0, 0, 0);
+        let today = app.clock.now().to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap()).date();
+        let mut day: jiff::civil::Date = format!("{year}-07-01").parse().unwrap();
+        while day <= today {
+            let (s, b) = app.get(&format!("/api/v1/reports/board?plan_id=township-special-period&date={day}"), "demo-town-duty").await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            for r in b["items"].as_array().unwrap() {
+                match r["state"].as_str().unwrap() {
+                    "pending" => continue,
+                    "late" => missing += 1,
+                    "submitted_late" => late += 1,
+                    _ => {}
+                }
+                owed += 1;
+            }
+            day = day.tomorrow().unwrap();
+        }
+        assert!(owed > 0, "the demo's special period has reports due");
+        assert_eq!((sum("owed"), sum("late"), sum("missing")), (owed, late, missing), "{rs}");
+        let (_, _, rx) = get_raw(&app, &format!("/api/v1/statistics/reports.xlsx?year={year}&quarter=3"), "demo-town-duty").await;
+        if reader::available() {
+            let sheets = reader::xlsx_sheets(&rx);
+            let total = sheets["定时报告和零报告"].last().unwrap().clone();
+            assert_eq!(total[0], "\"合计\"");
+            assert_eq!(total[3], rs["total"]["owed"].to_string());
+        }
     };
 }
