@@ -251,27 +251,47 @@ pub fn screening_rows(l: &Lang, s: &ScreeningStats) -> Vec<Vec<Cell>> {
     rows
 }
 
-/// The screening workbook: the about sheet and the rounds.
-pub fn screening_workbook(l: &Lang, s: &ScreeningStats, generated_at: &str) -> Workbook {
-    let rows = screening_rows(l, s);
+/// A workbook of the about sheet and one sheet of rows (`sheet` is its name's catalogue key).
+fn one_sheet(
+    l: &Lang,
+    (from, to, scope): (&str, &str, &str),
+    (source, notes, sheet): (&str, &str, &str),
+    rows: Vec<Vec<Cell>>,
+    generated_at: &str,
+) -> Workbook {
     Workbook {
         sheets: vec![
             about(
                 l,
-                &format!("{} – {}", s.from, s.to),
-                &s.jurisdiction_name,
-                "stats.source_screening",
-                "stats.notes_screening",
+                &format!("{from} – {to}"),
+                scope,
+                source,
+                notes,
                 generated_at,
             ),
             Sheet {
-                name: l.t("stats.screening").to_string(),
+                name: l.t(sheet).to_string(),
                 widths: widths(rows[0].len()),
                 rows,
                 header_rows: 1,
             },
         ],
     }
+}
+
+/// The screening workbook: the about sheet and the rounds.
+pub fn screening_workbook(l: &Lang, s: &ScreeningStats, generated_at: &str) -> Workbook {
+    one_sheet(
+        l,
+        (&s.from, &s.to, &s.jurisdiction_name),
+        (
+            "stats.source_screening",
+            "stats.notes_screening",
+            "stats.screening",
+        ),
+        screening_rows(l, s),
+        generated_at,
+    )
 }
 
 /// The scheduled reports as rows (a header row, one row per plan, schedule and party, the total).
@@ -324,25 +344,17 @@ pub fn report_rows(l: &Lang, s: &ReportStats) -> Vec<Vec<Cell>> {
 
 /// The scheduled-report workbook: the about sheet and the lines.
 pub fn report_workbook(l: &Lang, s: &ReportStats, generated_at: &str) -> Workbook {
-    let rows = report_rows(l, s);
-    Workbook {
-        sheets: vec![
-            about(
-                l,
-                &format!("{} – {}", s.from, s.to),
-                &s.jurisdiction_name,
-                "stats.source_reports",
-                "stats.notes_reports",
-                generated_at,
-            ),
-            Sheet {
-                name: l.t("stats.reports").to_string(),
-                widths: widths(rows[0].len()),
-                rows,
-                header_rows: 1,
-            },
-        ],
-    }
+    one_sheet(
+        l,
+        (&s.from, &s.to, &s.jurisdiction_name),
+        (
+            "stats.source_reports",
+            "stats.notes_reports",
+            "stats.reports",
+        ),
+        report_rows(l, s),
+        generated_at,
+    )
 }
 
 /// The media type of an .xlsx workbook.

@@ -13,7 +13,6 @@ use yingji_docs::xlsx::Cell;
 
 use super::{Chrome, OrPage, PageOut, Viewer, area_options, chart, may, render};
 use crate::AppState;
-use crate::api::documents::case_groupings;
 use crate::api::trust::Permission;
 use crate::error::ApiError;
 use crate::exports::{self, CASE_BY};
@@ -112,8 +111,20 @@ pub async fn page(
             None => v.actor.scope_path.clone(),
         };
         let (cases, case_chart) = if may(&state, &v, Permission::ViewCases, &path) {
-            let all = case_groupings(&state, &v.actor, &period).await?;
-            let shown = all.iter().find(|s| s.by == by).cloned();
+            // Only the grouping shown is read (the workbook reads them all).
+            let shown = Some(
+                yingji_app::cases::stats(
+                    &state,
+                    &v.actor,
+                    &yingji_app::cases::StatsQuery {
+                        jurisdiction_id,
+                        year,
+                        quarter,
+                        by: Some(by.clone()),
+                    },
+                )
+                .await?,
+            );
             match shown {
                 Some(s) => {
                     let rows = exports::case_rows(l, &s);
