@@ -16,8 +16,9 @@ pub enum Severity {
     Warning,
 }
 
-/// Stable diagnostic codes. The numbers never change meaning; new problems get new numbers.
-/// `docs/plan-format.md` lists them all.
+/// Stable diagnostic codes, for plan files and drill scripts alike. The numbers never change
+/// meaning; new problems get new numbers. `docs/plan-format.md` lists them all
+/// (`docs/drill-format.md` those a drill script can get).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Code {
     /// The file is not valid TOML.
@@ -103,6 +104,12 @@ pub enum Code {
     ScopeHold,
     /// Scope: collecting identity-card numbers in a form.
     ScopeIdentity,
+    /// A drill script's `plan` is not among the plans it is checked with.
+    DrillPlanNotFound,
+    /// A drill inject listed after one that comes later.
+    InjectOrder,
+    /// A drill inject after the `end` inject.
+    InjectAfterEnd,
 }
 
 impl Code {
@@ -150,6 +157,9 @@ impl Code {
             Code::ScopeEscort => "P0505",
             Code::ScopeHold => "P0506",
             Code::ScopeIdentity => "P0507",
+            Code::InjectOrder => "P0215",
+            Code::InjectAfterEnd => "P0216",
+            Code::DrillPlanNotFound => "P0303",
         }
     }
 

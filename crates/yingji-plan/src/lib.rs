@@ -6,6 +6,7 @@ pub mod check;
 pub mod classify;
 pub mod diag;
 pub mod diff;
+pub mod drill;
 pub mod model;
 mod parse;
 pub mod reader;

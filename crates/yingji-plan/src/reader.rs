@@ -63,6 +63,8 @@ pub struct Table<'a, 'i> {
     path: String,
     asked: RefCell<Vec<&'static str>>,
     d: &'a Diags,
+    /// What kind of file is read, for messages: `plan` or `drill script`.
+    document: &'static str,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
@@ -73,7 +75,20 @@ impl<'a, 'i> Table<'a, 'i> {
             path,
             asked: RefCell::new(Vec::new()),
             d,
+            document: "plan",
         }
+    }
+
+    /// Names the kind of file read in messages ("missing required key `x` in the drill script",
+    /// "not part of the drill script format"); the default is `plan`. Tables read from this one
+    /// inherit it.
+    pub fn in_document(mut self, document: &'static str) -> Self {
+        self.document = document;
+        self
+    }
+
+    fn child(&self, table: &'a DeTable<'i>, span: Span, path: String) -> Table<'a, 'i> {
+        Table::new(table, span, path, self.d).in_document(self.document)
     }
 
     pub fn span(&self) -> Span {
@@ -134,7 +149,7 @@ impl<'a, 'i> Table<'a, 'i> {
 
     fn missing(&self, key: &str, expected: &str) {
         let where_ = if self.path.is_empty() {
-            "the plan".to_string()
+            format!("the {}", self.document)
         } else {
             format!("`{}`", self.path)
         };
@@ -312,6 +327,23 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    /// A required list of strings (a single string is a one-element list): P0004 when absent,
+    /// P0003 when neither a string nor an array. The list may be empty, or shorter than written
+    /// when some items are not strings (each reported).
+    pub fn req_str_list(&self, key: &'static str) -> Option<Vec<Sp<String>>> {
+        let Some(v) = self.raw(key) else {
+            self.missing(key, "a list of strings");
+            return None;
+        };
+        match v.get_ref() {
+            DeValue::String(_) | DeValue::Array(_) => Some(self.str_list(key)),
+            _ => {
+                self.wrong_type(key, v, "a list of strings");
+                None
+            }
+        }
+    }
+
     /// The raw value, for keys that accept several shapes.
     pub fn value(&self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
         self.raw(key)
@@ -320,7 +352,7 @@ impl<'a, 'i> Table<'a, 'i> {
     pub fn table(&self, key: &'static str) -> Option<Table<'a, 'i>> {
         let v = self.raw(key)?;
         match v.get_ref() {
-            DeValue::Table(t) => Some(Table::new(t, v.span(), self.child_path(key), self.d)),
+            DeValue::Table(t) => Some(self.child(t, v.span(), self.child_path(key))),
             _ => {
                 self.wrong_type(key, v, "a table");
                 None
@@ -347,7 +379,7 @@ impl<'a, 'i> Table<'a, 'i> {
                 for (i, item) in items.iter().enumerate() {
                     let path = format!("{}[{i}]", self.child_path(key));
                     match item.get_ref() {
-                        DeValue::Table(t) => out.push(Table::new(t, item.span(), path, self.d)),
+                        DeValue::Table(t) => out.push(self.child(t, item.span(), path)),
                         other => self.d.push(
                             Diagnostic::new(
                                 Code::WrongType,
@@ -379,13 +411,13 @@ impl<'a, 'i> Table<'a, 'i> {
                     format!(
                         "unknown key `{name}` in {}",
                         if self.path.is_empty() {
-                            "the plan".to_string()
+                            format!("the {}", self.document)
                         } else {
                             format!("`{}`", self.path)
                         }
                     ),
                 )
-                .label("not part of the plan format");
+                .label(format!("not part of the {} format", self.document));
                 if let Some(s) = closest(name, &asked) {
                     diag = diag.help(format!("did you mean `{s}`?"));
                 }

@@ -2,6 +2,7 @@
 //! classification properties and simulation.
 
 mod checks;
+mod drill;
 mod escalation;
 mod examples;
 mod malformed;
