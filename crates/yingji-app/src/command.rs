@@ -64,6 +64,11 @@ impl<O> Decided<O> {
         Self::new(auth, WriteSet::default(), output)
     }
 
+    /// The answer (a command that builds on another's decision reads it).
+    pub fn output(&self) -> &O {
+        &self.output
+    }
+
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         is_empty(&self.ws)
@@ -106,6 +111,13 @@ pub const COMMAND_KINDS: &[&str] = &[
     "incident.obligations",
     "incident.fulfil",
     "incident.review",
+    "drill.start",
+    "drill.inject",
+    "drill.stop",
+    "drill.evaluate",
+    "drill.remind",
+    "reserve.create",
+    "reserve.move",
     "incident.corrective-done",
     "incident.corrective-link",
     "incident.close",

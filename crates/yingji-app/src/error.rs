@@ -247,6 +247,23 @@ from_domain!(
     }
 );
 from_domain!(
+    yingji_domain::drill::DrillError,
+    |e: &yingji_domain::drill::DrillError| match e {
+        yingji_domain::drill::DrillError::Missing(field) => json!({ "field": field }),
+        _ => Value::Null,
+    }
+);
+from_domain!(
+    yingji_domain::reserve::ReserveError,
+    |e: &yingji_domain::reserve::ReserveError| match e {
+        yingji_domain::reserve::ReserveError::Missing(field) => json!({ "field": field }),
+        yingji_domain::reserve::ReserveError::Insufficient { have, asked } => {
+            json!({ "on_hand": have, "asked": asked })
+        }
+        _ => Value::Null,
+    }
+);
+from_domain!(
     yingji_domain::callout::CalloutError,
     |_: &yingji_domain::callout::CalloutError| Value::Null
 );

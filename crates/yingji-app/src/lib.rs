@@ -16,6 +16,7 @@ pub mod demo;
 pub mod directory;
 pub mod disputes;
 pub mod documents;
+pub mod drills;
 pub mod error;
 pub mod incidents;
 pub mod notices;
@@ -25,6 +26,7 @@ pub mod redact;
 pub mod releases;
 pub mod replay;
 pub mod reports;
+pub mod reserves;
 pub mod sealer;
 pub mod search;
 pub mod secrets;
@@ -87,6 +89,8 @@ pub struct App {
     storage_failure: Arc<std::sync::Mutex<Option<String>>>,
     /// Due records the ticker could not process, and how often in a row.
     tick_failures: Arc<ticker::Failures>,
+    /// When the ticker last looked at the plans' drill duties (by the app clock).
+    drill_duties_at: Arc<std::sync::Mutex<Option<jiff::Timestamp>>>,
     /// Whether this process's ticker leads (of the processes on one database, one ticks).
     ticker_leader: Arc<std::sync::atomic::AtomicBool>,
     /// Set when the process is stopping: readiness turns false and open streams end.
@@ -216,11 +220,26 @@ impl App {
             turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             storage_failure: Arc::default(),
             tick_failures: Arc::default(),
+            drill_duties_at: Arc::default(),
             ticker_leader: Arc::default(),
             draining: Arc::new(tokio::sync::watch::channel(false).0),
         };
         app.give_notifier_the_key();
         Ok(app)
+    }
+
+    /// Whether the ticker should look at the plans' drill duties now: at most once a minute
+    /// (by the app clock), as there is one per plan.
+    pub fn drill_duties_due(&self, now: jiff::Timestamp) -> bool {
+        let mut last = self
+            .drill_duties_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| now.duration_since(t).as_secs() < 60 && now >= t) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// Whether the server can serve now (readiness): the database answers and the last write

@@ -209,6 +209,37 @@ pub enum Notice {
         cap_url: String,
         hooks: Vec<DirectAddress>,
     },
+    /// A drill's message inject: to the post (or group lead, `office`) the script names, else
+    /// the jurisdiction's office; marked 演练.
+    DrillInject {
+        incident: IncidentFacts,
+        drill_title: String,
+        text: String,
+        to: Option<String>,
+    },
+    /// To the jurisdiction's office: a plan's drill is owed this period (the period's end is
+    /// near) or the period ended without one.
+    DrillDue {
+        plan_title: String,
+        period_start: String,
+        period_end: String,
+        overdue: bool,
+        jurisdiction_id: Uuid,
+        path: String,
+    },
+    /// To the holders of a reserve item's custodian post (else the jurisdiction's office): its
+    /// stock fell below its minimum.
+    StockLow {
+        item_id: Uuid,
+        item: String,
+        unit: String,
+        quantity: i64,
+        minimum: i64,
+        location: String,
+        custodian_post: Option<String>,
+        jurisdiction_id: Uuid,
+        path: String,
+    },
     /// To the office of the parent jurisdiction.
     DisputeReportedUpward {
         dispute_id: Uuid,
@@ -235,6 +266,9 @@ impl Notice {
             Notice::PetitionerNotice { .. } => "petitioner_notice",
             Notice::ReportLate { .. } => "report_late",
             Notice::DisputeReportedUpward { .. } => "dispute_reported_upward",
+            Notice::DrillInject { .. } => "drill_inject",
+            Notice::DrillDue { .. } => "drill_due",
+            Notice::StockLow { .. } => "stock_low",
             Notice::ReleasePublished { .. } => "release_published",
         }
     }
@@ -881,6 +915,104 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 false,
                 path.clone(),
                 json!({ "release_id": release_id }),
+            )
+        }
+        Notice::DrillInject {
+            incident,
+            drill_title,
+            text,
+            to,
+        } => {
+            let plan = app.plan(&incident.plan_id, incident.plan_version).await?;
+            let (name, people) = match to.as_deref() {
+                Some("office") | None => (
+                    catalogue::word(lang, "words", "office"),
+                    office(app, incident.jurisdiction_id).await?,
+                ),
+                Some(p) => {
+                    // A post, or a group through its lead's post.
+                    let post_id = plan
+                        .group(p)
+                        .and_then(|g| g.lead.as_ref().map(|l| l.value.clone()))
+                        .unwrap_or_else(|| p.to_string());
+                    (
+                        plan.name_of(p).unwrap_or(p).to_string(),
+                        post(app, incident.jurisdiction_id, &post_id).await?,
+                    )
+                }
+            };
+            found.add(people, || format!("nobody holds “{name}”"));
+            (
+                "drill_inject",
+                vec![
+                    ("drill", s(drill_title)),
+                    ("incident", incident.title.clone()),
+                    ("to", name),
+                    ("text", s(text)),
+                ],
+                true,
+                incident.path.clone(),
+                json!({ "incident_id": incident.id }),
+            )
+        }
+        Notice::DrillDue {
+            plan_title,
+            period_start,
+            period_end,
+            overdue,
+            jurisdiction_id,
+            path,
+        } => {
+            found.add(office(app, *jurisdiction_id).await?, || {
+                "the jurisdiction's office has nobody".into()
+            });
+            (
+                if *overdue {
+                    "drill_overdue"
+                } else {
+                    "drill_due"
+                },
+                vec![
+                    ("plan", s(plan_title)),
+                    ("from", s(period_start)),
+                    ("to", s(period_end)),
+                ],
+                false,
+                path.clone(),
+                json!({}),
+            )
+        }
+        Notice::StockLow {
+            item_id,
+            item,
+            unit,
+            quantity,
+            minimum,
+            location,
+            custodian_post,
+            jurisdiction_id,
+            path,
+        } => {
+            match custodian_post {
+                Some(p) => found.add(post(app, *jurisdiction_id, p).await?, || {
+                    format!("nobody holds the custodian post “{p}”")
+                }),
+                None => found.add(office(app, *jurisdiction_id).await?, || {
+                    "the jurisdiction's office has nobody".into()
+                }),
+            }
+            (
+                "stock_low",
+                vec![
+                    ("item", s(item)),
+                    ("unit", s(unit)),
+                    ("quantity", quantity.to_string()),
+                    ("minimum", minimum.to_string()),
+                    ("location", s(location)),
+                ],
+                false,
+                path.clone(),
+                json!({ "item_id": item_id }),
             )
         }
         Notice::DisputeReportedUpward {

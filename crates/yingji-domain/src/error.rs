@@ -153,6 +153,12 @@ codes! {
     NothingToApprove = "nothing_to_approve", 409;
     /// The proposal must be approved along the whole chain first.
     NotApproved = "not_approved", 409;
+    /// A reserve item has less on hand than a movement takes.
+    InsufficientStock = "insufficient_stock", 409;
+    /// An attachment is larger than the deployment allows.
+    AttachmentTooLarge = "attachment_too_large", 413;
+    /// An attachment's content is not of a type the deployment accepts.
+    AttachmentType = "attachment_type", 415;
     /// The case has been extended once already.
     ExtensionAlreadyUsed = "extension_already_used", 409;
     /// An extension request is already waiting for a decision.

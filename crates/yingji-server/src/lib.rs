@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
 use crate::api::{
-    cases, directory, disputes, documents, incidents, notify, openapi, plans, releases, reports,
-    trust,
+    cases, directory, disputes, documents, drills, incidents, notify, openapi, plans, releases,
+    reports, reserves, trust,
 };
 use crate::auth::Actor;
 use crate::error::ApiError;
@@ -246,6 +246,8 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(documents::routes())
         .merge(releases::routes())
+        .merge(drills::routes())
+        .merge(reserves::routes())
         .merge(disputes::routes())
         .merge(reports::routes())
         .merge(notify::routes())

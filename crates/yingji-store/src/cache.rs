@@ -72,6 +72,7 @@ pub(crate) fn touches_directory(ws: &WriteSet) -> bool {
         | Row::Case(_)
         | Row::Screening(_)
         | Row::Release(_)
+        | Row::Record(_)
         | Row::Report(_)
         | Row::Delivery(_)
         | Row::SubjectKey(_) => false,

@@ -24,6 +24,7 @@ mod merge;
 pub mod notify;
 mod pg_writer;
 pub mod progress;
+mod records;
 mod rows;
 pub mod search;
 mod sql;
@@ -46,6 +47,7 @@ pub use audit::{AuditKeys, CheckpointInfo, IncidentColumns, SigCheck, VerifyRepo
 pub use backup::{BackupSummary, FORMAT as BACKUP_FORMAT};
 pub use cases::*;
 pub use gauges::Gauges;
+pub use records::RecordRow;
 pub use rows::*;
 pub use statistics::IncidentCount;
 pub use trust::*;

@@ -53,6 +53,7 @@ pub enum Row {
     Case(crate::writes::CaseWrite),
     Screening(crate::writes::ScreeningWrite),
     Release(crate::writes::ReleaseWrite),
+    Record(crate::writes::RecordWrite),
     Report(crate::writes::ReportWrite),
     Account(crate::writes::AccountWrite),
     Directory(crate::writes::DirectoryWrite),
@@ -521,6 +522,7 @@ fn row_statements(r: Row, out: &mut Vec<Stmt>) -> Result<()> {
         Row::Case(w) => w.statements(out),
         Row::Screening(w) => w.statements(out),
         Row::Release(w) => w.statements(out),
+        Row::Record(w) => w.statements(out),
         Row::Report(w) => w.statements(out),
         Row::Account(w) => w.statements(out),
         Row::Directory(w) => w.statements(out),
@@ -910,7 +912,7 @@ impl Store {
     }
 
     /// Puts off a due record the ticker could not process until `until_ms` (its next write
-    /// computes its due time afresh). `what`: `incident`, `case` or `callout`.
+    /// computes its due time afresh). `what`: `incident`, `case`, `callout` or `record`.
     pub async fn defer_due(&self, what: &str, id: Uuid, until_ms: i64) -> Result<()> {
         let sql = match what {
             "incident" => {
@@ -919,6 +921,17 @@ impl Store {
             "case" => "UPDATE cases SET next_due_ms = ? WHERE id = ? AND next_due_ms IS NOT NULL",
             "callout" => {
                 "UPDATE callouts SET next_due_ms = ? WHERE incident_id = ? AND next_due_ms IS NOT NULL"
+            }
+            "record" => {
+                let until = jiff::Timestamp::from_millisecond(until_ms)
+                    .map(crate::fmt_ts)
+                    .map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?;
+                let mut ws = WriteSet::default();
+                ws.rows.push(Row::Sql(Stmt::new(
+                    "UPDATE records SET due_at = ? WHERE id = ? AND due_at IS NOT NULL",
+                    args![Val::ts(until), id],
+                )));
+                return self.commit(ws).await;
             }
             other => {
                 return Err(StoreError::Other(anyhow::anyhow!(

@@ -88,7 +88,10 @@ pub struct ProposalFragment {
 /// The plans the viewer may report under (in force, owned in their jurisdiction, above it or
 /// below it), the viewer's own jurisdiction's first, then the nearest above, then those below:
 /// the form opens on the first.
-async fn usable_plans(state: &AppState, v: &Viewer) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) async fn usable_plans(
+    state: &AppState,
+    v: &Viewer,
+) -> Result<Vec<(String, String)>, ApiError> {
     let mut out: Vec<(String, String, (u8, usize))> = Vec::new();
     for row in state.store.list_plans("/").await? {
         if out.iter().any(|(id, _, _)| *id == row.plan_id) {

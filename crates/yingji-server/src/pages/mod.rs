@@ -22,6 +22,7 @@ mod chart;
 mod desk;
 mod disputes;
 mod documents;
+mod drills;
 pub mod i18n;
 mod incidents;
 mod intake;
@@ -29,6 +30,7 @@ mod plain;
 mod plans;
 mod releases;
 mod reports;
+mod reserves;
 mod room;
 mod roster;
 mod search;
@@ -102,6 +104,14 @@ pub fn routes() -> Router<AppState> {
         .route("/releases/new", post(releases::draft))
         .route("/releases/{id}/do/{action}", post(releases::action))
         .route("/public/releases", get(releases::public))
+        .route("/drills", get(drills::page))
+        .route("/reserves", get(reserves::page))
+        .route("/reserves/new", post(reserves::create))
+        .route("/reserves/{id}/move", post(reserves::movement))
+        .route("/drills/start", post(drills::start))
+        .route("/drills/{id}", get(drills::drill_page))
+        .route("/drills/{id}/stop", post(drills::stop))
+        .route("/drills/{id}/evaluate", post(drills::evaluate))
         .route("/admin", get(admin::page))
         .route("/admin/{action}", post(admin::action))
         .route("/plans", get(plans::list).post(plans::upload))
@@ -127,6 +137,8 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("plans", "/plans", "nav.plans"),
     ("statistics", "/statistics", "nav.statistics"),
     ("releases", "/releases", "nav.releases"),
+    ("drills", "/drills", "nav.drills"),
+    ("reserves", "/reserves", "nav.reserves"),
     ("audit", "/audit", "nav.audit"),
     ("admin", "/admin", "nav.admin"),
 ];
@@ -145,6 +157,8 @@ pub fn page_permission(key: &str) -> Option<Permission> {
         "plans" => Some(Permission::ViewPlans),
         "statistics" => Some(Permission::ViewIncidents),
         "releases" => Some(Permission::ViewIncidents),
+        "drills" => Some(Permission::ViewIncidents),
+        "reserves" => Some(Permission::ViewIncidents),
         "audit" => Some(Permission::ReadAudit),
         "admin" => Some(Permission::ManageDirectory),
         _ => None,

@@ -264,6 +264,8 @@ pub struct RoomPage {
     /// The linked records up and down the tree: (label, link, text).
     pub linked: Vec<(String, String, String)>,
     pub docs: super::documents::DocsView,
+    /// Reserves issued to it and returned: (item, movement, quantity, unit, when, by, item id).
+    pub reserves: Vec<(String, String, i64, String, String, String, String)>,
 }
 
 /// Whether activating now would put the plan's most severe level in force (activation takes the
@@ -811,6 +813,31 @@ async fn build(
             text,
         ));
     }
+    let reserves = yingji_app::reserves::of_incident(state, &v.actor, inc.id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.item,
+                l.tk("reserve_movement", m.kind.as_str()),
+                m.quantity,
+                m.unit,
+                hm(m.at, tz),
+                m.by,
+                m.item_id.to_string(),
+            )
+        })
+        .collect();
+    // A drill incident links its drill (script, injects, evaluation).
+    if inc.drill
+        && let Some(d) = yingji_app::drills::of_incident(state, inc.id).await?
+    {
+        linked.push((
+            l.t("drills.mark").to_string(),
+            format!("/drills/{}", d.id),
+            d.script.title.clone(),
+        ));
+    }
     let mut p = Chrome::new(v, "", inc.title.clone());
     p.live = id.to_string();
     Ok(RoomPage {
@@ -893,6 +920,7 @@ async fn build(
             },
             &inc.documents,
         ),
+        reserves,
         inc,
     })
 }

@@ -829,6 +829,88 @@ async fn every_kind(app: TestApp) {
         json!({"note": "内容不全"}),
     )
     .await;
+    // Drills: one started from a script, its incident activated, its two injects played by the
+    // ticker (drill.inject), evaluated (drill.evaluate); another stopped (drill.stop); the
+    // office reminded of a drill owed (drill.remind, as the ticker does near a period's end).
+    let script = r#"
+[drill]
+title = "演练：值班联络检验"
+plan = "linxiang-city-mass-petition"
+scenario = "某小区住户到市政府门前反映供暖问题"
+[report]
+title = "演练：小区住户聚集"
+headcount = 40
+[[injects]]
+at = "1m"
+kind = "message"
+text = "值班电话无人接听"
+[[injects]]
+at = "2m"
+kind = "end"
+"#;
+    let d1 = post(&app, "/api/v1/drills", DUTY, json!({"script": script})).await;
+    let d1_incident = d1["incident_id"].as_str().unwrap().to_string();
+    for (a, who) in [
+        ("verify", DUTY),
+        ("assess", COMMANDER),
+        ("activate", COMMANDER),
+    ] {
+        post(&app, &at(&d1_incident, a), who, json!({})).await;
+    }
+    app.advance_mins(3);
+    yingji_server::tick(&app.state).await.unwrap();
+    post(
+        &app,
+        &format!("/api/v1/drills/{}/evaluation", id(&d1)),
+        COMMANDER,
+        json!({"summary": "联络顺畅"}),
+    )
+    .await;
+    let d2 = post(&app, "/api/v1/drills", DUTY, json!({"script": script})).await;
+    post(
+        &app,
+        &format!("/api/v1/drills/{}/stop", id(&d2)),
+        DUTY,
+        json!({"reason": "真实警情，演练中止"}),
+    )
+    .await;
+    // A reserve item (reserve.create), issued to the drill's incident (reserve.move).
+    let item = post(
+        &app,
+        "/api/v1/reserves",
+        DUTY,
+        json!({"name": "帐篷", "unit": "顶", "quantity": 10, "minimum": 2, "location": "市应急物资库"}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/reserves/{}/movements", id(&item)),
+        DUTY,
+        json!({"kind": "issue", "quantity": 2, "incident_id": d1_incident}),
+    )
+    .await;
+    let reminded = app
+        .state
+        .execute(
+            &yingji_app::Actor::system(),
+            None,
+            &yingji_app::drills::RemindDrill(yingji_app::drills::DrillDuty {
+                plan_id: "linxiang-city-mass-petition".into(),
+                plan_title: "临溪市群体性上访事件应急预案".into(),
+                jurisdiction_id: county.parse().unwrap(),
+                jurisdiction: "临溪市".into(),
+                every: "year".into(),
+                period_start: "2027-01-01".into(),
+                period_end: "2027-12-31".into(),
+                status: "due_soon".into(),
+                drill_id: None,
+                done_at: None,
+            }),
+        )
+        .await
+        .unwrap()
+        .output();
+    assert_eq!(reminded, Some(true));
     post(
         &app,
         &format!("/api/v1/incidents/{a}/corrective-actions/{ca}/link"),

@@ -1,0 +1,81 @@
+// Drills and reserves in headless Chromium (issue 23), on a fresh demo server: the duty officer
+// loads a drill script from a file into the start form, starts the drill and lands on its page
+// with the five injects scheduled; the drill incident's room is marked and links the drill; a
+// script with a mistake comes back with the line of the mistake. Then a reserve item is added
+// and issued to an incident, and the incident's room lists it. A group member is offered
+// neither form. Both pages are checked at phone width.
+
+import { readFileSync } from 'node:fs';
+import { BASE, browser, DESKTOP, PHONE, T, step, signIn, assert, shoot } from './lib.mjs';
+
+const script = readFileSync(new URL('../examples/drills/linxiang-annual.toml', import.meta.url), 'utf8');
+
+try {
+  step('the duty officer starts a drill from a script file');
+  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
+  const duty = await signIn(ctx, 'duty-officer');
+  await duty.goto(BASE + '/drills');
+  await duty.locator('#drill-start summary').click();
+  // A mistake first: the form comes back with the line of it.
+  await duty.fill('#dr-script', script.replace('kind = "location"', 'kind = "teleport"'));
+  await Promise.all([duty.waitForLoadState('load'), duty.click('button[data-action="drill-start"]')]);
+  const line = script.split('\n').findIndex((l) => l.includes('kind = "location"')) + 1;
+  await duty.locator(`#drill-problems li[data-line="${line}"]`).waitFor({ timeout: T });
+  // Then the file.
+  await duty.setInputFiles('#dr-file', { name: 'linxiang-annual.toml', mimeType: 'text/plain', buffer: Buffer.from(script) });
+  await duty.waitForFunction(() => document.querySelector('#dr-script').value.includes('kind = "location"'), null, { timeout: T });
+  await Promise.all([duty.waitForURL(/\/drills\/[0-9a-f-]{36}$/, { timeout: T }), duty.click('button[data-action="drill-start"]')]);
+  assert.equal(await duty.locator('#drill-injects tr[data-inject]').count(), 5, 'five injects');
+  assert.equal(await duty.locator('#drill-injects tr[data-outcome="pending"]').count(), 5, 'none played yet');
+  assert.equal(await duty.locator('#drill[data-drill-status="running"]').count(), 1);
+  assert.ok(await duty.locator('button[data-action="drill-stop"]').isVisible(), 'the starter may stop it');
+  const drillUrl = duty.url();
+  await shoot(duty, 'drill');
+  await duty.setViewportSize(DESKTOP);
+
+  step('the drill incident is marked and links its drill');
+  const room = await duty.locator('a[href^="/incidents/"]').first().getAttribute('href');
+  await duty.goto(BASE + room);
+  await duty.locator('.badge.drill').first().waitFor({ timeout: T });
+  assert.equal(await duty.locator(`a[href="${new URL(drillUrl).pathname}"]`).count(), 1);
+
+  step('the duty officer adds a reserve item and issues it to the incident');
+  await duty.goto(BASE + '/reserves');
+  await duty.locator('#reserve-new summary').click();
+  await duty.fill('#rs-name', '折叠桌椅');
+  await duty.fill('#rs-unit', '套');
+  await duty.fill('#rs-quantity', '20');
+  await duty.fill('#rs-minimum', '5');
+  await duty.fill('#rs-location', '临溪市应急物资库');
+  await Promise.all([duty.waitForURL(BASE + '/reserves'), duty.click('button[data-action="reserve-create"]')]);
+  const card = duty.locator('article[data-item]', { hasText: '折叠桌椅' });
+  await card.waitFor({ timeout: T });
+  await card.locator('select[name="kind"]').selectOption('issue');
+  await card.locator('input[name="quantity"]').fill('6');
+  const incidentId = room.split('/').pop();
+  await card.locator('select[name="incident_id"]').selectOption(incidentId);
+  await Promise.all([duty.waitForURL(/\/reserves\?item=/), card.locator('button[data-action="reserve-move"]').click()]);
+  const after = duty.locator('article[data-item]', { hasText: '折叠桌椅' });
+  assert.equal((await after.locator('[data-quantity]').textContent()).trim(), '14', 'stock after the issue');
+  assert.ok((await duty.locator('#reserve-history').textContent()).includes('调用'), 'the history lists the issue');
+  await shoot(duty, 'reserves');
+  await duty.setViewportSize(DESKTOP);
+  await duty.goto(BASE + room);
+  assert.equal(await duty.locator('#room-reserves [data-reserve]').count(), 1, 'the room lists what was issued');
+  await ctx.close();
+
+  step('a group member is offered neither form');
+  const mctx = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const member = await signIn(mctx, 'group-member');
+  await member.goto(BASE + '/drills');
+  assert.equal(await member.locator('button[data-action="drill-start"]').count(), 0);
+  await member.goto(BASE + drillUrl.replace(/^https?:\/\/[^/]+/, ''));
+  assert.equal(await member.locator('button[data-action="drill-stop"]').count(), 0);
+  await member.goto(BASE + '/reserves');
+  assert.equal(await member.locator('button[data-action="reserve-move"]').count(), 0);
+  assert.equal(await member.locator('button[data-action="reserve-create"]').count(), 0);
+  await mctx.close();
+  console.log('drills e2e: ok');
+} finally {
+  await browser.close();
+}
