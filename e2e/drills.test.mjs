@@ -62,6 +62,13 @@ try {
   await duty.setViewportSize(DESKTOP);
   await duty.goto(BASE + room);
   assert.equal(await duty.locator('#room-reserves [data-reserve]').count(), 1, 'the room lists what was issued');
+
+  step('the duty officer attaches the meeting minutes to the incident');
+  await duty.setInputFiles('#att-file', { name: '现场会议纪要.txt', mimeType: 'text/plain', buffer: Buffer.from('现场会议纪要：已安排接访场地。\n') });
+  await Promise.all([duty.waitForEvent('load', { timeout: T }), duty.click('button[data-action="attachment-add"]')]);
+  const file = duty.locator('#attachment-list [data-attachment]');
+  await file.first().waitFor({ timeout: T });
+  assert.ok((await file.first().textContent()).includes('现场会议纪要.txt'), 'the room lists the file');
   await ctx.close();
 
   step('a group member is offered neither form');

@@ -264,6 +264,13 @@ from_domain!(
     }
 );
 from_domain!(
+    yingji_domain::followup::FollowUpError,
+    |e: &yingji_domain::followup::FollowUpError| match e {
+        yingji_domain::followup::FollowUpError::Missing(field) => json!({ "field": field }),
+        _ => Value::Null,
+    }
+);
+from_domain!(
     yingji_domain::callout::CalloutError,
     |_: &yingji_domain::callout::CalloutError| Value::Null
 );

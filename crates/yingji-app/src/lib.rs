@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod attachments;
 pub mod calls;
 pub mod cases;
 pub mod command;
@@ -18,6 +19,7 @@ pub mod disputes;
 pub mod documents;
 pub mod drills;
 pub mod error;
+pub mod followups;
 pub mod incidents;
 pub mod notices;
 pub mod notify;
@@ -74,6 +76,8 @@ pub struct App {
     console_key: Arc<[u8; 32]>,
     /// Case rules per jurisdiction and the working-day calendar (loaded at start).
     pub case_rules: Arc<CaseRules>,
+    /// Where attachments are kept and how large they may be.
+    pub attachments: Arc<attachments::Settings>,
     /// The document templates (built in, or replaced by `--templates`).
     pub templates: Arc<documents::Templates>,
     /// The notification worker (channels, configuration, ack link keys, live inbox).
@@ -215,6 +219,7 @@ impl App {
             console_key: Arc::new(random_key()),
             case_rules: Arc::new(CaseRules::default()),
             templates: Arc::new(documents::Templates::default()),
+            attachments: Arc::default(),
             notify,
             sign_in_turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             turns: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -298,6 +303,11 @@ impl App {
     }
 
     /// Uses these document templates.
+    pub fn with_attachments(mut self, settings: attachments::Settings) -> Self {
+        self.attachments = Arc::new(settings);
+        self
+    }
+
     pub fn with_templates(mut self, templates: documents::Templates) -> Self {
         self.templates = Arc::new(templates);
         self

@@ -103,6 +103,7 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
     changed += crate::cases::tick_cases(app).await?;
     changed += crate::reports::tick(app).await?;
     changed += crate::drills::tick(app).await?;
+    changed += crate::followups::tick(app).await?;
     for id in app.store.due_callouts(now.as_millisecond(), 1000).await? {
         let cmd = crate::calls::TickCallout(id.into());
         let r = app

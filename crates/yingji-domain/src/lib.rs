@@ -10,6 +10,7 @@ pub mod dispute;
 pub mod document;
 pub mod drill;
 pub mod error;
+pub mod followup;
 pub mod incident;
 pub mod policy;
 pub mod release;

@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_actor, write};
 
 use crate::api::{
-    cases, directory, disputes, documents, drills, incidents, notify, openapi, plans, releases,
-    reports, reserves, trust,
+    attachments, cases, directory, disputes, documents, drills, followups, incidents, notify,
+    openapi, plans, releases, reports, reserves, trust,
 };
 use crate::auth::Actor;
 use crate::error::ApiError;
@@ -248,6 +248,8 @@ pub fn app(state: AppState) -> Router {
         .merge(releases::routes())
         .merge(drills::routes())
         .merge(reserves::routes())
+        .merge(followups::routes())
+        .merge(attachments::routes(state.attachments.max_bytes))
         .merge(disputes::routes())
         .merge(reports::routes())
         .merge(notify::routes())
@@ -260,7 +262,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(healthz))
         .route("/livez", get(livez))
         .route("/metrics", get(metrics::metrics))
-        .merge(pages::routes())
+        .merge(pages::routes(state.attachments.max_bytes))
         .merge(notify::page_routes())
         .merge(releases::public_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -119,3 +119,42 @@
     });
   }
 })();
+
+// A file input that fills a text box (the drill page: a script loaded from a file).
+(function () {
+  document.querySelectorAll('input[type=file][data-fill]').forEach(function (f) {
+    f.addEventListener('change', function () {
+      var file = f.files && f.files[0];
+      if (!file) return;
+      file.text().then(function (t) { document.getElementById(f.dataset.fill).value = t; });
+    });
+  });
+})();
+
+// Attachment uploads: the file is the body of POST /attachments/upload (the page's CSRF token in
+// X-CSRF-Token), which runs the API's own upload; then the page reloads, or shows the error.
+(function () {
+  document.querySelectorAll('form[data-upload]').forEach(function (f) {
+    f.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var file = f.querySelector('input[type=file]').files[0];
+      if (!file) return;
+      var personal = f.querySelector('input[name=personal]');
+      var q = new URLSearchParams({
+        subject_kind: f.dataset.kind, subject_id: f.dataset.subject, file_name: file.name,
+        personal: personal && personal.checked ? 'true' : 'false'
+      });
+      var err = f.querySelector('[data-upload-error]');
+      fetch('/attachments/upload?' + q, {
+        method: 'POST', body: file, credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': f.dataset.csrf, 'Content-Type': 'application/octet-stream' }
+      })
+        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (x) {
+          if (x[0]) { location.reload(); return; }
+          err.textContent = (x[1].error && x[1].error.message) || String(x[1]);
+          err.hidden = false;
+        });
+    });
+  });
+})();

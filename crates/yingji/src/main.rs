@@ -174,6 +174,10 @@ struct ServeArgs {
     /// it. Checked at start (file:line:col). See docs/documents.md.
     #[arg(long, env = "YINGJI_TEMPLATES")]
     templates: Option<PathBuf>,
+    /// The largest attachment accepted, in bytes (default 10 MiB). Attachments are kept in
+    /// `attachments/` of the data directory with SQLite, in the database with PostgreSQL.
+    #[arg(long, env = "YINGJI_ATTACHMENT_MAX_BYTES", default_value_t = yingji_app::attachments::DEFAULT_MAX_BYTES)]
+    attachment_max_bytes: usize,
     /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway). Without it the in-app inbox and webhook/robot channels work.
     #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
     notify_config: Option<PathBuf>,

@@ -740,6 +740,13 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_sealer(sealer)
         .with_case_rules(case_rules(&args)?)
         .with_templates(templates(&args)?)
+        .with_attachments(yingji_app::attachments::Settings {
+            storage: match &args.db.database_url {
+                Some(_) => yingji_app::attachments::Storage::Database,
+                None => yingji_app::attachments::Storage::Disk(args.db.data.join("attachments")),
+            },
+            max_bytes: args.attachment_max_bytes,
+        })
         .with_console_key(yingji_app::secrets::key_of(&console_key));
     // What the other processes on this database commit reaches this one's live pages.
     state.join_bus().await.map_err(|e| anyhow::anyhow!("{e}"))?;

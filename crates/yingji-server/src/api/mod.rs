@@ -3,11 +3,13 @@
 //! command through [`crate::run_api`] or calls one of its reads, and answers its typed output;
 //! none writes to the store or checks permissions itself.
 
+pub mod attachments;
 pub mod cases;
 pub mod directory;
 pub mod disputes;
 pub mod documents;
 pub mod drills;
+pub mod followups;
 pub mod incidents;
 pub mod notify;
 pub mod openapi;

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use yingji_app::ErrorBody;
 
 use crate::api::{
-    cases, directory, disputes, documents, drills, incidents, notify, plans, releases, reports,
-    reserves, trust,
+    attachments, cases, directory, disputes, documents, drills, followups, incidents, notify,
+    plans, releases, reports, reserves, trust,
 };
 
 struct Security;
@@ -252,6 +252,14 @@ impl Modify for ActionNames {
         reserves::list_reserves,
         reserves::get_reserve,
         reserves::incident_reserves,
+        attachments::upload_attachment,
+        attachments::list_attachments,
+        attachments::download_attachment,
+        followups::record_directive,
+        followups::answer_directive,
+        followups::list_directives,
+        followups::record_sanction,
+        followups::list_sanctions,
         disputes::open_round,
         disputes::get_round,
         disputes::submit_round,
@@ -390,6 +398,15 @@ impl Modify for ActionNames {
         yingji_domain::reserve::Kind,
         yingji_domain::reserve::MovementKind,
         yingji_domain::reserve::Issued,
+        yingji_app::attachments::Attachment,
+        yingji_app::followups::DirectiveRequest,
+        yingji_app::followups::FollowUpRequest,
+        yingji_app::followups::AnswerRequest,
+        yingji_app::followups::SanctionRequest,
+        yingji_app::followups::Sanction,
+        yingji_domain::followup::Directive,
+        yingji_domain::followup::FollowUp,
+        yingji_domain::followup::Kind,
         yingji_app::cases::StatsItem,
         yingji_app::cases::SatisfactionCounts,
         yingji_app::cases::RevealView,

@@ -522,6 +522,8 @@ pub struct CasePage {
     pub today: String,
     pub error: Option<String>,
     pub docs: super::documents::DocsView,
+    pub files: super::attachments::FilesView,
+    pub fu: super::followups::FollowUpsView,
 }
 
 fn unit_label(l: &super::Lang, u: DayUnit) -> String {
@@ -769,9 +771,35 @@ async fn build(
         },
         &c.documents,
     );
+    let files = super::attachments::FilesView::load(
+        state,
+        v,
+        l,
+        "case",
+        c.id,
+        may(
+            state,
+            v,
+            Permission::HandleCase,
+            &dry.record().jurisdiction_path,
+        ),
+    )
+    .await?;
+    let fu = super::followups::FollowUpsView::load(
+        state,
+        v,
+        l,
+        "case",
+        c.id,
+        &dry.record().jurisdiction_path,
+        Permission::HandleCase,
+    )
+    .await?;
     Ok(CasePage {
         p,
         docs,
+        files,
+        fu,
         id: id.to_string(),
         status: l.tk("case_status", c.status.as_str()),
         channel: l.tk("channel", c.channel.as_str()),

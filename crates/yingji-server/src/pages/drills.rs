@@ -218,7 +218,7 @@ pub async fn start(State(state): State<AppState>, posted: Posted) -> Response {
     let req = StartRequest {
         jurisdiction_id: None,
         script: script.clone(),
-        file_name: Some("drills.toml".into()),
+        file_name: Some("drill.toml".into()),
     };
     match state.execute(&v.actor, None, &StartDrill(req)).await {
         Ok(done) => match done.output() {
@@ -299,6 +299,7 @@ pub struct DrillPage {
     /// (post id, name) a corrective action may be owned by: the plan's posts.
     pub posts: Vec<(String, String)>,
     pub due_default: String,
+    pub files: super::attachments::FilesView,
 }
 
 pub async fn drill_page(
@@ -429,6 +430,21 @@ pub async fn drill_page(
             .checked_add(jiff::Span::new().days(30))
             .map(|d| d.to_string())
             .unwrap_or_default();
+        let path = state
+            .store
+            .jurisdiction(d.jurisdiction_id)
+            .await?
+            .map(|j| j.path)
+            .unwrap_or_default();
+        let files = super::attachments::FilesView::load(
+            &state,
+            &v,
+            l,
+            "drill",
+            d.id,
+            may(&state, &v, Permission::HandleIncident, &path),
+        )
+        .await?;
         let mut p = Chrome::new(&v, "drills", d.script.title.clone());
         p.live = d.id.to_string();
         Ok::<_, ApiError>(DrillPage {
@@ -447,6 +463,7 @@ pub async fn drill_page(
             actions,
             posts,
             due_default,
+            files,
         })
     };
     PageOut(built.await.or_page(v.lang).map(|p| render(&p)))

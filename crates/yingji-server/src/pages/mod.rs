@@ -16,6 +16,7 @@
 //! (derived from the session secret with the process's console key).
 
 mod admin;
+mod attachments;
 mod audit;
 mod cases;
 mod chart;
@@ -23,6 +24,7 @@ mod desk;
 mod disputes;
 mod documents;
 mod drills;
+mod followups;
 pub mod i18n;
 mod incidents;
 mod intake;
@@ -65,7 +67,9 @@ const CLEAR_OLD_TOKEN_COOKIE: &str = "yj_session=; Path=/; HttpOnly; SameSite=St
 const PRE_COOKIE: &str = "yj_pre";
 const LANG_COOKIE: &str = "yj_lang";
 
-pub fn routes() -> Router<AppState> {
+/// The console's routes; `max_bytes`: the deployment's largest attachment (the upload route
+/// reads a little more, so that a larger file is refused with `attachment_too_large`).
+pub fn routes(max_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(desk::page))
         .route("/signin", get(signin_page).post(signin))
@@ -106,6 +110,15 @@ pub fn routes() -> Router<AppState> {
         .route("/public/releases", get(releases::public))
         .route("/drills", get(drills::page))
         .route("/reserves", get(reserves::page))
+        .route("/followups/record", post(followups::record))
+        .route("/followups/{id}/answer", post(followups::answer))
+        .route("/sanctions/record", post(followups::sanction))
+        .route(
+            "/attachments/upload",
+            post(attachments::upload).layer(axum::extract::DefaultBodyLimit::max(
+                max_bytes.saturating_add(1),
+            )),
+        )
         .route("/reserves/new", post(reserves::create))
         .route("/reserves/{id}/move", post(reserves::movement))
         .route("/drills/start", post(drills::start))

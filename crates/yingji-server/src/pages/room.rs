@@ -266,6 +266,8 @@ pub struct RoomPage {
     pub docs: super::documents::DocsView,
     /// Reserves issued to it and returned: (item, movement, quantity, unit, when, by, item id).
     pub reserves: Vec<(String, String, i64, String, String, String, String)>,
+    pub files: super::attachments::FilesView,
+    pub fu: super::followups::FollowUpsView,
 }
 
 /// Whether activating now would put the plan's most severe level in force (activation takes the
@@ -828,6 +830,25 @@ async fn build(
             )
         })
         .collect();
+    let files = super::attachments::FilesView::load(
+        state,
+        v,
+        l,
+        "incident",
+        inc.id,
+        may(state, v, Permission::UpdateIncident, dry.path()),
+    )
+    .await?;
+    let fu = super::followups::FollowUpsView::load(
+        state,
+        v,
+        l,
+        "incident",
+        inc.id,
+        dry.path(),
+        Permission::UpdateIncident,
+    )
+    .await?;
     // A drill incident links its drill (script, injects, evaluation).
     if inc.drill
         && let Some(d) = yingji_app::drills::of_incident(state, inc.id).await?
@@ -921,6 +942,8 @@ async fn build(
             &inc.documents,
         ),
         reserves,
+        files,
+        fu,
         inc,
     })
 }

@@ -156,6 +156,21 @@ impl TestApp {
         Some(Self::with(store, Cleanup::Database { admin_url, name }).await)
     }
 
+    /// The same application with something changed (its settings), the router rebuilt on it.
+    pub fn rebuilt(mut self, f: impl FnOnce(AppState) -> AppState) -> TestApp {
+        self.state = f(self.state.clone());
+        self.router = app(self.state.clone());
+        self
+    }
+
+    /// The SQLite data directory (None on PostgreSQL).
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        match &self.cleanup {
+            Cleanup::Dir(d) => Some(d.clone()),
+            Cleanup::Database { .. } => None,
+        }
+    }
+
     /// Now plus `days`, as an RFC 3339 time.
     pub fn clock_now_plus_days(&self, days: i64) -> String {
         use yingji_domain::clock::Clock;

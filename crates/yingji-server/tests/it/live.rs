@@ -889,6 +889,60 @@ kind = "end"
         json!({"kind": "issue", "quantity": 2, "incident_id": d1_incident}),
     )
     .await;
+    // A file on the drill's incident (attachment.add).
+    let (s, v, _) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/attachments?subject_kind=incident&subject_id={d1_incident}&file_name=minutes.txt"),
+            Some(DUTY),
+            Some(Body::from("演练会议纪要")),
+            &[("content-type", "application/octet-stream")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // An instruction on the drill's incident (directive.record), answered (directive.answer);
+    // a meeting whose decision passes its deadline (directive.tick, the ticker's); a
+    // commendation (sanction.record).
+    let instruction = post(
+        &app,
+        "/api/v1/directives",
+        COMMANDER,
+        json!({"kind": "instruction", "subject_kind": "incident", "subject_id": d1_incident,
+               "title": "分管副市长（演示）", "text": "妥善处置",
+               "follow_ups": [{"text": "报告进展", "owner": "市信访局", "due_at": app.clock_now_plus_days(1)}]}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/directives/{}/answers", id(&instruction)),
+        DUTY,
+        json!({"follow_up_id": instruction["follow_ups"][0]["id"], "answer": "已报告"}),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/directives",
+        DUTY,
+        json!({"kind": "meeting", "subject_kind": "incident", "subject_id": d1_incident,
+               "title": "协调会", "text": "议定事项如下",
+               "follow_ups": [{"text": "核实情况", "owner": "市住建局", "due_at": app.clock_now_plus_days(1)}]}),
+    )
+    .await;
+    app.clock.advance(
+        std::time::Duration::from_secs(2 * 86_400)
+            .try_into()
+            .unwrap(),
+    );
+    yingji_server::tick(&app.state).await.unwrap();
+    post(
+        &app,
+        "/api/v1/sanctions",
+        COMMANDER,
+        json!({"kind": "commendation", "subject_kind": "incident", "subject_id": d1_incident,
+               "concerns": "市信访局", "basis": "预案 奖励与责任追究", "decided_by": "市应急指挥部",
+               "decision": "通报表扬", "decided_on": "2026-03-04"}),
+    )
+    .await;
     let reminded = app
         .state
         .execute(

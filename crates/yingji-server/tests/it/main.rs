@@ -5,6 +5,7 @@
 mod admin_console;
 mod aftermath;
 mod api;
+mod attachments;
 mod case_console;
 mod cases;
 mod console;
@@ -13,6 +14,7 @@ mod documents;
 mod doors;
 mod drills;
 mod erasure;
+mod followups;
 mod grid_worker;
 mod harness;
 mod live;
