@@ -360,12 +360,7 @@ pub async fn of_subject(
 ) -> Result<Vec<Attachment>, AppError> {
     let s = subject(app, kind, id).await?;
     app.require(actor, s.view, &s.path, s.kind)?;
-    app.store
-        .records_of(id, KIND)
-        .await?
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).map_err(AppError::internal))
-        .collect()
+    crate::records::of_subject(app, id, KIND).await
 }
 
 /// An attachment and its bytes, for whoever may read it (a personal one: whoever may handle

@@ -1039,5 +1039,47 @@ pub async fn load_demo_extras(state: &App) -> Result<(), AppError> {
         roster,
     };
     state.execute(&duty_actor, None, &cmd).await?;
+
+    // Reserves of 临溪市 (one already below its minimum: its keeper was told), a response team
+    // and a budget line of the city plan.
+    for (kind, name, unit, quantity, minimum, location) in [
+        ("material", "瓶装饮用水", "箱", 120, 50, "临溪市应急物资库"),
+        ("material", "折叠帐篷", "顶", 8, 10, "临溪市应急物资库"),
+        ("vehicle", "应急通勤大巴", "辆", 2, 1, "市交通运输局车队"),
+        ("venue", "市民中心二楼接访室", "间", 1, 0, "市民中心"),
+    ] {
+        let req = crate::reserves::NewItemRequest {
+            jurisdiction_id: Some(county.id),
+            kind: Some(kind.into()),
+            name: name.into(),
+            unit: unit.into(),
+            quantity,
+            minimum,
+            location: location.into(),
+            custodian_post: Some("petition-bureau-director".into()),
+        };
+        state
+            .execute(&duty_actor, None, &crate::reserves::CreateItem(req))
+            .await?;
+    }
+    let team = crate::resources::TeamRequest {
+        jurisdiction_id: Some(county.id),
+        name: "临溪市应急救援队".into(),
+        leader: "市应急管理局分管负责人".into(),
+        members: vec!["第一分队".into(), "第二分队".into(), "医疗保障小组".into()],
+        readiness: Some("ready".into()),
+    };
+    state
+        .execute(&duty_actor, None, &crate::resources::CreateTeam(team))
+        .await?;
+    let line = crate::resources::BudgetRequest {
+        jurisdiction_id: Some(county.id),
+        plan_id: "linxiang-city-mass-petition".into(),
+        name: "群体性事件现场保障经费".into(),
+        amount_fen: 5_000_000,
+    };
+    state
+        .execute(&duty_actor, None, &crate::resources::CreateBudget(line))
+        .await?;
     Ok(())
 }

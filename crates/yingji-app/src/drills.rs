@@ -234,25 +234,8 @@ fn fold(
 
 /// A stored drill rebuilt from its events, with its row's path, version and head.
 pub async fn load(app: &App, id: Uuid) -> Result<(Drill, String, i64, String), AppError> {
-    let rec = app
-        .store
-        .get_record(KIND, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("drill"))?;
-    let events = app.store.stream_events(id).await?;
-    let mut d = None;
-    for e in &events {
-        let ev: Event = serde_json::from_str(&e.envelope.payload).map_err(AppError::internal)?;
-        let at: Timestamp = e.envelope.at.parse().map_err(AppError::internal)?;
-        let by = ActorRef {
-            person_id: e.envelope.actor_id,
-            name: e.envelope.actor_name.clone(),
-        };
-        d = drill::apply(d, &ev, at, &by);
-    }
-    let d = d.ok_or_else(|| AppError::not_found("drill"))?;
-    let head = events.last().map(|e| e.hash.clone()).unwrap_or_default();
-    Ok((d, rec.jurisdiction_path, events.len() as i64, head))
+    let r = crate::records::replay(app, KIND, id, "drill", drill::apply).await?;
+    Ok((r.state, r.path, r.version, r.head))
 }
 
 /// What an inject does to the drill incident: an incident command, marked as the drill's.
@@ -546,18 +529,7 @@ impl AppCommand for EvaluateDrill {
 
 /// The drills in the actor's area, newest first (at most 200).
 pub async fn list(app: &App, actor: &Actor) -> Result<Vec<Drill>, AppError> {
-    app.require(
-        actor,
-        Permission::ViewIncidents,
-        &actor.scope_path,
-        "jurisdiction",
-    )?;
-    app.store
-        .list_records(KIND, &actor.scope_path, 200)
-        .await?
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).map_err(AppError::internal))
-        .collect()
+    crate::records::in_area(app, actor, KIND, 200).await
 }
 
 /// One drill the actor may see.
@@ -569,13 +541,10 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Result<Drill, AppError> 
 
 /// The drill an incident is the drill incident of, if any.
 pub async fn of_incident(app: &App, incident_id: Uuid) -> Result<Option<Drill>, AppError> {
-    app.store
-        .records_of(incident_id, KIND)
+    Ok(crate::records::of_subject(app, incident_id, KIND)
         .await?
-        .first()
-        .map(|r| serde_json::from_str(&r.body))
-        .transpose()
-        .map_err(AppError::internal)
+        .into_iter()
+        .next())
 }
 
 // ---------------------------------------------------------------------------------------------

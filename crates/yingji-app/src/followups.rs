@@ -240,30 +240,16 @@ impl AppCommand for RecordDirective {
     }
 }
 
-/// A stored directive rebuilt from its events.
+/// A stored directive (an instruction or a meeting) rebuilt from its events.
 async fn load(app: &App, id: Uuid) -> Result<(Directive, String, i64, String), AppError> {
-    let rec = match app.store.get_record(INSTRUCTION, id).await? {
-        Some(r) => r,
-        None => app
-            .store
-            .get_record(MEETING, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("instruction or meeting"))?,
+    let kind = if app.store.get_record(INSTRUCTION, id).await?.is_some() {
+        INSTRUCTION
+    } else {
+        MEETING
     };
-    let events = app.store.stream_events(id).await?;
-    let mut d = None;
-    for e in &events {
-        let ev: Event = serde_json::from_str(&e.envelope.payload).map_err(AppError::internal)?;
-        let at: Timestamp = e.envelope.at.parse().map_err(AppError::internal)?;
-        let by = ActorRef {
-            person_id: e.envelope.actor_id,
-            name: e.envelope.actor_name.clone(),
-        };
-        d = followup::apply(d, &ev, at, &by);
-    }
-    let d = d.ok_or_else(|| AppError::not_found("instruction or meeting"))?;
-    let head = events.last().map(|e| e.hash.clone()).unwrap_or_default();
-    Ok((d, rec.jurisdiction_path, events.len() as i64, head))
+    let r =
+        crate::records::replay(app, kind, id, "instruction or meeting", followup::apply).await?;
+    Ok((r.state, r.path, r.version, r.head))
 }
 
 /// Answers an instruction's requirement or a meeting's decision (`directive.answer`), or marks
@@ -330,9 +316,7 @@ pub async fn of_subject(
     app.require(actor, s.view, &s.path, s.kind)?;
     let mut out = vec![];
     for k in [INSTRUCTION, MEETING] {
-        for r in app.store.records_of(id, k).await? {
-            out.push(serde_json::from_str::<Directive>(&r.body).map_err(AppError::internal)?);
-        }
+        out.extend(crate::records::of_subject::<Directive>(app, id, k).await?);
     }
     out.sort_by_key(|d| d.given_at);
     Ok(out)
@@ -523,10 +507,5 @@ pub async fn sanctions_of(
             "commendation and accountability records are seen by reviewers and auditors only",
         ));
     }
-    app.store
-        .records_of(id, SANCTION)
-        .await?
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).map_err(AppError::internal))
-        .collect()
+    crate::records::of_subject(app, id, SANCTION).await
 }

@@ -285,25 +285,8 @@ async fn load(
     ),
     AppError,
 > {
-    let rec = app
-        .store
-        .get_record(KIND, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("reserve item"))?;
-    let events = app.store.stream_events(id).await?;
-    let mut i = None;
-    for e in &events {
-        let ev: Event = serde_json::from_str(&e.envelope.payload).map_err(AppError::internal)?;
-        let at: Timestamp = e.envelope.at.parse().map_err(AppError::internal)?;
-        let by = ActorRef {
-            person_id: e.envelope.actor_id,
-            name: e.envelope.actor_name.clone(),
-        };
-        i = reserve::apply(i, &ev, at, &by);
-    }
-    let i = i.ok_or_else(|| AppError::not_found("reserve item"))?;
-    let head = events.last().map(|e| e.hash.clone()).unwrap_or_default();
-    Ok((i, rec.jurisdiction_path, events.len() as i64, head, events))
+    let r = crate::records::replay(app, KIND, id, "reserve item", reserve::apply).await?;
+    Ok((r.state, r.path, r.version, r.head, r.events))
 }
 
 /// Moves stock of an item (`reserve.move`).
@@ -380,18 +363,7 @@ impl AppCommand for MoveItem {
 
 /// The items of the actor's area, newest first (at most 1,000).
 pub async fn list(app: &App, actor: &Actor) -> Result<Vec<Item>, AppError> {
-    app.require(
-        actor,
-        Permission::ViewIncidents,
-        &actor.scope_path,
-        "jurisdiction",
-    )?;
-    app.store
-        .list_records(KIND, &actor.scope_path, 1000)
-        .await?
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).map_err(AppError::internal))
-        .collect()
+    crate::records::in_area(app, actor, KIND, 1000).await
 }
 
 /// One item with its movements (from its stream), newest first.
@@ -431,11 +403,5 @@ pub async fn of_incident(
     incident_id: Uuid,
 ) -> Result<Vec<MovementLine>, AppError> {
     crate::incidents::load(app, actor, incident_id, Permission::ViewIncidents).await?;
-    Ok(app
-        .store
-        .records_of(incident_id, MOVEMENT_KIND)
-        .await?
-        .iter()
-        .filter_map(|r| serde_json::from_str(&r.body).ok())
-        .collect())
+    crate::records::of_subject(app, incident_id, MOVEMENT_KIND).await
 }

@@ -248,6 +248,7 @@ pub fn app(state: AppState) -> Router {
         .merge(releases::routes())
         .merge(drills::routes())
         .merge(reserves::routes())
+        .merge(reserves::resource_routes())
         .merge(followups::routes())
         .merge(attachments::routes(state.attachments.max_bytes))
         .merge(disputes::routes())

@@ -99,3 +99,137 @@ pub async fn incident_reserves(
         app_reserves::of_incident(&state, &actor, id).await?,
     ))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Teams and funds
+
+use yingji_app::resources::{
+    self as app_resources, BudgetLine, BudgetRequest, CreateBudget, CreateTeam, ReadinessRequest,
+    SetReadiness, Spend, SpendRequest, Spending, Team, TeamRequest,
+};
+
+pub fn resource_routes() -> Router<AppState> {
+    Router::new()
+        .route("/teams", get(list_teams).post(create_team))
+        .route("/teams/{id}/readiness", post(set_readiness))
+        .route(
+            "/budget-lines",
+            get(list_budget_lines).post(create_budget_line),
+        )
+        .route("/budget-lines/{id}/spending", post(spend))
+        .route("/incidents/{id}/spending", get(incident_spending))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "reserves",
+    request_body = TeamRequest, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Team),
+              (status = 422, description = "missing_field, invalid_field, invalid_kind (readiness)", body = ErrorBody)))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: JsonBody<TeamRequest>,
+) -> Result<Response, ApiError> {
+    run_api(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        CreateTeam(body.value),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/teams/{id}/readiness", tag = "reserves",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ReadinessRequest,
+    responses((status = 200, body = Team), (status = 404, body = ErrorBody),
+              (status = 422, description = "invalid_kind: ready, standby or unavailable", body = ErrorBody)))]
+pub async fn set_readiness(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    body: JsonBody<ReadinessRequest>,
+) -> Result<Response, ApiError> {
+    let cmd = SetReadiness {
+        id,
+        request: body.value,
+    };
+    run_api(&state, &actor, &headers, &body.sha256, cmd).await
+}
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "reserves",
+    responses((status = 200, description = "the teams of the caller's area", body = Vec<Team>)))]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Vec<Team>>, ApiError> {
+    Ok(axum::Json(app_resources::teams(&state, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/budget-lines", tag = "reserves",
+    request_body = BudgetRequest, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = BudgetLine),
+              (status = 422, description = "missing_field, invalid_field (amount in fen), unknown_plan, plan_not_applicable, plan_not_in_force", body = ErrorBody)))]
+pub async fn create_budget_line(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: JsonBody<BudgetRequest>,
+) -> Result<Response, ApiError> {
+    run_api(
+        &state,
+        &actor,
+        &headers,
+        &body.sha256,
+        CreateBudget(body.value),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/budget-lines/{id}/spending", tag = "reserves",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = SpendRequest,
+    responses((status = 200, description = "the line after the spending", body = BudgetLine),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "insufficient_stock: more than the line has left", body = ErrorBody),
+              (status = 422, description = "invalid_field", body = ErrorBody)))]
+pub async fn spend(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    body: JsonBody<SpendRequest>,
+) -> Result<Response, ApiError> {
+    let cmd = Spend {
+        id,
+        request: body.value,
+    };
+    run_api(&state, &actor, &headers, &body.sha256, cmd).await
+}
+
+#[utoipa::path(get, path = "/api/v1/budget-lines", tag = "reserves",
+    responses((status = 200, description = "the budget lines of the caller's area", body = Vec<BudgetLine>)))]
+pub async fn list_budget_lines(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Vec<BudgetLine>>, ApiError> {
+    Ok(axum::Json(
+        app_resources::budget_lines(&state, &actor).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/spending", tag = "reserves",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "what was spent on the incident, oldest first", body = Vec<Spending>),
+              (status = 404, body = ErrorBody)))]
+pub async fn incident_spending(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Vec<Spending>>, ApiError> {
+    Ok(axum::Json(
+        app_resources::spending_of(&state, &actor, id).await?,
+    ))
+}

@@ -111,6 +111,10 @@ pub fn routes(max_bytes: usize) -> Router<AppState> {
         .route("/drills", get(drills::page))
         .route("/reserves", get(reserves::page))
         .route("/followups/record", post(followups::record))
+        .route("/teams/new", post(reserves::team_create))
+        .route("/teams/{id}/readiness", post(reserves::team_readiness))
+        .route("/budget/new", post(reserves::budget_create))
+        .route("/budget/{id}/spend", post(reserves::budget_spend))
         .route("/followups/{id}/answer", post(followups::answer))
         .route("/sanctions/record", post(followups::sanction))
         .route(

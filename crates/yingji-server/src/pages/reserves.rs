@@ -52,6 +52,37 @@ pub struct ReservesPage {
     pub incidents: Vec<(String, String)>,
     /// The item whose history is shown (`?item=`), with its lines.
     pub history: Option<(String, Vec<HistoryLine>)>,
+    /// (id, name, leader, members, readiness, readiness label, note, may change)
+    pub teams: Vec<TeamLine>,
+    pub lines: Vec<BudgetView>,
+    /// (plan id, title) a budget line may be for.
+    pub plans: Vec<(String, String)>,
+}
+
+pub struct TeamLine {
+    pub id: String,
+    pub name: String,
+    pub leader: String,
+    pub members: String,
+    pub readiness: String,
+    pub readiness_label: String,
+    pub note: String,
+    pub may_change: bool,
+}
+
+pub struct BudgetView {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub amount: String,
+    pub spent: String,
+    pub left: String,
+    pub may_spend: bool,
+}
+
+/// Fen as yuan with two decimals.
+pub fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, (fen % 100).abs())
 }
 
 fn movement_label(l: &Lang, k: MovementKind) -> String {
@@ -112,7 +143,7 @@ pub async fn page(
             items.push(line(&state, &v, &i).await?);
         }
         let may_create = may(&state, &v, Permission::HandleIncident, &v.actor.scope_path);
-        let incidents = if items.iter().any(|i| i.may_move) {
+        let incidents = if may_create || items.iter().any(|i| i.may_move) {
             let filter = yingji_store::IncidentFilter {
                 scope_path: v.actor.scope_path.clone(),
                 limit: 200,
@@ -151,6 +182,48 @@ pub async fn page(
             }
             None => None,
         };
+        let mut teams = vec![];
+        for t in yingji_app::resources::teams(&state, &v.actor).await? {
+            let path = state
+                .store
+                .jurisdiction(t.jurisdiction_id)
+                .await?
+                .map(|j| j.path)
+                .unwrap_or_default();
+            teams.push(TeamLine {
+                id: t.id.to_string(),
+                name: t.name,
+                leader: t.leader,
+                members: t.members.join("、"),
+                readiness_label: l.tk("team_readiness", &t.readiness),
+                readiness: t.readiness,
+                note: t.note.unwrap_or_default(),
+                may_change: may(&state, &v, Permission::HandleIncident, &path),
+            });
+        }
+        let mut lines = vec![];
+        for b in yingji_app::resources::budget_lines(&state, &v.actor).await? {
+            let path = state
+                .store
+                .jurisdiction(b.jurisdiction_id)
+                .await?
+                .map(|j| j.path)
+                .unwrap_or_default();
+            lines.push(BudgetView {
+                id: b.id.to_string(),
+                name: b.name,
+                plan: b.plan_id,
+                amount: yuan(b.amount_fen),
+                spent: yuan(b.spent_fen),
+                left: yuan(b.amount_fen - b.spent_fen),
+                may_spend: may(&state, &v, Permission::HandleIncident, &path),
+            });
+        }
+        let plans = if may_create {
+            super::intake::usable_plans(&state, &v).await?
+        } else {
+            vec![]
+        };
         let mut p = Chrome::new(&v, "reserves", l.t("reserves.title").to_string());
         p.live = "*".into();
         Ok::<_, ApiError>(ReservesPage {
@@ -159,6 +232,9 @@ pub async fn page(
             may_create,
             incidents,
             history,
+            teams,
+            lines,
+            plans,
         })
     };
     PageOut(built.await.or_page(v.lang).map(|p| render(&p)))
@@ -214,6 +290,115 @@ pub async fn movement(
         .await
     {
         Ok(_) => see_other(&format!("/reserves?item={id}")),
+        Err(e) => fail(e.into(), v.lang),
+    }
+}
+
+/// POST /teams/new.
+pub async fn team_create(State(state): State<AppState>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let req = yingji_app::resources::TeamRequest {
+        jurisdiction_id: None,
+        name: f.get("name").unwrap_or_default(),
+        leader: f.get("leader").unwrap_or_default(),
+        members: f
+            .get("members")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect(),
+        readiness: f.get("readiness"),
+    };
+    match state
+        .execute(&v.actor, None, &yingji_app::resources::CreateTeam(req))
+        .await
+    {
+        Ok(_) => see_other("/reserves#teams"),
+        Err(e) => fail(e.into(), v.lang),
+    }
+}
+
+/// POST /teams/{id}/readiness.
+pub async fn team_readiness(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    posted: Posted,
+) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let cmd = yingji_app::resources::SetReadiness {
+        id,
+        request: yingji_app::resources::ReadinessRequest {
+            readiness: f.get("readiness").unwrap_or_default(),
+            note: f.get("note"),
+        },
+    };
+    match state.execute(&v.actor, None, &cmd).await {
+        Ok(_) => see_other("/reserves#teams"),
+        Err(e) => fail(e.into(), v.lang),
+    }
+}
+
+/// Yuan typed in a form (`1234.5`) as fen.
+fn fen(s: &str) -> i64 {
+    let s = s.trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac: String = frac.chars().chain("00".chars()).take(2).collect();
+    match (whole.parse::<i64>(), frac.parse::<i64>()) {
+        (Ok(w), Ok(f)) if w >= 0 => w.saturating_mul(100).saturating_add(f),
+        _ => -1,
+    }
+}
+
+/// POST /budget/new.
+pub async fn budget_create(State(state): State<AppState>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let req = yingji_app::resources::BudgetRequest {
+        jurisdiction_id: None,
+        plan_id: f.get("plan_id").unwrap_or_default(),
+        name: f.get("name").unwrap_or_default(),
+        amount_fen: fen(&f.get("amount").unwrap_or_default()),
+    };
+    match state
+        .execute(&v.actor, None, &yingji_app::resources::CreateBudget(req))
+        .await
+    {
+        Ok(_) => see_other("/reserves#funds"),
+        Err(e) => fail(e.into(), v.lang),
+    }
+}
+
+/// POST /budget/{id}/spend.
+pub async fn budget_spend(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    posted: Posted,
+) -> Response {
+    let v = posted.viewer;
+    let f = posted.form;
+    let Some(incident_id) = f.get("incident_id").and_then(|x| Uuid::parse_str(&x).ok()) else {
+        return fail(
+            ApiError::new(
+                yingji_app::ErrorCode::MissingField,
+                "`incident_id` is required",
+            ),
+            v.lang,
+        );
+    };
+    let cmd = yingji_app::resources::Spend {
+        id,
+        request: yingji_app::resources::SpendRequest {
+            incident_id,
+            amount_fen: fen(&f.get("amount").unwrap_or_default()),
+            note: f.get("note"),
+        },
+    };
+    match state.execute(&v.actor, None, &cmd).await {
+        Ok(_) => see_other("/reserves#funds"),
         Err(e) => fail(e.into(), v.lang),
     }
 }

@@ -266,6 +266,8 @@ pub struct RoomPage {
     pub docs: super::documents::DocsView,
     /// Reserves issued to it and returned: (item, movement, quantity, unit, when, by, item id).
     pub reserves: Vec<(String, String, i64, String, String, String, String)>,
+    /// Spending on it: (budget line, yuan, when, by, note).
+    pub spending: Vec<(String, String, String, String, String)>,
     pub files: super::attachments::FilesView,
     pub fu: super::followups::FollowUpsView,
 }
@@ -830,6 +832,19 @@ async fn build(
             )
         })
         .collect();
+    let spending = yingji_app::resources::spending_of(state, &v.actor, inc.id)
+        .await?
+        .into_iter()
+        .map(|x| {
+            (
+                x.line,
+                super::reserves::yuan(x.amount_fen),
+                hm(x.at, tz),
+                x.by,
+                x.note.unwrap_or_default(),
+            )
+        })
+        .collect();
     let files = super::attachments::FilesView::load(
         state,
         v,
@@ -942,6 +957,7 @@ async fn build(
             &inc.documents,
         ),
         reserves,
+        spending,
         files,
         fu,
         inc,

@@ -943,6 +943,36 @@ kind = "end"
                "decision": "通报表扬", "decided_on": "2026-03-04"}),
     )
     .await;
+    // A team (team.create) put on standby (team.readiness); a budget line (budget.create) spent
+    // on the drill's incident (budget.spend).
+    let team = post(
+        &app,
+        "/api/v1/teams",
+        DUTY,
+        json!({"name": "应急救援队", "leader": "队长"}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/teams/{}/readiness", id(&team)),
+        DUTY,
+        json!({"readiness": "standby"}),
+    )
+    .await;
+    let line = post(
+        &app,
+        "/api/v1/budget-lines",
+        DUTY,
+        json!({"plan_id": "linxiang-city-mass-petition", "name": "保障经费", "amount_fen": 100_000}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/budget-lines/{}/spending", id(&line)),
+        DUTY,
+        json!({"incident_id": d1_incident, "amount_fen": 5_000}),
+    )
+    .await;
     let reminded = app
         .state
         .execute(

@@ -123,3 +123,46 @@ on_both! {
         assert!(!html.contains("data-action=\"reserve-create\""));
     };
 }
+
+on_both! {
+    teams_keep_their_readiness_and_funds_are_spent_on_incidents => |app: TestApp| async move {
+        let (s, t) = app.post("/api/v1/teams", DUTY, json!({"name": "市应急救援队", "leader": "市应急局分管负责人", "members": ["第一分队", "第二分队"]})).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        assert_eq!(t["readiness"], "ready");
+        let tid = t["id"].as_str().unwrap().to_string();
+        let v = ok(&app, &format!("/api/v1/teams/{tid}/readiness"), DUTY, json!({"readiness": "standby", "note": "装备检修中"})).await;
+        assert_eq!(v["readiness"], "standby");
+        let (s, _) = app.post(&format!("/api/v1/teams/{tid}/readiness"), DUTY, json!({"readiness": "sleeping"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, teams) = app.get("/api/v1/teams", DUTY).await;
+        assert_eq!(teams[0]["readiness"], "standby");
+
+        let (s, b) = app.post("/api/v1/budget-lines", DUTY, json!({"plan_id": "linxiang-city-mass-petition", "name": "现场保障经费", "amount_fen": 1_000_000})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let bid = b["id"].as_str().unwrap().to_string();
+        let (s, _) = app.post("/api/v1/budget-lines", DUTY, json!({"plan_id": "no-such-plan", "name": "x", "amount_fen": 1})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let inc = ok(&app, "/api/v1/incidents", DUTY, report_body(&app, 120).await).await;
+        let iid = inc["id"].as_str().unwrap().to_string();
+        let v = ok(&app, &format!("/api/v1/budget-lines/{bid}/spending"), DUTY, json!({"incident_id": iid, "amount_fen": 300_000, "note": "饮用水和餐食"})).await;
+        assert_eq!(v["spent_fen"], 300_000);
+        let (s, e) = app.post(&format!("/api/v1/budget-lines/{bid}/spending"), DUTY, json!({"incident_id": iid, "amount_fen": 700_001})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["error"]["code"], "insufficient_stock");
+        let (_, spent) = app.get(&format!("/api/v1/incidents/{iid}/spending"), DUTY).await;
+        assert_eq!(spent.as_array().unwrap().len(), 1);
+        assert_eq!(spent[0]["amount_fen"], 300_000);
+        // The room and the reserves page show them; the forms only to those who may.
+        let cookie = console_session(&app, DUTY).await;
+        let (_, room) = page(&app, Method::GET, &format!("/incidents/{iid}"), &cookie, None).await;
+        assert!(room.contains("data-spending") && room.contains("3000.00"), "the room lists the spending");
+        let (_, html) = page(&app, Method::GET, "/reserves", &cookie, None).await;
+        assert!(html.contains("data-readiness=\"standby\""));
+        assert!(html.contains("7000.00"), "what is left of the line");
+        assert!(html.contains("data-action=\"budget-spend\"") && html.contains("data-action=\"team-readiness\""));
+        let member = console_session(&app, MEMBER).await;
+        let (_, html) = page(&app, Method::GET, "/reserves", &member, None).await;
+        assert!(html.contains("市应急救援队"));
+        assert!(!html.contains("data-action=\"budget-spend\"") && !html.contains("data-action=\"team-readiness\""));
+    };
+}

@@ -6,7 +6,8 @@
 CREATE TABLE records (
     id                uuid PRIMARY KEY,
     kind              TEXT NOT NULL CHECK (kind IN ('drill', 'drill_duty', 'reserve_item',
-        'reserve_movement', 'instruction', 'meeting', 'sanction', 'attachment')),
+        'reserve_movement', 'instruction', 'meeting', 'sanction', 'attachment', 'team',
+        'budget_line', 'spending')),
     jurisdiction_id   uuid NOT NULL REFERENCES jurisdictions (id),
     jurisdiction_path TEXT NOT NULL,
     subject_id        uuid,
@@ -32,14 +33,16 @@ ALTER TABLE events
     ADD CONSTRAINT events_stream_kind_check CHECK (stream_kind IN ('incident', 'jurisdiction',
         'person', 'plan', 'callout', 'case', 'dispute', 'screening_round', 'report',
         'report_reminder', 'roster', 'purge', 'disclosure', 'delivery', 'release', 'drill',
-        'drill_duty', 'reserve_item', 'instruction', 'meeting', 'sanction', 'attachment'));
+        'drill_duty', 'reserve_item', 'instruction', 'meeting', 'sanction', 'attachment', 'team',
+        'budget_line'));
 
 ALTER TABLE streams
     DROP CONSTRAINT streams_kind_check,
     ADD CONSTRAINT streams_kind_check CHECK (kind IN ('incident', 'jurisdiction', 'person',
         'plan', 'callout', 'case', 'dispute', 'screening_round', 'report', 'report_reminder',
         'roster', 'purge', 'disclosure', 'delivery', 'release', 'drill', 'drill_duty',
-        'reserve_item', 'instruction', 'meeting', 'sanction', 'attachment'));
+        'reserve_item', 'instruction', 'meeting', 'sanction', 'attachment', 'team',
+        'budget_line'));
 
 -- The notices of drills, drill duties and reserves (and `release_published`, which 0024 left out
 -- of the check: a release posted to a webhook failed on PostgreSQL).
