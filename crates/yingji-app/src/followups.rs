@@ -297,6 +297,23 @@ impl AppCommand for OnDirective {
             now,
             &events,
         );
+        // Each follow-up turned overdue tells its owner.
+        let ids: Vec<Uuid> = ws.events.iter().map(|e| e.envelope.id).collect();
+        for (event_id, e) in ids.iter().zip(&events) {
+            if let Event::FollowUpOverdue { follow_up } = e
+                && let Some(f) = after.follow_ups.iter().find(|f| f.id == *follow_up)
+            {
+                let notice = crate::notices::Notice::FollowUpOverdue {
+                    title: after.title.clone(),
+                    text: f.text.clone(),
+                    owner: f.owner.clone(),
+                    due_at: f.due_at.unwrap_or(now),
+                    jurisdiction_id: after.jurisdiction_id,
+                    path: path.clone(),
+                };
+                ws.rows.push(notice.row(*event_id, now));
+            }
+        }
         Ok(Decided::new(auth, ws, after))
     }
 

@@ -240,6 +240,16 @@ pub enum Notice {
         jurisdiction_id: Uuid,
         path: String,
     },
+    /// To the owner of an instruction's requirement or a meeting's decision (a post's holders,
+    /// else a person of that name, else the office): it passed its deadline unanswered.
+    FollowUpOverdue {
+        title: String,
+        text: String,
+        owner: String,
+        due_at: Timestamp,
+        jurisdiction_id: Uuid,
+        path: String,
+    },
     /// To the office of the parent jurisdiction.
     DisputeReportedUpward {
         dispute_id: Uuid,
@@ -269,6 +279,7 @@ impl Notice {
             Notice::DrillInject { .. } => "drill_inject",
             Notice::DrillDue { .. } => "drill_due",
             Notice::StockLow { .. } => "stock_low",
+            Notice::FollowUpOverdue { .. } => "follow_up_overdue",
             Notice::ReleasePublished { .. } => "release_published",
         }
     }
@@ -1013,6 +1024,35 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 false,
                 path.clone(),
                 json!({ "item_id": item_id }),
+            )
+        }
+        Notice::FollowUpOverdue {
+            title,
+            text,
+            owner: who,
+            due_at,
+            jurisdiction_id,
+            path,
+        } => {
+            let mut people = owner(app, *jurisdiction_id, who).await?;
+            if people.is_empty() {
+                people = office(app, *jurisdiction_id).await?;
+            }
+            found.add(people, || {
+                format!("nobody holds or is named “{who}”, and the office has nobody")
+            });
+            let tz = crate::cases::settings_for(app, path).await?.0.time_zone;
+            (
+                "follow_up_overdue",
+                vec![
+                    ("title", s(title)),
+                    ("text", s(text)),
+                    ("owner", s(who)),
+                    ("due", local(*due_at, &tz)),
+                ],
+                false,
+                path.clone(),
+                json!({}),
             )
         }
         Notice::DisputeReportedUpward {

@@ -39,12 +39,13 @@ async fn directives(app: &TestApp, iid: &str) -> Vec<Value> {
 
 on_both! {
     instructions_and_meetings_are_tracked_to_an_answer => |app: TestApp| async move {
+        let rig = crate::notices::rig(&app).await;
         let inc = app.post("/api/v1/incidents", DUTY, report_body(&app, 120).await).await.1;
         let iid = inc["id"].as_str().unwrap().to_string();
         let (s, d) = app.post("/api/v1/directives", COMMANDER, json!({
             "kind": "instruction", "subject_kind": "incident", "subject_id": iid,
             "title": "市政府分管副市长（演示）", "text": "请妥善处置，及时回应群众合理诉求。",
-            "follow_ups": [{"text": "两小时内报告处置进展", "owner": "市信访局", "due_at": hours(&app, 2)}]})).await;
+            "follow_ups": [{"text": "两小时内报告处置进展", "owner": "petition-bureau-director", "due_at": hours(&app, 2)}]})).await;
         assert_eq!(s, StatusCode::CREATED, "{d}");
         let did = d["id"].as_str().unwrap().to_string();
         let fid = d["follow_ups"][0]["id"].as_str().unwrap().to_string();
@@ -67,6 +68,17 @@ on_both! {
         assert_eq!(instr["follow_ups"][0]["overdue"], true, "{instr}");
         let meet = ds.iter().find(|x| x["id"] == mid.as_str()).unwrap();
         assert!(meet["follow_ups"].as_array().unwrap().iter().all(|f| f["overdue"] == false));
+        // Its owner (the post's holder, 周敏) is told, at a real local receiver, once.
+        rig.deliver().await;
+        let zhou = app.person("周敏").await;
+        let msg = rig.hook(&zhou, &["两小时内报告处置进展", "逾期"]);
+        assert!(msg["subject"].as_str().unwrap().contains("逾期"), "{msg}");
+        yingji_server::tick(&app.state).await.unwrap();
+        rig.deliver().await;
+        let told = rig.http.lock().unwrap().iter()
+            .filter(|(p, b)| *p == format!("/hook/{zhou}") && b["text"].as_str().unwrap_or("").contains("两小时内报告处置进展"))
+            .count();
+        assert_eq!(told, 1, "once");
         // Answered late: recorded with who and when.
         let (s, v) = app.post(&format!("/api/v1/directives/{did}/answers"), DUTY, json!({"follow_up_id": fid, "answer": "已书面报告处置进展"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");

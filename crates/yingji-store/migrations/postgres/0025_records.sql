@@ -52,4 +52,4 @@ ALTER TABLE outbox
         'obligation_overdue', 'report_late', 'dispute_reported_upward', 'case_supervision',
         'petitioner_notice', 'extension_requested', 'case_overdue', 'upward_report',
         'upward_report_late', 'warning', 'release_published', 'drill_inject', 'drill_due',
-        'stock_low'));
+        'stock_low', 'follow_up_overdue'));
