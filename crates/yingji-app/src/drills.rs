@@ -5,7 +5,7 @@
 //! `drill.inject` (the ticker), `drill.stop`, `drill.evaluate`, `drill.remind` (the ticker: a
 //! plan's `[drills]` cadence owes a drill per period).
 
-use jiff::{Timestamp, ToSpan, Zoned};
+use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -286,18 +286,7 @@ impl AppCommand for PlayInject {
         let auth = app.authorize(actor, Permission::HandleIncident, &path, "drill")?;
         let now = app.clock.now();
         let Some(next) = d.next().filter(|n| n.due_at <= now).cloned() else {
-            // Nothing due: the row's due time is put right (a ticker that came early).
-            let mut ws = WriteSet::default();
-            write(
-                &mut ws,
-                &d,
-                &path,
-                version,
-                Some(&head),
-                &actor.as_ref(),
-                now,
-                &[],
-            );
+            // Nothing due yet (the row's due time always follows the drill's next inject).
             return Ok(Decided::nothing(auth, false));
         };
         let action = inject_action(&d, next.index)
@@ -818,9 +807,4 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
         }
     }
     Ok(changed)
-}
-
-/// The local time of a drill moment, for pages.
-pub fn local(t: Timestamp) -> Zoned {
-    t.to_zoned(crate::statistics::zone())
 }

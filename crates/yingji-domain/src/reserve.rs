@@ -121,11 +121,6 @@ pub struct Item {
 }
 
 impl Item {
-    /// Whether a vehicle or venue can be issued now (some on hand).
-    pub fn available(&self) -> bool {
-        self.quantity > 0
-    }
-
     /// What `incident` holds of it.
     pub fn held_by(&self, incident: Uuid) -> i64 {
         self.issued
