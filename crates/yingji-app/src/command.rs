@@ -116,6 +116,7 @@ pub const COMMAND_KINDS: &[&str] = &[
     "drill.stop",
     "drill.evaluate",
     "drill.remind",
+    "plan.remind_revision",
     "reserve.create",
     "reserve.move",
     "attachment.add",

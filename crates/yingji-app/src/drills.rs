@@ -30,6 +30,8 @@ use crate::{Actor, App, AppError, ErrorCode, JsonText, Permission};
 pub const KIND: &str = "drill";
 /// The record kind of a plan's drill duty of one period (its reminders).
 pub const DUTY_KIND: &str = "drill_duty";
+/// The stream and record kind of a plan's revision duty in one period (its reminders).
+pub const REVISION_DUTY_KIND: &str = "revision_duty";
 
 /// Starts a drill (`POST /drills`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -539,9 +541,13 @@ pub async fn of_incident(app: &App, incident_id: Uuid) -> Result<Option<Drill>, 
 // ---------------------------------------------------------------------------------------------
 // The plans' drill cadence
 
-/// A plan's drill owed in one period (`[drills] every`), as the schedule shows it.
+/// A plan's duty in one period of its cadence, as the schedules show it: a drill owed
+/// (`[drills] every`) or a revision of the plan owed (`[review] every`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DrillDuty {
+    /// `drill` (`[drills] every`: a drill of the plan started in the period) or `revision`
+    /// (`[review] every`: a version of the plan loaded in the period).
+    pub duty: String,
     pub plan_id: String,
     pub plan_title: String,
     pub jurisdiction_id: Uuid,
@@ -554,8 +560,10 @@ pub struct DrillDuty {
     /// `done` (a drill started in the period), `due` (still owed), `due_soon` (owed, within
     /// the reminder window before the period's end) or `overdue` (the period ended without).
     pub status: String,
-    /// The drill that fulfilled it.
+    /// The drill that fulfilled it (a drill duty).
     pub drill_id: Option<Uuid>,
+    /// The plan version loaded in the period that fulfilled it (a revision duty).
+    pub plan_version: Option<i64>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub done_at: Option<Timestamp>,
 }
@@ -594,21 +602,68 @@ pub async fn schedule(app: &App, actor: &Actor) -> Result<Vec<DrillDuty>, AppErr
         &actor.scope_path,
         "jurisdiction",
     )?;
-    duties(app, &actor.scope_path).await
+    duties(app, &actor.scope_path, Duty::Drill).await
 }
 
-async fn duties(app: &App, scope_path: &str) -> Result<Vec<DrillDuty>, AppError> {
+/// The revision duties of the plans owned in the actor's area (`[review] every`): the current
+/// period of each plan with a revision cadence, and the previous one when it was owed in full
+/// and no version of the plan was loaded in it.
+pub async fn revision_schedule(app: &App, actor: &Actor) -> Result<Vec<DrillDuty>, AppError> {
+    app.require(
+        actor,
+        Permission::ViewIncidents,
+        &actor.scope_path,
+        "jurisdiction",
+    )?;
+    duties(app, &actor.scope_path, Duty::Revision).await
+}
+
+/// Which of a plan's cadences a duty follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// `[drills] every`: a drill of the plan started in the period.
+    Drill,
+    /// `[review] every`: a version of the plan loaded (revised) in the period.
+    Revision,
+}
+
+impl Duty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::Drill => "drill",
+            Duty::Revision => "revision",
+        }
+    }
+}
+
+/// What fulfils a duty in a period: a drill (its id) or a plan version, and when.
+struct Done {
+    drill_id: Option<Uuid>,
+    plan_version: Option<i64>,
+    at: Timestamp,
+}
+
+async fn duties(app: &App, scope_path: &str, which: Duty) -> Result<Vec<DrillDuty>, AppError> {
     let now = app.clock.now();
-    let drills: Vec<Drill> = app
-        .store
-        .list_records(KIND, scope_path, 10_000)
-        .await?
+    let drills: Vec<Drill> = match which {
+        Duty::Drill => app
+            .store
+            .list_records(KIND, scope_path, 10_000)
+            .await?
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .collect(),
+        Duty::Revision => vec![],
+    };
+    let rows = app.store.list_plans(scope_path).await?;
+    // Every version's loading, per plan (a revision duty's evidence).
+    let loaded: Vec<(String, i64, Timestamp)> = rows
         .iter()
-        .filter_map(|r| serde_json::from_str(&r.body).ok())
+        .filter_map(|r| Some((r.plan_id.clone(), r.version, r.loaded_at.parse().ok()?)))
         .collect();
     let mut out = vec![];
     let mut seen = std::collections::HashSet::new();
-    for row in app.store.list_plans(scope_path).await? {
+    for row in rows {
         if !seen.insert(row.plan_id.clone()) {
             continue; // an older version
         }
@@ -616,7 +671,11 @@ async fn duties(app: &App, scope_path: &str) -> Result<Vec<DrillDuty>, AppError>
             continue;
         };
         let plan = app.plan(&in_force.plan_id, in_force.version).await?;
-        let Some(every) = plan.drills.as_ref().map(|c| c.every) else {
+        let cadence = match which {
+            Duty::Drill => plan.drills.as_ref(),
+            Duty::Revision => plan.review.as_ref(),
+        };
+        let Some(every) = cadence.map(|c| c.every) else {
             continue;
         };
         let tz = plan.time.tz.clone();
@@ -630,17 +689,35 @@ async fn duties(app: &App, scope_path: &str) -> Result<Vec<DrillDuty>, AppError>
             .await?
             .map(|j| j.name)
             .unwrap_or_default();
-        let in_period = |s: jiff::civil::Date, e: jiff::civil::Date| {
-            drills.iter().find(|d| {
-                let day = d.started_at.to_zoned(tz.clone()).date();
-                d.plan_id == row.plan_id
-                    && d.jurisdiction_id == row.jurisdiction_id
-                    && day >= s
-                    && day < e
-            })
+        let within = |t: Timestamp, s: jiff::civil::Date, e: jiff::civil::Date| {
+            let day = t.to_zoned(tz.clone()).date();
+            day >= s && day < e
         };
-        let duty = |s: jiff::civil::Date, e: jiff::civil::Date, status: &str, d: Option<&Drill>| {
-            DrillDuty {
+        let in_period = |s: jiff::civil::Date, e: jiff::civil::Date| match which {
+            Duty::Drill => drills
+                .iter()
+                .find(|d| {
+                    d.plan_id == row.plan_id
+                        && d.jurisdiction_id == row.jurisdiction_id
+                        && within(d.started_at, s, e)
+                })
+                .map(|d| Done {
+                    drill_id: Some(d.id),
+                    plan_version: None,
+                    at: d.started_at,
+                }),
+            Duty::Revision => loaded
+                .iter()
+                .find(|(id, _, at)| *id == row.plan_id && within(*at, s, e))
+                .map(|(_, v, at)| Done {
+                    drill_id: None,
+                    plan_version: Some(*v),
+                    at: *at,
+                }),
+        };
+        let duty =
+            |s: jiff::civil::Date, e: jiff::civil::Date, status: &str, d: Option<Done>| DrillDuty {
+                duty: which.as_str().into(),
                 plan_id: row.plan_id.clone(),
                 plan_title: plan.meta.title.clone(),
                 jurisdiction_id: row.jurisdiction_id,
@@ -649,10 +726,10 @@ async fn duties(app: &App, scope_path: &str) -> Result<Vec<DrillDuty>, AppError>
                 period_start: s.to_string(),
                 period_end: e.yesterday().map(|d| d.to_string()).unwrap_or_default(),
                 status: status.into(),
-                drill_id: d.map(|d| d.id),
-                done_at: d.map(|d| d.started_at),
-            }
-        };
+                drill_id: d.as_ref().and_then(|d| d.drill_id),
+                plan_version: d.as_ref().and_then(|d| d.plan_version),
+                done_at: d.map(|d| d.at),
+            };
         // The previous period, when the plan was in force for all of it and it had no drill.
         let first_loaded = first_loaded(app, &row.plan_id).await?;
         if let Some((ps, _)) = start.yesterday().ok().and_then(|d| period(every, d))
@@ -689,26 +766,36 @@ async fn first_loaded(app: &App, plan_id: &str) -> Result<Option<Timestamp>, App
 
 /// The duty record of one plan, jurisdiction and period (its reminders' stream).
 fn duty_id(d: &DrillDuty) -> Uuid {
+    let what = if d.duty == "revision" {
+        "revision-duty"
+    } else {
+        "drill-duty"
+    };
     Uuid::new_v5(
         &Uuid::NAMESPACE_URL,
         format!(
-            "yingji:drill-duty:{}:{}:{}",
+            "yingji:{what}:{}:{}:{}",
             d.plan_id, d.jurisdiction_id, d.period_start
         )
         .as_bytes(),
     )
 }
 
-/// Reminds a plan's office of a drill owed (`drill.remind`, the ticker's): once when the
-/// period's end is near (`due_soon`) and once when it ended without one (`overdue`), each an
-/// event of the duty's stream and a notice to the jurisdiction's office.
+/// Reminds a plan's office of a drill owed (`drill.remind`) or a revision of the plan owed
+/// (`plan.remind_revision`), the ticker's: once when the period's end is near (`due_soon`) and
+/// once when it ended without one (`overdue`), each an event of the duty's stream and a notice
+/// to the jurisdiction's office.
 pub struct RemindDrill(pub DrillDuty);
 
 impl AppCommand for RemindDrill {
     type Output = bool;
 
     fn kind(&self) -> &'static str {
-        "drill.remind"
+        if self.0.duty == "revision" {
+            "plan.remind_revision"
+        } else {
+            "drill.remind"
+        }
     }
 
     async fn run(&self, app: &App, actor: &Actor) -> Result<Decided<bool>, AppError> {
@@ -720,8 +807,14 @@ impl AppCommand for RemindDrill {
             .ok_or_else(|| AppError::not_found("jurisdiction"))?;
         let auth = app.authorize(actor, Permission::HandleIncident, &j.path, "jurisdiction")?;
         let id = duty_id(d);
+        let revision = d.duty == "revision";
+        let stream_kind = if revision {
+            REVISION_DUTY_KIND
+        } else {
+            DUTY_KIND
+        };
         let events = app.store.stream_events(id).await?;
-        let kind = format!("drill_{}", d.status);
+        let kind = format!("{}_{}", d.duty, d.status);
         if events.iter().any(|e| e.envelope.kind == kind) {
             return Ok(Decided::nothing(auth, false));
         }
@@ -731,7 +824,7 @@ impl AppCommand for RemindDrill {
         let ids = append(
             &mut ws,
             id,
-            DUTY_KIND,
+            stream_kind,
             d.jurisdiction_id,
             events.len() as i64,
             head.as_deref(),
@@ -741,7 +834,7 @@ impl AppCommand for RemindDrill {
         );
         ws.rows.push(Row::Record(RecordWrite::Put {
             id,
-            kind: DUTY_KIND,
+            kind: stream_kind,
             jurisdiction_id: d.jurisdiction_id,
             jurisdiction_path: j.path.clone(),
             subject_id: None,
@@ -755,6 +848,7 @@ impl AppCommand for RemindDrill {
             period_start: d.period_start.clone(),
             period_end: d.period_end.clone(),
             overdue: d.status == "overdue",
+            revision,
             jurisdiction_id: d.jurisdiction_id,
             path: j.path,
         };
@@ -794,7 +888,9 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
         }
     }
     if app.drill_duties_due(app.clock.now()) {
-        for d in duties(app, "").await? {
+        let mut all = duties(app, "", Duty::Drill).await?;
+        all.extend(duties(app, "", Duty::Revision).await?);
+        for d in all {
             if d.status == "due_soon" || d.status == "overdue" {
                 let r = app
                     .execute(&system, None, &RemindDrill(d))

@@ -217,13 +217,14 @@ pub enum Notice {
         text: String,
         to: Option<String>,
     },
-    /// To the jurisdiction's office: a plan's drill is owed this period (the period's end is
-    /// near) or the period ended without one.
+    /// To the jurisdiction's office: a plan's drill (or, `revision`, a revision of the plan) is
+    /// owed this period (the period's end is near) or the period ended without one.
     DrillDue {
         plan_title: String,
         period_start: String,
         period_end: String,
         overdue: bool,
+        revision: bool,
         jurisdiction_id: Uuid,
         path: String,
     },
@@ -277,6 +278,7 @@ impl Notice {
             Notice::ReportLate { .. } => "report_late",
             Notice::DisputeReportedUpward { .. } => "dispute_reported_upward",
             Notice::DrillInject { .. } => "drill_inject",
+            Notice::DrillDue { revision: true, .. } => "revision_due",
             Notice::DrillDue { .. } => "drill_due",
             Notice::StockLow { .. } => "stock_low",
             Notice::FollowUpOverdue { .. } => "follow_up_overdue",
@@ -971,6 +973,7 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
             period_start,
             period_end,
             overdue,
+            revision,
             jurisdiction_id,
             path,
         } => {
@@ -978,10 +981,11 @@ pub async fn resolve(app: &App, n: &Notice) -> Result<serde_json::Value, AppErro
                 "the jurisdiction's office has nobody".into()
             });
             (
-                if *overdue {
-                    "drill_overdue"
-                } else {
-                    "drill_due"
+                match (*revision, *overdue) {
+                    (true, true) => "revision_overdue",
+                    (true, false) => "revision_due",
+                    (false, true) => "drill_overdue",
+                    (false, false) => "drill_due",
                 },
                 vec![
                     ("plan", s(plan_title)),

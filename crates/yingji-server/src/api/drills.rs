@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/drills", get(list_drills).post(start_drill))
         .route("/drills/schedule", get(drill_schedule))
+        .route("/plan-revisions/schedule", get(revision_schedule))
         .route("/drills/{id}", get(get_drill))
         .route("/drills/{id}/stop", post(stop_drill))
         .route("/drills/{id}/evaluation", post(evaluate_drill))
@@ -104,6 +105,17 @@ pub async fn drill_schedule(
     actor: Actor,
 ) -> Result<axum::Json<Vec<DrillDuty>>, ApiError> {
     Ok(axum::Json(app_drills::schedule(&state, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/plan-revisions/schedule", tag = "plans",
+    responses((status = 200, description = "the revision owed by each plan in the caller's area with a `[review] every` cadence this period (and a missed previous one): done once a version of the plan is loaded in the period", body = Vec<DrillDuty>)))]
+pub async fn revision_schedule(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<axum::Json<Vec<DrillDuty>>, ApiError> {
+    Ok(axum::Json(
+        app_drills::revision_schedule(&state, &actor).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/drills/{id}", tag = "drills",

@@ -246,6 +246,7 @@ impl Modify for ActionNames {
         drills::evaluate_drill,
         drills::list_drills,
         drills::drill_schedule,
+        drills::revision_schedule,
         drills::get_drill,
         reserves::create_reserve,
         reserves::move_reserve,

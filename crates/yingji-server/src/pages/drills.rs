@@ -40,6 +40,8 @@ pub struct DutyLine {
     pub status: String,
     pub status_label: String,
     pub drill_id: Option<String>,
+    /// The plan version that fulfilled a revision duty ("v2").
+    pub version: Option<String>,
 }
 
 /// A script's problem, as the start form shows it.
@@ -92,7 +94,7 @@ fn line(l: &Lang, d: &Drill) -> DrillLine {
     }
 }
 
-fn duty_line(l: &Lang, d: &DrillDuty) -> DutyLine {
+pub(crate) fn duty_line(l: &Lang, d: &DrillDuty) -> DutyLine {
     DutyLine {
         plan: d.plan_title.clone(),
         jurisdiction: d.jurisdiction.clone(),
@@ -103,8 +105,16 @@ fn duty_line(l: &Lang, d: &DrillDuty) -> DutyLine {
             l.tk("drill_every", &d.every)
         ),
         status: d.status.clone(),
-        status_label: l.tk("drill_duty", &d.status),
+        status_label: l.tk(
+            if d.duty == "revision" {
+                "revision_duty"
+            } else {
+                "drill_duty"
+            },
+            &d.status,
+        ),
         drill_id: d.drill_id.map(|i| i.to_string()),
+        version: d.plan_version.map(|v| format!("v{v}")),
     }
 }
 

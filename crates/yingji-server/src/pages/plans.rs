@@ -59,6 +59,9 @@ pub struct UploadDiag {
 pub struct PlansPage {
     pub p: Chrome,
     pub plans: Vec<PlanLine>,
+    /// The revisions owed by the plans with a `[review] every` cadence (this period, and a
+    /// missed previous one).
+    pub revisions: Vec<super::drills::DutyLine>,
     /// The jurisdictions the viewer may upload a plan for (id, name, chosen); empty: no form.
     pub upload_to: Vec<(String, String, bool)>,
     pub file_name: String,
@@ -138,6 +141,11 @@ async fn plans_page(
     Ok(PlansPage {
         p: Chrome::new(v, "plans", v.lang.t("plans.title").to_string()),
         plans: out,
+        revisions: yingji_app::drills::revision_schedule(state, &v.actor)
+            .await?
+            .iter()
+            .map(|d| super::drills::duty_line(v.lang, d))
+            .collect(),
         upload_to,
         file_name: form.get("file_name").unwrap_or_default(),
         source: form.get("source").unwrap_or_default(),

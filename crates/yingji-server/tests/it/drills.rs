@@ -286,4 +286,63 @@ on_both! {
         let (_, html) = page(&app, Method::GET, &format!("/drills/{id}?lang=en"), &cookie, None).await;
         assert!(html.contains("Injects"), "English labels");
     };
+
+    a_plan_revision_owed_each_period_is_tracked_and_reminded => |app: TestApp| async move {
+        let rig = rig(&app).await;
+        let county = app.jurisdiction("临溪市").await;
+        let (_, plan) = app.get("/api/v1/plans/linxiang-city-mass-petition", DUTY).await;
+        let src = plan["source"].as_str().unwrap().to_string();
+        // As the demo loads it (`as-required`), nothing is owed.
+        let (s, sched) = app.get("/api/v1/plan-revisions/schedule", DUTY).await;
+        assert_eq!(s, StatusCode::OK, "{sched}");
+        assert!(!sched.to_string().contains("linxiang-city-mass-petition"), "{sched}");
+        // A version that asks for a revision every quarter, loaded in the first quarter: done.
+        let quarterly = src.replace("[review]\nevery = \"as-required\"", "[review]\nevery = \"quarter\"");
+        assert_ne!(quarterly, src);
+        let (s, v) = app.post("/api/v1/plans", DUTY, json!({"jurisdiction_id": county, "source": quarterly})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let duty = |sched: &Value, start: &str| sched.as_array().unwrap().iter()
+            .find(|x| x["plan_id"] == "linxiang-city-mass-petition" && x["period_start"] == start)
+            .cloned().unwrap_or_else(|| panic!("{start}: {sched}"));
+        let (_, sched) = app.get("/api/v1/plan-revisions/schedule", DUTY).await;
+        let q1 = duty(&sched, "2026-01-01");
+        assert_eq!((q1["status"].clone(), q1["plan_version"].clone(), q1["duty"].clone()), (json!("done"), json!(2), json!("revision")), "{q1}");
+        assert_eq!(q1["period_end"], "2026-03-31");
+        // Early July: the second quarter passed without a revised version.
+        let now = app.state.clock.now();
+        let target: jiff::Timestamp = "2026-07-02T02:00:00Z".parse().unwrap();
+        app.clock.advance(target.duration_since(now));
+        let (_, sched) = app.get("/api/v1/plan-revisions/schedule", DUTY).await;
+        assert_eq!(duty(&sched, "2026-04-01")["status"], "overdue", "{sched}");
+        assert_eq!(duty(&sched, "2026-07-01")["status"], "due", "{sched}");
+        tick(&app).await;
+        app.advance_mins(2);
+        tick(&app).await;
+        rig.deliver().await;
+        let got = rig.http.lock().unwrap().clone();
+        let overdue: Vec<&(String, Value)> = got.iter()
+            .filter(|(_, b)| b["subject"].as_str().unwrap_or("").contains("预案修订逾期"))
+            .collect();
+        assert!(!overdue.is_empty(), "the office was told: {got:?}");
+        let people: std::collections::HashSet<&String> = overdue.iter().map(|(p, _)| p).collect();
+        assert_eq!(overdue.len(), people.len(), "once per person: {overdue:?}");
+        let text = overdue[0].1["text"].as_str().unwrap();
+        assert!(text.contains("临溪市群体性上访事件应急预案") && text.contains("2026-06-30"), "{text}");
+        // The plans page shows it to the office.
+        let cookie = crate::offers::console_session(&app, DUTY).await;
+        let (s, html) = crate::offers::page(&app, axum::http::Method::GET, "/plans", &cookie, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("id=\"plan-revisions\"") && html.contains("data-duty-status=\"overdue\""), "{html}");
+        // A revised version loaded in the third quarter fulfils it.
+        let revised = quarterly.replace("对预案进行修订和完善", "每季度对预案进行评估修订");
+        assert_ne!(revised, quarterly);
+        let (s, v) = app.post("/api/v1/plans", DUTY, json!({"jurisdiction_id": county, "source": revised})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (_, sched) = app.get("/api/v1/plan-revisions/schedule", DUTY).await;
+        let q3 = duty(&sched, "2026-07-01");
+        assert_eq!((q3["status"].clone(), q3["plan_version"].clone()), (json!("done"), json!(3)), "{q3}");
+        // A street's duty officer, below the city, is not shown the city's plan.
+        let (s, v) = app.get("/api/v1/plan-revisions/schedule", "demo-street-duty").await;
+        assert!(s == StatusCode::FORBIDDEN || (s == StatusCode::OK && !v.to_string().contains("linxiang-city-mass-petition")), "{s} {v}");
+    };
 }

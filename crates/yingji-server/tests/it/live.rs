@@ -979,6 +979,7 @@ kind = "end"
             &yingji_app::Actor::system(),
             None,
             &yingji_app::drills::RemindDrill(yingji_app::drills::DrillDuty {
+                duty: "drill".into(),
                 plan_id: "linxiang-city-mass-petition".into(),
                 plan_title: "临溪市群体性上访事件应急预案".into(),
                 jurisdiction_id: county.parse().unwrap(),
@@ -988,6 +989,31 @@ kind = "end"
                 period_end: "2027-12-31".into(),
                 status: "due_soon".into(),
                 drill_id: None,
+                plan_version: None,
+                done_at: None,
+            }),
+        )
+        .await
+        .unwrap()
+        .output();
+    assert_eq!(reminded, Some(true));
+    let reminded = app
+        .state
+        .execute(
+            &yingji_app::Actor::system(),
+            None,
+            &yingji_app::drills::RemindDrill(yingji_app::drills::DrillDuty {
+                duty: "revision".into(),
+                plan_id: "linxiang-city-mass-petition".into(),
+                plan_title: "临溪市群体性上访事件应急预案".into(),
+                jurisdiction_id: county.parse().unwrap(),
+                jurisdiction: "临溪市".into(),
+                every: "year".into(),
+                period_start: "2026-01-01".into(),
+                period_end: "2026-12-31".into(),
+                status: "overdue".into(),
+                drill_id: None,
+                plan_version: None,
                 done_at: None,
             }),
         )

@@ -506,12 +506,17 @@ on_both! {
 
         // Plans.
         let src = yingji_server::demo::EXAMPLE_PLANS.iter().find(|(f, _)| *f == "linxiang-city.toml").unwrap().1;
-        let revised = json!({"jurisdiction_id": county, "source": format!("{src}\n# revised\n")});
+        // Revised to be reviewed every quarter, so the revision schedule has a duty to answer.
+        let quarterly = src.replace("[review]\nevery = \"as-required\"", "[review]\nevery = \"quarter\"");
+        assert_ne!(quarterly, src);
+        let revised = json!({"jurisdiction_id": county, "source": format!("{quarterly}\n# revised\n")});
         let (s, _) = p.call(Method::POST, "/api/v1/plans", "/api/v1/plans", Some(DUTY), Some(revised.clone()), &[]).await;
         assert_eq!(s, StatusCode::CREATED);
         let (s, _) = p.call(Method::POST, "/api/v1/plans", "/api/v1/plans", Some(DUTY), Some(revised), &[]).await;
         assert_eq!(s, StatusCode::OK);
         p.get("/api/v1/plans", "/api/v1/plans", DUTY).await;
+        let revisions = p.get("/api/v1/plan-revisions/schedule", "/api/v1/plan-revisions/schedule", DUTY).await;
+        assert_eq!(revisions[0]["status"], "done", "{revisions}");
         let plan = p.get("/api/v1/plans/{plan_id}", "/api/v1/plans/linxiang-city-mass-petition", DUTY).await;
         let v = plan["version"].as_i64().unwrap();
         p.get("/api/v1/plans/{plan_id}/versions/{version}", &format!("/api/v1/plans/linxiang-city-mass-petition/versions/{v}"), DUTY).await;
