@@ -1683,7 +1683,8 @@ pub struct PurgeReport {
     pub petitioners: usize,
     /// Closed disputes whose parties' names were erased.
     pub disputes: usize,
-    /// Closed incidents whose personal intake values were erased.
+    /// Closed incidents whose personal intake values and representatives' names and contacts
+    /// were erased.
     pub incidents: usize,
     pub dry_run: bool,
     /// The id of the `personal_data_purged` event's stream (none for a dry run or when nothing
@@ -1785,7 +1786,7 @@ impl AppCommand for PurgePetitioners {
                     "dispute_fields": ["parties.name"],
                     "dispute_ids": disputes,
                     "incidents": incidents.len(),
-                    "incident_fields": "intake fields marked personal",
+                    "incident_fields": "intake fields marked personal; representatives' names and contacts",
                     "incident_ids": incidents,
                 }),
                 None,
@@ -1821,7 +1822,8 @@ impl AppCommand for PurgePetitioners {
             shred(&mut ws, "dispute", *id);
         }
         // Closed incidents: the values of their personal intake fields, sealed with the
-        // incident's key in its `reported` event (masked everywhere else).
+        // incident's key in its `reported` event (masked everywhere else), and their
+        // representatives' names and contacts, sealed with it in their records and events.
         for id in &incidents {
             ws.rows.push(Row::SubjectKey(SubjectKeyWrite::Destroy {
                 subject_kind: "incident",

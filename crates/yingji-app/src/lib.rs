@@ -29,6 +29,7 @@ pub mod redact;
 pub mod releases;
 pub mod replay;
 pub mod reports;
+pub mod representatives;
 pub mod reserves;
 pub mod resources;
 pub mod sealer;

@@ -25,7 +25,7 @@ pub use yingji_app::{CaseRules, Change, JsonText, calls, demo, sealer, system_ac
 
 use crate::api::{
     attachments, cases, directory, disputes, documents, drills, followups, incidents, notify,
-    openapi, plans, releases, reports, reserves, trust,
+    openapi, plans, releases, reports, representatives, reserves, trust,
 };
 use crate::auth::Actor;
 use crate::error::ApiError;
@@ -250,6 +250,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reserves::routes())
         .merge(reserves::resource_routes())
         .merge(followups::routes())
+        .merge(representatives::routes())
         .merge(attachments::routes(state.attachments.max_bytes))
         .merge(disputes::routes())
         .merge(reports::routes())

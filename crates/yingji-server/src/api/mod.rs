@@ -16,5 +16,6 @@ pub mod openapi;
 pub mod plans;
 pub mod releases;
 pub mod reports;
+pub mod representatives;
 pub mod reserves;
 pub mod trust;

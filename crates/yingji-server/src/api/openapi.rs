@@ -8,7 +8,7 @@ use yingji_app::ErrorBody;
 
 use crate::api::{
     attachments, cases, directory, disputes, documents, drills, followups, incidents, notify,
-    plans, releases, reports, reserves, trust,
+    plans, releases, reports, representatives, reserves, trust,
 };
 
 struct Security;
@@ -264,6 +264,10 @@ impl Modify for ActionNames {
         attachments::list_attachments,
         attachments::download_attachment,
         followups::record_directive,
+        representatives::record_representative,
+        representatives::list_representatives,
+        representatives::withdraw_representative,
+        representatives::reveal_representative,
         followups::answer_directive,
         followups::list_directives,
         followups::record_sanction,
@@ -415,6 +419,11 @@ impl Modify for ActionNames {
         yingji_app::resources::SpendRequest,
         yingji_app::resources::Spending,
         yingji_app::followups::DirectiveRequest,
+        yingji_app::representatives::RepresentativeRequest,
+        yingji_app::representatives::WithdrawRepresentativeRequest,
+        yingji_app::representatives::RepresentativeRevealRequest,
+        yingji_app::representatives::Representative,
+        yingji_app::representatives::RepresentativeReveal,
         yingji_app::followups::FollowUpRequest,
         yingji_app::followups::AnswerRequest,
         yingji_app::followups::SanctionRequest,

@@ -32,6 +32,7 @@ mod plain;
 mod plans;
 mod releases;
 mod reports;
+mod representatives;
 mod reserves;
 mod room;
 mod roster;
@@ -111,6 +112,18 @@ pub fn routes(max_bytes: usize) -> Router<AppState> {
         .route("/drills", get(drills::page))
         .route("/reserves", get(reserves::page))
         .route("/followups/record", post(followups::record))
+        .route(
+            "/incidents/{id}/representatives",
+            post(representatives::record),
+        )
+        .route(
+            "/incidents/{id}/representatives/{rid}/withdraw",
+            post(representatives::withdraw),
+        )
+        .route(
+            "/incidents/{id}/representatives/{rid}/reveal",
+            post(representatives::reveal),
+        )
         .route("/teams/new", post(reserves::team_create))
         .route("/teams/{id}/readiness", post(reserves::team_readiness))
         .route("/budget/new", post(reserves::budget_create))

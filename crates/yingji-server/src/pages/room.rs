@@ -270,6 +270,7 @@ pub struct RoomPage {
     pub spending: Vec<(String, String, String, String, String)>,
     pub files: super::attachments::FilesView,
     pub fu: super::followups::FollowUpsView,
+    pub reps: super::representatives::RepsView,
 }
 
 /// Whether activating now would put the plan's most severe level in force (activation takes the
@@ -854,6 +855,18 @@ async fn build(
         may(state, v, Permission::UpdateIncident, dry.path()),
     )
     .await?;
+    let reps = super::representatives::RepsView::load(
+        state,
+        v,
+        l,
+        inc.id,
+        dry.path(),
+        !matches!(
+            inc.status,
+            yingji_domain::incident::Status::Closed | yingji_domain::incident::Status::Unfounded
+        ),
+    )
+    .await?;
     let fu = super::followups::FollowUpsView::load(
         state,
         v,
@@ -960,6 +973,7 @@ async fn build(
         spending,
         files,
         fu,
+        reps,
         inc,
     })
 }

@@ -943,6 +943,35 @@ kind = "end"
                "decision": "通报表扬", "decided_on": "2026-03-04"}),
     )
     .await;
+    // A representative of the gathering recorded (representative.record), their contact read
+    // with a reason (representative.reveal), then withdrawn (representative.withdraw).
+    let rep = post(
+        &app,
+        &format!("/api/v1/incidents/{d1_incident}/representatives"),
+        DUTY,
+        json!({"name": "测试代表", "contact": "13900001111", "speaks_for": "小区住户"}),
+    )
+    .await;
+    post(
+        &app,
+        &format!(
+            "/api/v1/incidents/{d1_incident}/representatives/{}/reveal",
+            id(&rep)
+        ),
+        COMMANDER,
+        json!({"field": "contact", "reason": "约定对话时间"}),
+    )
+    .await;
+    post(
+        &app,
+        &format!(
+            "/api/v1/incidents/{d1_incident}/representatives/{}/withdraw",
+            id(&rep)
+        ),
+        DUTY,
+        json!({"reason": "群众另行推选"}),
+    )
+    .await;
     // A team (team.create) put on standby (team.readiness); a budget line (budget.create) spent
     // on the drill's incident (budget.spend).
     let team = post(

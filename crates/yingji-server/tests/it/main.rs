@@ -28,6 +28,7 @@ mod reader;
 mod record;
 mod releases;
 mod reports_upward;
+mod representatives;
 mod reserves;
 mod room_actions;
 mod scenario;

@@ -632,6 +632,15 @@ on_both! {
         p.post("/api/v1/incidents/{id}/corrective-actions/{cid}/{action}", &format!("/api/v1/incidents/{iid}/corrective-actions/{ca}/link"), COMMANDER,
             json!({"plan_id": "linxiang-city-mass-petition", "version": 1})).await;
         p.post("/api/v1/incidents/{id}/corrective-actions/{cid}/{action}", &format!("/api/v1/incidents/{iid}/corrective-actions/{ca}/done"), COMMANDER, json!({})).await;
+        // The gathering's representatives, before the incident closes.
+        let rep = p.post("/api/v1/incidents/{id}/representatives", &ipath("representatives"), DUTY,
+            json!({"name": "测试代表", "contact": "13900002222", "speaks_for": "住户"})).await;
+        let rid = id(&rep);
+        p.get("/api/v1/incidents/{id}/representatives", &ipath("representatives"), DUTY).await;
+        p.post("/api/v1/incidents/{id}/representatives/{rid}/reveal", &format!("/api/v1/incidents/{iid}/representatives/{rid}/reveal"), COMMANDER,
+            json!({"field": "contact", "reason": "约定对话时间"})).await;
+        p.post("/api/v1/incidents/{id}/representatives/{rid}/withdraw", &format!("/api/v1/incidents/{iid}/representatives/{rid}/withdraw"), DUTY,
+            json!({"reason": "群众另行推选"})).await;
         p.post(ACTION, &ipath("close"), COMMANDER, json!({})).await;
         p.get("/api/v1/incidents/{id}/timeline", &ipath("timeline"), DUTY).await;
         p.get("/api/v1/incidents/{id}", &format!("/api/v1/incidents/{iid}"), DUTY).await;
