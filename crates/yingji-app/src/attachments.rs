@@ -3,7 +3,10 @@
 //! UTF-8 text; its name and declared type are not trusted) and against the deployment's size
 //! limit, hashed (SHA-256, in the `attachment_added` event of its own stream), and kept on disk
 //! beside a SQLite database or in the database (`attachment_blobs`), as base64 text — sealed
-//! with the data key when it is personal (every file on a petition case is). Downloading a
+//! when it is personal (every file on a petition case is): with its record's subject key (a
+//! case's, an incident's or a dispute's, so `yingji purge` erases it with the record's other
+//! personal data: its download then answers 410 `attachment_erased`), a drill's with the data
+//! key. Downloading a
 //! personal file needs the right to handle its record and is logged as a disclosure; the hash
 //! is checked on every download. Command: `attachment.add`.
 
@@ -101,6 +104,17 @@ pub(crate) struct Subject {
     pub(crate) view: Permission,
     pub(crate) handle: Permission,
     always_personal: bool,
+}
+
+impl Subject {
+    /// The kind of subject key the record's personal data is sealed with (a drill has none: its
+    /// personal files are sealed with the data key).
+    fn key_kind(&self) -> Option<&'static str> {
+        match self.kind {
+            k @ ("case" | "incident" | "dispute") => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// The record an attachment, instruction, meeting or sanction is about: its path and the
@@ -283,12 +297,28 @@ impl AppCommand for AddAttachment {
         let personal = q.personal || s.always_personal;
         let sha256 = hex::encode(Sha256::digest(&self.bytes));
         let b64 = base64::engine::general_purpose::STANDARD.encode(&self.bytes);
-        let text = if personal {
-            app.sealer.seal(&b64, &aad(self.id))
-        } else {
-            format!("b64:{b64}")
-        };
         let now = app.clock.now();
+        let mut ws = WriteSet::default();
+        let text = if !personal {
+            format!("b64:{b64}")
+        } else if let Some(kind) = s.key_kind() {
+            // Sealed with its record's subject key: `yingji purge` erases it with the record's
+            // other personal data, wherever a copy of it lies.
+            let row = app.store.subject_key(kind, q.subject_id).await?;
+            let key = match crate::subjects::unwrap_row(app, row.as_ref())? {
+                Some(k) => k,
+                None => crate::subjects::SubjectKey::create(
+                    &mut ws,
+                    &app.sealer,
+                    kind,
+                    q.subject_id,
+                    now,
+                ),
+            };
+            key.seal(&b64, &aad(self.id))
+        } else {
+            app.sealer.seal(&b64, &aad(self.id))
+        };
         let a = Attachment {
             id: self.id,
             subject_kind: s.kind.to_string(),
@@ -307,7 +337,6 @@ impl AppCommand for AddAttachment {
             by: actor.as_ref(),
             at: now,
         };
-        let mut ws = WriteSet::default();
         match &app.attachments.storage {
             Storage::Database => ws.rows.push(Row::Record(RecordWrite::Blob {
                 id: self.id,
@@ -396,12 +425,28 @@ pub async fn download(
             .await?
             .ok_or_else(|| AppError::internal("the attachment's bytes are missing"))?,
     };
-    let b64 = match text.strip_prefix("b64:") {
-        Some(b) => b.to_string(),
-        None => app
-            .sealer
+    let b64 = if let Some(b) = text.strip_prefix("b64:") {
+        b.to_string()
+    } else if crate::subjects::is_sealed(&text) {
+        let row = match s.key_kind() {
+            Some(kind) => app.store.subject_key(kind, a.subject_id).await?,
+            None => None,
+        };
+        let Some(key) = crate::subjects::unwrap_row(app, row.as_ref())? else {
+            return Err(AppError::new(
+                ErrorCode::AttachmentErased,
+                format!(
+                    "attachment {id} was personal data of {} {}, erased by `yingji purge`: it can no longer be opened",
+                    a.subject_kind, a.subject_id
+                ),
+            ));
+        };
+        key.open(&text, &aad(id))
+            .map_err(|e| AppError::internal(format!("the attachment does not open: {e}")))?
+    } else {
+        app.sealer
             .open(&text, &aad(id))
-            .map_err(|e| AppError::internal(format!("the attachment does not open: {e}")))?,
+            .map_err(|e| AppError::internal(format!("the attachment does not open: {e}")))?
     };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.as_bytes())

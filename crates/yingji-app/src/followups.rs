@@ -70,9 +70,15 @@ fn text(field: &'static str, s: &str, max: usize) -> Result<String, AppError> {
             format!("`{field}` may be at most {max} characters"),
         ));
     }
-    // The scope: nothing here may ask to register, track, watch, intercept or escort people.
-    if let Some(m) = yingji_plan::scope::scan(s, false).first() {
-        return Err(AppError::field(
+    in_scope(field, s)?;
+    Ok(crate::redact::text(s))
+}
+
+/// The scope: a text recorded here may not ask to register, track, watch, intercept or escort
+/// people (422 `invalid_field` naming the scope code, as `plan check` refuses a plan).
+pub(crate) fn in_scope(field: &str, s: &str) -> Result<(), AppError> {
+    match yingji_plan::scope::scan(s, false).first() {
+        Some(m) => Err(AppError::field(
             ErrorCode::InvalidField,
             field,
             format!(
@@ -81,9 +87,9 @@ fn text(field: &'static str, s: &str, max: usize) -> Result<String, AppError> {
                 m.term,
                 m.category.en()
             ),
-        ));
+        )),
+        None => Ok(()),
     }
-    Ok(crate::redact::text(s))
 }
 
 fn record_kind(k: Kind) -> &'static str {

@@ -158,19 +158,7 @@ fn text(field: &'static str, s: &str, min: usize, max: usize) -> Result<String, 
             format!("`{field}` takes {min}–{max} characters"),
         ));
     }
-    // The scope: nothing here may ask to register, track, watch, intercept or escort people.
-    if let Some(m) = yingji_plan::scope::scan(s, false).first() {
-        return Err(AppError::field(
-            ErrorCode::InvalidField,
-            field,
-            format!(
-                "`{field}` asks for a measure yingji does not support ({}, “{}”): {}",
-                m.category.code().id(),
-                m.term,
-                m.category.en()
-            ),
-        ));
-    }
+    crate::followups::in_scope(field, s)?;
     Ok(s.to_string())
 }
 

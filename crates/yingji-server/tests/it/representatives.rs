@@ -32,6 +32,27 @@ fn holds(bytes: &[u8], s: &str) -> bool {
     bytes.windows(s.len()).any(|w| w == s.as_bytes())
 }
 
+async fn fetch(app: &TestApp, path: &str) -> (StatusCode, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {DUTY}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let s = resp.status();
+    (
+        s,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
 async fn incident(app: &TestApp) -> String {
     let (s, inc) = app
         .post("/api/v1/incidents", DUTY, report_body(app, 60).await)
@@ -119,6 +140,17 @@ on_both! {
             }
         }
 
+        // A personal file on the incident (the representatives' written demands) is sealed
+        // with the same key.
+        let letter = format!("联名诉求书\n代表：{NAME}\n").into_bytes();
+        let (s, a, _) = app.send(axum::http::Method::POST,
+            &format!("/api/v1/attachments?subject_kind=incident&subject_id={iid}&file_name=letter.txt&personal=true"),
+            Some(DUTY), Some(axum::body::Body::from(letter.clone())), &[("content-type", "application/octet-stream")]).await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let file = format!("/api/v1/attachments/{}", a["id"].as_str().unwrap());
+        let (s, got) = fetch(&app, &file).await;
+        assert_eq!((s, got), (StatusCode::OK, letter));
+
         // Closed, then purged: the key is gone, and the names with it.
         let (s, v) = app.post(&format!("/api/v1/incidents/{iid}/unfounded"), DUTY, json!({"reason": "经核实，已现场答复并散去"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -140,6 +172,10 @@ on_both! {
         assert!(list[0]["contact"].is_null());
         let (s, v) = app.post(&reveal, COMMANDER, json!({"field": "name", "reason": "核对答复对象"})).await;
         assert_eq!((s, v["value"].clone(), v["erased"].clone()), (StatusCode::OK, json!(null), json!(true)), "{v}");
+        // The file too: no one can open it any more, and the answer says so.
+        let (s, body) = fetch(&app, &file).await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((s, v["error"]["code"].clone()), (StatusCode::GONE, json!("attachment_erased")), "{v}");
         let report = app.state.store.verify(None).await.unwrap();
         assert!(report.broken.is_empty(), "{:?}", report.broken);
         let _ = std::fs::remove_file(&backup);
