@@ -410,16 +410,19 @@ pub async fn download(
     if a.personal {
         app.require(actor, s.handle, &s.path, "attachment")?;
     }
-    let text = match a.storage.as_str() {
-        "disk" => {
-            let Storage::Disk(dir) = &app.attachments.storage else {
-                return Err(AppError::internal(
-                    "the attachment is on disk but no attachment directory is configured",
-                ));
-            };
-            std::fs::read_to_string(disk_path(dir, id)).map_err(AppError::internal)?
-        }
-        _ => app
+    // A file kept on disk is read from there; one restored from a backup (which carries the
+    // files as rows of `attachment_blobs`, into either backend) is read from the database.
+    let on_disk = match (&app.attachments.storage, a.storage.as_str()) {
+        (Storage::Disk(dir), "disk") => match std::fs::read_to_string(disk_path(dir, id)) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(AppError::internal(e)),
+        },
+        _ => None,
+    };
+    let text = match on_disk {
+        Some(t) => t,
+        None => app
             .store
             .attachment_blob(id)
             .await?

@@ -184,6 +184,21 @@ impl Store {
     /// Writes a consistent snapshot of the whole database to `out` while the store keeps
     /// serving. The file is written next to `out` and renamed into place when complete.
     pub async fn backup(&self, out: &Path) -> Result<BackupSummary> {
+        self.backup_with(out, None).await
+    }
+
+    /// [`Store::backup`], with the attachments a SQLite deployment keeps on disk
+    /// (`<id>.att` files in `attachments`) written into the backup as rows of
+    /// `attachment_blobs`, so one file holds everything and restores into either backend
+    /// (whose downloads read a file missing on disk from `attachment_blobs`). A file is listed
+    /// after the snapshot begins: every attachment the snapshot names is on disk by then (its
+    /// file is synced before its record commits); one of a record committed later is carried
+    /// along unnamed, which is harmless.
+    pub async fn backup_with(
+        &self,
+        out: &Path,
+        attachments: Option<&Path>,
+    ) -> Result<BackupSummary> {
         let tables = self.tables_in_order().await?;
         let migrations = self.migrations_applied().await?;
         let tmp = out.with_extension("partial");
@@ -218,6 +233,15 @@ impl Store {
                 .await?
                 .try_get(0)?;
             counts.push(n as usize);
+        }
+        // The attachments on disk, by id (none of them is also a row of the table: a
+        // deployment keeps its attachments in one place or the other).
+        let on_disk = match attachments {
+            Some(dir) => disk_attachments(dir)?,
+            None => vec![],
+        };
+        if let Some(i) = tables.iter().position(|t| t == "attachment_blobs") {
+            counts[i] += on_disk.len();
         }
         let total = counts.iter().sum::<usize>() as u64;
         let mut done = 0u64;
@@ -260,6 +284,15 @@ impl Store {
                 }
             }
             drop(rows);
+            if t == "attachment_blobs" {
+                for (id, path) in &on_disk {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| other(format!("reading {}: {e}", path.display())))?;
+                    line(&mut w, &json!([id, text]))?;
+                    n += 1;
+                    done += 1;
+                }
+            }
             if n != count {
                 // Cannot happen inside one snapshot; a file that disagrees with itself would
                 // be refused at restore, so refuse to write it.
@@ -477,4 +510,27 @@ impl Store {
         }
         result.map(|()| summary)
     }
+}
+
+/// The attachment files in `dir` (`<id>.att`), by id; none when the directory does not exist.
+fn disk_attachments(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(other(format!("reading {}: {e}", dir.display()))),
+    };
+    let mut out = vec![];
+    for e in entries {
+        let path = e.map_err(other)?.path();
+        let id = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".att"))
+            .and_then(|n| uuid::Uuid::parse_str(n).ok());
+        if let Some(id) = id {
+            out.push((id.to_string(), path));
+        }
+    }
+    out.sort();
+    Ok(out)
 }

@@ -275,8 +275,13 @@ pub async fn backup(db: DbArgs, out: std::path::PathBuf) -> Result<ExitCode> {
     if let Some(p) = &progress {
         p.attach(&store);
     }
+    // A SQLite deployment's attachments are files beside the database: they go into the backup.
+    let attachments = db
+        .database_url
+        .is_none()
+        .then(|| db.data.join("attachments"));
     let s = store
-        .backup(&out)
+        .backup_with(&out, attachments.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
     drop(progress);

@@ -229,6 +229,79 @@ async fn attachments_kept_on_disk_beside_sqlite() {
     uploads_and_downloads(app).await;
 }
 
+/// A SQLite deployment's attachments on disk go into `yingji backup`'s one file, and a restore
+/// (into SQLite, and into PostgreSQL when one is configured) serves them byte for byte, though
+/// the files are not on the new machine's disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_on_disk_go_into_the_backup_and_restore() {
+    let app = TestApp::sqlite().await;
+    let dir = app.data_dir().unwrap().join("attachments");
+    let app = app.rebuilt(|s| {
+        s.with_attachments(yingji_app::attachments::Settings {
+            storage: yingji_app::attachments::Storage::Disk(dir.clone()),
+            max_bytes: yingji_app::attachments::DEFAULT_MAX_BYTES,
+        })
+    });
+    let inc = app
+        .post("/api/v1/incidents", DUTY, report_body(&app, 80).await)
+        .await
+        .1;
+    let iid = inc["id"].as_str().unwrap().to_string();
+    let bytes = photo();
+    let (s, plain) = upload(
+        &app,
+        DUTY,
+        &format!("subject_kind=incident&subject_id={iid}&file_name=a.png"),
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{plain}");
+    let letter = "诉求书：测试内容".as_bytes().to_vec();
+    let (s, sealed) = upload(
+        &app,
+        DUTY,
+        &format!("subject_kind=incident&subject_id={iid}&file_name=b.txt&personal=true"),
+        letter.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{sealed}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "both on disk");
+    let out = std::env::temp_dir().join(format!(
+        "yingji-att-backup-{}.jsonl",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let summary = app.state.store.backup_with(&out, Some(&dir)).await.unwrap();
+    assert_eq!(
+        summary.tables.get("attachment_blobs"),
+        Some(&2),
+        "{summary:?}"
+    );
+    let mut targets = vec![crate::harness::empty_store_like(&app).await];
+    if let Some(pg) = TestApp::postgres().await {
+        targets.push(crate::harness::empty_store_like(&pg).await);
+    }
+    for (store, _guard) in targets {
+        store.restore(&out).await.unwrap();
+        let restored = yingji_app::App::new(store, app.clock.clone())
+            .with_sealer((*app.state.sealer).clone())
+            .with_attachments(yingji_app::attachments::Settings {
+                storage: yingji_app::attachments::Storage::Disk(
+                    std::env::temp_dir().join("yingji-no-such-dir"),
+                ),
+                max_bytes: yingji_app::attachments::DEFAULT_MAX_BYTES,
+            });
+        let system = yingji_app::Actor::system();
+        for (a, want) in [(&plain, &bytes), (&sealed, &letter)] {
+            let id = a["id"].as_str().unwrap().parse().unwrap();
+            let (_, got) = yingji_app::attachments::download(&restored, &system, id)
+                .await
+                .unwrap();
+            assert!(&got == want, "{} restored byte for byte", a["file_name"]);
+        }
+    }
+    let _ = std::fs::remove_file(&out);
+}
+
 on_both! {
     the_console_uploads_through_the_same_command_with_its_csrf_token => |app: TestApp| async move {
         use crate::offers::{console_session, csrf_of, page};
