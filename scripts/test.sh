@@ -2,7 +2,8 @@
 # The whole test suite, with what it needs set up first (README: "Test it"). On a fresh machine
 # it starts (or installs, when running as root) a local PostgreSQL server and names it in
 # YINGJI_TEST_POSTGRES_URL, installs Debian's Chromium with a CJK font and Node.js for the
-# console's browser test, LibreOffice (headless) and xmllint for the document tests, runs `npm ci` in e2e/, and then runs `cargo test --locked --workspace`
+# console's browser test, LibreOffice (headless) and xmllint for the document tests, moto's
+# S3-compatible server (PyPI) for the attachment store's test, runs `npm ci` in e2e/, and then runs `cargo test --locked --workspace`
 # (or `cargo test --locked` with the arguments given instead of `--workspace`). YINGJI_TEST_NO_SETUP=1 skips the set-up. `.ci/run` calls this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +66,18 @@ if [ "${YINGJI_TEST_NO_SETUP:-0}" != 1 ]; then
   if command -v npm >/dev/null; then
     (cd e2e && npm ci --no-audit --no-fund)
   fi
+  say "an S3-compatible server for the attachment store's test (moto, from PyPI, in target/moto-venv)"
+  if [ -z "${YINGJI_TEST_MOTO:-}" ]; then
+    venv="target/moto-venv"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+      python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; } || true
+      "$venv/bin/pip" install --quiet "moto[server]" || echo "could not install moto; the S3 test will say so"
+    fi
+    if [ -x "$venv/bin/moto_server" ]; then
+      export YINGJI_TEST_MOTO="$PWD/$venv/bin/moto_server"
+    fi
+  fi
+  echo "YINGJI_TEST_MOTO=${YINGJI_TEST_MOTO:-(unset)}"
 fi
 
 if [ "$#" -eq 0 ]; then

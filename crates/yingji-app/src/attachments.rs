@@ -40,6 +40,9 @@ pub enum Storage {
     Database,
     /// In a directory (a SQLite deployment's default: `attachments/` in its data directory).
     Disk(PathBuf),
+    /// In a bucket of an S3-compatible object store (a PostgreSQL deployment, by
+    /// configuration: `serve --attachment-store s3`), one object `<prefix><id>.att` each.
+    S3(Box<crate::s3::S3>),
 }
 
 /// The attachment settings of a deployment.
@@ -215,7 +218,12 @@ fn aad(id: Uuid) -> String {
 }
 
 fn disk_path(dir: &Path, id: Uuid) -> PathBuf {
-    dir.join(format!("{id}.att"))
+    dir.join(object_name(id))
+}
+
+/// An attachment's file name on disk and object name in a bucket.
+fn object_name(id: Uuid) -> String {
+    format!("{id}.att")
 }
 
 /// Writes a file durably: a temporary file synced, renamed into place, the directory synced.
@@ -332,6 +340,7 @@ impl AppCommand for AddAttachment {
             storage: match app.attachments.storage {
                 Storage::Database => "database",
                 Storage::Disk(_) => "disk",
+                Storage::S3(_) => "s3",
             }
             .to_string(),
             by: actor.as_ref(),
@@ -349,6 +358,16 @@ impl AppCommand for AddAttachment {
                     format!("the attachment could not be stored: {e}"),
                 )
             })?,
+            // Acknowledged by the object store before the record that names it is committed.
+            Storage::S3(s3) => s3
+                .put(&object_name(self.id), text.into_bytes())
+                .await
+                .map_err(|e| {
+                    AppError::new(
+                        ErrorCode::Unavailable,
+                        format!("the attachment could not be stored: {e}"),
+                    )
+                })?,
         }
         append(
             &mut ws,
@@ -418,6 +437,18 @@ pub async fn download(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(AppError::internal(e)),
         },
+        (Storage::S3(s3), "s3") => {
+            let bytes = s3.get(&object_name(id)).await.map_err(|e| {
+                AppError::new(
+                    ErrorCode::Unavailable,
+                    format!("the attachment could not be read: {e}"),
+                )
+            })?;
+            match bytes {
+                Some(b) => Some(String::from_utf8(b).map_err(AppError::internal)?),
+                None => None,
+            }
+        }
         _ => None,
     };
     let text = match on_disk {

@@ -32,6 +32,7 @@ pub mod reports;
 pub mod representatives;
 pub mod reserves;
 pub mod resources;
+pub mod s3;
 pub mod sealer;
 pub mod search;
 pub mod secrets;

@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Run the server: JSON API under /api/v1 and the web console at /. With no configuration it creates ./yingji-data/
     /// (SQLite) and, on first start, loads the demo.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DbArgs),
     /// Check, dry-run and compare plan files.
@@ -178,6 +178,23 @@ struct ServeArgs {
     /// `attachments/` of the data directory with SQLite, in the database with PostgreSQL.
     #[arg(long, env = "YINGJI_ATTACHMENT_MAX_BYTES", default_value_t = yingji_app::attachments::DEFAULT_MAX_BYTES)]
     attachment_max_bytes: usize,
+    /// Where attachments are kept: `default` (beside SQLite on disk, in PostgreSQL's database)
+    /// or `s3`, an S3-compatible object store (`--s3-endpoint`, `--s3-bucket`; the keys in
+    /// YINGJI_S3_ACCESS_KEY and YINGJI_S3_SECRET_KEY).
+    #[arg(long, env = "YINGJI_ATTACHMENT_STORE", default_value = "default", value_parser = ["default", "s3"])]
+    attachment_store: String,
+    /// The object store's endpoint, http(s)://host[:port] (path-style addressing).
+    #[arg(long, env = "YINGJI_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The bucket attachments go into (it must exist).
+    #[arg(long, env = "YINGJI_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// The region signed for (most S3-compatible stores accept any).
+    #[arg(long, env = "YINGJI_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Put before every object's name, e.g. `yingji/attachments/`.
+    #[arg(long, env = "YINGJI_S3_PREFIX", default_value = "")]
+    s3_prefix: String,
     /// Notification configuration (TOML: base_url, channels' rate limits, smtp, sms gateway). Without it the in-app inbox and webhook/robot channels work.
     #[arg(long, env = "YINGJI_NOTIFY_CONFIG")]
     notify_config: Option<PathBuf>,
@@ -272,7 +289,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(p) => run_plan(p),
-        Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::serve(a))),
+        Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::serve(*a))),
         Command::Migrate(a) => runtime().and_then(|rt| rt.block_on(serve::migrate(a))),
         Command::Audit(AuditCommand::Verify(a)) => {
             runtime().and_then(|rt| rt.block_on(serve::audit_verify(a.db, a.projections)))

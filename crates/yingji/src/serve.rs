@@ -746,10 +746,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_case_rules(case_rules(&args)?)
         .with_templates(templates(&args)?)
         .with_attachments(yingji_app::attachments::Settings {
-            storage: match &args.db.database_url {
-                Some(_) => yingji_app::attachments::Storage::Database,
-                None => yingji_app::attachments::Storage::Disk(args.db.data.join("attachments")),
-            },
+            storage: attachment_storage(&args)?,
             max_bytes: args.attachment_max_bytes,
         })
         .with_console_key(yingji_app::secrets::key_of(&console_key));
@@ -971,4 +968,31 @@ async fn load_plan_dir(state: &AppState, dir: &std::path::Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where attachments are kept (`--attachment-store`): beside SQLite on disk, in PostgreSQL's
+/// database, or in an S3-compatible object store, checked before the server starts.
+fn attachment_storage(args: &crate::ServeArgs) -> Result<yingji_app::attachments::Storage> {
+    use yingji_app::attachments::Storage;
+    if args.attachment_store == "s3" {
+        let need = |v: &Option<String>, flag: &str| {
+            v.clone()
+                .ok_or_else(|| anyhow::anyhow!("--attachment-store s3 needs {flag}"))
+        };
+        let key = |name: &str| std::env::var(name).unwrap_or_default();
+        let s3 = yingji_app::s3::S3::new(yingji_app::s3::S3Config {
+            endpoint: need(&args.s3_endpoint, "--s3-endpoint")?,
+            bucket: need(&args.s3_bucket, "--s3-bucket")?,
+            region: args.s3_region.clone(),
+            access_key: key("YINGJI_S3_ACCESS_KEY"),
+            secret_key: key("YINGJI_S3_SECRET_KEY"),
+            prefix: args.s3_prefix.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!(e))?;
+        return Ok(Storage::S3(Box::new(s3)));
+    }
+    Ok(match &args.db.database_url {
+        Some(_) => Storage::Database,
+        None => Storage::Disk(args.db.data.join("attachments")),
+    })
 }

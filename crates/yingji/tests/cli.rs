@@ -299,6 +299,51 @@ fn serve_refuses_a_bad_case_configuration_or_calendar() {
         err.contains("case_reply.toml:1:1") && err.contains("titel"),
         "{err}"
     );
+    // An object store for attachments: what is missing or wrong, named before serving.
+    let data_s = data.to_str().unwrap();
+    for (extra, want) in [
+        (vec!["--attachment-store", "s3"], "--s3-endpoint"),
+        (
+            vec![
+                "--attachment-store",
+                "s3",
+                "--s3-endpoint",
+                "ftp://store",
+                "--s3-bucket",
+                "files",
+            ],
+            "must be http(s)://host[:port]",
+        ),
+        (
+            vec![
+                "--attachment-store",
+                "s3",
+                "--s3-endpoint",
+                "http://127.0.0.1:9",
+                "--s3-bucket",
+                "Bad_Name",
+            ],
+            "is not a bucket name",
+        ),
+        (
+            vec![
+                "--attachment-store",
+                "s3",
+                "--s3-endpoint",
+                "http://127.0.0.1:9",
+                "--s3-bucket",
+                "files",
+            ],
+            "YINGJI_S3_ACCESS_KEY",
+        ),
+    ] {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data", data_s];
+        args.extend(extra);
+        let o = yingji(&args);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{want}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -16,7 +16,12 @@ use crate::on_both;
 const DUTY: &str = "demo-duty-officer";
 const CLERK: &str = "demo-petition-clerk";
 
-async fn upload(app: &TestApp, token: &str, query: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+pub async fn upload(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
     let (s, v, _) = app
         .send(
             Method::POST,
@@ -72,8 +77,14 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn uploads_and_downloads(app: TestApp) {
+    uploads_and_downloads_on(&app).await;
+}
+
+/// Uploads, downloads and refusals on `app`; answers the ids of the files stored, and the
+/// bytes of the letter kept sealed (which must be in no stored form in clear or in base64).
+pub async fn uploads_and_downloads_on(app: &TestApp) -> (Vec<String>, Vec<u8>) {
     let inc = app
-        .post("/api/v1/incidents", DUTY, report_body(&app, 120).await)
+        .post("/api/v1/incidents", DUTY, report_body(app, 120).await)
         .await
         .1;
     let iid = inc["id"].as_str().unwrap().to_string();
@@ -81,7 +92,7 @@ async fn uploads_and_downloads(app: TestApp) {
         "subject_kind=incident&subject_id={iid}&file_name=%E7%8E%B0%E5%9C%BA%E7%85%A7%E7%89%87.png"
     );
     let bytes = photo();
-    let (s, a) = upload(&app, DUTY, &q, bytes.clone()).await;
+    let (s, a) = upload(app, DUTY, &q, bytes.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     let sha = hex::encode(Sha256::digest(&bytes));
     assert_eq!(a["sha256"], sha.as_str());
@@ -107,13 +118,13 @@ async fn uploads_and_downloads(app: TestApp) {
         )
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (s, got) = download(&app, DUTY, &id).await;
+    let (s, got) = download(app, DUTY, &id).await;
     assert_eq!(s, StatusCode::OK);
     assert!(got == bytes, "byte-identical");
     // Over the limit: refused with a clear error, nothing stored.
     let before = app.event_count().await;
     let big = vec![b'a'; yingji_app::attachments::DEFAULT_MAX_BYTES + 1];
-    let (s, e) = upload(&app, DUTY, &q, big).await;
+    let (s, e) = upload(app, DUTY, &q, big).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     assert_eq!(e["error"]["code"], "attachment_too_large");
     assert!(
@@ -121,12 +132,12 @@ async fn uploads_and_downloads(app: TestApp) {
         "{e}"
     );
     let bigger = vec![b'a'; yingji_app::attachments::DEFAULT_MAX_BYTES + 4096];
-    let (s, e) = upload(&app, DUTY, &q, bigger).await;
+    let (s, e) = upload(app, DUTY, &q, bigger).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     assert_eq!(e["error"]["code"], "attachment_too_large");
     // A file that is not what it says: refused.
     let (s, e) = upload(
-        &app,
+        app,
         DUTY,
         &q.replace(".png", ".pdf"),
         b"\x7fELF\x02\x01\x01\0\0\0".to_vec(),
@@ -136,7 +147,7 @@ async fn uploads_and_downloads(app: TestApp) {
     assert_eq!(e["error"]["code"], "attachment_type");
     // A record that does not exist, a kind that takes no attachment.
     let (s, _) = upload(
-        &app,
+        app,
         DUTY,
         &format!(
             "subject_kind=incident&subject_id={}&file_name=a.txt",
@@ -147,7 +158,7 @@ async fn uploads_and_downloads(app: TestApp) {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, e) = upload(
-        &app,
+        app,
         DUTY,
         &format!("subject_kind=person&subject_id={iid}&file_name=a.txt"),
         b"hello".to_vec(),
@@ -156,7 +167,7 @@ async fn uploads_and_downloads(app: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(app.event_count().await, before, "nothing stored");
     // Out of the area: not seen.
-    let (s, _) = download(&app, "demo-street-duty", &id).await;
+    let (s, _) = download(app, "demo-street-duty", &id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // A letter on a petition case is personal: sealed at rest, its download logged.
@@ -176,7 +187,7 @@ async fn uploads_and_downloads(app: TestApp) {
     let marker = "来信原文：寄信人住在枫桥小区七栋二单元";
     let letter = format!("{marker}\n要求尽快维修。\n").into_bytes();
     let (s, a) = upload(
-        &app,
+        app,
         CLERK,
         &format!("subject_kind=case&subject_id={cid}&file_name=letter.txt"),
         letter.clone(),
@@ -185,7 +196,7 @@ async fn uploads_and_downloads(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!(a["personal"], true);
     let lid = a["id"].as_str().unwrap().to_string();
-    let (s, got) = download(&app, CLERK, &lid).await;
+    let (s, got) = download(app, CLERK, &lid).await;
     assert_eq!(s, StatusCode::OK);
     assert!(got == letter);
     let (_, log) = app
@@ -208,6 +219,7 @@ async fn uploads_and_downloads(app: TestApp) {
     }
     let report = app.state.store.verify(None).await.unwrap();
     assert!(report.broken.is_empty());
+    (vec![id, lid], letter)
 }
 
 on_both! {

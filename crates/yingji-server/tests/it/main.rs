@@ -31,6 +31,7 @@ mod reports_upward;
 mod representatives;
 mod reserves;
 mod room_actions;
+mod s3;
 mod scenario;
 mod screening;
 mod search;
