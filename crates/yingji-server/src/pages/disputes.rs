@@ -242,6 +242,9 @@ pub struct DisputePage {
     pub timeline: Vec<super::EventView>,
     pub allowed: DisputeAllowed,
     pub today: String,
+    /// The dispute's files (letters, agreements, photos) and the upload, for those who may
+    /// screen disputes here.
+    pub files: super::attachments::FilesView,
 }
 
 /// GET /disputes/{id}: one dispute, its record and the actions the viewer may take.
@@ -289,6 +292,7 @@ async fn dispute_build(state: &AppState, v: &Viewer, id: Uuid) -> Result<Dispute
         close: may && A::Close.fits(&d),
     };
     let timeline = super::timeline(state, l, id, "dispute_event", &tz).await?;
+    let files = super::attachments::FilesView::load(state, v, l, "dispute", id, may).await?;
     let p = Chrome::new(v, "disputes", d.title.clone());
     Ok(DisputePage {
         p,
@@ -309,6 +313,7 @@ async fn dispute_build(state: &AppState, v: &Viewer, id: Uuid) -> Result<Dispute
         timeline,
         allowed,
         today: state.clock.now().to_zoned(tz).date().to_string(),
+        files,
         d,
     })
 }

@@ -355,5 +355,29 @@ on_both! {
             let (s, v) = upload(&app, token, &format!("subject_kind=incident&subject_id={iid}&file_name=x.txt"), b"x".to_vec()).await;
             assert_eq!(offered, s == StatusCode::CREATED, "{token}: offered {offered}, API {s} {v}");
         }
+        // A dispute's page too: its files (an agreement, a letter) with the upload offered to
+        // those who may screen disputes there, exactly as the API accepts.
+        let village = app.jurisdiction("枫林村").await;
+        let (s, d) = app.post("/api/v1/disputes", "demo-town-duty", json!({
+            "jurisdiction_id": village, "title": "测试：灌溉用水纠纷", "parties": [{"name": "甲户", "role": "一方"}],
+            "nature": "邻里", "area": "二组", "risk": "low",
+        })).await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        let did = d["id"].as_str().unwrap().to_string();
+        let mut offered_to = vec![];
+        for token in ["demo-town-duty", "demo-group-member", "demo-auditor"] {
+            let session = console_session(&app, token).await;
+            let (s, html) = page(&app, Method::GET, &format!("/disputes/{did}"), &session, None).await;
+            let offered = s == StatusCode::OK && html.contains("data-action=\"attachment-add\"") && html.contains("data-kind=\"dispute\"");
+            let (s, v) = upload(&app, token, &format!("subject_kind=dispute&subject_id={did}&file_name=agreement.txt"), "调解协议".as_bytes().to_vec()).await;
+            assert_eq!(offered, s == StatusCode::CREATED, "{token}: offered {offered}, API {s} {v}");
+            if offered {
+                offered_to.push(token);
+            }
+        }
+        assert_eq!(offered_to, vec!["demo-town-duty"]);
+        let session = console_session(&app, "demo-town-duty").await;
+        let (_, html) = page(&app, Method::GET, &format!("/disputes/{did}"), &session, None).await;
+        assert!(html.contains("agreement.txt"), "the page lists the file");
     };
 }
