@@ -2,8 +2,9 @@
 // loads a drill script from a file into the start form, starts the drill and lands on its page
 // with the five injects scheduled; the drill incident's room is marked and links the drill; a
 // script with a mistake comes back with the line of the mistake. Then a reserve item is added
-// and issued to an incident, and the incident's room lists it. A group member is offered
-// neither form. Both pages are checked at phone width.
+// and issued to an incident, and the incident's room lists it; meeting minutes are attached, a
+// meeting of four decisions recorded and a representative of the gathering recorded with the
+// contact masked. A group member is offered neither the drill nor the reserve forms. Both pages are checked at phone width.
 
 import { readFileSync } from 'node:fs';
 import { BASE, browser, DESKTOP, PHONE, T, step, signIn, assert, shoot } from './lib.mjs';
@@ -69,6 +70,34 @@ try {
   const file = duty.locator('#attachment-list [data-attachment]');
   await file.first().waitFor({ timeout: T });
   assert.ok((await file.first().textContent()).includes('现场会议纪要.txt'), 'the room lists the file');
+
+  step('the duty officer records a meeting of four decisions, the fourth row added on the page');
+  const due = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  await duty.locator('#meeting-new summary').click();
+  await duty.fill('#mt-title', '现场协调会');
+  await duty.fill('#mt-text', '会议议定四项事项。');
+  await duty.click('#meeting-new button[data-add-decision]');
+  for (const [i, n] of [['', 1], ['2', 2], ['3', 3], ['4', 4]]) {
+    await duty.fill(`#mt-req${i}`, `议定事项${n}`);
+    await duty.fill(`#mt-owner${i}`, '市信访局');
+    await duty.fill(`#mt-due${i}`, due);
+  }
+  await Promise.all([duty.waitForEvent('load', { timeout: T }), duty.click('button[data-action="meeting-record"]')]);
+  const meeting = duty.locator('article[data-directive-kind="meeting"]');
+  await meeting.first().waitFor({ timeout: T });
+  assert.equal(await meeting.first().locator('[data-follow-up]').count(), 4, 'four decisions, each tracked');
+
+  step('the duty officer records a representative of the gathering; the contact is shown masked');
+  await duty.locator('#representative-new summary').click();
+  await duty.fill('#rep-name', '测试代表甲');
+  await duty.fill('#rep-contact', '13900003333');
+  await duty.fill('#rep-for', '小区住户');
+  await Promise.all([duty.waitForEvent('load', { timeout: T }), duty.click('button[data-action="representative-add"]')]);
+  const rep = duty.locator('#representative-list [data-representative]');
+  await rep.first().waitFor({ timeout: T });
+  const repText = await rep.first().textContent();
+  assert.ok(repText.includes('测试代表甲') && repText.includes('139****3333') && !repText.includes('13900003333'), repText);
+  assert.equal(await duty.locator('button[data-action="representative-reveal"]').count(), 0, 'no reveal for the duty officer');
   await ctx.close();
 
   step('a group member is offered neither form');

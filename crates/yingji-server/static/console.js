@@ -158,3 +158,26 @@
     });
   });
 })();
+
+// A meeting's decisions: another row (`requires4`, `owner4`, `due4`…) for each click.
+(function () {
+  document.querySelectorAll('button[data-add-decision]').forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener('click', function () {
+      var rows = b.form.querySelectorAll('fieldset[data-decision]');
+      if (rows.length >= 50) return;
+      var last = rows[rows.length - 1];
+      var n = rows.length + 1;
+      var row = last.cloneNode(true);
+      row.querySelectorAll('input, label').forEach(function (el) {
+        ['id', 'name', 'for'].forEach(function (a) {
+          var v = el.getAttribute(a);
+          if (v) el.setAttribute(a, v.replace(/\d*$/, String(n)));
+        });
+        if (el.tagName === 'INPUT') el.value = '';
+      });
+      last.after(row);
+      row.querySelector('input').focus();
+    });
+  });
+})();

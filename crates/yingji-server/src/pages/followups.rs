@@ -131,6 +131,9 @@ impl FollowUpsView {
     }
 }
 
+/// The most decision rows a meeting form is read for.
+const MAX_DECISIONS: usize = 50;
+
 fn back(subject_kind: &str, id: &str) -> String {
     match subject_kind {
         "case" => format!("/cases/{id}"),
@@ -148,8 +151,8 @@ fn day_end(day: &str) -> Option<String> {
     Some(format!("{d}T15:59:59Z"))
 }
 
-/// POST /followups/record: an instruction (one requirement) or a meeting (up to three
-/// decisions from the form).
+/// POST /followups/record: an instruction (one requirement) or a meeting (its decisions: the
+/// form's three rows, and as many more as the page's script adds, `requires4`…).
 pub async fn record(State(state): State<AppState>, posted: Posted) -> Response {
     let v = posted.viewer;
     let f = posted.form;
@@ -160,7 +163,8 @@ pub async fn record(State(state): State<AppState>, posted: Posted) -> Response {
     };
     let kind = f.get("kind").unwrap_or_default();
     let mut follow_ups = vec![];
-    for i in ["", "2", "3"] {
+    for n in 1..=MAX_DECISIONS {
+        let i = if n == 1 { String::new() } else { n.to_string() };
         let text = f.get(&format!("requires{i}")).unwrap_or_default();
         if text.trim().is_empty() {
             continue;
