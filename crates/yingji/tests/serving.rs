@@ -552,7 +552,7 @@ fn the_service_unit_and_the_image_start_a_server() {
         for (i, _) in text.match_indices("YINGJI_") {
             let name: String = text[i..]
                 .chars()
-                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             if name == "YINGJI_" {
                 continue; // "`YINGJI_…` variables": the family, not a name
