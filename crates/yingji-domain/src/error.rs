@@ -159,6 +159,7 @@ codes! {
     AttachmentTooLarge = "attachment_too_large", 413;
     /// An attachment's content is not of a type the deployment accepts.
     AttachmentType = "attachment_type", 415;
+    /// A personal attachment whose record `yingji purge` erased: its key is destroyed.
     AttachmentErased = "attachment_erased", 410;
     /// The case has been extended once already.
     ExtensionAlreadyUsed = "extension_already_used", 409;
