@@ -457,7 +457,16 @@ pub async fn download(
             .store
             .attachment_blob(id)
             .await?
-            .ok_or_else(|| AppError::internal("the attachment's bytes are missing"))?,
+            .ok_or_else(|| match a.storage.as_str() {
+                // Kept in an object store this server is not configured for.
+                "s3" if !matches!(app.attachments.storage, Storage::S3(_)) => AppError::new(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "attachment {id} is kept in an S3-compatible object store; start the server with --attachment-store s3 and that store's settings"
+                    ),
+                ),
+                _ => AppError::internal("the attachment's bytes are missing"),
+            })?,
     };
     let b64 = if let Some(b) = text.strip_prefix("b64:") {
         b.to_string()

@@ -34,7 +34,7 @@ pub async fn upload(
     (s, v)
 }
 
-async fn download(app: &TestApp, token: &str, id: &str) -> (StatusCode, Vec<u8>) {
+pub async fn download(app: &TestApp, token: &str, id: &str) -> (StatusCode, Vec<u8>) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let req = axum::http::Request::builder()

@@ -213,6 +213,23 @@ async fn attachments_kept_in_an_s3_compatible_store() {
         let text = String::from_utf8(object).unwrap();
         assert!(!text.contains(&b64), "the letter is sealed in the bucket");
     }
+    // A server not configured for the store says so, naming the setting.
+    let elsewhere = app.rebuilt(|s| {
+        s.with_attachments(yingji_app::attachments::Settings {
+            storage: yingji_app::attachments::Storage::Database,
+            max_bytes: yingji_app::attachments::DEFAULT_MAX_BYTES,
+        })
+    });
+    let (s, body) = super::attachments::download(&elsewhere, "demo-duty-officer", &ids[0]).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--attachment-store s3"),
+        "{v}"
+    );
     let sealed =
         String::from_utf8(s3.get(&format!("{}.att", ids[1])).await.unwrap().unwrap()).unwrap();
     assert!(
